@@ -1,0 +1,67 @@
+"""Shared fixtures: real databases, and no actor left running after a test."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PG_DSN_ENV = "XMLSHRED_PG_DSN"
+MSSQL_DSN_ENV = "XMLSHRED_MSSQL_DSN"
+
+
+@pytest.fixture(autouse=True)
+def _stop_all_actors():
+    yield
+    import pykka
+
+    pykka.ActorRegistry.stop_all(timeout=10)
+
+
+@pytest.fixture
+def pg_dsn() -> str:
+    """The ODBC connection string of the test PostgreSQL server (skips without one)."""
+    dsn = os.environ.get(PG_DSN_ENV)
+    if not dsn:
+        pytest.skip(f"{PG_DSN_ENV} is not set: no PostgreSQL server configured for tests")
+    return dsn
+
+
+def _replace_database(dsn: str, database: str) -> str:
+    parts = [p for p in dsn.split(";") if p and not p.upper().startswith("DATABASE=")]
+    parts.append(f"DATABASE={database}")
+    return ";".join(parts)
+
+
+@pytest.fixture
+def pg_database(pg_dsn):
+    """A fresh, empty PostgreSQL database for one test; its DSN; dropped afterwards."""
+    import pyodbc
+
+    name = f"xs_{uuid.uuid4().hex[:12]}"
+    admin = pyodbc.connect(pg_dsn, autocommit=True)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _replace_database(pg_dsn, name)
+    finally:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ?", name
+        )
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+
+@pytest.fixture
+def conformance_dir() -> Path:
+    path = SHARED / "conformance"
+    if not path.is_dir():
+        pytest.fail(f"conformance cases not found at {path}: ../shared must sit beside the checkout")
+    return path
