@@ -184,9 +184,17 @@ class ReportTick:
     """Timer to the reporter: time for a periodic progress line."""
 
 
+@dataclass(frozen=True, slots=True)
+class Summarize:
+    """Supervisor to the reporter (ask): write the final summary and reply with it."""
+
+    outcome: str
+    """How the run ended: ``finished``, ``interrupted`` or ``error``."""
+
+
 __all__ = [
     "UnknownMessage", "SourceBatch", "MappedItem", "FailedItem", "MappedBatch",
     "BatchMapped", "RecordsSettled", "FlushNow", "FlushDue", "StartReading",
     "StopReading", "Pump", "FlushReport", "MapperLoad", "ReaderProgress",
-    "WorkerReplaced", "ReportTick", "SourceItem", "SourceDocument",
+    "WorkerReplaced", "ReportTick", "Summarize", "SourceItem", "SourceDocument",
 ]
