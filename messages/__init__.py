@@ -7,6 +7,7 @@ An actor that receives a message class it does not know raises
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from contract.results import MappedRecord, RecordFailure
 from sources.types import SourceDocument, SourceItem
@@ -27,6 +28,8 @@ class SourceBatch:
     """Unique within a run, increasing."""
     documents: tuple[SourceDocument, ...]
     """The documents, in source order."""
+    reply_to: Any
+    """The reader's ActorRef: BatchMapped goes there, and RecordsSettled after the commit."""
 
 
 # mapper -> insert ---------------------------------------------------------
@@ -62,6 +65,8 @@ class MappedBatch:
     """Records with rows."""
     failed: tuple[FailedItem, ...]
     """Records that failed at validate, parse or map."""
+    reply_to: Any
+    """The reader's ActorRef, for RecordsSettled once these records are committed."""
 
 
 # mapper -> reader ---------------------------------------------------------
@@ -185,6 +190,11 @@ class ReportTick:
 
 
 @dataclass(frozen=True, slots=True)
+class Ping:
+    """Supervisor to any actor (ask): are you up? Raises the actor's start-up error if it has one."""
+
+
+@dataclass(frozen=True, slots=True)
 class Summarize:
     """Supervisor to the reporter (ask): write the final summary and reply with it."""
 
@@ -196,5 +206,5 @@ __all__ = [
     "UnknownMessage", "SourceBatch", "MappedItem", "FailedItem", "MappedBatch",
     "BatchMapped", "RecordsSettled", "FlushNow", "FlushDue", "StartReading",
     "StopReading", "Pump", "FlushReport", "MapperLoad", "ReaderProgress",
-    "WorkerReplaced", "ReportTick", "Summarize", "SourceItem", "SourceDocument",
+    "WorkerReplaced", "ReportTick", "Summarize", "Ping", "SourceItem", "SourceDocument",
 ]
