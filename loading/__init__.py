@@ -1,0 +1,6 @@
+"""Flush logic for the InsertActor: buffering, bisection, retries. Plain code, no threads."""
+
+from loading.buffer import FlushBuffer, PendingRecord
+from loading.writer import FlushAborted, FlushOutcome, FlushWriter
+
+__all__ = ["FlushBuffer", "PendingRecord", "FlushWriter", "FlushOutcome", "FlushAborted"]

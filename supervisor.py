@@ -1,0 +1,249 @@
+"""Starts, watches and stops the actors of one migration run. No XML, no SQL.
+
+Start order: reporter, InsertActor, mappers, reader (each pinged before the
+next starts); stop order is the reverse, in a ``finally``. The first
+SIGINT/SIGTERM stops reading and drains (exit 130); a second one aborts at
+once (nothing uncommitted is marked done, so nothing is lost).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pykka
+from loguru import logger
+
+from actors.inserter import InsertActor
+from actors.lifecycle import RunSignals
+from actors.mapper import MapperActor
+from actors.reader import ReadLimits, ReaderActor
+from actors.reporter import ReporterActor
+from contract import ContractError, MapOptions, compile_contract, load_contract
+from messages import Ping, StartReading, StopReading, Summarize
+from sources import SourceSpec, open_source
+from targets import open_target, parse_target_url
+from workers.mapping_worker import WorkerConfig
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SOME_FAILED, EXIT_SIGNAL = 0, 1, 2, 3, 130
+PING_TIMEOUT_S = 120
+
+
+class ConfigurationError(Exception):
+    """The run cannot start: a bad contract or setting (exit 2)."""
+
+
+class RunError(Exception):
+    """The run stopped on an error (exit 1); the message says what to fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """How a run ended."""
+
+    exit_code: int
+    run_id: str
+    summary: dict | None
+
+
+def run_clock(settings) -> datetime:
+    """The run's clock: ``[run] now`` when pinned, else the start time in UTC (naive)."""
+    if settings.run.now is not None:
+        return settings.run.now
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def load_compiled(settings, now: datetime):
+    try:
+        contract = load_contract(settings.contract.path)
+    except ContractError as exc:
+        raise ConfigurationError(str(exc)) from exc
+    for warning in contract.warnings:
+        logger.warning("contract: {}", warning)
+    options = MapOptions(now=now, max_document_bytes=settings.contract.max_document_bytes,
+                         strict_wellformed=settings.contract.strict_wellformed)
+    return contract, compile_contract(contract, options)
+
+
+def source_spec(settings, contract) -> SourceSpec:
+    return SourceSpec(
+        url=settings.source.url,
+        table=settings.source.table or contract.source_table,
+        column=settings.source.column or contract.source_column,
+        key_column=settings.source.key_column,
+    )
+
+
+def target_opener(settings):
+    spec = parse_target_url(settings.target.url, settings.target)
+    return lambda: open_target(spec)
+
+
+def init_db(settings) -> list[str]:
+    """Create the contract's tables and processing_log in the target; returns the table names."""
+    _, compiled = load_compiled(settings, run_clock(settings))
+    target = target_opener(settings)()
+    try:
+        target.create_tables(compiled.schema)
+    finally:
+        target.close()
+    return [table.name for table in compiled.schema.tables] + ["processing_log"]
+
+
+class _SignalState:
+    def __init__(self, signals: RunSignals) -> None:
+        self.count = 0
+        self._signals = signals
+
+    def handle(self, signum, frame) -> None:
+        self.count += 1
+        if self.count >= 2:
+            logger.error("second signal: aborting now; uncommitted records will be read again next run")
+            # Worker processes see their pipe close and exit; nothing uncommitted is marked done.
+            os._exit(EXIT_SIGNAL)
+        logger.warning("{} received: stopping after the records in flight (send again to abort)",
+                       signal.Signals(signum).name)
+        self._signals.changed.set()
+
+
+def run_migration(settings) -> RunResult:
+    """Run one migration; returns the exit code and the final summary.
+
+    Raises ConfigurationError (bad contract/settings) before anything starts.
+    """
+    now = run_clock(settings)
+    contract, compiled = load_compiled(settings, now)
+    run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    spec = source_spec(settings, contract)
+    open_target_fn = target_opener(settings)
+    signals = RunSignals()
+    state = _SignalState(signals)
+    previous_handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous_handlers[signum] = signal.signal(signum, state.handle)
+
+    log = logger.bind(actor="supervisor")
+    log.info("run {} starting: source={} target={} mappers={} max_in_flight={}",
+             run_id, _safe_url(spec.url), _safe_url(settings.target.url), settings.actors.mappers,
+             settings.actors.max_in_flight)
+    started: list[pykka.ActorRef] = []
+    reporter = reader = None
+    outcome, exit_code = "finished", EXIT_OK
+    try:
+        total = _count_source(spec, settings)
+        reporter = ReporterActor.start(
+            run_id, _path_or_none(settings.log.metrics), settings.log.report_every_s,
+            settings.actors.mappers, total, settings.log.progress, now,
+        )
+        inserter = InsertActor.start(
+            open_target_fn, compiled.schema, run_id, settings.flush, settings.target, reporter,
+            signals, dry_run=settings.run.dry_run, check_done=not spec.keyed,
+            retry_failed=settings.run.retry_failed,
+        )
+        started.append(inserter)
+        _ping("insert", inserter)
+        config = WorkerConfig(str(settings.contract.path), now, settings.contract.max_document_bytes,
+                              settings.contract.strict_wellformed)
+        mappers = []
+        for index in range(settings.actors.mappers):
+            mapper = MapperActor.start(index, config, inserter, reporter, signals)
+            started.append(mapper)
+            mappers.append(mapper)
+        for index, mapper in enumerate(mappers):
+            _ping(f"mapper-{index}", mapper)
+        limits = ReadLimits(
+            max_in_flight=settings.actors.max_in_flight, batch_size=settings.actors.batch_size,
+            mapper_queue_batches=settings.actors.mapper_queue_batches,
+            page_size=settings.source.page_size, limit=settings.run.limit,
+            key_start=settings.run.key_start, key_end=settings.run.key_end,
+            retry_failed=settings.run.retry_failed,
+        )
+        reader = ReaderActor.start(lambda: open_source(spec), open_target_fn, mappers, inserter,
+                                   reporter, signals, limits)
+        started.append(reader)
+        _ping("reader", reader)
+        reader.tell(StartReading())
+        outcome, exit_code = _watch(signals, state, reader, log)
+    except RunError:
+        raise
+    except (ConfigurationError, pykka.ActorDeadError) as exc:
+        raise RunError(str(exc)) from exc
+    finally:
+        for actor in reversed(started):
+            try:
+                actor.stop(timeout=60)
+            except pykka.Timeout:
+                log.error("{} did not stop within 60 s", actor)
+            except pykka.ActorDeadError:
+                pass
+        summary = None
+        if reporter is not None:
+            try:
+                summary = reporter.ask(Summarize(outcome), timeout=30)
+            except Exception:  # the summary is best effort; the run's fate is already decided
+                log.exception("the reporter could not write the summary")
+            reporter.stop(timeout=30)
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
+    if exit_code == EXIT_OK and summary and summary.get("records_failed"):
+        exit_code = EXIT_SOME_FAILED
+    return RunResult(exit_code, run_id, summary)
+
+
+def _watch(signals: RunSignals, state: _SignalState, reader, log) -> tuple[str, int]:
+    """Wait until the run ends; returns (outcome, exit code)."""
+    stop_sent = False
+    while True:
+        signals.changed.wait(timeout=0.5)
+        signals.changed.clear()
+        if signals.failures:
+            failure = signals.failures[0]
+            log.error("{} failed: {}", failure.actor, failure.error)
+            try:
+                reader.tell(StopReading())
+            except pykka.ActorDeadError:
+                pass
+            raise RunError(f"{failure.actor} failed: {failure.error}")
+        if state.count and not stop_sent:
+            stop_sent = True
+            reader.tell(StopReading())
+        if signals.is_finished:
+            return ("interrupted", EXIT_SIGNAL) if state.count else ("finished", EXIT_OK)
+
+
+def _ping(name: str, actor) -> None:
+    try:
+        actor.ask(Ping(), timeout=PING_TIMEOUT_S)
+    except pykka.Timeout as exc:
+        raise RunError(f"{name} did not start within {PING_TIMEOUT_S} s") from exc
+    except RunError:
+        raise
+    except Exception as exc:
+        raise RunError(f"{name} could not start: {exc}") from exc
+
+
+def _count_source(spec: SourceSpec, settings) -> int | None:
+    source = open_source(spec)
+    try:
+        source.open()
+        return source.count(settings.run.key_start, settings.run.key_end)
+    except Exception as exc:
+        raise RunError(f"source cannot be read: {exc}") from exc
+    finally:
+        source.close()
+
+
+def _path_or_none(value) -> Path | None:
+    return Path(value) if value else None
+
+
+def _safe_url(url: str) -> str:
+    from targets import mask_secrets
+
+    return mask_secrets(url)
