@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import calendar
 import difflib
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Callable
 
 from contract.schema import Column
@@ -132,6 +133,13 @@ def _tokenize(source: str) -> list[_Token]:
 
 # --- runtime helpers ---------------------------------------------------------
 
+# Arithmetic uses its own context so results never depend on whatever decimal
+# context the calling thread happens to have set.
+_ARITHMETIC = Context(prec=28, rounding=ROUND_HALF_EVEN)
+_LARGEST_COUNT = Decimal(10) ** 9
+# ROUND keeps every digit it is given (a 30-digit value rounds without loss).
+_ROUNDING = Context(prec=200, rounding=ROUND_HALF_UP)
+
 # Text that counts as a number: plain, or with well-formed thousands commas.
 _NUMBER_TEXT = re.compile(
     r"\s*[-+]?(?:[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?|[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*"
@@ -173,7 +181,12 @@ def result_to_text(value: object) -> str:
             return "0"
         if not value.is_finite():
             return ""
-        return format(value.normalize(), "f")
+        # Trailing zeros are stripped textually: Decimal.normalize would
+        # round to the context's precision and lose digits of long values.
+        text = format(value, "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return text
     if value_type is datetime:
         return value.isoformat(" ")
     if value_type is date:
@@ -201,6 +214,7 @@ def _compare(left: object, right: object) -> int | None:
     return (left_text > right_text) - (left_text < right_text)
 
 
+@functools.lru_cache(maxsize=256)
 def _like_regex(pattern: str) -> re.Pattern[str]:
     parts = []
     for char in pattern:
@@ -238,7 +252,7 @@ _TIME_UNIT_SECONDS = {"hour": 3600, "minute": 60, "second": 1}
 
 def _date_add(unit: str, amount: object, moment: object) -> Value:
     number = _as_number(amount)
-    if number is None or moment is None:
+    if number is None or moment is None or abs(number) > _LARGEST_COUNT:
         return None
     if type(moment) is str:
         moment = parse_datetime(moment)
@@ -363,14 +377,14 @@ class _Negate(_Node):
 def _apply(operator: str, left: Decimal, right: Decimal) -> Decimal | None:
     try:
         if operator == "+":
-            return left + right
+            return _ARITHMETIC.add(left, right)
         if operator == "-":
-            return left - right
+            return _ARITHMETIC.subtract(left, right)
         if operator == "*":
-            return left * right
+            return _ARITHMETIC.multiply(left, right)
         if not right:
             return None
-        return left / right
+        return _ARITHMETIC.divide(left, right)
     except ArithmeticError:
         # Overflow or an undefined result of exotic magnitudes: no value.
         return None
@@ -655,7 +669,8 @@ def _build_round(arguments: list[Evaluator]) -> Evaluator:
         if number is None or places is None or not -38 <= places <= 38:
             return None
         try:
-            return number.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP)
+            return number.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP,
+                                   context=_ROUNDING)
         except InvalidOperation:
             return None
 
@@ -671,6 +686,9 @@ def _build_substring(arguments: list[Evaluator]) -> Evaluator:
         length = _as_number(length_argument(lookup, now))
         if value is None or start is None or length is None or length < 0:
             return None
+        if abs(start) > _LARGEST_COUNT or length > _LARGEST_COUNT:
+            start = start.copy_sign(_LARGEST_COUNT) if abs(start) > _LARGEST_COUNT else start
+            length = min(length, _LARGEST_COUNT)
         # SQL Server semantics: positions start..start+length-1 (1-based),
         # clipped to the text, so a start before 1 shortens the result.
         first = int(start)
@@ -814,11 +832,11 @@ class _Parser:
     def parse(self) -> tuple[_Node, frozenset[tuple[str | None, str]]]:
         if self.token.kind == "end":
             raise ExpressionError("empty expression", 0)
-        node = self.value(self.expression())
+        node = self.expression()
         if self.token.kind != "end":
             raise ExpressionError(f"unexpected {self.describe()} after a complete expression",
                                   self.token.position)
-        return node, frozenset(self.references)
+        return self.value(node), frozenset(self.references)
 
     def expression(self) -> _Node:
         self.enter()
@@ -1116,7 +1134,7 @@ class _Parser:
         if token.kind == "name" and token.upper == "MAX":
             self.advance()
             return None
-        if token.kind != "number" or not token.text.isdigit():
+        if token.kind != "number" or not token.text.isdigit() or len(token.text) > 6:
             raise ExpressionError(f"expected a whole number size, found {self.describe()}",
                                   token.position)
         self.advance()
