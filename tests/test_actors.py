@@ -1,0 +1,151 @@
+"""Actors in-process, with real actors on both sides: credits, age flushes, unknown messages."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from types import SimpleNamespace
+
+import pykka
+import pytest
+
+from actors.inserter import InsertActor
+from actors.lifecycle import RunSignals
+from actors.reader import ReadLimits, ReaderActor
+from contract import MapOptions, compile_contract, load_contract
+from messages import (
+    BatchMapped, FlushNow, MappedBatch, MappedItem, Ping, RecordsSettled, SourceBatch,
+    StartReading, UnknownMessage,
+)
+from sources import SourceSpec, open_source
+from sources.types import SourceItem
+from targets import open_target, parse_target_url
+from tests.helpers import EXAMPLE_CONTRACT, make_source
+
+WAIT_S = 60
+
+
+class Recorder(pykka.ThreadingActor):
+    """A real actor that hands every message it gets to a callback."""
+
+    def __init__(self, callback) -> None:
+        super().__init__()
+        self._callback = callback
+
+    def on_receive(self, message):
+        return self._callback(self, message)
+
+
+def _ignore(actor, message):
+    return None
+
+
+def _settings_for_target(url: str):
+    return SimpleNamespace(driver="", server="", port=None, database="", username="", password="",
+                           trusted_connection=False, encrypt="", trust_server_certificate=False,
+                           timeout=5, identity_columns=False)
+
+
+def test_reader_never_has_more_than_max_in_flight_records_out(tmp_path):
+    total = 500
+    make_source(tmp_path / "source.db", total, seed=21)
+    limits = ReadLimits(max_in_flight=100, batch_size=30, mapper_queue_batches=50, page_size=64)
+    state = {"held": 0, "max_held": 0, "received": 0, "batches": 0}
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def hold_then_release(actor, message):
+        if not isinstance(message, SourceBatch):
+            return None
+        with lock:
+            count = len(message.documents)
+            state["held"] += count
+            state["received"] += count
+            state["batches"] += 1
+            state["max_held"] = max(state["max_held"], state["held"])
+            message.reply_to.tell(BatchMapped(0, message.batch_id))
+            # Hold credits until the reader is stuck at its bound (or the source is done).
+            if state["held"] >= limits.max_in_flight or state["received"] == total:
+                message.reply_to.tell(RecordsSettled(state["held"]))
+                state["held"] = 0
+        return None
+
+    signals = RunSignals()
+    mapper = Recorder.start(hold_then_release)
+    sink = Recorder.start(_ignore)
+    spec = SourceSpec(f"sqlite:///{tmp_path / 'source.db'}", "app_xml", "app_xml", "app_id")
+    target_url = f"sqlite:///{tmp_path / 'target.db'}"
+    target_spec = parse_target_url(target_url, _settings_for_target(target_url))
+    reader = ReaderActor.start(lambda: open_source(spec), lambda: open_target(target_spec),
+                               [mapper], sink, sink, signals, limits)
+    assert reader.ask(Ping(), timeout=WAIT_S) == total
+    reader.tell(StartReading())
+    assert signals.changed.wait(WAIT_S)
+    deadline = threading.Event()
+    while not signals.is_finished and not deadline.wait(0.01):
+        pass
+    assert signals.is_finished and not signals.failures
+    assert state["received"] == total
+    assert state["max_held"] == limits.max_in_flight
+    done.set()
+
+
+def _schema_and_records(count: int):
+    from generator.corpus import generate_documents
+
+    compiled = compile_contract(load_contract(EXAMPLE_CONTRACT), MapOptions(now=datetime(2025, 1, 1)))
+    items = []
+    for doc in generate_documents(count, seed=4, profile="small", edge_share=0.0):
+        record = compiled.map_document(doc.xml, expected_key=doc.key)
+        items.append(MappedItem(SourceItem(doc.key, doc.key, f"key={doc.key}"), record))
+    return compiled.schema, tuple(items)
+
+
+def test_inserter_flushes_on_age_alone_when_the_source_is_slow(tmp_path):
+    schema, items = _schema_and_records(3)
+    target_url = f"sqlite:///{tmp_path / 'target.db'}"
+    target_spec = parse_target_url(target_url, _settings_for_target(target_url))
+    setup = open_target(target_spec)
+    setup.create_tables(schema)
+    setup.close()
+
+    settled = threading.Event()
+    counts = []
+
+    def on_settled(actor, message):
+        if isinstance(message, RecordsSettled):
+            counts.append(message.count)
+            settled.set()
+        return None
+
+    reader = Recorder.start(on_settled)
+    reporter = Recorder.start(_ignore)
+    flush = SimpleNamespace(max_records=1000, max_rows=1_000_000, max_interval_ms=150)
+    retry = SimpleNamespace(connect_retries=2, retry_backoff_s=0.1, retry_backoff_max_s=1)
+    inserter = InsertActor.start(lambda: open_target(target_spec), schema, "run-age", flush, retry,
+                                 reporter, RunSignals(), dry_run=False, check_done=False,
+                                 retry_failed=False)
+    assert inserter.ask(Ping(), timeout=WAIT_S)
+    # Far below max_records and max_rows: only the age threshold can flush this.
+    inserter.tell(MappedBatch(1, items, (), reader))
+    assert settled.wait(WAIT_S), "no flush happened although the oldest record aged past max_interval_ms"
+    assert counts == [3]
+    check = open_target(target_spec)
+    assert check.done_keys([item.record.key for item in items]) == {
+        item.record.key: "success" for item in items}
+    check.close()
+
+
+def test_unknown_message_is_an_error_not_ignored(tmp_path):
+    schema, _ = _schema_and_records(1)
+    target_url = f"sqlite:///{tmp_path / 'target.db'}"
+    target_spec = parse_target_url(target_url, _settings_for_target(target_url))
+    flush = SimpleNamespace(max_records=10, max_rows=100, max_interval_ms=1000)
+    retry = SimpleNamespace(connect_retries=0, retry_backoff_s=0.1, retry_backoff_max_s=1)
+    reporter = Recorder.start(_ignore)
+    inserter = InsertActor.start(lambda: open_target(target_spec), schema, "r", flush, retry, reporter,
+                                 RunSignals(), dry_run=False, check_done=False, retry_failed=False)
+    with pytest.raises(UnknownMessage):
+        inserter.ask("flush please", timeout=WAIT_S)
+    inserter.tell(FlushNow())
+    assert inserter.ask(Ping(), timeout=WAIT_S)

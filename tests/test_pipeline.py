@@ -1,0 +1,223 @@
+"""The migrate pipeline end to end, with real processes, real signals, real databases."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import time
+
+import pytest
+
+from tests.helpers import (
+    EXAMPLE_CONTRACT, TargetReader, assert_target_matches, expected_tables, make_source,
+    pipeline_config, read_summary, run_cli, start_cli,
+)
+
+WAIT_S = 120
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def target_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'target.db'}"
+    dsn = request.getfixturevalue("pg_database")
+    return f"odbc:{dsn}"
+
+
+def _migrate(config, *extra, env=None, timeout=300):
+    result = run_cli("migrate", "--config", str(config), *extra, env=env, timeout=timeout)
+    return result
+
+
+def _init(config):
+    result = run_cli("init-db", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def _wait_for(condition, what: str, timeout: float = WAIT_S):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def _committed_count(target_url: str) -> int:
+    try:
+        reader = TargetReader(target_url)
+    except Exception:
+        return 0
+    try:
+        table = "processing_log" if target_url.startswith("sqlite") else None
+        if table:
+            return reader.connection.execute("SELECT COUNT(*) FROM processing_log").fetchone()[0]
+        for schema_name in ("cc", "public", "dbo"):
+            try:
+                return reader.connection.execute(
+                    f'SELECT COUNT(*) FROM "{schema_name}".processing_log').fetchone()[0]
+            except Exception:
+                continue
+        return 0
+    except Exception:
+        return 0
+    finally:
+        reader.close()
+
+
+def test_full_run_equals_engine_output_then_rerun_does_nothing(tmp_path, target_url):
+    docs = make_source(tmp_path / "source.db", 300, edge_share=0.1, seed=3)
+    config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url)
+    _init(config)
+    schema, expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)
+    assert failed, "the corpus should contain failing edge cases"
+
+    first = _migrate(config)
+    assert first.returncode == 3, first.stderr[-3000:]
+    assert_target_matches(target_url, schema, expected, ok, failed)
+    summary = read_summary(tmp_path / "metrics.jsonl")
+    assert summary["records_ok"] == len(ok)
+    assert summary["records_failed"] == len(failed)
+
+    second = _migrate(config)
+    assert second.returncode == 0, second.stderr[-3000:]
+    summary = read_summary(tmp_path / "metrics.jsonl")
+    assert summary["records_ok"] == 0 and summary["records_failed"] == 0
+    assert_target_matches(target_url, schema, expected, ok, failed)
+
+
+def test_kill9_midway_then_rerun_leaves_exactly_the_uninterrupted_rows(tmp_path, target_url):
+    docs = make_source(tmp_path / "source.db", 1500, seed=5)
+    config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url,
+                             flush__max_records=50, actors__max_in_flight=200)
+    _init(config)
+    schema, expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)
+
+    process = start_cli("migrate", "--config", str(config))
+    try:
+        _wait_for(lambda: _committed_count(target_url) >= 100 or process.poll() is not None,
+                  "the first commits")
+        assert process.poll() is None, "the run finished before it could be killed; use more documents"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    partial = _committed_count(target_url)
+    assert 0 < partial < len(docs)
+
+    rerun = _migrate(config)
+    assert rerun.returncode in (0, 3), rerun.stderr[-3000:]
+    assert_target_matches(target_url, schema, expected, ok, failed)
+
+
+def test_poison_record_fails_alone_and_others_succeed(tmp_path):
+    marker = "POISON-MARKER-7f3a"
+
+    def poison(doc):
+        if doc.key == 42:
+            from dataclasses import replace
+
+            return replace(doc, xml=doc.xml.replace("<Provenir>", f"<Provenir><!-- {marker} -->", 1))
+        return doc
+
+    docs = make_source(tmp_path / "source.db", 120, seed=9, transform=poison)
+    target_url = f"sqlite:///{tmp_path / 'target.db'}"
+    config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url)
+    _init(config)
+    result = _migrate(config, env={"XMLSHRED_FAULT_KILL_MARKER": marker})
+    assert result.returncode == 3, result.stderr[-3000:]
+    schema, expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)
+    ok.discard(42)
+    reader = TargetReader(target_url)
+    log = reader.log(schema)
+    reader.close()
+    assert log[42][0] == "failed" and log[42][1] == "map" and "poison" in log[42][2]
+    assert {k for k, v in log.items() if v[0] == "success"} == ok
+    assert "worker process died" in result.stderr
+
+
+def test_dry_run_writes_nothing_and_reports_failures(tmp_path):
+    make_source(tmp_path / "source.db", 100, edge_share=0.2, seed=11)
+    target_url = f"sqlite:///{tmp_path / 'target.db'}"
+    config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url)
+    _init(config)
+    result = _migrate(config, "--dry-run")
+    assert result.returncode == 3, result.stderr[-3000:]
+    summary = read_summary(tmp_path / "metrics.jsonl")
+    assert summary["records_failed"] > 0 and summary["records_ok"] > 0
+    connection = sqlite3.connect(tmp_path / "target.db")
+    assert connection.execute("SELECT COUNT(*) FROM processing_log").fetchone()[0] == 0
+    assert connection.execute("SELECT COUNT(*) FROM app_base").fetchone()[0] == 0
+    connection.close()
+
+
+def test_sigint_drains_exits_130_and_rerun_completes(tmp_path):
+    docs = make_source(tmp_path / "source.db", 1500, seed=13)
+    target_url = f"sqlite:///{tmp_path / 'target.db'}"
+    config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url,
+                             flush__max_records=50, actors__max_in_flight=200)
+    _init(config)
+    process = start_cli("migrate", "--config", str(config))
+    try:
+        _wait_for(lambda: _committed_count(target_url) >= 50 or process.poll() is not None,
+                  "the first commits")
+        assert process.poll() is None, "the run finished before the signal; use more documents"
+        process.send_signal(signal.SIGINT)
+        # A generous bound guards against a hang; it is no speed claim.
+        process.wait(timeout=WAIT_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, process.stderr.read()[-3000:]
+    summary = read_summary(tmp_path / "metrics.jsonl")
+    assert summary["outcome"] == "interrupted"
+    drained = _committed_count(target_url)
+    assert drained == summary["records_ok"] + summary["records_failed"]
+    rerun = _migrate(config)
+    assert rerun.returncode in (0, 3), rerun.stderr[-3000:]
+    schema, expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)
+    assert_target_matches(target_url, schema, expected, ok, failed)
+
+
+def test_limit_and_key_range(tmp_path):
+    make_source(tmp_path / "source.db", 200, seed=17)
+    target_url = f"sqlite:///{tmp_path / 'target.db'}"
+    config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url)
+    _init(config)
+    result = _migrate(config, "--key-start", "50", "--key-end", "149", "--limit", "30")
+    assert result.returncode == 0, result.stderr[-3000:]
+    connection = sqlite3.connect(tmp_path / "target.db")
+    keys = [k for (k,) in connection.execute("SELECT app_id FROM processing_log ORDER BY app_id")]
+    connection.close()
+    assert keys == list(range(50, 80))
+
+
+def test_bad_config_exits_2_listing_every_problem(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[flush]\nmax_record = 5\n[actors]\nmappers = "many"\n', encoding="utf-8")
+    result = run_cli("migrate", "--config", str(config))
+    assert result.returncode == 2
+    assert "max_records" in result.stderr and "mappers" in result.stderr
+
+
+def test_unreachable_target_stops_with_exit_1(tmp_path):
+    make_source(tmp_path / "source.db", 5, seed=1)
+    config = pipeline_config(
+        tmp_path, f"sqlite:///{tmp_path / 'source.db'}",
+        "odbc:DRIVER={PostgreSQL Unicode};SERVER=127.0.0.1;PORT=1;DATABASE=x;UID=u;PWD=s3cret-pw")
+    result = run_cli("migrate", "--config", str(config), timeout=120)
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "s3cret-pw" not in result.stderr
+
+
+def test_metrics_are_json_lines(tmp_path):
+    make_source(tmp_path / "source.db", 30, seed=2)
+    target_url = f"sqlite:///{tmp_path / 'target.db'}"
+    config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url)
+    _init(config)
+    assert _migrate(config).returncode == 0
+    for line in (tmp_path / "metrics.jsonl").read_text().splitlines():
+        json.loads(line)
