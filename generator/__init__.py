@@ -1,0 +1,34 @@
+"""Synthetic corpus of credit-application XML documents (``cli.py generate``).
+
+Public API:
+
+- ``generate_documents(count, seed=0, profile="realistic", edge_share=0.05, start_key=1)``
+  yields ``GeneratedDocument`` values, deterministically.
+- ``write_sqlite(path, docs, ...)`` and ``write_files(folder, docs)`` store them.
+- ``run_generate(count, out, ...)`` does both for a destination URL and returns figures.
+"""
+
+from .corpus import (
+    EDGE_CASES,
+    FAILING_EDGE_CASES,
+    PROFILES,
+    GeneratedDocument,
+    generate_document,
+    generate_documents,
+)
+from .writers import GeneratorError, file_name, parse_destination, run_generate, write_files, write_sqlite
+
+__all__ = [
+    "EDGE_CASES",
+    "FAILING_EDGE_CASES",
+    "PROFILES",
+    "GeneratedDocument",
+    "GeneratorError",
+    "file_name",
+    "generate_document",
+    "generate_documents",
+    "parse_destination",
+    "run_generate",
+    "write_files",
+    "write_sqlite",
+]

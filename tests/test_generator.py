@@ -1,0 +1,232 @@
+"""The synthetic corpus: deterministic, shaped like production documents, written faithfully."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+
+import pytest
+from lxml import etree
+
+from generator import (
+    EDGE_CASES,
+    FAILING_EDGE_CASES,
+    GeneratorError,
+    file_name,
+    generate_documents,
+    parse_destination,
+    run_generate,
+    write_files,
+    write_sqlite,
+)
+
+APPLICATION = "/Provenir/Request/CustData/application"
+
+
+def _parse(doc):
+    return etree.fromstring(doc.to_bytes(), parser=etree.XMLParser(resolve_entities=False, huge_tree=True))
+
+
+def test_same_arguments_give_identical_documents():
+    first = list(generate_documents(40, seed=11, edge_share=0.3))
+    second = list(generate_documents(40, seed=11, edge_share=0.3))
+    assert first == second
+
+
+def test_another_seed_gives_other_documents():
+    first = list(generate_documents(20, seed=1, profile="small"))
+    second = list(generate_documents(20, seed=2, profile="small"))
+    assert [d.key for d in first] == [d.key for d in second]
+    assert all(a.xml != b.xml for a, b in zip(first, second))
+
+
+def test_a_slice_regenerates_on_its_own():
+    whole = list(generate_documents(30, seed=5, profile="small", edge_share=0.5))
+    tail = list(generate_documents(10, seed=5, profile="small", edge_share=0.5, start_key=21))
+    assert [d.key for d in tail] == list(range(21, 31))
+    assert tail == whole[20:]
+
+
+@pytest.mark.parametrize("bad", [{"count": -1}, {"profile": "huge"}, {"edge_share": 1.5}, {"start_key": 0}])
+def test_bad_arguments_are_refused(bad):
+    arguments = {"count": 1} | bad
+    with pytest.raises(ValueError):
+        list(generate_documents(**arguments))
+
+
+def test_edge_case_share_is_close_to_the_one_asked_for():
+    docs = list(generate_documents(3000, seed=3, profile="small", edge_share=0.2))
+    share = sum(d.edge_case is not None for d in docs) / len(docs)
+    assert 0.17 <= share <= 0.23
+    kinds = Counter(d.edge_case for d in docs if d.edge_case)
+    assert set(kinds) == set(EDGE_CASES)
+    # Each kind gets roughly its equal part of the edge cases.
+    expected = len(docs) * 0.2 / len(EDGE_CASES)
+    assert all(expected * 0.5 <= n <= expected * 1.5 for n in kinds.values()), kinds
+
+
+def test_no_edge_cases_when_share_is_zero():
+    assert all(d.edge_case is None for d in generate_documents(300, seed=4, profile="small", edge_share=0.0))
+
+
+def test_realistic_documents_average_about_a_quarter_megabyte():
+    docs = list(generate_documents(400, seed=9, profile="realistic", edge_share=0.0))
+    sizes = [len(d.to_bytes()) for d in docs]
+    assert 200_000 <= sum(sizes) / len(sizes) <= 300_000
+    business = [d.xml.index("</application>") - d.xml.index("<application ") for d in docs]
+    assert 5_000 <= sum(business) / len(business) <= 11_000
+    assert max(business) <= 40_000
+    assert all("<Reports" in d.xml for d in docs)
+
+
+def test_some_realistic_documents_reach_two_megabytes():
+    # About 0.5 % of documents carry ~2 MB of reports, as the largest production ones do.
+    sizes = [len(d.xml) for d in generate_documents(1200, seed=2, profile="realistic", edge_share=0.0)]
+    big = [s for s in sizes if s > 1_500_000]
+    assert 1 <= len(big) <= 20
+    assert max(sizes) < 2_300_000
+
+
+def test_small_documents_have_no_reports():
+    docs = list(generate_documents(300, seed=9, profile="small", edge_share=0.0))
+    assert not any("<Reports" in d.xml for d in docs)
+    sizes = [len(d.to_bytes()) for d in docs]
+    assert 3_000 <= sum(sizes) / len(sizes) <= 8_000
+    assert max(sizes) < 16_000
+
+
+@pytest.mark.parametrize("profile", ["small", "realistic"])
+def test_ordinary_documents_are_well_formed_provenir_with_an_id(profile):
+    for doc in generate_documents(150, seed=12, profile=profile, edge_share=0.0):
+        root = _parse(doc)
+        assert root.tag == "Provenir"
+        request = root.find("Request")
+        assert request.get("ID") == str(doc.key)
+        application = root.find("Request/CustData/application")
+        assert application is not None
+        contacts = application.findall("contact")
+        assert 1 <= len(contacts) <= 3
+        assert contacts[0].get("ac_role_tp_c") == "PR"
+        assert application.find("app_product") is not None
+        # Every mapped element sits before any Reports content.
+        if profile == "realistic":
+            assert doc.xml.index("</CustData>") < doc.xml.index("<Reports")
+
+
+def test_documents_carry_what_the_contract_reads():
+    docs = [_parse(d) for d in generate_documents(200, seed=13, profile="small", edge_share=0.0)]
+    roles = Counter(c.get("ac_role_tp_c") for root in docs for c in root.iter("contact"))
+    assert roles["PR"] == 200 and roles["AUTHU"] > 40
+    address_types = Counter(a.get("address_tp_c") for root in docs for a in root.iter("contact_address"))
+    assert address_types["CURR"] > 150 and address_types["PREV"] > 40
+    assert sum(1 for root in docs for _ in root.iter("contact_employment")) > 150
+    solicited = sum(1 for root in docs if root.find("Request/CustData/application").get("offer_id"))
+    assert 40 <= solicited <= 120
+    for root in docs:
+        for tag in ("rmts_info", "Indicators", "scores", "credit_report_summary", "fraud_check_summary"):
+            assert root.find(f"Request/CustData/application/{tag}") is not None, tag
+
+
+def _by_edge_case(count=1500, seed=21):
+    found = {}
+    for doc in generate_documents(count, seed=seed, profile="small", edge_share=0.5):
+        if doc.edge_case and doc.edge_case not in found:
+            found[doc.edge_case] = doc
+    assert set(found) == set(EDGE_CASES)
+    return found
+
+
+def test_edge_cases_are_what_their_tags_say():
+    found = _by_edge_case()
+    with pytest.raises(etree.XMLSyntaxError):
+        _parse(found["malformed_xml"])
+    assert _parse(found["wrong_root"]).tag != "Provenir"
+    assert not _parse(found["missing_id"]).find("Request").get("ID")
+    assert found["bom"].xml.startswith("\ufeff<?xml")
+    assert found["bom"].to_bytes().startswith(b"\xef\xbb\xbf")
+    cp1252 = found["encoding_declaration"]
+    assert cp1252.encoding == "windows-1252"
+    assert cp1252.xml.startswith('<?xml version="1.0" encoding="windows-1252"?>')
+    assert any(ord(ch) > 127 for ch in cp1252.xml)
+    assert _parse(cp1252).find("Request").get("ID") == str(cp1252.key)
+    dup = _parse(found["duplicate_con_id"]).findall(".//contact")
+    assert len({c.get("con_id") for c in dup}) < len(dup)
+    assert "," in _parse(found["comma_amounts"]).find(".//app_product").get("credit_line")
+    names = [c.get("first_name") for c in _parse(found["non_ascii_names"]).iter("contact")]
+    assert all(any(ord(ch) > 127 for ch in name) for name in names)
+    long_name = _parse(found["overlong_values"]).find(".//contact").get("first_name")
+    assert len(long_name) > 200
+    for tag in FAILING_EDGE_CASES - {"malformed_xml"}:
+        _parse(found[tag])  # well-formed: they fail validation, not parsing
+
+
+def test_sqlite_writer_stores_every_document(tmp_path):
+    docs = list(generate_documents(60, seed=21, profile="small", edge_share=0.5))
+    path = tmp_path / "source.db"
+    assert write_sqlite(path, docs) == 60
+    with sqlite3.connect(path) as connection:
+        rows = dict(connection.execute("SELECT app_id, app_xml FROM app_xml ORDER BY app_id"))
+        mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+    assert sorted(rows) == [d.key for d in docs]
+    for doc in docs:
+        stored = rows[doc.key]
+        if doc.encoding == "utf-8":
+            assert stored == doc.xml
+        else:
+            assert stored == doc.xml.encode("windows-1252")
+    assert any(isinstance(v, bytes) for v in rows.values())
+
+
+def test_sqlite_writer_refuses_existing_keys_and_bad_names(tmp_path):
+    path = tmp_path / "source.db"
+    write_sqlite(path, generate_documents(5, profile="small"), table="docs", key_column="k", xml_column="x")
+    with pytest.raises(GeneratorError):
+        write_sqlite(path, generate_documents(5, profile="small"), table="docs", key_column="k", xml_column="x")
+    with pytest.raises(GeneratorError):
+        write_sqlite(path, [], table="docs; DROP TABLE docs")
+
+
+def test_file_writer_names_and_encodes_each_document(tmp_path):
+    docs = list(generate_documents(120, seed=21, profile="small", edge_share=0.5))
+    assert write_files(tmp_path / "docs", docs) == 120
+    names = sorted(p.name for p in (tmp_path / "docs").iterdir())
+    assert names == [file_name(d.key) for d in docs]
+    assert file_name(7) == "0000000007.xml"
+    cp1252 = [d for d in docs if d.encoding == "windows-1252"]
+    assert cp1252
+    for doc in docs:
+        data = (tmp_path / "docs" / file_name(doc.key)).read_bytes()
+        assert data == doc.xml.encode(doc.encoding)
+    raw = (tmp_path / "docs" / file_name(cp1252[0].key)).read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("out", "kind", "path"),
+    [
+        ("sqlite:///out/a.db", "sqlite", "out/a.db"),
+        ("sqlite:////tmp/a.db", "sqlite", "/tmp/a.db"),
+        ("files:///examples/sample", "files", "examples/sample"),
+        ("some/folder", "files", "some/folder"),
+    ],
+)
+def test_destinations(out, kind, path):
+    parsed_kind, parsed_path = parse_destination(out)
+    assert (parsed_kind, str(parsed_path)) == (kind, path)
+
+
+def test_run_generate_reports_what_it_wrote(tmp_path):
+    stats = run_generate(50, f"sqlite:///{tmp_path}/corpus.db", seed=3, profile="small", edge_share=0.2)
+    assert stats["count"] == 50 and stats["kind"] == "sqlite"
+    assert stats["first_key"] == 1 and stats["last_key"] == 50
+    assert sum(stats["edge_cases"].values()) == sum(
+        1 for d in generate_documents(50, seed=3, profile="small", edge_share=0.2) if d.edge_case
+    )
+    with sqlite3.connect(tmp_path / "corpus.db") as connection:
+        assert connection.execute("SELECT COUNT(*) FROM app_xml").fetchone()[0] == 50
+    files = run_generate(10, str(tmp_path / "folder"), profile="small")
+    assert files["kind"] == "files" and len(list((tmp_path / "folder").iterdir())) == 10
+    with pytest.raises(GeneratorError):
+        run_generate(1, "postgres://somewhere/db")
