@@ -1,0 +1,7 @@
+"""The reporting package's own exception type."""
+
+from __future__ import annotations
+
+
+class ReportError(Exception):
+    """A report, chart or metrics file could not be produced; the message says how to fix it."""

@@ -1,0 +1,318 @@
+"""``cli.py report``: metrics.jsonl and processing_log turned into a human summary.
+
+The CLI reads the metrics file (``reporting.metrics.read_metrics``) and, when
+a target is given, the processing_log rows; everything here works on those
+plain values and returns text or writes a PNG.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from reporting.errors import ReportError
+from reporting.stats import format_duration
+
+MAX_RATE_ROWS = 40
+"""Longest rate-over-time table; longer runs are shown at evenly spaced intervals."""
+
+RATE_BAR_WIDTH = 30
+
+# processing_log column positions when rows come as plain tuples
+# (<key>, status, stage, reason, attempts, run_id, updated_at).
+_STATUS, _STAGE, _REASON, _RUN_ID = 1, 2, 3, 5
+
+
+@dataclass
+class RunRecords:
+    """What metrics.jsonl says about one run."""
+
+    run_id: str
+    intervals: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] | None = None
+
+    @property
+    def last(self) -> dict[str, Any]:
+        """The most complete figures: the summary, else the last interval."""
+        if self.summary is not None:
+            return self.summary
+        return self.intervals[-1]
+
+    @property
+    def started_at(self) -> datetime | None:
+        if self.summary is not None and self.summary.get("started_at"):
+            return _parse_time(self.summary["started_at"])
+        first = self.intervals[0] if self.intervals else None
+        if first and first.get("ts"):
+            moment = _parse_time(first["ts"])
+            if moment is not None:
+                return moment - timedelta(seconds=float(first.get("seconds") or 0))
+        return None
+
+    @property
+    def outcome(self) -> str:
+        # No summary: the process ended without reaching it (killed, crashed).
+        return self.summary.get("outcome", "?") if self.summary is not None else "no summary"
+
+
+def _parse_time(text: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+def group_runs(metrics_records: Iterable[Mapping[str, Any]]) -> list[RunRecords]:
+    """The runs in the metrics, oldest first; objects without a run_id are ignored."""
+    runs: dict[str, RunRecords] = {}
+    for record in metrics_records:
+        run_id = record.get("run_id")
+        if not run_id:
+            continue
+        run = runs.setdefault(str(run_id), RunRecords(str(run_id)))
+        event = record.get("event")
+        if event == "summary":
+            run.summary = dict(record)
+        elif event == "progress":
+            run.intervals.append(dict(record))
+    known = [run for run in runs.values() if run.summary is not None or run.intervals]
+    for run in known:
+        run.intervals.sort(key=lambda interval: float(interval.get("seconds") or 0))
+    epoch = datetime.min.replace(tzinfo=timezone.utc)
+    return sorted(known, key=lambda run: run.started_at or epoch)
+
+
+def select_run(metrics_records: Iterable[Mapping[str, Any]], run_id: str | None = None) -> str:
+    """``run_id`` if the metrics know it, else (``None``) the latest run's id.
+
+    Raises ``ReportError`` when there are no runs or ``run_id`` is unknown.
+    """
+    return _select(group_runs(metrics_records), run_id).run_id
+
+
+def _select(runs: list[RunRecords], run_id: str | None) -> RunRecords:
+    if not runs:
+        raise ReportError(
+            "no runs in the metrics (is --metrics pointing at the metrics.jsonl a run wrote?)"
+        )
+    if run_id is None:
+        return runs[-1]
+    for run in runs:
+        if run.run_id == run_id:
+            return run
+    known = ", ".join(run.run_id for run in runs[-5:])
+    raise ReportError(f"run {run_id!r} is not in the metrics; latest runs: {known}")
+
+
+def failures_from_rows(rows: Iterable[Any], run_id: str | None = None) -> list[tuple[str, str, int]]:
+    """(stage, reason, count) of the ``failed`` processing_log rows, most frequent first.
+
+    ``rows`` are mappings by column name or sequences in processing_log column
+    order (``<key>, status, stage, reason, attempts, run_id, updated_at``).
+    With ``run_id``, only that run's rows count. Raises ``ReportError`` for a
+    row that has neither shape.
+    """
+    counts: Counter[tuple[str, str]] = Counter()
+    for row in rows:
+        status, stage, reason, row_run = _log_fields(row)
+        if status != "failed":
+            continue
+        if run_id is not None and row_run != run_id:
+            continue
+        counts[(stage or "unknown", reason or "")] += 1
+    return [
+        (stage, reason, count)
+        for (stage, reason), count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
+def _log_fields(row: Any) -> tuple[Any, Any, Any, Any]:
+    if isinstance(row, (str, bytes)):
+        raise ReportError("a processing_log row must be a mapping or a sequence of columns, not a string")
+    if isinstance(row, Mapping):
+        return row.get("status"), row.get("stage"), row.get("reason"), row.get("run_id")
+    if isinstance(row, Sequence) or hasattr(row, "__getitem__"):
+        try:
+            return row[_STATUS], row[_STAGE], row[_REASON], row[_RUN_ID]
+        except (IndexError, KeyError, TypeError) as exc:
+            raise ReportError(
+                "a processing_log row has too few columns: expected "
+                "(<key>, status, stage, reason, attempts, run_id, updated_at)"
+            ) from exc
+    raise ReportError(f"a processing_log row must be a mapping or a sequence, not {type(row).__name__}")
+
+
+# text ------------------------------------------------------------------------
+
+
+def build_report(
+    metrics_records: list[dict[str, Any]],
+    log_failures: list[tuple[str, str, int]] | None,
+    run_id: str | None,
+) -> str:
+    """The report: every run, then the rate over time and the failures of one run.
+
+    The run is ``run_id`` or, when None, the latest. ``log_failures`` are
+    (stage, reason, count) of that run from processing_log
+    (``failures_from_rows``); without them the failures come from the run's
+    summary, by stage only. Raises ``ReportError`` when there are no runs or
+    ``run_id`` is unknown.
+    """
+    runs = group_runs(metrics_records)
+    chosen = _select(runs, run_id)
+    sections = [
+        _runs_table(runs),
+        _rate_section(chosen),
+        _failures_section(chosen, log_failures),
+    ]
+    return "\n\n".join(sections) + "\n"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
+    widths = [max([len(headers[i]), *(len(row[i]) for row in rows)]) for i in range(len(headers))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(cells)
+        ).rstrip()
+
+    rule = ["-" * width if header else "" for header, width in zip(headers, widths)]
+    return [line(headers), line(rule), *(line(row) for row in rows)]
+
+
+def _number(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    return f"{float(value):,.{digits}f}"
+
+
+def _runs_table(runs: list[RunRecords]) -> str:
+    rows = []
+    for run in runs:
+        last = run.last
+        started = run.started_at
+        rows.append([
+            run.run_id,
+            started.strftime("%Y-%m-%d %H:%M:%S") if started else "?",
+            format_duration(float(last.get("seconds") or 0)),
+            _number(last.get("records_ok")),
+            _number(last.get("records_failed")),
+            _number(last.get("records_per_minute")),
+            run.outcome,
+        ])
+    headers = ["run", "started (UTC)", "duration", "ok", "failed", "records/min", "outcome"]
+    return "\n".join([f"Runs ({len(runs)})", *_table(headers, rows, right={2, 3, 4, 5})])
+
+
+def _evenly_spaced(items: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    if len(items) <= limit:
+        return items
+    step = (len(items) - 1) / (limit - 1)
+    return [items[round(i * step)] for i in range(limit)]
+
+
+def _rate_section(run: RunRecords) -> str:
+    title = f"Rate over time, run {run.run_id}"
+    if not run.intervals:
+        return f"{title}\n(no progress intervals: the run was shorter than the reporting interval)"
+    shown = _evenly_spaced(run.intervals, MAX_RATE_ROWS)
+    peak = max(float(interval.get("recent_records_per_minute") or 0) for interval in shown)
+    rows = []
+    for interval in shown:
+        recent = float(interval.get("recent_records_per_minute") or 0)
+        bar = "#" * round(RATE_BAR_WIDTH * recent / peak) if peak > 0 else ""
+        rows.append([
+            format_duration(float(interval.get("seconds") or 0)),
+            _number(interval.get("records_ok")),
+            _number(interval.get("records_failed")),
+            _number(recent),
+            _number(interval.get("records_per_minute")),
+            _number(interval.get("in_flight")),
+            _number(interval.get("flush_p95_ms")),
+            bar,
+        ])
+    headers = ["elapsed", "ok", "failed", "recent/min", "overall/min", "in flight", "flush p95 ms", ""]
+    note = [] if len(shown) == len(run.intervals) else [f"({len(shown)} of {len(run.intervals)} intervals shown)"]
+    return "\n".join([title, *_table(headers, rows, right={0, 1, 2, 3, 4, 5, 6}), *note])
+
+
+def _failures_section(run: RunRecords, log_failures: list[tuple[str, str, int]] | None) -> str:
+    if log_failures is not None:
+        title = f"Failures by stage and reason, run {run.run_id} (processing_log)"
+        if not log_failures:
+            return f"{title}\nnone"
+        by_stage: dict[str, list[tuple[str, int]]] = {}
+        for stage, reason, count in log_failures:
+            by_stage.setdefault(stage, []).append((reason, count))
+        stage_totals = {stage: sum(count for _, count in reasons) for stage, reasons in by_stage.items()}
+        lines = [f"{title}: {sum(stage_totals.values()):,}"]
+        for stage in sorted(by_stage, key=lambda name: (-stage_totals[name], name)):
+            lines.append(f"  {stage}: {stage_totals[stage]:,}")
+            for reason, count in sorted(by_stage[stage], key=lambda item: (-item[1], item[0])):
+                lines.append(f"    {count:>8,}  {reason or '(no reason given)'}")
+        return "\n".join(lines)
+    title = f"Failures by stage, run {run.run_id} (metrics; pass --target to see reasons)"
+    by_stage_counts = (run.summary or {}).get("failures_by_stage")
+    if by_stage_counts is None:
+        return f"{title}\n(unknown: the run wrote no summary)"
+    if not by_stage_counts:
+        return f"{title}\nnone"
+    lines = [f"{title}: {sum(by_stage_counts.values()):,}"]
+    for stage, count in sorted(by_stage_counts.items(), key=lambda item: (-item[1], item[0])):
+        lines.append(f"  {stage}: {count:,}")
+    return "\n".join(lines)
+
+
+# chart -----------------------------------------------------------------------
+
+
+def plot_rate(metrics_records: list[dict[str, Any]], run_id: str | None, path: str | Path) -> Path:
+    """Draw one run's records/minute over time (recent and overall) to a PNG at ``path``.
+
+    ``run_id`` None means the latest run. Raises ``ReportError`` when
+    matplotlib is not installed, the run is unknown or has no progress
+    intervals, or the file cannot be written.
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise ReportError(
+            "the chart needs matplotlib: pip install matplotlib (or pip install -e '.[plot]')"
+        ) from exc
+    run = _select(group_runs(metrics_records), run_id)
+    if not run.intervals:
+        raise ReportError(
+            f"run {run.run_id} has no progress intervals to plot (it was shorter than the "
+            "reporting interval; lower report_every_s to see its rate over time)"
+        )
+    minutes = [float(interval.get("seconds") or 0) / 60.0 for interval in run.intervals]
+    recent = [float(interval.get("recent_records_per_minute") or 0) for interval in run.intervals]
+    overall = [float(interval.get("records_per_minute") or 0) for interval in run.intervals]
+
+    # A bare Figure with the Agg canvas: no pyplot, so no global figure state
+    # and no GUI backend is ever chosen.
+    figure = Figure(figsize=(9, 4.5), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    axes.plot(minutes, recent, marker="o", markersize=3, label="recent")
+    axes.plot(minutes, overall, linestyle="--", label="overall")
+    axes.set_xlabel("minutes since start")
+    axes.set_ylabel("records / minute")
+    axes.set_title(f"xmlshred run {run.run_id}: throughput")
+    axes.set_ylim(bottom=0)
+    axes.grid(True, alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, format="png")
+    except OSError as exc:
+        raise ReportError(f"cannot write the chart to {path}: {exc}") from exc
+    return path
