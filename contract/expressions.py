@@ -68,6 +68,10 @@ class ExpressionError(ValueError):
         self.position = position
         """0-based offset into the expression text where the problem is."""
 
+    def __reduce__(self):
+        # Exceptions pickle as cls(*args); args holds the formatted text only.
+        return (type(self), (self.message, self.position))
+
 
 # --- tokens ------------------------------------------------------------------
 
@@ -604,7 +608,7 @@ class _Case(_Node):
 
 
 class _Call(_Node):
-    """A function call; ``implementation`` gets the compiled argument closures."""
+    """A function call; ``build`` turns the compiled argument closures into the call's closure."""
 
     __slots__ = ("name", "arguments", "build")
 
@@ -687,7 +691,7 @@ def _build_substring(arguments: list[Evaluator]) -> Evaluator:
         if value is None or start is None or length is None or length < 0:
             return None
         if abs(start) > _LARGEST_COUNT or length > _LARGEST_COUNT:
-            start = start.copy_sign(_LARGEST_COUNT) if abs(start) > _LARGEST_COUNT else start
+            start = _LARGEST_COUNT.copy_sign(start) if abs(start) > _LARGEST_COUNT else start
             length = min(length, _LARGEST_COUNT)
         # SQL Server semantics: positions start..start+length-1 (1-based),
         # clipped to the text, so a start before 1 shortens the result.
@@ -1169,6 +1173,10 @@ class Expression:
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
+
+    def __reduce__(self):
+        # Closures do not pickle; the text recompiles to the same expression.
+        return (parse_expression, (self.text,))
 
 
 def parse_expression(text: str) -> Expression:

@@ -45,6 +45,10 @@ class ValueRangeError(ValueError):
         self.rule = rule
         """The rule that was broken, e.g. ``tinyint 0..255``."""
 
+    def __reduce__(self):
+        # Exceptions pickle as cls(*args); args holds the formatted text only.
+        return (type(self), (self.column, self.rule))
+
 
 INTEGER_RANGES: dict[str, tuple[int, int]] = {
     "tinyint": (0, 255),
@@ -124,7 +128,7 @@ def parse_number(text: str) -> Decimal | None:
 # --- dates -------------------------------------------------------------------
 
 _TIME = (
-    r"(?:[ T]+([0-9]{1,2}):([0-9]{1,2})(?::([0-9]{1,2})(?:[.,]([0-9]+))?)?"
+    r"(?:(?:T| +)([0-9]{1,2}):([0-9]{1,2})(?::([0-9]{1,2})(?:[.,]([0-9]+))?)?"
     r"(?:\s*([AaPp][Mm]))?)?"
     r"\s*(Z|[+-][0-9]{2}:?[0-9]{2})?"
 )
@@ -260,8 +264,10 @@ def _to_decimal(text: str, column: Column) -> tuple[object, bool]:
     if number is None:
         return None, False
     places = column.data_length
-    # Integer digits plus places must fit in 38 digits.
-    if number.adjusted() + 1 + (places or 0) > MAX_DECIMAL_DIGITS:
+    # Integer digits plus places must fit in 38 digits; without a scale, an
+    # exponent form such as 1E-999 must not become a thousand-digit value.
+    if number.adjusted() + 1 + (places or 0) > MAX_DECIMAL_DIGITS or (
+            places is None and number.as_tuple().exponent < -MAX_DECIMAL_DIGITS):
         raise ValueRangeError(column.name, f"decimal of at most {MAX_DECIMAL_DIGITS} digits")
     if places is None:
         return number, False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import time
 from datetime import date, datetime
 from decimal import Decimal
@@ -382,6 +383,8 @@ def test_case():
         ("SUBSTRING('hello', 6, 1)", None),
         ("SUBSTRING('hello', 2, -1)", None),
         ("SUBSTRING(12345, 2, 2)", "23"),
+        ("SUBSTRING('hello', 2, 99999999999)", "ello"),
+        ("SUBSTRING('hello', -99999999999, 99999999999)", None),
         ("UPPER('abc')", "ABC"),
         ("lower('ABC')", "abc"),
         ("UPPER(NULL)", None),
@@ -513,6 +516,17 @@ def test_malformed_expressions_report_position(text, position, words):
     assert f"position {position}" in str(error)
     for word in words:
         assert word.lower() in str(error).lower()
+
+
+def test_expressions_and_errors_survive_pickling():
+    """Worker processes may receive compiled contracts or report errors."""
+    restored = pickle.loads(pickle.dumps(parse_expression(MONTHS)))
+    assert restored.text == MONTHS
+    assert restored.references == parse_expression(MONTHS).references
+    lookup = {(None, "months_at_residence"): "3", (None, "years_at_residence"): "2"}.get
+    assert restored.evaluate(lambda element, name: lookup((element, name)), NOW) == 27
+    error = pickle.loads(pickle.dumps(error_of("1 +")))
+    assert (error.position, error.message) == (3, error_of("1 +").message)
 
 
 def test_error_is_a_value_error_with_message_and_position():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import time
 from datetime import date, datetime
 from decimal import Decimal
@@ -216,6 +217,21 @@ def test_decimal_without_number_and_too_many_digits():
     assert convert_value("n/a", column("decimal", 2)) == (None, False)
     with pytest.raises(ValueRangeError):
         convert_value("1" * 37, column("decimal", 2))
+
+
+def test_decimal_exponent_forms_stay_bounded():
+    assert convert_value("1.5E2", column("decimal", 2)) == (Decimal("150.00"), False)
+    assert convert_value("1E-999", column("decimal", 2)) == (Decimal("0.00"), False)
+    with pytest.raises(ValueRangeError):
+        convert_value("1E-999", column("decimal"))
+    with pytest.raises(ValueRangeError):
+        convert_value("1E999", column("decimal", 2))
+
+
+def test_range_error_survives_pickling():
+    error = pickle.loads(pickle.dumps(ValueRangeError("review_count", "tinyint 0..255")))
+    assert (error.column, error.rule) == ("review_count", "tinyint 0..255")
+    assert "review_count" in str(error)
 
 
 def test_float_conversion():
