@@ -325,20 +325,3 @@ def test_conformance_values_end_to_end():
     for text, data_type, data_length, expected in cases:
         value, _ = convert_value(text, column(data_type, data_length))
         assert format_canonical(value, data_type, data_length) == expected, text
-
-
-def test_convert_value_is_fast_enough():
-    """About 200 conversions per document within a ~1 ms budget: the common
-    shapes must cost a few microseconds each."""
-    samples = [
-        ("712", column("int")), ("2025-10-14 20:09:54", column("datetime")),
-        ("450.005", column("decimal", 2)), ("Andrea", column("string", 10)),
-        ("Y", column("bit")), ("10/14/2025", column("date")),
-    ] * 50
-    best = float("inf")
-    for _ in range(5):
-        started = time.perf_counter()
-        for text, col in samples:
-            convert_value(text, col)
-        best = min(best, time.perf_counter() - started)
-    assert best / len(samples) < 20e-6
