@@ -151,7 +151,7 @@ class TargetSettings(_HasOdbc, _Section):
     connect_retries: int = _key(5, Integer(0), "reconnect attempts after a transient error before the run stops")
     retry_backoff_s: float = _key(0.5, Number(0, exclusive_minimum=True), "first wait before a reconnect, doubled each attempt")
     retry_backoff_max_s: float = _key(30.0, Number(0, exclusive_minimum=True), "longest wait between reconnects")
-    identity_columns: bool = _key(False, Flag(), "let the database generate identity columns instead of writing them")
+    identity_columns: bool = _key(False, Flag(), "the target's key columns are IDENTITY columns (SQL Server): wrap inserts in SET IDENTITY_INSERT ON/OFF")
 
 
 @dataclass(frozen=True, repr=False)
@@ -161,8 +161,8 @@ class ContractSettings(_Section):
     path: str = _key(
         "examples/credit_card/contract.json", Text(non_empty=True), "the JSON mapping contract", resolve="path"
     )
-    max_document_bytes: int = _key(67108864, Integer(1), "larger documents fail (stage parse) without being parsed")
-    strict_wellformed: bool = _key(False, Flag(), "fail documents that need XML recovery instead of recovering them")
+    max_document_bytes: int = _key(67108864, Integer(1), "larger documents fail (stage validate) without being parsed")
+    strict_wellformed: bool = _key(False, Flag(), "parse every document to its end, not only as far as the contract needs (slower on large documents)")
 
 
 @dataclass(frozen=True, repr=False)
