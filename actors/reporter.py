@@ -20,6 +20,7 @@ from loguru import logger
 from messages import (
     FlushReport,
     MapperLoad,
+    Ping,
     ReaderProgress,
     ReportTick,
     Summarize,
@@ -44,6 +45,9 @@ class ReporterActor(pykka.ThreadingActor):
     - on ``Summarize`` (asked once by the supervisor at the end): the
       summary at INFO, a ``summary`` object in ``metrics_path``, and the
       summary dict as the reply; no progress ticks after it;
+    - ``started_at`` dates the summary; rates are timed from the actor's
+      construction (the supervisor starts the reporter first);
+    - ``metrics_path`` None: log lines only, no metrics file;
     - ``progress_mode``: ``auto`` draws a bar on stderr when it is a
       terminal, ``always`` draws it anyway, ``never`` does not.
 
@@ -58,7 +62,7 @@ class ReporterActor(pykka.ThreadingActor):
     def __init__(
         self,
         run_id: str,
-        metrics_path: str | Path,
+        metrics_path: str | Path | None,
         report_every_s: float,
         mappers: int,
         total_records: int | None = None,
@@ -71,19 +75,17 @@ class ReporterActor(pykka.ThreadingActor):
         if report_every_s <= 0:
             raise ValueError(f"report_every_s must be positive, got {report_every_s}")
         self.run_id = run_id
-        self.metrics_path = Path(metrics_path)
+        self.metrics_path = Path(metrics_path) if metrics_path else None
         self.report_every_s = report_every_s
         self.total_records = total_records
         self.progress_mode = progress_mode
-        started_at = started_at or datetime.now(timezone.utc)
-        # The run may have started before this actor: date the monotonic
-        # start back by the same amount so rates cover the whole run.
-        already = (datetime.now(timezone.utc) - _aware(started_at)).total_seconds()
+        # Rates are timed from here, not from started_at: the reporter starts
+        # first, and started_at may be a pinned clock ([run] now) in tests.
         self.stats = RunStats(
             run_id,
             mappers,
-            started_at=started_at,
-            start=time.monotonic() - max(0.0, already),
+            started_at=started_at or datetime.now(timezone.utc),
+            start=time.monotonic(),
             recent_window_s=report_every_s,
         )
         self._writer: MetricsWriter | None = None
@@ -95,7 +97,8 @@ class ReporterActor(pykka.ThreadingActor):
     # lifecycle -------------------------------------------------------------
 
     def on_start(self) -> None:
-        self._writer = MetricsWriter(self.metrics_path)
+        if self.metrics_path is not None:
+            self._writer = MetricsWriter(self.metrics_path)
         if self.progress_mode == "always" or (self.progress_mode == "auto" and _stderr_is_terminal()):
             self._bar = ProgressBar(self.total_records)
         self._ticker = threading.Thread(
@@ -145,6 +148,8 @@ class ReporterActor(pykka.ThreadingActor):
                 self._report_interval(now)
             case Summarize():
                 return self._summarize(message.outcome, now)
+            case Ping():
+                return None
             case _:
                 raise UnknownMessage(f"ReporterActor has no handler for {type(message).__name__}")
         return None
@@ -202,10 +207,6 @@ def _tick(actor_ref: pykka.ActorRef, stop: threading.Event, interval_s: float) -
             actor_ref.tell(ReportTick())
         except pykka.ActorDeadError:
             return
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
 def _stderr_is_terminal() -> bool:

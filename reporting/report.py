@@ -1,18 +1,19 @@
 """``cli.py report``: metrics.jsonl and processing_log turned into a human summary.
 
-The CLI reads the metrics file (``reporting.metrics.read_metrics``) and, when
-a target is given, the processing_log rows; everything here works on those
-plain values and returns text or writes a PNG.
+``run_report_command`` reads the metrics file and, when a target is given,
+the processing_log rows; everything else here works on those plain values
+and returns text or writes a PNG.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from reporting.errors import ReportError
 from reporting.stats import format_duration
@@ -316,3 +317,75 @@ def plot_rate(metrics_records: list[dict[str, Any]], run_id: str | None, path: s
     except OSError as exc:
         raise ReportError(f"cannot write the chart to {path}: {exc}") from exc
     return path
+
+
+# command -----------------------------------------------------------------------
+
+
+def run_report_command(
+    settings: Any,
+    metrics: str | Path | None = None,
+    target: str | None = None,
+    run_id: str | None = None,
+    plot: str | Path | None = None,
+    out: TextIO | None = None,
+) -> int:
+    """``cli.py report``: print the report, optionally write the chart; returns the exit code.
+
+    The metrics file is ``settings.log.metrics`` (the CLI folds ``--metrics``
+    into it; ``metrics`` is the fallback when settings have none).
+    processing_log is read only when ``target`` is given (``--target``), from
+    ``settings.target`` (which the CLI fills from the same flag). Returns 0,
+    2 for a usage problem (no metrics file, unknown run, matplotlib missing),
+    1 when the target cannot be read; the reason goes to stderr.
+    """
+    from targets import TargetError
+
+    out = out if out is not None else sys.stdout
+    metrics_path = getattr(settings.log, "metrics", None) or metrics
+    try:
+        if not metrics_path:
+            raise ReportError('no metrics file: pass --metrics PATH or set [log] metrics in config.toml')
+        from reporting.metrics import read_metrics
+
+        records = read_metrics(metrics_path)
+        chosen = select_run(records, run_id)
+        log_failures = None
+        if target:
+            log_failures = failures_from_rows(_processing_log_rows(settings), run_id=chosen)
+        out.write(build_report(records, log_failures, chosen))
+        if plot:
+            written = plot_rate(records, chosen, plot)
+            out.write(f"\nchart written to {written}\n")
+    except ReportError as exc:
+        print(f"report: {exc}", file=sys.stderr)
+        return 2
+    except TargetError as exc:
+        print(f"report: cannot read processing_log: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _processing_log_rows(settings: Any) -> list[tuple]:
+    """Every processing_log row of the configured target, in processing_log column order."""
+    from targets import open_target, parse_target_url
+
+    spec = parse_target_url(settings.target.url, settings.target)
+    connected = open_target(spec)
+    try:
+        # SQLite has no schemas; the others keep processing_log in the contract's target schema.
+        schema_name = None if connected.dialect.name == "sqlite" else _contract_schema_name(settings)
+        return connected.table_rows("processing_log", schema_name)
+    finally:
+        connected.close()
+
+
+def _contract_schema_name(settings: Any) -> str | None:
+    from contract import ContractError, load_contract
+
+    try:
+        return load_contract(settings.contract.path).target_schema
+    except ContractError as exc:
+        raise ReportError(
+            f"the contract {settings.contract.path} names processing_log's schema and cannot be loaded: {exc}"
+        ) from exc

@@ -17,6 +17,7 @@ from actors.reporter import ReporterActor
 from messages import (
     FlushReport,
     MapperLoad,
+    Ping,
     ReaderProgress,
     ReportTick,
     Summarize,
@@ -271,6 +272,19 @@ def test_reporter_stops_its_ticker(tmp_path):
     assert [record["event"] for record in read_metrics(tmp_path / "m.jsonl")] == ["progress"]
 
 
+def test_reporter_answers_ping_and_can_run_without_a_metrics_file(tmp_path):
+    reporter = ReporterActor.start(
+        run_id="r", metrics_path=None, report_every_s=30, mappers=1, progress_mode="never",
+        started_at=datetime(2020, 1, 1),  # a pinned run clock: dates the summary, not the rates
+    )
+    assert reporter.ask(Ping(), timeout=10) is None
+    reporter.tell(FlushReport(records_ok=5, records_failed=0, rows=5, seconds=0.01, failures=()))
+    summary = reporter.ask(Summarize(outcome="finished"), timeout=10)
+    assert summary["records_ok"] == 5 and summary["started_at"].startswith("2020-01-01T00:00:00")
+    assert summary["seconds"] < 60
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_reporter_rejects_unknown_messages(tmp_path):
     reporter = ReporterActor.start(
         run_id="r", metrics_path=tmp_path / "m.jsonl", report_every_s=30, mappers=1, progress_mode="never",
@@ -419,6 +433,57 @@ def test_plot_rate_without_matplotlib_says_how_to_install_it(tmp_path, monkeypat
     monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
     with pytest.raises(ReportError, match=r"pip install matplotlib \(or pip install -e '\.\[plot\]'\)"):
         plot_rate(_two_runs_metrics(), None, tmp_path / "rate.png")
+
+
+def _report_settings(tmp_path, metrics_path, db_path):
+    from settings import load_settings
+
+    return load_settings(None, {"log.metrics": str(metrics_path), "target.url": f"sqlite:///{db_path}"}, {},
+                         cwd=tmp_path)
+
+
+def test_report_command_reads_metrics_and_processing_log(tmp_path, capsys):
+    import sqlite3
+
+    metrics_path = tmp_path / "metrics.jsonl"
+    with MetricsWriter(metrics_path) as writer:
+        for record in _two_runs_metrics():
+            writer.write(record)
+    db_path = tmp_path / "target.db"
+    with sqlite3.connect(db_path) as db:
+        db.execute("CREATE TABLE processing_log (app_id INTEGER PRIMARY KEY, status TEXT, stage TEXT, "
+                   "reason TEXT, attempts INTEGER, run_id TEXT, updated_at TEXT)")
+        db.executemany("INSERT INTO processing_log VALUES (?, ?, ?, ?, 1, ?, '2026-03-02 09:00:00')", [
+            (1, "success", None, None, "run-2"),
+            (2, "failed", "map", "bad date: app_base.birth_date", "run-2"),
+            (3, "failed", "map", "bad date: app_base.birth_date", "run-2"),
+            (4, "failed", "parse", "not well-formed", "run-1"),
+        ])
+    db.close()
+    settings = _report_settings(tmp_path, metrics_path, db_path)
+    from reporting.report import run_report_command
+
+    plot = tmp_path / "rate.png" if _has_matplotlib() else None
+    assert run_report_command(settings, target=settings.target.url, plot=plot) == 0
+    out = capsys.readouterr().out
+    assert "Failures by stage and reason, run run-2 (processing_log): 2\n  map: 2\n" in out
+    assert "not well-formed" not in out  # run-1's failure
+    if plot is not None:
+        assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    assert run_report_command(settings, run_id="nope") == 2
+    assert "run 'nope' is not in the metrics" in capsys.readouterr().err
+    missing = _report_settings(tmp_path, tmp_path / "none.jsonl", db_path)
+    assert run_report_command(missing) == 2
+    assert "metrics file not found" in capsys.readouterr().err
+
+
+def _has_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 # logging -----------------------------------------------------------------------
