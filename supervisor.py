@@ -80,7 +80,8 @@ def source_spec(settings, contract) -> SourceSpec:
 
 
 def target_opener(settings):
-    spec = parse_target_url(settings.target.url, settings.target)
+    spec = parse_target_url(settings.target.url, settings.target.odbc_options(),
+                            identity_columns=settings.target.identity_columns)
     return lambda: open_target(spec)
 
 
@@ -139,7 +140,8 @@ def run_migration(settings) -> RunResult:
         total = _count_source(spec, settings)
         reporter = ReporterActor.start(
             run_id, _path_or_none(settings.log.metrics), settings.log.report_every_s,
-            settings.actors.mappers, total, settings.log.progress, now,
+            settings.actors.mappers, total, settings.log.progress,
+            datetime.now(timezone.utc).replace(tzinfo=None),
         )
         inserter = InsertActor.start(
             open_target_fn, compiled.schema, run_id, settings.flush, settings.target, reporter,
