@@ -9,7 +9,8 @@ or unmasked passwords.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator, Sequence
 
 from contract.schema import Table, TargetSchema
 from targets import processing_log, sql
@@ -32,6 +33,8 @@ _FIX_HINTS = {
                           "reconnect and retry the same flush",
     TargetError: "check that `python cli.py init-db` created the tables and that the contract matches them",
 }
+
+_STATEMENT_CACHE_SIZE = 256
 
 
 def _error_code(exc: BaseException) -> str | None:
@@ -168,13 +171,7 @@ class Target:
             cursor.close()
 
     def _ddl(self, schema: TargetSchema) -> list[str]:
-        statements = []
-        if schema.schema_name and self.dialect.create_schema is not None:
-            statements.append(self.dialect.create_schema(self.dialect, schema.schema_name))
-        for table in (*schema.tables, processing_log.log_table(schema.key_column)):
-            _check_conflict_rule(table)
-            statements.append(self.dialect.create_table(self.dialect, schema.schema_name, table))
-        return statements
+        return ddl_statements(self.dialect, schema)
 
     # ------------------------------------------------------------ writes
 
@@ -192,29 +189,25 @@ class Target:
         """
         self.schema = schema
         single_key = log_rows[0].key if len(log_rows) == 1 else None
-        log_table = processing_log.log_table(schema.key_column)
-        log_ref = sql.table_ref(self.dialect, schema.schema_name, log_table.name)
+        plan = plan_flush(self.dialect, schema, tables, log_rows, self.spec.identity_columns, self._statements)
         cursor = self._cursor()
         current: str | None = None
         identity_off: str | None = None
         try:
             if self.dialect.begin_sql:
                 cursor.execute(self.dialect.begin_sql)
-            for table_name, rows in tables:
-                current = table_name
-                if not rows:
-                    continue
-                table = _schema_table(schema, table_name)
-                ref = sql.table_ref(self.dialect, schema.schema_name, table.name)
-                identity_off = self._identity_insert(cursor, table, ref)
-                self._write_rows(cursor, ref, table, rows)
-                if identity_off:
-                    cursor.execute(identity_off)
+            for step in plan:
+                current = step.table
+                if step.many:
+                    if self.dialect.fast_executemany:
+                        cursor.fast_executemany = True
+                    cursor.executemany(step.sql, step.params)
+                else:
+                    cursor.execute(step.sql, step.params)
+                if step.kind == "identity_on":
+                    identity_off = step.undo
+                elif step.kind == "identity_off":
                     identity_off = None
-            current = processing_log.TABLE_NAME
-            values = processing_log.log_values(log_rows)
-            if values:
-                self._write_rows(cursor, log_ref, log_table, values, increments=processing_log.INCREMENTED)
             self._connection.commit()
         except Exception as exc:
             error = self._fail(exc, "write_flush", table=current, key=single_key)
@@ -231,47 +224,6 @@ class Target:
             cursor.close()
         except Exception:
             pass
-
-    def _identity_insert(self, cursor, table: Table, ref: str) -> str | None:
-        """Switch IDENTITY_INSERT on when configured and needed; the statement that switches it off."""
-        if not self.spec.identity_columns or not any(column.identity for column in table.columns):
-            return None
-        on = sql.identity_insert(self.dialect, ref, True)
-        if on is None:
-            return None
-        cursor.execute(on)
-        return sql.identity_insert(self.dialect, ref, False)
-
-    def _write_rows(self, cursor, ref: str, table: Table, rows: Sequence[tuple],
-                    increments: Sequence[str] = ()) -> None:
-        width = len(table.columns)
-        for row in rows:
-            if len(row) != width:
-                raise TargetError(
-                    f"table={table.name} got a row of {len(row)} values for {width} columns; "
-                    "the mapped rows do not match the schema (a bug in the mapper)", table=table.name
-                )
-        rows = _dedupe(table, rows)
-        adapted = adapt_rows(self.dialect.adapters(table.columns), rows)
-        if self.dialect.insert_strategy == "executemany":
-            statement = self._statement(ref, table, 1, increments)
-            if self.dialect.fast_executemany:
-                cursor.fast_executemany = True
-            for chunk in sql.chunks(adapted, self.dialect.max_rows_per_statement):
-                cursor.executemany(statement, chunk)
-            return
-        per_statement = sql.rows_per_statement(self.dialect, width)
-        for chunk in sql.chunks(adapted, per_statement):
-            statement = self._statement(ref, table, len(chunk), increments)
-            cursor.execute(statement, [value for row in chunk for value in row])
-
-    def _statement(self, ref: str, table: Table, row_count: int, increments: Sequence[str]) -> str:
-        cache_key = (ref, table.name, table.on_conflict, row_count, tuple(increments))
-        statement = self._statements.get(cache_key)
-        if statement is None:
-            statement = insert_statement(self.dialect, ref, table, row_count, increments)
-            self._statements[cache_key] = statement
-        return statement
 
     # ------------------------------------------------------------ reads
 
@@ -335,6 +287,95 @@ class Target:
                               "pass schema= to open_target or done_keys")
         self.schema = schema
         return schema
+
+
+def ddl_statements(dialect: Dialect, schema: TargetSchema) -> list[str]:
+    """CREATE SCHEMA (where schemas exist) and CREATE TABLE IF NOT EXISTS for every table and processing_log."""
+    statements = []
+    if schema.schema_name:
+        sql.check_identifier(schema.schema_name, "schema")
+        if dialect.create_schema is not None:
+            statements.append(dialect.create_schema(dialect, schema.schema_name))
+    for table in (*schema.tables, processing_log.log_table(schema.key_column)):
+        _check_conflict_rule(table)
+        statements.append(dialect.create_table(dialect, schema.schema_name, table))
+    return statements
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One statement of a flush, as the Target will execute it."""
+
+    sql: str
+    """The statement text (``?`` placeholders)."""
+    params: Sequence
+    """Parameters of one execution, or a list of parameter rows when ``many``."""
+    table: str
+    """The table it concerns (named in error messages)."""
+    many: bool = False
+    """Execute with executemany (one row per execution)."""
+    kind: str = "write"
+    """``write`` | ``identity_on`` | ``identity_off``."""
+    undo: str | None = None
+    """For identity_on: the statement that switches it off again if the flush fails."""
+
+
+def plan_flush(dialect: Dialect, schema: TargetSchema, tables: Iterable[tuple[str, Sequence[tuple]]],
+               log_rows: Sequence[LogRow], identity_columns: bool = False,
+               cache: dict | None = None) -> Iterator[Step]:
+    """The statements of one flush, lazily: each table's rows in order, then processing_log.
+
+    Pure (no I/O), so the exact SQL Server statements are testable without a
+    server. Raises UnsafeIdentifierError for an unsafe name and TargetError
+    for an unknown table or a row of the wrong width.
+    """
+    cache = {} if cache is None else cache
+    log_table = processing_log.log_table(schema.key_column)
+    log_ref = sql.table_ref(dialect, schema.schema_name, log_table.name)
+    for table_name, rows in tables:
+        if not rows:
+            continue
+        table = _schema_table(schema, table_name)
+        ref = sql.table_ref(dialect, schema.schema_name, table.name)
+        identity = identity_columns and any(column.identity for column in table.columns)
+        on = sql.identity_insert(dialect, ref, True) if identity else None
+        off = sql.identity_insert(dialect, ref, False) if on else None
+        if on:
+            yield Step(on, (), table.name, kind="identity_on", undo=off)
+        yield from _row_steps(dialect, ref, table, rows, (), cache)
+        if off:
+            yield Step(off, (), table.name, kind="identity_off")
+    values = processing_log.log_values(log_rows)
+    if values:
+        yield from _row_steps(dialect, log_ref, log_table, values, processing_log.INCREMENTED, cache)
+
+
+def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], increments: Sequence[str],
+               cache: dict) -> Iterator[Step]:
+    width = len(table.columns)
+    for row in rows:
+        if len(row) != width:
+            raise TargetError(
+                f"table={table.name} got a row of {len(row)} values for {width} columns; "
+                "the mapped rows do not match the schema (a bug in the mapper)", table=table.name
+            )
+    adapted = adapt_rows(dialect.adapters(table.columns), _dedupe(table, rows))
+
+    def statement(row_count: int) -> str:
+        cache_key = (dialect.name, ref, table.name, table.on_conflict, row_count, tuple(increments))
+        text = cache.get(cache_key)
+        if text is None:
+            text = insert_statement(dialect, ref, table, row_count, increments)
+            if len(cache) < _STATEMENT_CACHE_SIZE:  # odd remainders would otherwise pile up
+                cache[cache_key] = text
+        return text
+
+    if dialect.insert_strategy == "executemany":
+        for chunk in sql.chunks(adapted, dialect.max_rows_per_statement):
+            yield Step(statement(1), chunk, table.name, many=True)
+        return
+    for chunk in sql.chunks(adapted, sql.rows_per_statement(dialect, width)):
+        yield Step(statement(len(chunk)), [value for row in chunk for value in row], table.name)
 
 
 def insert_statement(dialect: Dialect, ref: str, table: Table, row_count: int,

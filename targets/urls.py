@@ -140,7 +140,7 @@ class OdbcSettings:
     mars_connection: bool | None = None
     """``MARS_Connection``: multiple active result sets."""
     timeout: int | None = None
-    """Login timeout in seconds (also the first connect's upper bound)."""
+    """Login timeout in seconds (0: wait as long as the driver does; None: 15)."""
     dialect: str | None = None
     """Only for DSN-only connection strings without a DRIVER: ``mssql`` or ``postgresql``."""
 
@@ -265,10 +265,7 @@ def parse_target_url(url: str, odbc_settings: OdbcSettings | Mapping[str, Any] |
                 f"target url {url!r} is not a SQLite URL; write sqlite:///relative/path.db "
                 "or sqlite:////absolute/path.db"
             )
-        path = Path(rest[3:])
-        timeout = odbc_settings.timeout if odbc_settings and odbc_settings.timeout else 30
-        return TargetSpec(dialect=SQLITE, path=path, busy_timeout_s=float(timeout),
-                          identity_columns=identity_columns)
+        return TargetSpec(dialect=SQLITE, path=Path(rest[3:]), identity_columns=identity_columns)
     if url.startswith("odbc:"):
         url_pairs = parse_connection_string(url[len("odbc:"):])
         pairs = url_pairs
@@ -278,7 +275,7 @@ def parse_target_url(url: str, odbc_settings: OdbcSettings | Mapping[str, Any] |
         if not pairs:
             raise TargetError("target url 'odbc:' has no connection string and no [target] driver/server settings")
         driver = _driver_for(pairs, odbc_settings)
-        timeout = odbc_settings.timeout if odbc_settings and odbc_settings.timeout else 15
+        timeout = odbc_settings.timeout if odbc_settings and odbc_settings.timeout is not None else 15
         return TargetSpec(dialect=driver.dialect, connection_string=format_connection_string(pairs),
                           login_timeout_s=int(timeout), identity_columns=identity_columns)
     raise TargetError(

@@ -341,3 +341,57 @@ def test_postgres_schema_is_created_and_used(pg_database):
     assert tables == {"app_base", "contact", "scores", "processing_log"}
     assert [row[0] for row in key_columns] == ["app_id"]
     target.close()
+
+
+# ---------------------------------------------------------------- ODBC table source on PostgreSQL
+
+
+@pytest.mark.postgres
+def test_odbc_table_source_pages_by_key_and_streams_large_documents(pg_database):
+    import pyodbc
+
+    from sources.odbc_table import OdbcTableSource
+    from sources.types import SourceItem
+
+    big = "<Provenir>" + "<x a='é✓'/>" * 300_000 + "</Provenir>"  # ~3.3 MB of text
+    assert len(big.encode("utf-8")) > 3_000_000
+    with pyodbc.connect(pg_database, autocommit=True) as setup:
+        setup.execute("CREATE SCHEMA src")
+        setup.execute("CREATE TABLE src.app_xml (app_id BIGINT PRIMARY KEY, app_xml TEXT)")
+        for key in (3, 5, 8, 13, 21, 34):
+            setup.execute("INSERT INTO src.app_xml VALUES (?, ?)", key, f"<Provenir id='{key}'/>")
+        setup.execute("INSERT INTO src.app_xml VALUES (?, ?)", 55, big)
+        setup.execute("INSERT INTO src.app_xml VALUES (?, NULL)", 89)
+
+    source = OdbcTableSource(pg_database, "src.app_xml", "app_xml", "app_id")
+    source.open()
+    try:
+        assert source.dialect.name == "postgresql"
+        assert source.count() == 8
+        assert source.count(5, 34) == 5
+        assert [item.key for item in source.page(None, 3)] == [3, 5, 8]
+        assert [item.key for item in source.page(8, 3)] == [13, 21, 34]
+        assert [item.key for item in source.page(34, 10, key_end=55)] == [55]
+        assert source.page(89, 10) == []
+        assert source.page(None, 2, key_start=13)[0] == SourceItem(13, 13, "key=13")
+
+        items = source.page(34, 10)
+        documents = source.fetch(items + [SourceItem(404, 404, "key=404")])
+        assert [document.item.key for document in documents] == [55, 89, 404]
+        assert documents[0].document == big
+        assert documents[1].document == "" and documents[2].document == ""
+        many = source.fetch([SourceItem(key, key, f"key={key}") for key in range(1, 1200)])
+        assert sum(1 for document in many if document.document) == 7  # 89 holds NULL
+    finally:
+        source.close()
+
+
+@pytest.mark.postgres
+def test_odbc_table_source_wrong_names_fail_clearly(pg_database):
+    from sources.errors import SourceError
+    from sources.odbc_table import OdbcTableSource
+
+    with pytest.raises(SourceError, match="table=nowhere"):
+        OdbcTableSource(pg_database, "nowhere", "app_xml", "app_id").open()
+    with pytest.raises(SourceError, match="not a plain identifier"):
+        OdbcTableSource(pg_database, "app_xml; DROP TABLE x", "app_xml", "app_id")
