@@ -1,0 +1,538 @@
+"""Turn a validated contract into plans that map documents quickly.
+
+Compiling does, once per process, everything that does not depend on a
+document: the target schema, one plan per table and column, the tree of
+element paths the contract reads (so a document is indexed in a single pass
+over just those elements), and the *parse horizon*, the element after whose
+end tag nothing more is needed. ``mapper.py`` runs the plans against one
+document; ``parsing.py`` parses it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from contract.loader import (
+    Contract, FilterRule, Mapping, Relationship, SELECTOR_STEPS, ROW_STEPS,
+)
+from contract.results import MappedRecord, RecordFailure
+from contract.schema import Column, Table, TargetSchema
+from contract.values import convert_value
+
+__all__ = ["MapOptions", "CompiledContract", "compile_contract"]
+
+# Step codes of the value pipeline (small ints: compared once per step per field).
+ENUM, CHAR_TO_BIT, BOOLEAN_TO_BIT, NUMBERS_ONLY, EXTRACT_NUMERIC, CALCULATED, \
+    UTC_IF_NULL, EXTRACT_DATE = range(8)
+_STEP_CODES = {
+    "enum": ENUM, "char_to_bit": CHAR_TO_BIT, "boolean_to_bit": BOOLEAN_TO_BIT,
+    "numbers_only": NUMBERS_ONLY, "extract_numeric": EXTRACT_NUMERIC,
+    "calculated_field": CALCULATED, "default_getutcdate_if_null": UTC_IF_NULL,
+    "extract_date": EXTRACT_DATE,
+}
+
+# Where a field's element is found, relative to the row being built.
+SELF, BELOW, ABOVE, RECORD, CONTACT = range(5)
+
+# Table kinds.
+ROOT, SINGLE, REPEAT, ROWS = range(4)
+
+_NO_DEFAULT = object()
+_MAX_FIXED_TEXT = 64
+
+
+@dataclass(frozen=True, slots=True)
+class MapOptions:
+    """How documents are mapped; the same for every document of a run."""
+
+    now: datetime
+    """The run's clock (GETUTCDATE, default_getutcdate_if_null); naive UTC or aware."""
+    max_document_bytes: int = 64 * 1024 * 1024
+    """Larger documents fail at ``validate`` without being parsed."""
+    strict_wellformed: bool = False
+    """Parse the whole document even when the contract needs only its start,
+    so a malformed tail fails at ``parse`` instead of being ignored."""
+
+
+class Node:
+    """One element path the contract needs: a node of the path tree."""
+
+    __slots__ = ("id", "path", "tag", "parent", "children", "rule", "typed",
+                 "dedupe", "first_only")
+
+    def __init__(self, node_id: int, path: tuple[str, ...], parent: Node | None) -> None:
+        self.id = node_id
+        self.path = path
+        self.tag = path[-1]
+        self.parent = parent
+        self.children: dict[str, Node] = {}
+        self.rule: tuple[tuple[str, str, frozenset[str] | None], ...] | None = None
+        """Filter checks (attribute, its lower-case name, allowed casefolded values or None)."""
+        self.typed: tuple[str, str, str] | None = None
+        """(attribute, lower-case name, casefolded first allowed value) of the rule's
+        list attribute: what "the address of the first type" means at this level."""
+        self.dedupe: tuple[str, str, str, str, dict[str, int]] | None = None
+        """For the first filter rule: (key attr, lower, type attr, lower, priorities)."""
+        self.first_only = False
+        """Only the first instance counts (the parse horizon's element)."""
+
+
+class FieldPlan:
+    """How one mapping's value is read and transformed, relative to its table."""
+
+    __slots__ = ("mapping", "node", "attribute", "attribute_lower", "steps", "column",
+                 "counts_as_real", "is_key", "expression", "where", "where_arg", "typed",
+                 "truncated_warning", "unconvertible_warning", "unmapped_warning",
+                 "row_step", "row_argument", "history_name", "history_source", "label")
+
+    def __init__(self, mapping: Mapping, node: Node) -> None:
+        self.mapping = mapping
+        self.node = node
+        self.attribute = mapping.xml_attribute
+        self.attribute_lower = mapping.xml_attribute.lower() if mapping.xml_attribute else None
+        self.column = mapping.column()
+        self.is_key = mapping.has_step("identity_insert")
+        self.expression = mapping.expression
+        self.steps: tuple = ()
+        self.counts_as_real = True
+        self.where = RECORD
+        self.where_arg: object = None
+        self.typed = False
+        label = f"{mapping.target_table}.{mapping.target_column or 'value'}"
+        self.label = label
+        self.truncated_warning = f"truncated:{label}"
+        self.unconvertible_warning = f"unconvertible:{label}"
+        self.unmapped_warning = f"char_to_bit_unmapped:{label}"
+        step = mapping.row_step
+        self.row_step = step.name if step else None
+        self.row_argument = step.argument if step else None
+        self.history_name = f"[{mapping.xml_attribute or mapping.xml_path[-1]}]"
+        self.history_source = f"[{mapping.xml_path[-1]}]"
+
+
+class ColumnPlan:
+    """How one column of a table gets its value."""
+
+    __slots__ = ("column", "fields", "parent_key", "default", "conditional", "label")
+
+    def __init__(self, column: Column, table: str) -> None:
+        self.column = column
+        self.fields: list[FieldPlan] = []
+        """Mappings into this column, tried in contract order (first non-empty wins)."""
+        self.parent_key = False
+        """True for the foreign-key column: filled from the parent row."""
+        self.default: object = _NO_DEFAULT
+        self.conditional = False
+        self.label = f"table={table} column={column.name}"
+
+
+class TablePlan:
+    """How the rows of one table are built."""
+
+    __slots__ = ("table", "kind", "row_node", "columns", "relationship", "parent", "fields",
+                 "key_only")
+
+    def __init__(self, table: Table, kind: int) -> None:
+        self.table = table
+        self.kind = kind
+        self.row_node: Node | None = None
+        self.columns: tuple[ColumnPlan, ...] = ()
+        self.relationship: Relationship | None = None
+        self.parent: TablePlan | None = None
+        self.fields: tuple[FieldPlan, ...] = ()
+        """ROWS tables: one field per row-creating mapping."""
+        self.key_only = False
+
+
+class CompiledContract:
+    """A contract ready to map documents: compile once, map many.
+
+    ``map_document`` is a pure function of the document; nothing is shared
+    between calls except these read-only plans.
+    """
+
+    def __init__(self, contract: Contract, options: MapOptions) -> None:
+        self.contract = contract
+        self.options = options
+        now = options.now
+        if now.tzinfo is not None:
+            now = now.astimezone(timezone.utc).replace(tzinfo=None)
+        self.now = now
+        self.now_text = now.isoformat(" ")
+        builder = _Builder(contract)
+        self.nodes: tuple[Node, ...] = builder.nodes
+        self.app_node: Node = builder.node(contract.xml_application_path)
+        key_mapping = contract.key_mapping
+        self.key_node: Node = builder.node(key_mapping.xml_path)
+        self.key_attribute = key_mapping.xml_attribute
+        self.key_attribute_lower = key_mapping.xml_attribute.lower() if key_mapping.xml_attribute else None
+        self.key_column: Column = key_mapping.column()
+        self.plans: tuple[TablePlan, ...] = builder.plans
+        self.schema = TargetSchema(
+            schema_name=contract.target_schema,
+            key_column=key_mapping.target_column,
+            tables=tuple(plan.table for plan in self.plans),
+        )
+        self.contact_node: Node | None = builder.contact_node
+        self.contact_types: tuple[str, ...] = builder.contact_types
+        self.name_nodes: dict[str, tuple[Node, ...]] = builder.name_nodes
+        self.unknown_names: frozenset[str] = builder.unknown_names
+        self.horizon: tuple[str, ...] | None = builder.horizon()
+        if self.horizon is not None:
+            builder.node(self.horizon).first_only = True
+        self.enums = contract.enum_mappings
+
+    def map_document(self, document: bytes | str, expected_key: int | None = None
+                     ) -> MappedRecord | RecordFailure:
+        """Map one document to rows, or say why it cannot be mapped.
+
+        Never raises: every problem (size, encoding, well-formedness,
+        forbidden DOCTYPE, wrong root, missing key, a value breaking a rule)
+        becomes a RecordFailure with its stage and a reason that never
+        contains field values.
+        """
+        from contract.mapper import map_document
+
+        return map_document(self, document, expected_key)
+
+
+def compile_contract(contract: Contract, options: MapOptions) -> CompiledContract:
+    """Compile a validated contract for mapping documents.
+
+    Raises ValueError only for a contract that did not come from the loader
+    (the loader rejects everything else this would trip on).
+    """
+    return CompiledContract(contract, options)
+
+
+def _is_prefix(prefix: tuple[str, ...], path: tuple[str, ...]) -> bool:
+    return len(prefix) <= len(path) and path[: len(prefix)] == prefix
+
+
+class _Builder:
+    """Builds the path tree, the table plans and the schema from a contract."""
+
+    def __init__(self, contract: Contract) -> None:
+        self.contract = contract
+        self.mappings = contract.active_mappings
+        self._by_path: dict[tuple[str, ...], Node] = {}
+        self.text_paths: set[tuple[str, ...]] = set()
+        self.needed: set[tuple[str, ...]] = set()
+        self.build_tree()
+        self.rules_to_nodes()
+        self.contact_node, self.contact_types = self.contact_rule()
+        self.name_nodes, self.unknown_names = self.expression_names()
+        self.nodes = self.number_nodes()
+        self.plans = self.build_plans()
+
+    # -- path tree --
+
+    def add_path(self, path: tuple[str, ...]) -> Node:
+        node = self._by_path.get(path)
+        if node is not None:
+            return node
+        parent = self.add_path(path[:-1]) if len(path) > 1 else None
+        node = Node(-1, path, parent)
+        if parent is not None:
+            parent.children[node.tag] = node
+        self._by_path[path] = node
+        return node
+
+    def node(self, path: tuple[str, ...]) -> Node:
+        return self._by_path[path]
+
+    def build_tree(self) -> None:
+        contract = self.contract
+        paths = [contract.xml_application_path]
+        paths += [rule.xml_child_path for rule in contract.filter_rules]
+        for relationship in contract.relationships:
+            paths += [relationship.xml_parent_path, relationship.xml_child_path]
+        for mapping in self.mappings:
+            paths.append(mapping.xml_path)
+            if mapping.xml_attribute is None:
+                self.text_paths.add(mapping.xml_path)
+        for path in paths:
+            self.add_path(path)
+            self.needed.add(path)
+
+    def rules_to_nodes(self) -> None:
+        for rule in self.contract.filter_rules:
+            node = self.node(rule.xml_child_path)
+            node.rule = tuple(
+                (attribute, attribute.lower(),
+                 None if values is None else frozenset(v.strip().casefold() for v in values))
+                for attribute, values in rule.required
+            )
+            typed = next(((a, values) for a, values in rule.required if values), None)
+            if typed is not None:
+                node.typed = (typed[0], typed[0].lower(), typed[1][0].strip().casefold())
+
+    def contact_rule(self) -> tuple[Node | None, tuple[str, ...]]:
+        """The first filter rule's element: deduplicated, and what selectors pick from."""
+        rules = self.contract.filter_rules
+        if not rules:
+            return None, ()
+        rule: FilterRule = rules[0]
+        node = self.node(rule.xml_child_path)
+        key = next((a for a, values in rule.required if values is None), None)
+        typed = next(((a, values) for a, values in rule.required if values), None)
+        types = tuple(v.strip().casefold() for v in typed[1]) if typed else ()
+        if key is not None:
+            priorities: dict[str, int] = {}
+            for position, value in enumerate(types):
+                priorities.setdefault(value, position)
+            type_attribute = typed[0] if typed else ""
+            node.dedupe = (key, key.lower(), type_attribute, type_attribute.lower(), priorities)
+        return node, types
+
+    def expression_names(self) -> tuple[dict[str, tuple[Node, ...]], frozenset[str]]:
+        names: set[str] = set()
+        for mapping in self.mappings:
+            if mapping.expression is not None:
+                names.update(n for n, _ in mapping.expression.references if n is not None)
+        by_name: dict[str, list[Node]] = {}
+        for node in self._by_path.values():
+            by_name.setdefault(node.tag, []).append(node)
+        found: dict[str, tuple[Node, ...]] = {}
+        unknown = set()
+        for name in names:
+            if name in by_name:
+                found[name] = tuple(sorted(by_name[name], key=lambda n: len(n.path)))
+            else:
+                unknown.add(name)
+        return found, frozenset(unknown)
+
+    def number_nodes(self) -> tuple[Node, ...]:
+        """Node ids in breadth-first order: a parent is always indexed before its children."""
+        roots = [node for node in self._by_path.values() if node.parent is None]
+        order: list[Node] = []
+        level = roots
+        while level:
+            order.extend(level)
+            level = [child for node in level for child in node.children.values()]
+        for number, node in enumerate(order):
+            node.id = number
+        return tuple(order)
+
+    def horizon(self) -> tuple[str, ...] | None:
+        """The element whose end tag ends what the contract needs, or None (whole document).
+
+        Candidates are the application element and its ancestors below the
+        root (the root's end is the document's end). A candidate works when
+        every needed path is inside it, or is an ancestor whose attributes
+        alone are read (attributes are known at the start tag), and when it
+        is not a repeating element (stopping after the first instance would
+        lose the others).
+        """
+        if self.unknown_names:
+            return None
+        repeating = {r.xml_child_path for r in self.contract.relationships if r.repeating}
+        repeating.update(rule.xml_child_path for rule in self.contract.filter_rules)
+        app = self.contract.xml_application_path
+        for depth in range(len(app), 1, -1):
+            candidate = app[:depth]
+            if any(_is_prefix(p, candidate) for p in repeating):
+                continue
+            if all(self.inside_horizon(path, candidate) for path in self.needed):
+                return candidate
+        return None
+
+    def inside_horizon(self, path: tuple[str, ...], horizon: tuple[str, ...]) -> bool:
+        if _is_prefix(horizon, path):
+            return True
+        return _is_prefix(path, horizon) and path not in self.text_paths
+
+    # -- tables and columns --
+
+    def build_plans(self) -> tuple[TablePlan, ...]:
+        contract = self.contract
+        root = contract.root_table
+        key_mapping = contract.key_mapping
+        relationships = {r.child_table: r for r in contract.relationships}
+        by_table: dict[str, list[Mapping]] = {}
+        for mapping in self.mappings:
+            by_table.setdefault(mapping.target_table, []).append(mapping)
+
+        listed = [t for t in contract.table_insertion_order if t in by_table]
+        unlisted = sorted(t for t in by_table if t not in contract.table_insertion_order)
+        plans: dict[str, TablePlan] = {}
+        for name in listed + unlisted:
+            mappings = by_table[name]
+            if mappings[0].row_step is not None:
+                plans[name] = self.rows_plan(name, mappings, key_mapping)
+        # Columnar tables: parents first so foreign-key columns can take their type.
+        pending = [n for n in listed + unlisted if n not in plans]
+        while pending:
+            progressed = False
+            for name in list(pending):
+                relationship = relationships.get(name)
+                if name != root and relationship is not None and relationship.parent_table in pending:
+                    continue
+                plans[name] = self.columns_plan(name, by_table[name], relationship, plans, key_mapping)
+                pending.remove(name)
+                progressed = True
+            if not progressed:
+                raise ValueError("relationships form a loop")  # the loader rejects this
+        return tuple(plans[name] for name in listed + unlisted)
+
+    def field(self, mapping: Mapping) -> FieldPlan:
+        node = self.node(mapping.xml_path)
+        plan = FieldPlan(mapping, node)
+        steps = []
+        enums = self.contract.enum_mappings
+        for step in mapping.steps:
+            code = _STEP_CODES.get(step.name)
+            if code is None:
+                continue
+            payload: object = None
+            if code == ENUM:
+                table = enums[mapping.enum_name]
+                payload = (table, _folded(table), table.get(""))
+            elif code == CHAR_TO_BIT:
+                table = self.contract.char_to_bit
+                payload = (table, _folded(table), table.get(""))
+            elif code == BOOLEAN_TO_BIT:
+                table = self.contract.boolean_to_bit
+                payload = (_folded(table), table.get(""))
+            steps.append((code, payload))
+        plan.steps = tuple(steps)
+        rule = node.rule
+        reads_required = rule is not None and plan.attribute_lower is not None and any(
+            lower == plan.attribute_lower for _, lower, _ in rule)
+        plan.counts_as_real = not plan.is_key and not reads_required
+        return plan
+
+    def place(self, plan: FieldPlan, row_node: Node | None) -> None:
+        """Decide where ``plan`` finds its element for a row of ``row_node``'s instances."""
+        path = plan.node.path
+        selector = plan.mapping.selector
+        contact = self.contact_node
+        if selector in ("last_valid_pr_contact", "last_valid_sec_contact", "authu_contact") \
+                and contact is not None and _is_prefix(contact.path, path):
+            if selector == "authu_contact":
+                wanted = "authu"
+            else:
+                position = 0 if selector == "last_valid_pr_contact" else 1
+                wanted = self.contact_types[position] if position < len(self.contact_types) else None
+            below = tuple(self.node(path[:depth]) for depth in range(len(contact.path) + 1, len(path) + 1))
+            plan.where, plan.where_arg, plan.typed = CONTACT, (wanted, below), True
+            return
+        plan.typed = selector == "curr_address_only"
+        if row_node is None:
+            plan.where = RECORD
+        elif row_node.path == path:
+            plan.where = SELF
+        elif _is_prefix(row_node.path, path):
+            plan.where = BELOW
+            plan.where_arg = tuple(self.node(path[:depth])
+                                   for depth in range(len(row_node.path) + 1, len(path) + 1))
+        elif _is_prefix(path, row_node.path):
+            plan.where, plan.where_arg = ABOVE, len(row_node.path) - len(path)
+        else:
+            plan.where = RECORD
+
+    def rows_plan(self, name: str, mappings: list[Mapping], key_mapping: Mapping) -> TablePlan:
+        step = mappings[0].row_step.name
+        key = Column(key_mapping.target_column, key_mapping.data_type, None, False)
+
+        def text_column(column: str, values: list[str]) -> Column:
+            longest = max((len(v) for v in values), default=0)
+            return Column(column, "string", max(_MAX_FIXED_TEXT, longest), False)
+
+        arguments = [m.row_step.argument or "" for m in mappings]
+        if step == "add_score":
+            first = mappings[0]
+            columns = (key, text_column("score_identifier", arguments),
+                       Column("score", first.data_type, first.data_length, False))
+        elif step == "add_indicator":
+            columns = (key, text_column("indicator", arguments), Column("value", "string", None, False))
+        elif step == "add_history":
+            names = [f"[{m.xml_attribute or m.xml_path[-1]}]" for m in mappings]
+            sources = [f"[{m.xml_path[-1]}]" for m in mappings]
+            columns = (key, text_column("name", names), text_column("source", sources),
+                       Column("value", "string", None, False))
+        else:
+            names = [m.xml_attribute or m.xml_path[-1] for m in mappings]
+            columns = (key, text_column("name", names), Column("value", "string", None, False),
+                       text_column("source_report_key", arguments))
+        options = self.contract.tables.get(name)
+        table = Table(name, columns, options.primary_key if options else (),
+                      options.on_conflict if options else "error")
+        plan = TablePlan(table, ROWS)
+        fields = []
+        for mapping in mappings:
+            field = self.field(mapping)
+            self.place(field, None)
+            fields.append(field)
+        plan.fields = tuple(fields)
+        return plan
+
+    def columns_plan(self, name: str, mappings: list[Mapping], relationship: Relationship | None,
+                     plans: dict[str, TablePlan], key_mapping: Mapping) -> TablePlan:
+        root = self.contract.root_table
+        if name == root:
+            kind, relationship = ROOT, None
+        elif relationship.repeating:
+            kind = REPEAT
+        else:
+            kind = SINGLE
+        row_node = self.node(relationship.xml_child_path) if kind == REPEAT else None
+        columns: dict[str, ColumnPlan] = {}
+        parent = plans.get(relationship.parent_table) if relationship else None
+        if relationship is not None:
+            fk = relationship.foreign_key_column
+            fk_column = self.parent_column(fk, parent, key_mapping)
+            column_plan = ColumnPlan(fk_column, name)
+            column_plan.parent_key = True
+            columns[fk] = column_plan
+        for mapping in mappings:
+            column_name = mapping.target_column
+            column_plan = columns.get(column_name)
+            if column_plan is None:
+                column_plan = ColumnPlan(mapping.column(), name)
+                columns[column_name] = column_plan
+            if column_plan.parent_key:
+                continue
+            field = self.field(mapping)
+            self.place(field, row_node)
+            column_plan.fields.append(field)
+            if mapping.default_value is not None and column_plan.default is _NO_DEFAULT:
+                column_plan.default = _default_value(mapping)
+                column_plan.conditional = mapping.exclude_default_when_record_empty and kind != ROOT
+        options = self.contract.tables.get(name)
+        table = Table(name, tuple(c.column for c in columns.values()),
+                      options.primary_key if options else (),
+                      options.on_conflict if options else "error")
+        plan = TablePlan(table, kind)
+        plan.row_node = row_node
+        plan.relationship = relationship
+        plan.parent = parent
+        plan.columns = tuple(columns.values())
+        return plan
+
+    def parent_column(self, name: str, parent: TablePlan | None, key_mapping: Mapping) -> Column:
+        """The foreign-key column, typed like the column it refers to."""
+        if name == key_mapping.target_column:
+            return Column(name, key_mapping.data_type, key_mapping.data_length, False)
+        if parent is not None:
+            for column in parent.table.columns:
+                if column.name == name:
+                    return Column(name, column.data_type, column.data_length, False)
+        return Column(name, "bigint", None, False)
+
+
+def _folded(table: dict[str, int]) -> dict[str, int]:
+    """Case-insensitive view of a lookup table (the first spelling wins)."""
+    folded: dict[str, int] = {}
+    for code, value in table.items():
+        folded.setdefault(code.strip().casefold(), value)
+    return folded
+
+
+def _default_value(mapping: Mapping) -> object:
+    text = mapping.default_value
+    if text == "":
+        return ""
+    value, _ = convert_value(text, mapping.column())
+    return value
