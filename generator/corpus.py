@@ -456,7 +456,8 @@ class _DocumentModel:
         frequency = rng.choice(_INCOME_FREQ)
         per_period = {"W": 52, "BW": 26, "SM": 24, "M": 12, "A": 1}[frequency]
         yearly = rng.randrange(15, 250) * 1000
-        started = self.received.date() - timedelta(days=rng.randrange(30, 9000))
+        tenure_days = rng.randrange(30, 9000)
+        started = self.received.date() - timedelta(days=tenure_days)
         return {
             "employment_tp_c": kind,
             "employer_name": rng.choice(_EMPLOYERS),
@@ -465,8 +466,8 @@ class _DocumentModel:
             "employer_phone": _maybe(rng, f"{rng.randrange(200, 999)}.555.01{rng.randrange(100):02d}", 0.7),
             "income_amt": f"{yearly / per_period:.2f}",
             "income_frequency": frequency,
-            "months_at_job": str(rng.randrange(0, 12)),
-            "years_at_job": _maybe(rng, str(rng.randrange(0, 25)), 0.85),
+            "months_at_job": str(tenure_days % 365 // 31),
+            "years_at_job": _maybe(rng, str(tenure_days // 365), 0.85),
             "self_employed_ind": rng.choice(("N", "N", "N", "Y")),
             "employer_city": city,
             "employer_state": state,
@@ -574,7 +575,7 @@ class _DocumentModel:
 
     def render_business(self) -> str:
         """The <application> element with everything the contract reads."""
-        indent = "        "
+        indent = "      "
         children = [_element("app_product", self.product, indent + "  ")]
         for contact in self.contacts:
             inner = indent + "    "

@@ -230,3 +230,55 @@ def test_run_generate_reports_what_it_wrote(tmp_path):
     assert files["kind"] == "files" and len(list((tmp_path / "folder").iterdir())) == 10
     with pytest.raises(GeneratorError):
         run_generate(1, "postgres://somewhere/db")
+
+
+# --------------------------------------------------------------------------
+# the shipped example: contract and sample documents agree with the generator
+
+EXAMPLE_CONTRACT = "examples/credit_card/contract.json"
+
+
+def _example_path(relative):
+    from tests.conftest import ROOT
+
+    return ROOT / relative
+
+
+def test_example_contract_is_valid_and_clean():
+    from contract import check_contract
+
+    report = check_contract(_example_path(EXAMPLE_CONTRACT))
+    assert report.problems == ()
+    assert report.warnings == ()
+
+
+def test_generated_documents_exercise_every_column_of_the_example_contract():
+    from datetime import datetime
+
+    from contract import MapOptions, compile_contract, load_contract
+    from contract.results import MappedRecord, RecordFailure
+
+    compiled = compile_contract(load_contract(_example_path(EXAMPLE_CONTRACT)), MapOptions(now=datetime(2025, 1, 1)))
+    columns = {table.name: [column.name for column in table.columns] for table in compiled.schema.tables}
+    filled: dict[str, set[str]] = {name: set() for name in columns}
+    for doc in generate_documents(300, seed=17, profile="small", edge_share=0.3):
+        result = compiled.map_document(doc.to_bytes())
+        if doc.edge_case in FAILING_EDGE_CASES:
+            assert isinstance(result, RecordFailure), doc.edge_case
+            assert result.stage == ("parse" if doc.edge_case == "malformed_xml" else "validate")
+            continue
+        assert isinstance(result, MappedRecord), (doc.key, doc.edge_case, result)
+        assert result.key == doc.key
+        for table, rows in result.tables:
+            for row in rows:
+                filled[table].update(name for name, value in zip(columns[table], row) if value is not None)
+    never = {table: sorted(set(names) - filled[table]) for table, names in columns.items() if set(names) - filled[table]}
+    assert never == {}
+
+
+def test_shipped_sample_is_what_the_generator_makes():
+    folder = _example_path("examples/sample")
+    docs = list(generate_documents(200, seed=7, profile="small", edge_share=0.05))
+    assert sorted(p.name for p in folder.iterdir()) == [file_name(d.key) for d in docs]
+    for doc in docs:
+        assert (folder / file_name(doc.key)).read_bytes() == doc.to_bytes(), doc.key
