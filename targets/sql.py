@@ -121,8 +121,8 @@ def create_table_if_not_exists(dialect: Dialect, schema_name: str | None, table:
 
 def create_table_tsql(dialect: Dialect, schema_name: str | None, table: Table) -> str:
     ref = table_ref(dialect, schema_name, table.name)
-    return (f"IF OBJECT_ID(N'{ref}', N'U') IS NULL BEGIN "
-            f"CREATE TABLE {ref} ({column_definitions(dialect, table)}) END")
+    return (f"IF OBJECT_ID(N'{ref}', N'U') IS NULL "
+            f"CREATE TABLE {ref} ({column_definitions(dialect, table)})")
 
 
 # ---------------------------------------------------------------- inserts

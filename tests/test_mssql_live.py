@@ -1,0 +1,180 @@
+"""Against a real SQL Server, only when XMLSHRED_MSSQL_DSN names one.
+
+Set it to an ODBC connection string, e.g.
+``DRIVER={ODBC Driver 18 for SQL Server};SERVER=localhost,1433;DATABASE=xmlshred;UID=sa;PWD=…;TrustServerCertificate=yes``
+(FreeTDS works too). Each test uses its own fresh schema and drops it after.
+Without the variable every test here is skipped, saying so: nothing in this
+file stands in for a server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from contract.schema import Column, Table, TargetSchema
+from tests.conftest import MSSQL_DSN_ENV
+
+pytestmark = pytest.mark.mssql
+
+NOW = dt.datetime(2025, 10, 14, 20, 9, 54, 123456)
+
+APP_BASE = Table(
+    "app_base",
+    (Column("app_id", "bigint", nullable=False, identity=True), Column("name", "string", 40),
+     Column("notes", "string", None), Column("amount", "decimal", 2), Column("received_at", "datetime"),
+     Column("birth_date", "date"), Column("is_active", "bit"), Column("age", "tinyint"),
+     Column("score", "smallint"), Column("ratio", "float")),
+    primary_key=("app_id",),
+)
+CONTACT = Table("contact", (Column("con_id", "bigint", nullable=False), Column("app_id", "bigint"),
+                            Column("first_name", "string", 20, nullable=False)), ("con_id",), "skip")
+SCORES = Table("scores", (Column("app_id", "bigint", nullable=False),
+                          Column("score_identifier", "string", 10, nullable=False), Column("score", "int")),
+               ("app_id", "score_identifier"), "update")
+
+
+@pytest.fixture
+def mssql_dsn() -> str:
+    dsn = os.environ.get(MSSQL_DSN_ENV)
+    if not dsn:
+        pytest.skip(f"{MSSQL_DSN_ENV} is not set: no SQL Server configured for live tests")
+    return dsn
+
+
+@pytest.fixture
+def schema(mssql_dsn):
+    """A TargetSchema in a fresh SQL Server schema, dropped with its tables afterwards."""
+    import pyodbc
+
+    name = f"xs_{uuid.uuid4().hex[:10]}"
+    yield TargetSchema(name, "app_id", (APP_BASE, CONTACT, SCORES))
+    admin = pyodbc.connect(mssql_dsn, autocommit=True)
+    for (table,) in admin.execute(
+            "SELECT t.name FROM sys.tables t JOIN sys.schemas s ON s.schema_id = t.schema_id WHERE s.name = ?",
+            name).fetchall():
+        admin.execute(f"DROP TABLE [{name}].[{table}]")
+    admin.execute(f"IF SCHEMA_ID(N'{name}') IS NOT NULL EXEC sp_executesql N'DROP SCHEMA [{name}]'")
+    admin.close()
+
+
+@pytest.fixture
+def target(mssql_dsn, schema):
+    from targets import open_target, parse_target_url
+
+    opened = open_target(parse_target_url("odbc:" + mssql_dsn), schema)
+    opened.create_tables(schema)
+    yield opened
+    opened.close()
+
+
+def row(key: int, **values) -> tuple:
+    data = dict.fromkeys(APP_BASE.column_names)
+    data["app_id"] = key
+    data.update(values)
+    return tuple(data[name] for name in APP_BASE.column_names)
+
+
+def logged(*keys: int):
+    from targets import LogRow
+
+    return [LogRow(key, "success", None, None, "live", NOW) for key in keys]
+
+
+def test_create_write_and_read_back(target, schema):
+    from targets import canonical_text
+
+    target.create_tables(schema)  # idempotent
+    full = row(1, name="Zoë 🚀 東京", notes="n" * 10_000, amount=Decimal("12.50"), received_at=NOW,
+               birth_date=dt.date(1990, 2, 28), is_active=1, age=255, score=-32768, ratio=1.25)
+    target.write_flush(schema, [("app_base", [full, row(2, received_at=NOW.replace(microsecond=0))])], logged(1, 2))
+    target.write_flush(schema, [], logged(2))
+    stored = sorted(target.table_rows("app_base"))
+    canonical = [tuple(canonical_text(value, column) for value, column in zip(item, APP_BASE.columns))
+                 for item in stored]
+    assert canonical[0] == (1, "Zoë 🚀 東京", "n" * 10_000, "12.50", "2025-10-14 20:09:54.123456",
+                            "1990-02-28", True, 255, -32768, 1.25)
+    assert canonical[1][4] == "2025-10-14 20:09:54"
+    attempts = {item[0]: item[4] for item in target.table_rows("processing_log")}
+    assert attempts == {1: 1, 2: 2}
+    assert target.done_keys([1, 2, 3]) == {1: "success", 2: "success"}
+
+
+def test_constraint_violation_is_a_data_error_and_rolls_back(target, schema):
+    from targets import DataTargetError
+
+    target.write_flush(schema, [("app_base", [row(1)])], logged(1))
+    with pytest.raises(DataTargetError):
+        target.write_flush(schema, [("app_base", [row(2)]), ("app_base", [row(1)])], logged(2, 1))
+    assert target.count_rows("app_base") == 1 and target.done_keys([2]) == {}
+    with pytest.raises(DataTargetError):
+        target.write_flush(schema, [("app_base", [row(3, name="x" * 41)])], logged(3))
+
+
+def test_skip_and_update_conflicts(target, schema):
+    target.write_flush(schema, [("contact", [(1, 1, "First")]), ("scores", [(1, "FICO", 600)])], [])
+    target.write_flush(schema, [("contact", [(1, 1, "Second"), (2, 1, "Other")]),
+                                ("scores", [(1, "FICO", 650), (1, "VANTAGE", 620)])], [])
+    assert sorted(target.table_rows("contact")) == [(1, 1, "First"), (2, 1, "Other")]
+    assert sorted(target.table_rows("scores")) == [(1, "FICO", 650), (1, "VANTAGE", 620)]
+
+
+def test_large_flush_is_chunked(target, schema):
+    rows = [row(key, name=f"n{key}", amount=Decimal("1.00"), received_at=NOW) for key in range(1, 2502)]
+    target.write_flush(schema, [("app_base", rows)], logged(*range(1, 2502)))
+    assert target.count_rows("app_base") == 2501
+    assert len(target.done_keys(range(1, 3000))) == 2501
+
+
+def test_identity_insert_for_real_identity_columns(mssql_dsn, schema):
+    import pyodbc
+
+    from targets import DataTargetError, open_target, parse_target_url
+
+    only_base = replace(schema, tables=(APP_BASE,))
+    with pyodbc.connect(mssql_dsn, autocommit=True) as admin:
+        admin.execute(f"EXEC sp_executesql N'CREATE SCHEMA [{schema.schema_name}]'")
+        admin.execute(f"CREATE TABLE [{schema.schema_name}].[app_base] ([app_id] BIGINT IDENTITY(1,1) PRIMARY KEY, "
+                      "[name] NVARCHAR(40), [notes] NVARCHAR(MAX), [amount] DECIMAL(18,2), "
+                      "[received_at] DATETIME2(6), [birth_date] DATE, [is_active] BIT, [age] TINYINT, "
+                      "[score] SMALLINT, [ratio] FLOAT)")
+    plain = open_target(parse_target_url("odbc:" + mssql_dsn), only_base)
+    plain.create_tables(only_base)
+    with pytest.raises(DataTargetError):
+        plain.write_flush(only_base, [("app_base", [row(42)])], logged(42))
+    plain.close()
+    identity = open_target(parse_target_url("odbc:" + mssql_dsn, identity_columns=True), only_base)
+    identity.write_flush(only_base, [("app_base", [row(42)])], logged(42))
+    identity.write_flush(only_base, [("app_base", [row(43)])], logged(43))  # OFF was restored in between
+    assert sorted(item[0] for item in identity.table_rows("app_base")) == [42, 43]
+    identity.close()
+
+
+def test_odbc_source_pages_and_fetches_large_documents(mssql_dsn, schema):
+    import pyodbc
+
+    from sources.odbc_table import OdbcTableSource
+
+    big = "<Provenir>" + "<x a='é✓'/>" * 300_000 + "</Provenir>"
+    name = schema.schema_name
+    with pyodbc.connect(mssql_dsn, autocommit=True) as admin:
+        admin.execute(f"EXEC sp_executesql N'CREATE SCHEMA [{name}]'")
+        admin.execute(f"CREATE TABLE [{name}].[app_xml] ([app_id] BIGINT PRIMARY KEY, [app_xml] NVARCHAR(MAX))")
+        for key in (3, 5, 8, 13):
+            admin.execute(f"INSERT INTO [{name}].[app_xml] VALUES (?, ?)", key, f"<Provenir id='{key}'/>")
+        admin.execute(f"INSERT INTO [{name}].[app_xml] VALUES (?, ?)", 21, big)
+    source = OdbcTableSource(mssql_dsn, f"{name}.app_xml", "app_xml", "app_id")
+    source.open()
+    try:
+        assert source.count() == 5 and source.count(5, 13) == 3
+        assert [item.key for item in source.page(None, 2)] == [3, 5]
+        assert [item.key for item in source.page(5, 10, key_end=13)] == [8, 13]
+        documents = source.fetch(source.page(13, 10))
+        assert documents[0].document == big
+    finally:
+        source.close()

@@ -1,0 +1,462 @@
+"""SQL Server without a server: the exact statements, limits, connection strings and errors.
+
+Every statement the target and the ODBC source would send to SQL Server is
+parsed with sqlglot's T-SQL dialect into real expressions (never sqlglot's
+catch-all ``exp.Command``). Statements sqlglot cannot model are compared as
+exact text. Nothing here pretends to be a SQL Server; live checks are in
+test_mssql_live.py.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from dataclasses import replace
+from decimal import Decimal
+import datetime as dt
+
+import pyodbc
+import pytest
+import sqlglot
+from hypothesis import given, settings, strategies as st
+from sqlglot import exp
+
+from contract.schema import Column, Table, TargetSchema
+from sources.odbc_table import OdbcTableSource
+from targets import (
+    MSSQL,
+    ConnectTargetError,
+    DataTargetError,
+    LogRow,
+    OdbcSettings,
+    TargetError,
+    TransientTargetError,
+    build_connection_string,
+    identify_driver,
+    mask_secrets,
+    parse_target_url,
+)
+from targets import sql
+from targets.dialects import classify_sqlite_error
+from targets.errors import classify_sqlstate
+from targets.processing_log import log_table
+from targets.target import ddl_statements, plan_flush
+from targets.urls import parse_connection_string
+from tests.conftest import ROOT
+
+FREETDS = identify_driver("FreeTDS").dialect
+MS18 = identify_driver("ODBC Driver 18 for SQL Server").dialect
+NOW = dt.datetime(2025, 1, 2, 3, 4, 5, 678901)
+
+APP_BASE = Table(
+    "app_base",
+    (Column("app_id", "bigint", nullable=False, identity=True), Column("name", "string", 50),
+     Column("notes", "string", 9000), Column("amount", "decimal", 2), Column("received", "datetime"),
+     Column("born", "date"), Column("active", "bit"), Column("age", "tinyint"), Column("ratio", "float")),
+    primary_key=("app_id",),
+)
+CONTACT = Table("contact", (Column("con_id", "bigint", nullable=False), Column("app_id", "bigint"),
+                            Column("first_name", "string", 20)), ("con_id",), "skip")
+SCORES = Table("scores", (Column("app_id", "bigint", nullable=False), Column("score_identifier", "string", 10,
+                          nullable=False), Column("score", "int")), ("app_id", "score_identifier"), "update")
+SCHEMA = TargetSchema("sandbox", "app_id", (APP_BASE, CONTACT, SCORES))
+
+
+def parse_tsql(statement: str) -> exp.Expression:
+    """The one expression ``statement`` parses to; fails if sqlglot falls back to Command."""
+    expressions = sqlglot.parse(statement, read="tsql")
+    assert len(expressions) == 1, statement
+    tree = expressions[0]
+    commands = [node for node in tree.walk() if isinstance(node, exp.Command)]
+    assert not commands, f"sqlglot could not model {statement!r}"
+    return tree
+
+
+def placeholders(tree: exp.Expression) -> int:
+    return sum(1 for node in tree.walk() if isinstance(node, exp.Placeholder))
+
+
+def app_row(key: int) -> tuple:
+    return (key, "Zoë", None, Decimal("1.50"), NOW, dt.date(1990, 1, 1), 1, 30, 0.5)
+
+
+# ---------------------------------------------------------------- DDL
+
+
+def test_create_schema_parses_and_runs_create_schema_dynamically():
+    statement = ddl_statements(MSSQL, SCHEMA)[0]
+    tree = parse_tsql(statement)
+    assert isinstance(tree, exp.IfBlock)
+    execute = tree.find(exp.ExecuteSql)
+    assert execute is not None
+    inner = execute.find(exp.National).name
+    assert isinstance(parse_tsql(inner), exp.Create) and inner == "CREATE SCHEMA [sandbox]"
+    assert statement.startswith("IF SCHEMA_ID(N'sandbox') IS NULL BEGIN")
+
+
+def test_create_tables_parse_with_types_keys_and_existence_check():
+    statements = ddl_statements(MSSQL, SCHEMA)[1:]
+    assert len(statements) == 4  # three tables and processing_log
+    created = {}
+    for statement in statements:
+        tree = parse_tsql(statement)
+        assert isinstance(tree, exp.IfBlock)
+        assert tree.find(exp.ObjectId) is not None  # IF OBJECT_ID(...) IS NULL
+        create = tree.find(exp.Create)
+        table = create.find(exp.Table)
+        assert table.db == "sandbox"
+        created[table.name] = {
+            column.name: column.args["kind"].sql("tsql") for column in create.find_all(exp.ColumnDef)
+        }
+        keys = [key for key in create.find_all(exp.PrimaryKey)]
+        assert len(keys) == 1
+    assert created["app_base"] == {
+        "app_id": "BIGINT", "name": "NVARCHAR(50)", "notes": "NVARCHAR(MAX)", "amount": "NUMERIC(18, 2)",
+        "received": "DATETIME2(6)", "born": "DATE", "active": "BIT", "age": "TINYINT", "ratio": "FLOAT",
+    }
+    assert created["processing_log"] == {
+        "app_id": "BIGINT", "status": "NVARCHAR(16)", "stage": "NVARCHAR(16)", "reason": "NVARCHAR(1000)",
+        "attempts": "INTEGER", "run_id": "NVARCHAR(64)", "updated_at": "DATETIME2(6)",
+    }
+    assert "DECIMAL(18,2)" in statements[0]  # sqlglot normalises DECIMAL to NUMERIC above
+
+
+def test_create_table_marks_key_columns_not_null():
+    statement = ddl_statements(MSSQL, SCHEMA)[3]
+    assert "[app_id] BIGINT NOT NULL" in statement and "[score_identifier] NVARCHAR(10) NOT NULL" in statement
+    assert statement.startswith("IF OBJECT_ID(N'[sandbox].[scores]', N'U') IS NULL CREATE TABLE [sandbox].[scores] (")
+    assert statement.endswith("PRIMARY KEY ([app_id], [score_identifier]))")
+
+
+# ---------------------------------------------------------------- writes
+
+
+def test_plain_multi_row_insert_parses_with_one_placeholder_per_value():
+    steps = list(plan_flush(FREETDS, SCHEMA, [("app_base", [app_row(1), app_row(2), app_row(3)])], []))
+    assert len(steps) == 1
+    tree = parse_tsql(steps[0].sql)
+    assert isinstance(tree, exp.Insert)
+    assert tree.this.this.sql("tsql") == "[sandbox].[app_base]"
+    assert len(tree.expression.expressions) == 3  # VALUES rows
+    assert placeholders(tree) == len(steps[0].params) == 3 * len(APP_BASE.columns)
+
+
+def test_values_are_parameters_never_sql_text():
+    row = (1, "x'); DROP TABLE app_base; --", None, Decimal("9.99"), NOW, None, 0, 1, 1.5)
+    steps = list(plan_flush(FREETDS, SCHEMA, [("app_base", [row])], []))
+    assert "DROP" not in steps[0].sql and list(steps[0].params[:2]) == [1, row[1]]
+
+
+def test_server_values_keep_decimals_and_datetimes_as_python_values():
+    aware = dt.datetime(2025, 1, 2, 5, 4, 5, 678901, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    row = (1, None, None, Decimal("1.50"), aware, dt.datetime(1990, 1, 1, 12, 0), True, None, None)
+    params = list(plan_flush(FREETDS, SCHEMA, [("app_base", [row])], []))[0].params
+    assert params[3] == Decimal("1.50") and isinstance(params[3], Decimal)
+    assert params[4] == NOW and params[4].tzinfo is None  # naive UTC; microseconds fit DATETIME2(6)
+    assert params[5] == dt.date(1990, 1, 1) and params[6] == 1
+
+
+def test_skip_merge_inserts_only_missing_keys():
+    steps = list(plan_flush(FREETDS, SCHEMA, [("contact", [(1, 1, "A"), (2, 1, "B"), (1, 1, "dup")])], []))
+    tree = parse_tsql(steps[0].sql)
+    assert isinstance(tree, exp.Merge)
+    whens = tree.find_all(exp.When)
+    assert [when.args.get("matched") for when in whens] == [False]  # only WHEN NOT MATCHED
+    assert placeholders(tree) == len(steps[0].params) == 2 * 3  # duplicate key dropped (first kept)
+    assert "WITH (HOLDLOCK)" in steps[0].sql
+
+
+def test_update_merge_updates_non_key_columns():
+    steps = list(plan_flush(FREETDS, SCHEMA, [("scores", [(1, "FICO", 1), (1, "FICO", 2)])], []))
+    tree = parse_tsql(steps[0].sql)
+    assert isinstance(tree, exp.Merge)
+    assert sorted(bool(when.args.get("matched")) for when in tree.find_all(exp.When)) == [False, True]
+    assert steps[0].params == [1, "FICO", 2]  # the later row wins
+    assert "[t].[score] = [s].[score]" in steps[0].sql
+    assert "[t].[app_id] =" not in steps[0].sql.split("UPDATE SET")[1].split("WHEN NOT")[0]
+
+
+def test_processing_log_merge_increments_attempts():
+    rows = [LogRow(1, "success", None, None, "r", NOW), LogRow(2, "failed", "map", "out of range", "r", NOW)]
+    steps = list(plan_flush(FREETDS, SCHEMA, [], rows))
+    tree = parse_tsql(steps[0].sql)
+    assert isinstance(tree, exp.Merge)
+    assert tree.this.sql("tsql").startswith("[sandbox].[processing_log]")
+    assert "[t].[attempts] = [t].[attempts] + 1" in steps[0].sql
+    assert placeholders(tree) == len(steps[0].params) == 14
+    assert steps[0].params[:7] == [1, "success", None, None, 1, "r", NOW]
+
+
+def test_identity_insert_wraps_identity_tables_only_when_configured():
+    flush = [("app_base", [app_row(1)]), ("contact", [(1, 1, "A")])]
+    assert [step.kind for step in plan_flush(FREETDS, SCHEMA, flush, [])] == ["write", "write"]
+    steps = list(plan_flush(FREETDS, SCHEMA, flush, [], identity_columns=True))
+    assert [step.sql for step in steps if step.kind != "write"] == [
+        "SET IDENTITY_INSERT [sandbox].[app_base] ON",
+        "SET IDENTITY_INSERT [sandbox].[app_base] OFF",
+    ]
+    assert [step.kind for step in steps] == ["identity_on", "write", "identity_off", "write"]
+    assert steps[0].undo == "SET IDENTITY_INSERT [sandbox].[app_base] OFF"
+    # PostgreSQL and SQLite have no IDENTITY_INSERT: the setting changes nothing there.
+    from targets import POSTGRESQL
+    assert [step.kind for step in plan_flush(POSTGRESQL, SCHEMA, flush, [], identity_columns=True)] == [
+        "write", "write"]
+
+
+def test_microsoft_driver_uses_fast_executemany_freetds_never():
+    assert MS18.fast_executemany and MS18.insert_strategy == "executemany"
+    assert identify_driver("ODBC Driver 17 for SQL Server").dialect.fast_executemany
+    for name in ("FreeTDS", "/usr/lib/x86_64-linux-gnu/odbc/libtdsodbc.so", "ODBC Driver 13 for SQL Server",
+                 "SQL Server", "SQL Server Native Client 11.0"):
+        driver = identify_driver(name)
+        assert driver.dialect.name == "mssql"
+        assert not driver.dialect.fast_executemany and driver.dialect.insert_strategy == "multi_row_values"
+    steps = list(plan_flush(MS18, SCHEMA, [("app_base", [app_row(key) for key in range(1, 2500)])], []))
+    assert all(step.many for step in steps)
+    assert [len(step.params) for step in steps] == [1000, 1000, 499]
+    assert placeholders(parse_tsql(steps[0].sql)) == len(APP_BASE.columns)
+
+
+def table_of(width: int) -> Table:
+    columns = tuple(Column(f"c{index}", "int") for index in range(width))
+    return Table("wide", columns, primary_key=("c0",))
+
+
+@settings(max_examples=120, deadline=None)
+@given(width=st.integers(1, 300), rows=st.integers(1, 3000),
+       on_conflict=st.sampled_from(["error", "skip", "update"]))
+def test_chunks_never_exceed_1000_rows_or_2099_parameters(width, rows, on_conflict):
+    table = replace(table_of(width), on_conflict=on_conflict)
+    schema = TargetSchema("dbo", "c0", (table,))
+    data = [(key,) + (0,) * (width - 1) for key in range(rows)]
+    steps = list(plan_flush(FREETDS, schema, [("wide", data)], []))
+    for step in steps:
+        assert len(step.params) <= 2099
+        assert len(step.params) // width <= 1000
+        assert step.sql.count("?") == len(step.params)
+    assert sum(len(step.params) for step in steps) == rows * width
+    assert sum(1 for _ in steps) >= -(-rows // min(1000, 2099 // width))
+
+
+@pytest.mark.parametrize("width", [1, 2, 7, 300])
+def test_largest_chunks_parse(width):
+    schema = TargetSchema("dbo", "c0", (replace(table_of(width), on_conflict="update"),))
+    data = [(key,) + (0,) * (width - 1) for key in range(1500)]
+    for on_conflict in ("error", "update"):
+        table = replace(schema.tables[0], on_conflict=on_conflict)
+        step = next(plan_flush(FREETDS, replace(schema, tables=(table,)), [("wide", data)], []))
+        tree = parse_tsql(step.sql)
+        assert placeholders(tree) == len(step.params) <= 2099
+
+
+def test_processing_log_chunks_stay_within_limits():
+    rows = [LogRow(key, "success", None, None, "r", NOW) for key in range(1, 1001)]
+    steps = list(plan_flush(FREETDS, SCHEMA, [], rows))
+    assert all(len(step.params) <= 2099 for step in steps)
+    assert sum(len(step.params) for step in steps) == 1000 * len(log_table("app_id").columns)
+
+
+# ---------------------------------------------------------------- reads (target and source)
+
+
+def test_done_keys_and_source_queries_parse():
+    ref = sql.table_ref(MSSQL, "sandbox", "processing_log")
+    tree = parse_tsql(sql.select_in(MSSQL, ref, ("app_id", "status"), "app_id", 1000))
+    assert isinstance(tree, exp.Select) and placeholders(tree) == 1000
+
+    page, params = sql.keyset_page(MSSQL, "[dbo].[app_xml]", "app_id", 500, 250, 1, 90000)
+    tree = parse_tsql(page)
+    assert isinstance(tree, exp.Select)
+    assert page == ("SELECT TOP (250) [app_id] FROM [dbo].[app_xml] WHERE [app_id] > ? AND [app_id] >= ? "
+                    "AND [app_id] <= ? ORDER BY [app_id]")
+    assert params == (500, 1, 90000) and "OFFSET" not in page.upper()
+    assert tree.args["limit"] is not None and tree.args.get("order") is not None
+
+    first, params = sql.keyset_page(MSSQL, "[dbo].[app_xml]", "app_id", None, 10)
+    assert isinstance(parse_tsql(first), exp.Select) and params == ()
+
+    count, params = sql.count_rows(MSSQL, "[dbo].[app_xml]", "app_id", 5, None)
+    assert isinstance(parse_tsql(count), exp.Select) and "COUNT_BIG(*)" in count and params == (5,)
+
+
+def test_odbc_source_builds_tsql_for_a_sql_server_driver():
+    source = OdbcTableSource("DRIVER={ODBC Driver 18 for SQL Server};SERVER=db;PWD=x", "dbo.app_xml",
+                             "app_xml", "app_id")
+    assert source.dialect.name == "mssql" and source._ref == "[dbo].[app_xml]"
+    assert source._fetch_chunk <= 2099
+    fetch = sql.select_in(source.dialect, source._ref, ("app_id", "app_xml"), "app_id", source._fetch_chunk)
+    assert placeholders(parse_tsql(fetch)) == source._fetch_chunk
+
+
+# ---------------------------------------------------------------- connection strings
+
+
+def test_sql_authentication_with_driver_18_keywords():
+    text = build_connection_string(OdbcSettings(
+        driver="ODBC Driver 18 for SQL Server", server="db.example.com", port=1433, database="credit",
+        username="loader", password="p@ss", encrypt="strict", trust_server_certificate=False,
+        mars_connection=True, timeout=5,
+    ))
+    assert text == ("DRIVER={ODBC Driver 18 for SQL Server};SERVER=db.example.com,1433;DATABASE=credit;"
+                    "UID=loader;PWD=p@ss;Encrypt=strict;TrustServerCertificate=no;MARS_Connection=yes")
+
+
+def test_trusted_connection_has_no_uid_or_pwd():
+    text = build_connection_string(OdbcSettings(
+        driver="ODBC Driver 17 for SQL Server", server="SQLHOST\\SQLEXPRESS", database="credit",
+        trusted_connection=True, encrypt=True, trust_server_certificate=True, username="ignored",
+        password="ignored",
+    ))
+    assert text == ("DRIVER={ODBC Driver 17 for SQL Server};SERVER=SQLHOST\\SQLEXPRESS;DATABASE=credit;"
+                    "Trusted_Connection=yes;Encrypt=yes;TrustServerCertificate=yes")
+
+
+def test_freetds_and_postgres_take_a_port_keyword_and_refuse_microsoft_keywords():
+    assert build_connection_string(OdbcSettings(driver="FreeTDS", server="h", port=1433, username="u")) == \
+        "DRIVER={FreeTDS};SERVER=h;PORT=1433;UID=u"
+    assert build_connection_string(OdbcSettings(driver="PostgreSQL Unicode", server="h", port=5432)) == \
+        "DRIVER={PostgreSQL Unicode};SERVER=h;PORT=5432"
+    with pytest.raises(TargetError, match="Encrypt"):
+        build_connection_string(OdbcSettings(driver="FreeTDS", server="h", encrypt="yes"))
+    with pytest.raises(TargetError, match="trusted_connection"):
+        build_connection_string(OdbcSettings(driver="PostgreSQL Unicode", trusted_connection=True))
+
+
+def test_values_are_brace_escaped_and_parse_back():
+    password = "a;b}c{d= e "
+    text = build_connection_string(OdbcSettings(driver="ODBC Driver 18 for SQL Server", server="s",
+                                                username="u;x", password=password))
+    assert "PWD={a;b}}c{d= e }" in text and "UID={u;x}" in text
+    assert dict(parse_connection_string(text)) == {
+        "DRIVER": "ODBC Driver 18 for SQL Server", "SERVER": "s", "UID": "u;x", "PWD": password,
+    }
+    masked = mask_secrets(text)
+    assert "a;b" not in masked and "c{d" not in masked and masked.endswith("PWD=***")
+
+
+def test_password_from_environment_and_url_keywords_win():
+    spec = parse_target_url(
+        "odbc:Encrypt=no;DATABASE=override",
+        {"driver": "ODBC Driver 18 for SQL Server", "server": "db", "database": "credit", "username": "u",
+         "password_env": "XS_TEST_PWD", "encrypt": "yes", "timeout": 7},
+        environ={"XS_TEST_PWD": "from-env"},
+    )
+    pairs = dict(parse_connection_string(spec.connection_string))
+    assert pairs["PWD"] == "from-env" and pairs["Encrypt"] == "no" and pairs["DATABASE"] == "override"
+    assert spec.login_timeout_s == 7 and spec.dialect.name == "mssql" and spec.dialect.fast_executemany
+    assert "from-env" not in repr(spec) and "PWD=***" in spec.description
+    with pytest.raises(TargetError, match="XS_MISSING"):
+        build_connection_string(OdbcSettings(driver="FreeTDS", password_env="XS_MISSING"), environ={})
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("DRIVER={FreeTDS};PWD=secret;UID=sa", "DRIVER={FreeTDS};PWD=***;UID=sa"),
+    ("Password = {se;c}}ret};Server=x", "Password = ***;Server=x"),
+    ("pwd=abc", "pwd=***"),
+    ("error near odbc:DRIVER=x;PWD=a b c", "error near odbc:DRIVER=x;PWD=***"),
+    ("postgresql://user:hunter2@host/db", "postgresql://user:***@host/db"),
+    ("nothing secret here", "nothing secret here"),
+])
+def test_mask_secrets(text, expected):
+    assert mask_secrets(text) == expected
+
+
+def test_dialect_comes_from_the_driver_keyword():
+    assert parse_target_url("odbc:DRIVER={PostgreSQL Unicode};SERVER=h").dialect.name == "postgresql"
+    assert parse_target_url("odbc:Driver={FreeTDS};Server=h").dialect.name == "mssql"
+    assert parse_target_url("odbc:DSN=prod", {"dialect": "mssql"}).dialect.name == "mssql"
+    with pytest.raises(TargetError, match="DRIVER"):
+        parse_target_url("odbc:DSN=prod;PWD=x")
+    with pytest.raises(TargetError, match="not one xmlshred knows"):
+        parse_target_url("odbc:DRIVER={Oracle 19};PWD=x")
+    with pytest.raises(TargetError, match="unknown scheme") as caught:
+        parse_target_url("mysql://root:topsecret@h/db")
+    assert "topsecret" not in str(caught.value)
+
+
+# ---------------------------------------------------------------- error classification
+
+
+def pyodbc_error(sqlstate: str, native: int, cls=pyodbc.Error) -> Exception:
+    """An exception in pyodbc's own format: ``[state] message (native) (function)``."""
+    return cls(sqlstate, f"[{sqlstate}] [Microsoft][ODBC Driver 18 for SQL Server][SQL Server]text ({native}) "
+                         "(SQLExecDirectW)")
+
+
+@pytest.mark.parametrize("sqlstate, native, expected", [
+    ("23000", 2627, DataTargetError),     # PRIMARY KEY violation
+    ("23000", 547, DataTargetError),      # FOREIGN KEY / CHECK conflict
+    ("23000", 515, DataTargetError),      # NULL into NOT NULL
+    ("22001", 8152, DataTargetError),     # string or binary data would be truncated
+    ("22003", 8115, DataTargetError),     # arithmetic overflow
+    ("22007", 241, DataTargetError),      # conversion failed (date/time)
+    ("22018", 245, DataTargetError),      # conversion failed (invalid character value)
+    ("21000", 8672, DataTargetError),     # MERGE touched a row twice
+    ("40001", 1205, TransientTargetError),  # deadlock victim
+    ("HY000", 1205, TransientTargetError),  # deadlock reported by native code only
+    ("08S01", 10054, TransientTargetError),  # communication link failure
+    ("08001", 53, TransientTargetError),   # cannot open connection
+    ("HYT00", 0, TransientTargetError),    # query timeout
+    ("HYT01", 0, TransientTargetError),    # connection timeout
+    ("40P01", 0, TransientTargetError),    # PostgreSQL deadlock
+    ("57P01", 0, TransientTargetError),    # PostgreSQL admin shutdown
+    ("57P02", 0, TransientTargetError),
+    ("57P03", 0, TransientTargetError),
+    ("42S02", 208, TargetError),           # invalid object name: run init-db
+    ("42000", 102, TargetError),           # syntax error
+    ("28000", 18456, TargetError),         # login failed
+    ("HY000", 0, TargetError),
+])
+def test_odbc_error_classification(sqlstate, native, expected):
+    assert MSSQL.classify_error(pyodbc_error(sqlstate, native)) is expected
+    assert FREETDS.classify_error(pyodbc_error(sqlstate, native, pyodbc.OperationalError)) is expected
+    if native != 1205:
+        assert classify_sqlstate(sqlstate) is expected
+
+
+def test_sqlite_classification_uses_error_codes_not_text(tmp_path):
+    import sqlite3
+
+    connection = sqlite3.connect(str(tmp_path / "c.db"))
+    connection.execute("CREATE TABLE t (a INTEGER PRIMARY KEY NOT NULL)")
+    connection.execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(sqlite3.IntegrityError) as duplicate:
+        connection.execute("INSERT INTO t VALUES (1)")
+    assert classify_sqlite_error(duplicate.value) is DataTargetError
+    busy = sqlite3.OperationalError("any wording at all")
+    busy.sqlite_errorcode, busy.sqlite_errorname = 5, "SQLITE_BUSY"
+    assert classify_sqlite_error(busy) is TransientTargetError
+    locked_text = sqlite3.OperationalError("database is locked")  # same words, no code: not guessed
+    assert classify_sqlite_error(locked_text) is TargetError
+    connection.close()
+
+
+# ---------------------------------------------------------------- connecting with FreeTDS
+
+
+def test_freetds_against_a_closed_port_fails_fast_with_a_masked_message():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = (
+        "import targets\n"
+        f"spec = targets.parse_target_url('odbc:DRIVER={{FreeTDS}};SERVER=127.0.0.1;PORT={port};"
+        "DATABASE=credit;UID=sa;PWD={Sup3r;Secret};TDS_Version=7.4', {'timeout': 2})\n"
+        "try:\n"
+        "    targets.open_target(spec)\n"
+        "except targets.ConnectTargetError as exc:\n"
+        "    print('CONNECT-ERROR', exc.sqlstate, exc)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr  # no crash, no hang
+    assert result.stdout.startswith("CONNECT-ERROR 08"), result.stdout
+    assert "Sup3r" not in result.stdout + result.stderr
+    assert "PWD=***" in result.stdout and f"PORT={port}" in result.stdout
+    assert "Check the server name and port" in result.stdout
+
+
+def test_connect_error_type_is_exported():
+    assert issubclass(ConnectTargetError, TargetError)
+    assert not issubclass(ConnectTargetError, TransientTargetError)
