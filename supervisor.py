@@ -79,16 +79,16 @@ def source_spec(settings, contract) -> SourceSpec:
     )
 
 
-def target_opener(settings):
+def target_opener(settings, schema):
     spec = parse_target_url(settings.target.url, settings.target.odbc_options(),
                             identity_columns=settings.target.identity_columns)
-    return lambda: open_target(spec)
+    return lambda: open_target(spec, schema)
 
 
 def init_db(settings) -> list[str]:
     """Create the contract's tables and processing_log in the target; returns the table names."""
     _, compiled = load_compiled(settings, run_clock(settings))
-    target = target_opener(settings)()
+    target = target_opener(settings, compiled.schema)()
     try:
         target.create_tables(compiled.schema)
     finally:
@@ -121,7 +121,7 @@ def run_migration(settings) -> RunResult:
     contract, compiled = load_compiled(settings, now)
     run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     spec = source_spec(settings, contract)
-    open_target_fn = target_opener(settings)
+    open_target_fn = target_opener(settings, compiled.schema)
     signals = RunSignals()
     state = _SignalState(signals)
     previous_handlers = {}
@@ -137,6 +137,7 @@ def run_migration(settings) -> RunResult:
     reporter = reader = None
     outcome, exit_code = "finished", EXIT_OK
     try:
+        _ensure_tables(open_target_fn, log)
         total = _count_source(spec, settings)
         reporter = ReporterActor.start(
             run_id, _path_or_none(settings.log.metrics), settings.log.report_every_s,
@@ -173,8 +174,10 @@ def run_migration(settings) -> RunResult:
         reader.tell(StartReading())
         outcome, exit_code = _watch(signals, state, reader, log)
     except RunError:
+        outcome = "error"
         raise
     except (ConfigurationError, pykka.ActorDeadError) as exc:
+        outcome = "error"
         raise RunError(str(exc)) from exc
     finally:
         for actor in reversed(started):
@@ -217,6 +220,22 @@ def _watch(signals: RunSignals, state: _SignalState, reader, log) -> tuple[str, 
             reader.tell(StopReading())
         if signals.is_finished:
             return ("interrupted", EXIT_SIGNAL) if state.count else ("finished", EXIT_OK)
+
+
+def _ensure_tables(open_target_fn, log) -> None:
+    """Create missing target tables (CREATE … IF NOT EXISTS), so a fresh target just works."""
+    from targets import TargetError
+
+    try:
+        target = open_target_fn()
+    except TargetError as exc:
+        raise RunError(f"target cannot be reached: {exc}") from exc
+    try:
+        target.create_tables(target.schema)
+    except TargetError as exc:
+        raise RunError(f"target tables cannot be created: {exc}") from exc
+    finally:
+        target.close()
 
 
 def _ping(name: str, actor) -> None:

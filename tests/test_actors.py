@@ -40,12 +40,6 @@ def _ignore(actor, message):
     return None
 
 
-def _settings_for_target(url: str):
-    return SimpleNamespace(driver="", server="", port=None, database="", username="", password="",
-                           trusted_connection=False, encrypt="", trust_server_certificate=False,
-                           timeout=5, identity_columns=False)
-
-
 def test_reader_never_has_more_than_max_in_flight_records_out(tmp_path):
     total = 500
     make_source(tmp_path / "source.db", total, seed=21)
@@ -75,8 +69,12 @@ def test_reader_never_has_more_than_max_in_flight_records_out(tmp_path):
     sink = Recorder.start(_ignore)
     spec = SourceSpec(f"sqlite:///{tmp_path / 'source.db'}", "app_xml", "app_xml", "app_id")
     target_url = f"sqlite:///{tmp_path / 'target.db'}"
-    target_spec = parse_target_url(target_url, _settings_for_target(target_url))
-    reader = ReaderActor.start(lambda: open_source(spec), lambda: open_target(target_spec),
+    target_spec = parse_target_url(target_url)
+    schema, _ = _schema_and_records(0)
+    setup = open_target(target_spec, schema)
+    setup.create_tables(schema)
+    setup.close()
+    reader = ReaderActor.start(lambda: open_source(spec), lambda: open_target(target_spec, schema),
                                [mapper], sink, sink, signals, limits)
     assert reader.ask(Ping(), timeout=WAIT_S) == total
     reader.tell(StartReading())
@@ -104,8 +102,8 @@ def _schema_and_records(count: int):
 def test_inserter_flushes_on_age_alone_when_the_source_is_slow(tmp_path):
     schema, items = _schema_and_records(3)
     target_url = f"sqlite:///{tmp_path / 'target.db'}"
-    target_spec = parse_target_url(target_url, _settings_for_target(target_url))
-    setup = open_target(target_spec)
+    target_spec = parse_target_url(target_url)
+    setup = open_target(target_spec, schema)
     setup.create_tables(schema)
     setup.close()
 
@@ -122,7 +120,7 @@ def test_inserter_flushes_on_age_alone_when_the_source_is_slow(tmp_path):
     reporter = Recorder.start(_ignore)
     flush = SimpleNamespace(max_records=1000, max_rows=1_000_000, max_interval_ms=150)
     retry = SimpleNamespace(connect_retries=2, retry_backoff_s=0.1, retry_backoff_max_s=1)
-    inserter = InsertActor.start(lambda: open_target(target_spec), schema, "run-age", flush, retry,
+    inserter = InsertActor.start(lambda: open_target(target_spec, schema), schema, "run-age", flush, retry,
                                  reporter, RunSignals(), dry_run=False, check_done=False,
                                  retry_failed=False)
     assert inserter.ask(Ping(), timeout=WAIT_S)
@@ -130,7 +128,7 @@ def test_inserter_flushes_on_age_alone_when_the_source_is_slow(tmp_path):
     inserter.tell(MappedBatch(1, items, (), reader))
     assert settled.wait(WAIT_S), "no flush happened although the oldest record aged past max_interval_ms"
     assert counts == [3]
-    check = open_target(target_spec)
+    check = open_target(target_spec, schema)
     assert check.done_keys([item.record.key for item in items]) == {
         item.record.key: "success" for item in items}
     check.close()
@@ -139,11 +137,11 @@ def test_inserter_flushes_on_age_alone_when_the_source_is_slow(tmp_path):
 def test_unknown_message_is_an_error_not_ignored(tmp_path):
     schema, _ = _schema_and_records(1)
     target_url = f"sqlite:///{tmp_path / 'target.db'}"
-    target_spec = parse_target_url(target_url, _settings_for_target(target_url))
+    target_spec = parse_target_url(target_url)
     flush = SimpleNamespace(max_records=10, max_rows=100, max_interval_ms=1000)
     retry = SimpleNamespace(connect_retries=0, retry_backoff_s=0.1, retry_backoff_max_s=1)
     reporter = Recorder.start(_ignore)
-    inserter = InsertActor.start(lambda: open_target(target_spec), schema, "r", flush, retry, reporter,
+    inserter = InsertActor.start(lambda: open_target(target_spec, schema), schema, "r", flush, retry, reporter,
                                  RunSignals(), dry_run=False, check_done=False, retry_failed=False)
     with pytest.raises(UnknownMessage):
         inserter.ask("flush please", timeout=WAIT_S)
