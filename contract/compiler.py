@@ -99,12 +99,13 @@ class FieldPlan:
         self.where = RECORD
         self.where_arg: object = None
         self.typed = False
-        label = f"{mapping.target_table}.{mapping.target_column or 'value'}"
+        step = mapping.row_step
+        column = mapping.target_column or ("score" if step and step.name == "add_score" else "value")
+        label = f"{mapping.target_table}.{column}"
         self.label = label
         self.truncated_warning = f"truncated:{label}"
         self.unconvertible_warning = f"unconvertible:{label}"
         self.unmapped_warning = f"char_to_bit_unmapped:{label}"
-        step = mapping.row_step
         self.row_step = step.name if step else None
         self.row_argument = step.argument if step else None
         self.history_name = f"[{mapping.xml_attribute or mapping.xml_path[-1]}]"

@@ -95,21 +95,33 @@ def _decode_wide(data: bytes) -> bytes | str:
 def _check_prolog(data: bytes | str) -> None:
     """Refuse a DOCTYPE that declares entities or names an external DTD.
 
-    Only the prolog (before the first element) is looked at; a document
-    without a DOCTYPE costs one short scan.
+    Walks the prolog only (declaration, comments, processing instructions)
+    up to the first element, so a document costs a few short scans however
+    large it is.
     """
     is_bytes = isinstance(data, bytes)
-    doctype = b"<!DOCTYPE" if is_bytes else "<!DOCTYPE"
-    start = data.find(doctype, 0, 4096)
-    if start < 0:
-        # A DOCTYPE after a long comment is still in the prolog: look further
-        # only when no element has started before it.
-        start = data.find(doctype)
+    lt, pi, pi_end, comment, comment_end, doctype = (
+        (b"<", b"<?", b"?>", b"<!--", b"-->", b"<!DOCTYPE") if is_bytes
+        else ("<", "<?", "?>", "<!--", "-->", "<!DOCTYPE"))
+    position = 0
+    while True:
+        start = data.find(lt, position)
         if start < 0:
             return
-    element = (_ELEMENT_START_BYTES if is_bytes else _ELEMENT_START).search(data, 0, start)
-    if element is not None:
-        return  # not in the prolog: a misplaced DOCTYPE is the parser's to reject
+        if data.startswith(pi, start):
+            end = data.find(pi_end, start + 2)
+            if end < 0:
+                return
+            position = end + 2
+        elif data.startswith(comment, start):
+            end = data.find(comment_end, start + 4)
+            if end < 0:
+                return
+            position = end + 3
+        elif data.startswith(doctype, start):
+            break
+        else:
+            return  # the root element (or garbage for the parser to reject)
     root = (_ELEMENT_START_BYTES if is_bytes else _ELEMENT_START).search(data, start)
     region = data[start: root.start() if root else len(data)]
     if (b"<!ENTITY" if is_bytes else "<!ENTITY") in region:
