@@ -86,6 +86,7 @@ _ON_CONFLICT = ("error", "skip", "update")
 
 _STEP_SYNTAX = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(\s*([^()]*?)\s*\))?\s*")
 _XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+_NO_MATCH = re.match(r"()", "")
 
 
 class ContractError(Exception):
@@ -694,7 +695,12 @@ class _Validator:
             attribute = attribute.lstrip("@")
         table = self.identifier(raw.get("target_table"), where, "target_table")
 
-        if row_steps or unsupported:
+        # A row-creating step with a bad argument still means "no target_column".
+        row_like = row_steps or unsupported or any(
+            (_STEP_SYNTAX.fullmatch(item) or _NO_MATCH).group(1) in ROW_STEPS | UNSUPPORTED_STEPS
+            for item in (raw.get("mapping_type") if isinstance(raw.get("mapping_type"), list) else [])
+            if isinstance(item, str))
+        if row_like:
             column = raw.get("target_column") or ""
             if column:
                 self.warn(where, "target_column is ignored for a row-creating mapping type")

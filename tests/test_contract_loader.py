@@ -1,0 +1,252 @@
+"""Loading and validating contracts: every problem at once, with where and a did-you-mean."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import datetime
+
+import pytest
+
+from contract import (
+    ContractError, MapOptions, check_contract, compile_contract, contract_from_dict, load_contract,
+)
+
+ROOT_EXAMPLE = "examples/credit_card/contract.json"
+
+
+@pytest.fixture
+def conformance(conformance_dir) -> dict:
+    return json.loads((conformance_dir / "contract.json").read_text("utf-8"))
+
+
+def _mapping(data: dict, column: str) -> dict:
+    return next(m for m in data["mappings"] if m.get("target_column") == column)
+
+
+def _problems(data: dict) -> list[str]:
+    report = contract_from_dict(data, "c.json")
+    assert report.contract is None
+    return list(report.problems)
+
+
+def test_conformance_contract_loads_clean(conformance_dir):
+    report = check_contract(conformance_dir / "contract.json")
+    assert report.problems == () and report.warnings == ()
+    contract = report.contract
+    assert contract.root_table == "app_base"
+    assert contract.key_mapping.target_column == "app_id"
+    assert (contract.source_table, contract.source_column) == ("app_xml", "app_xml")
+
+
+def test_example_contract_loads_and_compiles():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / ROOT_EXAMPLE
+    if not path.exists():
+        pytest.skip("no example contract yet")
+    contract = load_contract(path)
+    compiled = compile_contract(contract, MapOptions(now=datetime(2025, 1, 1)))
+    assert compiled.schema.tables[0].name == contract.root_table
+
+
+def test_missing_file_and_invalid_json_are_problems(tmp_path):
+    missing = check_contract(tmp_path / "nope.json")
+    assert missing.contract is None and "not found" in missing.problems[0]
+    broken = tmp_path / "broken.json"
+    broken.write_text('{\n  "mappings": [\n    {"xml_path": }\n  ]\n}\n')
+    report = check_contract(broken)
+    assert report.contract is None
+    assert "line 3" in report.problems[0] and "broken.json" in report.problems[0]
+    with pytest.raises(ContractError) as raised:
+        load_contract(broken)
+    assert "line 3" in str(raised.value)
+
+
+def test_every_problem_is_reported_at_once(conformance):
+    data = copy.deepcopy(conformance)
+    _mapping(data, "receive_date")["data_type"] = "datetme"
+    _mapping(data, "ssn")["mapping_type"] = ["numbers_onyl"]
+    _mapping(data, "status_enum")["enum_name"] = "status_enm"
+    _mapping(data, "tier")["expression"] = "CASE WHEN application.pricing_tier > THEN 'x' END"
+    _mapping(data, "credit_line")["target_column"] = "credit-line"
+    _mapping(data, "apr")["default_value"] = "not a number"
+    _mapping(data, "late_fee")["target_table"] = "app_detial"
+    with pytest.raises(ContractError) as raised:
+        load_contract_from(data)
+    problems = raised.value.problems
+    assert len(problems) == 7, problems
+    text = str(raised.value)
+    assert text.startswith("the contract has 7 problems:")
+    assert "unknown data_type 'datetme' (did you mean 'datetime'?)" in text
+    assert "unknown mapping type 'numbers_onyl' (did you mean 'numbers_only'?)" in text
+    assert "enum_name 'status_enm' is not in enum_mappings (did you mean 'status_enum'?)" in text
+    assert "malformed expression at position" in text
+    assert "'credit-line' is not a valid identifier" in text
+    assert "default_value 'not a number' does not convert to data_type decimal" in text
+    assert "neither the root table" in text and "did you mean 'app_detail'?" in text
+    # Each problem says where: the file and the mapping index.
+    assert all(problem.startswith("c.json: ") for problem in problems)
+    assert any("mappings[1]" in problem for problem in problems)
+
+
+def load_contract_from(data: dict):
+    report = contract_from_dict(data, "c.json")
+    if report.contract is None:
+        raise ContractError(list(report.problems))
+    return report.contract
+
+
+def test_malformed_expression_gives_its_position(conformance):
+    data = copy.deepcopy(conformance)
+    _mapping(data, "num_band")["expression"] = "CASE WHEN application.pricing_tier > 9 THEN 'gt9' ELSE 'x'"
+    problems = _problems(data)
+    assert len(problems) == 1
+    assert "num_band" in problems[0] and "malformed expression at position" in problems[0]
+    position = int(problems[0].split("at position ")[1].split(":")[0])
+    assert position > 0
+
+
+def test_enum_step_without_resolvable_enum_is_an_error(conformance):
+    data = copy.deepcopy(conformance)
+    mapping = _mapping(data, "status_enum")
+    mapping["target_column"] = "status_code"
+    problems = _problems(data)
+    assert len(problems) == 1 and "no resolvable enum" in problems[0]
+    mapping["enum_name"] = "status_enum"
+    assert contract_from_dict(data).contract is not None
+
+
+def test_unknown_mapping_type_and_data_type(conformance):
+    data = copy.deepcopy(conformance)
+    _mapping(data, "ssn")["mapping_type"] = ["scramble"]
+    _mapping(data, "first_name")["data_type"] = "Strng"
+    problems = _problems(data)
+    assert any("unknown mapping type 'scramble'" in p for p in problems)
+    assert any("unknown data_type 'Strng' (did you mean 'string'?)" in p for p in problems)
+
+
+def test_identifiers_are_checked_everywhere(conformance):
+    data = copy.deepcopy(conformance)
+    data["target_schema"] = "conf; DROP TABLE x"
+    data["table_insertion_order"][1] = "app contact"
+    data["relationships"][0]["foreign_key_column"] = "1app_id"
+    problems = _problems(data)
+    assert any("target_schema" in p for p in problems)
+    assert any("'app contact' is not a valid identifier" in p for p in problems)
+    assert any("'1app_id' is not a valid identifier" in p for p in problems)
+
+
+def test_default_must_convert_to_the_data_type(conformance):
+    data = copy.deepcopy(conformance)
+    _mapping(data, "receive_date")["default_value"] = "someday"
+    _mapping(data, "review_count")["default_value"] = "300"
+    problems = _problems(data)
+    assert len(problems) == 2
+    assert any("receive_date" in p and "does not convert to data_type datetime" in p for p in problems)
+    assert any("review_count" in p and "tinyint" in p for p in problems)
+
+
+def test_table_without_role_is_an_error(conformance):
+    data = copy.deepcopy(conformance)
+    data["relationships"] = [r for r in data["relationships"] if r["child_table"] != "app_detail"]
+    problems = _problems(data)
+    assert problems and all("'app_detail' is neither the root table" in p for p in problems)
+
+
+def test_unknown_keys_are_warnings_with_a_hint(conformance):
+    data = copy.deepcopy(conformance)
+    data["relationship"] = []
+    _mapping(data, "ssn")["nulable"] = True
+    report = contract_from_dict(data, "c.json")
+    assert report.problems == ()
+    assert any("unknown key 'relationship' is ignored (did you mean 'relationships'?)" in w
+               for w in report.warnings)
+    assert any("unknown key 'nulable' is ignored (did you mean 'nullable'?)" in w
+               for w in report.warnings)
+    assert report.contract.warnings == report.warnings
+
+
+def test_repeating_element_without_selector_is_a_warning(conformance):
+    data = copy.deepcopy(conformance)
+    _mapping(data, "pr_first_name")["mapping_type"] = []
+    report = contract_from_dict(data)
+    assert report.problems == ()
+    assert len(report.warnings) == 1
+    assert "repeating element" in report.warnings[0] and "no selector" in report.warnings[0]
+
+
+def test_recreational_lending_types_load_as_skipped(conformance):
+    data = copy.deepcopy(conformance)
+    for step in ("policy_exceptions(2)", "warranty_field(1)", "add_collateral(3)"):
+        data["mappings"].append({
+            "xml_path": "/Provenir/Request/CustData/application/collateral", "xml_attribute": "vin",
+            "target_table": "app_collateral", "target_column": "", "data_type": "string",
+            "mapping_type": [step]})
+    report = contract_from_dict(data)
+    assert report.problems == ()
+    assert sum("known but not supported" in w for w in report.warnings) == 3
+    compiled = compile_contract(report.contract, MapOptions(now=datetime(2025, 1, 1)))
+    assert "app_collateral" not in [t.name for t in compiled.schema.tables]
+
+
+def test_step_arguments_are_checked(conformance):
+    data = copy.deepcopy(conformance)
+    score = next(m for m in data["mappings"] if m.get("mapping_type") == ["add_score(FICO)"])
+    score["mapping_type"] = ["add_score"]
+    problems = _problems(data)
+    assert len(problems) == 1 and "add_score needs an argument" in problems[0]
+
+
+def test_mapping_type_as_a_single_string_is_accepted(conformance):
+    data = copy.deepcopy(conformance)
+    _mapping(data, "ssn")["mapping_type"] = "numbers_only"
+    assert contract_from_dict(data).contract is not None
+
+
+def test_root_needs_a_record_key(conformance):
+    data = copy.deepcopy(conformance)
+    _mapping(data, "app_id")["mapping_type"] = []
+    problems = _problems(data)
+    assert any("no identity_insert mapping" in p for p in problems)
+
+
+def test_foreign_key_must_exist_in_the_parent(conformance):
+    data = copy.deepcopy(conformance)
+    data["relationships"][2]["foreign_key_column"] = "contact_id"
+    problems = _problems(data)
+    assert len(problems) == 1 and "'contact_id' is not a column of the parent table" in problems[0]
+
+
+def test_tables_section_gives_keys_and_conflict_policy(conformance):
+    data = copy.deepcopy(conformance)
+    data["tables"] = {"app_base": {"primary_key": ["app_id"], "on_conflict": "skip"},
+                      "scores": {"primary_key": ["app_id", "score_identifier"], "on_conflict": "updte"}}
+    problems = _problems(data)
+    assert len(problems) == 1 and "(did you mean 'update'?)" in problems[0]
+    data["tables"]["scores"]["on_conflict"] = "update"
+    compiled = compile_contract(load_contract_from(data), MapOptions(now=datetime(2025, 1, 1)))
+    assert compiled.schema.table("app_base").primary_key == ("app_id",)
+    assert compiled.schema.table("app_base").on_conflict == "skip"
+    assert compiled.schema.table("scores").on_conflict == "update"
+    assert compiled.schema.table("app_detail").primary_key == ()
+
+
+def test_schema_order_and_columns(conformance):
+    data = copy.deepcopy(conformance)
+    data["table_insertion_order"] = ["app_base", "app_contact_base", "processing_log"]
+    compiled = compile_contract(load_contract_from(data), MapOptions(now=datetime(2025, 1, 1)))
+    schema = compiled.schema
+    # Listed tables first, then the others alphabetically; processing_log never.
+    assert [t.name for t in schema.tables] == [
+        "app_base", "app_contact_base", "app_contact_address", "app_detail",
+        "app_historical_lookup", "indicators", "scores"]
+    assert schema.key_column == "app_id" and schema.schema_name == "conf"
+    address = schema.table("app_contact_address")
+    assert address.column_names[0] == "con_id" and address.columns[0].data_type == "int"
+    assert schema.table("app_contact_base").column_names[:2] == ("app_id", "con_id")
+    assert schema.table("app_contact_base").columns[1].identity is True
+    assert schema.table("scores").column_names == ("app_id", "score_identifier", "score")
+    assert schema.table("scores").columns[2].data_type == "int"
+    assert schema.table("indicators").column_names == ("app_id", "indicator", "value")
+    assert schema.table("app_historical_lookup").column_names == ("app_id", "name", "source", "value")
