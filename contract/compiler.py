@@ -13,9 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from contract.loader import (
-    Contract, FilterRule, Mapping, Relationship, SELECTOR_STEPS, ROW_STEPS,
-)
+from contract.loader import Contract, FilterRule, Mapping, Relationship
 from contract.results import MappedRecord, RecordFailure
 from contract.schema import Column, Table, TargetSchema
 from contract.values import convert_value

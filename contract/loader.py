@@ -420,6 +420,8 @@ class _Validator:
         mappings = self.mappings(data.get("mappings"), enums)
         tables = self.table_options(data.get("tables"))
 
+        if root_element:
+            self.check_roots(root_element, mappings, relationships, rules)
         if order:
             self.cross_checks(order, mappings, relationships, rules, tables)
         if self.problems:
@@ -879,6 +881,20 @@ class _Validator:
         for table, options in tables.items():
             if table not in {root, *child_tables, *row_tables}:
                 self.warn(f"tables.{table}", "no mapping writes to this table; options ignored")
+
+    def check_roots(self, root: str, mappings: list[Mapping], relationships: list[Relationship],
+                    rules: list[FilterRule]) -> None:
+        """Every path must start at the root element, or it could never match."""
+        for mapping in mappings:
+            if mapping.xml_path[0] != root:
+                self.problem(f"mappings[{mapping.index}]", f"xml_path must start at /{root}")
+        for index, relationship in enumerate(relationships):
+            if relationship.xml_parent_path[0] != root:
+                self.problem(f"relationships[{index}]", f"xml paths must start at /{root}")
+        for index, rule in enumerate(rules):
+            if rule.xml_child_path[0] != root:
+                self.problem(f"element_filtering.filter_rules[{index}]",
+                             f"xml_child_path must start at /{root}")
 
     def check_foreign_keys(self, mappings: list[Mapping], relationships: list[Relationship],
                            key_mappings: list[Mapping], root: str) -> None:

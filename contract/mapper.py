@@ -11,7 +11,7 @@ instance) without any XPath.
 from __future__ import annotations
 
 from contract.compiler import (
-    ABOVE, BELOW, BOOLEAN_TO_BIT, CALCULATED, CHAR_TO_BIT, CONTACT, ENUM, EXTRACT_DATE,
+    ABOVE, BELOW, BOOLEAN_TO_BIT, CALCULATED, CHAR_TO_BIT, ENUM, EXTRACT_DATE,
     EXTRACT_NUMERIC, NUMBERS_ONLY, RECORD, REPEAT, ROOT, ROWS, SELF, UTC_IF_NULL,
     _NO_DEFAULT, CompiledContract, FieldPlan, TablePlan,
 )
@@ -261,6 +261,7 @@ class _Document:
             for _ in range(field.where_arg):
                 row = row.getparent()
             return row
+        # CONTACT: a selector's pick, then down to the mapped element.
         wanted, below = field.where_arg
         contact = self.contact(wanted)
         if contact is None or not below:

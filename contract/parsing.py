@@ -60,7 +60,7 @@ def check_size(document: object, max_bytes: int) -> bytes | str:
     if isinstance(document, str):
         if len(document) > max_bytes:
             raise DocumentRejected("validate", f"document is larger than the limit of {max_bytes} bytes")
-        if len(document) * 4 > max_bytes or not document.isascii():
+        if len(document) * 4 > max_bytes:
             try:
                 size = len(document.encode("utf-8"))
             except UnicodeEncodeError:

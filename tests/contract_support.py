@@ -53,10 +53,7 @@ def assert_matches(compiled: CompiledContract, result, expected: dict, label: st
     for name, rows in want.items():
         assert _bag(actual.get(name, [])) == _bag(rows), (
             f"{label}: table {name}\n got: {actual.get(name)}\nwant: {rows}")
-    for name, rows in record_rows(compiled, result):
+    for name, rows in result.tables:
         width = len(compiled.schema.table(name).columns)
         assert all(len(row) == width for row in rows), f"{label}: {name} row width"
 
-
-def record_rows(compiled: CompiledContract, record: MappedRecord):
-    return record.tables

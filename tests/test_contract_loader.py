@@ -250,3 +250,13 @@ def test_schema_order_and_columns(conformance):
     assert schema.table("scores").columns[2].data_type == "int"
     assert schema.table("indicators").column_names == ("app_id", "indicator", "value")
     assert schema.table("app_historical_lookup").column_names == ("app_id", "name", "source", "value")
+
+
+def test_paths_must_start_at_the_root_element(conformance):
+    data = copy.deepcopy(conformance)
+    _mapping(data, "ssn")["xml_path"] = "/Request/CustData/application/contact"
+    _mapping(data, "city")["xml_path"] = "/Provenir/Request[1]/contact"
+    problems = _problems(data)
+    assert len(problems) == 2
+    assert any("xml_path must start at /Provenir" in p for p in problems)
+    assert any("not an absolute element path" in p for p in problems)

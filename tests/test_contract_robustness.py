@@ -204,3 +204,8 @@ def test_an_expression_naming_an_unknown_element_parses_everything(contract_data
     mapped = compiled.map_document(_document('<Reports><Bureau score="41"/></Reports></Provenir>'))
     detail = compiled.schema.table("app_detail")
     assert dict(mapped.tables)["app_detail"][0][detail.column_names.index("bureau_score")] == 42
+
+
+def test_text_that_cannot_be_encoded_fails_at_parse(lenient):
+    failed = lenient.map_document(_document("</Provenir>", extra='<app_product apr="\udc80"/>'))
+    assert isinstance(failed, RecordFailure) and failed.stage == "parse"
