@@ -13,6 +13,26 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FETCH_CHUNK = 500
 
 
+_DECLARED_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
+def text_as_document(value: bytes | None, kind: str) -> bytes | str:
+    """A stored value as the parser should see it.
+
+    BLOBs are the document's own bytes. TEXT is UTF-8 inside SQLite: its bytes
+    parse the same as the text unless the XML declaration names another
+    encoding (the text was decoded already), so only then is it handed on as str.
+    """
+    if value is None:
+        return ""
+    if kind != "text":
+        return value
+    declared = _DECLARED_ENCODING.match(value[:200])
+    if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+        return value.decode("utf-8", errors="surrogateescape")
+    return value
+
+
 def _checked(kind: str, name: str) -> str:
     if not _IDENTIFIER.match(name or ""):
         raise SourceError(
@@ -95,11 +115,13 @@ class SqliteTableSource:
         for start in range(0, len(items), _FETCH_CHUNK):
             chunk = items[start:start + _FETCH_CHUNK]
             marks = ",".join("?" * len(chunk))
-            for key, document in self._execute(
-                f"SELECT {self._key}, {self._column} FROM {self._table} WHERE {self._key} IN ({marks})",
+            # Raw bytes: no UTF-8 decode here and no re-encode when the batch is pickled.
+            for key, document, kind in self._execute(
+                f"SELECT {self._key}, CAST({self._column} AS BLOB), typeof({self._column}) "
+                f"FROM {self._table} WHERE {self._key} IN ({marks})",
                 tuple(item.key for item in chunk),
             ):
-                documents[int(key)] = document if document is not None else ""
+                documents[int(key)] = text_as_document(document, kind)
         return [SourceDocument(item, documents.get(item.key, "")) for item in items]
 
     def close(self) -> None:
