@@ -182,7 +182,7 @@ def main() -> None:
     parser.add_argument("--edge-share", type=float, default=0.02)
     parser.add_argument("--mappers", type=int, default=2)
     parser.add_argument("--max-in-flight", type=int, default=4000)
-    parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--batch-size", type=int, default=20)
     parser.add_argument("--flush-records", type=int, default=1000)
     parser.add_argument("--flush-interval-ms", type=int, default=1000)
     parser.add_argument("--pg-dsn", default=os.environ.get("XMLSHRED_BENCH_PG_DSN"),

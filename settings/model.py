@@ -171,7 +171,7 @@ class ActorSettings(_Section):
 
     mappers: int = _key(2, Integer(1), "mapper worker processes")
     max_in_flight: int = _key(4000, Integer(1), "records read but not yet committed (bounds memory)")
-    batch_size: int = _key(50, Integer(1), "documents per batch sent to a mapper")
+    batch_size: int = _key(20, Integer(1), "documents per batch sent to a mapper (a batch of large documents is held whole in memory)")
     mapper_queue_batches: int = _key(2, Integer(1), "batches queued per mapper beyond the one it is working on")
 
 

@@ -42,7 +42,7 @@ def test_defaults_without_a_config_file(tmp_path):
     assert settings.config_path is None
     assert settings.actors.mappers == 2
     assert settings.actors.max_in_flight == 4000
-    assert settings.actors.batch_size == 50
+    assert settings.actors.batch_size == 20
     assert settings.actors.mapper_queue_batches == 2
     assert (settings.flush.max_records, settings.flush.max_rows, settings.flush.max_interval_ms) == (1000, 50000, 1000)
     assert settings.source.key_column == "app_id"
@@ -89,7 +89,7 @@ key_end = ""
     settings = load_settings(config, environ={})
 
     assert settings.actors.mappers == 6
-    assert settings.actors.batch_size == 50
+    assert settings.actors.batch_size == 20
     assert settings.flush.max_interval_ms == 250
     assert settings.log.level == "DEBUG"
     assert settings.log.report_every_s == 2.0 and isinstance(settings.log.report_every_s, float)
