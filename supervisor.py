@@ -168,7 +168,7 @@ def run_migration(settings) -> RunResult:
             retry_failed=settings.run.retry_failed,
         )
         reader = ReaderActor.start(lambda: open_source(spec), open_target_fn, mappers, inserter,
-                                   reporter, signals, limits)
+                                   reporter, signals, limits, retry_settings=settings.target)
         started.append(reader)
         _ping("reader", reader)
         reader.tell(StartReading())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import pykka
@@ -12,6 +13,7 @@ from messages import (
     StartReading, StopReading, UnknownMessage,
 )
 from sources.types import SourceItem
+from targets.errors import TargetError, TransientTargetError
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +89,10 @@ class ReaderActor(pykka.ThreadingActor):
     """
 
     def __init__(self, open_source, open_target, mappers, inserter, reporter, signals,
-                 limits: ReadLimits) -> None:
+                 limits: ReadLimits, retry_settings=None) -> None:
         super().__init__()
+        self._retry = retry_settings
+        """connect_retries/retry_backoff_s/retry_backoff_max_s for processing_log lookups (None: no retry)."""
         self._open_source = open_source
         self._open_target = open_target
         self._mappers = list(mappers)
@@ -115,7 +119,7 @@ class ReaderActor(pykka.ThreadingActor):
             self._source = self._open_source()
             self._source.open()
             self._target = self._open_target()
-            self._cursor = ReadCursor(self._source, self._target.done_keys, self._limits)
+            self._cursor = ReadCursor(self._source, self._done_keys, self._limits)
         except Exception as exc:  # surfaced to the supervisor by Ping
             self._start_error = exc
 
@@ -144,6 +148,37 @@ class ReaderActor(pykka.ThreadingActor):
         else:
             raise UnknownMessage(f"reader cannot handle {type(message).__name__}")
         return None
+
+    def _done_keys(self, keys: list[int]) -> dict[int, str]:
+        """processing_log statuses of ``keys``, retried like a flush on a transient error.
+
+        A lost connection (outage, terminated session) reconnects with
+        exponential backoff; when the retries run out, or on any other
+        error, the TargetError propagates and the run stops.
+        """
+        attempt = 0
+        while True:
+            try:
+                return self._target.done_keys(keys)
+            except TransientTargetError as exc:
+                error = exc
+            while True:
+                attempt += 1
+                if self._retry is None or attempt > self._retry.connect_retries:
+                    retries = 0 if self._retry is None else self._retry.connect_retries
+                    raise TargetError(
+                        f"processing_log still unavailable after {retries} retries ({error}); "
+                        "nothing uncommitted was marked done: rerun to continue"
+                    ) from error
+                delay = min(self._retry.retry_backoff_s * (2 ** (attempt - 1)), self._retry.retry_backoff_max_s)
+                self._log.warning("transient database error reading processing_log ({}); retry {}/{} in {:.1f}s",
+                                  error.__class__.__name__, attempt, self._retry.connect_retries, delay)
+                time.sleep(delay)
+                try:
+                    self._target.reconnect()
+                    break
+                except TransientTargetError as exc:
+                    error = exc
 
     def _pick_mapper(self) -> int | None:
         index = min(range(len(self._mappers)), key=self._outstanding.__getitem__)

@@ -130,6 +130,10 @@ class Target:
         if isinstance(exc, TargetError):
             return exc
         kind = self.dialect.classify_error(exc)
+        if kind is TargetError and self._connection_lost():
+            # Some drivers report a session the server ended as a general error (psqlODBC:
+            # HY000 from its internal SAVEPOINT); a lost connection is transient whatever it said.
+            kind = TransientTargetError
         code = _error_code(exc)
         where = "".join(part for part in (
             f" table={table}" if table else "",
@@ -138,6 +142,22 @@ class Target:
         message = (f"{action} failed on {self.dialect.name} target{where}: {describe_sqlstate(code)} "
                    f"({type(exc).__name__}); {_FIX_HINTS[kind]}")
         return kind(message, sqlstate=code, table=table, key=key)
+
+    def _connection_lost(self) -> bool:
+        """Whether the connection is gone, judged by a probe whose error is classified (never by text)."""
+        if self._connection is None:
+            return True
+        try:
+            cursor = self._connection.cursor()
+            try:
+                cursor.execute("SELECT 1").fetchall()
+            finally:
+                cursor.close()
+        except Exception as probe_error:
+            return self.dialect.classify_error(probe_error) is TransientTargetError
+        finally:
+            self._rollback_quietly()
+        return False
 
     def _rollback_quietly(self) -> None:
         if self._connection is None:
