@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import pykka
@@ -150,39 +149,23 @@ class ReaderActor(pykka.ThreadingActor):
         return None
 
     def _done_keys(self, keys: list[int]) -> dict[int, str]:
-        """processing_log statuses of ``keys``, retried like a flush on a transient error.
+        """processing_log statuses of ``keys``, retried like a flush through transient errors.
 
-        A lost connection (outage, terminated session) reconnects with
-        exponential backoff; when the retries run out, or on any other
-        error, the TargetError propagates and the run stops.
+        Raises RetriesExhausted (the run stops) when the database stays away,
+        and any other TargetError at once.
         """
-        attempt = 0
-        while True:
-            try:
-                return self._target.done_keys(keys)
-            except TransientTargetError as exc:
-                error = exc
-            while True:
-                attempt += 1
-                if self._retry is None or attempt > self._retry.connect_retries:
-                    retries = 0 if self._retry is None else self._retry.connect_retries
-                    raise TargetError(
-                        f"processing_log still unavailable after {retries} retries ({error}); "
-                        "nothing uncommitted was marked done: rerun to continue"
-                    ) from error
-                delay = min(self._retry.retry_backoff_s * (2 ** (attempt - 1)), self._retry.retry_backoff_max_s)
-                self._log.warning("transient database error reading processing_log ({}); retry {}/{} in {:.1f}s",
-                                  error.__class__.__name__, attempt, self._retry.connect_retries, delay)
-                time.sleep(delay)
-                try:
-                    self._target.reconnect()
-                    break
-                except TransientTargetError as exc:
-                    error = exc
+        if self._retry is None:
+            return self._target.done_keys(keys)
+        return retry_transient(
+            lambda: self._target.done_keys(keys), self._target.reconnect,
+            retries=self._retry.connect_retries, backoff_s=self._retry.retry_backoff_s,
+            backoff_max_s=self._retry.retry_backoff_max_s, log=self._log,
+            what="a processing_log lookup")
 
     def _pick_mapper(self) -> int | None:
         index = min(range(len(self._mappers)), key=self._outstanding.__getitem__)
-        if self._outstanding[index] >= self._limits.mapper_queue_batches:
+        # One batch in the worker plus mapper_queue_batches waiting in the mailbox.
+        if self._outstanding[index] > self._limits.mapper_queue_batches:
             return None
         return index
 

@@ -12,7 +12,8 @@ from loguru import logger
 
 from contract.schema import TargetSchema
 from loading.buffer import PendingRecord
-from targets.errors import DataTargetError, TargetError, TransientTargetError
+from loading.retry import RetriesExhausted, retry_transient
+from targets.errors import DataTargetError, TargetError
 from targets.processing_log import LogRow
 
 DUPLICATE_REASON = "duplicate record key in this run's source; the first occurrence was kept"
@@ -189,32 +190,13 @@ class FlushWriter:
         return committed, rejected
 
     def _with_retries(self, operation):
-        attempt = 0
-        while True:
-            try:
-                return operation()
-            except TransientTargetError as exc:
-                attempt = self._recover(attempt, exc)
-            except DataTargetError:
-                raise
-            except TargetError as exc:
-                raise FlushAborted(str(exc)) from exc
-
-    def _recover(self, attempt: int, error: Exception) -> int:
-        """Back off and reconnect; raises FlushAborted when retries run out."""
-        while True:
-            attempt += 1
-            if attempt > self.retries:
-                raise FlushAborted(
-                    f"database still unavailable after {self.retries} retries ({error}); "
-                    "nothing uncommitted was marked done: rerun to continue"
-                ) from error
-            delay = min(self.backoff_s * (2 ** (attempt - 1)), self.backoff_max_s)
-            self._log.warning("transient database error ({}); retry {}/{} in {:.1f}s",
-                              error.__class__.__name__, attempt, self.retries, delay)
-            self._sleep(delay)
-            try:
-                self.target.reconnect()
-                return attempt
-            except TargetError as exc:
-                error = exc
+        try:
+            return retry_transient(operation, self.target.reconnect, retries=self.retries,
+                                   backoff_s=self.backoff_s, backoff_max_s=self.backoff_max_s,
+                                   log=self._log, what="a flush", sleep=self._sleep)
+        except RetriesExhausted as exc:
+            raise FlushAborted(f"{exc}; nothing uncommitted was marked done: rerun to continue") from exc
+        except DataTargetError:
+            raise
+        except TargetError as exc:
+            raise FlushAborted(str(exc)) from exc

@@ -1,0 +1,114 @@
+"""Flush logic against a real SQLite target: bisection isolates bad records, busy databases are retried."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from datetime import datetime
+
+import pytest
+from loguru import logger
+
+from contract import MapOptions, compile_contract, load_contract
+from loading import FlushAborted, FlushWriter, PendingRecord, RetriesExhausted, retry_transient
+from messages import FailedItem, MappedItem
+from contract.results import RecordFailure
+from sources.types import SourceItem
+from targets import TransientTargetError, open_target, parse_target_url
+from tests.helpers import EXAMPLE_CONTRACT
+
+
+@pytest.fixture
+def mapped():
+    from generator.corpus import generate_documents
+
+    compiled = compile_contract(load_contract(EXAMPLE_CONTRACT), MapOptions(now=datetime(2025, 1, 1)))
+    records = []
+    for doc in generate_documents(12, seed=6, profile="small", edge_share=0.0):
+        item = SourceItem(doc.key, doc.key, f"key={doc.key}")
+        records.append(PendingRecord(MappedItem(item, compiled.map_document(doc.xml, doc.key)), None, None))
+    return compiled.schema, records
+
+
+def _target(tmp_path, schema, busy_timeout_s=None):
+    spec = parse_target_url(f"sqlite:///{tmp_path / 't.db'}")
+    if busy_timeout_s is not None:
+        spec = dataclasses.replace(spec, busy_timeout_s=busy_timeout_s)
+    target = open_target(spec, schema)
+    target.create_tables(schema)
+    return target
+
+
+def test_bisection_isolates_the_rejected_records_and_commits_the_rest(tmp_path, mapped):
+    schema, records = mapped
+    target = _target(tmp_path, schema)
+    bad = {records[3].mapped.record.key, records[8].mapped.record.key}
+    raw = sqlite3.connect(tmp_path / "t.db")
+    raw.execute(f"CREATE TRIGGER reject BEFORE INSERT ON app_base WHEN NEW.app_id IN ({','.join(map(str, bad))}) "
+                "BEGIN SELECT RAISE(ABORT, 'rejected by a test trigger'); END")
+    raw.commit()
+    failure = FailedItem(SourceItem(999, 999, "key=999"), RecordFailure(999, "parse", "not well-formed XML"))
+    writer = FlushWriter(target, schema, "run-b", retries=0, backoff_s=0.01, backoff_max_s=0.01)
+    outcome = writer.write(records + [PendingRecord(None, failure, None)])
+    assert outcome.ok == len(records) - 2
+    assert sorted(stage for stage, _ in outcome.failures) == ["insert", "insert", "parse"]
+    log = dict(raw.execute("SELECT app_id, status || '/' || COALESCE(stage, '') FROM processing_log"))
+    assert log[999] == "failed/parse"
+    assert {key for key, status in log.items() if status == "failed/insert"} == bad
+    assert len(log) == len(records) + 1
+    keys = {k for (k,) in raw.execute("SELECT app_id FROM app_base")}
+    assert keys == {r.mapped.record.key for r in records} - bad
+    raw.close()
+    target.close()
+
+
+def test_a_locked_database_is_retried_until_it_is_free(tmp_path, mapped):
+    schema, records = mapped
+    target = _target(tmp_path, schema, busy_timeout_s=0.05)
+    blocker = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    waits = []
+
+    def sleep(delay):
+        waits.append(delay)
+        if len(waits) == 2:
+            blocker.execute("ROLLBACK")  # the other writer goes away during the second back-off
+
+    writer = FlushWriter(target, schema, "run-r", retries=5, backoff_s=0.01, backoff_max_s=1, sleep=sleep)
+    outcome = writer.write(records)
+    assert outcome.ok == len(records)
+    assert waits == [0.01, 0.02]
+    blocker.close()
+    target.close()
+
+
+def test_retries_run_out_and_the_flush_is_aborted_with_nothing_marked_done(tmp_path, mapped):
+    schema, records = mapped
+    target = _target(tmp_path, schema, busy_timeout_s=0.05)
+    blocker = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    writer = FlushWriter(target, schema, "run-x", retries=2, backoff_s=0.01, backoff_max_s=1,
+                         sleep=lambda delay: None)
+    with pytest.raises(FlushAborted, match="after 2 retries"):
+        writer.write(records)
+    blocker.execute("ROLLBACK")
+    assert blocker.execute("SELECT COUNT(*) FROM processing_log").fetchone()[0] == 0
+    blocker.close()
+    target.close()
+
+
+def test_retry_transient_passes_other_errors_through_at_once():
+    calls = []
+
+    def fails():
+        calls.append(1)
+        raise ValueError("not a database error")
+
+    with pytest.raises(ValueError):
+        retry_transient(fails, lambda: None, retries=3, backoff_s=0.01, backoff_max_s=0.01,
+                        log=logger, what="a test", sleep=lambda d: None)
+    assert len(calls) == 1
+    with pytest.raises(RetriesExhausted):
+        retry_transient(lambda: (_ for _ in ()).throw(TransientTargetError("gone")), lambda: None,
+                        retries=1, backoff_s=0.01, backoff_max_s=0.01, log=logger, what="a test",
+                        sleep=lambda d: None)
