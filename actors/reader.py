@@ -12,7 +12,7 @@ from messages import (
     StartReading, StopReading, UnknownMessage,
 )
 from sources.types import SourceItem
-from targets.errors import TargetError, TransientTargetError
+from loading.retry import retry_transient
 
 
 @dataclass(frozen=True, slots=True)

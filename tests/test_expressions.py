@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import time
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
