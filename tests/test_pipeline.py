@@ -221,3 +221,21 @@ def test_metrics_are_json_lines(tmp_path):
     assert _migrate(config).returncode == 0
     for line in (tmp_path / "metrics.jsonl").read_text().splitlines():
         json.loads(line)
+
+
+def test_retry_failed_reprocesses_only_failed_records(tmp_path):
+    make_source(tmp_path / "source.db", 80, edge_share=0.3, seed=19)
+    target_url = f"sqlite:///{tmp_path / 'target.db'}"
+    config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url)
+    assert _migrate(config).returncode == 3
+    plain_rerun = _migrate(config)
+    assert plain_rerun.returncode == 0, plain_rerun.stderr[-3000:]
+    retried = _migrate(config, "--retry-failed")
+    assert retried.returncode == 3, retried.stderr[-3000:]
+    connection = sqlite3.connect(tmp_path / "target.db")
+    attempts = dict(connection.execute("SELECT status, GROUP_CONCAT(DISTINCT attempts) FROM processing_log "
+                                       "GROUP BY status"))
+    connection.close()
+    assert attempts == {"success": "1", "failed": "2"}
+    summary = read_summary(tmp_path / "metrics.jsonl")
+    assert summary["records_ok"] == 0 and summary["records_failed"] > 0
