@@ -1,0 +1,102 @@
+"""Fixtures of the fault-injection suite: targets, and a PostgreSQL cluster that may be stopped."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from tests.conftest import _replace_database
+
+PG_VERSION, PG_CLUSTER = "15", "main"
+PG_CTL = ["pg_ctlcluster", "--skip-systemctl-redirect", PG_VERSION, PG_CLUSTER]
+CLUSTER_UP_S = 90.0
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def target_url(request, tmp_path):
+    """A fresh target: a SQLite file, or a fresh database on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'target.db'}"
+    return f"odbc:{request.getfixturevalue('pg_database')}"
+
+
+def _accepts_connections(dsn: str) -> bool:
+    import pyodbc
+
+    try:
+        connection = pyodbc.connect(dsn, autocommit=True, timeout=3)
+    except pyodbc.Error:
+        return False
+    try:
+        connection.execute("SELECT 1").fetchone()
+        return True
+    except pyodbc.Error:
+        return False
+    finally:
+        connection.close()
+
+
+class PgCluster:
+    """The local PostgreSQL cluster, which a test may stop; always started again by the fixture."""
+
+    def __init__(self, admin_dsn: str) -> None:
+        self.admin_dsn = admin_dsn
+        self.stopped = False
+
+    def stop(self) -> None:
+        self.stopped = True
+        result = subprocess.run([*PG_CTL, "stop", "--mode", "fast"], capture_output=True, text=True,
+                                timeout=60)
+        assert result.returncode == 0, f"pg_ctlcluster stop failed: {result.stderr}"
+
+    def start(self) -> None:
+        """Start the cluster (if it is down) and wait until it accepts connections."""
+        result = subprocess.run([*PG_CTL, "start"], capture_output=True, text=True, timeout=60)
+        # Exit 2 means 'already running': fine.
+        assert result.returncode in (0, 2), f"pg_ctlcluster start failed: {result.stderr}"
+        self.wait_ready()
+        self.stopped = False
+
+    def wait_ready(self, timeout: float = CLUSTER_UP_S) -> None:
+        deadline = time.monotonic() + timeout
+        while not _accepts_connections(self.admin_dsn):
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"PostgreSQL did not accept connections within {timeout:.0f}s")
+            time.sleep(0.1)
+
+    def is_down(self) -> bool:
+        return not _accepts_connections(self.admin_dsn)
+
+
+@pytest.fixture
+def pg_cluster(pg_dsn):
+    """Control of the PostgreSQL cluster; whatever the test did, it is running again afterwards."""
+    cluster = PgCluster(pg_dsn)
+    try:
+        yield cluster
+    finally:
+        cluster.start()
+
+
+@pytest.fixture
+def pg_outage_database(pg_cluster, pg_dsn):
+    """A fresh database that survives a cluster restart (the admin connection is opened per use)."""
+    import pyodbc
+
+    name = f"xs_{uuid.uuid4().hex[:12]}"
+    admin = pyodbc.connect(pg_dsn, autocommit=True)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    try:
+        yield _replace_database(pg_dsn, name)
+    finally:
+        pg_cluster.start()
+        admin = pyodbc.connect(pg_dsn, autocommit=True)
+        try:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ?", name)
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        finally:
+            admin.close()

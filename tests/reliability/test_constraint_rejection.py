@@ -1,0 +1,72 @@
+"""The target rejects one record's row mid-flush (trigger / CHECK): only that record fails, at insert."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import replace
+
+import pytest
+
+from tests.helpers import EXAMPLE_CONTRACT, assert_target_matches, expected_tables, make_source, \
+    pipeline_config, read_summary, run_cli
+from tests.reliability.support import file_text, planted_values_absent, read_log, target_kind
+
+pytestmark = pytest.mark.reliability
+
+REJECTED_KEY = 137
+PLANTED = f"PLNT{REJECTED_KEY}Q"
+"""In the rejected record's app_base row: PostgreSQL's error detail would quote it ('Failing row contains')."""
+TRIGGER_MESSAGE = "TRIGGERSAYS-no-9c"
+
+
+def _reject_one(target_url: str, schema) -> None:
+    if target_url.startswith("sqlite:"):
+        connection = sqlite3.connect(target_url[len("sqlite:///"):])
+        connection.execute(
+            f"CREATE TRIGGER reject_one BEFORE INSERT ON app_base WHEN NEW.app_id = {REJECTED_KEY} "
+            f"BEGIN SELECT RAISE(ABORT, '{TRIGGER_MESSAGE}'); END")
+        connection.commit()
+        connection.close()
+        return
+    import pyodbc
+
+    connection = pyodbc.connect(target_url[len("odbc:"):], autocommit=True)
+    connection.execute(f'ALTER TABLE "{schema.schema_name}"."app_base" '
+                       f"ADD CONSTRAINT reject_one CHECK (app_id <> {REJECTED_KEY})")
+    connection.close()
+
+
+def test_a_row_rejected_by_the_target_fails_only_its_record(tmp_path, target_url):
+    def plant(doc):
+        if doc.key == REJECTED_KEY:
+            return replace(doc, xml=re.sub(r'device_id="[^"]*"', f'device_id="{PLANTED}"', doc.xml, count=1))
+        return doc
+
+    docs = make_source(tmp_path / "source.db", 300, seed=81, transform=plant)
+    assert PLANTED in docs[REJECTED_KEY - 1].xml
+    schema, expected, ok, failed = expected_tables(
+        EXAMPLE_CONTRACT, [d for d in docs if d.key != REJECTED_KEY])
+    assert not failed
+    config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url,
+                             flush__max_records=100, flush__max_interval_ms=5000)
+    assert run_cli("init-db", "--config", str(config)).returncode == 0
+    _reject_one(target_url, schema)
+
+    result = run_cli("migrate", "--config", str(config), timeout=300)
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert "isolating the bad ones" in result.stderr
+    # Everything else committed, the rejected record's flush-mates included.
+    assert_target_matches(target_url, schema, expected, ok, {REJECTED_KEY: "insert"})
+    summary = read_summary(tmp_path / "metrics.jsonl")
+    assert summary["records_ok"] == len(docs) - 1 and summary["records_failed"] == 1
+
+    reason = read_log(target_url, schema)[REJECTED_KEY][2]
+    assert reason and "app_base" in reason, reason
+    assert str(REJECTED_KEY) not in reason, reason
+    leaks = planted_values_absent(
+        {"reason": reason, "stderr": result.stderr, "log file": file_text(tmp_path / "run.log")},
+        [PLANTED, TRIGGER_MESSAGE])
+    assert not leaks, leaks
+    print(f"\n[constraint {target_kind(target_url)}] records={len(docs)} ok={len(ok)} failed=1 "
+          f"(stage insert) reason={reason!r}")

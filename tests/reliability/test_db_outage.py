@@ -1,0 +1,131 @@
+"""PostgreSQL outages mid-run: killed sessions, a stopped cluster, retries running out."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.helpers import EXAMPLE_CONTRACT, assert_target_matches, expected_tables, make_source, \
+    pipeline_config, run_cli
+from tests.reliability.support import CliRun, assert_partial_state_consistent, log_count, wait_until
+
+pytestmark = [pytest.mark.reliability, pytest.mark.postgres]
+
+TERMINATION_ROUNDS = 10
+RECORDS = 5000
+OUTAGE_S = 4.0
+"""How long the cluster stays down in the survivable outage (the retries cover ~13 s)."""
+
+
+def _setup(tmp_path, dsn: str, count: int, seed: int, **overrides):
+    docs = make_source(tmp_path / "source.db", count, seed=seed, edge_share=0.03)
+    target_url = f"odbc:{dsn}"
+    config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url,
+                             flush__max_records=50, actors__max_in_flight=200, **overrides)
+    result = run_cli("init-db", "--config", str(config))
+    assert result.returncode == 0, result.stderr[-3000:]
+    schema, expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)
+    return target_url, config, schema, (expected, ok, failed)
+
+
+def _database_of(dsn: str) -> str:
+    return next(part.split("=", 1)[1] for part in dsn.split(";") if part.upper().startswith("DATABASE="))
+
+
+def _terminate_backends(admin_dsn: str, database: str) -> int:
+    """pg_terminate_backend on every session of ``database`` but ours; how many were terminated."""
+    import pyodbc
+
+    admin = pyodbc.connect(admin_dsn, autocommit=True, timeout=5)
+    try:
+        rows = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = ? AND pid <> pg_backend_pid()", database).fetchall()
+        return sum(1 for (done,) in rows if done)
+    finally:
+        admin.close()
+
+
+def test_terminated_sessions_are_retried_and_the_run_completes_once(tmp_path, pg_dsn, pg_outage_database):
+    target_url, config, schema, (expected, ok, failed) = _setup(tmp_path, pg_outage_database, RECORDS, 41)
+    database = _database_of(pg_outage_database)
+    run = CliRun("migrate", "--config", str(config))
+    terminated = []
+    try:
+        for _ in range(TERMINATION_ROUNDS):
+            # Let the run make progress between terminations, so each one hits a live pipeline.
+            floor = max(log_count(target_url, schema), 0)
+            wait_until(lambda: not run.running() or log_count(target_url, schema) >= floor + 50,
+                       "progress since the last termination")
+            if not run.running():
+                break
+            terminated.append(_terminate_backends(pg_dsn, database))
+        code = run.wait()
+    finally:
+        run.ensure_dead()
+    assert code in (0, 3), f"exit {code}: {run.stderr[-3000:]}"
+    assert len(terminated) >= 3 and sum(terminated) >= 3, (
+        f"too few terminations landed mid-run ({terminated}); use more documents")
+    assert "transient database error" in run.stderr, "no reconnect was logged: did a termination hit?"
+    assert_target_matches(target_url, schema, expected, ok, failed)
+    print(f"\n[terminate backends] records={RECORDS} ok={len(ok)} failed={len(failed)} "
+          f"rounds={len(terminated)} sessions terminated per round={terminated} exit={code}")
+
+
+def test_cluster_stopped_for_seconds_then_the_run_retries_and_completes(tmp_path, pg_cluster,
+                                                                         pg_outage_database):
+    target_url, config, schema, (expected, ok, failed) = _setup(
+        tmp_path, pg_outage_database, RECORDS, 42,
+        target__connect_retries=8, target__retry_backoff_s=0.5, target__retry_backoff_max_s=2.0)
+    run = CliRun("migrate", "--config", str(config))
+    try:
+        wait_until(lambda: not run.running() or log_count(target_url, schema) >= 200, "the first commits")
+        assert run.running(), "the run finished before the outage; use more documents"
+        pg_cluster.stop()
+        stopped_at = time.monotonic()
+        # The outage lasts until the run has noticed it and at least OUTAGE_S have passed.
+        wait_until(lambda: not run.running() or (
+            "transient database error" in run.stderr and time.monotonic() >= stopped_at + OUTAGE_S),
+            "the run to meet the outage")
+        outage_s = time.monotonic() - stopped_at
+        pg_cluster.start()
+        code = run.wait()
+    finally:
+        pg_cluster.start()
+        run.ensure_dead()
+    assert code in (0, 3), f"exit {code}: {run.stderr[-3000:]}"
+    retries = run.stderr.count("transient database error")
+    assert retries >= 1, run.stderr[-3000:]
+    assert_target_matches(target_url, schema, expected, ok, failed)
+    print(f"\n[cluster stopped] records={RECORDS} ok={len(ok)} failed={len(failed)} outage={outage_s:.1f}s "
+          f"retries logged={retries} exit={code}")
+
+
+def test_retries_exhausted_stop_with_exit_1_then_a_rerun_completes_once(tmp_path, pg_cluster,
+                                                                         pg_outage_database):
+    target_url, config, schema, (expected, ok, failed) = _setup(
+        tmp_path, pg_outage_database, RECORDS, 43,
+        target__connect_retries=1, target__retry_backoff_s=0.05, target__retry_backoff_max_s=0.05)
+    run = CliRun("migrate", "--config", str(config))
+    try:
+        wait_until(lambda: not run.running() or log_count(target_url, schema) >= 200, "the first commits")
+        assert run.running(), "the run finished before the outage; use more documents"
+        pg_cluster.stop()
+        code = run.wait()
+    finally:
+        pg_cluster.start()
+        run.ensure_dead()
+    assert code == 1, f"exit {code}: {run.stderr[-3000:]}"
+    assert "run stopped:" in run.stderr, run.stderr[-3000:]
+    message = run.stderr[run.stderr.rindex("run stopped:"):]
+    assert "still unavailable after 1 retries" in message and "rerun to continue" in message, message
+    assert "PWD=xmlshred" not in run.stderr, "the password reached the log"
+    partial = assert_partial_state_consistent(target_url, schema)
+    assert 0 < partial < RECORDS
+
+    rerun = run_cli("migrate", "--config", str(config), timeout=300)
+    assert rerun.returncode in (0, 3), rerun.stderr[-3000:]
+    assert_target_matches(target_url, schema, expected, ok, failed)
+    print(f"\n[retries exhausted] records={RECORDS} ok={len(ok)} failed={len(failed)} settled before outage "
+          f"stop={partial} message={' '.join(message.split())[:200]!r}")

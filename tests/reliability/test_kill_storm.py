@@ -1,0 +1,104 @@
+"""Kill -9 at random moments, rerun until done: the target equals an uninterrupted run."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+
+import pytest
+
+from tests.helpers import EXAMPLE_CONTRACT, assert_target_matches, expected_tables, make_source, \
+    pipeline_config, run_cli
+from tests.reliability.support import CliRun, assert_partial_state_consistent, assert_session_gone, \
+    contract_schema, log_count, target_kind, wait_until
+
+pytestmark = pytest.mark.reliability
+
+STORM = {"sqlite": (6, 6000, 20250601), "postgres": (4, 4000, 20250602)}
+"""Per target: kills K, corpus size, RNG seed of the kill moments."""
+MAX_RERUNS = 3
+
+
+def _kill_moment(rng: random.Random, remaining: int, kills_left: int):
+    """('time', seconds after start: mostly start-up and first flushes) or ('commits', more
+    processing_log rows than at the start), drawn so that every kill still finds work left."""
+    if rng.random() < 0.4:
+        return "time", rng.uniform(0.05, 0.8)
+    return "commits", rng.randint(1, max(1, remaining // (kills_left + 1)))
+
+
+def _init(config) -> None:
+    result = run_cli("init-db", "--config", str(config))
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_kill9_storm_then_reruns_equal_the_uninterrupted_output(tmp_path, target_url):
+    kind = target_kind(target_url)
+    kills, count, seed = STORM[kind]
+    docs = make_source(tmp_path / "source.db", count, seed=21, edge_share=0.05)
+    config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url,
+                             flush__max_records=50, actors__max_in_flight=200)
+    _init(config)
+    schema, expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)
+    rng = random.Random(seed)
+    moments = []
+    for trial in range(kills):
+        before = log_count(target_url, schema)
+        how, amount = _kill_moment(rng, count - before, kills - trial)
+        run = CliRun("migrate", "--config", str(config))
+        try:
+            if how == "time":
+                wait_until(lambda: not run.running() or time.monotonic() >= run.started + amount,
+                           f"{amount:.2f}s into the run")
+            else:
+                wait_until(lambda: not run.running() or log_count(target_url, schema) >= before + amount,
+                           f"{amount} more commits")
+            assert run.running(), (
+                f"trial {trial}: the run ended before its kill moment ({how} {amount}); use more documents\n"
+                f"{run.stderr[-2000:]}")
+            workers_seen = len(run.workers())
+            run.kill_session()
+            assert run.wait(timeout=30) == -signal.SIGKILL
+            assert_session_gone(run)
+        finally:
+            run.ensure_dead()
+        settled = assert_partial_state_consistent(target_url, schema)
+        moments.append((how, round(amount, 2), workers_seen, settled))
+        assert settled < count, f"trial {trial}: everything was settled before the kill; use more documents"
+
+    for reruns in range(1, MAX_RERUNS + 1):
+        result = run_cli("migrate", "--config", str(config), timeout=300)
+        if result.returncode in (0, 3):
+            break
+    else:
+        pytest.fail(f"no run completed in {MAX_RERUNS} reruns: {result.stderr[-3000:]}")
+    assert_target_matches(target_url, schema, expected, ok, failed)
+    print(f"\n[kill storm {kind}] kills={kills} records={count} ok={len(ok)} failed={len(failed)} "
+          f"reruns to completion={reruns} (exit {result.returncode}); "
+          f"moments (how, amount, workers alive, settled after the kill)={moments}")
+
+
+def test_kill9_of_the_parent_alone_leaves_no_orphan_workers(tmp_path):
+    """Only the CLI process is killed (not its group): its workers must notice and exit by themselves."""
+    make_source(tmp_path / "source.db", 3000, seed=22)
+    target_url = f"sqlite:///{tmp_path / 'target.db'}"
+    config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url,
+                             flush__max_records=50, actors__max_in_flight=200)
+    _init(config)
+    run = CliRun("migrate", "--config", str(config))
+    try:
+        workers = wait_until(lambda: len(run.workers()) >= 2 and run.workers(), "two mapper workers")
+        wait_until(lambda: not run.running() or log_count(target_url, contract_schema()) >= 100,
+                   "the first commits")
+        assert run.running(), "the run finished before it could be killed; use more documents"
+        worker_pids = [w.pid for w in workers]
+        os.kill(run.pid, signal.SIGKILL)
+        assert run.wait(timeout=30) == -signal.SIGKILL
+        # The workers (and multiprocessing's resource tracker) are now orphans reparented away
+        # from the CLI; each must see its pipe close and exit on its own.
+        assert_session_gone(run, timeout=30)
+    finally:
+        run.ensure_dead()
+    print(f"\n[orphans] worker pids {worker_pids} all exited after the parent's kill -9")
