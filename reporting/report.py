@@ -7,6 +7,7 @@ and returns text or writes a PNG.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -110,6 +111,10 @@ def _select(runs: list[RunRecords], run_id: str | None) -> RunRecords:
     raise ReportError(f"run {run_id!r} is not in the metrics; latest runs: {known}")
 
 
+# Parse errors name where in the document they happened; grouping ignores that.
+_POSITION = re.compile(r" at line \d+, column \d+")
+
+
 def failures_from_rows(rows: Iterable[Any], run_id: str | None = None) -> list[tuple[str, str, int]]:
     """(stage, reason, count) of the ``failed`` processing_log rows, most frequent first.
 
@@ -125,7 +130,7 @@ def failures_from_rows(rows: Iterable[Any], run_id: str | None = None) -> list[t
             continue
         if run_id is not None and row_run != run_id:
             continue
-        counts[(stage or "unknown", reason or "")] += 1
+        counts[(stage or "unknown", _POSITION.sub("", reason or ""))] += 1
     return [
         (stage, reason, count)
         for (stage, reason), count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))

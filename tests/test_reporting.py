@@ -568,3 +568,12 @@ def test_sigusr1_dumps_threads():
     worker.start()
     worker.join(timeout=10)
     assert failure and "main thread" in str(failure[0])
+
+
+def test_failures_group_parse_errors_without_their_positions():
+    rows = [
+        {"status": "failed", "stage": "parse", "reason": "not well-formed XML at line 5, column 168 (ERR_X)", "run_id": "r"},
+        {"status": "failed", "stage": "parse", "reason": "not well-formed XML at line 12, column 20 (ERR_X)", "run_id": "r"},
+        {"status": "success", "stage": None, "reason": None, "run_id": "r"},
+    ]
+    assert failures_from_rows(rows, "r") == [("parse", "not well-formed XML (ERR_X)", 2)]
