@@ -65,3 +65,11 @@ def conformance_dir() -> Path:
     if not path.is_dir():
         pytest.fail(f"conformance cases not found at {path}: ../shared must sit beside the checkout")
     return path
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def target_url(request, tmp_path):
+    """A fresh target: a SQLite file, or a fresh database on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'target.db'}"
+    return f"odbc:{request.getfixturevalue('pg_database')}"

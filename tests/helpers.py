@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import subprocess
 import sys
+import time
 from collections import Counter
 from datetime import date, datetime
 from decimal import Decimal
@@ -155,20 +157,21 @@ class TargetReader:
             self.quote = '"'
             self.schema_prefix = None
 
-    def _name(self, schema, table: str) -> str:
+    def name(self, schema, table: str) -> str:
+        """The quoted, schema-qualified name of ``table`` on this target."""
         if self.url.startswith("sqlite:") or not schema.schema_name:
             return f'"{table}"'
         return f'"{schema.schema_name}"."{table}"'
 
     def rows(self, schema, table) -> Counter:
         columns = ", ".join(f'"{c.name}"' for c in table.columns)
-        cursor = self.connection.execute(f"SELECT {columns} FROM {self._name(schema, table.name)}")
+        cursor = self.connection.execute(f"SELECT {columns} FROM {self.name(schema, table.name)}")
         return Counter(tuple(canonical(v) for v in row) for row in cursor.fetchall())
 
     def log(self, schema) -> dict[int, tuple]:
         cursor = self.connection.execute(
             f'SELECT "{schema.key_column}", status, stage, reason, attempts, run_id '
-            f"FROM {self._name(schema, 'processing_log')}")
+            f"FROM {self.name(schema, 'processing_log')}")
         result = {}
         for key, *rest in cursor.fetchall():
             assert key not in result, f"processing_log has key {key} twice"
@@ -201,3 +204,47 @@ def read_summary(metrics_path: Path) -> dict:
                  if line.strip() and json.loads(line).get("event") == "summary"]
     assert summaries, f"no summary in {metrics_path}"
     return summaries[-1]
+
+
+WAIT_S = 120.0
+"""Generous bound for anything that should happen 'soon' (guards against hangs, no speed claim)."""
+
+
+def wait_until(condition, what: str, timeout: float = WAIT_S, poll: float = 0.02):
+    """Poll ``condition`` until it returns something truthy; fail the test at the deadline."""
+    import pytest
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(poll)
+
+
+@functools.cache
+def contract_schema():
+    """The example contract's target schema (table and key names; no documents needed)."""
+    from contract import MapOptions, compile_contract, load_contract
+
+    compiled = compile_contract(load_contract(EXAMPLE_CONTRACT),
+                                MapOptions(now=datetime.fromisoformat(PINNED_NOW)))
+    return compiled.schema
+
+
+def log_count(target_url: str, schema=None) -> int:
+    """Rows in processing_log, or -1 when the target cannot be read right now."""
+    schema = schema or contract_schema()
+    try:
+        reader = TargetReader(target_url)
+    except Exception:
+        return -1
+    try:
+        return int(reader.connection.execute(
+            f"SELECT COUNT(*) FROM {reader.name(schema, 'processing_log')}").fetchone()[0])
+    except Exception:
+        return -1
+    finally:
+        reader.close()

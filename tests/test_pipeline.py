@@ -5,25 +5,12 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
-import time
 
-import pytest
 
 from tests.helpers import (
-    EXAMPLE_CONTRACT, TargetReader, assert_target_matches, expected_tables, make_source,
-    pipeline_config, read_summary, run_cli, start_cli,
+    EXAMPLE_CONTRACT, WAIT_S, TargetReader, assert_target_matches, expected_tables, log_count,
+    make_source, pipeline_config, read_summary, run_cli, start_cli, wait_until,
 )
-
-WAIT_S = 120
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def target_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'target.db'}"
-    dsn = request.getfixturevalue("pg_database")
-    return f"odbc:{dsn}"
-
 
 def _migrate(config, *extra, env=None, timeout=300):
     result = run_cli("migrate", "--config", str(config), *extra, env=env, timeout=timeout)
@@ -34,37 +21,6 @@ def _init(config):
     result = run_cli("init-db", "--config", str(config))
     assert result.returncode == 0, result.stderr
     return result
-
-
-def _wait_for(condition, what: str, timeout: float = WAIT_S):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
-
-
-def _committed_count(target_url: str) -> int:
-    try:
-        reader = TargetReader(target_url)
-    except Exception:
-        return 0
-    try:
-        table = "processing_log" if target_url.startswith("sqlite") else None
-        if table:
-            return reader.connection.execute("SELECT COUNT(*) FROM processing_log").fetchone()[0]
-        for schema_name in ("cc", "public", "dbo"):
-            try:
-                return reader.connection.execute(
-                    f'SELECT COUNT(*) FROM "{schema_name}".processing_log').fetchone()[0]
-            except Exception:
-                continue
-        return 0
-    except Exception:
-        return 0
-    finally:
-        reader.close()
 
 
 def test_full_run_equals_engine_output_then_rerun_does_nothing(tmp_path, target_url):
@@ -97,7 +53,7 @@ def test_kill9_midway_then_rerun_leaves_exactly_the_uninterrupted_rows(tmp_path,
 
     process = start_cli("migrate", "--config", str(config))
     try:
-        _wait_for(lambda: _committed_count(target_url) >= 100 or process.poll() is not None,
+        wait_until(lambda: log_count(target_url) >= 100 or process.poll() is not None,
                   "the first commits")
         assert process.poll() is None, "the run finished before it could be killed; use more documents"
         process.send_signal(signal.SIGKILL)
@@ -105,7 +61,7 @@ def test_kill9_midway_then_rerun_leaves_exactly_the_uninterrupted_rows(tmp_path,
     finally:
         if process.poll() is None:
             process.kill()
-    partial = _committed_count(target_url)
+    partial = log_count(target_url)
     assert 0 < partial < len(docs)
 
     rerun = _migrate(config)
@@ -162,7 +118,7 @@ def test_sigint_drains_exits_130_and_rerun_completes(tmp_path):
     _init(config)
     process = start_cli("migrate", "--config", str(config))
     try:
-        _wait_for(lambda: _committed_count(target_url) >= 50 or process.poll() is not None,
+        wait_until(lambda: log_count(target_url) >= 50 or process.poll() is not None,
                   "the first commits")
         assert process.poll() is None, "the run finished before the signal; use more documents"
         process.send_signal(signal.SIGINT)
@@ -174,7 +130,7 @@ def test_sigint_drains_exits_130_and_rerun_completes(tmp_path):
     assert process.returncode == 130, process.stderr.read()[-3000:]
     summary = read_summary(tmp_path / "metrics.jsonl")
     assert summary["outcome"] == "interrupted"
-    drained = _committed_count(target_url)
+    drained = log_count(target_url)
     assert drained == summary["records_ok"] + summary["records_failed"]
     rerun = _migrate(config)
     assert rerun.returncode in (0, 3), rerun.stderr[-3000:]

@@ -15,14 +15,6 @@ PG_CTL = ["pg_ctlcluster", "--skip-systemctl-redirect", PG_VERSION, PG_CLUSTER]
 CLUSTER_UP_S = 90.0
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def target_url(request, tmp_path):
-    """A fresh target: a SQLite file, or a fresh database on the test PostgreSQL server."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'target.db'}"
-    return f"odbc:{request.getfixturevalue('pg_database')}"
-
-
 def _accepts_connections(dsn: str) -> bool:
     import pyodbc
 

@@ -5,7 +5,6 @@ Every wait here has a deadline and polls a condition; nothing sleeps and hopes.
 
 from __future__ import annotations
 
-import functools
 import os
 import signal
 import subprocess
@@ -16,23 +15,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.helpers import TargetReader, start_cli
+from tests.helpers import WAIT_S, TargetReader, contract_schema, log_count, start_cli, wait_until  # noqa: F401
 
-WAIT_S = 120.0
-"""Generous bound for anything that should happen 'soon' (guards against hangs, no speed claim)."""
 POLL_S = 0.02
-
-
-def wait_until(condition, what: str, timeout: float = WAIT_S, poll: float = POLL_S):
-    """Poll ``condition`` until it returns something truthy; fail the test at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(poll)
 
 
 class CliRun:
@@ -156,27 +141,6 @@ def assert_session_gone(run: CliRun, timeout: float = 30.0) -> None:
 
 # ---------------------------------------------------------------- target probes
 
-def _table(schema, target_url: str, name: str) -> str:
-    if target_url.startswith("sqlite:") or not schema.schema_name:
-        return f'"{name}"'
-    return f'"{schema.schema_name}"."{name}"'
-
-
-def log_count(target_url: str, schema) -> int:
-    """Rows in processing_log, or -1 when the target cannot be read right now."""
-    try:
-        reader = TargetReader(target_url)
-    except Exception:
-        return -1
-    try:
-        return int(reader.connection.execute(
-            f"SELECT COUNT(*) FROM {_table(schema, target_url, 'processing_log')}").fetchone()[0])
-    except Exception:
-        return -1
-    finally:
-        reader.close()
-
-
 def assert_partial_state_consistent(target_url: str, schema) -> int:
     """After an interruption: the root table holds exactly the `success` keys, each once.
 
@@ -187,7 +151,7 @@ def assert_partial_state_consistent(target_url: str, schema) -> int:
         key = schema.key_column
         root = schema.tables[0].name
         root_keys = [int(k) for (k,) in reader.connection.execute(
-            f'SELECT "{key}" FROM {_table(schema, target_url, root)}').fetchall()]
+            f'SELECT "{key}" FROM {reader.name(schema, root)}').fetchall()]
         log = reader.log(schema)  # asserts no key twice
     finally:
         reader.close()
@@ -257,19 +221,6 @@ def planted_values_absent(texts: dict[str, str], planted: list[str]) -> list[str
 
 def file_text(path: Path) -> str:
     return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
-
-
-@functools.cache
-def contract_schema():
-    """The example contract's target schema (table and key names; no documents needed)."""
-    from datetime import datetime
-
-    from contract import MapOptions, compile_contract, load_contract
-    from tests.helpers import EXAMPLE_CONTRACT, PINNED_NOW
-
-    compiled = compile_contract(load_contract(EXAMPLE_CONTRACT),
-                                MapOptions(now=datetime.fromisoformat(PINNED_NOW)))
-    return compiled.schema
 
 
 def target_kind(target_url: str) -> str:
