@@ -6,6 +6,8 @@ import json
 import signal
 import sqlite3
 
+import pytest
+
 
 from tests.helpers import (
     EXAMPLE_CONTRACT, WAIT_S, TargetReader, assert_target_matches, expected_tables, log_count,
@@ -110,7 +112,8 @@ def test_dry_run_writes_nothing_and_reports_failures(tmp_path):
     connection.close()
 
 
-def test_sigint_drains_exits_130_and_rerun_completes(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_drains_exits_130_and_rerun_completes(tmp_path, signum):
     docs = make_source(tmp_path / "source.db", 1500, seed=13)
     target_url = f"sqlite:///{tmp_path / 'target.db'}"
     config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url,
@@ -121,7 +124,7 @@ def test_sigint_drains_exits_130_and_rerun_completes(tmp_path):
         wait_until(lambda: log_count(target_url) >= 50 or process.poll() is not None,
                   "the first commits")
         assert process.poll() is None, "the run finished before the signal; use more documents"
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         # A generous bound guards against a hang; it is no speed claim.
         process.wait(timeout=WAIT_S)
     finally:
