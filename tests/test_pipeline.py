@@ -198,3 +198,24 @@ def test_retry_failed_reprocesses_only_failed_records(tmp_path):
     assert attempts == {"success": "1", "failed": "2"}
     summary = read_summary(tmp_path / "metrics.jsonl")
     assert summary["records_ok"] == 0 and summary["records_failed"] > 0
+
+
+@pytest.mark.postgres
+def test_postgresql_source_table_into_sqlite(tmp_path, pg_database):
+    """The XML read through pyodbc from a PostgreSQL text column, paged by key."""
+    import pyodbc
+
+    from generator.corpus import generate_documents
+
+    docs = [d for d in generate_documents(120, seed=23, profile="small", edge_share=0.1)
+            if d.encoding.lower() in ("utf-8", "utf8")]
+    connection = pyodbc.connect(pg_database, autocommit=True)
+    connection.execute("CREATE TABLE app_xml (app_id INTEGER PRIMARY KEY, app_xml TEXT)")
+    connection.cursor().executemany("INSERT INTO app_xml VALUES (?, ?)", [(d.key, d.xml) for d in docs])
+    connection.close()
+    target_url = f"sqlite:///{tmp_path / 'target.db'}"
+    config = pipeline_config(tmp_path, f"odbc:{pg_database}", target_url)
+    result = _migrate(config)
+    assert result.returncode in (0, 3), result.stderr[-3000:]
+    schema, expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)
+    assert_target_matches(target_url, schema, expected, ok, failed)
