@@ -7,7 +7,7 @@ import threading
 import pykka
 from loguru import logger
 
-from loading import FlushBuffer, FlushWriter, PendingRecord
+from loading import FlushAborted, FlushBuffer, FlushWriter, PendingRecord
 from messages import (
     FlushDue, FlushNow, FlushReport, MappedBatch, Ping, RecordsSettled, UnknownMessage,
 )
@@ -40,6 +40,7 @@ class InsertActor(pykka.ThreadingActor):
         self._target = None
         self._writer: FlushWriter | None = None
         self._start_error: BaseException | None = None
+        self._aborted: FlushAborted | None = None
         self._log = logger.bind(actor="insert")
 
     def on_start(self) -> None:
@@ -71,6 +72,8 @@ class InsertActor(pykka.ThreadingActor):
         return None
 
     def _add(self, batch: MappedBatch) -> None:
+        if self._aborted is not None:
+            return  # the run is stopping; these records stay unmarked and are read again next run
         was_empty = len(self._buffer) == 0
         for item in batch.mapped:
             self._buffer.add(PendingRecord(item, None, batch.reply_to))
@@ -100,12 +103,22 @@ class InsertActor(pykka.ThreadingActor):
             self._timer = None
 
     def _flush(self, trigger: str) -> None:
+        if self._aborted is not None:
+            return
         self._generation += 1
         self._cancel_timer()
         records = self._buffer.take()
         if not records:
             return
-        outcome = self._writer.write(records)
+        try:
+            outcome = self._writer.write(records)
+        except FlushAborted as exc:
+            # An expected way to stop (the database stayed away): a clear line, no traceback.
+            # Nothing of this flush was marked done; later batches are not written either.
+            self._aborted = exc
+            self._log.error("flush of {} records abandoned: {}", len(records), exc)
+            self._signals.failed("insert", exc)
+            return
         self._log.debug("flush ({}) of {} records: {} ok, {} failed, {} rows in {:.3f}s",
                         trigger, len(records), outcome.ok, len(outcome.failures), outcome.rows,
                         outcome.seconds)
