@@ -13,6 +13,9 @@ from sources.errors import SourceError
 from sources.types import SourceDocument, SourceItem
 
 
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+
+
 @dataclass(frozen=True, slots=True)
 class SourceSpec:
     """Which source to read, with names already defaulted from the contract."""
@@ -29,7 +32,7 @@ class SourceSpec:
     @property
     def keyed(self) -> bool:
         """True when the source knows each record's key before its XML is read."""
-        return self.url.startswith(("sqlite:", "odbc:"))
+        return self.url.startswith(("sqlite:", "odbc:")) or self.url.lower().endswith(SQLITE_SUFFIXES)
 
 
 def open_source(spec: SourceSpec):
@@ -50,6 +53,11 @@ def open_source(spec: SourceSpec):
             f"source url scheme of {url.split('://')[0]!r} is not supported; "
             "use sqlite:///path.db, odbc:<connection string>, files:///folder or a folder path"
         )
+    if url.lower().endswith(SQLITE_SUFFIXES):
+        # A plain path to a database file means its table, as `generate --out` does.
+        from sources.sqlite_table import SqliteTableSource
+
+        return SqliteTableSource(url, spec.table, spec.column, spec.key_column)
     from sources.files import FileSource
 
     return FileSource(url)

@@ -68,3 +68,13 @@ def test_report_after_a_run_shows_the_run_and_its_failures(tmp_path):
 def test_bad_flag_value_is_a_usage_error():
     result = run_cli("migrate", "--mappers", "lots")
     assert result.returncode == 2
+
+
+def test_a_plain_database_path_as_source_means_its_table(tmp_path):
+    make_source(tmp_path / "src.db", 20, seed=12)
+    config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'unused.db'}", f"sqlite:///{tmp_path / 't.db'}")
+    result = run_cli("migrate", "--config", str(config), "--source", str(tmp_path / "src.db"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    connection = sqlite3.connect(tmp_path / "t.db")
+    assert connection.execute("SELECT COUNT(*) FROM processing_log WHERE status='success'").fetchone()[0] == 20
+    connection.close()
