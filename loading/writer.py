@@ -167,7 +167,25 @@ class FlushWriter:
         log_rows += extra_log_rows
         if not tables and not log_rows:
             return
-        self._with_retries(lambda: self.target.write_flush(self.schema, tables, log_rows))
+        success_keys = [p.mapped.record.key for p in successes]
+        attempts = 0
+
+        def write() -> None:
+            nonlocal attempts
+            attempts += 1
+            # A connection can die after the server committed but before it said so. Before
+            # writing again, look: a success row of this flush means the whole transaction
+            # is in (the reader never hands out keys that already had one).
+            if attempts > 1 and success_keys and self._committed_already(success_keys):
+                self._log.warning("the previous attempt of this flush had committed; not writing it again")
+                return
+            self.target.write_flush(self.schema, tables, log_rows)
+
+        self._with_retries(write)
+
+    def _committed_already(self, keys: list[int]) -> bool:
+        statuses = self.target.done_keys(keys[:1])
+        return statuses.get(keys[0]) == "success"
 
     def _isolate(self, records: list[PendingRecord]) -> tuple[list[PendingRecord], list[tuple[PendingRecord, str]]]:
         """Bisect a rejected set until each bad record stands alone; commit the rest."""

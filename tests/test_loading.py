@@ -112,3 +112,29 @@ def test_retry_transient_passes_other_errors_through_at_once():
         retry_transient(lambda: (_ for _ in ()).throw(TransientTargetError("gone")), lambda: None,
                         retries=1, backoff_s=0.01, backoff_max_s=0.01, log=logger, what="a test",
                         sleep=lambda d: None)
+
+
+def test_a_commit_whose_acknowledgement_was_lost_is_not_written_twice(tmp_path, mapped):
+    """The server committed, then the connection died before it said so: the retry must not duplicate."""
+    schema, records = mapped
+    target = _target(tmp_path, schema)
+    real_write = target.write_flush
+    calls = []
+
+    def commit_then_lose_the_answer(*args, **kwargs):
+        calls.append(1)
+        real_write(*args, **kwargs)
+        if len(calls) == 1:
+            raise TransientTargetError("connection lost after COMMIT (fault injected by the test)")
+
+    target.write_flush = commit_then_lose_the_answer
+    writer = FlushWriter(target, schema, "run-ack", retries=3, backoff_s=0.01, backoff_max_s=0.01,
+                         sleep=lambda delay: None)
+    outcome = writer.write(records)
+    assert outcome.ok == len(records)
+    assert len(calls) == 1, "the flush was written a second time"
+    raw = sqlite3.connect(tmp_path / "t.db")
+    assert raw.execute("SELECT COUNT(*) FROM app_base").fetchone()[0] == len(records)
+    assert {a for (a,) in raw.execute("SELECT attempts FROM processing_log")} == {1}
+    raw.close()
+    target.close()
