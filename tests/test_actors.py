@@ -20,7 +20,7 @@ from messages import (
 from sources import SourceSpec, open_source
 from sources.types import SourceItem
 from targets import open_target, parse_target_url
-from tests.helpers import EXAMPLE_CONTRACT, make_source
+from tests.helpers import EXAMPLE_CONTRACT, make_source, wait_until
 
 WAIT_S = 60
 
@@ -46,7 +46,6 @@ def test_reader_never_has_more_than_max_in_flight_records_out(tmp_path):
     limits = ReadLimits(max_in_flight=100, batch_size=30, mapper_queue_batches=50, page_size=64)
     state = {"held": 0, "max_held": 0, "received": 0, "batches": 0}
     lock = threading.Lock()
-    done = threading.Event()
 
     def hold_then_release(actor, message):
         if not isinstance(message, SourceBatch):
@@ -78,14 +77,10 @@ def test_reader_never_has_more_than_max_in_flight_records_out(tmp_path):
                                [mapper], sink, sink, signals, limits)
     assert reader.ask(Ping(), timeout=WAIT_S) == total
     reader.tell(StartReading())
-    assert signals.changed.wait(WAIT_S)
-    deadline = threading.Event()
-    while not signals.is_finished and not deadline.wait(0.01):
-        pass
+    wait_until(lambda: signals.is_finished or signals.failures, "the reader to settle every record", WAIT_S)
     assert signals.is_finished and not signals.failures
     assert state["received"] == total
     assert state["max_held"] == limits.max_in_flight
-    done.set()
 
 
 def _schema_and_records(count: int):
