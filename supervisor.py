@@ -88,11 +88,7 @@ def target_opener(settings, schema):
 def init_db(settings) -> list[str]:
     """Create the contract's tables and processing_log in the target; returns the table names."""
     _, compiled = load_compiled(settings, run_clock(settings))
-    target = target_opener(settings, compiled.schema)()
-    try:
-        target.create_tables(compiled.schema)
-    finally:
-        target.close()
+    _ensure_tables(target_opener(settings, compiled.schema))
     return [table.name for table in compiled.schema.tables] + ["processing_log"]
 
 
@@ -137,7 +133,7 @@ def run_migration(settings) -> RunResult:
     reporter = reader = None
     outcome, exit_code = "finished", EXIT_OK
     try:
-        _ensure_tables(open_target_fn, log)
+        _ensure_tables(open_target_fn)
         total = _count_source(spec, settings)
         reporter = ReporterActor.start(
             run_id, _path_or_none(settings.log.metrics), settings.log.report_every_s,
@@ -222,7 +218,7 @@ def _watch(signals: RunSignals, state: _SignalState, reader, log) -> tuple[str, 
             return ("interrupted", EXIT_SIGNAL) if state.count else ("finished", EXIT_OK)
 
 
-def _ensure_tables(open_target_fn, log) -> None:
+def _ensure_tables(open_target_fn) -> None:
     """Create missing target tables (CREATE … IF NOT EXISTS), so a fresh target just works."""
     from targets import TargetError
 

@@ -33,8 +33,6 @@ class FlushOutcome:
     rows: int = 0
     skipped: int = 0
     seconds: float = 0.0
-    settled: int = 0
-    """Records whose credits go back to the reader (all of them, whatever their fate)."""
 
 
 def insert_failure_reason(error: DataTargetError) -> str:
@@ -93,34 +91,33 @@ class FlushWriter:
     def write(self, records: list[PendingRecord]) -> FlushOutcome:
         """Commit ``records``; raises FlushAborted when the flush cannot be committed."""
         started = time.perf_counter()
-        outcome = FlushOutcome(settled=len(records))
+        outcome = FlushOutcome()
         successes, failures = self._triage(records, outcome)
-        if self.dry_run:
-            outcome.ok = len(successes)
-            outcome.rows = sum(p.mapped.record.row_count for p in successes)
-            outcome.failures.extend((f.stage, f.reason) for _, f in failures)
-            outcome.seconds = time.perf_counter() - started
-            return outcome
-        failure_rows = [self._log_row(key, "failed", f.stage, f.reason) for key, f in failures if key is not None]
-        try:
-            self._commit(successes, failure_rows)
-            committed, rejected = successes, []
-        except DataTargetError:
-            self._log.warning("flush of {} records rejected by the database; isolating the bad ones",
-                              len(successes))
-            committed, rejected = self._isolate(successes)
-            failure_rows += [self._log_row(p.mapped.record.key, "failed", "insert", reason)
-                             for p, reason in rejected]
-            try:
-                self._commit([], failure_rows)
-            except DataTargetError as exc:
-                raise FlushAborted(f"processing_log rejected failed rows: {exc}") from exc
+        committed, rejected = (successes, []) if self.dry_run else self._commit_isolating(successes, failures)
         outcome.ok = len(committed)
         outcome.rows = sum(p.mapped.record.row_count for p in committed)
         outcome.failures.extend((f.stage, f.reason) for _, f in failures)
         outcome.failures.extend(("insert", reason) for _, reason in rejected)
         outcome.seconds = time.perf_counter() - started
         return outcome
+
+    def _commit_isolating(self, successes, failures):
+        """One transaction for everything; on a data error, bisect and log the rejected records."""
+        failure_rows = [self._log_row(key, "failed", f.stage, f.reason) for key, f in failures if key is not None]
+        try:
+            self._commit(successes, failure_rows)
+            return successes, []
+        except DataTargetError:
+            self._log.warning("flush of {} records rejected by the database; isolating the bad ones",
+                              len(successes))
+        committed, rejected = self._isolate(successes)
+        failure_rows += [self._log_row(p.mapped.record.key, "failed", "insert", reason)
+                         for p, reason in rejected]
+        try:
+            self._commit([], failure_rows)
+        except DataTargetError as exc:
+            raise FlushAborted(f"processing_log rejected failed rows: {exc}") from exc
+        return committed, rejected
 
     def _triage(self, records, outcome):
         """Split into rows to write and failures to log; drop keys already done."""

@@ -148,14 +148,10 @@ class TargetReader:
         self.url = url
         if url.startswith("sqlite:///"):
             self.connection = sqlite3.connect(url[len("sqlite:///"):])
-            self.quote = '"'
-            self.schema_prefix = ""
         else:
             import pyodbc
 
             self.connection = pyodbc.connect(url[len("odbc:"):], autocommit=True)
-            self.quote = '"'
-            self.schema_prefix = None
 
     def name(self, schema, table: str) -> str:
         """The quoted, schema-qualified name of ``table`` on this target."""

@@ -94,7 +94,6 @@ class WorkerProcess:
     _context = multiprocessing.get_context("spawn")
 
     def __init__(self, config: WorkerConfig, name: str) -> None:
-        self._config = config
         parent_end, child_end = self._context.Pipe(duplex=True)
         self._connection = parent_end
         self.process = self._context.Process(
