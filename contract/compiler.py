@@ -103,7 +103,12 @@ class FieldPlan:
         self.where_arg: object = None
         self.typed = False
         step = mapping.row_step
-        column = mapping.target_column or ("score" if step and step.name == "add_score" else "value")
+        if mapping.target_column:
+            column = mapping.target_column
+        elif step is not None and step.name == POLICY_EXCEPTIONS:
+            column = "reason_code" if step.argument else "notes"
+        else:
+            column = "score" if step is not None and step.name == "add_score" else "value"
         label = f"{mapping.target_table}.{column}"
         self.label = label
         self.truncated_warning = f"truncated:{label}"
