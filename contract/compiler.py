@@ -41,6 +41,7 @@ SELF, BELOW, ABOVE, RECORD, CONTACT = range(5)
 ROOT, SINGLE, REPEAT, ROWS, POLICY, GROUPS = range(6)
 
 _NO_DEFAULT = object()
+_INTEGER_TYPES = frozenset({"int", "smallint", "bigint", "tinyint"})
 _MAX_FIXED_TEXT = 64
 
 
@@ -505,10 +506,19 @@ class _Builder:
             return Column(column, "string", max(_MAX_FIXED_TEXT, longest), False)
 
         arguments = [m.row_step.argument or "" for m in mappings]
+        shared_score = None
         if step == "add_score":
             first = mappings[0]
-            columns = (key, text_column("score_identifier", arguments),
-                       Column("score", first.data_type, first.data_length, False))
+            score = Column("score", first.data_type, first.data_length, False)
+            if len({(m.data_type, m.data_length) for m in mappings}) > 1:
+                # Scores of different types share one column: the widest exact type,
+                # and every score converts to it (an int score into a decimal column).
+                places = max((m.data_length or 0 for m in mappings if m.data_type == "decimal"),
+                             default=0)
+                exact = all(m.data_type in _INTEGER_TYPES for m in mappings)
+                score = shared_score = Column("score", "bigint" if exact else "decimal",
+                                              None if exact else places, False)
+            columns = (key, text_column("score_identifier", arguments), score)
         elif step == "add_indicator":
             columns = (key, text_column("indicator", arguments), Column("value", "string", None, False))
         elif step == "add_history":
@@ -524,12 +534,10 @@ class _Builder:
         table = Table(name, columns, options.primary_key if options else (),
                       options.on_conflict if options else "error")
         plan = TablePlan(table, ROWS)
-        fields = []
-        for mapping in mappings:
-            field = self.field(mapping)
-            self.place(field, None)
-            fields.append(field)
-        plan.fields = tuple(fields)
+        plan.fields = self.placed_fields(mappings)
+        if shared_score is not None:
+            for field in plan.fields:
+                field.column = shared_score
         return plan
 
     def row_table(self, name: str, columns: tuple[Column, ...], implied_key: tuple[str, ...],

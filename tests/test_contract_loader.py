@@ -330,3 +330,21 @@ def test_paths_must_start_at_the_root_element(conformance):
     assert len(problems) == 2
     assert any("xml_path must start at /Provenir" in p for p in problems)
     assert any("not an absolute element path" in p for p in problems)
+
+
+def test_scores_of_different_types_share_one_exact_column(conformance):
+    data = copy.deepcopy(conformance)
+    vantage = copy.deepcopy(next(m for m in data["mappings"] if m.get("mapping_type") == ["add_score(FICO)"]))
+    vantage.update({"mapping_type": ["add_score(RATIO)"], "data_type": "decimal", "data_length": 3})
+    data["mappings"].append(vantage)
+    report = contract_from_dict(data)
+    assert report.problems == ()
+    compiled = compile_contract(report.contract, MapOptions(now=datetime(2025, 1, 1)))
+    table = next(t for t in compiled.schema.tables if "score" in t.column_names)
+    score = table.columns[table.column_names.index("score")]
+    assert (score.data_type, score.data_length) == ("decimal", 3)
+    document = (b'<Provenir><Request ID="5"><CustData><application><app_product fico="701"/>'
+                b'</application></CustData></Request></Provenir>').replace(b"fico", vantage["xml_attribute"].encode())
+    record = compiled.map_document(document)
+    rows = dict(record.tables)[table.name]
+    assert {type(row[2]).__name__ for row in rows} == {"Decimal"}
