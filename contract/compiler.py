@@ -13,7 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from contract.loader import Contract, FilterRule, Mapping, Relationship
+from contract.loader import (
+    GROUP_KEY_COLUMNS, GROUP_STEPS, POLICY_EXCEPTIONS, POLICY_KEY_COLUMN, Contract, FilterRule,
+    Mapping, Relationship,
+)
 from contract.results import MappedRecord, RecordFailure
 from contract.schema import Column, Table, TargetSchema
 from contract.values import convert_value
@@ -33,8 +36,9 @@ _STEP_CODES = {
 # Where a field's element is found, relative to the row being built.
 SELF, BELOW, ABOVE, RECORD, CONTACT = range(5)
 
-# Table kinds.
-ROOT, SINGLE, REPEAT, ROWS = range(4)
+# Table kinds: the root row, one row per record, one per repeating instance,
+# key/value rows (add_score ...), RL policy-exception rows, RL group rows.
+ROOT, SINGLE, REPEAT, ROWS, POLICY, GROUPS = range(6)
 
 _NO_DEFAULT = object()
 _MAX_FIXED_TEXT = 64
@@ -82,7 +86,8 @@ class FieldPlan:
     __slots__ = ("mapping", "node", "attribute", "attribute_lower", "steps", "column",
                  "counts_as_real", "is_key", "expression", "where", "where_arg", "typed",
                  "truncated_warning", "unconvertible_warning", "unmapped_warning",
-                 "row_step", "row_argument", "history_name", "history_source", "label")
+                 "row_step", "row_argument", "history_name", "history_source", "label",
+                 "selector", "reads_document", "fallback")
 
     def __init__(self, mapping: Mapping, node: Node) -> None:
         self.mapping = mapping
@@ -106,8 +111,15 @@ class FieldPlan:
         self.unmapped_warning = f"char_to_bit_unmapped:{label}"
         self.row_step = step.name if step else None
         self.row_argument = step.argument if step else None
+        self.selector = mapping.selector is not None
         self.history_name = f"[{mapping.xml_attribute or mapping.xml_path[-1]}]"
         self.history_source = f"[{mapping.xml_path[-1]}]"
+        self.reads_document = not (mapping.has_step("calculated_field")
+                                   or mapping.has_step("char_to_bit")
+                                   or mapping.has_step("boolean_to_bit"))
+        """RL groups: only a value read from the document can make a group's row."""
+        self.fallback: tuple = ()
+        """The ancestors to search, nearest first, when the mapped element is missing."""
 
 
 class ColumnPlan:
@@ -126,11 +138,23 @@ class ColumnPlan:
         self.label = f"table={table} column={column.name}"
 
 
+class GroupPlan:
+    """One RL group (``warranty_field(N)`` / ``add_collateral(N)``): at most one row."""
+
+    __slots__ = ("argument", "cells")
+
+    def __init__(self, argument: object) -> None:
+        self.argument = argument
+        """The group's key value (N), already converted to the key column's type."""
+        self.cells: tuple = ()
+        """Per non-key column, in table order: (ColumnPlan, FieldPlan | None)."""
+
+
 class TablePlan:
     """How the rows of one table are built."""
 
     __slots__ = ("table", "kind", "row_node", "columns", "relationship", "parent", "fields",
-                 "key_only")
+                 "key_only", "groups", "notes", "children")
 
     def __init__(self, table: Table, kind: int) -> None:
         self.table = table
@@ -140,8 +164,14 @@ class TablePlan:
         self.relationship: Relationship | None = None
         self.parent: TablePlan | None = None
         self.fields: tuple[FieldPlan, ...] = ()
-        """ROWS tables: one field per row-creating mapping."""
+        """ROWS and POLICY tables: one field per row-creating mapping."""
         self.key_only = False
+        self.groups: tuple[GroupPlan, ...] = ()
+        """GROUPS tables: the groups in order of their first mapping."""
+        self.notes: FieldPlan | None = None
+        """POLICY tables: the ``policy_exceptions()`` mapping that gives every row's notes."""
+        self.children: tuple[TablePlan, ...] = ()
+        """REPEAT tables whose rows sit inside this REPEAT table's instances."""
 
 
 class CompiledContract:
@@ -177,6 +207,8 @@ class CompiledContract:
         self.contact_types: tuple[str, ...] = builder.contact_types
         self.name_nodes: dict[str, tuple[Node, ...]] = builder.name_nodes
         self.unknown_names: frozenset[str] = builder.unknown_names
+        self.aliases: dict[str, str] = builder.aliases
+        """Expression element names that stand for another (``application`` → ``IL_application``)."""
         self.horizon: tuple[str, ...] | None = builder.horizon()
         if self.horizon is not None:
             builder.node(self.horizon).first_only = True
@@ -214,7 +246,11 @@ class _Builder:
 
     def __init__(self, contract: Contract) -> None:
         self.contract = contract
-        self.mappings = contract.active_mappings
+        self.mappings = contract.mappings
+        self.repeating = contract.repeating_paths
+        app_element = contract.source_application_table
+        self.aliases = ({"application": app_element}
+                        if app_element and app_element != "application" else {})
         self._by_path: dict[tuple[str, ...], Node] = {}
         self.text_paths: set[tuple[str, ...]] = set()
         self.needed: set[tuple[str, ...]] = set()
@@ -288,8 +324,9 @@ class _Builder:
     def expression_names(self) -> tuple[dict[str, tuple[Node, ...]], frozenset[str]]:
         names: set[str] = set()
         for mapping in self.mappings:
-            if mapping.expression is not None:
-                names.update(n for n, _ in mapping.expression.references if n is not None)
+            if mapping.expression is not None and mapping.has_step("calculated_field"):
+                names.update(self.aliases.get(n, n) for n, _ in mapping.expression.references
+                             if n is not None)
         by_name: dict[str, list[Node]] = {}
         for node in self._by_path.values():
             by_name.setdefault(node.tag, []).append(node)
@@ -326,8 +363,7 @@ class _Builder:
         """
         if self.unknown_names:
             return None
-        repeating = {r.xml_child_path for r in self.contract.relationships if r.repeating}
-        repeating.update(rule.xml_child_path for rule in self.contract.filter_rules)
+        repeating = self.repeating
         app = self.contract.xml_application_path
         for depth in range(len(app), 1, -1):
             candidate = app[:depth]
@@ -358,7 +394,14 @@ class _Builder:
         plans: dict[str, TablePlan] = {}
         for name in listed + unlisted:
             mappings = by_table[name]
-            if mappings[0].row_step is not None:
+            step = mappings[0].row_step
+            if step is None:
+                continue
+            if step.name == POLICY_EXCEPTIONS:
+                plans[name] = self.policy_plan(name, mappings, key_mapping)
+            elif step.name in GROUP_STEPS:
+                plans[name] = self.groups_plan(name, mappings, key_mapping)
+            else:
                 plans[name] = self.rows_plan(name, mappings, key_mapping)
         # Columnar tables: parents first so foreign-key columns can take their type.
         pending = [n for n in listed + unlisted if n not in plans]
@@ -373,7 +416,12 @@ class _Builder:
                 progressed = True
             if not progressed:
                 raise ValueError("relationships form a loop")  # the loader rejects this
-        return tuple(plans[name] for name in listed + unlisted)
+        ordered = tuple(plans[name] for name in listed + unlisted)
+        for plan in ordered:
+            if plan.kind == REPEAT:
+                plan.children = tuple(other for other in ordered
+                                      if other.kind == REPEAT and other.parent is plan)
+        return ordered
 
     def field(self, mapping: Mapping) -> FieldPlan:
         node = self.node(mapping.xml_path)
@@ -386,7 +434,8 @@ class _Builder:
                 continue
             payload: object = None
             if code == ENUM:
-                table = enums[mapping.enum_name]
+                # An enum that does not resolve (allowed on a nullable column) finds nothing.
+                table = {code: str(value) for code, value in enums.get(mapping.enum_name, {}).items()}
                 payload = (table, _folded(table), table.get(""))
             elif code == CHAR_TO_BIT:
                 table = self.contract.char_to_bit
@@ -396,6 +445,12 @@ class _Builder:
                 payload = (_folded(table), table.get(""))
             steps.append((code, payload))
         plan.steps = tuple(steps)
+        ancestors = []
+        parent = node.parent
+        while parent is not None:
+            ancestors.append(parent)
+            parent = parent.parent
+        plan.fallback = tuple(ancestors)
         rule = node.rule
         reads_required = rule is not None and plan.attribute_lower is not None and any(
             lower == plan.attribute_lower for _, lower, _ in rule)
@@ -467,12 +522,87 @@ class _Builder:
         plan.fields = tuple(fields)
         return plan
 
+    def row_table(self, name: str, columns: tuple[Column, ...], implied_key: tuple[str, ...],
+                  kind: int) -> TablePlan:
+        """The plan of a row-creating table; the contract's ``tables`` entry wins over the implied key."""
+        options = self.contract.tables.get(name)
+        primary_key = options.primary_key if options and options.primary_key else implied_key
+        table = Table(name, columns, primary_key, options.on_conflict if options else "error")
+        return TablePlan(table, kind)
+
+    def placed_fields(self, mappings: list[Mapping]) -> tuple[FieldPlan, ...]:
+        fields = []
+        for mapping in mappings:
+            field = self.field(mapping)
+            self.place(field, None)
+            fields.append(field)
+        return tuple(fields)
+
+    def policy_plan(self, name: str, mappings: list[Mapping], key_mapping: Mapping) -> TablePlan:
+        """``policy_exceptions(N)`` rows: {key, type N, reason_code, notes}."""
+        key = Column(key_mapping.target_column, key_mapping.data_type, None, False)
+        typed = [m for m in mappings if m.row_step.argument]
+        notes = [m for m in self.mappings if m.row_step is not None
+                 and m.row_step.name == POLICY_EXCEPTIONS and not m.row_step.argument]
+        arguments = [m.row_step.argument for m in typed]
+        lengths = [m.data_length if m.data_type == "string" else None for m in typed]
+        reason_length = None if None in lengths or not lengths else max(lengths)
+        notes_length = notes[0].data_length if notes and notes[0].data_type == "string" else None
+        columns = (key, _argument_column(POLICY_KEY_COLUMN, arguments),
+                   Column("reason_code", "string", reason_length, True),
+                   Column("notes", "string", notes_length, True))
+        plan = self.row_table(name, columns, (key.name, POLICY_KEY_COLUMN), POLICY)
+        plan.fields = self.placed_fields(typed)
+        for field in plan.fields:
+            field.row_argument = _argument_value(field.row_argument, columns[1])
+            field.column = Column("reason_code", "string", field.mapping.data_length
+                                  if field.mapping.data_type == "string" else None, True)
+        if notes:
+            (plan.notes,) = self.placed_fields(notes[:1])
+            plan.notes.column = Column("notes", "string", notes_length, True)
+        return plan
+
+    def groups_plan(self, name: str, mappings: list[Mapping], key_mapping: Mapping) -> TablePlan:
+        """``warranty_field(N)`` / ``add_collateral(N)``: one row per group that has a real value."""
+        step = mappings[0].row_step.name
+        key = Column(key_mapping.target_column, key_mapping.data_type, None, False)
+        group_column = _argument_column(GROUP_KEY_COLUMNS[step], [m.row_step.argument for m in mappings])
+        first_of: dict[str, Mapping] = {}
+        for mapping in mappings:
+            first_of.setdefault(mapping.target_column, mapping)
+        shared = {column: ColumnPlan(mapping.column(), name) for column, mapping in first_of.items()}
+        for column, mapping in first_of.items():
+            if mapping.default_value is not None:
+                shared[column].default = _default_value(mapping)
+        columns = (key, group_column) + tuple(plan.column for plan in shared.values())
+        plan = self.row_table(name, columns, (key.name, group_column.name), GROUPS)
+        by_argument: dict[str, list[Mapping]] = {}
+        for mapping in mappings:
+            by_argument.setdefault(mapping.row_step.argument, []).append(mapping)
+        groups = []
+        for argument, members in by_argument.items():
+            group = GroupPlan(_argument_value(argument, group_column))
+            fields = dict(zip((m.target_column for m in members), self.placed_fields(members)))
+            cells = []
+            for column, column_plan in shared.items():
+                field = fields.get(column)
+                if field is None:
+                    cells.append((None, column_plan.column, column_plan.default))
+                else:
+                    own = field.mapping
+                    default = _default_value(own) if own.default_value is not None else _NO_DEFAULT
+                    cells.append((field, field.column, default))
+            group.cells = tuple(cells)
+            groups.append(group)
+        plan.groups = tuple(groups)
+        return plan
+
     def columns_plan(self, name: str, mappings: list[Mapping], relationship: Relationship | None,
                      plans: dict[str, TablePlan], key_mapping: Mapping) -> TablePlan:
         root = self.contract.root_table
         if name == root:
             kind, relationship = ROOT, None
-        elif relationship.repeating:
+        elif relationship.xml_child_path in self.repeating:
             kind = REPEAT
         else:
             kind = SINGLE
@@ -519,6 +649,17 @@ class _Builder:
                 if column.name == name:
                     return Column(name, column.data_type, column.data_length, False)
         return Column(name, "bigint", None, False)
+
+
+def _argument_column(name: str, arguments: list[str]) -> Column:
+    """The column holding a row step's argument: an integer when every argument is one."""
+    if arguments and all(a.isascii() and a.lstrip("-").isdigit() for a in arguments):
+        return Column(name, "int", None, False)
+    return Column(name, "string", max(_MAX_FIXED_TEXT, max(map(len, arguments), default=0)), False)
+
+
+def _argument_value(argument: str, column: Column) -> object:
+    return int(argument) if column.data_type == "int" else argument
 
 
 def _folded(table: dict[str, int]) -> dict[str, int]:

@@ -213,6 +213,14 @@ def _compare(left: object, right: object) -> int | None:
         if left_time is None or right_time is None:
             return None
         return (left_time > right_time) - (left_time < right_time)
+    if type(left) is str and type(right) is str:
+        # Two texts that both read as dates compare as datetimes
+        # (regb_date > '2020-01-01' with regb_date '03/01/2021').
+        left_time = parse_datetime(left)
+        if left_time is not None:
+            right_time = parse_datetime(right)
+            if right_time is not None:
+                return (left_time > right_time) - (left_time < right_time)
     left_text = result_to_text(left).casefold()
     right_text = result_to_text(right).casefold()
     return (left_text > right_text) - (left_text < right_text)

@@ -37,12 +37,19 @@ __all__ = [
     "VALUE_STEPS",
     "SELECTOR_STEPS",
     "ROW_STEPS",
-    "UNSUPPORTED_STEPS",
+    "KEY_VALUE_STEPS",
+    "GROUP_STEPS",
+    "GROUP_KEY_COLUMNS",
+    "POLICY_EXCEPTIONS",
+    "POLICY_KEY_COLUMN",
     "PROCESSING_LOG",
 ]
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 """What every table, column and schema name must match (they end up in SQL)."""
+
+DEFAULT_DECIMAL_PLACES = 2
+"""Decimal places of a ``decimal`` mapping without ``data_length``."""
 
 PROCESSING_LOG = "processing_log"
 """The engine's own table; a contract may list it but never maps into it."""
@@ -54,13 +61,20 @@ VALUE_STEPS = frozenset({
 SELECTOR_STEPS = frozenset({
     "last_valid_pr_contact", "last_valid_sec_contact", "authu_contact", "curr_address_only",
 })
-ROW_STEPS = frozenset({"add_score", "add_indicator", "add_history", "add_report_lookup"})
-"""Row-creating steps; all but ``add_history`` take one argument."""
-UNSUPPORTED_STEPS = frozenset({"policy_exceptions", "warranty_field", "add_collateral"})
-"""Recreational-lending steps: recognised so such contracts load, not yet mapped."""
+KEY_VALUE_STEPS = frozenset({"add_score", "add_indicator", "add_history", "add_report_lookup"})
+"""Row-creating steps that write one key/value row per mapping."""
+POLICY_EXCEPTIONS = "policy_exceptions"
+"""RL: ``policy_exceptions(N)`` writes an exception row; ``policy_exceptions()`` is its notes."""
+GROUP_STEPS = frozenset({"warranty_field", "add_collateral"})
+"""RL grouping steps: every mapping with the same argument makes at most one row together."""
+GROUP_KEY_COLUMNS = {"warranty_field": "warranty_type_enum", "add_collateral": "sort_order"}
+"""The column that holds a group's argument, per grouping step."""
+POLICY_KEY_COLUMN = "policy_exception_type_enum"
+ROW_STEPS = KEY_VALUE_STEPS | GROUP_STEPS | {POLICY_EXCEPTIONS}
+"""Every row-creating step (the mapping's ``target_column`` is not a column of a per-record row)."""
 
-_STEPS_WITH_ARGUMENT = frozenset({"add_score", "add_indicator", "add_report_lookup"}) | UNSUPPORTED_STEPS
-_ALL_STEPS = VALUE_STEPS | SELECTOR_STEPS | ROW_STEPS | UNSUPPORTED_STEPS
+_STEPS_WITH_ARGUMENT = frozenset({"add_score", "add_indicator", "add_report_lookup"}) | GROUP_STEPS
+_ALL_STEPS = VALUE_STEPS | SELECTOR_STEPS | ROW_STEPS
 
 _TOP_LEVEL_KEYS = frozenset({
     "xml_root_element", "xml_application_path", "source_table", "source_column",
@@ -143,8 +157,6 @@ class Mapping:
     """The resolved enum (only when an ``enum`` step is present)."""
     expression: Expression | None = field(default=None, compare=False)
     """The parsed ``calculated_field`` expression."""
-    skipped: bool = False
-    """True for mappings with a known but unsupported step: not mapped."""
 
     @property
     def path_text(self) -> str:
@@ -199,11 +211,6 @@ class Relationship:
     xml_parent_path: tuple[str, ...]
     xml_child_path: tuple[str, ...]
 
-    @property
-    def repeating(self) -> bool:
-        """True when the child table gets one row per instance of its element."""
-        return len(self.xml_child_path) > len(self.xml_parent_path)
-
 
 @dataclass(frozen=True, slots=True)
 class TableOptions:
@@ -229,9 +236,9 @@ class Contract:
     """As written, minus ``processing_log``."""
     filter_rules: tuple[FilterRule, ...]
     mappings: tuple[Mapping, ...]
-    """Every mapping, skipped ones included (see ``Mapping.skipped``)."""
+    """Every mapping, in contract order."""
     relationships: tuple[Relationship, ...]
-    enum_mappings: dict[str, dict[str, int]] = field(compare=False)
+    enum_mappings: dict[str, dict[str, int | str]] = field(compare=False)
     char_to_bit: dict[str, int] = field(compare=False)
     boolean_to_bit: dict[str, int] = field(compare=False)
     tables: dict[str, TableOptions] = field(compare=False)
@@ -250,9 +257,18 @@ class Contract:
                 return mapping
         raise LookupError("the contract has no record key mapping")  # excluded by validation
 
+    first_instance_warnings: tuple[str, ...] = ()
+    """The warnings (also in ``warnings``) about per-record mappings inside a
+    repeating element without a selector: each reads the first valid instance."""
+
     @property
-    def active_mappings(self) -> tuple[Mapping, ...]:
-        return tuple(mapping for mapping in self.mappings if not mapping.skipped)
+    def repeating_paths(self) -> frozenset[tuple[str, ...]]:
+        """The repeating elements: exactly the element_filtering child paths."""
+        return frozenset(rule.xml_child_path for rule in self.filter_rules)
+
+    def is_repeating(self, relationship: Relationship) -> bool:
+        """True when the child table gets one row per valid instance of its element."""
+        return relationship.xml_child_path in self.repeating_paths
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +364,7 @@ class _Validator:
         self.label = label
         self.problems: list[str] = []
         self.warnings: list[str] = []
+        self.first_instance: list[str] = []
 
     def problem(self, where: str, what: str) -> None:
         self.problems.append(f"{self.label}: {where}: {what}")
@@ -443,6 +460,7 @@ class _Validator:
             boolean_to_bit=boolean_to_bit,
             tables=tables,
             warnings=tuple(self.warnings),
+            first_instance_warnings=tuple(self.first_instance),
         )
         return ContractReport((), tuple(self.warnings), contract)
 
@@ -476,26 +494,44 @@ class _Validator:
             self.problem("table_insertion_order", "lists no table besides processing_log")
         return order
 
-    def enums(self, value: Any) -> dict[str, dict[str, int]]:
+    def enums(self, value: Any) -> dict[str, dict[str, int | str]]:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            self.problem("enum_mappings", "must be an object of {enum_name: {code: integer}}")
+            self.problem("enum_mappings", "must be an object of {enum_name: {code: value}}")
             return {}
-        enums: dict[str, dict[str, int]] = {}
+        enums: dict[str, dict[str, int | str]] = {}
         for name, table in value.items():
             where = f"enum_mappings.{name}"
             if not isinstance(table, dict):
-                self.problem(where, "must be an object of {code: integer}")
+                self.problem(where, "must be an object of {code: integer or text}")
                 continue
-            entries: dict[str, int] = {}
+            entries: dict[str, int | str] = {}
             for code, number in table.items():
-                if isinstance(number, bool) or not isinstance(number, int):
-                    self.problem(where, f"code {code!r} must map to an integer")
+                if isinstance(number, bool) or not isinstance(number, (int, str)):
+                    self.problem(where, f"code {code!r} must map to an integer or a text")
                     continue
                 entries[code] = number
             enums[name] = entries
         return enums
+
+    def check_enum_values(self, name: str, table: dict[str, int | str], data_type: str,
+                          length: int | None, column: str, where: str) -> None:
+        """Every value of the enum must convert to the mapping's data_type."""
+        target = Column(column, data_type, length)
+        for code, value in table.items():
+            text = str(value).strip()
+            if not text:
+                continue
+            try:
+                converted, _ = convert_value(text, target)
+            except ValueRangeError as error:
+                self.problem(where, f"enum_mappings.{name} code {code!r}: the value does not fit "
+                                    f"data_type {data_type}: {error.rule}")
+                continue
+            if converted is None:
+                self.problem(where, f"enum_mappings.{name} code {code!r}: the value does not "
+                                    f"convert to data_type {data_type}")
 
     def bit_conversions(self, value: Any) -> tuple[dict[str, int], dict[str, int]]:
         if value is None:
@@ -659,6 +695,14 @@ class _Validator:
                 self.problem(where, f"unknown mapping type {name!r}{_hint(name, _ALL_STEPS)}")
                 valid = False
                 continue
+            if name == POLICY_EXCEPTIONS:
+                if match.group(2) is None:
+                    self.problem(where, f"mapping type {name} needs parentheses: {name}(N) for an "
+                                        f"exception type, {name}() for the notes")
+                    valid = False
+                    continue
+                steps.append(Step(name, argument))
+                continue
             if name in _STEPS_WITH_ARGUMENT and not argument:
                 self.problem(where, f"mapping type {name} needs an argument: {name}(...)")
                 valid = False
@@ -683,7 +727,6 @@ class _Validator:
 
         steps, _ = self.steps(raw.get("mapping_type"), where)
         names = [step.name for step in steps]
-        unsupported = [str(step) for step in steps if step.name in UNSUPPORTED_STEPS]
         row_steps = [step for step in steps if step.name in ROW_STEPS]
 
         path = self.path(raw.get("xml_path"), where, "xml_path")
@@ -697,12 +740,17 @@ class _Validator:
             attribute = attribute.lstrip("@")
         table = self.identifier(raw.get("target_table"), where, "target_table")
 
-        # A row-creating step with a bad argument still means "no target_column".
-        row_like = row_steps or unsupported or any(
-            (_STEP_SYNTAX.fullmatch(item) or _NO_MATCH).group(1) in ROW_STEPS | UNSUPPORTED_STEPS
-            for item in (raw.get("mapping_type") if isinstance(raw.get("mapping_type"), list) else [])
-            if isinstance(item, str))
-        if row_like:
+        # A row-creating step with a bad argument still means "no target_column"
+        # (except for the RL groups, whose mappings each fill a column of the group's row).
+        written = [(_STEP_SYNTAX.fullmatch(item) or _NO_MATCH).group(1)
+                   for item in (raw.get("mapping_type") if isinstance(raw.get("mapping_type"), list)
+                                else []) if isinstance(item, str)]
+        row_like = row_steps or any(name in ROW_STEPS for name in written)
+        if any(name in GROUP_STEPS for name in written):
+            column = self.identifier(raw.get("target_column"), where, "target_column")
+            if column in GROUP_KEY_COLUMNS.values():
+                self.problem(where, f"target_column {column!r} is the group's own key column")
+        elif row_like:
             column = raw.get("target_column") or ""
             if column:
                 self.warn(where, "target_column is ignored for a row-creating mapping type")
@@ -719,11 +767,16 @@ class _Validator:
             data_type = data_type.lower()
 
         length = raw.get("data_length")
-        if isinstance(length, str) and length.strip().isdigit():
+        if isinstance(length, str) and length.strip().lstrip("-").isdigit():
             length = int(length)
-        if length is not None and (isinstance(length, bool) or not isinstance(length, int) or length < 0):
-            self.problem(where, f"data_length {length!r} must be a non-negative integer")
+        if length is not None and (isinstance(length, bool) or not isinstance(length, int) or length < -1):
+            self.problem(where, f"data_length {length!r} must be a non-negative integer, "
+                                "or -1 for no limit")
             length = None
+        if length == -1 or data_type not in ("string", "decimal"):
+            length = None  # -1 is SQL Server's MAX; integers, dates and bits have no length
+        if data_type == "decimal" and length is None:
+            length = DEFAULT_DECIMAL_PLACES
 
         nullable = self.flag(raw, "nullable", True, where)
         required = self.flag(raw, "required", False, where)
@@ -738,18 +791,25 @@ class _Validator:
         enum_name = None
         if "enum" in names:
             explicit = raw.get("enum_name")
-            if explicit:
-                if explicit in enums:
-                    enum_name = explicit
-                else:
-                    self.problem(where, f"enum_name {explicit!r} is not in enum_mappings"
-                                        f"{_hint(str(explicit), enums)}")
-            elif column and column in enums:
+            if explicit and explicit in enums:
+                enum_name = explicit
+            elif not explicit and column and column in enums:
                 enum_name = column
             else:
-                self.problem(where, f"the enum step has no resolvable enum: set enum_name "
-                                    f"(target_column {column!r} is not an enum_mappings key"
-                                    f"{_hint(str(column), enums) if column else ''})")
+                if explicit:
+                    what = (f"enum_name {explicit!r} is not in enum_mappings"
+                            f"{_hint(str(explicit), enums)}")
+                else:
+                    what = (f"the enum step has no resolvable enum: set enum_name "
+                            f"(target_column {column!r} is not an enum_mappings key"
+                            f"{_hint(str(column), enums) if column else ''})")
+                if nullable and not row_like:
+                    self.warn(where, f"{what}; the column is always NULL")
+                else:
+                    self.problem(where, what)
+            if enum_name is not None and data_type:
+                self.check_enum_values(enum_name, enums[enum_name], data_type, length,
+                                       column or "value", where)
         elif raw.get("enum_name"):
             self.warn(where, "enum_name is ignored: the mapping has no enum step")
 
@@ -780,9 +840,6 @@ class _Validator:
 
         if len(self.problems) > problems_before:
             return None
-        if unsupported:
-            self.warn(where, f"mapping type {', '.join(unsupported)} is known but not supported "
-                             "yet (recreational lending); this mapping is skipped")
         return Mapping(
             index=index,
             xml_path=path,
@@ -798,7 +855,6 @@ class _Validator:
             steps=tuple(steps),
             enum_name=enum_name,
             expression=expression,
-            skipped=bool(unsupported),
         )
 
     def flag(self, raw: dict, name: str, default: bool, where: str) -> bool:
@@ -837,7 +893,8 @@ class _Validator:
                      tables: dict[str, TableOptions]) -> None:
         root = order[0]
         child_tables = {r.child_table: r for r in relationships}
-        active = [m for m in mappings if not m.skipped]
+        active = mappings
+        self.check_row_keys(active)
         row_tables: dict[str, str] = {}
         for mapping in active:
             step = mapping.row_step
@@ -881,6 +938,46 @@ class _Validator:
         for table, options in tables.items():
             if table not in {root, *child_tables, *row_tables}:
                 self.warn(f"tables.{table}", "no mapping writes to this table; options ignored")
+
+    def check_row_keys(self, mappings: list[Mapping]) -> None:
+        """RL rows: no key written twice; a group's columns typed alike across groups."""
+        exception_types: dict[tuple[str, str], int] = {}
+        group_columns: dict[tuple[str, str, str], int] = {}
+        column_shapes: dict[tuple[str, str], tuple[Mapping, tuple]] = {}
+        notes: Mapping | None = None
+        for mapping in mappings:
+            step = mapping.row_step
+            where = f"mappings[{mapping.index}]"
+            if step is None:
+                continue
+            if step.name == POLICY_EXCEPTIONS and not step.argument:
+                if notes is None:
+                    notes = mapping
+                else:
+                    self.warn(where, f"only the first policy_exceptions() mapping "
+                                     f"(mappings[{notes.index}]) gives the notes; this one is unused")
+            elif step.name == POLICY_EXCEPTIONS:
+                first = exception_types.setdefault((mapping.target_table, step.argument), mapping.index)
+                if first != mapping.index:
+                    self.problem(where, f"policy_exceptions({step.argument}) is also mappings[{first}]: "
+                                        f"both would write the key {POLICY_KEY_COLUMN}="
+                                        f"{step.argument} of table {mapping.target_table!r}")
+            elif step.name in GROUP_STEPS:
+                slot = (mapping.target_table, step.argument, mapping.target_column)
+                first = group_columns.setdefault(slot, mapping.index)
+                if first != mapping.index:
+                    self.problem(where, f"{step} writes column {mapping.target_column!r} of table "
+                                        f"{mapping.target_table!r}, as mappings[{first}] does for "
+                                        "the same row")
+                shape = (mapping.data_type, mapping.data_length, mapping.nullable,
+                         mapping.default_value)
+                known = column_shapes.setdefault((mapping.target_table, mapping.target_column),
+                                                 (mapping, shape))
+                if known[1] != shape:
+                    self.warn(where, f"column {mapping.target_table}.{mapping.target_column} has "
+                                     f"another data_type, data_length, nullable or default_value "
+                                     f"than mappings[{known[0].index}]; rows of groups that do not "
+                                     "map it take the first mapping's")
 
     def check_roots(self, root: str, mappings: list[Mapping], relationships: list[Relationship],
                     rules: list[FilterRule]) -> None:
@@ -933,9 +1030,9 @@ class _Validator:
     def check_selectors(self, mappings: list[Mapping], rules: list[FilterRule],
                         relationships: list[Relationship], root: str,
                         row_tables: dict[str, str]) -> None:
-        repeating = {r.xml_child_path for r in relationships if r.repeating}
-        repeating.update(rule.xml_child_path for rule in rules)
-        row_element = {r.child_table: r.xml_child_path for r in relationships if r.repeating}
+        repeating = {rule.xml_child_path for rule in rules}
+        row_element = {r.child_table: r.xml_child_path for r in relationships
+                       if r.xml_child_path in repeating}
         contact_rule = rules[0] if rules else None
         contact_types = ()
         if contact_rule is not None:
@@ -963,3 +1060,4 @@ class _Validator:
                                  f"{'/' + '/'.join(max(inside, key=len))} but table "
                                  f"{mapping.target_table!r} has one row per record and the mapping "
                                  "has no selector step: it reads the first valid instance")
+                self.first_instance.append(self.warnings[-1])

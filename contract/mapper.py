@@ -10,23 +10,28 @@ instance) without any XPath.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from contract.compiler import (
     ABOVE, BELOW, BOOLEAN_TO_BIT, CALCULATED, CHAR_TO_BIT, ENUM, EXTRACT_DATE,
-    EXTRACT_NUMERIC, NUMBERS_ONLY, RECORD, REPEAT, ROOT, ROWS, SELF, UTC_IF_NULL,
-    _NO_DEFAULT, CompiledContract, FieldPlan, TablePlan,
+    EXTRACT_NUMERIC, GROUPS, NUMBERS_ONLY, POLICY, RECORD, REPEAT, ROOT, ROWS, SELF,
+    UTC_IF_NULL, _NO_DEFAULT, CompiledContract, FieldPlan, TablePlan,
 )
 from contract.expressions import result_to_text
 from contract.parsing import DocumentRejected, check_size, parse_document
 from contract.results import MappedRecord, RecordFailure
 from contract.values import (
-    INTEGER_RANGES, ValueRangeError, convert_value, extract_numeric, find_datetime,
-    format_canonical, numbers_only,
+    INTEGER_RANGES, ValueRangeError, convert_value, extract_numeric, format_canonical,
+    numbers_only, parse_datetime,
 )
 
 __all__ = ["map_document"]
 
 _INDICATOR_TRUE = frozenset({"y", "yes", "true", "t", "1"})
 _HISTORY_EMPTY = frozenset({"null", "none"})
+"""Texts that stand for no value in history, policy-exception and group rows."""
+_NUMERIC_TYPES = frozenset({"int", "smallint", "bigint", "tinyint", "decimal", "float", "bit", "boolean"})
+_ZERO = {"decimal": Decimal(0), "float": 0.0}
 
 
 class _Failed(Exception):
@@ -56,8 +61,7 @@ def map_document(compiled: CompiledContract, document: bytes | str,
         known_key = key
         doc.key = key
         tables = []
-        for plan in compiled.plans:
-            rows = _rows(doc, plan)
+        for plan, rows in _all_rows(doc):
             if rows:
                 tables.append((plan.table.name, tuple(rows)))
         warnings = tuple(sorted(doc.warnings.items()))
@@ -284,24 +288,61 @@ class _Document:
         self.named[name] = found
         return found
 
+    def start_of(self, field: FieldPlan, row):
+        """Where a missing element's expression starts: its nearest existing ancestor."""
+        if field.where == BELOW:
+            element = row
+            current = [row]
+            for node in field.where_arg:
+                found = [c for parent in current for c in self.kids[node.id].get(parent, ())]
+                if not found:
+                    break
+                current = found
+                element = found[0]
+            return element
+        for node in field.fallback:
+            instances = self.inst[node.id]
+            if instances:
+                return instances[0]
+        return None
+
     def lookup_for(self, own):
+        aliases = self.compiled.aliases
+
         def lookup(name: str | None, attribute: str) -> str | None:
             element = own
-            if name is not None:
-                while element is not None and element.tag != name:
+            lower = attribute.lower()
+            if name is None:
+                # A bare name: the element's own attribute, else the nearest ancestor's
+                # that has it at all (present, even empty).
+                while element is not None:
+                    value = self.attr(element, attribute, lower)
+                    if value is not None:
+                        return value
                     element = element.getparent()
-                if element is None:
-                    element = self.first_named(name)
+                return None
+            name = aliases.get(name, name)
+            while element is not None and element.tag != name:
+                element = element.getparent()
+            if element is None:
+                element = self.first_named(name)
             if element is None:
                 return None
-            return self.attr(element, attribute, attribute.lower())
+            return self.attr(element, attribute, lower)
         return lookup
 
     # -- one field's value --
 
-    def text(self, field: FieldPlan, element) -> tuple[str, bool]:
-        """The field's text after its steps, and whether it is a real value."""
+    def text(self, field: FieldPlan, element, row=None) -> tuple[str, bool]:
+        """The field's text after its steps, and whether it is a real value.
+
+        A selector that found no instance gives an *absent* value: no step
+        runs on it. ``row`` is the row instance the field was located from
+        (where an expression on a missing element starts its search).
+        """
         if element is None:
+            if field.selector:
+                return "", False
             raw = None
         elif field.attribute is None:
             raw = element.text
@@ -309,7 +350,8 @@ class _Document:
             raw = self.attr(element, field.attribute, field.attribute_lower)
         text = raw.strip() if raw else ""
         real = field.counts_as_real
-        for code, payload in field.steps:
+        last = len(field.steps) - 1
+        for position, (code, payload) in enumerate(field.steps):
             if code == ENUM:
                 table, folded, empty = payload
                 value = None
@@ -340,9 +382,16 @@ class _Document:
                 elif empty is not None:
                     text, real = str(empty), False
             elif code == CALCULATED:
-                result = field.expression.evaluate(self.lookup_for(element), self.compiled.now)
-                text = result_to_text(result).strip()
-                real = not field.is_key
+                start = element if element is not None else self.start_of(field, row)
+                result = result_to_text(
+                    field.expression.evaluate(self.lookup_for(start), self.compiled.now)).strip()
+                if result:
+                    # A non-empty result is the value: any later steps are a fallback
+                    # for an empty result and run on the mapping's own text instead.
+                    return result, not field.is_key
+                if position == last:
+                    return "", False
+                continue
             elif code == UTC_IF_NULL:
                 if not text:
                     text, real = self.compiled.now_text, False
@@ -353,13 +402,13 @@ class _Document:
             elif code == EXTRACT_NUMERIC:
                 text = extract_numeric(text)
             elif code == EXTRACT_DATE:
-                moment = find_datetime(text)
+                moment = parse_datetime(text)
                 text = "" if moment is None else moment.isoformat(" ")
         return text, real and bool(text)
 
-    def value(self, field: FieldPlan, element) -> tuple[object, bool]:
+    def value(self, field: FieldPlan, element, row=None) -> tuple[object, bool]:
         """The field's converted value (None when empty) and whether it is real."""
-        text, real = self.text(field, element)
+        text, real = self.text(field, element, row)
         if not text:
             return None, False
         value, truncated = convert_value(text, field.column)
@@ -371,39 +420,77 @@ class _Document:
         return value, real
 
 
-def _rows(doc: _Document, plan: TablePlan) -> list[tuple]:
-    try:
-        if plan.kind == ROWS:
-            return _key_value_rows(doc, plan)
+def _all_rows(doc: _Document) -> list[tuple[TablePlan, list[tuple]]]:
+    """Every table's rows, in the compiled (insertion) order.
+
+    Rows of repeating-element tables are decided in two steps: first which
+    instances have a real value, then which are kept because a row of one of
+    their child instances is written (a child row never points at a parent
+    row that was not written). Only then does the null rule run.
+    """
+    compiled = doc.compiled
+    candidates: dict[int, list] = {}
+    for plan in compiled.plans:
         if plan.kind == REPEAT:
-            rows = []
-            for element in doc.inst[plan.row_node.id]:
-                row = _row(doc, plan, element)
-                if row is not None:
-                    rows.append(row)
-            return rows
-        row = _row(doc, plan, None)
-        return [] if row is None else [row]
-    except ValueRangeError as error:
-        raise _Failed("map", f"table={plan.table.name} {error}") from None
+            candidates[id(plan)] = [(element, *_values(doc, plan, element))
+                                    for element in doc.inst[plan.row_node.id]]
+    written: dict[int, set] = {}
+
+    def emitted(plan: TablePlan) -> set:
+        found = written.get(id(plan))
+        if found is None:
+            found = {element for element, _, real in candidates[id(plan)] if real}
+            for child in plan.children:
+                depth = len(child.row_node.path) - len(plan.row_node.path)
+                for element in emitted(child):
+                    for _ in range(depth):
+                        element = element.getparent()
+                    found.add(element)
+            written[id(plan)] = found
+        return found
+
+    result = []
+    for plan in compiled.plans:
+        try:
+            kind = plan.kind
+            if kind == REPEAT:
+                keep = emitted(plan)
+                rows = [_finish(doc, plan, element, values)
+                        for element, values, _ in candidates[id(plan)] if element in keep]
+            elif kind == ROWS:
+                rows = _key_value_rows(doc, plan)
+            elif kind == POLICY:
+                rows = _policy_rows(doc, plan)
+            elif kind == GROUPS:
+                rows = _group_rows(doc, plan)
+            else:
+                values, real = _values(doc, plan, None)
+                rows = [_finish(doc, plan, None, values)] if real or kind == ROOT else []
+        except ValueRangeError as error:
+            raise _Failed("map", f"table={plan.table.name} {error}") from None
+        result.append((plan, rows))
+    return result
 
 
-def _row(doc: _Document, plan: TablePlan, element) -> tuple | None:
+def _values(doc: _Document, plan: TablePlan, element) -> tuple[list, bool]:
+    """A row's column values before the null rule, and whether it has a real value."""
     values = []
     has_real = False
     for column in plan.columns:
         value = None
         if not column.parent_key:
             for field in column.fields:
-                value, real = doc.value(field, doc.locate(field, element))
+                value, real = doc.value(field, doc.locate(field, element), element)
                 if value is not None:
                     has_real = has_real or real
                     break
         values.append(value)
-    # Whether the row exists is decided before the null rule: an empty
-    # non-nullable column of a row that is not written fails nothing.
-    if not has_real and plan.kind != ROOT:
-        return None
+    return values, has_real
+
+
+def _finish(doc: _Document, plan: TablePlan, element, values: list) -> tuple:
+    """The written row: foreign keys filled, defaults and the null rule applied."""
+    has_real = True  # only rows that are written get here
     for position, column in enumerate(plan.columns):
         if column.parent_key:
             values[position] = _parent_value(doc, plan, element)
@@ -443,7 +530,7 @@ def _parent_value(doc: _Document, plan: TablePlan, element):
     else:
         value = None
         for field in column.fields:
-            value, _ = doc.value(field, doc.locate(field, anchor))
+            value, _ = doc.value(field, doc.locate(field, anchor), anchor)
             if value is not None:
                 break
         if value is None and column.default is not _NO_DEFAULT:
@@ -485,3 +572,74 @@ def _key_value_rows(doc: _Document, plan: TablePlan) -> list[tuple]:
         else:
             rows.append((key, field.attribute or field.node.tag, text_value, field.row_argument))
     return rows
+
+
+def _real_text(text: str) -> bool:
+    return bool(text) and text.casefold() not in _HISTORY_EMPTY
+
+
+def _policy_rows(doc: _Document, plan: TablePlan) -> list[tuple]:
+    """``policy_exceptions(N)``: a row per real reason code, each with the record's notes."""
+    notes = None
+    if plan.notes is not None:
+        text, _ = doc.text(plan.notes, doc.locate(plan.notes, None))
+        if _real_text(text):
+            notes = _cut(doc, plan.notes, text)
+    rows = []
+    for field in plan.fields:
+        text, _ = doc.text(field, doc.locate(field, None))
+        if _real_text(text):
+            rows.append((doc.key, field.row_argument, _cut(doc, field, text), notes))
+    return rows
+
+
+def _cut(doc: _Document, field: FieldPlan, text: str) -> str:
+    value, truncated = convert_value(text, field.column)
+    if truncated:
+        doc.warn(field.truncated_warning)
+    return value
+
+
+def _group_rows(doc: _Document, plan: TablePlan) -> list[tuple]:
+    """``warranty_field(N)`` / ``add_collateral(N)``: one row per group with a column that makes it.
+
+    A column makes the row when its value was read from the document (not an
+    expression, a bit conversion or a default), is not empty, ``null`` or
+    ``none``, and in a numeric column is not 0. A written row's empty columns
+    take their default; an empty non-nullable numeric column is 0, an empty
+    non-nullable string column fails the record.
+    """
+    rows = []
+    for group in plan.groups:
+        values = []
+        makes_row = False
+        for field, column, _ in group.cells:
+            value = None
+            if field is not None:
+                value, real = doc.value(field, doc.locate(field, None))
+                if real and field.reads_document and not makes_row:
+                    makes_row = _makes_row(value, column)
+            values.append(value)
+        if not makes_row:
+            continue
+        for position, (field, column, default) in enumerate(group.cells):
+            if values[position] is not None:
+                continue
+            if default is not _NO_DEFAULT:
+                values[position] = default
+            elif not column.nullable:
+                if column.data_type not in _NUMERIC_TYPES:
+                    raise _Failed("map", f"table={plan.table.name} column={column.name}: the value "
+                                         "is empty, the column is not nullable and has no "
+                                         "default_value")
+                values[position] = _ZERO.get(column.data_type, 0)
+        rows.append((doc.key, group.argument, *values))
+    return rows
+
+
+def _makes_row(value: object, column) -> bool:
+    if value is None:
+        return False
+    if column.data_type in _NUMERIC_TYPES:
+        return value != 0
+    return not (isinstance(value, str) and value.casefold() in _HISTORY_EMPTY)

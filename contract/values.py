@@ -107,22 +107,29 @@ def extract_numeric(text: str) -> str:
     return number
 
 
-def parse_number(text: str) -> Decimal | None:
-    """The number a value's text stands for, as an exact ``Decimal``.
+_STRICT_NUMBER = re.compile(
+    r"([-+]?)\$?((?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+)"
+)
+"""A whole text that is a number: sign, optional ``$``, digits with optional
+well-formed thousands commas, optional fraction (``-1,500.25``, ``$40``, ``.5``)."""
 
-    Commas are removed first (thousands separators); a text that is a plain
-    number (exponent allowed) is taken whole, otherwise the first number in
-    it (``7%`` → 7, ``Up to $40`` → 40). Returns None when there is no number;
-    never raises.
+
+def parse_number(text: str) -> Decimal | None:
+    """The number a value's whole text stands for, as an exact ``Decimal``.
+
+    The whole text must be a number (``-1,500.25``, ``$40``, ``.5``); anything
+    else (``abc``, ``12 months``, ``1.5E3``, an object's printed name with
+    digits in it) gives None: pulling a number out of text is the job of the
+    ``extract_numeric`` and ``numbers_only`` steps, never of a data type.
+    Never raises.
     """
-    if "," in text:
-        text = text.replace(",", "")
-    if _PLAIN_NUMBER.fullmatch(text) is None:
-        match = _FIRST_NUMBER.search(text)
-        if match is None:
-            return None
-        text = match.group()
-    return Decimal(text)
+    match = _STRICT_NUMBER.fullmatch(text)
+    if match is None:
+        return None
+    sign, digits = match.groups()
+    if "," in digits:
+        digits = digits.replace(",", "")
+    return Decimal(sign + digits if sign == "-" else digits)
 
 
 # --- dates -------------------------------------------------------------------

@@ -68,6 +68,7 @@ def test_every_problem_is_reported_at_once(conformance):
     _mapping(data, "receive_date")["data_type"] = "datetme"
     _mapping(data, "ssn")["mapping_type"] = ["numbers_onyl"]
     _mapping(data, "status_enum")["enum_name"] = "status_enm"
+    _mapping(data, "status_enum")["nullable"] = False  # nullable: a warning, not a problem
     _mapping(data, "tier")["expression"] = "CASE WHEN application.pricing_tier > THEN 'x' END"
     _mapping(data, "credit_line")["target_column"] = "credit-line"
     _mapping(data, "apr")["default_value"] = "not a number"
@@ -111,10 +112,50 @@ def test_enum_step_without_resolvable_enum_is_an_error(conformance):
     data = copy.deepcopy(conformance)
     mapping = _mapping(data, "status_enum")
     mapping["target_column"] = "status_code"
+    mapping["nullable"] = False
     problems = _problems(data)
     assert len(problems) == 1 and "no resolvable enum" in problems[0]
     mapping["enum_name"] = "status_enum"
     assert contract_from_dict(data).contract is not None
+
+
+def test_unresolvable_enum_on_a_nullable_column_is_a_warning_and_always_null(conformance):
+    data = copy.deepcopy(conformance)
+    mapping = _mapping(data, "status_enum")
+    mapping["target_column"] = "status_code"
+    mapping["nullable"] = True
+    report = contract_from_dict(data)
+    assert report.problems == ()
+    assert any("no resolvable enum" in w and "always NULL" in w for w in report.warnings)
+    compiled = compile_contract(report.contract, MapOptions(now=datetime(2025, 1, 1)))
+    document = b'<Provenir><Request ID="5" Status="A"><CustData><application/></CustData></Request></Provenir>'
+    record = compiled.map_document(document)
+    row = dict(zip(compiled.schema.table("app_base").column_names, dict(record.tables)["app_base"][0]))
+    assert row["status_code"] is None
+
+
+def test_string_enum_values_convert_to_the_column_type(conformance):
+    data = copy.deepcopy(conformance)
+    data["enum_mappings"]["status_enum"]["A"] = "officer@example.com"
+    problems = _problems(data)
+    assert len(problems) == 1
+    assert "status_enum code 'A'" in problems[0] and "does not convert to data_type smallint" in problems[0]
+    _mapping(data, "status_enum")["data_type"] = "string"
+    _mapping(data, "status_enum")["data_length"] = 40
+    assert contract_from_dict(data).contract is not None
+
+
+def test_data_length_minus_one_means_no_limit(conformance):
+    data = copy.deepcopy(conformance)
+    _mapping(data, "first_name")["data_length"] = -1
+    report = contract_from_dict(data)
+    assert report.problems == ()
+    column = next(c for t in compile_contract(report.contract, MapOptions(now=datetime(2025, 1, 1)))
+                  .schema.tables for c in t.columns if c.name == "first_name")
+    assert column.data_length is None
+    _mapping(data, "first_name")["data_length"] = -2
+    problems = _problems(data)
+    assert len(problems) == 1 and "data_length -2" in problems[0]
 
 
 def test_unknown_mapping_type_and_data_type(conformance):
@@ -176,18 +217,47 @@ def test_repeating_element_without_selector_is_a_warning(conformance):
     assert "repeating element" in report.warnings[0] and "no selector" in report.warnings[0]
 
 
-def test_recreational_lending_types_load_as_skipped(conformance):
+def _rl_mapping(table: str, column: str, step: str) -> dict:
+    return {"xml_path": "/Provenir/Request/CustData/application/collateral", "xml_attribute": "vin",
+            "target_table": table, "target_column": column, "data_type": "string",
+            "data_length": 17, "mapping_type": [step]}
+
+
+def test_recreational_lending_row_tables_get_the_keys_their_rows_imply(conformance):
     data = copy.deepcopy(conformance)
-    for step in ("policy_exceptions(2)", "warranty_field(1)", "add_collateral(3)"):
-        data["mappings"].append({
-            "xml_path": "/Provenir/Request/CustData/application/collateral", "xml_attribute": "vin",
-            "target_table": "app_collateral", "target_column": "", "data_type": "string",
-            "mapping_type": [step]})
+    data["mappings"] += [
+        _rl_mapping("app_exceptions", "", "policy_exceptions(2)"),
+        _rl_mapping("app_exceptions", "", "policy_exceptions()"),
+        _rl_mapping("app_warranties", "company", "warranty_field(623)"),
+        _rl_mapping("app_collateral", "vin", "add_collateral(3)"),
+    ]
     report = contract_from_dict(data)
     assert report.problems == ()
-    assert sum("known but not supported" in w for w in report.warnings) == 3
     compiled = compile_contract(report.contract, MapOptions(now=datetime(2025, 1, 1)))
-    assert "app_collateral" not in [t.name for t in compiled.schema.tables]
+    keys = {t.name: t.primary_key for t in compiled.schema.tables}
+    assert keys["app_exceptions"] == ("app_id", "policy_exception_type_enum")
+    assert keys["app_warranties"] == ("app_id", "warranty_type_enum")
+    assert keys["app_collateral"] == ("app_id", "sort_order")
+    assert compiled.schema.table("app_exceptions").column_names == (
+        "app_id", "policy_exception_type_enum", "reason_code", "notes")
+
+
+def test_recreational_lending_keys_written_twice_are_problems(conformance):
+    data = copy.deepcopy(conformance)
+    data["mappings"] += [
+        _rl_mapping("app_exceptions", "", "policy_exceptions(2)"),
+        _rl_mapping("app_exceptions", "", "policy_exceptions(2)"),
+        _rl_mapping("app_collateral", "vin", "add_collateral(1)"),
+        _rl_mapping("app_collateral", "vin", "add_collateral(1)"),
+        _rl_mapping("app_collateral", "", "add_collateral(2)"),
+        _rl_mapping("app_exceptions", "", "policy_exceptions"),
+    ]
+    problems = _problems(data)
+    assert len(problems) == 4, problems
+    assert any("policy_exceptions(2) is also mappings" in p for p in problems)
+    assert any("writes column 'vin'" in p for p in problems)
+    assert any("target_column is missing" in p for p in problems)
+    assert any("needs parentheses" in p for p in problems)
 
 
 def test_step_arguments_are_checked(conformance):
