@@ -196,6 +196,9 @@ class _RlDocument:
         if edge is not None:
             _EDGE_EDITS.get(edge, _no_edit)(self)
 
+    def _requested(self) -> int:
+        return int(self.application["requested_amount"].replace(",", ""))
+
     # -- elements ----------------------------------------------------------
 
     def _request(self) -> dict:
@@ -376,7 +379,11 @@ class _RlDocument:
     def _slot(self, n: int, kind: str, makes: tuple, models: tuple) -> dict:
         rng = self.rng
         year = self.received.year - rng.randrange(0, 15) + 1
-        wholesale = rng.randrange(8, 1200) * 100 if kind in ("BOAT", "RV") else rng.randrange(5, 300) * 100
+        if n == 1:
+            # The main unit is worth about what is borrowed against it.
+            wholesale = max(500, round(self._requested() * rng.uniform(0.75, 1.3), -2))
+        else:
+            wholesale = rng.randrange(5, 300) * 100
         p = f"coll{n}_"
         slot = {
             p + "type": kind,
@@ -401,7 +408,8 @@ class _RlDocument:
         buy = rng.uniform(4.5, 13.5)
         rate = buy + rng.choice((0.0, 0.5, 1.0, 1.5, 2.0))
         term = rng.choice((36, 48, 60, 72, 84, 120, 144, 180, 240))
-        financed = rng.randrange(40, 1500) * 100
+        down = self.application["down_payment"]
+        financed = max(1000, self._requested() - (int(down) if down.isdigit() else 0))
         monthly = rate / 1200
         payment = financed * monthly / (1 - (1 + monthly) ** -term)
         first_payment = self.received.date() + timedelta(days=rng.randrange(30, 60))
@@ -474,7 +482,7 @@ class _RlDocument:
         code = self.application["decision_code"]
         decided = self.received + timedelta(hours=rng.randrange(0, 120), minutes=rng.randrange(60))
         approved = code in ("APPRV", "COND", "CNTR")
-        requested = int(self.application["requested_amount"].replace(",", ""))
+        requested = self._requested()
         attrs = {
             "decision_date": _provenir_datetime(decided) if code else "",
             "decision_code": code,
@@ -486,7 +494,7 @@ class _RlDocument:
             "conditions_count": str(rng.randrange(0, 6)) if approved else "0",
             "decline_reason_1": rng.choice(("DTI", "CREDIT", "COLLATERAL", "INCOME")) if code == "DECLN" else "",
             "decline_reason_2": rng.choice(("TIME_AT_JOB", "INQUIRIES", "")) if code == "DECLN" else "",
-            "decline_reason_3": "",
+            "decline_reason_3": rng.choice(("LTV", "")) if code == "DECLN" and rng.random() < 0.3 else "",
             "auto_decision": rng.choice(("true", "false", "false", "")),
             "risk_grade": rng.choice(("a", "A", "B", "c", "D", "E", "")),
             "review_level": _maybe(rng, str(rng.randrange(1, 4)), 0.8),
@@ -509,7 +517,7 @@ class _RlDocument:
         rng = self.rng
         contract = self.received + timedelta(days=rng.randrange(1, 20), hours=rng.randrange(9, 18))
         funded = contract + timedelta(days=rng.randrange(1, 45))
-        amount = int(self.application["requested_amount"].replace(",", "")) + rng.randrange(0, 30) * 50
+        amount = self._requested() + rng.randrange(0, 30) * 50
         return {
             "contract_date": rng.choice((_provenir_datetime(contract), f"{contract:%m/%d/%Y}",
                                          contract.date().isoformat(), f"exp {contract:%m/%d/%Y}")),
