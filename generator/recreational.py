@@ -546,7 +546,7 @@ class _RlDocument:
             "vantage_40": _maybe(rng, str(rng.randrange(480, 851)), 0.5),
             "bk_score": _maybe(rng, str(rng.randrange(1, 1000)), 0.5),
             "custom_rl_score": _maybe(rng, str(rng.randrange(100, 999)), 0.8),
-            "pd_estimate": _maybe(rng, f"{rng.uniform(0.001, 0.2):.4f}", 0.7),
+            "pd_bps": _maybe(rng, str(rng.randrange(5, 2000)), 0.7),
             "income_model": rng.choice(("", str(rng.randrange(20, 300) * 1000), "org.mozilla.javascript.Undefined@3c1e8c5a")),
         }
 
