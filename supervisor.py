@@ -63,8 +63,14 @@ def load_compiled(settings, now: datetime):
         contract = load_contract(settings.contract.path)
     except ContractError as exc:
         raise ConfigurationError(str(exc)) from exc
+    first_instance = set(contract.first_instance_warnings)
     for warning in contract.warnings:
-        logger.warning("contract: {}", warning)
+        if warning not in first_instance:
+            logger.warning("contract: {}", warning)
+    if first_instance:
+        logger.warning("contract: {} mapping(s) of per-record tables lie inside a repeating element "
+                       "without a selector and read its first valid instance; "
+                       "`validate-contract` lists them", len(first_instance))
     options = MapOptions(now=now, max_document_bytes=settings.contract.max_document_bytes,
                          strict_wellformed=settings.contract.strict_wellformed)
     return contract, compile_contract(contract, options)

@@ -103,7 +103,12 @@ class FieldPlan:
         self.where_arg: object = None
         self.typed = False
         step = mapping.row_step
-        column = mapping.target_column or ("score" if step and step.name == "add_score" else "value")
+        if mapping.target_column:
+            column = mapping.target_column
+        elif step is not None and step.name == POLICY_EXCEPTIONS:
+            column = "reason_code" if step.argument else "notes"
+        else:
+            column = "score" if step is not None and step.name == "add_score" else "value"
         label = f"{mapping.target_table}.{column}"
         self.label = label
         self.truncated_warning = f"truncated:{label}"
@@ -248,13 +253,18 @@ class _Builder:
         self.contract = contract
         self.mappings = contract.mappings
         self.repeating = contract.repeating_paths
-        app_element = contract.source_application_table
-        self.aliases = ({"application": app_element}
-                        if app_element and app_element != "application" else {})
         self._by_path: dict[tuple[str, ...], Node] = {}
         self.text_paths: set[tuple[str, ...]] = set()
         self.needed: set[tuple[str, ...]] = set()
         self.build_tree()
+        # ``application.x`` means the application element when the contract names
+        # it (IL_application); a name that is no element of the contract (some
+        # contracts put a table name there) is not an alias.
+        app_element = contract.source_application_table
+        tags = {node.tag for node in self._by_path.values()}
+        self.aliases = ({"application": app_element}
+                        if app_element and app_element != "application" and app_element in tags
+                        else {})
         self.rules_to_nodes()
         self.contact_node, self.contact_types = self.contact_rule()
         self.name_nodes, self.unknown_names = self.expression_names()

@@ -1,6 +1,9 @@
 """Golden fixtures: one small document per rule of CONTRACT.md and per hostile input.
 
-Each ``tests/data/contract/cases/NAME.xml`` has ``NAME.expected.json`` beside it,
+Two fixture suites, each a contract with its cases: ``tests/data/contract/``
+(the rules and hostile inputs) and ``tests/data/changed_rules/`` (the rules
+CONTRACT.md settled for real contracts, the RL row steps among them).
+Each ``cases/NAME.xml`` has ``NAME.expected.json`` beside it,
 in the conformance format plus a few optional keys:
 
 - ``rule``: what the fixture shows (documentation only);
@@ -25,7 +28,8 @@ from contract.results import MappedRecord, RecordFailure
 from tests.contract_support import assert_matches, compiled_for
 
 DATA = Path(__file__).parent / "data" / "contract"
-CASES = sorted((DATA / "cases").glob("*.xml"))
+CHANGED = Path(__file__).parent / "data" / "changed_rules"
+CASES = sorted((DATA / "cases").glob("*.xml")) + sorted((CHANGED / "cases").glob("*.xml"))
 _ATTRIBUTE_VALUES = re.compile(r'="([^"]{3,})"')
 
 
@@ -36,18 +40,19 @@ def _expected(case: Path) -> dict:
 def test_there_is_a_fixture_per_rule_and_hostile_input():
     names = [case.stem for case in CASES]
     assert sum(name.startswith("rule_") for name in names) >= 15
+    assert sum(case.parent.parent == CHANGED for case in CASES) >= 15
     assert sum(name.startswith("hostile_") for name in names) >= 20
     for case in CASES:
         assert case.with_name(case.stem + ".expected.json").is_file(), case.name
 
 
 @pytest.mark.parametrize("strict", [False, True], ids=["horizon", "whole"])
-@pytest.mark.parametrize("case", CASES, ids=[case.stem for case in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[f"{case.parent.parent.name}/{case.stem}" for case in CASES])
 def test_golden_fixture(case: Path, strict: bool):
     expected = _expected(case)
     if strict and "strict" in expected:
         expected = {**expected, **expected["strict"]}
-    compiled = compiled_for(DATA / "contract.json", strict_wellformed=strict,
+    compiled = compiled_for(case.parent.parent / "contract.json", strict_wellformed=strict,
                             **expected.get("options", {}))
     document: bytes | str = case.read_bytes()
     if expected.get("input") == "str":
