@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--out", required=True, help="sqlite:///path.db or files:///folder or a folder")
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--profile", choices=("realistic", "small"), default="realistic")
+    generate.add_argument("--product", choices=("cc", "rl"), default="cc",
+                          help="cc: credit-card applications (table app_xml); rl: recreational lending"
+                               " (table app_xml_rl); each matches its contract under examples/")
     generate.add_argument("--edge-share", type=float, default=0.05,
                           help="share of edge-case documents (0 to 1)")
 
@@ -165,7 +168,7 @@ def cmd_generate(args) -> int:
         logger.error("--count must be >= 0 and --edge-share between 0 and 1")
         return EXIT_USAGE
     stats = run_generate(args.count, args.out, seed=args.seed, profile=args.profile,
-                         edge_share=args.edge_share)
+                         edge_share=args.edge_share, product=args.product)
     logger.info("generated {}", stats)
     return EXIT_OK
 

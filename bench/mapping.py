@@ -6,11 +6,16 @@ Prints three figures per corpus, on one core:
   map (no horizon)  parse the whole document + map (strict_wellformed=True)
   map (horizon)     parse up to the contract's horizon + map (the default)
 
-Corpus: ``--corpus-dir`` (every *.xml in it), else the synthetic generator
-(``generator.corpus``, realistic profile), else a document built here from
-the conformance contract (its business part plus a bulky Reports section).
+By default it measures both product lines, each on its synthetic corpus
+(``generator``, realistic profile) under its example contract: credit card
+(``examples/credit_card``) and recreational lending
+(``examples/recreational_lending``); ``--product cc|rl`` measures one.
+With ``--corpus-dir`` (every *.xml in it) or ``--contract`` it measures that
+corpus or contract alone; a contract without a generator of its own gets
+documents built here from the conformance contract's shape (its business
+part plus a bulky Reports section).
 
-    python bench/mapping.py [--contract PATH] [--corpus-dir DIR] [--count N] [--repeat R]
+    python bench/mapping.py [--product cc|rl|both] [--contract PATH] [--corpus-dir DIR] [--count N] [--repeat R]
 """
 
 from __future__ import annotations
@@ -32,6 +37,10 @@ from contract import MapOptions, compile_contract, load_contract  # noqa: E402
 from contract.results import MappedRecord  # noqa: E402
 
 EXAMPLE_CONTRACT = ROOT / "examples" / "credit_card" / "contract.json"
+EXAMPLE_CONTRACTS = {
+    "cc": EXAMPLE_CONTRACT,
+    "rl": ROOT / "examples" / "recreational_lending" / "contract.json",
+}
 CONFORMANCE = ROOT.parent / "shared" / "conformance"
 
 
@@ -66,23 +75,28 @@ def _built_corpus(count: int) -> list[bytes]:
     return documents
 
 
-def _corpus(args) -> tuple[list[bytes], Path]:
+def _generated(product: str, count: int) -> list[bytes]:
+    from generator.corpus import generate_documents
+
+    return [d.to_bytes() for d in generate_documents(count, seed=7, profile="realistic", edge_share=0.0,
+                                                     product=product)]
+
+
+def _corpora(args) -> list[tuple[list[bytes], Path]]:
+    """(documents, contract) pairs to measure, one per product line unless told otherwise."""
     if args.corpus_dir:
         files = sorted(Path(args.corpus_dir).glob("*.xml"))[: args.count]
         if not files:
             sys.exit(f"no *.xml files in {args.corpus_dir}")
-        return [f.read_bytes() for f in files], Path(args.contract or EXAMPLE_CONTRACT)
-    if args.contract is None or Path(args.contract) == EXAMPLE_CONTRACT:
-        try:
-            from generator.corpus import generate_documents
-
-            documents = [d.to_bytes() for d in generate_documents(args.count, seed=7,
-                                                                   profile="realistic",
-                                                                   edge_share=0.0)]
-            return documents, EXAMPLE_CONTRACT
-        except ImportError:
-            pass
-    return _built_corpus(args.count), Path(args.contract or CONFORMANCE / "contract.json")
+        return [([f.read_bytes() for f in files], Path(args.contract or EXAMPLE_CONTRACT))]
+    if args.contract is not None:
+        contract = Path(args.contract).resolve()
+        for product, example in EXAMPLE_CONTRACTS.items():
+            if contract == example.resolve():
+                return [(_generated(product, args.count), example)]
+        return [(_built_corpus(args.count), contract)]
+    products = tuple(EXAMPLE_CONTRACTS) if args.product == "both" else (args.product,)
+    return [(_generated(product, args.count), EXAMPLE_CONTRACTS[product]) for product in products]
 
 
 def _time(label: str, documents: list[bytes], work, repeat: int) -> float:
@@ -99,13 +113,19 @@ def _time(label: str, documents: list[bytes], work, repeat: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--contract", help="contract JSON (default: the example contract)")
+    parser.add_argument("--product", choices=("both", *EXAMPLE_CONTRACTS), default="both",
+                        help="product lines to measure with their example contracts (default both)")
+    parser.add_argument("--contract", help="contract JSON (default: the example contract of each product)")
     parser.add_argument("--corpus-dir", help="directory of *.xml documents")
     parser.add_argument("--count", type=int, default=200, help="documents (default 200)")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs; the best counts")
     args = parser.parse_args()
 
-    documents, contract_path = _corpus(args)
+    for documents, contract_path in _corpora(args):
+        _measure(documents, contract_path, args.repeat)
+
+
+def _measure(documents: list[bytes], contract_path: Path, repeat: int) -> None:
     contract = load_contract(contract_path)
     now = datetime(2025, 1, 1)
     horizon = compile_contract(contract, MapOptions(now=now))
@@ -122,9 +142,9 @@ def main() -> None:
     def parse_only(document: bytes) -> None:
         etree.fromstring(document, etree.XMLParser(**parser_options))
 
-    _time("parse-only", documents, parse_only, args.repeat)
-    _time("map (no horizon)", documents, whole.map_document, args.repeat)
-    _time("map (horizon)", documents, horizon.map_document, args.repeat)
+    _time("parse-only", documents, parse_only, repeat)
+    _time("map (no horizon)", documents, whole.map_document, repeat)
+    _time("map (horizon)", documents, horizon.map_document, repeat)
 
 
 if __name__ == "__main__":

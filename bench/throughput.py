@@ -11,6 +11,10 @@ never counted as throughput. The last line is exactly:
     records_per_minute=<int> ratio_vs_parse=<float>
 
 Example: python bench/throughput.py --count 10000 --profile realistic --mappers 2
+         python bench/throughput.py --count 2000 --product rl   (recreational lending)
+
+--product picks the product line: its generated corpus and its example
+contract (cc: examples/credit_card, rl: examples/recreational_lending).
 """
 
 from __future__ import annotations
@@ -30,21 +34,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 CACHE = ROOT / ".bench"
+CONTRACTS = {
+    "cc": ROOT / "examples" / "credit_card" / "contract.json",
+    "rl": ROOT / "examples" / "recreational_lending" / "contract.json",
+}
 
 
-def corpus(count: int, profile: str, seed: int, edge_share: float) -> Path:
+def corpus(count: int, profile: str, seed: int, edge_share: float, product: str = "cc") -> Path:
     """The cached source database for these parameters (generated once)."""
     from generator.writers import run_generate
 
     CACHE.mkdir(exist_ok=True)
-    path = CACHE / f"source-{profile}-{count}-s{seed}-e{edge_share}.db"
+    prefix = "source" if product == "cc" else f"source-{product}"
+    path = CACHE / f"{prefix}-{profile}-{count}-s{seed}-e{edge_share}.db"
     if not path.exists():
         started = time.perf_counter()
         partial = path.with_suffix(".partial")
         partial.unlink(missing_ok=True)
-        run_generate(count, f"sqlite:///{partial}", seed=seed, profile=profile, edge_share=edge_share)
+        run_generate(count, f"sqlite:///{partial}", seed=seed, profile=profile, edge_share=edge_share,
+                     product=product)
         partial.rename(path)
-        print(f"generated {count} {profile} documents in {time.perf_counter() - started:.1f}s -> {path}")
+        print(f"generated {count} {profile} {product} documents in {time.perf_counter() - started:.1f}s -> {path}")
     return path
 
 
@@ -92,7 +102,7 @@ def write_config(directory: Path, source: Path, target_url: str, args) -> Path:
         "\n".join([
             "[source]", f'url = "sqlite:///{source}"', "",
             "[target]", f"url = {json.dumps(target_url)}", "",
-            "[contract]", f'path = "{ROOT / "examples/credit_card/contract.json"}"', "",
+            "[contract]", f'path = "{CONTRACTS[args.product]}"', "",
             "[actors]", f"mappers = {args.mappers}", f"max_in_flight = {args.max_in_flight}",
             f"batch_size = {args.batch_size}", "",
             "[flush]", f"max_records = {args.flush_records}", f"max_interval_ms = {args.flush_interval_ms}", "",
@@ -137,7 +147,7 @@ def run_pipeline(label: str, source: Path, target_url: str, args, workdir: Path)
     }
 
 
-def run_baseline(source: Path) -> dict:
+def run_baseline(source: Path, table: str) -> dict:
     """Read every document from the same source and parse it whole with lxml: nothing else."""
     from lxml import etree
 
@@ -146,7 +156,7 @@ def run_baseline(source: Path) -> dict:
     connection = sqlite3.connect(source)
     parsed = failed = 0
     # The same raw bytes the pipeline's reader gets (no decode/encode round trip).
-    for (document,) in connection.execute("SELECT CAST(app_xml AS BLOB) FROM app_xml ORDER BY app_id"):
+    for (document,) in connection.execute(f'SELECT CAST(app_xml AS BLOB) FROM "{table}" ORDER BY app_id'):
         try:
             etree.fromstring(document)
             parsed += 1
@@ -178,6 +188,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10000)
     parser.add_argument("--profile", choices=("realistic", "small"), default="realistic")
+    parser.add_argument("--product", choices=tuple(CONTRACTS), default="cc",
+                        help="product line: cc credit card (default), rl recreational lending")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--edge-share", type=float, default=0.02)
     parser.add_argument("--mappers", type=int, default=2)
@@ -189,9 +201,11 @@ def main() -> None:
                         help="ODBC connection string of a PostgreSQL database to benchmark too")
     args = parser.parse_args()
 
-    source = corpus(args.count, args.profile, args.seed, args.edge_share)
+    from generator.writers import SOURCE_TABLES
+
+    source = corpus(args.count, args.profile, args.seed, args.edge_share, args.product)
     size_mb = source.stat().st_size / 2**20
-    print(f"corpus: {args.count} {args.profile} documents, source database {size_mb:.0f} MB; "
+    print(f"corpus: {args.count} {args.profile} {args.product} documents, source database {size_mb:.0f} MB; "
           f"mappers={args.mappers} cores={os.cpu_count()}")
     run_dir = CACHE / f"run-{uuid.uuid4().hex[:8]}"
     results = [run_pipeline("xmlshred migrate -> SQLite", source, f"sqlite:///{run_dir / 'target.db'}",
@@ -199,7 +213,7 @@ def main() -> None:
     if args.pg_dsn:
         results.append(run_pipeline("xmlshred migrate -> PostgreSQL", source, f"odbc:{args.pg_dsn}", args,
                                     run_dir / "postgres"))
-    baseline = run_baseline(source)
+    baseline = run_baseline(source, SOURCE_TABLES[args.product])
     results.append(baseline)
     print_table(results)
     ours = results[0]["records_per_minute"]

@@ -2,8 +2,9 @@
 
 Public API:
 
-- ``generate_documents(count, seed=0, profile="realistic", edge_share=0.05, start_key=1)``
-  yields ``GeneratedDocument`` values, deterministically.
+- ``generate_documents(count, seed=0, profile="realistic", edge_share=0.05, start_key=1, product="cc")``
+  yields ``GeneratedDocument`` values, deterministically; ``product`` is ``cc``
+  (credit card, ``corpus``) or ``rl`` (recreational lending, ``recreational``).
 - ``write_sqlite(path, docs, ...)`` and ``write_files(folder, docs)`` store them.
 - ``run_generate(count, out, ...)`` does both for a destination URL and returns figures.
 """
@@ -11,17 +12,28 @@ Public API:
 from .corpus import (
     EDGE_CASES,
     FAILING_EDGE_CASES,
+    PRODUCTS,
     PROFILES,
     GeneratedDocument,
     generate_document,
     generate_documents,
 )
-from .writers import GeneratorError, file_name, parse_destination, run_generate, write_files, write_sqlite
+from .writers import (
+    SOURCE_TABLES,
+    GeneratorError,
+    file_name,
+    parse_destination,
+    run_generate,
+    write_files,
+    write_sqlite,
+)
 
 __all__ = [
     "EDGE_CASES",
     "FAILING_EDGE_CASES",
+    "PRODUCTS",
     "PROFILES",
+    "SOURCE_TABLES",
     "GeneratedDocument",
     "GeneratorError",
     "file_name",

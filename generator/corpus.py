@@ -20,6 +20,8 @@ from datetime import date, datetime, timedelta
 from typing import Iterator
 
 PROFILES = ("realistic", "small")
+PRODUCTS = ("cc", "rl")
+"""Product lines: ``cc`` credit-card applications (this module), ``rl`` recreational lending (``recreational``)."""
 
 EDGE_CASES = (
     "blank_contact_fields",
@@ -64,12 +66,15 @@ def generate_documents(
     profile: str = "realistic",
     edge_share: float = 0.05,
     start_key: int = 1,
+    product: str = "cc",
 ) -> Iterator[GeneratedDocument]:
-    """Yield ``count`` documents with keys ``start_key, start_key + 1, …``.
+    """Yield ``count`` documents of product line ``product`` with keys ``start_key, start_key + 1, …``.
 
-    Raises ValueError for an unknown profile, a negative count, an
-    ``edge_share`` outside [0, 1] or a ``start_key`` below 1.
+    Raises ValueError for an unknown profile or product, a negative count,
+    an ``edge_share`` outside [0, 1] or a ``start_key`` below 1.
     """
+    if product not in PRODUCTS:
+        raise ValueError(f"unknown product {product!r}; choose one of {', '.join(PRODUCTS)}")
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     if count < 0:
@@ -79,8 +84,11 @@ def generate_documents(
     if start_key < 1:
         raise ValueError(f"start_key must be a positive integer, got {start_key}")
     with_reports = profile == "realistic"
+    build = generate_document
+    if product == "rl":
+        from .recreational import generate_rl_document as build
     for key in range(start_key, start_key + count):
-        yield generate_document(key, seed, with_reports, edge_share)
+        yield build(key, seed, with_reports, edge_share)
 
 
 def generate_document(key: int, seed: int, with_reports: bool, edge_share: float) -> GeneratedDocument:
@@ -770,13 +778,18 @@ def _build_chunk(rng: random.Random, n: int) -> str:
 
 
 def _render_reports(rng: random.Random, key: int) -> str:
-    chunks = _report_chunks()
     if rng.random() < _LARGE_SHARE:
         target = rng.randrange(1_600_000, 2_100_000)
     else:
         # Triangular with a mean of ~225 KB: with the rare 2 MB documents and
         # the ~8 KB business part, documents average ~250 KB.
         target = int(rng.triangular(30_000, 500_000, 140_000))
+    return render_reports_of_size(rng, key, target)
+
+
+def render_reports_of_size(rng: random.Random, key: int, target: int) -> str:
+    """A ``Reports`` section of bureau reports whose chunks add up to at least ``target`` characters."""
+    chunks = _report_chunks()
     parts = [f'  <Reports requestId="{key}">\n']
     size = 0
     report = 0

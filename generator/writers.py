@@ -16,6 +16,8 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BATCH = 2000
 FILE_KEY_DIGITS = 10
 """Zero-padding of file names, so that sorting the names sorts the keys."""
+SOURCE_TABLES = {"cc": "app_xml", "rl": "app_xml_rl"}
+"""Per product line, the table a SQLite corpus goes to: its example contract's ``source_table``."""
 
 
 class GeneratorError(Exception):
@@ -142,18 +144,25 @@ def run_generate(
     seed: int = 0,
     profile: str = "realistic",
     edge_share: float = 0.05,
-    table: str = "app_xml",
+    table: str | None = None,
     key_column: str = "app_id",
     xml_column: str = "app_xml",
     start_key: int = 1,
+    product: str = "cc",
 ) -> dict:
-    """Generate ``count`` documents into ``out``; return figures about what was written.
+    """Generate ``count`` documents of ``product`` into ``out``; return figures about what was written.
 
-    The result: ``{"destination", "kind", "count", "bytes", "avg_bytes",
+    ``table`` defaults to the product's source table (``SOURCE_TABLES``),
+    the ``source_table`` of its example contract. The result:
+    ``{"destination", "kind", "product", "count", "bytes", "avg_bytes",
     "max_bytes", "seconds", "docs_per_second", "edge_cases": {tag: n},
-    "first_key", "last_key"}``. Raises GeneratorError for a bad destination
-    or identifier, ValueError for bad generator arguments.
+    "first_key", "last_key"}`` (plus ``"table"`` for a SQLite destination).
+    Raises GeneratorError for a bad destination or identifier, ValueError
+    for bad generator arguments.
     """
+    if product not in SOURCE_TABLES:
+        raise ValueError(f"unknown product {product!r}; choose one of {', '.join(SOURCE_TABLES)}")
+    table = table or SOURCE_TABLES[product]
     kind, path = parse_destination(out)
     edge_counts: Counter[str] = Counter()
     sizes = {"bytes": 0, "max": 0}
@@ -168,7 +177,8 @@ def run_generate(
             yield doc
 
     started = time.perf_counter()
-    docs = counted(generate_documents(count, seed=seed, profile=profile, edge_share=edge_share, start_key=start_key))
+    docs = counted(generate_documents(count, seed=seed, profile=profile, edge_share=edge_share, start_key=start_key,
+                                      product=product))
     if kind == "sqlite":
         written = write_sqlite(path, docs, table=table, key_column=key_column, xml_column=xml_column)
     else:
@@ -177,6 +187,8 @@ def run_generate(
     return {
         "destination": str(path),
         "kind": kind,
+        "product": product,
+        **({"table": table} if kind == "sqlite" else {}),
         "count": written,
         "bytes": sizes["bytes"],
         "avg_bytes": sizes["bytes"] // written if written else 0,

@@ -282,3 +282,121 @@ def test_shipped_sample_is_what_the_generator_makes():
     assert sorted(p.name for p in folder.iterdir()) == [file_name(d.key) for d in docs]
     for doc in docs:
         assert (folder / file_name(doc.key)).read_bytes() == doc.to_bytes(), doc.key
+
+
+# --------------------------------------------------------------------------
+# the recreational-lending (RL) product line
+
+RL_APPLICATION = "Request/CustData/IL_application"
+
+
+def _rl(count, **arguments):
+    return list(generate_documents(count, product="rl", **arguments))
+
+
+def test_rl_documents_are_deterministic_and_independent_of_their_neighbours():
+    first = _rl(40, seed=11, edge_share=0.3, profile="small")
+    assert first == _rl(40, seed=11, edge_share=0.3, profile="small")
+    assert _rl(10, seed=11, edge_share=0.3, profile="small", start_key=31) == first[30:]
+    other_seed = _rl(40, seed=12, edge_share=0.3, profile="small")
+    assert all(a.xml != b.xml for a, b in zip(first, other_seed))
+    credit_card = list(generate_documents(40, seed=11, edge_share=0.3, profile="small"))
+    assert all(a.xml != b.xml for a, b in zip(first, credit_card))
+
+
+def test_unknown_product_is_refused():
+    with pytest.raises(ValueError, match="mortgage"):
+        list(generate_documents(1, product="mortgage"))
+    with pytest.raises(ValueError, match="mortgage"):
+        run_generate(1, "unused-folder", product="mortgage")
+
+
+def test_rl_documents_have_the_rl_shape():
+    docs = [_parse(d) for d in _rl(300, seed=13, profile="small", edge_share=0.0)]
+    roles, slot_counts, warranties, exceptions = Counter(), Counter(), 0, 0
+    for root in docs:
+        assert root.tag == "Provenir"
+        app = root.find(RL_APPLICATION)
+        assert app is not None and root.find("Request/CustData/application") is None
+        contacts = app.findall("IL_contact")
+        assert contacts[0].get("ac_role_tp_c") == "PR"
+        roles.update(c.get("ac_role_tp_c").upper() for c in contacts)
+        for tag in ("IL_collateral", "IL_pricing", "IL_backend_policies", "IL_app_decision_info", "IL_scores",
+                    "IL_flags", "IL_credit_summary"):
+            assert len(app.findall(tag)) == 1, tag
+        collateral = app.find("IL_collateral")
+        slots = [n for n in range(1, 5) if collateral.get(f"coll{n}_make")]
+        assert slots == list(range(1, len(slots) + 1)) and 1 <= len(slots) <= 4
+        slot_counts[len(slots)] += 1
+        policies = app.find("IL_backend_policies")
+        warranties += any(policies.get(f"{p}_company") for p in ("gap", "cl", "rsa", "svc", "tw", "dis"))
+        decision = app.find("IL_app_decision_info")
+        exceptions += any(decision.get(name, "").strip() not in ("", "NONE", "null")
+                          for name in decision.keys() if name.startswith("override_") and name != "override_notes")
+    assert roles["PR"] == 300 and 90 <= roles["SEC"] <= 180
+    assert set(slot_counts) == {1, 2, 3, 4} and slot_counts[1] > slot_counts[2] > slot_counts[3] > slot_counts[4]
+    assert 150 <= warranties <= 270
+    assert 50 <= exceptions <= 150
+    assert sum(1 for root in docs for _ in root.iter("IL_contact_address")) > 400
+    assert sum(1 for root in docs for _ in root.iter("IL_contact_employment")) > 350
+
+
+def test_rl_edge_case_share_and_kinds_match_the_credit_card_corpus():
+    docs = _rl(3000, seed=3, profile="small", edge_share=0.2)
+    share = sum(d.edge_case is not None for d in docs) / len(docs)
+    assert 0.17 <= share <= 0.23
+    kinds = Counter(d.edge_case for d in docs if d.edge_case)
+    assert set(kinds) == set(EDGE_CASES)
+    expected = len(docs) * 0.2 / len(EDGE_CASES)
+    assert all(expected * 0.5 <= n <= expected * 1.5 for n in kinds.values()), kinds
+    assert all(d.edge_case is None for d in _rl(300, seed=4, profile="small", edge_share=0.0))
+
+
+def test_rl_edge_cases_are_what_their_tags_say():
+    found = {}
+    for doc in _rl(1500, seed=21, profile="small", edge_share=0.5):
+        found.setdefault(doc.edge_case, doc)
+    assert set(EDGE_CASES) <= set(found)
+    with pytest.raises(etree.XMLSyntaxError):
+        _parse(found["malformed_xml"])
+    assert _parse(found["wrong_root"]).tag != "Provenir"
+    assert not _parse(found["missing_id"]).find("Request").get("ID")
+    assert found["bom"].to_bytes().startswith(b"\xef\xbb\xbf")
+    cp1252 = found["encoding_declaration"]
+    assert cp1252.encoding == "windows-1252" and any(ord(ch) > 127 for ch in cp1252.xml)
+    assert _parse(cp1252).find("Request").get("ID") == str(cp1252.key)
+    dup = _parse(found["duplicate_con_id"]).findall(f"{RL_APPLICATION}/IL_contact")
+    assert len({c.get("con_id") for c in dup}) < len(dup)
+    collateral = _parse(found["comma_amounts"]).find(f"{RL_APPLICATION}/IL_collateral")
+    assert "," in collateral.get("coll1_wholesale_value")
+    assert len(_parse(found["overlong_values"]).find(f"{RL_APPLICATION}/IL_contact").get("first_name")) > 200
+    for tag in FAILING_EDGE_CASES - {"malformed_xml"}:
+        _parse(found[tag])
+
+
+def test_realistic_rl_documents_average_about_90_kb_with_12_kb_of_business_data():
+    docs = _rl(600, seed=9, profile="realistic", edge_share=0.0)
+    sizes = [len(d.to_bytes()) for d in docs]
+    assert 80_000 <= sum(sizes) / len(sizes) <= 100_000
+    business = [d.xml.index("</IL_application>") - d.xml.index("<IL_application ") for d in docs]
+    assert 10_000 <= sum(business) / len(business) <= 14_000
+    assert max(business) <= 40_000
+    assert all(d.xml.index("</CustData>") < d.xml.index("<Reports") for d in docs)
+    assert max(sizes) < 1_300_000
+
+
+def test_small_rl_documents_have_no_reports():
+    docs = _rl(300, seed=9, profile="small", edge_share=0.0)
+    assert not any("<Reports" in d.xml for d in docs)
+    sizes = [len(d.to_bytes()) for d in docs]
+    assert 4_000 <= sum(sizes) / len(sizes) <= 10_000
+
+
+def test_run_generate_writes_rl_documents_to_the_rl_source_table(tmp_path):
+    stats = run_generate(30, f"sqlite:///{tmp_path}/rl.db", seed=3, profile="small", product="rl")
+    assert stats["product"] == "rl" and stats["table"] == "app_xml_rl" and stats["count"] == 30
+    with sqlite3.connect(tmp_path / "rl.db") as connection:
+        tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert tables == {"app_xml_rl"}
+        assert connection.execute("SELECT COUNT(*) FROM app_xml_rl").fetchone()[0] == 30
+    assert run_generate(5, f"sqlite:///{tmp_path}/cc.db", profile="small")["table"] == "app_xml"
