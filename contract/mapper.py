@@ -11,19 +11,45 @@ instance) without any XPath.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from contract.compiler import (
-    ABOVE, BELOW, BOOLEAN_TO_BIT, CALCULATED, CHAR_TO_BIT, ENUM, EXTRACT_DATE,
-    EXTRACT_NUMERIC, GROUPS, NUMBERS_ONLY, POLICY, RECORD, REPEAT, ROOT, ROWS, SELF,
-    UTC_IF_NULL, _NO_DEFAULT, CompiledContract, FieldPlan, TablePlan,
-)
 from contract.expressions import result_to_text
 from contract.parsing import DocumentRejected, check_size, parse_document
+from contract.plans import (
+    _NO_DEFAULT,
+    ABOVE,
+    BELOW,
+    BOOLEAN_TO_BIT,
+    CALCULATED,
+    CHAR_TO_BIT,
+    ENUM,
+    EXTRACT_DATE,
+    EXTRACT_NUMERIC,
+    GROUPS,
+    NUMBERS_ONLY,
+    POLICY,
+    RECORD,
+    REPEAT,
+    ROOT,
+    ROWS,
+    SELF,
+    UTC_IF_NULL,
+    FieldPlan,
+    TablePlan,
+)
 from contract.results import MappedRecord, RecordFailure
 from contract.values import (
-    INTEGER_RANGES, ValueRangeError, convert_value, extract_numeric, format_canonical,
-    numbers_only, parse_datetime,
+    INTEGER_RANGES,
+    ValueRangeError,
+    convert_value,
+    extract_numeric,
+    format_canonical,
+    numbers_only,
+    parse_datetime,
 )
+
+if TYPE_CHECKING:
+    from contract.compiler import CompiledContract
 
 __all__ = ["map_document"]
 
