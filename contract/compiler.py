@@ -23,7 +23,7 @@ from contract.loader import (
     Mapping,
     Relationship,
 )
-from contract.mapper import map_document
+from contract.mapper import field_reader, map_document
 from contract.plans import (
     _INTEGER_TYPES,
     _MAX_FIXED_TEXT,
@@ -315,6 +315,9 @@ class _Builder:
                 raise ValueError("relationships form a loop")  # the loader rejects this
         ordered = tuple(plans[name] for name in listed + unlisted)
         for plan in ordered:
+            for field in _fields_of(plan):
+                field.read = field_reader(field)
+        for plan in ordered:
             if plan.kind == REPEAT:
                 plan.children = tuple(other for other in ordered
                                       if other.kind == REPEAT and other.parent is plan)
@@ -553,6 +556,16 @@ class _Builder:
                 if column.name == name:
                     return Column(name, column.data_type, column.data_length, False)
         return Column(name, "bigint", None, False)
+
+
+def _fields_of(plan: TablePlan):
+    for column in plan.columns:
+        yield from column.fields
+    yield from plan.fields
+    for group in plan.groups:
+        yield from (field for field, _, _ in group.cells if field is not None)
+    if plan.notes is not None:
+        yield plan.notes
 
 
 def _argument_column(name: str, arguments: list[str]) -> Column:

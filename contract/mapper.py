@@ -42,6 +42,7 @@ from contract.values import (
     INTEGER_RANGES,
     ValueRangeError,
     convert_value,
+    converter,
     extract_numeric,
     format_canonical,
     numbers_only,
@@ -504,14 +505,72 @@ def _values(doc: _Document, plan: TablePlan, element) -> tuple[list, bool]:
     has_real = False
     for column in plan.columns:
         value = None
-        if not column.parent_key:
-            for field in column.fields:
-                value, real = doc.value(field, doc.locate(field, element), element)
-                if value is not None:
-                    has_real = has_real or real
-                    break
+        for field in column.fields:  # a parent-key column has none
+            value, real = field.read(doc, element)
+            if value is not None:
+                if real:
+                    has_real = True
+                break
         values.append(value)
     return values, has_real
+
+
+def field_reader(field: FieldPlan):
+    """``read(doc, row) -> (value, real)`` for ``field``, chosen once at compile time.
+
+    The common shapes (an attribute of the row's own element or of the
+    record's first instance, with no steps or one lookup step) get a short
+    path; every other field goes through ``_Document.locate`` and ``value``.
+    Both give the same results (the golden and conformance fixtures run
+    through them).
+    """
+    def generic(doc, row):
+        return doc.value(field, doc.locate(field, row), row)
+
+    where = field.where
+    name, lower = field.attribute, field.attribute_lower
+    if name is None or field.selector or field.typed or where not in (SELF, RECORD) \
+            or len(field.steps) > 1 or (field.steps and field.steps[0][0] != ENUM):
+        return generic
+    node_id = field.node.id
+    column = field.column
+    convert = converter(column.data_type)
+    real_value = field.counts_as_real
+    truncated_warning, unconvertible_warning = field.truncated_warning, field.unconvertible_warning
+    enum = field.steps[0][1] if field.steps else None
+
+    def read(doc, row):
+        if where == SELF:
+            element = row
+        else:
+            instances = doc.inst[node_id]
+            element = instances[0] if instances else None
+        raw = None
+        if element is not None:
+            raw = element.get(name)
+            if raw is None:
+                raw = doc.attr(element, name, lower)
+        text = raw.strip() if raw else ""
+        real = real_value
+        if enum is not None:
+            table, folded, empty = enum
+            value = table.get(text) if text else None
+            if value is None and text:
+                value = folded.get(text.casefold())
+            if value is None:
+                value, real = empty, False
+            text = value or ""
+        if not text:
+            return None, False
+        value, truncated = convert(text, column)
+        if truncated:
+            doc.warn(truncated_warning)
+        if value is None:
+            doc.warn(unconvertible_warning)
+            return None, False
+        return value, real
+
+    return read
 
 
 def _finish(doc: _Document, plan: TablePlan, element, values: list) -> tuple:

@@ -64,7 +64,7 @@ class FieldPlan:
                  "counts_as_real", "is_key", "expression", "where", "where_arg", "typed",
                  "truncated_warning", "unconvertible_warning", "unmapped_warning",
                  "row_step", "row_argument", "history_name", "history_source", "label",
-                 "selector", "reads_document", "fallback")
+                 "selector", "reads_document", "fallback", "read")
 
     def __init__(self, mapping: Mapping, node: Node) -> None:
         self.mapping = mapping
@@ -102,6 +102,9 @@ class FieldPlan:
         """RL groups: only a value read from the document can make a group's row."""
         self.fallback: tuple = ()
         """The ancestors to search, nearest first, when the mapped element is missing."""
+        self.read = None
+        """``read(doc, row) -> (value, real)``: the whole pipeline for one row, specialised
+        for this field when it is compiled (``mapper.field_reader``)."""
 
 
 class ColumnPlan:

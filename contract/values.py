@@ -333,6 +333,12 @@ _CONVERTERS = {
 }
 
 
+def converter(data_type: str):
+    """The ``convert_value`` of one data type, for callers that pick it once
+    (``converter("int")(text, column)``); KeyError for an unknown type."""
+    return _CONVERTERS[data_type]
+
+
 def convert_value(text: str, column: Column) -> tuple[object, bool]:
     """Convert stripped, non-empty ``text`` to ``column``'s data type.
 
