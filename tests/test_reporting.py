@@ -408,7 +408,7 @@ def test_build_report_tables_runs_rates_and_failures():
 def test_build_report_for_one_run_without_a_target():
     text = build_report(_two_runs_metrics(), None, run_id="run-1")
     assert "Rate over time, run run-1" in text
-    assert "Failures by stage, run run-1 (metrics; pass --target to see reasons): 2\n  parse: 2" in text
+    assert "Failures by stage, run run-1 (metrics; the target has no processing_log to give reasons): 2\n  parse: 2" in text
     assert select_run(_two_runs_metrics(), None) == "run-2"
     with pytest.raises(ReportError, match="run-9"):
         build_report(_two_runs_metrics(), None, run_id="run-9")
