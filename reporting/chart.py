@@ -2,10 +2,11 @@
 
 Three panels sharing a wall-clock (UTC) x axis:
 
-1. successful records per minute, counted in time bins and smoothed over
-   neighbouring bins (so each flush's step does not make a saw-tooth), with
-   the run's overall rate as a dashed line;
-2. failed records per bin, stacked by stage;
+1. successful records per minute at each flush (or progress interval),
+   averaged over the last few of them (a sixth of the run's steps, 1 to 10)
+   so single flushes do not make a saw-tooth, with the run's overall rate as
+   a dashed line;
+2. failed records per time bin, stacked by stage;
 3. flush latency p95 (per progress interval, or the run's p95 when there are
    no intervals).
 
@@ -30,8 +31,7 @@ from reporting.errors import ReportError
 MIN_INTERVALS = 3
 """Fewer progress intervals than this: the counts come from processing_log timestamps."""
 MAX_BINS = 60
-SMOOTH_BINS = 3
-"""Width of the centred moving average over bins (odd)."""
+"""Most bars in the failures panel."""
 
 
 @dataclass
@@ -43,14 +43,16 @@ class ChartData:
     """``progress intervals`` or ``processing_log timestamps``."""
     edges: list[datetime]
     """Bin edges (len = bins + 1), UTC."""
-    rate: list[float]
-    """Smoothed successful records per minute, one per bin."""
+    rate: list[tuple[datetime, float]]
+    """(time, successful records per minute over the last ``window`` steps)."""
     overall: float
     """Successful records per minute over the whole run."""
     failures: dict[str, list[int]] = field(default_factory=dict)
     """Failed records per bin, by stage."""
     p95: list[tuple[datetime, float]] = field(default_factory=list)
     """(time, flush p95 ms) points."""
+    window: int = 1
+    """Steps (flushes or intervals) each rate point is averaged over."""
     dry_run: bool = False
 
 
@@ -80,23 +82,33 @@ def _bin_of(edges: list[datetime], moment: datetime) -> int:
     return min(max(index, 0), len(edges) - 2)
 
 
-def _smooth(values: list[float], width: int = SMOOTH_BINS) -> list[float]:
-    half = width // 2
+FLUSH_GAP_S = 0.003
+"""processing_log rows closer together than this belong to one flush (they are stamped in one loop)."""
+
+
+def _flushes(rows: list[tuple[str, Any, datetime]]) -> list[tuple[datetime, int]]:
+    """(commit time, successes) per flush, told apart by gaps between updated_at stamps."""
+    ordered = sorted(rows, key=lambda row: row[2])
+    flushes: list[list] = []
+    previous = None
+    for status, _, moment in ordered:
+        if previous is None or (moment - previous).total_seconds() > FLUSH_GAP_S:
+            flushes.append([moment, 0])
+        flushes[-1][0] = moment
+        flushes[-1][1] += status == "success"
+        previous = moment
+    return [(moment, ok) for moment, ok in flushes]
+
+
+def _rates(points: list[tuple[datetime, float]], window: int) -> list[tuple[datetime, float]]:
+    """Records/minute at each cumulative point, over the last ``window`` steps (sum over sum)."""
     out = []
-    for index in range(len(values)):
-        window = values[max(0, index - half):index + half + 1]
-        out.append(sum(window) / len(window))
+    for index in range(1, len(points)):
+        back = max(0, index - window)
+        seconds = (points[index][0] - points[back][0]).total_seconds()
+        count = points[index][1] - points[back][1]
+        out.append((points[index][0], count * 60.0 / seconds if seconds > 0 else 0.0))
     return out
-
-
-def _interpolate(points: list[tuple[float, float]], x: float) -> float:
-    """Linear interpolation of a cumulative count (points sorted by x)."""
-    if x <= points[0][0]:
-        return points[0][1]
-    for (x0, y0), (x1, y1) in zip(points, points[1:]):
-        if x <= x1:
-            return y0 if x1 == x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0)
-    return points[-1][1]
 
 
 def chart_data(run, log_rows: list[tuple] | None) -> ChartData:
@@ -111,45 +123,40 @@ def chart_data(run, log_rows: list[tuple] | None) -> ChartData:
     started = run.started_at
     rows = [(str(r[1]), r[2], _time(r[6])) for r in (log_rows or [])]
     rows = [r for r in rows if r[2] is not None]
+    finished = _time(summary.get("finished_at"))
     if len(intervals) >= MIN_INTERVALS:
-        source = "progress intervals"
+        source = f"{len(intervals)} progress intervals"
         started = started or _time(intervals[0]["ts"])
-        end = _time(summary.get("finished_at")) or _time(intervals[-1]["ts"])
-        cumulative = [(0.0, 0.0)] + [((_time(i["ts"]) - started).total_seconds(), float(i.get("records_ok") or 0))
-                                     for i in intervals]
-        if summary:
-            cumulative.append(((end - started).total_seconds(), float(summary.get("records_ok") or 0)))
-        edges = _edges(started, end, len(intervals) * 2)
-        ok_per_bin = []
-        for left, right in zip(edges, edges[1:]):
-            a = _interpolate(cumulative, (left - started).total_seconds())
-            b = _interpolate(cumulative, (right - started).total_seconds())
-            ok_per_bin.append(b - a)
+        cumulative = [(started, 0.0)] + [(_time(i["ts"]), float(i.get("records_ok") or 0)) for i in intervals]
+        if finished is not None and finished > cumulative[-1][0]:
+            cumulative.append((finished, float(summary.get("records_ok") or 0)))
     elif rows:
-        source = "processing_log timestamps"
-        times = sorted(moment for _, _, moment in rows)
-        started = min(started or times[0], times[0])
-        end = max(_time(summary.get("finished_at")) or times[-1], times[-1])
-        edges = _edges(started, end, len(rows) // 5)
-        ok_per_bin = [0.0] * (len(edges) - 1)
-        for status, _, moment in rows:
-            if status == "success":
-                ok_per_bin[_bin_of(edges, moment)] += 1
-    elif started is not None and _time(summary.get("finished_at")) is not None:
+        flushes = _flushes(rows)
+        source = f"processing_log timestamps ({len(flushes)} flushes)"
+        started = min(started or flushes[0][0], flushes[0][0])
+        cumulative, total = [(started, 0.0)], 0.0
+        for moment, ok in flushes:
+            total += ok
+            cumulative.append((moment, total))
+        if finished is not None and finished > cumulative[-1][0]:
+            cumulative.append((finished, total))
+    elif started is not None and finished is not None:
         # Too short for intervals and nothing in processing_log (a dry run, or rows
         # overwritten by a later run): the summary's average is all there is.
         source = "the run's summary only (too short for progress intervals, no processing_log rows)"
-        end = max(_time(summary["finished_at"]), started + timedelta(milliseconds=1))
-        edges = _edges(started, end, 0)
-        ok_per_bin = [float(summary.get("records_ok") or 0) / (len(edges) - 1)] * (len(edges) - 1)
+        finished = max(finished, started + timedelta(milliseconds=1))
+        cumulative = [(started, 0.0), (finished, float(summary.get("records_ok") or 0))]
     else:
         raise ReportError(
             f"run {run.run_id} has nothing to plot: fewer than {MIN_INTERVALS} progress intervals, no "
             "summary and no processing_log rows of this run (lower [log] report_every_s)")
-    width_min = (edges[1] - edges[0]).total_seconds() / 60.0
-    rate = _smooth([count / width_min for count in ok_per_bin])
-    total_s = max((edges[-1] - edges[0]).total_seconds(), 1e-3)
-    overall = float(summary.get("records_ok") if summary else sum(ok_per_bin)) * 60.0 / total_s
+    # Smoothed over about a sixth of the run's steps (at least 1, at most 10).
+    window = max(1, min(10, round((len(cumulative) - 1) / 6)))
+    rate_points = _rates(cumulative, window)
+    end = cumulative[-1][0]
+    edges = _edges(started, end, len(cumulative))
+    total_s = max((end - started).total_seconds(), 1e-3)
+    overall = cumulative[-1][1] * 60.0 / total_s
 
     failures: dict[str, list[int]] = defaultdict(lambda: [0] * (len(edges) - 1))
     failed_rows = [r for r in rows if r[0] == "failed"]
@@ -171,8 +178,8 @@ def chart_data(run, log_rows: list[tuple] | None) -> ChartData:
 
     p95 = [(_time(i["ts"]), float(i["flush_p95_ms"])) for i in intervals if i.get("flush_p95_ms") is not None]
     if not p95 and summary.get("flush_p95_ms") is not None:
-        p95 = [(edges[0], float(summary["flush_p95_ms"])), (edges[-1], float(summary["flush_p95_ms"]))]
-    return ChartData(run.run_id, source, edges, rate, overall, dict(failures), p95,
+        p95 = [(started, float(summary["flush_p95_ms"])), (end, float(summary["flush_p95_ms"]))]
+    return ChartData(run.run_id, source, edges, rate_points, overall, dict(failures), p95, window,
                      dry_run=bool(summary.get("dry_run") or any(i.get("dry_run") for i in intervals)))
 
 
@@ -192,7 +199,10 @@ def draw_chart(data: ChartData, path: str | Path, target: str | None = None) -> 
     rate_ax, fail_ax, lat_ax = figure.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2, 1.5]})
     middles = [left + (right - left) / 2 for left, right in zip(data.edges, data.edges[1:])]
     naive = [m.replace(tzinfo=None) for m in middles]
-    rate_ax.plot(naive, data.rate, color="tab:blue", linewidth=2, label=f"records/min (smoothed over {SMOOTH_BINS} bins)")
+    steps = "flushes" if "flushes" in data.source else "intervals"
+    rate_ax.plot([t.replace(tzinfo=None) for t, _ in data.rate], [v for _, v in data.rate], color="tab:blue",
+                 linewidth=2, marker="o" if len(data.rate) < 30 else None, markersize=3,
+                 label=f"records/min (over the last {data.window} {steps})" if data.window > 1 else "records/min")
     rate_ax.axhline(data.overall, color="tab:blue", linestyle="--", alpha=0.6,
                     label=f"overall {data.overall:,.0f}/min")
     rate_ax.set_ylabel("successful\nrecords / minute")

@@ -132,6 +132,20 @@ class OptionalInteger(Integer):
 
 
 @dataclass(frozen=True)
+class Port(OptionalInteger):
+    """A TCP port: an integer or its digits as a string (``5432`` or ``"5432"``); ``""`` = not set."""
+
+    @property
+    def description(self) -> str:  # type: ignore[override]
+        return f'{self._integer_phrase()} (5432 or "5432"), or "" for none'
+
+    def from_toml(self, value: object) -> int | None:
+        if isinstance(value, str) and value.strip():
+            return self.from_text(value)
+        return super().from_toml(value)
+
+
+@dataclass(frozen=True)
 class Number(Kind):
     """A finite real number (integers accepted), stored as float."""
 

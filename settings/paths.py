@@ -83,7 +83,7 @@ def resolve_url(url: str, base_dir: str | Path) -> str:
         return resolve_path(url, base_dir)
     if scheme not in LOCAL_SCHEMES:
         return url
-    if scheme == "files":
+    if scheme in ("files", "file"):
         from sources.file_urls import FileUrlError, file_url_path
 
         try:
