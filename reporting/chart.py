@@ -149,7 +149,7 @@ def chart_data(run, log_rows: list[tuple] | None) -> ChartData:
     else:
         raise ReportError(
             f"run {run.run_id} has nothing to plot: fewer than {MIN_INTERVALS} progress intervals, no "
-            "summary and no processing_log rows of this run (lower [log] report_every_s)")
+            "start and finish times and no processing_log rows of this run (lower [log] report_every_s)")
     # Smoothed over about a sixth of the run's steps (at least 1, at most 10).
     window = max(1, min(10, round((len(cumulative) - 1) / 6)))
     rate_points = _rates(cumulative, window)

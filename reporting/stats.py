@@ -213,14 +213,14 @@ class RunStats:
     def progress_line(self, now: float) -> str:
         """The periodic INFO line (at most ~120 characters): counts and rates only, never record content.
 
-        The run id is in the start and summary lines, and p50 in metrics.jsonl.
+        The run id is in the start and summary lines; p50 and the flush count in metrics.jsonl.
         """
         p95 = _ms(self.recent_flush_latency(now, 95))
-        latency = "" if p95 is None else f" p95 {p95:,.0f} ms"
+        latency = "-" if p95 is None else f"{p95:,.0f} ms"
         return (
             f"progress ok={self.records_ok:,} failed={self.records_failed:,} skipped={self.skipped:,} | "
             f"{self.records_per_minute(now):,.0f}/min, recent {self.recent_records_per_minute(now):,.0f} | "
-            f"in flight {self.in_flight:,} | flushes {self.flushes:,}{latency} | "
+            f"in flight {self.in_flight:,} | flush p95 {latency} | "
             f"mappers {self.mapper_utilisation(now):.0%} | {format_duration(self.seconds(now))}"
         )
 
