@@ -464,12 +464,19 @@ def test_one_misspelt_mapping_type_is_one_problem(tmp_path):
 
 def test_json_logs_go_to_the_file_and_the_console_stays_human(tmp_path):
     make_source(tmp_path / "src.db", 5, seed=19)
+    # Without a log file: JSON has nowhere to go, and the console must not turn into JSON.
     config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'src.db'}", f"sqlite:///{tmp_path / 't.db'}",
-                             log__json=True)
+                             log__json=True, log__file="")
     result = run_cli("migrate", "--config", str(config))
     assert result.returncode == 0, result.stderr
     console = [line for line in result.stderr.splitlines() if line.strip()]
     assert console and all(TIMESTAMP.match(line) for line in console), console[:3]
+    assert "[log] json = true has no effect without [log] file" in result.stderr
+    # With a log file: JSON there, human on the console.
+    config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'src.db'}", f"sqlite:///{tmp_path / 't2.db'}",
+                             log__json=True)
+    result = run_cli("migrate", "--config", str(config))
+    assert all(TIMESTAMP.match(line) for line in result.stderr.splitlines() if line.strip())
     records = [json.loads(line) for line in (tmp_path / "run.log").read_text().splitlines()]
     assert any("summary run=" in record["text"] for record in records)
 
