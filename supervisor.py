@@ -130,8 +130,9 @@ def run_migration(settings) -> RunResult:
     if total == 0:
         from sources.check import describe_range
 
-        logger.warning("nothing to do: source {} holds no records{}; nothing was created or written",
-                       _safe_url(spec.url), describe_range(settings.run.key_start, settings.run.key_end))
+        where = describe_range(settings.run.key_start, settings.run.key_end)
+        logger.warning(f"nothing to do: source {_safe_url(spec.url)} holds no records{where}; "
+                       "nothing was created or written")
         return RunResult(EXIT_OK, run_id, None)
     open_target_fn = target_opener(settings, compiled.schema)
     signals = RunSignals()

@@ -19,11 +19,12 @@ def closing_notes(summary: dict[str, Any], settings, spec, schema, run_id: str) 
         else:
             notes.append("nothing to do: the source held no records for this run")
     if skipped and not settings.run.retry_failed and not summary.get("dry_run"):
-        try:
-            from reporting.target_log import failed_from_earlier_runs
+        from reporting.target_log import failed_from_earlier_runs
+        from targets import TargetError
 
+        try:
             failed = failed_from_earlier_runs(spec, schema, run_id)
-        except Exception:  # a note must never change how a run ends
+        except TargetError:  # a note must never change how a run ends
             failed = 0
         if failed:
             notes.append(f"{failed:,} records failed in earlier runs and were not retried "

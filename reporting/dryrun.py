@@ -27,7 +27,8 @@ class DryRunLog:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "w", encoding="utf-8", newline="\n")
+        # Open for the whole run, like the metrics file; close() ends it.
+        self._file = open(self.path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
         self.count = 0
 
     def write(self, key: int | None, source: str, stage: str, reason: str) -> None:

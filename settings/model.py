@@ -64,8 +64,8 @@ class _Section:
 _ODBC_PIECES: dict[str, tuple[object, Kind, str, bool]] = {
     "driver": ("", Text(), 'ODBC driver name, e.g. "ODBC Driver 18 for SQL Server"', False),
     "server": ("", Text(), "server host name (or host\\instance)", False),
-    "port": (None, Port(1, 65535), 'server port, e.g. 5432 (PostgreSQL) or 1433 (SQL Server); '
-                                   '"" = the driver default', False),
+    "port": (None, Port(1, 65535), ('server port, e.g. 5432 (PostgreSQL) or 1433 (SQL Server); '
+                                    '"" = the driver default'), False),
     "database": ("", Text(), "database name", False),
     "username": ("", Text(), "login name (empty with trusted_connection)", False),
     "password": ("", Text(), "login password; set it with XMLSHRED__{ROLE}__PASSWORD, not here", True),

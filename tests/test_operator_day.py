@@ -16,7 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import EXAMPLE_CONTRACT, ROOT, make_source, pipeline_config, run_cli, write_config
+from tests.helpers import (
+    EXAMPLE_CONTRACT,
+    ROOT,
+    make_source,
+    pipeline_config,
+    run_cli,
+    write_config,
+)
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \| ")
 
@@ -264,7 +271,7 @@ def _immutable(path: Path):
         mode = path.stat().st_mode
         path.chmod(0o555 if path.is_dir() else 0o444)
         return lambda: path.chmod(mode)
-    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(path)]).returncode != 0:
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(path)], check=False).returncode:
         pytest.skip("running as root without chattr: cannot make a file read-only")
     return lambda: subprocess.run(["chattr", "-i", str(path)], check=True)
 
@@ -399,7 +406,7 @@ def test_an_empty_document_is_reported_as_empty(tmp_path):
     target = tmp_path / "t.db"
     config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'src.db'}", f"sqlite:///{target}")
     assert run_cli("migrate", "--config", str(config)).returncode == 3
-    [(key, status, stage, reason, _)] = _log_rows(target, "status='failed'")
+    [(key, _status, stage, reason, _run)] = _log_rows(target, "status='failed'")
     assert (key, stage) == (3, "parse")
     assert reason.startswith("empty document (0 bytes)") and "line 0" not in reason
 
@@ -413,7 +420,7 @@ def test_port_may_be_written_as_text(tmp_path):
                           target__port="54x2")
     result = run_cli("migrate", "--config", str(bad))
     assert result.returncode == 2 and "[target] port" in result.stderr
-    assert re.search(r'^port = ""\s*$', (ROOT / "config.toml").read_text(), re.M)
+    assert re.search(r'^port = ""\s*$', (ROOT / "config.toml").read_text(), re.MULTILINE)
     assert "e.g. port = 5432" in (ROOT / "config.toml").read_text()
 
 
@@ -499,5 +506,5 @@ def test_progress_lines_are_short_and_the_summary_never_says_in_0s(tmp_path):
 
 
 def test_build_folder_is_ignored_by_git():
-    result = subprocess.run(["git", "check-ignore", "-q", "build/lib/cli.py"], cwd=ROOT)
+    result = subprocess.run(["git", "check-ignore", "-q", "build/lib/cli.py"], cwd=ROOT, check=False)
     assert result.returncode == 0
