@@ -224,8 +224,12 @@ def draw_chart(data: ChartData, path: str | Path, target: str | None = None) -> 
     fail_ax.grid(True, alpha=0.3)
 
     if data.p95:
+        per_interval = "intervals" in data.source
         lat_ax.plot([t.replace(tzinfo=None) for t, _ in data.p95], [v for _, v in data.p95],
-                    color="tab:red", marker="o", markersize=3)
+                    color="tab:red", marker="o" if per_interval else None, markersize=3,
+                    linestyle="-" if per_interval else "--",
+                    label="p95 of each interval's flushes" if per_interval else "p95 of the whole run's flushes")
+        lat_ax.legend(loc="lower right", fontsize=8)
     lat_ax.set_ylabel("flush p95\nms")
     lat_ax.set_ylim(bottom=0)
     lat_ax.grid(True, alpha=0.3)
