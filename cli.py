@@ -145,6 +145,9 @@ def cmd_migrate(args) -> int:
     except supervisor.RunError as exc:
         logger.error("run stopped: {}", exc)
         return EXIT_ERROR
+    except KeyboardInterrupt:  # Ctrl-C during the checks, before the run's own handlers are set
+        logger.warning("interrupted before the run started; nothing was written")
+        return 130
     return result.exit_code
 
 
