@@ -297,7 +297,7 @@ def _preflight(spec: SourceSpec, settings, schema) -> int:
         total = count_source(spec, settings.run.key_start, settings.run.key_end)
     except SourceMissing as exc:
         raise ConfigurationError(str(exc)) from exc
-    except SourceError as exc:
+    except (SourceError, OSError) as exc:
         raise RunError(f"source cannot be read: {exc}") from exc
     try:
         check_target(checked_target, schema, dry_run=settings.run.dry_run)
