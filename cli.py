@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate", help="write a synthetic corpus")
     _common(generate)
     generate.add_argument("--count", type=int, required=True, metavar="N", help="how many documents to write")
-    generate.add_argument("--out", required=True, help="sqlite:///path.db or files:///folder or a folder")
+    generate.add_argument("--out", required=True, help="sqlite:///path.db or a folder path")
     generate.add_argument("--seed", type=int, default=0, metavar="S",
                           help="random seed: the same seed, count and profile give the same corpus (default 0)")
     generate.add_argument("--profile", choices=("realistic", "small"), default="realistic")

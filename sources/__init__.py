@@ -55,7 +55,7 @@ def open_source(spec: SourceSpec):
     if "://" in url:
         raise SourceError(
             f"source url scheme of {url.split('://')[0]!r} is not supported; "
-            "use sqlite:///path.db, odbc:<connection string>, files:///folder or a folder path"
+            "use sqlite:///path.db, odbc:<connection string>, a folder path or files:///absolute/folder"
         )
     if url.lower().endswith(SQLITE_SUFFIXES):
         # A plain path to a database file means its table, as `generate --out` does.
