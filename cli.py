@@ -20,6 +20,17 @@ if str(ROOT) not in sys.path:
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
+def _version() -> str:
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        return version("xmlshred")
+    except PackageNotFoundError:
+        import tomllib
+
+        return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+
+
 def _default_config() -> Path:
     local = Path.cwd() / "config.toml"
     return local if local.is_file() else ROOT / "config.toml"
@@ -34,11 +45,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cli.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"xmlshred {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     migrate = commands.add_parser("migrate", help="move every source record into the target, exactly once")
     _common(migrate)
-    migrate.add_argument("--source", help="sqlite:///path.db, odbc:<conn>, files:///folder or a folder/glob")
+    migrate.add_argument("--source", help="sqlite:///path.db, odbc:<conn>, a folder or glob of .xml files, "
+                                          "or files:///absolute/folder (RFC 8089)")
     migrate.add_argument("--target", help="sqlite:///path.db or odbc:<connection string>")
     migrate.add_argument("--mappers", type=int, help="mapper actors (one worker process each)")
     migrate.add_argument("--max-in-flight", type=int, help="records out at most (credits)")
@@ -60,9 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     generate = commands.add_parser("generate", help="write a synthetic corpus")
     _common(generate)
-    generate.add_argument("--count", type=int, required=True)
-    generate.add_argument("--out", required=True, help="sqlite:///path.db or files:///folder or a folder")
-    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--count", type=int, required=True, metavar="N", help="how many documents to write")
+    generate.add_argument("--out", required=True, help="sqlite:///path.db or a folder path")
+    generate.add_argument("--seed", type=int, default=0, metavar="S",
+                          help="random seed: the same seed, count and profile give the same corpus (default 0)")
     generate.add_argument("--profile", choices=("realistic", "small"), default="realistic")
     generate.add_argument("--product", choices=("cc", "rl"), default="cc",
                           help="cc: credit-card applications (table app_xml); rl: recreational lending"
@@ -71,14 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
                           help="share of edge-case documents (0 to 1)")
 
     validate = commands.add_parser("validate-contract", help="check a contract; list every problem")
-    validate.add_argument("path", type=Path)
+    validate.add_argument("path", type=Path, metavar="PATH", help="the mapping contract JSON file to check")
 
     report = commands.add_parser("report", help="summarise runs from metrics.jsonl and processing_log")
     _common(report)
     report.add_argument("--metrics", help="metrics.jsonl ([log] metrics)")
-    report.add_argument("--target", help="target URL whose processing_log to read")
-    report.add_argument("--run", help="run id (default: the latest)")
-    report.add_argument("--plot", type=Path, help="write a PNG chart of records/minute")
+    report.add_argument("--target", help="the target whose runs and processing_log to show "
+                                         "(default: [target] of the config)")
+    report.add_argument("--run", help="run id (default: the target's latest); a dry run's would-fail list too")
+    report.add_argument("--plot", type=Path, help="write a PNG chart: rate, failures by stage, flush p95")
     return parser
 
 
@@ -133,6 +148,9 @@ def cmd_migrate(args) -> int:
     except supervisor.RunError as exc:
         logger.error("run stopped: {}", exc)
         return EXIT_ERROR
+    except KeyboardInterrupt:  # Ctrl-C during the checks, before the run's own handlers are set
+        logger.warning("interrupted before the run started; nothing was written")
+        return 130
     return result.exit_code
 
 
@@ -169,8 +187,17 @@ def cmd_generate(args) -> int:
         return EXIT_USAGE
     stats = run_generate(args.count, args.out, seed=args.seed, profile=args.profile,
                          edge_share=args.edge_share, product=args.product)
-    logger.info("generated {}", stats)
+    logger.info(_describe_generated(stats))
     return EXIT_OK
+
+
+def _describe_generated(stats: dict) -> str:
+    """One readable line for ``generate``'s figures."""
+    edges = ", ".join(f"{name}={count:,}" for name, count in sorted(stats.get("edge_cases", {}).items()))
+    return (f"generated {stats.get('count', 0):,} documents into {stats.get('kind')} {stats.get('destination')} "
+            f"(keys {stats.get('first_key')}..{stats.get('last_key')}, {stats.get('bytes', 0) / 1e6:,.1f} MB, "
+            f"{stats.get('avg_bytes', 0):,} bytes on average, largest {stats.get('max_bytes', 0):,}) "
+            f"in {stats.get('seconds', 0):.1f}s; edge cases: {edges or 'none'}")
 
 
 def cmd_validate_contract(args) -> int:

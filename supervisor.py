@@ -85,9 +85,17 @@ def source_spec(settings, contract) -> SourceSpec:
     )
 
 
-def target_opener(settings, schema):
-    spec = parse_target_url(settings.target.url, settings.target.odbc_options(),
+def target_spec(settings):
+    return parse_target_url(settings.target.url, settings.target.odbc_options(),
                             identity_columns=settings.target.identity_columns)
+
+
+def target_opener(settings, schema):
+    spec = target_spec(settings)
+    if settings.run.dry_run:
+        from targets.readonly import open_readonly
+
+        return lambda: open_readonly(spec, schema)  # a dry run creates and writes nothing
     return lambda: open_target(spec, schema)
 
 
@@ -123,6 +131,15 @@ def run_migration(settings) -> RunResult:
     contract, compiled = load_compiled(settings, now)
     run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     spec = source_spec(settings, contract)
+    dry_run = settings.run.dry_run
+    total = _preflight(spec, settings, compiled.schema)
+    if total == 0:
+        from sources.check import describe_range
+
+        where = describe_range(settings.run.key_start, settings.run.key_end)
+        logger.warning(f"nothing to do: source {_safe_url(spec.url)} holds no records{where}; "
+                       "nothing was created or written")
+        return RunResult(EXIT_OK, run_id, None)
     open_target_fn = target_opener(settings, compiled.schema)
     signals = RunSignals()
     state = _SignalState(signals)
@@ -132,24 +149,30 @@ def run_migration(settings) -> RunResult:
             previous_handlers[signum] = signal.signal(signum, state.handle)
 
     log = logger.bind(actor="supervisor")
-    log.info("run {} starting: source={} target={} mappers={} max_in_flight={}",
+    log.info("{}run {} starting: source={} target={} mappers={} max_in_flight={}",
+             "DRY RUN (nothing will be created or written) " if dry_run else "",
              run_id, _safe_url(spec.url), _safe_url(settings.target.url), settings.actors.mappers,
              settings.actors.max_in_flight)
     started: list[pykka.ActorRef] = []
-    reporter = reader = None
+    reporter = reader = dry_log = None
     outcome, exit_code = "finished", EXIT_OK
     try:
-        _ensure_tables(open_target_fn)
-        total = _count_source(spec, settings)
+        if not dry_run:
+            _ensure_tables(open_target_fn)
+        else:
+            from reporting.dryrun import DryRunLog, dry_run_path
+
+            dry_log = DryRunLog(dry_run_path(settings.log.metrics or None, run_id))
         reporter = ReporterActor.start(
             run_id, _path_or_none(settings.log.metrics), settings.log.report_every_s,
             settings.actors.mappers, total, settings.log.progress,
             datetime.now(timezone.utc).replace(tzinfo=None),
+            tags={"target": target_label(settings), "dry_run": dry_run},
         )
         inserter = InsertActor.start(
             open_target_fn, compiled.schema, run_id, settings.flush, settings.target, reporter,
-            signals, dry_run=settings.run.dry_run, check_done=not spec.keyed,
-            retry_failed=settings.run.retry_failed,
+            signals, dry_run=dry_run, check_done=not spec.keyed,
+            retry_failed=settings.run.retry_failed, dry_run_log=dry_log,
         )
         started.append(inserter)
         _ping("insert", inserter)
@@ -196,8 +219,17 @@ def run_migration(settings) -> RunResult:
             except Exception:  # the summary is best effort; the run's fate is already decided
                 log.exception("the reporter could not write the summary")
             reporter.stop(timeout=30)
+        if dry_log is not None:
+            dry_log.close()
+            log.info("DRY RUN: {} records would fail; their keys, stages and reasons are in {} "
+                     "(python cli.py report --run {})", dry_log.count, dry_log.path, run_id)
         for signum, handler in previous_handlers.items():
             signal.signal(signum, handler)
+    if summary is not None:
+        from reporting.closing import closing_notes
+
+        for note in closing_notes(summary, settings, target_spec(settings), compiled.schema, run_id):
+            log.warning(note)
     if exit_code == EXIT_OK and summary and summary.get("records_failed"):
         exit_code = EXIT_SOME_FAILED
     return RunResult(exit_code, run_id, summary)
@@ -251,15 +283,40 @@ def _ping(name: str, actor) -> None:
         raise RunError(f"{name} could not start: {exc}") from exc
 
 
-def _count_source(spec: SourceSpec, settings) -> int | None:
-    source = open_source(spec)
+def _preflight(spec: SourceSpec, settings, schema) -> int:
+    """Check both ends before anything is created or read; returns the source's record count.
+
+    A source that does not exist or matches nothing: ConfigurationError
+    (exit 2). A source that cannot be read, or a target that cannot be
+    reached or written (a rolled-back write probe): RunError (exit 1).
+    """
+    from sources import SourceError, SourceMissing
+    from sources.check import count_source
+    from targets import TargetError
+    from targets.probe import check_target
+
     try:
-        source.open()
-        return source.count(settings.run.key_start, settings.run.key_end)
-    except Exception as exc:
+        checked_target = target_spec(settings)
+    except TargetError as exc:
+        raise ConfigurationError(f"[target]: {exc}") from exc
+    try:
+        total = count_source(spec, settings.run.key_start, settings.run.key_end)
+    except SourceMissing as exc:
+        raise ConfigurationError(str(exc)) from exc
+    except (SourceError, OSError) as exc:
         raise RunError(f"source cannot be read: {exc}") from exc
-    finally:
-        source.close()
+    try:
+        check_target(checked_target, schema, dry_run=settings.run.dry_run)
+    except TargetError as exc:
+        raise RunError(f"nothing was started: {_safe_url(str(exc))}") from exc
+    return total
+
+
+def target_label(settings) -> str:
+    """The target as metrics.jsonl and ``report`` name it (password masked)."""
+    from reporting.targets import target_label as label
+
+    return label(settings.target)
 
 
 def _path_or_none(value) -> Path | None:

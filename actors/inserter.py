@@ -22,7 +22,8 @@ class InsertActor(pykka.ThreadingActor):
     """
 
     def __init__(self, open_target, schema, run_id: str, flush_settings, retry_settings,
-                 reporter, signals, *, dry_run: bool, check_done: bool, retry_failed: bool) -> None:
+                 reporter, signals, *, dry_run: bool, check_done: bool, retry_failed: bool,
+                 dry_run_log=None) -> None:
         super().__init__()
         self._open_target = open_target
         self._schema = schema
@@ -31,6 +32,8 @@ class InsertActor(pykka.ThreadingActor):
         self._reporter = reporter
         self._signals = signals
         self._dry_run = dry_run
+        self._dry_run_log = dry_run_log
+        """reporting.dryrun.DryRunLog of a dry run: each would-fail record goes there."""
         self._check_done = check_done
         self._retry_failed = retry_failed
         self._buffer = FlushBuffer(flush_settings.max_records, flush_settings.max_rows,
@@ -51,6 +54,7 @@ class InsertActor(pykka.ThreadingActor):
                 retries=self._retry.connect_retries, backoff_s=self._retry.retry_backoff_s,
                 backoff_max_s=self._retry.retry_backoff_max_s, dry_run=self._dry_run,
                 check_done=self._check_done, retry_failed=self._retry_failed,
+                on_dry_failure=self._dry_run_log.write if self._dry_run_log is not None else None,
             )
         except Exception as exc:  # surfaced to the supervisor by Ping
             self._start_error = exc

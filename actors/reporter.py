@@ -48,6 +48,7 @@ class ReporterActor(pykka.ThreadingActor):
     - ``started_at`` dates the summary; rates are timed from the actor's
       construction (the supervisor starts the reporter first);
     - ``metrics_path`` None: log lines only, no metrics file;
+    - ``tags`` (the masked ``target``, ``dry_run``) go into every metrics object;
     - ``progress_mode``: ``auto`` draws a bar on stderr when it is a
       terminal, ``always`` draws it anyway, ``never`` does not.
 
@@ -68,6 +69,7 @@ class ReporterActor(pykka.ThreadingActor):
         total_records: int | None = None,
         progress_mode: str = "auto",
         started_at: datetime | None = None,
+        tags: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if progress_mode not in PROGRESS_MODES:
@@ -79,6 +81,9 @@ class ReporterActor(pykka.ThreadingActor):
         self.report_every_s = report_every_s
         self.total_records = total_records
         self.progress_mode = progress_mode
+        self.tags = dict(tags or {})
+        """Added to every metrics object: the masked ``target``, ``dry_run``."""
+        self._prefix = "DRY RUN " if self.tags.get("dry_run") else ""
         # Rates are timed from here, not from started_at: the reporter starts
         # first, and started_at may be a pinned clock ([run] now) in tests.
         self.stats = RunStats(
@@ -157,8 +162,8 @@ class ReporterActor(pykka.ThreadingActor):
     def _report_interval(self, now: float) -> None:
         if self._summary is not None:
             return  # a tick already queued when the summary was written
-        log.info(self.stats.progress_line(now))
-        self._append(self.stats.interval_metrics(now))
+        log.info(self._prefix + self.stats.progress_line(now))
+        self._append({**self.stats.interval_metrics(now), **self.tags})
         # The log line wiped the bar from the terminal; put it back at once.
         self._draw_bar(now, force=True)
 
@@ -170,7 +175,7 @@ class ReporterActor(pykka.ThreadingActor):
         self._draw_bar(now, force=True)
         if self._bar is not None:
             self._bar.finish()
-        self._summary = self.stats.summary(outcome, now)
+        self._summary = {**self.stats.summary(outcome, now), **self.tags}
         log.info(summary_line(self._summary))
         self._append(self._summary)
         return self._summary

@@ -363,6 +363,8 @@ class _Validator:
         self.data = data
         self.label = label
         self.problems: list[str] = []
+        self.bad_step_tables: set = set()
+        """Tables of mappings dropped for an unreadable mapping_type: cross-checks on them would only echo it."""
         self.warnings: list[str] = []
         self.first_instance: list[str] = []
 
@@ -725,7 +727,9 @@ class _Validator:
         self.unknown_keys(raw, _MAPPING_KEYS, where)
         problems_before = len(self.problems)
 
-        steps, _ = self.steps(raw.get("mapping_type"), where)
+        steps, steps_valid = self.steps(raw.get("mapping_type"), where)
+        if not steps_valid:
+            self.bad_step_tables.add(raw.get("target_table"))
         names = [step.name for step in steps]
         row_steps = [step for step in steps if step.name in ROW_STEPS]
 
@@ -754,6 +758,8 @@ class _Validator:
             column = raw.get("target_column") or ""
             if column:
                 self.warn(where, "target_column is ignored for a row-creating mapping type")
+        elif not steps_valid and not raw.get("target_column"):
+            column = ""  # likely a misspelt row-creating type: its problem is already listed
         else:
             column = self.identifier(raw.get("target_column"), where, "target_column")
 
@@ -911,15 +917,17 @@ class _Validator:
             if mapping.row_step is None and table in row_tables:
                 self.problem(where, f"table {table!r} is a row-creating ({row_tables[table]}) "
                                     "table; it cannot also have ordinary columns")
-            elif table != root and table not in row_tables and table not in child_tables:
+            elif table != root and table not in row_tables and table not in child_tables \
+                    and table not in self.bad_step_tables:
                 known = {root, *child_tables, *row_tables}
                 self.problem(where, f"table {table!r} is neither the root table ({root}), nor a "
                                     "row-creating table, nor the child_table of a relationship"
                                     f"{_hint(table, known)}")
         key_mappings = [m for m in active if m.target_table == root and m.has_step("identity_insert")]
         if not key_mappings:
-            self.problem("mappings", f"the root table {root!r} has no identity_insert mapping "
-                                     "(the record key)")
+            if root not in self.bad_step_tables:
+                self.problem("mappings", f"the root table {root!r} has no identity_insert mapping "
+                                         "(the record key)")
         elif len(key_mappings) > 1:
             self.problem("mappings", f"the root table {root!r} has more than one identity_insert mapping")
         elif key_mappings[0].data_type not in ("int", "bigint", "smallint", "tinyint"):
@@ -1006,7 +1014,8 @@ class _Validator:
             key = relationship.foreign_key_column
             parent = relationship.parent_table
             if key != key_column and key not in columns.get(parent, set()) \
-                    and foreign.get(parent) != key:
+                    and foreign.get(parent) != key and parent not in self.bad_step_tables \
+                    and not (key_column is None and root in self.bad_step_tables):
                 self.problem(where, f"foreign_key_column {key!r} is not a column of the parent "
                                     f"table {parent!r} (nor the record key column)")
         for mapping in mappings:

@@ -59,6 +59,7 @@ class FlushWriter:
         check_done: bool = False,
         retry_failed: bool = False,
         sleep: Callable[[float], None] = time.sleep,
+        on_dry_failure: Callable[[int | None, str, str, str], None] | None = None,
     ) -> None:
         self.target = target
         self.schema = schema
@@ -70,6 +71,8 @@ class FlushWriter:
         self.check_done = check_done
         self.retry_failed = retry_failed
         self._sleep = sleep
+        self._on_dry_failure = on_dry_failure
+        """Dry runs: called with (key, source label, stage, reason) for each record that would fail."""
         self._log = logger.bind(actor="insert")
         self._table_order = [table.name for table in schema.tables]
 
@@ -98,6 +101,10 @@ class FlushWriter:
         outcome.rows = sum(p.mapped.record.row_count for p in committed)
         outcome.failures.extend((f.stage, f.reason) for _, f in failures)
         outcome.failures.extend(("insert", reason) for _, reason in rejected)
+        if self.dry_run and self._on_dry_failure is not None:
+            labels = {id(p.failed.failure): p.failed.item.label for p in records if p.failed is not None}
+            for key, failure in failures:
+                self._on_dry_failure(key, labels.get(id(failure), "?"), failure.stage, failure.reason)
         outcome.seconds = time.perf_counter() - started
         return outcome
 
@@ -124,7 +131,7 @@ class FlushWriter:
         successes: list[PendingRecord] = []
         failures: list[tuple[int | None, object]] = []
         done: dict[int, str] = {}
-        if self.check_done and not self.dry_run:
+        if self.check_done:
             keys = [self._key_of(p) for p in records]
             done = self._with_retries(lambda: self.target.done_keys([k for k in keys if k is not None]))
         seen: set[int] = set()

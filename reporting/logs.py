@@ -91,9 +91,9 @@ def configure_logging(
       ``colorize`` says otherwise);
     - ``file``: the same lines, rotated at ``rotation`` (parent directories
       are created);
-    - ``json``: records as JSON objects (loguru's ``serialize``) instead of
-      text: in ``file`` when one is given (stderr stays human), else on
-      stderr.
+    - ``json``: the log file's records as JSON objects (loguru's
+      ``serialize``) instead of text; the console always stays human, so
+      ``json`` without ``file`` only logs a warning saying it has no effect.
 
     Returns the loguru handler ids. Raises ``ValueError`` for an unknown level
     and ``OSError`` when the log file cannot be created.
@@ -105,8 +105,7 @@ def configure_logging(
         logger.add(
             _TerminalStderr(),
             level=level,
-            format=_human_format if not (json and file is None) else "{message}",
-            serialize=json and file is None,
+            format=_human_format,
             colorize=colorize,
             backtrace=False,
             diagnose=False,  # variable values in tracebacks could be document data
@@ -129,6 +128,9 @@ def configure_logging(
             )
         )
     route_stdlib_logging(level_no)
+    if json and file is None:
+        logger.warning("[log] json = true has no effect without [log] file: JSON goes only to the log "
+                       "file, the console stays human-readable; set [log] file to get JSON lines")
     return handler_ids
 
 

@@ -197,6 +197,10 @@ def _number(value: Any, digits: int = 0) -> str:
     return f"{float(value):,.{digits}f}"
 
 
+def _short_duration(seconds: float) -> str:
+    return "<1s" if seconds < 1 else format_duration(seconds)
+
+
 def _runs_table(runs: list[RunRecords]) -> str:
     rows = []
     for run in runs:
@@ -205,11 +209,11 @@ def _runs_table(runs: list[RunRecords]) -> str:
         rows.append([
             run.run_id,
             started.strftime("%Y-%m-%d %H:%M:%S") if started else "?",
-            format_duration(float(last.get("seconds") or 0)),
+            _short_duration(float(last.get("seconds") or 0)),
             _number(last.get("records_ok")),
             _number(last.get("records_failed")),
             _number(last.get("records_per_minute")),
-            run.outcome,
+            run.outcome + (" DRY RUN" if last.get("dry_run") else ""),
         ])
     headers = ["run", "started (UTC)", "duration", "ok", "failed", "records/min", "outcome"]
     return "\n".join([f"Runs ({len(runs)})", *_table(headers, rows, right={2, 3, 4, 5})])
@@ -262,7 +266,7 @@ def _failures_section(run: RunRecords, log_failures: list[tuple[str, str, int]] 
             for reason, count in sorted(by_stage[stage], key=lambda item: (-item[1], item[0])):
                 lines.append(f"    {count:>8,}  {reason or '(no reason given)'}")
         return "\n".join(lines)
-    title = f"Failures by stage, run {run.run_id} (metrics; pass --target to see reasons)"
+    title = f"Failures by stage, run {run.run_id} (metrics; the target has no processing_log to give reasons)"
     by_stage_counts = (run.summary or {}).get("failures_by_stage")
     if by_stage_counts is None:
         return f"{title}\n(unknown: the run wrote no summary)"
@@ -277,51 +281,26 @@ def _failures_section(run: RunRecords, log_failures: list[tuple[str, str, int]] 
 # chart -----------------------------------------------------------------------
 
 
-def plot_rate(metrics_records: list[dict[str, Any]], run_id: str | None, path: str | Path) -> Path:
-    """Draw one run's records/minute over time (recent and overall) to a PNG at ``path``.
+def plot_rate(metrics_records: list[dict[str, Any]], run_id: str | None, path: str | Path,
+              log_rows: list[tuple] | None = None, target: str | None = None) -> Path:
+    """Draw one run's chart (``reporting.chart``) to a PNG at ``path``.
 
-    ``run_id`` None means the latest run. Raises ``ReportError`` when
-    matplotlib is not installed, the run is unknown or has no progress
-    intervals, or the file cannot be written.
+    ``run_id`` None means the latest run; ``log_rows`` are processing_log rows
+    (any run: only ``run_id``'s are used). Raises ``ReportError`` when
+    matplotlib is not installed, the run is unknown or has nothing to plot,
+    or the file cannot be written.
     """
+    from reporting.chart import chart_data, draw_chart
+
     try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+        import matplotlib  # noqa: F401
     except ImportError as exc:
         raise ReportError(
             "the chart needs matplotlib: pip install matplotlib (or pip install -e '.[plot]')"
         ) from exc
     run = _select(group_runs(metrics_records), run_id)
-    if not run.intervals:
-        raise ReportError(
-            f"run {run.run_id} has no progress intervals to plot (it was shorter than the "
-            "reporting interval; lower report_every_s to see its rate over time)"
-        )
-    minutes = [float(interval.get("seconds") or 0) / 60.0 for interval in run.intervals]
-    recent = [float(interval.get("recent_records_per_minute") or 0) for interval in run.intervals]
-    overall = [float(interval.get("records_per_minute") or 0) for interval in run.intervals]
-
-    # A bare Figure with the Agg canvas: no pyplot, so no global figure state
-    # and no GUI backend is ever chosen.
-    figure = Figure(figsize=(9, 4.5), dpi=100)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    axes.plot(minutes, recent, marker="o", markersize=3, label="recent")
-    axes.plot(minutes, overall, linestyle="--", label="overall")
-    axes.set_xlabel("minutes since start")
-    axes.set_ylabel("records / minute")
-    axes.set_title(f"xmlshred run {run.run_id}: throughput")
-    axes.set_ylim(bottom=0)
-    axes.grid(True, alpha=0.3)
-    axes.legend()
-    figure.tight_layout()
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, format="png")
-    except OSError as exc:
-        raise ReportError(f"cannot write the chart to {path}: {exc}") from exc
-    return path
+    rows = [row for row in log_rows or [] if _log_fields(row)[3] == run.run_id]
+    return draw_chart(chart_data(run, rows), path, target)
 
 
 # command -----------------------------------------------------------------------
@@ -338,13 +317,16 @@ def run_report_command(
     """``cli.py report``: print the report, optionally write the chart; returns the exit code.
 
     The metrics file is ``settings.log.metrics`` (the CLI folds ``--metrics``
-    into it; ``metrics`` is the fallback when settings have none).
-    processing_log is read only when ``target`` is given (``--target``), from
-    ``settings.target`` (which the CLI fills from the same flag). Returns 0,
-    2 for a usage problem (no metrics file, unknown run, matplotlib missing),
-    1 when the target cannot be read; the reason goes to stderr.
+    into it; ``metrics`` is the fallback when settings have none). The target
+    is ``settings.target`` (config, or ``--target`` folded in by the CLI):
+    only its runs are shown, and its processing_log, opened read-only, gives
+    the failures of the whole target and of the chosen run. Nothing is ever
+    created. Returns 0, 2 for a usage problem (no metrics file, unknown run,
+    matplotlib missing), 1 when the target cannot be read; the reason goes
+    to stderr.
     """
-    from targets import TargetError
+    from reporting.targets import target_label
+    from targets import TargetError, parse_target_url
 
     out = out if out is not None else sys.stdout
     metrics_path = getattr(settings.log, "metrics", None) or metrics
@@ -353,14 +335,37 @@ def run_report_command(
             raise ReportError('no metrics file: pass --metrics PATH or set [log] metrics in config.toml')
         from reporting.metrics import read_metrics
 
-        records = read_metrics(metrics_path)
+        try:
+            label = target_label(settings.target)
+            spec = parse_target_url(settings.target.url, settings.target.odbc_options())
+        except TargetError as exc:
+            raise ReportError(f"[target] cannot be used: {exc}") from exc
+        all_records = read_metrics(metrics_path)
+        records = [record for record in all_records if record.get("target") == label]
+        others = {str(r.get("run_id")) for r in all_records if r.get("target") != label and r.get("run_id")}
+        if not records:
+            raise ReportError(
+                f"no runs of target {label} in {metrics_path}"
+                + (f" ({len(others)} runs of other targets, or from before metrics named their target; "
+                   "pass --target or --config to choose the target)" if others else ""))
         chosen = select_run(records, run_id)
-        log_failures = None
-        if target:
-            log_failures = failures_from_rows(_processing_log_rows(settings), run_id=chosen)
-        out.write(build_report(records, log_failures, chosen))
+        snapshot = _read_log(settings, spec)
+        sections = [f"Target {label}"
+                    + (f"\n({len(others)} runs of other targets in {metrics_path} not shown)" if others else "")]
+        run_failures = None
+        if snapshot.has_log:
+            run_failures = failures_from_rows(snapshot.rows, run_id=chosen)
+        text = build_report(records, run_failures, chosen)
+        sections.append(text.rstrip("\n"))
+        sections.append(_target_failures_section(label, snapshot))
+        chosen_run = _select(group_runs(records), chosen)
+        if (chosen_run.summary or {}).get("dry_run") or any(i.get("dry_run") for i in chosen_run.intervals):
+            from reporting.dryrun import dry_run_path, dry_run_section
+
+            sections.append(dry_run_section(chosen, dry_run_path(metrics_path, chosen)))
+        out.write("\n\n".join(sections) + "\n")
         if plot:
-            written = plot_rate(records, chosen, plot)
+            written = plot_rate(records, chosen, plot, snapshot.rows if snapshot.has_log else None, label)
             out.write(f"\nchart written to {written}\n")
     except ReportError as exc:
         print(f"report: {exc}", file=sys.stderr)
@@ -371,18 +376,29 @@ def run_report_command(
     return 0
 
 
-def _processing_log_rows(settings: Any) -> list[tuple]:
-    """Every processing_log row of the configured target, in processing_log column order."""
-    from targets import open_target, parse_target_url
+def _read_log(settings: Any, spec):
+    from reporting.target_log import read_processing_log
 
-    spec = parse_target_url(settings.target.url, settings.target)
-    connected = open_target(spec)
-    try:
-        # SQLite has no schemas; the others keep processing_log in the contract's target schema.
-        schema_name = None if connected.dialect.name == "sqlite" else _contract_schema_name(settings)
-        return connected.table_rows("processing_log", schema_name)
-    finally:
-        connected.close()
+    # SQLite has no schemas; the others keep processing_log in the contract's target schema.
+    schema_name = None if spec.path is not None else _contract_schema_name(settings)
+    return read_processing_log(spec, schema_name)
+
+
+def _target_failures_section(label: str, snapshot) -> str:
+    title = "Failures by stage and reason, whole target (processing_log, every run)"
+    if not snapshot.exists:
+        return f"{title}\n(the target database does not exist yet: no run has written to it)"
+    if not snapshot.has_log:
+        return (f"{title}\n(the target has no processing_log table: no run has written to it yet; "
+                "migrate or init-db creates it)")
+    done = Counter(_log_fields(row)[0] for row in snapshot.rows)
+    failures = failures_from_rows(snapshot.rows)
+    lines = [f"{title}: {done.get('failed', 0):,} failed, {done.get('success', 0):,} succeeded"]
+    for stage, reason, count in failures:
+        lines.append(f"    {count:>8,}  {stage}: {reason or '(no reason given)'}")
+    if done.get("failed"):
+        lines.append("(a rerun skips failed records; python cli.py migrate --retry-failed processes them again)")
+    return "\n".join(lines)
 
 
 def _contract_schema_name(settings: Any) -> str | None:

@@ -211,16 +211,17 @@ class RunStats:
     # outputs -----------------------------------------------------------------
 
     def progress_line(self, now: float) -> str:
-        """The periodic INFO line: counts and rates only, never record content."""
-        p50 = _ms(self.recent_flush_latency(now, 50))
+        """The periodic INFO line (at most ~120 characters): counts and rates only, never record content.
+
+        The run id is in the start and summary lines; p50 and the flush count in metrics.jsonl.
+        """
         p95 = _ms(self.recent_flush_latency(now, 95))
-        latency = "-" if p50 is None else f"p50 {p50:,.0f} ms p95 {p95:,.0f} ms"
+        latency = "-" if p95 is None else f"{p95:,.0f} ms"
         return (
-            f"progress run={self.run_id} ok={self.records_ok:,} failed={self.records_failed:,} "
-            f"skipped={self.skipped:,} | {self.records_per_minute(now):,.0f} rec/min overall, "
-            f"{self.recent_records_per_minute(now):,.0f} recent | in flight {self.in_flight:,} | "
-            f"flushes {self.flushes:,} ({latency}) | mappers {self.mapper_utilisation(now):.0%} busy "
-            f"| {format_duration(self.seconds(now))}"
+            f"progress ok={self.records_ok:,} failed={self.records_failed:,} skipped={self.skipped:,} | "
+            f"{self.records_per_minute(now):,.0f}/min, recent {self.recent_records_per_minute(now):,.0f} | "
+            f"in flight {self.in_flight:,} | flush p95 {latency} | "
+            f"mappers {self.mapper_utilisation(now):.0%} | {format_duration(self.seconds(now))}"
         )
 
     def interval_metrics(self, now: float) -> dict[str, Any]:
@@ -286,13 +287,19 @@ def format_duration(seconds: float) -> str:
 
 
 def summary_line(summary: dict[str, Any]) -> str:
-    """The final INFO line for a ``summary()`` object."""
+    """The final INFO line for a ``summary()`` object (``DRY RUN`` first when it was one).
+
+    A run shorter than a second gets no rate: "in <1s" says why.
+    """
     by_stage = ", ".join(f"{stage}={n:,}" for stage, n in summary["failures_by_stage"].items())
+    seconds = float(summary["seconds"])
+    timing = (f"in {format_duration(seconds)} ({summary['records_per_minute']:,.0f} rec/min)"
+              if seconds >= 1 else "in <1s")
+    prefix = "DRY RUN (nothing written) " if summary.get("dry_run") else ""
     return (
-        f"summary run={summary['run_id']} outcome={summary['outcome']} "
+        f"{prefix}summary run={summary['run_id']} outcome={summary['outcome']} "
         f"ok={summary['records_ok']:,} failed={summary['records_failed']:,} "
-        f"skipped={summary['skipped']:,} rows={summary['rows']:,} in {format_duration(summary['seconds'])} "
-        f"({summary['records_per_minute']:,.0f} rec/min) | failures by stage: {by_stage or 'none'} "
+        f"skipped={summary['skipped']:,} rows={summary['rows']:,} {timing} "
+        f"| failures by stage: {by_stage or 'none'} "
         f"| flushes {summary['flushes']:,} | workers replaced {summary['workers_replaced']}"
     )
-

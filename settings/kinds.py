@@ -132,6 +132,20 @@ class OptionalInteger(Integer):
 
 
 @dataclass(frozen=True)
+class Port(OptionalInteger):
+    """A TCP port: an integer or its digits as a string (``5432`` or ``"5432"``); ``""`` = not set."""
+
+    @property
+    def description(self) -> str:  # type: ignore[override]
+        return f'{self._integer_phrase()} (5432 or "5432"), or "" for none'
+
+    def from_toml(self, value: object) -> int | None:
+        if isinstance(value, str) and value.strip():
+            return self.from_text(value)
+        return super().from_toml(value)
+
+
+@dataclass(frozen=True)
 class Number(Kind):
     """A finite real number (integers accepted), stored as float."""
 
@@ -278,7 +292,7 @@ class Url(Kind):
         forms = {
             "sqlite": '"sqlite:///path.db"',
             "odbc": '"odbc:<connection string>"',
-            "files": '"files:///folder"',
+            "files": '"files:///absolute/folder"',
         }
         listed = [forms[s] for s in self.schemes]
         if self.plain_path:
@@ -294,9 +308,19 @@ class Url(Kind):
             if self.plain_path:
                 return url
             raise Invalid(f"expected {self.description}")
+        if scheme == "file" and "files" in self.schemes:
+            scheme = "files"  # RFC 8089's own spelling
         if scheme not in self.schemes:
             raise Invalid(f"unknown scheme {scheme!r}: expected {self.description}")
-        if scheme in ("sqlite", "files"):
+        if scheme == "files":
+            from sources.file_urls import FileUrlError, file_url_path
+
+            try:
+                file_url_path(url)
+            except FileUrlError as exc:
+                raise Invalid(str(exc)) from None
+            return url
+        if scheme == "sqlite":
             prefix = f"{scheme}:///"
             if not url.lower().startswith(prefix) or len(url) == len(prefix):
                 raise Invalid(

@@ -21,6 +21,7 @@ from settings.kinds import (
     Kind,
     Number,
     OptionalInteger,
+    Port,
     Text,
     Timestamp,
     Url,
@@ -63,7 +64,8 @@ class _Section:
 _ODBC_PIECES: dict[str, tuple[object, Kind, str, bool]] = {
     "driver": ("", Text(), 'ODBC driver name, e.g. "ODBC Driver 18 for SQL Server"', False),
     "server": ("", Text(), "server host name (or host\\instance)", False),
-    "port": (None, OptionalInteger(1, 65535), 'server port; "" = the driver default', False),
+    "port": (None, Port(1, 65535), ('server port, e.g. 5432 (PostgreSQL) or 1433 (SQL Server); '
+                                    '"" = the driver default'), False),
     "database": ("", Text(), "database name", False),
     "username": ("", Text(), "login name (empty with trusted_connection)", False),
     "password": ("", Text(), "login password; set it with XMLSHRED__{ROLE}__PASSWORD, not here", True),
@@ -107,9 +109,9 @@ class SourceSettings(_HasOdbc, _Section):
     """[source]: where the XML documents come from."""
 
     url: str = _key(
-        "files:///examples/sample",
+        "examples/sample",
         Url(("files", "sqlite", "odbc"), plain_path=True),
-        'documents: "files:///folder", a folder path or glob, "sqlite:///db.sqlite" or "odbc:<connection string>"',
+        'documents: a folder path or glob, "files:///absolute/folder", "sqlite:///db.sqlite" or "odbc:<connection string>"',
         resolve="url",
     )
     table: str = _key("", Text(), 'table holding the documents; "" = the contract\'s source_table')

@@ -6,6 +6,10 @@ Convention for URLs that name a local file or folder (``sqlite:`` and
 * ``sqlite:///out/target.db``  (three slashes, no slash after) is *relative*,
 * ``sqlite:////var/db/t.db``   (four slashes) is *absolute* (``/var/db/t.db``).
 
+``files:`` URLs follow RFC 8089 instead (``sources.file_urls``): they are
+always absolute (``files:///srv/feeds`` is ``/srv/feeds``); a relative folder
+is written as a plain path.
+
 Relative paths are resolved against a base directory: the directory of the
 config file for values that come from the file (or from the defaults), the
 current directory for values given on the command line or in the
@@ -29,7 +33,7 @@ _CONNECTION_SECRET = re.compile(
     re.IGNORECASE,
 )
 
-LOCAL_SCHEMES = ("sqlite", "files")
+LOCAL_SCHEMES = ("sqlite", "files", "file")
 """URL schemes whose remainder is a local path (and so may be relative)."""
 
 
@@ -63,10 +67,11 @@ def resolve_url(url: str, base_dir: str | Path) -> str:
 
     * ``sqlite:///rel.db`` becomes ``sqlite:////<base_dir>/rel.db``;
       ``sqlite:////abs.db`` and ``sqlite:///:memory:`` are unchanged.
-    * ``files:///rel/dir`` and ``files:////abs/dir`` become the plain
-      absolute path (``<base_dir>/rel/dir``, ``/abs/dir``): sources treat a
-      plain folder path or glob and a ``files:`` URL alike, and a plain
-      path cannot be misread.
+    * ``files:///abs/dir`` (RFC 8089: always absolute) becomes the plain
+      path ``/abs/dir``: sources treat a plain folder path or glob and a
+      ``files:`` URL alike, and a plain path cannot be misread. A
+      ``files:`` URL that RFC 8089 does not allow is returned as given,
+      for the source check to refuse with a clear message.
     * a plain path or glob is resolved like :func:`resolve_path`.
     * anything else (``odbc:...``) is returned unchanged.
 
@@ -78,12 +83,17 @@ def resolve_url(url: str, base_dir: str | Path) -> str:
         return resolve_path(url, base_dir)
     if scheme not in LOCAL_SCHEMES:
         return url
+    if scheme in ("files", "file"):
+        from sources.file_urls import FileUrlError, file_url_path
+
+        try:
+            return file_url_path(url)
+        except FileUrlError:
+            return url
     prefix = f"{scheme}:///"
     if not url.lower().startswith(prefix):
         return url
     rest = url[len(prefix):]
-    if scheme == "files":
-        return resolve_path(rest, base_dir) if rest else url
     if not rest or rest.startswith(":memory:") or _is_absolute(rest):
         return prefix + rest
     return prefix + resolve_path(rest, base_dir)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sources.errors import SourceError
+from sources.errors import SourceError, SourceMissing
+from sources.file_urls import FileUrlError, file_url_path, is_file_url
 from sources.types import SourceDocument, SourceItem
 
 
@@ -21,7 +22,7 @@ class SourceSpec:
     """Which source to read, with names already defaulted from the contract."""
 
     url: str
-    """``sqlite:///path.db``, ``odbc:<connection string>``, ``files:///folder`` or a plain path."""
+    """``sqlite:///path.db``, ``odbc:<connection string>``, ``files:///abs/folder`` (RFC 8089) or a plain path."""
     table: str
     """Table holding the documents (table sources)."""
     column: str
@@ -46,12 +47,15 @@ def open_source(spec: SourceSpec):
         from sources.odbc_table import OdbcTableSource
 
         return OdbcTableSource(url[len("odbc:"):], spec.table, spec.column, spec.key_column)
-    if url.startswith("files://"):
-        url = url[len("files://"):]
+    if is_file_url(url):
+        try:
+            url = file_url_path(url)
+        except FileUrlError as exc:
+            raise SourceMissing(f"source url {exc}") from exc
     if "://" in url:
         raise SourceError(
             f"source url scheme of {url.split('://')[0]!r} is not supported; "
-            "use sqlite:///path.db, odbc:<connection string>, files:///folder or a folder path"
+            "use sqlite:///path.db, odbc:<connection string>, a folder path or files:///absolute/folder"
         )
     if url.lower().endswith(SQLITE_SUFFIXES):
         # A plain path to a database file means its table, as `generate --out` does.
@@ -63,4 +67,4 @@ def open_source(spec: SourceSpec):
     return FileSource(url)
 
 
-__all__ = ["SourceSpec", "open_source", "SourceError", "SourceItem", "SourceDocument"]
+__all__ = ["SourceSpec", "open_source", "SourceError", "SourceMissing", "SourceItem", "SourceDocument"]

@@ -3,3 +3,7 @@
 
 class SourceError(Exception):
     """A source cannot be opened or read; the message names it and says what to check."""
+
+
+class SourceMissing(SourceError):
+    """The source does not exist or matches nothing: a configuration problem (exit 2), not an outage."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 from pathlib import Path
 
-from sources.errors import SourceError
+from sources.errors import SourceError, SourceMissing
 from sources.types import SourceDocument, SourceItem
 
 
@@ -23,13 +23,23 @@ class FileSource:
     def open(self) -> None:
         path = Path(self.pattern)
         if path.is_dir():
-            paths = sorted(path.glob("*.xml"))
+            paths = sorted(p for p in path.glob("*.xml") if p.is_file())
+            if not paths:
+                raise SourceMissing(f"source folder {path} holds no *.xml files; check [source] url "
+                                    "(or --source)")
         elif any(ch in self.pattern for ch in "*?["):
             paths = sorted(Path(p) for p in glob.glob(self.pattern) if Path(p).is_file())
+            if not paths:
+                fixed = self.pattern[:min(self.pattern.find(ch) for ch in "*?[" if ch in self.pattern)]
+                folder = Path(fixed[:fixed.rfind("/") + 1] or ".")
+                where = "" if folder.is_dir() else f" (the folder {folder} does not exist)"
+                raise SourceMissing(f"source glob {self.pattern} matches no files{where}; check [source] url "
+                                    "(or --source)")
         elif path.is_file():
             paths = [path]
         else:
-            raise SourceError(f"source folder or glob {self.pattern} matches nothing; check [source] url")
+            raise SourceMissing(f"source {self.pattern} does not exist (no such folder or file); "
+                                "check [source] url (or --source)")
         self._paths = paths
 
     def _all(self) -> list[Path]:

@@ -6,7 +6,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-from sources.errors import SourceError
+from sources.errors import SourceError, SourceMissing
 from sources.types import SourceDocument, SourceItem
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -60,7 +60,7 @@ class SqliteTableSource:
 
     def open(self) -> None:
         if not self.path.is_file():
-            raise SourceError(f"source database {self.path} does not exist; check [source] url")
+            raise SourceMissing(f"source database {self.path} does not exist; check [source] url (or --source)")
         self._connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
         try:
             self._connection.execute(f"SELECT {self._key}, {self._column} FROM {self._table} LIMIT 0")

@@ -373,7 +373,7 @@ def test_relative_paths_resolve_against_the_config_directory(tmp_path):
         config_dir,
         """
 [source]
-url = "files:///docs/*.xml"
+url = "docs/*.xml"
 [target]
 url = "sqlite:///../out/t.db"
 [contract]
@@ -424,8 +424,12 @@ def test_absolute_urls_stay_and_flag_paths_resolve_against_cwd(tmp_path):
         ("sqlite:///out/t.db", "sqlite:////base/out/t.db"),
         ("sqlite:////abs/t.db", "sqlite:////abs/t.db"),
         ("sqlite:///:memory:", "sqlite:///:memory:"),
-        ("files:///examples/sample", "/base/examples/sample"),
-        ("files:////abs/docs", "/abs/docs"),
+        ("files:///srv/feeds/*.xml", "/srv/feeds/*.xml"),  # RFC 8089: always absolute
+        ("files://localhost/srv/feeds", "/srv/feeds"),
+        ("files:/srv/feeds", "/srv/feeds"),
+        ("file:///srv/a%20b", "/srv/a b"),
+        ("files:relative/x", "files:relative/x"),  # not an RFC 8089 URL: left for the check to refuse
+        ("examples/sample", "/base/examples/sample"),
         ("docs/*.xml", "/base/docs/*.xml"),
         ("/abs/docs", "/abs/docs"),
         ("odbc:DRIVER={x};SERVER=s", "odbc:DRIVER={x};SERVER=s"),

@@ -48,6 +48,20 @@ def _contains_marker(document: bytes | str, marker: str) -> bool:
     return marker in document
 
 
+def empty_document_failure(document: bytes | str, expected_key: int | None):
+    """A parse failure saying "empty document" for a 0-byte (or whitespace-only) document, else None.
+
+    A parser would call it "not well-formed at line 0", which sends people looking for a syntax error.
+    """
+    if document is None or not document.strip():
+        from contract.results import RecordFailure
+
+        size = 0 if document is None else len(document)
+        what = "0 bytes" if not size else f"{size} bytes of whitespace only"
+        return RecordFailure(expected_key, "parse", f"empty document ({what}): the source holds no XML for it")
+    return None
+
+
 def worker_main(connection, config: WorkerConfig) -> None:
     """Entry point of the worker process."""
     # The parent decides when to stop; a terminal's Ctrl-C must not kill workers mid-batch.
@@ -80,7 +94,8 @@ def worker_main(connection, config: WorkerConfig) -> None:
         for expected_key, document in documents:
             if marker is not None and _contains_marker(document, marker):
                 os.kill(os.getpid(), signal.SIGKILL)
-            results.append(compiled.map_document(document, expected_key=expected_key))
+            empty = empty_document_failure(document, expected_key)
+            results.append(empty or compiled.map_document(document, expected_key=expected_key))
         connection.send((batch_id, results))
 
 
