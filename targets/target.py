@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
 from contract.schema import Table, TargetSchema
-from targets import processing_log, sql
+from targets import processing_log, runs_table, sql
 from targets.dialects import Dialect
 from targets.errors import (
     ConnectTargetError,
@@ -170,7 +170,7 @@ class Target:
     # ------------------------------------------------------------ DDL
 
     def create_tables(self, schema: TargetSchema) -> None:
-        """CREATE SCHEMA / TABLE IF NOT EXISTS for every table and processing_log, in one transaction.
+        """CREATE SCHEMA / TABLE IF NOT EXISTS for every table, processing_log and xmlshred_runs, in one transaction.
 
         Idempotent. Raises UnsafeIdentifierError for a name that is not a
         plain identifier (before touching the database), TargetError when
@@ -311,13 +311,14 @@ class Target:
 
 
 def ddl_statements(dialect: Dialect, schema: TargetSchema) -> list[str]:
-    """CREATE SCHEMA (where schemas exist) and CREATE TABLE IF NOT EXISTS for every table and processing_log."""
+    """CREATE SCHEMA (where schemas exist) and CREATE TABLE IF NOT EXISTS for every table,
+    processing_log and xmlshred_runs (the run lease's record)."""
     statements = []
     if schema.schema_name:
         sql.check_identifier(schema.schema_name, "schema")
         if dialect.create_schema is not None:
             statements.append(dialect.create_schema(dialect, schema.schema_name))
-    for table in (*schema.tables, processing_log.log_table(schema.key_column)):
+    for table in (*schema.tables, processing_log.log_table(schema.key_column), runs_table.runs_table()):
         _check_conflict_rule(table)
         statements.append(dialect.create_table(dialect, schema.schema_name, table))
     return statements
