@@ -29,16 +29,21 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from loguru import logger
 
 from contract.schema import TargetSchema
 from targets import runs_table
 from targets.dialects import odbc_sqlstate
-from targets.errors import ConnectTargetError, TargetError, TransientTargetError, describe_sqlstate
+from targets.errors import (
+    ConnectTargetError,
+    TargetError,
+    TransientTargetError,
+    describe_sqlstate,
+)
 from targets.runs_table import RunRecord, RunsStatements, utc_now
 from targets.urls import TargetSpec
 
@@ -198,7 +203,7 @@ class RunLease:
     @classmethod
     def acquire(cls, spec: TargetSpec, schema: TargetSchema, run_id: str, *, wait_s: float = 0.0,
                 heartbeat_s: float = HEARTBEAT_S,
-                on_lost: Callable[[LeaseLost], None] | None = None) -> "RunLease":
+                on_lost: Callable[[LeaseLost], None] | None = None) -> RunLease:
         """Take the target's lease for ``run_id``, waiting up to ``wait_s`` seconds for another run's.
 
         On success the run's xmlshred_runs row is written (rows of gone
@@ -377,7 +382,7 @@ class RunLease:
         self._log.info("run {} released the lease on target {} (outcome {})", self.run_id,
                        self.spec.description, outcome)
 
-    def __enter__(self) -> "RunLease":
+    def __enter__(self) -> RunLease:
         return self
 
     def __exit__(self, exc_type, exc, traceback) -> None:

@@ -73,7 +73,7 @@ class RunRecord:
 
 def utc_now() -> dt.datetime:
     """Naive UTC, as the target's datetime columns store it."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _when(value) -> str | None:

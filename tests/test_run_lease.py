@@ -16,8 +16,17 @@ import textwrap
 import pytest
 
 from tests.helpers import (
-    EXAMPLE_CONTRACT, ROOT, TargetReader, assert_target_matches, contract_schema, expected_tables,
-    make_source, pipeline_config, read_summary, run_cli, wait_until,
+    EXAMPLE_CONTRACT,
+    ROOT,
+    TargetReader,
+    assert_target_matches,
+    contract_schema,
+    expected_tables,
+    make_source,
+    pipeline_config,
+    read_summary,
+    run_cli,
+    wait_until,
 )
 from tests.reliability.support import CliRun
 
