@@ -204,3 +204,40 @@ def test_lease_api_refuses_while_held_and_a_killed_holder_is_taken_over(tmp_path
     taker.release("finished")
     outcomes = {run_id: row[3] for run_id, row in _runs(target_url).items()}
     assert outcomes == {"run-a": "finished", "run-doomed": "abandoned", "run-c": "finished"}
+
+
+@pytest.mark.postgres
+def test_a_lost_server_lease_taken_by_another_run_stops_the_first(pg_database):
+    """The lease's session dies (terminated), another run takes the target before the first re-takes it:
+    the first is told (on_lost), so its supervisor stops it; the other keeps the target."""
+    import threading
+
+    import pyodbc
+
+    from targets import parse_target_url
+    from targets.lease import LeaseLost, RunLease
+    from targets.sql import ADVISORY_LOCK_CLASS
+
+    schema = contract_schema()
+    spec = parse_target_url(f"odbc:{pg_database}")
+    lost: list[LeaseLost] = []
+    told = threading.Event()
+    first = RunLease.acquire(spec, schema, "run-first", heartbeat_s=5.0,
+                             on_lost=lambda error: (lost.append(error), told.set()))
+    second = None
+    try:
+        with pyodbc.connect(pg_database, autocommit=True) as admin:
+            (holder_pid,) = admin.execute(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = ?",
+                ADVISORY_LOCK_CLASS).fetchone()
+            assert admin.execute("SELECT pg_terminate_backend(?)", holder_pid).fetchone()[0]
+        second = RunLease.acquire(spec, schema, "run-second", wait_s=60)
+        assert told.wait(timeout=60), "the first run was never told it lost the lease"
+        assert "run-second" in str(lost[0]) and "run-first" in str(lost[0])
+    finally:
+        first.release("error")
+        if second is not None:
+            second.release("finished")
+    outcomes = {run_id: row[3] for run_id, row in _runs(f"odbc:{pg_database}").items()}
+    # The second run saw the first's row still open with the lock free: abandoned, and that stays.
+    assert outcomes == {"run-first": "abandoned", "run-second": "finished"}
