@@ -91,7 +91,7 @@ def target_opener(settings, schema):
 
 
 def init_db(settings) -> list[str]:
-    """Create the contract's tables and processing_log in the target; returns the table names."""
+    """Create the contract's tables, processing_log and xmlshred_runs in the target; returns the table names."""
     _, compiled = load_compiled(settings, run_clock(settings))
     _ensure_tables(target_opener(settings, compiled.schema))
     return [table.name for table in compiled.schema.tables] + ["processing_log", "xmlshred_runs"]
