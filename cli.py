@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--dry-run", action="store_true", default=None,
                          help="map and validate everything, write nothing, report what would fail")
     migrate.add_argument("--now", help="pin the run's clock (ISO datetime, UTC)")
+    migrate.add_argument("--wait", type=float, metavar="SECONDS",
+                         help="wait this long for another run holding the target, instead of exit 2 ([run] wait_s)")
 
     init_db = commands.add_parser("init-db", help="create the contract's tables and processing_log")
     _common(init_db)
@@ -114,6 +116,7 @@ def _overrides(args: argparse.Namespace) -> dict:
         "run.retry_failed": getattr(args, "retry_failed", None),
         "run.dry_run": getattr(args, "dry_run", None),
         "run.now": getattr(args, "now", None),
+        "run.wait_s": getattr(args, "wait", None),
         "log.metrics": getattr(args, "metrics", None),
     }
     return {key: value for key, value in pairs.items() if value is not None}
@@ -148,9 +151,9 @@ def cmd_migrate(args) -> int:
     except supervisor.RunError as exc:
         logger.error("run stopped: {}", exc)
         return EXIT_ERROR
-    except KeyboardInterrupt:  # Ctrl-C during the checks, before the run's own handlers are set
+    except KeyboardInterrupt:  # Ctrl-C during the checks or while waiting for a lease
         logger.warning("interrupted before the run started; nothing was written")
-        return 130
+        return supervisor.EXIT_SIGNAL
     return result.exit_code
 
 

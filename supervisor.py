@@ -27,7 +27,8 @@ from actors.reporter import ReporterActor
 from contract import ContractError, MapOptions, compile_contract, load_contract
 from messages import Ping, StartReading, StopReading, Summarize
 from sources import SourceSpec, open_source
-from targets import open_target, parse_target_url
+from targets import TargetError, open_target, parse_target_url
+from targets.lease import LeasedRun, LeaseHeld, RunLease
 from workers.mapping_worker import WorkerConfig
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SOME_FAILED, EXIT_SIGNAL = 0, 1, 2, 3, 130
@@ -40,6 +41,10 @@ class ConfigurationError(Exception):
 
 class RunError(Exception):
     """The run stopped on an error (exit 1); the message says what to fix."""
+
+
+class TargetBusy(ConfigurationError):
+    """Another run holds the target's lease (exit 2); the message names it (run, since, host, pid)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +105,10 @@ def target_opener(settings, schema):
 
 
 def init_db(settings) -> list[str]:
-    """Create the contract's tables and processing_log in the target; returns the table names."""
+    """Create the contract's tables, processing_log and xmlshred_runs in the target; returns the table names."""
     _, compiled = load_compiled(settings, run_clock(settings))
     _ensure_tables(target_opener(settings, compiled.schema))
-    return [table.name for table in compiled.schema.tables] + ["processing_log"]
+    return [table.name for table in compiled.schema.tables] + ["processing_log", "xmlshred_runs"]
 
 
 class _SignalState:
@@ -122,14 +127,23 @@ class _SignalState:
         self._signals.changed.set()
 
 
-def run_migration(settings) -> RunResult:
+def run_migration(settings, leased: LeasedRun | None = None) -> RunResult:
     """Run one migration; returns the exit code and the final summary.
 
-    Raises ConfigurationError (bad contract/settings) before anything starts.
+    The run takes the target's lease before it reads anything and gives it
+    back when it ends (see targets.lease). ``leased``: the caller (a driver
+    of a scaled-out run) already holds the lease for that run; this part of
+    it works under it, with the driver's run id, and takes no lease itself.
+    A dry run writes nothing and takes no lease.
+
+    Raises ConfigurationError (bad contract/settings) or its subclass
+    TargetBusy (another run holds the target, still after ``[run] wait_s``)
+    before anything starts, and RunError when the lease cannot be taken
+    for another reason (the target is unreachable).
     """
     now = run_clock(settings)
     contract, compiled = load_compiled(settings, now)
-    run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    run_id = leased.run_id if leased else f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     spec = source_spec(settings, contract)
     dry_run = settings.run.dry_run
     total = _preflight(spec, settings, compiled.schema)
@@ -142,6 +156,7 @@ def run_migration(settings) -> RunResult:
         return RunResult(EXIT_OK, run_id, None)
     open_target_fn = target_opener(settings, compiled.schema)
     signals = RunSignals()
+    lease = None if leased or settings.run.dry_run else _take_lease(settings, compiled.schema, run_id, signals)
     state = _SignalState(signals)
     previous_handlers = {}
     if threading.current_thread() is threading.main_thread():
@@ -204,6 +219,9 @@ def run_migration(settings) -> RunResult:
     except (ConfigurationError, pykka.ActorDeadError) as exc:
         outcome = "error"
         raise RunError(str(exc)) from exc
+    except BaseException:
+        outcome = "error"
+        raise
     finally:
         for actor in reversed(started):
             try:
@@ -225,6 +243,8 @@ def run_migration(settings) -> RunResult:
                      "(python cli.py report --run {})", dry_log.count, dry_log.path, run_id)
         for signum, handler in previous_handlers.items():
             signal.signal(signum, handler)
+        if lease is not None:
+            lease.release(outcome)
     if summary is not None:
         from reporting.closing import closing_notes
 
@@ -254,6 +274,19 @@ def _watch(signals: RunSignals, state: _SignalState, reader, log) -> tuple[str, 
             reader.tell(StopReading())
         if signals.is_finished:
             return ("interrupted", EXIT_SIGNAL) if state.count else ("finished", EXIT_OK)
+
+
+def _take_lease(settings, schema, run_id: str, signals: RunSignals) -> RunLease:
+    """The target's run lease for ``run_id``; a lost lease fails the run like a dead actor."""
+    spec = parse_target_url(settings.target.url, settings.target.odbc_options(),
+                            identity_columns=settings.target.identity_columns)
+    try:
+        return RunLease.acquire(spec, schema, run_id, wait_s=settings.run.wait_s,
+                                on_lost=lambda lost: signals.failed("lease", lost))
+    except LeaseHeld as exc:
+        raise TargetBusy(str(exc)) from exc
+    except TargetError as exc:
+        raise RunError(f"the target's run lease cannot be taken: {exc}") from exc
 
 
 def _ensure_tables(open_target_fn) -> None:

@@ -96,7 +96,10 @@ class FlushWriter:
         started = time.perf_counter()
         outcome = FlushOutcome()
         successes, failures = self._triage(records, outcome)
-        committed, rejected = (successes, []) if self.dry_run else self._commit_isolating(successes, failures)
+        if self.dry_run:
+            committed, rejected = successes, []
+        else:
+            committed, rejected = self._commit_isolating(successes, failures, outcome)
         outcome.ok = len(committed)
         outcome.rows = sum(p.mapped.record.row_count for p in committed)
         outcome.failures.extend((f.stage, f.reason) for _, f in failures)
@@ -108,8 +111,13 @@ class FlushWriter:
         outcome.seconds = time.perf_counter() - started
         return outcome
 
-    def _commit_isolating(self, successes, failures):
-        """One transaction for everything; on a data error, bisect and log the rejected records."""
+    def _commit_isolating(self, successes, failures, outcome):
+        """One transaction for everything; on a data error, bisect and log the rejected records.
+
+        Before a record is blamed, processing_log is asked: a key it already
+        holds as ``success`` (another run committed it) is *already done*,
+        counted as skipped, never logged ``failed``.
+        """
         failure_rows = [self._log_row(key, "failed", f.stage, f.reason) for key, f in failures if key is not None]
         try:
             self._commit(successes, failure_rows)
@@ -117,7 +125,8 @@ class FlushWriter:
         except DataTargetError:
             self._log.warning("flush of {} records rejected by the database; isolating the bad ones",
                               len(successes))
-        committed, rejected = self._isolate(successes)
+        remaining = self._drop_already_done(successes, outcome)
+        committed, rejected = self._isolate(remaining, outcome, whole_first=len(remaining) < len(successes))
         failure_rows += [self._log_row(p.mapped.record.key, "failed", "insert", reason)
                          for p, reason in rejected]
         try:
@@ -125,6 +134,20 @@ class FlushWriter:
         except DataTargetError as exc:
             raise FlushAborted(f"processing_log rejected failed rows: {exc}") from exc
         return committed, rejected
+
+    def _drop_already_done(self, records: list[PendingRecord], outcome: FlushOutcome) -> list[PendingRecord]:
+        """The records whose key processing_log does not yet hold as ``success``; the others are skipped."""
+        if not records:
+            return records
+        keys = [p.mapped.record.key for p in records]
+        statuses = self._with_retries(lambda: self.target.done_keys(keys))
+        done = {key for key, status in statuses.items() if status == "success"}
+        if not done:
+            return records
+        self._log.warning("{} records of this flush were already committed by another run "
+                          "(processing_log says success); counted as skipped, not failed", len(done))
+        outcome.skipped += len(done)
+        return [p for p in records if p.mapped.record.key not in done]
 
     def _triage(self, records, outcome):
         """Split into rows to write and failures to log; drop keys already done."""
@@ -191,13 +214,29 @@ class FlushWriter:
         statuses = self.target.done_keys(keys[:1])
         return statuses.get(keys[0]) == "success"
 
-    def _isolate(self, records: list[PendingRecord]) -> tuple[list[PendingRecord], list[tuple[PendingRecord, str]]]:
-        """Bisect a rejected set until each bad record stands alone; commit the rest."""
+    def _isolate(self, records: list[PendingRecord], outcome: FlushOutcome,
+                 whole_first: bool = False) -> tuple[list[PendingRecord], list[tuple[PendingRecord, str]]]:
+        """Bisect a rejected set until each bad record stands alone; commit the rest.
+
+        A record rejected alone is blamed only after processing_log is
+        checked once more: if its key became ``success`` meanwhile, it is
+        skipped as already done.
+        """
+        if not records:
+            return [], []
+        if whole_first and len(records) > 1:
+            try:
+                self._commit(records, [])
+                return records, []
+            except DataTargetError:
+                pass
         if len(records) == 1:
             try:
                 self._commit(records, [])
                 return records, []
             except DataTargetError as exc:
+                if not self._drop_already_done(records, outcome):
+                    return [], []
                 return [], [(records[0], insert_failure_reason(exc))]
         middle = len(records) // 2
         committed, rejected = [], []
@@ -206,7 +245,7 @@ class FlushWriter:
                 self._commit(half, [])
                 committed += half
             except DataTargetError:
-                ok, bad = self._isolate(half)
+                ok, bad = self._isolate(half, outcome)
                 committed += ok
                 rejected += bad
         return committed, rejected

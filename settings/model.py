@@ -211,6 +211,7 @@ class RunSettings(_Section):
     key_end: int | None = _key(None, OptionalInteger(), 'highest source key to process; "" = to the last')
     retry_failed: bool = _key(False, Flag(), "process records the processing_log marks failed again")
     dry_run: bool = _key(False, Flag(), "read and map but write nothing")
+    wait_s: float = _key(0.0, Number(0), "seconds to wait for another run that holds the target's lease (0 = refuse at once, exit 2)")
 
 
 @dataclass(frozen=True)

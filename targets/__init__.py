@@ -9,6 +9,9 @@ Public API::
     target.done_keys(keys) -> {key: status}
     target.reconnect(); target.close()
 
+    lease = RunLease.acquire(spec, schema, run_id, wait_s=0)   # one run per target (targets.lease)
+    lease.leased -> LeasedRun(run_id); lease.release(outcome)
+
 pyodbc is imported only when an ``odbc:`` target is opened.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 from contract.schema import TargetSchema
 from targets.dialects import DIALECTS, MSSQL, POSTGRESQL, SQLITE, Dialect, identify_driver
+from targets.lease import LeasedRun, LeaseError, LeaseHeld, LeaseLost, RunLease
 from targets.errors import (
     ConnectTargetError,
     DataTargetError,
@@ -39,6 +43,7 @@ __all__ = [
     "POSTGRESQL", "SQLITE", "Target", "TargetError", "TargetSpec", "TransientTargetError",
     "UnsafeIdentifierError", "build_connection_string", "canonical_text", "check_identifier",
     "identify_driver", "mask_secrets", "open_target", "parse_target_url",
+    "LeaseError", "LeaseHeld", "LeaseLost", "LeasedRun", "RunLease",
 ]
 
 

@@ -68,6 +68,10 @@ class Dialect:
     """Per-column value adapters for a table's columns (see targets.values)."""
     classify_error: Callable[[BaseException], type[TargetError]]
     """Exception class for a driver exception (by SQLSTATE/code/class, never text)."""
+    run_lock: Callable[..., "sql.LockStatements"] | None = None
+    """Builder of the run lease's session lock statements (None: an OS lock on a file beside the database)."""
+    string_literal_prefix: str = ""
+    """Before a string literal's quote (``N`` for SQL Server's Unicode literals)."""
     begin_sql: str | None = None
     """Statement that opens a write transaction (None: the driver opens one)."""
     fast_executemany: bool = False
@@ -176,6 +180,7 @@ POSTGRESQL = Dialect(
     identity_insert_template=None,
     adapters=values.server_adapters,
     classify_error=_odbc_classifier(frozenset()),
+    run_lock=sql.advisory_lock_pg,
 )
 
 MSSQL = Dialect(
@@ -201,6 +206,8 @@ MSSQL = Dialect(
     identity_insert_template="SET IDENTITY_INSERT {table} {state}",
     adapters=values.server_adapters,
     classify_error=_odbc_classifier(MSSQL_TRANSIENT_NATIVE_CODES),
+    run_lock=sql.applock_tsql,
+    string_literal_prefix="N",
 )
 
 DIALECTS = MappingProxyType({dialect.name: dialect for dialect in (SQLITE, POSTGRESQL, MSSQL)})

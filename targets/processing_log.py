@@ -3,6 +3,10 @@
 The key column (named like the contract's record key, e.g. ``app_id``) is the
 primary key; writing a key that is already there updates the row and adds one
 to ``attempts``. Rows commit in the same transaction as the record's data.
+
+The ledger never lies: a ``success`` row is never changed to ``failed``. The
+upsert statement itself carries that rule (``SUCCESS_IS_FINAL``), so it holds
+in the database for every writer, whatever a caller checked or forgot.
 """
 
 from __future__ import annotations
@@ -56,6 +60,26 @@ def log_table(key_column: str) -> Table:
 
 INCREMENTED = ("attempts",)
 """Columns that become ``existing + 1`` when the key is already logged."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeepRule:
+    """An existing row is left untouched when an upsert would change ``column`` from ``kept`` to ``refused``."""
+
+    column: str
+    """The column the rule looks at."""
+    kept: str
+    """The existing value that is final."""
+    refused: str
+    """The incoming value that may not replace it."""
+
+
+SUCCESS_IS_FINAL = KeepRule("status", "success", "failed")
+"""A record that committed stays ``success``: a later ``failed`` for its key (a second run that
+lost a race, a replayed failure) leaves the row as it is, attempts included."""
+
+KEEP_RULES = (SUCCESS_IS_FINAL,)
+"""The rules every processing_log upsert carries."""
 
 
 def log_values(rows) -> list[tuple]:

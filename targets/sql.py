@@ -8,6 +8,8 @@ statement shape, the dialect record names the builder to use (``create_table``,
 from __future__ import annotations
 
 import re
+import zlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 from contract.schema import Column, Table
@@ -138,12 +140,32 @@ def _update_columns(columns: Sequence[str], keys: Sequence[str]) -> list[str]:
     return [name for name in columns if name not in keys]
 
 
+def _literal(dialect: Dialect, text: str) -> str:
+    """A constant of our own code (never a document value) as a SQL string literal."""
+    if not IDENTIFIER.match(text):
+        raise TargetError(f"literal={text!r} is not a plain word; only fixed words may be inlined in SQL")
+    return f"{dialect.string_literal_prefix}'{text}'"
+
+
+def keep_condition(dialect: Dialect, keep, existing: str, incoming: str) -> str:
+    """``NOT (existing.col = 'kept' AND incoming.col = 'refused')`` for each KeepRule, joined by AND."""
+    parts = []
+    for rule in keep:
+        column = quote(dialect, rule.column, "column")
+        parts.append(f"NOT ({existing}.{column} = {_literal(dialect, rule.kept)} "
+                     f"AND {incoming}.{column} = {_literal(dialect, rule.refused)})")
+    return " AND ".join(parts)
+
+
 def upsert_on_conflict(dialect: Dialect, ref: str, columns: Sequence[str], keys: Sequence[str],
-                       row_count: int, update: bool, increments: Sequence[str] = ()) -> str:
+                       row_count: int, update: bool, increments: Sequence[str] = (), keep=()) -> str:
     """PostgreSQL/SQLite ``INSERT … ON CONFLICT (keys) DO NOTHING | DO UPDATE``.
 
     ``increments`` are columns that become ``existing + 1`` on conflict
-    (processing_log's attempts) instead of taking the new value.
+    (processing_log's attempts) instead of taking the new value. ``keep``:
+    KeepRules (see targets.processing_log) under which an existing row is
+    left as it is (``DO UPDATE … WHERE NOT (…)``): the database itself
+    refuses the overwrite, whoever sends it.
     """
     existing = quote(dialect, "existing_row", "alias")
     head = (f"INSERT INTO {ref} AS {existing} ({column_list(dialect, columns)}) "
@@ -159,12 +181,19 @@ def upsert_on_conflict(dialect: Dialect, ref: str, columns: Sequence[str], keys:
             sets.append(f"{quoted} = {existing}.{quoted} + 1")
         else:
             sets.append(f"{quoted} = EXCLUDED.{quoted}")
-    return head + "DO UPDATE SET " + ", ".join(sets)
+    statement = head + "DO UPDATE SET " + ", ".join(sets)
+    if keep:
+        statement += " WHERE " + keep_condition(dialect, keep, existing, "EXCLUDED")
+    return statement
 
 
 def upsert_merge(dialect: Dialect, ref: str, columns: Sequence[str], keys: Sequence[str],
-                 row_count: int, update: bool, increments: Sequence[str] = ()) -> str:
-    """SQL Server ``MERGE … WITH (HOLDLOCK)``: insert new keys, update or skip existing ones."""
+                 row_count: int, update: bool, increments: Sequence[str] = (), keep=()) -> str:
+    """SQL Server ``MERGE … WITH (HOLDLOCK)``: insert new keys, update or skip existing ones.
+
+    ``keep``: KeepRules under which a matched row is left as it is
+    (``WHEN MATCHED AND NOT (…)``).
+    """
     target, source = quote(dialect, "t", "alias"), quote(dialect, "s", "alias")
     match = " AND ".join(
         f"{target}.{quote(dialect, key, 'column')} = {source}.{quote(dialect, key, 'column')}" for key in keys
@@ -179,7 +208,8 @@ def upsert_merge(dialect: Dialect, ref: str, columns: Sequence[str], keys: Seque
             quoted = quote(dialect, name, "column")
             value = f"{target}.{quoted} + 1" if name in increments else f"{source}.{quoted}"
             sets.append(f"{target}.{quoted} = {value}")
-        statement += " WHEN MATCHED THEN UPDATE SET " + ", ".join(sets)
+        condition = f" AND {keep_condition(dialect, keep, target, source)}" if keep else ""
+        statement += f" WHEN MATCHED{condition} THEN UPDATE SET " + ", ".join(sets)
     statement += (f" WHEN NOT MATCHED THEN INSERT ({column_list(dialect, columns)}) "
                   f"VALUES ({column_list(dialect, columns, source + '.')});")
     return statement
@@ -190,6 +220,54 @@ def identity_insert(dialect: Dialect, ref: str, on: bool) -> str | None:
     if dialect.identity_insert_template is None:
         return None
     return dialect.identity_insert_template.format(table=ref, state="ON" if on else "OFF")
+
+
+# ---------------------------------------------------------------- run lease
+
+
+@dataclass(frozen=True, slots=True)
+class LockStatements:
+    """How one database takes and gives back a run's session-scoped lock on a target."""
+
+    acquire: str
+    """One batch that never waits and returns one row with one column: 1 granted, 0 held by another session."""
+    release: str
+    """Gives the lock back (the session's end does too)."""
+
+
+ADVISORY_LOCK_CLASS = 0x786D6C73
+"""First key of xmlshred's PostgreSQL advisory locks ('xmls'), so other applications' locks never collide."""
+
+
+def lock_resource(schema_name: str | None) -> str:
+    """The lock's name for a target: one lock per database and schema (where processing_log lives)."""
+    if schema_name:
+        check_identifier(schema_name, "schema")
+    return f"xmlshred.run.{schema_name or 'default'}"
+
+
+def advisory_lock_pg(dialect: Dialect, schema_name: str | None) -> LockStatements:
+    """PostgreSQL: a session advisory lock (held until unlocked or the session ends, whatever
+    transactions do), keyed by (ADVISORY_LOCK_CLASS, crc32 of the resource name)."""
+    objid = zlib.crc32(lock_resource(schema_name).encode()) & 0x7FFFFFFF
+    keys = f"{ADVISORY_LOCK_CLASS}, {objid}"
+    return LockStatements(
+        acquire=f"SELECT CASE WHEN pg_try_advisory_lock({keys}) THEN 1 ELSE 0 END",
+        release=f"SELECT pg_advisory_unlock({keys})",
+    )
+
+
+def applock_tsql(dialect: Dialect, schema_name: str | None) -> LockStatements:
+    """SQL Server: ``sp_getapplock`` owned by the session (released when the session ends),
+    exclusive, without waiting (@LockTimeout = 0; a negative return status means not granted)."""
+    resource = f"N'{lock_resource(schema_name)}'"
+    return LockStatements(
+        acquire=("SET NOCOUNT ON; DECLARE @granted INT; "
+                 f"EXEC @granted = sp_getapplock @Resource = {resource}, @LockMode = N'Exclusive', "
+                 "@LockOwner = N'Session', @LockTimeout = 0; "
+                 "SELECT CASE WHEN @granted >= 0 THEN 1 ELSE 0 END AS granted;"),
+        release=f"EXEC sp_releaseapplock @Resource = {resource}, @LockOwner = N'Session';",
+    )
 
 
 # ---------------------------------------------------------------- reads

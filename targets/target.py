@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
 from contract.schema import Table, TargetSchema
-from targets import processing_log, sql
+from targets import processing_log, runs_table, sql
 from targets.dialects import Dialect
 from targets.errors import (
     ConnectTargetError,
@@ -170,7 +170,7 @@ class Target:
     # ------------------------------------------------------------ DDL
 
     def create_tables(self, schema: TargetSchema) -> None:
-        """CREATE SCHEMA / TABLE IF NOT EXISTS for every table and processing_log, in one transaction.
+        """CREATE SCHEMA / TABLE IF NOT EXISTS for every table, processing_log and xmlshred_runs, in one transaction.
 
         Idempotent. Raises UnsafeIdentifierError for a name that is not a
         plain identifier (before touching the database), TargetError when
@@ -201,7 +201,8 @@ class Target:
 
         ``tables``: (table name, row tuples in Table column order), in insertion
         order. ``log_rows``: upserted into processing_log (``attempts`` + 1 for
-        a key already there). On failure everything is rolled back and
+        a key already there; a ``success`` row is never turned into
+        ``failed``: that upsert leaves it untouched). On failure everything is rolled back and
         DataTargetError (SQLSTATE 21*/22*/23*: split the flush),
         TransientTargetError (connection lost, deadlock, timeout: reconnect and
         retry) or TargetError (anything else: stop) is raised from the
@@ -310,13 +311,14 @@ class Target:
 
 
 def ddl_statements(dialect: Dialect, schema: TargetSchema) -> list[str]:
-    """CREATE SCHEMA (where schemas exist) and CREATE TABLE IF NOT EXISTS for every table and processing_log."""
+    """CREATE SCHEMA (where schemas exist) and CREATE TABLE IF NOT EXISTS for every table,
+    processing_log and xmlshred_runs (the run lease's record)."""
     statements = []
     if schema.schema_name:
         sql.check_identifier(schema.schema_name, "schema")
         if dialect.create_schema is not None:
             statements.append(dialect.create_schema(dialect, schema.schema_name))
-    for table in (*schema.tables, processing_log.log_table(schema.key_column)):
+    for table in (*schema.tables, processing_log.log_table(schema.key_column), runs_table.runs_table()):
         _check_conflict_rule(table)
         statements.append(dialect.create_table(dialect, schema.schema_name, table))
     return statements
@@ -367,11 +369,12 @@ def plan_flush(dialect: Dialect, schema: TargetSchema, tables: Iterable[tuple[st
             yield Step(off, (), table.name, kind="identity_off")
     values = processing_log.log_values(log_rows)
     if values:
-        yield from _row_steps(dialect, log_ref, log_table, values, processing_log.INCREMENTED, cache)
+        yield from _row_steps(dialect, log_ref, log_table, values, processing_log.INCREMENTED, cache,
+                              processing_log.KEEP_RULES)
 
 
 def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], increments: Sequence[str],
-               cache: dict) -> Iterator[Step]:
+               cache: dict, keep: tuple = ()) -> Iterator[Step]:
     width = len(table.columns)
     for row in rows:
         if len(row) != width:
@@ -382,10 +385,10 @@ def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], 
     adapted = adapt_rows(dialect.adapters(table.columns), _dedupe(table, rows))
 
     def statement(row_count: int) -> str:
-        cache_key = (dialect.name, ref, table.name, table.on_conflict, row_count, tuple(increments))
+        cache_key = (dialect.name, ref, table.name, table.on_conflict, row_count, tuple(increments), keep)
         text = cache.get(cache_key)
         if text is None:
-            text = insert_statement(dialect, ref, table, row_count, increments)
+            text = insert_statement(dialect, ref, table, row_count, increments, keep)
             if len(cache) < _STATEMENT_CACHE_SIZE:  # odd remainders would otherwise pile up
                 cache[cache_key] = text
         return text
@@ -399,13 +402,16 @@ def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], 
 
 
 def insert_statement(dialect: Dialect, ref: str, table: Table, row_count: int,
-                     increments: Sequence[str] = ()) -> str:
-    """The INSERT (or ON CONFLICT/MERGE upsert) for ``row_count`` rows of ``table``."""
+                     increments: Sequence[str] = (), keep: tuple = ()) -> str:
+    """The INSERT (or ON CONFLICT/MERGE upsert) for ``row_count`` rows of ``table``.
+
+    ``keep``: processing_log KeepRules; an existing row they protect is left as it is.
+    """
     _check_conflict_rule(table)
     if table.on_conflict == "error":
         return sql.insert_values(dialect, ref, table.column_names, row_count)
     return dialect.upsert(dialect, ref, table.column_names, table.primary_key, row_count,
-                          table.on_conflict == "update", increments)
+                          table.on_conflict == "update", increments, keep)
 
 
 def _check_conflict_rule(table: Table) -> None:

@@ -178,3 +178,38 @@ def test_odbc_source_pages_and_fetches_large_documents(mssql_dsn, schema):
         assert documents[0].document == big
     finally:
         source.close()
+
+
+def test_success_in_processing_log_is_never_turned_into_failed(target, schema):
+    from targets import LogRow
+
+    target.write_flush(schema, [("app_base", [row(1)])], logged(1))
+    target.write_flush(schema, [], [LogRow(1, "failed", "insert", "conflict", "other", NOW)])
+    stored = {item[0]: item for item in target.table_rows("processing_log")}
+    assert stored[1][1] == "success" and stored[1][4] == 1 and stored[1][5] == "live"
+
+
+def test_run_lease_is_exclusive_per_schema_and_released_with_the_session(mssql_dsn, schema):
+    from targets import parse_target_url
+    from targets.lease import LeaseHeld, RunLease
+
+    spec = parse_target_url("odbc:" + mssql_dsn)
+    first = RunLease.acquire(spec, schema, "live-a")
+    try:
+        with pytest.raises(LeaseHeld) as refused:
+            RunLease.acquire(spec, schema, "live-b")
+        assert refused.value.holder is not None and refused.value.holder.run_id == "live-a"
+        assert "live-a" in str(refused.value)
+    finally:
+        first.release("finished")
+    second = RunLease.acquire(spec, schema, "live-b")
+    second._lock.close()  # the session ends without sp_releaseapplock: SQL Server drops the lock itself
+    third = RunLease.acquire(spec, schema, "live-c")
+    third.release("finished")
+    second.release("error")
+    import pyodbc
+
+    with pyodbc.connect(mssql_dsn, autocommit=True) as check:
+        outcomes = dict(check.execute(
+            f"SELECT run_id, outcome FROM [{schema.schema_name}].[xmlshred_runs]").fetchall())
+    assert outcomes == {"live-a": "finished", "live-b": "abandoned", "live-c": "finished"}

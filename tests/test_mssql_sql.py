@@ -97,7 +97,7 @@ def test_create_schema_parses_and_runs_create_schema_dynamically():
 
 def test_create_tables_parse_with_types_keys_and_existence_check():
     statements = ddl_statements(MSSQL, SCHEMA)[1:]
-    assert len(statements) == 4  # three tables and processing_log
+    assert len(statements) == 5  # three tables, processing_log and xmlshred_runs
     created = {}
     for statement in statements:
         tree = parse_tsql(statement)
@@ -118,6 +118,10 @@ def test_create_tables_parse_with_types_keys_and_existence_check():
     assert created["processing_log"] == {
         "app_id": "BIGINT", "status": "NVARCHAR(16)", "stage": "NVARCHAR(16)", "reason": "NVARCHAR(1000)",
         "attempts": "INTEGER", "run_id": "NVARCHAR(64)", "updated_at": "DATETIME2(6)",
+    }
+    assert created["xmlshred_runs"] == {
+        "run_id": "NVARCHAR(64)", "host": "NVARCHAR(255)", "pid": "INTEGER", "started": "DATETIME2(6)",
+        "heartbeat": "DATETIME2(6)", "finished": "DATETIME2(6)", "outcome": "NVARCHAR(32)",
     }
     assert "DECIMAL(18,2)" in statements[0]  # sqlglot normalises DECIMAL to NUMERIC above
 
@@ -186,6 +190,63 @@ def test_processing_log_merge_increments_attempts():
     assert "[t].[attempts] = [t].[attempts] + 1" in steps[0].sql
     assert placeholders(tree) == len(steps[0].params) == 14
     assert steps[0].params[:7] == [1, "success", None, None, 1, "r", NOW]
+
+
+def test_processing_log_merge_never_turns_success_into_failed():
+    """The MERGE's WHEN MATCHED carries the rule: an existing success meeting an incoming failed is kept."""
+    steps = list(plan_flush(FREETDS, SCHEMA, [], [LogRow(1, "failed", "insert", "conflict", "r", NOW)]))
+    tree = parse_tsql(steps[0].sql)
+    matched = [when for when in tree.find_all(exp.When) if when.args.get("matched")]
+    assert len(matched) == 1
+    condition = matched[0].args["condition"]
+    assert isinstance(condition, exp.Not)
+    literals = {(column.table, literal.this) for eq in condition.find_all(exp.EQ)
+                for column, literal in [(eq.this, eq.expression)]}
+    assert literals == {("t", "success"), ("s", "failed")}
+    assert "WHEN MATCHED AND NOT ([t].[status] = N'success' AND [s].[status] = N'failed') THEN UPDATE" \
+        in steps[0].sql
+
+
+# ---------------------------------------------------------------- run lease
+
+
+def test_run_lease_takes_a_session_applock_without_waiting():
+    statements = MSSQL.run_lock(MSSQL, "sandbox")
+    batch = sqlglot.parse(statements.acquire, read="tsql")
+    assert [type(node).__name__ for node in batch] == ["Set", "Declare", "Execute", "Select"]
+    for node in batch:
+        assert not [n for n in node.walk() if isinstance(n, exp.Command)], node.sql("tsql")
+    execute = batch[2]
+    assert execute.this.name == "sp_getapplock"
+    assert execute.args["return_status"].name == "granted"
+    arguments = {eq.this.name: eq.expression.this for eq in execute.expressions}
+    assert arguments == {"Resource": "xmlshred.run.sandbox", "LockMode": "Exclusive",
+                         "LockOwner": "Session", "LockTimeout": "0"}
+    assert isinstance(batch[3].expressions[0].this, exp.Case)  # 1 when granted (status >= 0), else 0
+
+    release = parse_tsql(statements.release)
+    assert isinstance(release, exp.Execute) and release.this.name == "sp_releaseapplock"
+    assert {eq.this.name: eq.expression.this for eq in release.expressions} == {
+        "Resource": "xmlshred.run.sandbox", "LockOwner": "Session"}
+
+
+def test_run_lease_resource_is_per_schema_and_refuses_unsafe_names():
+    assert MSSQL.run_lock(MSSQL, "a").acquire != MSSQL.run_lock(MSSQL, "b").acquire
+    with pytest.raises(sql.UnsafeIdentifierError):
+        MSSQL.run_lock(MSSQL, "x'; DROP TABLE t; --")
+
+
+def test_runs_table_statements_parse():
+    from targets.runs_table import RunsStatements
+
+    statements = RunsStatements(MSSQL, "sandbox")
+    insert, params = statements.insert("run-1", "host", 42, NOW)
+    assert isinstance(parse_tsql(insert), exp.Insert) and placeholders(parse_tsql(insert)) == len(params) == 7
+    for statement, params in (statements.heartbeat("run-1", NOW), statements.finish("run-1", "finished", NOW)):
+        tree = parse_tsql(statement)
+        assert isinstance(tree, exp.Update) and placeholders(tree) == len(params)
+    select = parse_tsql(statements.open_runs())
+    assert isinstance(select, exp.Select) and select.find(exp.Is) is not None
 
 
 def test_identity_insert_wraps_identity_tables_only_when_configured():

@@ -19,6 +19,12 @@ FAULT_MARKER_ENV = "XMLSHRED_FAULT_KILL_MARKER"
 """Fault injection for tests: a worker that sees this marker in a document
 SIGKILLs itself, exactly like an OOM kill. Unset in normal runs."""
 
+FAULT_PAUSE_ENV = "XMLSHRED_FAULT_PAUSE_FILE"
+"""Test hook: while the file this names exists, a worker waits before mapping each record, so a
+test can hold a run mid-way (e.g. holding its lease) for exactly as long as it needs, and let it
+go by deleting the file. Unset in normal runs."""
+PAUSE_POLL_S = 0.01
+
 
 class WorkerDied(Exception):
     """The worker process died (crash, OOM kill, SIGKILL) before answering."""
@@ -82,6 +88,8 @@ def worker_main(connection, config: WorkerConfig) -> None:
         return
     connection.send(("ready", None))
     marker = os.environ.get(FAULT_MARKER_ENV) or None
+    pause_file = os.environ.get(FAULT_PAUSE_ENV) or None
+    parent = os.getppid()
     while True:
         try:
             message = connection.recv()
@@ -94,6 +102,10 @@ def worker_main(connection, config: WorkerConfig) -> None:
         for expected_key, document in documents:
             if marker is not None and _contains_marker(document, marker):
                 os.kill(os.getpid(), signal.SIGKILL)
+            while pause_file is not None and os.path.exists(pause_file):
+                if os.getppid() != parent:
+                    return  # the parent died while we were held: never linger as an orphan
+                time.sleep(PAUSE_POLL_S)
             empty = empty_document_failure(document, expected_key)
             results.append(empty or compiled.map_document(document, expected_key=expected_key))
         connection.send((batch_id, results))
