@@ -53,6 +53,8 @@ DEFAULT_DECIMAL_PLACES = 2
 
 PROCESSING_LOG = "processing_log"
 """The engine's own table; a contract may list it but never maps into it."""
+RUNS_TABLE = "xmlshred_runs"
+"""The engine's record of runs and their lease; never a contract table."""
 
 VALUE_STEPS = frozenset({
     "enum", "char_to_bit", "boolean_to_bit", "numbers_only", "extract_numeric",
@@ -743,6 +745,9 @@ class _Validator:
         else:
             attribute = attribute.lstrip("@")
         table = self.identifier(raw.get("target_table"), where, "target_table")
+        if table in (PROCESSING_LOG, RUNS_TABLE):
+            self.problem(where, f"target_table {table!r} is the engine's own table; "
+                                "map into a table of your own")
 
         # A row-creating step with a bad argument still means "no target_column"
         # (except for the RL groups, whose mappings each fill a column of the group's row).

@@ -348,3 +348,11 @@ def test_scores_of_different_types_share_one_exact_column(conformance):
     record = compiled.map_document(document)
     rows = dict(record.tables)[table.name]
     assert {type(row[2]).__name__ for row in rows} == {"Decimal"}
+
+
+def test_the_engine_tables_are_not_contract_tables(conformance):
+    for name in ("processing_log", "xmlshred_runs"):
+        data = copy.deepcopy(conformance)
+        _mapping(data, "first_name")["target_table"] = name
+        problems = _problems(data)
+        assert any(f"target_table {name!r} is the engine's own table" in p for p in problems), problems
