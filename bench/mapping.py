@@ -28,13 +28,11 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from lxml import etree  # noqa: E402
 
-from contract import MapOptions, compile_contract, load_contract  # noqa: E402
-from contract.results import MappedRecord  # noqa: E402
+from xmlshred.contract import MapOptions, compile_contract, load_contract  # noqa: E402
+from xmlshred.contract.results import MappedRecord  # noqa: E402
 
 EXAMPLE_CONTRACT = ROOT / "examples" / "credit_card" / "contract.json"
 EXAMPLE_CONTRACTS = {
@@ -76,7 +74,7 @@ def _built_corpus(count: int) -> list[bytes]:
 
 
 def _generated(product: str, count: int) -> list[bytes]:
-    from generator.corpus import generate_documents
+    from xmlshred.generator.corpus import generate_documents
 
     return [d.to_bytes() for d in generate_documents(count, seed=7, profile="realistic", edge_share=0.0,
                                                      product=product)]

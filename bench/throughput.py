@@ -32,7 +32,6 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 CACHE = ROOT / ".bench"
 CONTRACTS = {
     "cc": ROOT / "examples" / "credit_card" / "contract.json",
@@ -42,7 +41,7 @@ CONTRACTS = {
 
 def corpus(count: int, profile: str, seed: int, edge_share: float, product: str = "cc") -> Path:
     """The cached source database for these parameters (generated once)."""
-    from generator.writers import run_generate
+    from xmlshred.generator.writers import run_generate
 
     CACHE.mkdir(exist_ok=True)
     prefix = "source" if product == "cc" else f"source-{product}"
@@ -201,7 +200,7 @@ def main() -> None:
                         help="ODBC connection string of a PostgreSQL database to benchmark too")
     args = parser.parse_args()
 
-    from generator.writers import SOURCE_TABLES
+    from xmlshred.generator.writers import SOURCE_TABLES
 
     source = corpus(args.count, args.profile, args.seed, args.edge_share, args.product)
     size_mb = source.stat().st_size / 2**20

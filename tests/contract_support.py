@@ -7,9 +7,9 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
-from contract import CompiledContract, MapOptions, compile_contract, load_contract
-from contract.results import MappedRecord, RecordFailure
-from contract.values import format_canonical
+from xmlshred.contract import CompiledContract, MapOptions, compile_contract, load_contract
+from xmlshred.contract.results import MappedRecord, RecordFailure
+from xmlshred.contract.values import format_canonical
 
 NOW = datetime(2025, 6, 1, 12, 0, 0)
 

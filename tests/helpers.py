@@ -22,8 +22,8 @@ PINNED_NOW = "2025-06-01T12:00:00"
 def make_source(path: Path, count: int, *, profile: str = "small", seed: int = 1,
                 edge_share: float = 0.0, start_key: int = 1, transform=None) -> list:
     """Write a generated corpus to a SQLite source table; returns the documents."""
-    from generator.corpus import generate_documents
-    from generator.writers import write_sqlite
+    from xmlshred.generator.corpus import generate_documents
+    from xmlshred.generator.writers import write_sqlite
 
     docs = list(generate_documents(count, seed=seed, profile=profile, edge_share=edge_share,
                                    start_key=start_key))
@@ -88,7 +88,7 @@ def start_cli(*args: str, env: dict | None = None) -> subprocess.Popen:
 
 def canonical(value):
     """One spelling per value, whatever the database returned it as."""
-    from contract.values import format_canonical
+    from xmlshred.contract.values import format_canonical
 
     if isinstance(value, datetime):
         return format_canonical(value, "datetime", None)
@@ -104,7 +104,7 @@ def canonical(value):
 
 
 def canonical_expected(value, column):
-    from contract.values import format_canonical
+    from xmlshred.contract.values import format_canonical
 
     if value is None:
         return None
@@ -115,8 +115,8 @@ def canonical_expected(value, column):
 
 def expected_tables(contract_path: Path, docs, now: str = PINNED_NOW):
     """What the contract engine makes of each document: (multiset per table, ok keys, failed)."""
-    from contract import MapOptions, compile_contract, load_contract
-    from contract.results import RecordFailure
+    from xmlshred.contract import MapOptions, compile_contract, load_contract
+    from xmlshred.contract.results import RecordFailure
 
     compiled = compile_contract(load_contract(contract_path),
                                 MapOptions(now=datetime.fromisoformat(now)))
@@ -223,7 +223,7 @@ def wait_until(condition, what: str, timeout: float = WAIT_S, poll: float = 0.02
 @functools.cache
 def contract_schema():
     """The example contract's target schema (table and key names; no documents needed)."""
-    from contract import MapOptions, compile_contract, load_contract
+    from xmlshred.contract import MapOptions, compile_contract, load_contract
 
     compiled = compile_contract(load_contract(EXAMPLE_CONTRACT),
                                 MapOptions(now=datetime.fromisoformat(PINNED_NOW)))

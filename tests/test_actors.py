@@ -9,17 +9,17 @@ from types import SimpleNamespace
 import pykka
 import pytest
 
-from actors.inserter import InsertActor
-from actors.lifecycle import RunSignals
-from actors.reader import ReadLimits, ReaderActor
-from contract import MapOptions, compile_contract, load_contract
-from messages import (
+from xmlshred.actors.inserter import InsertActor
+from xmlshred.actors.lifecycle import RunSignals
+from xmlshred.actors.reader import ReadLimits, ReaderActor
+from xmlshred.contract import MapOptions, compile_contract, load_contract
+from xmlshred.messages import (
     BatchMapped, FlushNow, MappedBatch, MappedItem, Ping, RecordsSettled, SourceBatch,
     StartReading, UnknownMessage,
 )
-from sources import SourceSpec, open_source
-from sources.types import SourceItem
-from targets import open_target, parse_target_url
+from xmlshred.sources import SourceSpec, open_source
+from xmlshred.sources.types import SourceItem
+from xmlshred.targets import open_target, parse_target_url
 from tests.helpers import EXAMPLE_CONTRACT, make_source, wait_until
 
 WAIT_S = 60
@@ -84,7 +84,7 @@ def test_reader_never_has_more_than_max_in_flight_records_out(tmp_path):
 
 
 def _schema_and_records(count: int):
-    from generator.corpus import generate_documents
+    from xmlshred.generator.corpus import generate_documents
 
     compiled = compile_contract(load_contract(EXAMPLE_CONTRACT), MapOptions(now=datetime(2025, 1, 1)))
     items = []

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from contract import (
+from xmlshred.contract import (
     ContractError, MapOptions, check_contract, compile_contract, contract_from_dict, load_contract,
 )
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contract import MapOptions, compile_contract, contract_from_dict
-from contract.parsing import parse_document
-from contract.results import MappedRecord, RecordFailure
+from xmlshred.contract import MapOptions, compile_contract, contract_from_dict
+from xmlshred.contract.parsing import parse_document
+from xmlshred.contract.results import MappedRecord, RecordFailure
 from tests.contract_support import compiled_for
 
 NOW = datetime(2025, 6, 1)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contract.expressions import ExpressionError, parse_expression, result_to_text
+from xmlshred.contract.expressions import ExpressionError, parse_expression, result_to_text
 
 NOW = datetime(2025, 6, 15, 12, 30, 0)
 CONFORMANCE = Path(__file__).resolve().parent.parent.parent / "shared" / "conformance"

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from lxml import etree
 
-from generator import (
+from xmlshred.generator import (
     EDGE_CASES,
     FAILING_EDGE_CASES,
     GeneratorError,
@@ -245,7 +245,7 @@ def _example_path(relative):
 
 
 def test_example_contract_is_valid_and_clean():
-    from contract import check_contract
+    from xmlshred.contract import check_contract
 
     report = check_contract(_example_path(EXAMPLE_CONTRACT))
     assert report.problems == ()
@@ -255,8 +255,8 @@ def test_example_contract_is_valid_and_clean():
 def test_generated_documents_exercise_every_column_of_the_example_contract():
     from datetime import datetime
 
-    from contract import MapOptions, compile_contract, load_contract
-    from contract.results import MappedRecord, RecordFailure
+    from xmlshred.contract import MapOptions, compile_contract, load_contract
+    from xmlshred.contract.results import MappedRecord, RecordFailure
 
     compiled = compile_contract(load_contract(_example_path(EXAMPLE_CONTRACT)), MapOptions(now=datetime(2025, 1, 1)))
     columns = {table.name: [column.name for column in table.columns] for table in compiled.schema.tables}

@@ -11,11 +11,11 @@ from datetime import datetime
 
 import pytest
 
-from contract import MapOptions, compile_contract, load_contract
-from loading import FlushWriter, PendingRecord
-from messages import MappedItem
-from sources.types import SourceItem
-from targets import LogRow, open_target, parse_target_url
+from xmlshred.contract import MapOptions, compile_contract, load_contract
+from xmlshred.loading import FlushWriter, PendingRecord
+from xmlshred.messages import MappedItem
+from xmlshred.sources.types import SourceItem
+from xmlshred.targets import LogRow, open_target, parse_target_url
 from tests.helpers import EXAMPLE_CONTRACT, TargetReader
 
 NOW = datetime(2025, 6, 1, 12, 0, 0)
@@ -35,7 +35,7 @@ def target(target_url, compiled):
 
 
 def _records(compiled, count: int, start_key: int = 1) -> list[PendingRecord]:
-    from generator.corpus import generate_documents
+    from xmlshred.generator.corpus import generate_documents
 
     records = []
     for doc in generate_documents(count, seed=31, profile="small", edge_share=0.0, start_key=start_key):

@@ -9,18 +9,18 @@ from datetime import datetime
 import pytest
 from loguru import logger
 
-from contract import MapOptions, compile_contract, load_contract
-from loading import FlushAborted, FlushWriter, PendingRecord, RetriesExhausted, retry_transient
-from messages import FailedItem, MappedItem
-from contract.results import RecordFailure
-from sources.types import SourceItem
-from targets import TransientTargetError, open_target, parse_target_url
+from xmlshred.contract import MapOptions, compile_contract, load_contract
+from xmlshred.loading import FlushAborted, FlushWriter, PendingRecord, RetriesExhausted, retry_transient
+from xmlshred.messages import FailedItem, MappedItem
+from xmlshred.contract.results import RecordFailure
+from xmlshred.sources.types import SourceItem
+from xmlshred.targets import TransientTargetError, open_target, parse_target_url
 from tests.helpers import EXAMPLE_CONTRACT
 
 
 @pytest.fixture
 def mapped():
-    from generator.corpus import generate_documents
+    from xmlshred.generator.corpus import generate_documents
 
     compiled = compile_contract(load_contract(EXAMPLE_CONTRACT), MapOptions(now=datetime(2025, 1, 1)))
     records = []

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import pytest
 
-from contract.schema import Column, Table, TargetSchema
+from xmlshred.contract.schema import Column, Table, TargetSchema
 from tests.conftest import MSSQL_DSN_ENV
 
 pytestmark = pytest.mark.mssql
@@ -65,7 +65,7 @@ def schema(mssql_dsn):
 
 @pytest.fixture
 def target(mssql_dsn, schema):
-    from targets import open_target, parse_target_url
+    from xmlshred.targets import open_target, parse_target_url
 
     opened = open_target(parse_target_url("odbc:" + mssql_dsn), schema)
     opened.create_tables(schema)
@@ -81,13 +81,13 @@ def row(key: int, **values) -> tuple:
 
 
 def logged(*keys: int):
-    from targets import LogRow
+    from xmlshred.targets import LogRow
 
     return [LogRow(key, "success", None, None, "live", NOW) for key in keys]
 
 
 def test_create_write_and_read_back(target, schema):
-    from targets import canonical_text
+    from xmlshred.targets import canonical_text
 
     target.create_tables(schema)  # idempotent
     full = row(1, name="Zoë 🚀 東京", notes="n" * 10_000, amount=Decimal("12.50"), received_at=NOW,
@@ -106,7 +106,7 @@ def test_create_write_and_read_back(target, schema):
 
 
 def test_constraint_violation_is_a_data_error_and_rolls_back(target, schema):
-    from targets import DataTargetError
+    from xmlshred.targets import DataTargetError
 
     target.write_flush(schema, [("app_base", [row(1)])], logged(1))
     with pytest.raises(DataTargetError):
@@ -134,7 +134,7 @@ def test_large_flush_is_chunked(target, schema):
 def test_identity_insert_for_real_identity_columns(mssql_dsn, schema):
     import pyodbc
 
-    from targets import DataTargetError, open_target, parse_target_url
+    from xmlshred.targets import DataTargetError, open_target, parse_target_url
 
     only_base = replace(schema, tables=(APP_BASE,))
     with pyodbc.connect(mssql_dsn, autocommit=True) as admin:
@@ -158,7 +158,7 @@ def test_identity_insert_for_real_identity_columns(mssql_dsn, schema):
 def test_odbc_source_pages_and_fetches_large_documents(mssql_dsn, schema):
     import pyodbc
 
-    from sources.odbc_table import OdbcTableSource
+    from xmlshred.sources.odbc_table import OdbcTableSource
 
     big = "<Provenir>" + "<x a='é✓'/>" * 300_000 + "</Provenir>"
     name = schema.schema_name
@@ -181,7 +181,7 @@ def test_odbc_source_pages_and_fetches_large_documents(mssql_dsn, schema):
 
 
 def test_success_in_processing_log_is_never_turned_into_failed(target, schema):
-    from targets import LogRow
+    from xmlshred.targets import LogRow
 
     target.write_flush(schema, [("app_base", [row(1)])], logged(1))
     target.write_flush(schema, [], [LogRow(1, "failed", "insert", "conflict", "other", NOW)])
@@ -190,8 +190,8 @@ def test_success_in_processing_log_is_never_turned_into_failed(target, schema):
 
 
 def test_run_lease_is_exclusive_per_schema_and_released_with_the_session(mssql_dsn, schema):
-    from targets import parse_target_url
-    from targets.lease import LeaseHeld, RunLease
+    from xmlshred.targets import parse_target_url
+    from xmlshred.targets.lease import LeaseHeld, RunLease
 
     spec = parse_target_url("odbc:" + mssql_dsn)
     first = RunLease.acquire(spec, schema, "live-a")

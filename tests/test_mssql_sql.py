@@ -22,9 +22,9 @@ import sqlglot
 from hypothesis import given, settings, strategies as st
 from sqlglot import exp
 
-from contract.schema import Column, Table, TargetSchema
-from sources.odbc_table import OdbcTableSource
-from targets import (
+from xmlshred.contract.schema import Column, Table, TargetSchema
+from xmlshred.sources.odbc_table import OdbcTableSource
+from xmlshred.targets import (
     MSSQL,
     ConnectTargetError,
     DataTargetError,
@@ -37,12 +37,12 @@ from targets import (
     mask_secrets,
     parse_target_url,
 )
-from targets import sql
-from targets.dialects import classify_sqlite_error
-from targets.errors import classify_sqlstate
-from targets.processing_log import log_table
-from targets.target import ddl_statements, plan_flush
-from targets.urls import parse_connection_string
+from xmlshred.targets import sql
+from xmlshred.targets.dialects import classify_sqlite_error
+from xmlshred.targets.errors import classify_sqlstate
+from xmlshred.targets.processing_log import log_table
+from xmlshred.targets.target import ddl_statements, plan_flush
+from xmlshred.targets.urls import parse_connection_string
 from tests.conftest import ROOT
 
 FREETDS = identify_driver("FreeTDS").dialect
@@ -237,7 +237,7 @@ def test_run_lease_resource_is_per_schema_and_refuses_unsafe_names():
 
 
 def test_runs_table_statements_parse():
-    from targets.runs_table import RunsStatements
+    from xmlshred.targets.runs_table import RunsStatements
 
     statements = RunsStatements(MSSQL, "sandbox")
     insert, params = statements.insert("run-1", "host", 42, NOW)
@@ -260,7 +260,7 @@ def test_identity_insert_wraps_identity_tables_only_when_configured():
     assert [step.kind for step in steps] == ["identity_on", "write", "identity_off", "write"]
     assert steps[0].undo == "SET IDENTITY_INSERT [sandbox].[app_base] OFF"
     # PostgreSQL and SQLite have no IDENTITY_INSERT: the setting changes nothing there.
-    from targets import POSTGRESQL
+    from xmlshred.targets import POSTGRESQL
     assert [step.kind for step in plan_flush(POSTGRESQL, SCHEMA, flush, [], identity_columns=True)] == [
         "write", "write"]
 

@@ -29,8 +29,8 @@ TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \| ")
 
 
 def _files_source(folder: Path, count: int, *, seed: int = 3, edge_share: float = 0.0) -> list:
-    from generator.corpus import generate_documents
-    from generator.writers import write_files
+    from xmlshred.generator.corpus import generate_documents
+    from xmlshred.generator.writers import write_files
 
     docs = list(generate_documents(count, seed=seed, profile="small", edge_share=edge_share))
     write_files(folder, docs)
@@ -379,8 +379,8 @@ def test_plot_of_a_longer_run_has_rate_failures_by_stage_and_p95(tmp_path):
     assert chart.stat().st_size > 10_000
 
     # What the picture is drawn from (the same function the CLI used).
-    from reporting.chart import chart_data
-    from reporting.report import group_runs
+    from xmlshred.reporting.chart import chart_data
+    from xmlshred.reporting.report import group_runs
 
     run = group_runs(_metrics(tmp_path / "metrics.jsonl"))[-1]
     rows = sqlite3.connect(tmp_path / "t.db").execute("SELECT * FROM processing_log").fetchall()

@@ -205,7 +205,7 @@ def test_postgresql_source_table_into_sqlite(tmp_path, pg_database):
     """The XML read through pyodbc from a PostgreSQL text column, paged by key."""
     import pyodbc
 
-    from generator.corpus import generate_documents
+    from xmlshred.generator.corpus import generate_documents
 
     docs = [d for d in generate_documents(120, seed=23, profile="small", edge_share=0.1)
             if d.encoding.lower() in ("utf-8", "utf8")]

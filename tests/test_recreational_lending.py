@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contract.results import MappedRecord, RecordFailure
-from generator import FAILING_EDGE_CASES, SOURCE_TABLES, generate_documents
-from generator.writers import write_sqlite
+from xmlshred.contract.results import MappedRecord, RecordFailure
+from xmlshred.generator import FAILING_EDGE_CASES, SOURCE_TABLES, generate_documents
+from xmlshred.generator.writers import write_sqlite
 from tests.contract_support import compiled_for
 from tests.helpers import (
     ROOT,

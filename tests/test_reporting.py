@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 import pytest
 from loguru import logger
 
-from actors.reporter import ReporterActor
-from messages import (
+from xmlshred.actors.reporter import ReporterActor
+from xmlshred.messages import (
     FlushReport,
     MapperLoad,
     Ping,
@@ -24,7 +24,7 @@ from messages import (
     UnknownMessage,
     WorkerReplaced,
 )
-from reporting import (
+from xmlshred.reporting import (
     MetricsWriter,
     ProgressBar,
     ReportError,
@@ -39,7 +39,7 @@ from reporting import (
     render_progress,
     select_run,
 )
-from reporting.stats import percentile
+from xmlshred.reporting.stats import percentile
 
 T0 = 1_000.0
 STARTED = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
@@ -436,7 +436,7 @@ def test_plot_rate_without_matplotlib_says_how_to_install_it(tmp_path, monkeypat
 
 
 def _report_settings(tmp_path, metrics_path, db_path):
-    from settings import load_settings
+    from xmlshred.settings import load_settings
 
     return load_settings(None, {"log.metrics": str(metrics_path), "target.url": f"sqlite:///{db_path}"}, {},
                          cwd=tmp_path)
@@ -461,7 +461,7 @@ def test_report_command_reads_metrics_and_processing_log(tmp_path, capsys):
         ])
     db.close()
     settings = _report_settings(tmp_path, metrics_path, db_path)
-    from reporting.report import run_report_command
+    from xmlshred.reporting.report import run_report_command
 
     plot = tmp_path / "rate.png" if _has_matplotlib() else None
     assert run_report_command(settings, target=settings.target.url, plot=plot) == 0

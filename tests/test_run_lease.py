@@ -162,8 +162,8 @@ def test_kill9_of_the_holder_then_the_next_run_takes_over_and_completes_once(tmp
 
 def test_lease_api_refuses_while_held_and_a_killed_holder_is_taken_over(tmp_path, target_url):
     """The library API a scale-out driver uses: acquire, refuse with the holder, take over from the dead."""
-    from targets import parse_target_url
-    from targets.lease import LeasedRun, LeaseHeld, RunLease
+    from xmlshred.targets import parse_target_url
+    from xmlshred.targets.lease import LeasedRun, LeaseHeld, RunLease
 
     schema = contract_schema()
     spec = parse_target_url(target_url)
@@ -179,16 +179,16 @@ def test_lease_api_refuses_while_held_and_a_killed_holder_is_taken_over(tmp_path
 
     # A holder in another process that dies without a word: the database / OS drops its lock.
     script = textwrap.dedent(f"""
-        import sys, time
-        sys.path.insert(0, {str(ROOT)!r})
-        from targets import parse_target_url
-        from targets.lease import RunLease
+        import time
+        from xmlshred.targets import parse_target_url
+        from xmlshred.targets.lease import RunLease
         from tests.helpers import contract_schema
         RunLease.acquire(parse_target_url({target_url!r}), contract_schema(), "run-doomed")
         print("held", flush=True)
         time.sleep(600)
     """)
-    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    # Run from the checkout, so `tests.helpers` imports (python -c puts the current folder first).
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         assert child.stdout.readline().strip() == "held"
         with pytest.raises(LeaseHeld):
@@ -214,9 +214,9 @@ def test_a_lost_server_lease_taken_by_another_run_stops_the_first(pg_database):
 
     import pyodbc
 
-    from targets import parse_target_url
-    from targets.lease import LeaseLost, RunLease
-    from targets.sql import ADVISORY_LOCK_CLASS
+    from xmlshred.targets import parse_target_url
+    from xmlshred.targets.lease import LeaseLost, RunLease
+    from xmlshred.targets.sql import ADVISORY_LOCK_CLASS
 
     schema = contract_schema()
     spec = parse_target_url(f"odbc:{pg_database}")

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from settings import (
+from xmlshred import data_root
+from xmlshred.settings import (
     SECTIONS,
     Settings,
     SettingsError,
@@ -60,10 +61,12 @@ def test_defaults_without_a_config_file(tmp_path):
     assert settings.log.report_every_s == 10.0
     assert settings.log.file == ""
     assert settings.run == type(settings.run)(now=None, limit=0, key_start=None, key_end=None)
-    # Default relative paths resolve against the current directory when there is no file.
+    # Default relative paths resolve against the current directory when there is no file,
+    # except the shipped example contract and sample documents: they are found beside the package.
     assert settings.target.url == f"sqlite:///{tmp_path}/out/target.db"
-    assert settings.source.url == str(tmp_path / "examples" / "sample")
-    assert settings.contract.path == str(tmp_path / "examples" / "credit_card" / "contract.json")
+    assert settings.source.url == str(data_root() / "examples" / "sample")
+    assert settings.contract.path == str(data_root() / "examples" / "credit_card" / "contract.json")
+    assert Path(settings.contract.path).is_file() and Path(settings.source.url).is_dir()
     assert settings.log.metrics == str(tmp_path / "out" / "metrics.jsonl")
 
 

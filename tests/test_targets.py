@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from contract.schema import Column, Table, TargetSchema
-from targets import (
+from xmlshred.contract.schema import Column, Table, TargetSchema
+from xmlshred.targets import (
     ConnectTargetError,
     DataTargetError,
     LogRow,
@@ -350,8 +350,8 @@ def test_postgres_schema_is_created_and_used(pg_database):
 def test_odbc_table_source_pages_by_key_and_streams_large_documents(pg_database):
     import pyodbc
 
-    from sources.odbc_table import OdbcTableSource
-    from sources.types import SourceItem
+    from xmlshred.sources.odbc_table import OdbcTableSource
+    from xmlshred.sources.types import SourceItem
 
     big = "<Provenir>" + "<x a='é✓'/>" * 300_000 + "</Provenir>"  # ~3.3 MB of text
     assert len(big.encode("utf-8")) > 3_000_000
@@ -388,8 +388,8 @@ def test_odbc_table_source_pages_by_key_and_streams_large_documents(pg_database)
 
 @pytest.mark.postgres
 def test_odbc_table_source_wrong_names_fail_clearly(pg_database):
-    from sources.errors import SourceError
-    from sources.odbc_table import OdbcTableSource
+    from xmlshred.sources.errors import SourceError
+    from xmlshred.sources.odbc_table import OdbcTableSource
 
     with pytest.raises(SourceError, match="table=nowhere"):
         OdbcTableSource(pg_database, "nowhere", "app_xml", "app_id").open()

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from contract.schema import Column
-from contract.values import (
+from xmlshred.contract.schema import Column
+from xmlshred.contract.values import (
     ValueRangeError,
     convert_value,
     extract_numeric,

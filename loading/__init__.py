@@ -1,8 +1,0 @@
-"""Flush logic for the InsertActor: buffering, bisection, retries. Plain code, no threads."""
-
-from loading.buffer import FlushBuffer, PendingRecord
-from loading.retry import RetriesExhausted, retry_transient
-from loading.writer import FlushAborted, FlushOutcome, FlushWriter
-
-__all__ = ["FlushBuffer", "PendingRecord", "FlushWriter", "FlushOutcome", "FlushAborted", "RetriesExhausted",
-           "retry_transient"]

@@ -1,0 +1,116 @@
+"""MapperActor: drives one worker process that parses and maps documents."""
+
+from __future__ import annotations
+
+import pykka
+from loguru import logger
+
+from xmlshred.contract.results import RecordFailure
+from xmlshred.messages import (
+    BatchMapped, FailedItem, MappedBatch, MappedItem, MapperLoad, Ping, SourceBatch,
+    UnknownMessage, WorkerReplaced,
+)
+from xmlshred.workers.mapping_worker import WorkerConfig, WorkerDied, WorkerProcess
+
+POISON_REASON = "the mapper worker process died on this record twice (poison record)"
+
+
+def split_results(batch: SourceBatch, results: list) -> tuple[tuple[MappedItem, ...], tuple[FailedItem, ...]]:
+    """Pair each document of the batch with its mapping result."""
+    mapped, failed = [], []
+    for source_document, result in zip(batch.documents, results, strict=True):
+        if isinstance(result, RecordFailure):
+            failed.append(FailedItem(source_document.item, result))
+        else:
+            mapped.append(MappedItem(source_document.item, result))
+    return tuple(mapped), tuple(failed)
+
+
+class MapperActor(pykka.ThreadingActor):
+    """Owns one worker process; maps SourceBatches into MappedBatches.
+
+    A worker that dies is replaced; the batch is then retried record by
+    record, and a record that kills a worker twice becomes a ``map`` failure.
+    """
+
+    def __init__(self, index: int, config: WorkerConfig, inserter, reporter, signals) -> None:
+        super().__init__()
+        self.index = index
+        self._config = config
+        self._inserter = inserter
+        self._reporter = reporter
+        self._signals = signals
+        self._worker: WorkerProcess | None = None
+        self._start_error: BaseException | None = None
+        self._log = logger.bind(actor=f"mapper-{index}")
+
+    def on_start(self) -> None:
+        try:
+            self._worker = self._new_worker()
+        except Exception as exc:  # reported to the supervisor through Ping
+            self._start_error = exc
+
+    def _new_worker(self) -> WorkerProcess:
+        worker = WorkerProcess(self._config, name=f"xmlshred-mapper-{self.index}")
+        self._log.debug("worker process {} started", worker.pid)
+        return worker
+
+    def on_receive(self, message):
+        if isinstance(message, SourceBatch):
+            return self._map(message)
+        if isinstance(message, Ping):
+            if self._start_error is not None:
+                raise self._start_error
+            return self._worker.pid
+        raise UnknownMessage(f"mapper-{self.index} cannot handle {type(message).__name__}")
+
+    def _replace_worker(self, error: WorkerDied) -> None:
+        self._log.warning(
+            "worker process died (exit code {}); starting a new one", error.exitcode
+        )
+        self._reporter.tell(WorkerReplaced(self.index, error.exitcode))
+        self._worker = self._new_worker()
+
+    def _map(self, batch: SourceBatch) -> None:
+        documents = [(d.item.key, d.document) for d in batch.documents]
+        try:
+            results, busy = self._worker.map_batch(batch.batch_id, documents)
+        except WorkerDied as died:
+            self._replace_worker(died)
+            results, busy = self._map_one_by_one(batch.batch_id, documents)
+        mapped, failed = split_results(batch, results)
+        # Order matters: the rows reach the inserter before the reader learns the
+        # batch is done, so the reader's end-of-input FlushNow always comes after them.
+        self._inserter.tell(MappedBatch(batch.batch_id, mapped, failed, batch.reply_to))
+        batch.reply_to.tell(BatchMapped(self.index, batch.batch_id))
+        self._reporter.tell(MapperLoad(self.index, len(documents), busy))
+
+    def _map_one_by_one(self, batch_id: int, documents: list) -> tuple[list, float]:
+        results, busy_total = [], 0.0
+        for expected_key, document in documents:
+            deaths = 0
+            while True:
+                try:
+                    (result,), busy = self._worker.map_batch(batch_id, [(expected_key, document)])
+                    busy_total += busy
+                    break
+                except WorkerDied as died:
+                    deaths += 1
+                    self._replace_worker(died)
+                    if deaths >= 2:
+                        result = RecordFailure(expected_key, "map", POISON_REASON)
+                        break
+            results.append(result)
+        return results, busy_total
+
+    def on_failure(self, exception_type, exception_value, traceback) -> None:
+        self._signals.failed(f"mapper-{self.index}", exception_value)
+        self._stop_worker()
+
+    def on_stop(self) -> None:
+        self._stop_worker()
+
+    def _stop_worker(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None

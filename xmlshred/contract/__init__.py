@@ -1,0 +1,29 @@
+"""The contract engine: load and validate a mapping contract, compile it,
+and map documents to rows with it (pure functions: no threads, no database).
+
+    contract = load_contract(path)                    # ContractError lists every problem
+    compiled = compile_contract(contract, MapOptions(now=...))
+    result = compiled.map_document(xml_bytes_or_str)  # MappedRecord | RecordFailure
+"""
+
+from xmlshred.contract.compiler import CompiledContract, MapOptions, compile_contract
+from xmlshred.contract.loader import (
+    Contract,
+    ContractError,
+    ContractReport,
+    check_contract,
+    contract_from_dict,
+    load_contract,
+)
+
+__all__ = [
+    "load_contract",
+    "check_contract",
+    "contract_from_dict",
+    "compile_contract",
+    "MapOptions",
+    "ContractError",
+    "Contract",
+    "CompiledContract",
+    "ContractReport",
+]

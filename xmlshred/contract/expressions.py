@@ -1,0 +1,1202 @@
+"""The calculated-field expression language: parse once, evaluate per row.
+
+A hand-written tokenizer and recursive-descent parser build a small AST;
+each node then compiles itself into a closure, so evaluating a row is a few
+nested Python calls with no tree walking or dispatch. Nothing is ever passed
+to ``eval`` or ``exec``.
+
+The parser knows two kinds of expression: *conditions* (comparisons,
+``AND``/``OR``/``NOT``, ``IS NULL``, ``LIKE``, ``IN``), which evaluate to a
+Python bool, and *values* (literals, attributes, arithmetic, functions,
+``CASE``), which evaluate to None, Decimal, str, datetime or date. Mixing
+them up (``CASE WHEN x THEN …`` with a bare value ``x``, or a whole
+expression that is a condition) is a parse error, found when the contract is
+validated rather than on some row.
+
+Semantics (CONTRACT.md, "Calculated-field expressions"):
+
+- a missing, empty or all-blank attribute is NULL, and so is the empty
+  string: ``IS NULL`` and ``IS EMPTY`` are one test;
+- arithmetic is exact decimal; a NULL or non-numeric operand, or a division
+  by zero, gives NULL;
+- two values compare as numbers when both are numbers (text such as ``"59"``
+  or ``"1,500"`` is a number), as datetimes when one side is a date or
+  datetime, otherwise as case-insensitive strings;
+- a comparison with NULL is false, and the logic is two-valued: ``NOT``
+  simply negates, so ``NOT a = 1`` (and ``a NOT IN (…)``, ``a NOT LIKE …``)
+  is true when ``a`` is NULL, while ``a != 1`` is false.
+"""
+
+from __future__ import annotations
+
+import calendar
+import difflib
+import functools
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from typing import Callable
+
+from xmlshred.contract.schema import Column
+from xmlshred.contract.values import ValueRangeError, convert_value, parse_datetime
+
+__all__ = [
+    "ExpressionError",
+    "Expression",
+    "parse_expression",
+    "result_to_text",
+    "FUNCTIONS",
+]
+
+Value = None | Decimal | str | datetime | date
+Lookup = Callable[[str | None, str], str | None]
+Evaluator = Callable[[Lookup, datetime], object]
+
+MAX_NESTING = 40
+"""Deepest nesting of parentheses, function calls, CASE, NOT or unary minus.
+Keeps parsing and evaluation far from Python's recursion limit."""
+
+
+class ExpressionError(ValueError):
+    """A malformed expression; ``position`` is the 0-based character offset."""
+
+    def __init__(self, message: str, position: int) -> None:
+        super().__init__(f"{message} (at position {position})")
+        self.message = message
+        """What is wrong, without the position."""
+        self.position = position
+        """0-based offset into the expression text where the problem is."""
+
+    def __reduce__(self):
+        # Exceptions pickle as cls(*args); args holds the formatted text only.
+        return (type(self), (self.message, self.position))
+
+
+# --- tokens ------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<string>')
+  | (?P<op><>|!=|<=|>=|[=<>+\-*/(),.])
+    """,
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    kind: str
+    """``number``, ``name``, ``string``, ``op`` or ``end``."""
+    text: str
+    """Source text (for ``string``: the value, quotes removed and unescaped)."""
+    position: int
+    """0-based offset of the token's first character."""
+    upper: str = ""
+    """``text`` upper-cased, for ``name`` tokens (keywords are case-insensitive)."""
+
+
+def _tokenize(source: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    position = 0
+    length = len(source)
+    while position < length:
+        match = _TOKEN.match(source, position)
+        if match is None:
+            raise ExpressionError(f"unexpected character {source[position]!r}", position)
+        kind = match.lastgroup
+        if kind == "string":
+            start = position
+            parts = []
+            position += 1
+            while True:
+                quote = source.find("'", position)
+                if quote < 0:
+                    raise ExpressionError("unterminated string (missing closing ')", start)
+                parts.append(source[position:quote])
+                if source.startswith("''", quote):
+                    parts.append("'")
+                    position = quote + 2
+                else:
+                    position = quote + 1
+                    break
+            tokens.append(_Token("string", "".join(parts), start))
+            continue
+        text = match.group()
+        if kind == "name":
+            tokens.append(_Token("name", text, position, text.upper()))
+        elif kind != "space":
+            tokens.append(_Token(kind, text, position))
+        position = match.end()
+    tokens.append(_Token("end", "", length))
+    return tokens
+
+
+# --- runtime helpers ---------------------------------------------------------
+
+# Arithmetic uses its own context so results never depend on whatever decimal
+# context the calling thread happens to have set.
+_ARITHMETIC = Context(prec=28, rounding=ROUND_HALF_EVEN)
+_LARGEST_COUNT = Decimal(10) ** 9
+# ROUND keeps every digit it is given (a 30-digit value rounds without loss).
+_ROUNDING = Context(prec=200, rounding=ROUND_HALF_UP)
+
+# Text that counts as a number: plain, or with well-formed thousands commas.
+_NUMBER_TEXT = re.compile(
+    r"\s*[-+]?(?:[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?|[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*"
+)
+
+
+def _as_number(value: object) -> Decimal | None:
+    if type(value) is Decimal:
+        return value
+    if type(value) is str and _NUMBER_TEXT.fullmatch(value) is not None:
+        return Decimal(value.replace(",", ""))
+    return None
+
+
+def _as_datetime(value: object) -> datetime | None:
+    if type(value) is datetime:
+        return value
+    if type(value) is date:
+        return datetime(value.year, value.month, value.day)
+    if type(value) is str:
+        return parse_datetime(value)
+    return None
+
+
+def result_to_text(value: object) -> str:
+    """The text of an evaluation result, as a column's value pipeline reads it.
+
+    None → ``''``; Decimal → plain notation without exponent or trailing
+    zeros (``27``, ``3.5``); datetime → ``YYYY-MM-DD HH:MM:SS[.ffffff]``;
+    date → ``YYYY-MM-DD``; text unchanged. Never raises.
+    """
+    if value is None:
+        return ""
+    value_type = type(value)
+    if value_type is str:
+        return value
+    if value_type is Decimal:
+        if not value:
+            return "0"
+        if not value.is_finite():
+            return ""
+        # Trailing zeros are stripped textually: Decimal.normalize would
+        # round to the context's precision and lose digits of long values.
+        text = format(value, "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return text
+    if value_type is datetime:
+        return value.isoformat(" ")
+    if value_type is date:
+        return value.isoformat()
+    return str(value)
+
+
+def _compare(left: object, right: object) -> int | None:
+    """-1/0/1, or None when either side is NULL or the two cannot be compared."""
+    if left is None or right is None:
+        return None
+    left_number = _as_number(left)
+    if left_number is not None:
+        right_number = _as_number(right)
+        if right_number is not None:
+            return (left_number > right_number) - (left_number < right_number)
+    if isinstance(left, date) or isinstance(right, date):
+        left_time = _as_datetime(left)
+        right_time = _as_datetime(right)
+        if left_time is None or right_time is None:
+            return None
+        return (left_time > right_time) - (left_time < right_time)
+    if type(left) is str and type(right) is str:
+        # Two texts that both read as dates compare as datetimes
+        # (regb_date > '2020-01-01' with regb_date '03/01/2021').
+        left_time = parse_datetime(left)
+        if left_time is not None:
+            right_time = parse_datetime(right)
+            if right_time is not None:
+                return (left_time > right_time) - (left_time < right_time)
+    left_text = result_to_text(left).casefold()
+    right_text = result_to_text(right).casefold()
+    return (left_text > right_text) - (left_text < right_text)
+
+
+@functools.lru_cache(maxsize=256)
+def _like_regex(pattern: str) -> re.Pattern[str]:
+    parts = []
+    for char in pattern:
+        if char == "%":
+            parts.append(".*")
+        elif char == "_":
+            parts.append(".")
+        else:
+            parts.append(re.escape(char))
+    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+
+
+def _add_months(moment: date, months: int) -> date:
+    # Month arithmetic clamps to the last day of the target month, as SQL
+    # Server's DATEADD does: Jan 31 + 1 month is Feb 28 (29 in leap years).
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    day = min(moment.day, calendar.monthrange(year, month)[1]) if 1 <= year <= 9999 else 1
+    return moment.replace(year=year, month=month, day=day)
+
+
+_DATE_UNITS = {
+    "YEAR": "year", "YY": "year", "YYYY": "year",
+    "QUARTER": "quarter", "QQ": "quarter", "Q": "quarter",
+    "MONTH": "month", "MM": "month", "M": "month",
+    "WEEK": "week", "WK": "week", "WW": "week",
+    "DAY": "day", "DD": "day", "D": "day",
+    "HOUR": "hour", "HH": "hour",
+    "MINUTE": "minute", "MI": "minute", "N": "minute",
+    "SECOND": "second", "SS": "second", "S": "second",
+}
+_TIME_UNIT_SECONDS = {"hour": 3600, "minute": 60, "second": 1}
+
+
+def _date_add(unit: str, amount: object, moment: object) -> Value:
+    number = _as_number(amount)
+    if number is None or moment is None or abs(number) > _LARGEST_COUNT:
+        return None
+    if type(moment) is str:
+        moment = parse_datetime(moment)
+        if moment is None:
+            return None
+    elif not isinstance(moment, date):
+        return None
+    try:
+        # SQL Server truncates a fractional amount toward zero.
+        count = int(number)
+        if unit in ("year", "quarter", "month"):
+            months = count * {"year": 12, "quarter": 3, "month": 1}[unit]
+            return _add_months(moment, months)
+        if unit in ("day", "week"):
+            return moment + timedelta(days=count * (7 if unit == "week" else 1))
+        if type(moment) is date:
+            moment = datetime(moment.year, moment.month, moment.day)
+        return moment + timedelta(seconds=count * _TIME_UNIT_SECONDS[unit])
+    except (ValueError, OverflowError):
+        return None
+
+
+# CAST target types: SQL spelling → the contract data type it behaves like.
+_CAST_TYPES = {
+    "STRING": "string", "VARCHAR": "string", "NVARCHAR": "string", "CHAR": "string",
+    "NCHAR": "string", "TEXT": "string", "NTEXT": "string",
+    "INT": "int", "INTEGER": "int", "SMALLINT": "smallint", "BIGINT": "bigint",
+    "TINYINT": "tinyint",
+    "DECIMAL": "decimal", "NUMERIC": "decimal", "MONEY": "decimal",
+    "FLOAT": "float", "REAL": "float", "DOUBLE": "float",
+    "DATETIME": "datetime", "DATETIME2": "datetime", "SMALLDATETIME": "datetime",
+    "TIMESTAMP": "datetime", "DATE": "date",
+    "BIT": "bit", "BOOLEAN": "boolean", "BOOL": "boolean",
+}
+
+
+def _cast(value: object, column: Column) -> Value:
+    if value is None:
+        return None
+    text = result_to_text(value).strip()
+    if not text:
+        return None
+    try:
+        converted, _ = convert_value(text, column)
+    except ValueRangeError:
+        return None
+    if converted is None:
+        return None
+    converted_type = type(converted)
+    if converted_type is int:
+        return Decimal(converted)
+    if converted_type is float:
+        return Decimal(repr(converted))
+    return converted
+
+
+# --- AST ---------------------------------------------------------------------
+#
+# Each node knows its source position (for messages) and compiles itself to
+# a closure ``f(lookup, now)``. Condition nodes' closures return bool.
+
+
+class _Node:
+    __slots__ = ("position",)
+    is_condition = False
+
+    def compile(self) -> Evaluator:  # pragma: no cover - every node overrides
+        raise NotImplementedError
+
+
+class _Literal(_Node):
+    __slots__ = ("value",)
+
+    def __init__(self, position: int, value: Value) -> None:
+        self.position = position
+        # '' is NULL: the language has no distinct empty string.
+        self.value = None if value == "" else value
+
+    def compile(self) -> Evaluator:
+        value = self.value
+        return lambda lookup, now: value
+
+
+class _Attribute(_Node):
+    __slots__ = ("element", "name")
+
+    def __init__(self, position: int, element: str | None, name: str) -> None:
+        self.position = position
+        self.element = element
+        self.name = name
+
+    def compile(self) -> Evaluator:
+        element, name = self.element, self.name
+
+        def attribute(lookup: Lookup, now: datetime) -> object:
+            text = lookup(element, name)
+            if not text:
+                return None
+            text = text.strip()
+            return text or None
+
+        return attribute
+
+
+class _Negate(_Node):
+    __slots__ = ("operand",)
+
+    def __init__(self, position: int, operand: _Node) -> None:
+        self.position = position
+        self.operand = operand
+
+    def compile(self) -> Evaluator:
+        operand = self.operand.compile()
+
+        def negate(lookup: Lookup, now: datetime) -> object:
+            number = _as_number(operand(lookup, now))
+            return None if number is None else -number
+
+        return negate
+
+
+def _apply(operator: str, left: Decimal, right: Decimal) -> Decimal | None:
+    try:
+        if operator == "+":
+            return _ARITHMETIC.add(left, right)
+        if operator == "-":
+            return _ARITHMETIC.subtract(left, right)
+        if operator == "*":
+            return _ARITHMETIC.multiply(left, right)
+        if not right:
+            return None
+        return _ARITHMETIC.divide(left, right)
+    except ArithmeticError:
+        # Overflow or an undefined result of exotic magnitudes: no value.
+        return None
+
+
+class _Arithmetic(_Node):
+    """``first op operand op operand …`` at one precedence level, left to right."""
+
+    __slots__ = ("first", "rest")
+
+    def __init__(self, position: int, first: _Node, rest: list[tuple[str, _Node]]) -> None:
+        self.position = position
+        self.first = first
+        self.rest = rest
+
+    def compile(self) -> Evaluator:
+        first = self.first.compile()
+        rest = [(operator, node.compile()) for operator, node in self.rest]
+
+        # A loop rather than nested closures: long chains (a + b + c + …)
+        # must not deepen the call stack.
+        def arithmetic(lookup: Lookup, now: datetime) -> object:
+            total = _as_number(first(lookup, now))
+            if total is None:
+                return None
+            for operator, operand in rest:
+                number = _as_number(operand(lookup, now))
+                if number is None:
+                    return None
+                total = _apply(operator, total, number)
+                if total is None:
+                    return None
+            return total
+
+        return arithmetic
+
+
+_COMPARISONS: dict[str, Callable[[int], bool]] = {
+    "=": lambda order: order == 0,
+    "!=": lambda order: order != 0,
+    "<>": lambda order: order != 0,
+    "<": lambda order: order < 0,
+    ">": lambda order: order > 0,
+    "<=": lambda order: order <= 0,
+    ">=": lambda order: order >= 0,
+}
+
+
+class _Comparison(_Node):
+    __slots__ = ("operator", "left", "right")
+    is_condition = True
+
+    def __init__(self, position: int, operator: str, left: _Node, right: _Node) -> None:
+        self.position = position
+        self.operator = operator
+        self.left = left
+        self.right = right
+
+    def compile(self) -> Evaluator:
+        left, right = self.left.compile(), self.right.compile()
+        test = _COMPARISONS[self.operator]
+
+        def comparison(lookup: Lookup, now: datetime) -> bool:
+            order = _compare(left(lookup, now), right(lookup, now))
+            return order is not None and test(order)
+
+        return comparison
+
+
+class _Between(_Node):
+    __slots__ = ("operand", "low", "high")
+    is_condition = True
+
+    def __init__(self, position: int, operand: _Node, low: _Node, high: _Node) -> None:
+        self.position = position
+        self.operand = operand
+        self.low = low
+        self.high = high
+
+    def compile(self) -> Evaluator:
+        operand, low, high = self.operand.compile(), self.low.compile(), self.high.compile()
+
+        def between(lookup: Lookup, now: datetime) -> bool:
+            value = operand(lookup, now)
+            above = _compare(value, low(lookup, now))
+            if above is None or above < 0:
+                return False
+            below = _compare(value, high(lookup, now))
+            return below is not None and below <= 0
+
+        return between
+
+
+class _Like(_Node):
+    __slots__ = ("operand", "pattern")
+    is_condition = True
+
+    def __init__(self, position: int, operand: _Node, pattern: _Node) -> None:
+        self.position = position
+        self.operand = operand
+        self.pattern = pattern
+
+    def compile(self) -> Evaluator:
+        operand = self.operand.compile()
+        if isinstance(self.pattern, _Literal):
+            constant = self.pattern.value
+            regex = None if constant is None else _like_regex(result_to_text(constant))
+
+            def like_constant(lookup: Lookup, now: datetime) -> bool:
+                value = operand(lookup, now)
+                if value is None or regex is None:
+                    return False
+                return regex.fullmatch(result_to_text(value)) is not None
+
+            return like_constant
+
+        pattern = self.pattern.compile()
+
+        def like(lookup: Lookup, now: datetime) -> bool:
+            value = operand(lookup, now)
+            pattern_value = pattern(lookup, now)
+            if value is None or pattern_value is None:
+                return False
+            regex = _like_regex(result_to_text(pattern_value))
+            return regex.fullmatch(result_to_text(value)) is not None
+
+        return like
+
+
+class _IsNull(_Node):
+    __slots__ = ("operand",)
+    is_condition = True
+
+    def __init__(self, position: int, operand: _Node) -> None:
+        self.position = position
+        self.operand = operand
+
+    def compile(self) -> Evaluator:
+        operand = self.operand.compile()
+        return lambda lookup, now: operand(lookup, now) is None
+
+
+class _In(_Node):
+    __slots__ = ("operand", "items")
+    is_condition = True
+
+    def __init__(self, position: int, operand: _Node, items: list[_Node]) -> None:
+        self.position = position
+        self.operand = operand
+        self.items = items
+
+    def compile(self) -> Evaluator:
+        operand = self.operand.compile()
+        items = [item.compile() for item in self.items]
+
+        def member(lookup: Lookup, now: datetime) -> bool:
+            value = operand(lookup, now)
+            if value is None:
+                return False
+            return any(_compare(value, item(lookup, now)) == 0 for item in items)
+
+        return member
+
+
+class _Not(_Node):
+    __slots__ = ("operand",)
+    is_condition = True
+
+    def __init__(self, position: int, operand: _Node) -> None:
+        self.position = position
+        self.operand = operand
+
+    def compile(self) -> Evaluator:
+        operand = self.operand.compile()
+        return lambda lookup, now: not operand(lookup, now)
+
+
+class _Logical(_Node):
+    """``a AND b AND …`` or ``a OR b OR …``, short-circuiting."""
+
+    __slots__ = ("operator", "operands")
+    is_condition = True
+
+    def __init__(self, position: int, operator: str, operands: list[_Node]) -> None:
+        self.position = position
+        self.operator = operator
+        self.operands = operands
+
+    def compile(self) -> Evaluator:
+        operands = [node.compile() for node in self.operands]
+        if self.operator == "AND":
+            return lambda lookup, now: all(operand(lookup, now) for operand in operands)
+        return lambda lookup, now: any(operand(lookup, now) for operand in operands)
+
+
+class _Case(_Node):
+    __slots__ = ("branches", "otherwise")
+
+    def __init__(
+        self, position: int, branches: list[tuple[_Node, _Node]], otherwise: _Node | None
+    ) -> None:
+        self.position = position
+        self.branches = branches
+        self.otherwise = otherwise
+
+    def compile(self) -> Evaluator:
+        branches = [(cond.compile(), result.compile()) for cond, result in self.branches]
+        otherwise = self.otherwise.compile() if self.otherwise is not None else None
+
+        def case(lookup: Lookup, now: datetime) -> object:
+            for condition, result in branches:
+                if condition(lookup, now):
+                    return result(lookup, now)
+            return None if otherwise is None else otherwise(lookup, now)
+
+        return case
+
+
+class _Call(_Node):
+    """A function call; ``build`` turns the compiled argument closures into the call's closure."""
+
+    __slots__ = ("name", "arguments", "build")
+
+    def __init__(
+        self, position: int, name: str, arguments: list[_Node],
+        build: Callable[[list[Evaluator]], Evaluator],
+    ) -> None:
+        self.position = position
+        self.name = name
+        self.arguments = arguments
+        self.build = build
+
+    def compile(self) -> Evaluator:
+        return self.build([argument.compile() for argument in self.arguments])
+
+
+# --- functions ---------------------------------------------------------------
+#
+# Each builder takes the compiled argument closures and returns the call's
+# closure. Arity is checked by the parser from FUNCTIONS.
+
+
+def _unary_function(apply: Callable[[object], Value]) -> Callable[[list[Evaluator]], Evaluator]:
+    def build(arguments: list[Evaluator]) -> Evaluator:
+        (argument,) = arguments
+
+        def call(lookup: Lookup, now: datetime) -> object:
+            value = argument(lookup, now)
+            return None if value is None else apply(value)
+
+        return call
+
+    return build
+
+
+def _text_function(apply: Callable[[str], str]) -> Callable[[list[Evaluator]], Evaluator]:
+    return _unary_function(lambda value: apply(result_to_text(value)) or None)
+
+
+def _date_of(value: object) -> Value:
+    moment = _as_datetime(value)
+    return None if moment is None else moment.date()
+
+
+def _build_coalesce(arguments: list[Evaluator]) -> Evaluator:
+    def coalesce(lookup: Lookup, now: datetime) -> object:
+        for argument in arguments:
+            value = argument(lookup, now)
+            if value is not None:
+                return value
+        return None
+
+    return coalesce
+
+
+def _build_round(arguments: list[Evaluator]) -> Evaluator:
+    operand, places_argument = arguments
+
+    def round_half_up(lookup: Lookup, now: datetime) -> object:
+        number = _as_number(operand(lookup, now))
+        places = _as_number(places_argument(lookup, now))
+        if number is None or places is None or not -38 <= places <= 38:
+            return None
+        try:
+            return number.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP,
+                                   context=_ROUNDING)
+        except InvalidOperation:
+            return None
+
+    return round_half_up
+
+
+def _build_substring(arguments: list[Evaluator]) -> Evaluator:
+    operand, start_argument, length_argument = arguments
+
+    def substring(lookup: Lookup, now: datetime) -> object:
+        value = operand(lookup, now)
+        start = _as_number(start_argument(lookup, now))
+        length = _as_number(length_argument(lookup, now))
+        if value is None or start is None or length is None or length < 0:
+            return None
+        if abs(start) > _LARGEST_COUNT or length > _LARGEST_COUNT:
+            start = _LARGEST_COUNT.copy_sign(start) if abs(start) > _LARGEST_COUNT else start
+            length = min(length, _LARGEST_COUNT)
+        # SQL Server semantics: positions start..start+length-1 (1-based),
+        # clipped to the text, so a start before 1 shortens the result.
+        first = int(start)
+        last = first + int(length)
+        text = result_to_text(value)
+        return text[max(first, 1) - 1:max(last - 1, 0)] or None
+
+    return substring
+
+
+def _build_getutcdate(arguments: list[Evaluator]) -> Evaluator:
+    return lambda lookup, now: now
+
+
+def _build_isnull(arguments: list[Evaluator]) -> Evaluator:
+    first, second = arguments
+
+    def isnull(lookup: Lookup, now: datetime) -> object:
+        value = first(lookup, now)
+        return second(lookup, now) if value is None else value
+
+    return isnull
+
+
+def _length(value: object) -> Value:
+    # SQL Server's LEN ignores trailing blanks.
+    return Decimal(len(result_to_text(value).rstrip(" ")))
+
+
+def _absolute(value: object) -> Value:
+    number = _as_number(value)
+    return None if number is None else abs(number)
+
+
+@dataclass(frozen=True, slots=True)
+class _Function:
+    min_arguments: int
+    max_arguments: int | None
+    build: Callable[[list[Evaluator]], Evaluator]
+
+
+FUNCTIONS: dict[str, _Function] = {
+    "DATE": _Function(1, 1, _unary_function(_date_of)),
+    "COALESCE": _Function(1, None, _build_coalesce),
+    "ISNULL": _Function(2, 2, _build_isnull),
+    "ROUND": _Function(2, 2, _build_round),
+    "SUBSTRING": _Function(3, 3, _build_substring),
+    "UPPER": _Function(1, 1, _text_function(str.upper)),
+    "LOWER": _Function(1, 1, _text_function(str.lower)),
+    "TRIM": _Function(1, 1, _text_function(str.strip)),
+    "LTRIM": _Function(1, 1, _text_function(str.lstrip)),
+    "RTRIM": _Function(1, 1, _text_function(str.rstrip)),
+    "LEN": _Function(1, 1, _unary_function(_length)),
+    "ABS": _Function(1, 1, _unary_function(_absolute)),
+    "GETUTCDATE": _Function(0, 0, _build_getutcdate),
+}
+"""Functions with ordinary arguments (DATEADD and CAST have their own syntax)."""
+
+_SPECIAL_FUNCTIONS = ("DATEADD", "CAST")
+_KEYWORDS = frozenset({
+    "CASE", "WHEN", "THEN", "ELSE", "END", "AND", "OR", "NOT", "IS", "NULL",
+    "EMPTY", "IN", "LIKE", "AS", "BETWEEN",
+})
+
+
+# --- parser ------------------------------------------------------------------
+
+
+class _Parser:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.tokens = _tokenize(source)
+        self.index = 0
+        self.depth = 0
+        self.references: set[tuple[str | None, str]] = set()
+
+    # token helpers
+
+    @property
+    def token(self) -> _Token:
+        return self.tokens[self.index]
+
+    def advance(self) -> _Token:
+        token = self.tokens[self.index]
+        if token.kind != "end":
+            self.index += 1
+        return token
+
+    def at_keyword(self, *words: str) -> bool:
+        token = self.tokens[self.index]
+        return token.kind == "name" and token.upper in words
+
+    def at_op(self, *ops: str) -> bool:
+        token = self.tokens[self.index]
+        return token.kind == "op" and token.text in ops
+
+    def expect_keyword(self, word: str, context: str) -> _Token:
+        if not self.at_keyword(word):
+            raise ExpressionError(f"expected {word} {context}, found {self.describe()}",
+                                  self.token.position)
+        return self.advance()
+
+    def expect_op(self, op: str, context: str) -> _Token:
+        if not self.at_op(op):
+            raise ExpressionError(f"expected '{op}' {context}, found {self.describe()}",
+                                  self.token.position)
+        return self.advance()
+
+    def describe(self) -> str:
+        token = self.token
+        if token.kind == "end":
+            return "the end of the expression"
+        if token.kind == "string":
+            return "a string"
+        return repr(token.text)
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise ExpressionError(f"expression is nested more than {MAX_NESTING} deep",
+                                  self.token.position)
+
+    # kinds
+
+    def value(self, node: _Node) -> _Node:
+        if node.is_condition:
+            raise ExpressionError(
+                "a condition cannot be used as a value here; "
+                "write CASE WHEN <condition> THEN … ELSE … END", node.position)
+        return node
+
+    def condition(self, node: _Node) -> _Node:
+        if not node.is_condition:
+            raise ExpressionError(
+                "expected a condition (a comparison, IS NULL, LIKE, IN, …), found a value",
+                node.position)
+        return node
+
+    # grammar, loosest binding first
+
+    def parse(self) -> tuple[_Node, frozenset[tuple[str | None, str]]]:
+        if self.token.kind == "end":
+            raise ExpressionError("empty expression", 0)
+        node = self.expression()
+        if self.token.kind != "end":
+            raise ExpressionError(f"unexpected {self.describe()} after a complete expression",
+                                  self.token.position)
+        return self.value(node), frozenset(self.references)
+
+    def expression(self) -> _Node:
+        self.enter()
+        node = self.disjunction()
+        self.depth -= 1
+        return node
+
+    def disjunction(self) -> _Node:
+        first = self.conjunction()
+        if not self.at_keyword("OR"):
+            return first
+        operands = [self.condition(first)]
+        while self.at_keyword("OR"):
+            self.advance()
+            operands.append(self.condition(self.conjunction()))
+        return _Logical(first.position, "OR", operands)
+
+    def conjunction(self) -> _Node:
+        first = self.negation()
+        if not self.at_keyword("AND"):
+            return first
+        operands = [self.condition(first)]
+        while self.at_keyword("AND"):
+            self.advance()
+            operands.append(self.condition(self.negation()))
+        return _Logical(first.position, "AND", operands)
+
+    def negation(self) -> _Node:
+        if self.at_keyword("NOT"):
+            token = self.advance()
+            self.enter()
+            operand = self.condition(self.negation())
+            self.depth -= 1
+            return _Not(token.position, operand)
+        return self.predicate()
+
+    def predicate(self) -> _Node:
+        left = self.additive()
+        token = self.token
+        if token.kind == "op" and token.text in _COMPARISONS:
+            self.advance()
+            right = self.value(self.additive())
+            return _Comparison(token.position, token.text, self.value(left), right)
+        if self.at_keyword("IS"):
+            self.advance()
+            negated = self.at_keyword("NOT")
+            if negated:
+                self.advance()
+            if not self.at_keyword("NULL", "EMPTY"):
+                raise ExpressionError(f"expected NULL or EMPTY after IS, found {self.describe()}",
+                                      self.token.position)
+            self.advance()
+            node: _Node = _IsNull(token.position, self.value(left))
+            return _Not(token.position, node) if negated else node
+        negated = False
+        if self.at_keyword("NOT") and self.tokens[self.index + 1].kind == "name" and \
+                self.tokens[self.index + 1].upper in ("LIKE", "IN", "BETWEEN"):
+            self.advance()
+            negated = True
+            token = self.token
+        if self.at_keyword("LIKE"):
+            self.advance()
+            node = _Like(token.position, self.value(left), self.value(self.additive()))
+        elif self.at_keyword("IN"):
+            self.advance()
+            node = _In(token.position, self.value(left), self.in_list())
+        elif self.at_keyword("BETWEEN"):
+            self.advance()
+            low = self.value(self.additive())
+            self.expect_keyword("AND", "between the bounds of BETWEEN")
+            high = self.value(self.additive())
+            node = _Between(token.position, self.value(left), low, high)
+        else:
+            return left
+        return _Not(token.position, node) if negated else node
+
+    def in_list(self) -> list[_Node]:
+        self.expect_op("(", "after IN")
+        self.enter()
+        items = [self.value(self.expression())]
+        while self.at_op(","):
+            self.advance()
+            items.append(self.value(self.expression()))
+        self.expect_op(")", "to close the IN list")
+        self.depth -= 1
+        return items
+
+    def additive(self) -> _Node:
+        first = self.multiplicative()
+        if not self.at_op("+", "-"):
+            return first
+        rest = []
+        while self.at_op("+", "-"):
+            operator = self.advance().text
+            rest.append((operator, self.value(self.multiplicative())))
+        return _Arithmetic(first.position, self.value(first), rest)
+
+    def multiplicative(self) -> _Node:
+        first = self.unary()
+        if not self.at_op("*", "/"):
+            return first
+        rest = []
+        while self.at_op("*", "/"):
+            operator = self.advance().text
+            rest.append((operator, self.value(self.unary())))
+        return _Arithmetic(first.position, self.value(first), rest)
+
+    def unary(self) -> _Node:
+        if self.at_op("-", "+"):
+            token = self.advance()
+            self.enter()
+            operand = self.value(self.unary())
+            self.depth -= 1
+            if token.text == "+":
+                return _Arithmetic(token.position, operand, [])
+            if isinstance(operand, _Literal) and type(operand.value) is Decimal:
+                return _Literal(token.position, -operand.value)
+            return _Negate(token.position, operand)
+        return self.primary()
+
+    def primary(self) -> _Node:
+        token = self.token
+        if token.kind == "number":
+            self.advance()
+            return _Literal(token.position, Decimal(token.text))
+        if token.kind == "string":
+            self.advance()
+            return _Literal(token.position, token.text)
+        if token.kind == "op" and token.text == "(":
+            self.advance()
+            node = self.expression()
+            self.expect_op(")", "to close '('")
+            return node
+        if token.kind == "name":
+            word = token.upper
+            next_token = self.tokens[self.index + 1]
+            if next_token.kind == "op" and next_token.text == "(":
+                return self.call()
+            if word == "NULL":
+                self.advance()
+                return _Literal(token.position, None)
+            if word == "CASE":
+                return self.case()
+            if word in _KEYWORDS:
+                raise ExpressionError(f"unexpected keyword {token.text}", token.position)
+            return self.attribute()
+        raise ExpressionError(f"expected a value, found {self.describe()}", token.position)
+
+    def attribute(self) -> _Node:
+        token = self.advance()
+        if not self.at_op("."):
+            self.references.add((None, token.text))
+            return _Attribute(token.position, None, token.text)
+        self.advance()
+        attribute = self.token
+        if attribute.kind != "name":
+            raise ExpressionError(
+                f"expected an attribute name after '{token.text}.', found {self.describe()}",
+                attribute.position)
+        self.advance()
+        if self.at_op("."):
+            raise ExpressionError("a reference is element.attribute; paths are not allowed",
+                                  self.token.position)
+        self.references.add((token.text, attribute.text))
+        return _Attribute(token.position, token.text, attribute.text)
+
+    def case(self) -> _Node:
+        start = self.advance()
+        self.enter()
+        branches = []
+        if not self.at_keyword("WHEN"):
+            raise ExpressionError(f"expected WHEN after CASE, found {self.describe()}",
+                                  self.token.position)
+        while self.at_keyword("WHEN"):
+            self.advance()
+            condition = self.condition(self.expression())
+            self.expect_keyword("THEN", "after the WHEN condition")
+            result = self.value(self.expression())
+            branches.append((condition, result))
+        otherwise = None
+        if self.at_keyword("ELSE"):
+            self.advance()
+            otherwise = self.value(self.expression())
+        self.expect_keyword("END", f"to close the CASE at position {start.position}")
+        self.depth -= 1
+        return _Case(start.position, branches, otherwise)
+
+    def call(self) -> _Node:
+        name_token = self.advance()
+        name = name_token.upper
+        self.advance()  # '('
+        self.enter()
+        if name == "DATEADD":
+            node = self.dateadd(name_token)
+        elif name == "CAST":
+            node = self.cast(name_token)
+        else:
+            function = FUNCTIONS.get(name)
+            if function is None:
+                known = sorted([*FUNCTIONS, *_SPECIAL_FUNCTIONS])
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(known)}"
+                raise ExpressionError(f"unknown function {name_token.text}{hint}",
+                                      name_token.position)
+            arguments = []
+            if not self.at_op(")"):
+                arguments.append(self.value(self.expression()))
+                while self.at_op(","):
+                    self.advance()
+                    arguments.append(self.value(self.expression()))
+            self.expect_op(")", f"to close {name}(")
+            count = len(arguments)
+            if count < function.min_arguments or (
+                    function.max_arguments is not None and count > function.max_arguments):
+                if function.max_arguments is None:
+                    wanted = f"at least {function.min_arguments}"
+                elif function.min_arguments == function.max_arguments:
+                    wanted = str(function.min_arguments)
+                else:
+                    wanted = f"{function.min_arguments} to {function.max_arguments}"
+                raise ExpressionError(
+                    f"{name} takes {wanted} argument(s), got {count}", name_token.position)
+            node = _Call(name_token.position, name, arguments, function.build)
+        self.depth -= 1
+        return node
+
+    def dateadd(self, name_token: _Token) -> _Node:
+        unit_token = self.token
+        if unit_token.kind == "name":
+            unit = _DATE_UNITS.get(unit_token.upper)
+        elif unit_token.kind == "string":
+            unit = _DATE_UNITS.get(unit_token.text.upper())
+        else:
+            unit = None
+        if unit is None:
+            raise ExpressionError(
+                "DATEADD's first argument must be a unit: year, quarter, month, week, day, "
+                "hour, minute or second", unit_token.position)
+        self.advance()
+        self.expect_op(",", "after the DATEADD unit")
+        amount = self.value(self.expression())
+        self.expect_op(",", "after the DATEADD amount (DATEADD(unit, n, date))")
+        moment = self.value(self.expression())
+        self.expect_op(")", "to close DATEADD(")
+
+        def build(arguments: list[Evaluator]) -> Evaluator:
+            amount_value, moment_value = arguments
+
+            def dateadd(lookup: Lookup, now: datetime) -> object:
+                return _date_add(unit, amount_value(lookup, now), moment_value(lookup, now))
+
+            return dateadd
+
+        return _Call(name_token.position, "DATEADD", [amount, moment], build)
+
+    def cast(self, name_token: _Token) -> _Node:
+        operand = self.value(self.expression())
+        self.expect_keyword("AS", "in CAST(x AS type)")
+        type_token = self.token
+        data_type = _CAST_TYPES.get(type_token.upper) if type_token.kind == "name" else None
+        if data_type is None:
+            close = difflib.get_close_matches(type_token.upper, list(_CAST_TYPES), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ExpressionError(f"unknown CAST type {self.describe()}{hint}",
+                                  type_token.position)
+        self.advance()
+        length: int | None = None
+        if self.at_op("("):
+            self.advance()
+            sizes = [self.size()]
+            if self.at_op(","):
+                self.advance()
+                sizes.append(self.size())
+            self.expect_op(")", "to close the type's size")
+            # VARCHAR(n) → length n; DECIMAL(p, s) → s places; DECIMAL(p) → 0.
+            if data_type == "string":
+                length = sizes[0]
+            elif data_type == "decimal":
+                length = sizes[1] if len(sizes) > 1 else 0
+        elif data_type == "decimal" and type_token.upper != "MONEY":
+            length = 0  # SQL's bare DECIMAL is DECIMAL(18, 0)
+        elif type_token.upper == "MONEY":
+            length = 4
+        self.expect_op(")", "to close CAST(")
+        column = Column(name="CAST", data_type=data_type, data_length=length)
+
+        def build(arguments: list[Evaluator]) -> Evaluator:
+            (operand_value,) = arguments
+            return lambda lookup, now: _cast(operand_value(lookup, now), column)
+
+        return _Call(name_token.position, "CAST", [operand], build)
+
+    def size(self) -> int | None:
+        token = self.token
+        if token.kind == "name" and token.upper == "MAX":
+            self.advance()
+            return None
+        if token.kind != "number" or not token.text.isdigit() or len(token.text) > 6:
+            raise ExpressionError(f"expected a whole number size, found {self.describe()}",
+                                  token.position)
+        self.advance()
+        return int(token.text)
+
+
+# --- public API --------------------------------------------------------------
+
+
+class Expression:
+    """A parsed, compiled expression; evaluate it once per row."""
+
+    __slots__ = ("text", "references", "_evaluate")
+
+    def __init__(self, text: str, root: _Node,
+                 references: frozenset[tuple[str | None, str]]) -> None:
+        self.text = text
+        """The source text, as written in the contract."""
+        self.references = references
+        """(element name or None for a bare name, attribute name) pairs read."""
+        self._evaluate = root.compile()
+
+    def evaluate(self, lookup: Lookup, now: datetime) -> Value:
+        """The expression's value for one row.
+
+        ``lookup(element_or_None, attribute)`` returns the attribute's raw
+        text or None; ``now`` is what GETUTCDATE() returns. The result is
+        None, Decimal, str, datetime or date. Bad data never raises (it gives
+        NULL); only an exception raised by ``lookup`` propagates.
+        """
+        return self._evaluate(lookup, now)
+
+    def __repr__(self) -> str:
+        return f"Expression({self.text!r})"
+
+    def __reduce__(self):
+        # Closures do not pickle; the text recompiles to the same expression.
+        return (parse_expression, (self.text,))
+
+
+def parse_expression(text: str) -> Expression:
+    """Parse and compile ``text``.
+
+    Raises ExpressionError (with ``.position``) for any malformed input:
+    unterminated string, unknown function or CAST type (with a did-you-mean),
+    missing THEN/END/')', wrong argument count, a condition where a value
+    belongs or the reverse, trailing tokens, or nesting deeper than
+    MAX_NESTING. Never raises anything else.
+    """
+    if not isinstance(text, str):
+        raise ExpressionError("an expression must be text", 0)
+    root, references = _Parser(text).parse()
+    return Expression(text, root, references)

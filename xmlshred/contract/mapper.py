@@ -1,0 +1,730 @@
+"""Map one parsed document to rows with a compiled contract.
+
+The document is indexed once: a breadth-first walk over only the element
+paths the contract needs, which applies the element filters, the contact
+deduplication and the horizon's first-instance rule on the way. Every field
+then finds its element through that index (its own row instance, a child
+of it, an ancestor, a selector's pick, or the record's first valid
+instance) without any XPath.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from xmlshred.contract.expressions import result_to_text
+from xmlshred.contract.parsing import DocumentRejected, check_size, parse_document
+from xmlshred.contract.plans import (
+    _NO_DEFAULT,
+    ABOVE,
+    BELOW,
+    BOOLEAN_TO_BIT,
+    CALCULATED,
+    CHAR_TO_BIT,
+    ENUM,
+    EXTRACT_DATE,
+    EXTRACT_NUMERIC,
+    GROUPS,
+    NUMBERS_ONLY,
+    POLICY,
+    RECORD,
+    REPEAT,
+    ROOT,
+    ROWS,
+    SELF,
+    UTC_IF_NULL,
+    FieldPlan,
+    TablePlan,
+)
+from xmlshred.contract.results import MappedRecord, RecordFailure
+from xmlshred.contract.values import (
+    INTEGER_RANGES,
+    ValueRangeError,
+    convert_value,
+    converter,
+    extract_numeric,
+    format_canonical,
+    numbers_only,
+    parse_datetime,
+)
+
+if TYPE_CHECKING:
+    from xmlshred.contract.compiler import CompiledContract
+
+__all__ = ["map_document"]
+
+_INDICATOR_TRUE = frozenset({"y", "yes", "true", "t", "1"})
+_HISTORY_EMPTY = frozenset({"null", "none"})
+"""Texts that stand for no value in history, policy-exception and group rows."""
+_NUMERIC_TYPES = frozenset({"int", "smallint", "bigint", "tinyint", "decimal", "float", "bit", "boolean"})
+_ZERO = {"decimal": Decimal(0), "float": 0.0}
+
+
+class _Failed(Exception):
+    def __init__(self, stage: str, reason: str) -> None:
+        super().__init__(reason)
+        self.stage = stage
+        self.reason = reason
+
+
+def map_document(compiled: CompiledContract, document: bytes | str,
+                 expected_key: int | None = None) -> MappedRecord | RecordFailure:
+    """Map ``document``; see ``CompiledContract.map_document``. Never raises."""
+    known_key = expected_key if isinstance(expected_key, int) else None
+    try:
+        options = compiled.options
+        data = check_size(document, options.max_document_bytes)
+        horizon = None if options.strict_wellformed else compiled.horizon
+        root = parse_document(data, horizon)
+        if root.tag != compiled.contract.xml_root_element:
+            raise _Failed("validate", f"the document element is not "
+                                      f"<{compiled.contract.xml_root_element}>")
+        doc = _Document(compiled, root)
+        if not doc.inst[compiled.app_node.id]:
+            raise _Failed("validate", "the document has no element at xml_application_path "
+                                      f"{'/' + '/'.join(compiled.contract.xml_application_path)}")
+        key = _record_key(doc, expected_key)
+        known_key = key
+        doc.key = key
+        tables = []
+        for plan, rows in _all_rows(doc):
+            if rows:
+                tables.append((plan.table.name, tuple(rows)))
+        warnings = tuple(sorted(doc.warnings.items()))
+        return MappedRecord(key=key, tables=tuple(tables), warnings=warnings)
+    except DocumentRejected as rejected:
+        return RecordFailure(known_key, rejected.stage, rejected.reason)
+    except _Failed as failed:
+        return RecordFailure(known_key, failed.stage, failed.reason)
+    except RecursionError:
+        return RecordFailure(known_key, "parse", "the document is nested too deeply")
+    except Exception as error:  # the contract of map_document: a failure, never an exception
+        return RecordFailure(known_key, "map", f"unexpected error while mapping ({type(error).__name__})")
+
+
+def _record_key(doc: _Document, expected_key: int | None) -> int:
+    compiled = doc.compiled
+    column = compiled.key_column
+    label = f"record key ({compiled.schema.key_column})"
+    instances = doc.inst[compiled.key_node.id]
+    element = instances[0] if instances else None
+    raw = None
+    if element is not None:
+        if compiled.key_attribute is None:
+            raw = element.text
+        else:
+            raw = doc.attr(element, compiled.key_attribute, compiled.key_attribute_lower)
+    text = raw.strip() if raw else ""
+    if not text:
+        raise _Failed("validate", f"the {label} is missing")
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        raise _Failed("validate", f"the {label} is not a positive integer")
+    key = int(text)
+    low, high = INTEGER_RANGES.get(column.data_type, INTEGER_RANGES["bigint"])
+    if key <= 0 or key > high:
+        raise _Failed("validate", f"the {label} is not a positive {column.data_type}")
+    if expected_key is not None and key != expected_key:
+        raise _Failed("validate", f"the {label} in the document differs from the source's key")
+    return key
+
+
+class _Document:
+    """The per-document index: valid instances of every needed path, in document order."""
+
+    __slots__ = ("compiled", "root", "inst", "kids", "lowered", "warnings", "key",
+                 "contacts", "named", "parent_values")
+
+    def __init__(self, compiled: CompiledContract, root) -> None:
+        self.compiled = compiled
+        self.root = root
+        self.lowered: dict = {}
+        self.warnings: dict[str, int] = {}
+        self.key: int | None = None
+        self.contacts: dict = {}
+        self.named: dict = {}
+        self.parent_values: dict = {}
+        nodes = compiled.nodes
+        inst: list[list] = [[] for _ in nodes]
+        kids: list[dict] = [{} for _ in nodes]
+        for node in nodes:
+            if node.parent is None and node.tag == root.tag:
+                inst[node.id] = [root]
+        for node in nodes:
+            parents = inst[node.id]
+            children = node.children
+            if not children or not parents:
+                continue
+            found: dict[int, list] = {}
+            for parent in parents:
+                for child in parent:
+                    target = children.get(child.tag)
+                    if target is not None:
+                        found.setdefault(target.id, []).append((parent, child))
+            for child_id, pairs in found.items():
+                child_node = nodes[child_id]
+                if child_node.rule is not None:
+                    pairs = [pair for pair in pairs if self.valid(pair[1], child_node.rule)]
+                if child_node.dedupe is not None and len(pairs) > 1:
+                    pairs = self.deduplicate(pairs, child_node.dedupe)
+                if child_node.first_only:
+                    pairs = pairs[:1]
+                inst[child_id] = [child for _, child in pairs]
+                by_parent = kids[child_id]
+                for parent, child in pairs:
+                    siblings = by_parent.get(parent)
+                    if siblings is None:
+                        by_parent[parent] = [child]
+                    else:
+                        siblings.append(child)
+        self.inst = inst
+        self.kids = kids
+
+    def attr(self, element, name: str, lower: str) -> str | None:
+        """An attribute's raw text, its name matched case-insensitively."""
+        value = element.get(name)
+        if value is not None:
+            return value
+        lowered = self.lowered.get(element)
+        if lowered is None:
+            lowered = {key.lower(): text for key, text in element.items()}
+            self.lowered[element] = lowered
+        return lowered.get(lower)
+
+    def valid(self, element, rule) -> bool:
+        for name, lower, allowed in rule:
+            value = self.attr(element, name, lower)
+            if not value:
+                return False
+            value = value.strip()
+            if not value:
+                return False
+            if allowed is not None and value.casefold() not in allowed:
+                return False
+        return True
+
+    def deduplicate(self, pairs: list, dedupe) -> list:
+        """One element per key: the earliest type in the rule's list wins, a tie goes to the later."""
+        key_name, key_lower, type_name, type_lower, priorities = dedupe
+        worst = len(priorities)
+        best: dict[str, tuple[int, object]] = {}
+        keys = []
+        for _, element in pairs:
+            key = (self.attr(element, key_name, key_lower) or "").strip().casefold()
+            keys.append(key)
+            kind = (self.attr(element, type_name, type_lower) or "").strip().casefold() \
+                if type_name else ""
+            priority = priorities.get(kind, worst)
+            current = best.get(key)
+            if current is None or priority <= current[0]:
+                best[key] = (priority, element)
+        return [pair for pair, key in zip(pairs, keys) if best[key][1] is pair[1]]
+
+    def warn(self, kind: str) -> None:
+        self.warnings[kind] = self.warnings.get(kind, 0) + 1
+
+    # -- finding a field's element --
+
+    def typed_first(self, elements, node):
+        typed = node.typed
+        if typed is None:
+            return elements[0] if elements else None
+        name, lower, wanted = typed
+        for element in elements:
+            value = self.attr(element, name, lower)
+            if value and value.strip().casefold() == wanted:
+                return element
+        return None
+
+    def descend(self, element, nodes, typed: bool):
+        current = [element]
+        for node in nodes:
+            by_parent = self.kids[node.id]
+            found = []
+            for parent in current:
+                children = by_parent.get(parent)
+                if children:
+                    found.extend(children)
+            if typed and node.typed is not None and found:
+                first = self.typed_first(found, node)
+                found = [first] if first is not None else []
+            if not found:
+                return None
+            current = found
+        return current[0]
+
+    def contact(self, wanted: str | None):
+        """The last valid contact of type ``wanted`` (case-insensitive), or None."""
+        if wanted in self.contacts:
+            return self.contacts[wanted]
+        compiled = self.compiled
+        picked = None
+        node = compiled.contact_node
+        if wanted is not None and node is not None and node.dedupe is not None:
+            _, _, type_name, type_lower, _ = node.dedupe
+            for element in reversed(self.inst[node.id]):
+                value = self.attr(element, type_name, type_lower)
+                if value and value.strip().casefold() == wanted:
+                    picked = element
+                    break
+        elif wanted is not None and node is not None and node.typed is not None:
+            type_name, type_lower, _ = node.typed
+            for element in reversed(self.inst[node.id]):
+                value = self.attr(element, type_name, type_lower)
+                if value and value.strip().casefold() == wanted:
+                    picked = element
+                    break
+        self.contacts[wanted] = picked
+        return picked
+
+    def locate(self, field: FieldPlan, row):
+        where = field.where
+        if where == SELF:
+            return row
+        if where == RECORD:
+            elements = self.inst[field.node.id]
+            if field.typed:
+                return self.typed_first(elements, field.node)
+            return elements[0] if elements else None
+        if where == BELOW:
+            return self.descend(row, field.where_arg, field.typed)
+        if where == ABOVE:
+            for _ in range(field.where_arg):
+                row = row.getparent()
+            return row
+        # CONTACT: a selector's pick, then down to the mapped element.
+        wanted, below = field.where_arg
+        contact = self.contact(wanted)
+        if contact is None or not below:
+            return contact
+        return self.descend(contact, below, True)
+
+    def first_named(self, name: str):
+        """The record's first valid element called ``name`` (expression lookups)."""
+        if name in self.named:
+            return self.named[name]
+        found = None
+        for node in self.compiled.name_nodes.get(name, ()):
+            elements = self.inst[node.id]
+            if elements:
+                found = elements[0]
+                break
+        else:
+            if name in self.compiled.unknown_names:
+                found = next(self.root.iter(name), None)
+        self.named[name] = found
+        return found
+
+    def start_of(self, field: FieldPlan, row):
+        """Where a missing element's expression starts: its nearest existing ancestor."""
+        if field.where == BELOW:
+            element = row
+            current = [row]
+            for node in field.where_arg:
+                found = [c for parent in current for c in self.kids[node.id].get(parent, ())]
+                if not found:
+                    break
+                current = found
+                element = found[0]
+            return element
+        for node in field.fallback:
+            instances = self.inst[node.id]
+            if instances:
+                return instances[0]
+        return None
+
+    def lookup_for(self, own):
+        aliases = self.compiled.aliases
+
+        def lookup(name: str | None, attribute: str) -> str | None:
+            element = own
+            lower = attribute.lower()
+            if name is None:
+                # A bare name: the element's own attribute, else the nearest ancestor's
+                # that has it at all (present, even empty).
+                while element is not None:
+                    value = self.attr(element, attribute, lower)
+                    if value is not None:
+                        return value
+                    element = element.getparent()
+                return None
+            name = aliases.get(name, name)
+            while element is not None and element.tag != name:
+                element = element.getparent()
+            if element is None:
+                element = self.first_named(name)
+            if element is None:
+                return None
+            return self.attr(element, attribute, lower)
+        return lookup
+
+    # -- one field's value --
+
+    def text(self, field: FieldPlan, element, row=None) -> tuple[str, bool]:
+        """The field's text after its steps, and whether it is a real value.
+
+        A selector that found no instance gives an *absent* value: no step
+        runs on it. ``row`` is the row instance the field was located from
+        (where an expression on a missing element starts its search).
+        """
+        if element is None:
+            if field.selector:
+                return "", False
+            raw = None
+        elif field.attribute is None:
+            raw = element.text
+        else:
+            raw = self.attr(element, field.attribute, field.attribute_lower)
+        text = raw.strip() if raw else ""
+        real = field.counts_as_real
+        last = len(field.steps) - 1
+        for position, (code, payload) in enumerate(field.steps):
+            if code == ENUM:
+                table, folded, empty = payload
+                value = None
+                if text:
+                    value = table.get(text)
+                    if value is None:
+                        value = folded.get(text.casefold())
+                if value is None:
+                    value = empty
+                    real = False
+                text = "" if value is None else str(value)
+            elif code == CHAR_TO_BIT:
+                table, folded, empty = payload
+                if text:
+                    value = table.get(text)
+                    if value is None:
+                        value = folded.get(text.casefold())
+                    if value is None:
+                        value = 0
+                        self.warn(field.unmapped_warning)
+                    text = str(value)
+                elif empty is not None:
+                    text, real = str(empty), False
+            elif code == BOOLEAN_TO_BIT:
+                folded, empty = payload
+                if text:
+                    text = str(folded.get(text.casefold(), 0))
+                elif empty is not None:
+                    text, real = str(empty), False
+            elif code == CALCULATED:
+                start = element if element is not None else self.start_of(field, row)
+                result = result_to_text(
+                    field.expression.evaluate(self.lookup_for(start), self.compiled.now)).strip()
+                if result:
+                    # A non-empty result is the value: any later steps are a fallback
+                    # for an empty result and run on the mapping's own text instead.
+                    return result, not field.is_key
+                if position == last:
+                    return "", False
+                continue
+            elif code == UTC_IF_NULL:
+                if not text:
+                    text, real = self.compiled.now_text, False
+            elif not text:
+                continue
+            elif code == NUMBERS_ONLY:
+                text = numbers_only(text)
+            elif code == EXTRACT_NUMERIC:
+                text = extract_numeric(text)
+            elif code == EXTRACT_DATE:
+                moment = parse_datetime(text)
+                text = "" if moment is None else moment.isoformat(" ")
+        return text, real and bool(text)
+
+    def value(self, field: FieldPlan, element, row=None) -> tuple[object, bool]:
+        """The field's converted value (None when empty) and whether it is real."""
+        text, real = self.text(field, element, row)
+        if not text:
+            return None, False
+        value, truncated = convert_value(text, field.column)
+        if truncated:
+            self.warn(field.truncated_warning)
+        if value is None:
+            self.warn(field.unconvertible_warning)
+            return None, False
+        return value, real
+
+
+def _all_rows(doc: _Document) -> list[tuple[TablePlan, list[tuple]]]:
+    """Every table's rows, in the compiled (insertion) order.
+
+    Rows of repeating-element tables are decided in two steps: first which
+    instances have a real value, then which are kept because a row of one of
+    their child instances is written (a child row never points at a parent
+    row that was not written). Only then does the null rule run.
+    """
+    compiled = doc.compiled
+    candidates: dict[int, list] = {}
+    for plan in compiled.plans:
+        if plan.kind == REPEAT:
+            candidates[id(plan)] = [(element, *_values(doc, plan, element))
+                                    for element in doc.inst[plan.row_node.id]]
+    written: dict[int, set] = {}
+
+    def emitted(plan: TablePlan) -> set:
+        found = written.get(id(plan))
+        if found is None:
+            found = {element for element, _, real in candidates[id(plan)] if real}
+            for child in plan.children:
+                depth = len(child.row_node.path) - len(plan.row_node.path)
+                for element in emitted(child):
+                    for _ in range(depth):
+                        element = element.getparent()
+                    found.add(element)
+            written[id(plan)] = found
+        return found
+
+    result = []
+    for plan in compiled.plans:
+        try:
+            kind = plan.kind
+            if kind == REPEAT:
+                keep = emitted(plan)
+                rows = [_finish(doc, plan, element, values)
+                        for element, values, _ in candidates[id(plan)] if element in keep]
+            elif kind == ROWS:
+                rows = _key_value_rows(doc, plan)
+            elif kind == POLICY:
+                rows = _policy_rows(doc, plan)
+            elif kind == GROUPS:
+                rows = _group_rows(doc, plan)
+            else:
+                values, real = _values(doc, plan, None)
+                rows = [_finish(doc, plan, None, values)] if real or kind == ROOT else []
+        except ValueRangeError as error:
+            raise _Failed("map", f"table={plan.table.name} {error}") from None
+        result.append((plan, rows))
+    return result
+
+
+def _values(doc: _Document, plan: TablePlan, element) -> tuple[list, bool]:
+    """A row's column values before the null rule, and whether it has a real value."""
+    values = []
+    has_real = False
+    for column in plan.columns:
+        value = None
+        for field in column.fields:  # a parent-key column has none
+            value, real = field.read(doc, element)
+            if value is not None:
+                if real:
+                    has_real = True
+                break
+        values.append(value)
+    return values, has_real
+
+
+def field_reader(field: FieldPlan):
+    """``read(doc, row) -> (value, real)`` for ``field``, chosen once at compile time.
+
+    The common shapes (an attribute of the row's own element or of the
+    record's first instance, with no steps or one lookup step) get a short
+    path; every other field goes through ``_Document.locate`` and ``value``.
+    Both give the same results (the golden and conformance fixtures run
+    through them).
+    """
+    def generic(doc, row):
+        return doc.value(field, doc.locate(field, row), row)
+
+    where = field.where
+    name, lower = field.attribute, field.attribute_lower
+    if name is None or field.selector or field.typed or where not in (SELF, RECORD) \
+            or len(field.steps) > 1 or (field.steps and field.steps[0][0] != ENUM):
+        return generic
+    node_id = field.node.id
+    column = field.column
+    convert = converter(column.data_type)
+    real_value = field.counts_as_real
+    truncated_warning, unconvertible_warning = field.truncated_warning, field.unconvertible_warning
+    enum = field.steps[0][1] if field.steps else None
+
+    def read(doc, row):
+        if where == SELF:
+            element = row
+        else:
+            instances = doc.inst[node_id]
+            element = instances[0] if instances else None
+        raw = None
+        if element is not None:
+            raw = element.get(name)
+            if raw is None:
+                raw = doc.attr(element, name, lower)
+        text = raw.strip() if raw else ""
+        real = real_value
+        if enum is not None:
+            table, folded, empty = enum
+            value = table.get(text) if text else None
+            if value is None and text:
+                value = folded.get(text.casefold())
+            if value is None:
+                value, real = empty, False
+            text = value or ""
+        if not text:
+            return None, False
+        value, truncated = convert(text, column)
+        if truncated:
+            doc.warn(truncated_warning)
+        if value is None:
+            doc.warn(unconvertible_warning)
+            return None, False
+        return value, real
+
+    return read
+
+
+def _finish(doc: _Document, plan: TablePlan, element, values: list) -> tuple:
+    """The written row: foreign keys filled, defaults and the null rule applied."""
+    has_real = True  # only rows that are written get here
+    for position, column in enumerate(plan.columns):
+        if column.parent_key:
+            values[position] = _parent_value(doc, plan, element)
+        if values[position] is None:
+            if column.default is not _NO_DEFAULT and (has_real or not column.conditional):
+                values[position] = column.default
+            elif not column.column.nullable:
+                raise _Failed("map", f"{column.label}: the value is empty, the column is not "
+                                     "nullable and has no default_value")
+    return tuple(values)
+
+
+def _parent_value(doc: _Document, plan: TablePlan, element):
+    """The foreign key of a row: the record key, or the column of the enclosing parent row."""
+    relationship = plan.relationship
+    name = relationship.foreign_key_column
+    if name == doc.compiled.schema.key_column:
+        return doc.key
+    parent = plan.parent
+    anchor = None
+    if parent.kind == REPEAT:
+        parent_path = parent.row_node.path
+        if element is not None and plan.row_node is not None \
+                and plan.row_node.path[: len(parent_path)] == parent_path:
+            anchor = element
+            for _ in range(len(plan.row_node.path) - len(parent_path)):
+                anchor = anchor.getparent()
+        else:
+            instances = doc.inst[parent.row_node.id]
+            anchor = instances[0] if instances else None
+    cache_key = (parent.table.name, anchor)
+    if cache_key in doc.parent_values:
+        return doc.parent_values[cache_key]
+    column = next(c for c in parent.columns if c.column.name == name)
+    if column.parent_key:
+        value = _parent_value(doc, parent, anchor)
+    else:
+        value = None
+        for field in column.fields:
+            value, _ = doc.value(field, doc.locate(field, anchor), anchor)
+            if value is not None:
+                break
+        if value is None and column.default is not _NO_DEFAULT:
+            value = column.default
+    doc.parent_values[cache_key] = value
+    return value
+
+
+def _key_value_rows(doc: _Document, plan: TablePlan) -> list[tuple]:
+    rows = []
+    key = doc.key
+    for field in plan.fields:
+        text, _ = doc.text(field, doc.locate(field, None))
+        if not text:
+            continue
+        step = field.row_step
+        if step == "add_indicator":
+            if text.casefold() in _INDICATOR_TRUE:
+                rows.append((key, field.row_argument, "1"))
+            continue
+        if step == "add_history" and text.casefold() in _HISTORY_EMPTY:
+            continue
+        try:
+            value, truncated = convert_value(text, field.column)
+        except ValueRangeError:
+            value, truncated = None, False
+        if truncated:
+            doc.warn(field.truncated_warning)
+        if value is None:
+            doc.warn(field.unconvertible_warning)
+            continue
+        if step == "add_score":
+            rows.append((key, field.row_argument, value))
+            continue
+        canonical = format_canonical(value, field.column.data_type, field.column.data_length)
+        text_value = canonical if isinstance(canonical, str) else str(canonical)
+        if step == "add_history":
+            rows.append((key, field.history_name, field.history_source, text_value))
+        else:
+            rows.append((key, field.attribute or field.node.tag, text_value, field.row_argument))
+    return rows
+
+
+def _real_text(text: str) -> bool:
+    return bool(text) and text.casefold() not in _HISTORY_EMPTY
+
+
+def _policy_rows(doc: _Document, plan: TablePlan) -> list[tuple]:
+    """``policy_exceptions(N)``: a row per real reason code, each with the record's notes."""
+    notes = None
+    if plan.notes is not None:
+        text, _ = doc.text(plan.notes, doc.locate(plan.notes, None))
+        if _real_text(text):
+            notes = _cut(doc, plan.notes, text)
+    rows = []
+    for field in plan.fields:
+        text, _ = doc.text(field, doc.locate(field, None))
+        if _real_text(text):
+            rows.append((doc.key, field.row_argument, _cut(doc, field, text), notes))
+    return rows
+
+
+def _cut(doc: _Document, field: FieldPlan, text: str) -> str:
+    value, truncated = convert_value(text, field.column)
+    if truncated:
+        doc.warn(field.truncated_warning)
+    return value
+
+
+def _group_rows(doc: _Document, plan: TablePlan) -> list[tuple]:
+    """``warranty_field(N)`` / ``add_collateral(N)``: one row per group with a column that makes it.
+
+    A column makes the row when its value was read from the document (not an
+    expression, a bit conversion or a default), is not empty, ``null`` or
+    ``none``, and in a numeric column is not 0. A written row's empty columns
+    take their default; an empty non-nullable numeric column is 0, an empty
+    non-nullable string column fails the record.
+    """
+    rows = []
+    for group in plan.groups:
+        values = []
+        makes_row = False
+        for field, column, _ in group.cells:
+            value = None
+            if field is not None:
+                value, real = doc.value(field, doc.locate(field, None))
+                if real and field.reads_document and not makes_row:
+                    makes_row = _makes_row(value, column)
+            values.append(value)
+        if not makes_row:
+            continue
+        for position, (field, column, default) in enumerate(group.cells):
+            if values[position] is not None:
+                continue
+            if default is not _NO_DEFAULT:
+                values[position] = default
+            elif not column.nullable:
+                if column.data_type not in _NUMERIC_TYPES:
+                    raise _Failed("map", f"table={plan.table.name} column={column.name}: the value "
+                                         "is empty, the column is not nullable and has no "
+                                         "default_value")
+                values[position] = _ZERO.get(column.data_type, 0)
+        rows.append((doc.key, group.argument, *values))
+    return rows
+
+
+def _makes_row(value: object, column) -> bool:
+    if value is None:
+        return False
+    if column.data_type in _NUMERIC_TYPES:
+        return value != 0
+    return not (isinstance(value, str) and value.casefold() in _HISTORY_EMPTY)

@@ -1,0 +1,159 @@
+"""The compiled plans: what the compiler builds and the mapper runs.
+
+A contract compiles into a tree of element ``Node``s and one ``TablePlan`` per
+table, each column a ``ColumnPlan`` whose ``FieldPlan``s say where a value is
+read and how it is transformed. Both ``compiler.py`` (which builds them) and
+``mapper.py`` (which runs them against a document) import this module; neither
+imports the other's internals.
+"""
+
+from __future__ import annotations
+
+from xmlshred.contract.loader import POLICY_EXCEPTIONS, Mapping, Relationship
+from xmlshred.contract.schema import Column, Table
+
+# Step codes of the value pipeline (small ints: compared once per step per field).
+ENUM, CHAR_TO_BIT, BOOLEAN_TO_BIT, NUMBERS_ONLY, EXTRACT_NUMERIC, CALCULATED, \
+    UTC_IF_NULL, EXTRACT_DATE = range(8)
+_STEP_CODES = {
+    "enum": ENUM, "char_to_bit": CHAR_TO_BIT, "boolean_to_bit": BOOLEAN_TO_BIT,
+    "numbers_only": NUMBERS_ONLY, "extract_numeric": EXTRACT_NUMERIC,
+    "calculated_field": CALCULATED, "default_getutcdate_if_null": UTC_IF_NULL,
+    "extract_date": EXTRACT_DATE,
+}
+
+# Where a field's element is found, relative to the row being built.
+SELF, BELOW, ABOVE, RECORD, CONTACT = range(5)
+
+# Table kinds: the root row, one row per record, one per repeating instance,
+# key/value rows (add_score ...), RL policy-exception rows, RL group rows.
+ROOT, SINGLE, REPEAT, ROWS, POLICY, GROUPS = range(6)
+
+_NO_DEFAULT = object()
+_INTEGER_TYPES = frozenset({"int", "smallint", "bigint", "tinyint"})
+_MAX_FIXED_TEXT = 64
+
+
+class Node:
+    """One element path the contract needs: a node of the path tree."""
+
+    __slots__ = ("id", "path", "tag", "parent", "children", "rule", "typed",
+                 "dedupe", "first_only")
+
+    def __init__(self, node_id: int, path: tuple[str, ...], parent: Node | None) -> None:
+        self.id = node_id
+        self.path = path
+        self.tag = path[-1]
+        self.parent = parent
+        self.children: dict[str, Node] = {}
+        self.rule: tuple[tuple[str, str, frozenset[str] | None], ...] | None = None
+        """Filter checks (attribute, its lower-case name, allowed casefolded values or None)."""
+        self.typed: tuple[str, str, str] | None = None
+        """(attribute, lower-case name, casefolded first allowed value) of the rule's
+        list attribute: what "the address of the first type" means at this level."""
+        self.dedupe: tuple[str, str, str, str, dict[str, int]] | None = None
+        """For the first filter rule: (key attr, lower, type attr, lower, priorities)."""
+        self.first_only = False
+        """Only the first instance counts (the parse horizon's element)."""
+
+
+class FieldPlan:
+    """How one mapping's value is read and transformed, relative to its table."""
+
+    __slots__ = ("mapping", "node", "attribute", "attribute_lower", "steps", "column",
+                 "counts_as_real", "is_key", "expression", "where", "where_arg", "typed",
+                 "truncated_warning", "unconvertible_warning", "unmapped_warning",
+                 "row_step", "row_argument", "history_name", "history_source", "label",
+                 "selector", "reads_document", "fallback", "read")
+
+    def __init__(self, mapping: Mapping, node: Node) -> None:
+        self.mapping = mapping
+        self.node = node
+        self.attribute = mapping.xml_attribute
+        self.attribute_lower = mapping.xml_attribute.lower() if mapping.xml_attribute else None
+        self.column = mapping.column()
+        self.is_key = mapping.has_step("identity_insert")
+        self.expression = mapping.expression
+        self.steps: tuple = ()
+        self.counts_as_real = True
+        self.where = RECORD
+        self.where_arg: object = None
+        self.typed = False
+        step = mapping.row_step
+        if mapping.target_column:
+            column = mapping.target_column
+        elif step is not None and step.name == POLICY_EXCEPTIONS:
+            column = "reason_code" if step.argument else "notes"
+        else:
+            column = "score" if step is not None and step.name == "add_score" else "value"
+        label = f"{mapping.target_table}.{column}"
+        self.label = label
+        self.truncated_warning = f"truncated:{label}"
+        self.unconvertible_warning = f"unconvertible:{label}"
+        self.unmapped_warning = f"char_to_bit_unmapped:{label}"
+        self.row_step = step.name if step else None
+        self.row_argument = step.argument if step else None
+        self.selector = mapping.selector is not None
+        self.history_name = f"[{mapping.xml_attribute or mapping.xml_path[-1]}]"
+        self.history_source = f"[{mapping.xml_path[-1]}]"
+        self.reads_document = not (mapping.has_step("calculated_field")
+                                   or mapping.has_step("char_to_bit")
+                                   or mapping.has_step("boolean_to_bit"))
+        """RL groups: only a value read from the document can make a group's row."""
+        self.fallback: tuple = ()
+        """The ancestors to search, nearest first, when the mapped element is missing."""
+        self.read = None
+        """``read(doc, row) -> (value, real)``: the whole pipeline for one row, specialised
+        for this field when it is compiled (``mapper.field_reader``)."""
+
+
+class ColumnPlan:
+    """How one column of a table gets its value."""
+
+    __slots__ = ("column", "fields", "parent_key", "default", "conditional", "label")
+
+    def __init__(self, column: Column, table: str) -> None:
+        self.column = column
+        self.fields: list[FieldPlan] = []
+        """Mappings into this column, tried in contract order (first non-empty wins)."""
+        self.parent_key = False
+        """True for the foreign-key column: filled from the parent row."""
+        self.default: object = _NO_DEFAULT
+        self.conditional = False
+        self.label = f"table={table} column={column.name}"
+
+
+class GroupPlan:
+    """One RL group (``warranty_field(N)`` / ``add_collateral(N)``): at most one row."""
+
+    __slots__ = ("argument", "cells")
+
+    def __init__(self, argument: object) -> None:
+        self.argument = argument
+        """The group's key value (N), already converted to the key column's type."""
+        self.cells: tuple = ()
+        """Per non-key column, in table order: (ColumnPlan, FieldPlan | None)."""
+
+
+class TablePlan:
+    """How the rows of one table are built."""
+
+    __slots__ = ("table", "kind", "row_node", "columns", "relationship", "parent", "fields",
+                 "key_only", "groups", "notes", "children")
+
+    def __init__(self, table: Table, kind: int) -> None:
+        self.table = table
+        self.kind = kind
+        self.row_node: Node | None = None
+        self.columns: tuple[ColumnPlan, ...] = ()
+        self.relationship: Relationship | None = None
+        self.parent: TablePlan | None = None
+        self.fields: tuple[FieldPlan, ...] = ()
+        """ROWS and POLICY tables: one field per row-creating mapping."""
+        self.key_only = False
+        self.groups: tuple[GroupPlan, ...] = ()
+        """GROUPS tables: the groups in order of their first mapping."""
+        self.notes: FieldPlan | None = None
+        """POLICY tables: the ``policy_exceptions()`` mapping that gives every row's notes."""
+        self.children: tuple[TablePlan, ...] = ()
+        """REPEAT tables whose rows sit inside this REPEAT table's instances."""

@@ -1,0 +1,263 @@
+"""One flush: a transaction of rows and processing_log rows, bisected on bad data,
+retried on transient errors."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from loguru import logger
+
+from xmlshred.contract.schema import TargetSchema
+from xmlshred.loading.buffer import PendingRecord
+from xmlshred.loading.retry import RetriesExhausted, retry_transient
+from xmlshred.targets.errors import DataTargetError, TargetError
+from xmlshred.targets.processing_log import LogRow
+
+DUPLICATE_REASON = "duplicate record key in this run's source; the first occurrence was kept"
+
+
+class FlushAborted(Exception):
+    """A flush could not be committed (retries exhausted, or an unclassified
+    database error). Nothing of it was marked done; a rerun reads it again."""
+
+
+@dataclass(slots=True)
+class FlushOutcome:
+    """What one flush settled."""
+
+    ok: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    rows: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+
+
+def insert_failure_reason(error: DataTargetError) -> str:
+    """A reason for processing_log that names the table and SQLSTATE, never values."""
+    parts = [getattr(error, "sqlstate", None) and f"SQLSTATE {error.sqlstate}",
+             getattr(error, "table", None) and f"table={error.table}"]
+    detail = ", ".join(p for p in parts if p)
+    return "the database rejected this record's rows" + (f" ({detail})" if detail else "")
+
+
+class FlushWriter:
+    """Writes flushes through one Target (owned by the calling thread)."""
+
+    def __init__(
+        self,
+        target,
+        schema: TargetSchema,
+        run_id: str,
+        *,
+        retries: int,
+        backoff_s: float,
+        backoff_max_s: float,
+        dry_run: bool = False,
+        check_done: bool = False,
+        retry_failed: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+        on_dry_failure: Callable[[int | None, str, str, str], None] | None = None,
+    ) -> None:
+        self.target = target
+        self.schema = schema
+        self.run_id = run_id
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.backoff_max_s = backoff_max_s
+        self.dry_run = dry_run
+        self.check_done = check_done
+        self.retry_failed = retry_failed
+        self._sleep = sleep
+        self._on_dry_failure = on_dry_failure
+        """Dry runs: called with (key, source label, stage, reason) for each record that would fail."""
+        self._log = logger.bind(actor="insert")
+        self._table_order = [table.name for table in schema.tables]
+
+    # -- assembling ---------------------------------------------------------
+
+    def _tables_of(self, records: list[PendingRecord]) -> list[tuple[str, list[tuple]]]:
+        per_table: dict[str, list[tuple]] = {}
+        for pending in records:
+            for name, rows in pending.mapped.record.tables:
+                per_table.setdefault(name, []).extend(rows)
+        return [(name, per_table[name]) for name in self._table_order if name in per_table]
+
+    def _log_row(self, key: int, status: str, stage: str | None, reason: str | None) -> LogRow:
+        return LogRow(key=key, status=status, stage=stage, reason=reason,
+                      run_id=self.run_id, updated_at=datetime.now(timezone.utc).replace(tzinfo=None))
+
+    # -- the flush ----------------------------------------------------------
+
+    def write(self, records: list[PendingRecord]) -> FlushOutcome:
+        """Commit ``records``; raises FlushAborted when the flush cannot be committed."""
+        started = time.perf_counter()
+        outcome = FlushOutcome()
+        successes, failures = self._triage(records, outcome)
+        if self.dry_run:
+            committed, rejected = successes, []
+        else:
+            committed, rejected = self._commit_isolating(successes, failures, outcome)
+        outcome.ok = len(committed)
+        outcome.rows = sum(p.mapped.record.row_count for p in committed)
+        outcome.failures.extend((f.stage, f.reason) for _, f in failures)
+        outcome.failures.extend(("insert", reason) for _, reason in rejected)
+        if self.dry_run and self._on_dry_failure is not None:
+            labels = {id(p.failed.failure): p.failed.item.label for p in records if p.failed is not None}
+            for key, failure in failures:
+                self._on_dry_failure(key, labels.get(id(failure), "?"), failure.stage, failure.reason)
+        outcome.seconds = time.perf_counter() - started
+        return outcome
+
+    def _commit_isolating(self, successes, failures, outcome):
+        """One transaction for everything; on a data error, bisect and log the rejected records.
+
+        Before a record is blamed, processing_log is asked: a key it already
+        holds as ``success`` (another run committed it) is *already done*,
+        counted as skipped, never logged ``failed``.
+        """
+        failure_rows = [self._log_row(key, "failed", f.stage, f.reason) for key, f in failures if key is not None]
+        try:
+            self._commit(successes, failure_rows)
+            return successes, []
+        except DataTargetError:
+            self._log.warning("flush of {} records rejected by the database; isolating the bad ones",
+                              len(successes))
+        remaining = self._drop_already_done(successes, outcome)
+        committed, rejected = self._isolate(remaining, outcome, whole_first=len(remaining) < len(successes))
+        failure_rows += [self._log_row(p.mapped.record.key, "failed", "insert", reason)
+                         for p, reason in rejected]
+        try:
+            self._commit([], failure_rows)
+        except DataTargetError as exc:
+            raise FlushAborted(f"processing_log rejected failed rows: {exc}") from exc
+        return committed, rejected
+
+    def _drop_already_done(self, records: list[PendingRecord], outcome: FlushOutcome) -> list[PendingRecord]:
+        """The records whose key processing_log does not yet hold as ``success``; the others are skipped."""
+        if not records:
+            return records
+        keys = [p.mapped.record.key for p in records]
+        statuses = self._with_retries(lambda: self.target.done_keys(keys))
+        done = {key for key, status in statuses.items() if status == "success"}
+        if not done:
+            return records
+        self._log.warning("{} records of this flush were already committed by another run "
+                          "(processing_log says success); counted as skipped, not failed", len(done))
+        outcome.skipped += len(done)
+        return [p for p in records if p.mapped.record.key not in done]
+
+    def _triage(self, records, outcome):
+        """Split into rows to write and failures to log; drop keys already done."""
+        successes: list[PendingRecord] = []
+        failures: list[tuple[int | None, object]] = []
+        done: dict[int, str] = {}
+        if self.check_done:
+            keys = [self._key_of(p) for p in records]
+            done = self._with_retries(lambda: self.target.done_keys([k for k in keys if k is not None]))
+        seen: set[int] = set()
+        for pending in records:
+            key = self._key_of(pending)
+            status = done.get(key) if key is not None else None
+            if status == "success" or (status == "failed" and not self.retry_failed):
+                outcome.skipped += 1
+                continue
+            if key is not None and key in seen:
+                # A second row for one key would clobber the first one's processing_log row.
+                self._log.warning("record {} repeats a key already seen in this flush; not written",
+                                  (pending.mapped or pending.failed).item.label)
+                outcome.failures.append(("validate", DUPLICATE_REASON))
+                continue
+            if key is not None:
+                seen.add(key)
+            if pending.mapped is not None:
+                successes.append(pending)
+            else:
+                failures.append((key, pending.failed.failure))
+                if key is None:
+                    self._log.warning("record {} failed at {} and has no key, so no processing_log row: {}",
+                                      pending.failed.item.label, pending.failed.failure.stage,
+                                      pending.failed.failure.reason)
+        return successes, failures
+
+    @staticmethod
+    def _key_of(pending: PendingRecord) -> int | None:
+        if pending.mapped is not None:
+            return pending.mapped.record.key
+        return pending.failed.failure.key if pending.failed.failure.key is not None else pending.failed.item.key
+
+    def _commit(self, successes: list[PendingRecord], extra_log_rows: list[LogRow]) -> None:
+        tables = self._tables_of(successes)
+        log_rows = [self._log_row(p.mapped.record.key, "success", None, None) for p in successes]
+        log_rows += extra_log_rows
+        if not tables and not log_rows:
+            return
+        success_keys = [p.mapped.record.key for p in successes]
+        attempts = 0
+
+        def write() -> None:
+            nonlocal attempts
+            attempts += 1
+            # A connection can die after the server committed but before it said so. Before
+            # writing again, look: a success row of this flush means the whole transaction
+            # is in (the reader never hands out keys that already had one).
+            if attempts > 1 and success_keys and self._committed_already(success_keys):
+                self._log.warning("the previous attempt of this flush had committed; not writing it again")
+                return
+            self.target.write_flush(self.schema, tables, log_rows)
+
+        self._with_retries(write)
+
+    def _committed_already(self, keys: list[int]) -> bool:
+        statuses = self.target.done_keys(keys[:1])
+        return statuses.get(keys[0]) == "success"
+
+    def _isolate(self, records: list[PendingRecord], outcome: FlushOutcome,
+                 whole_first: bool = False) -> tuple[list[PendingRecord], list[tuple[PendingRecord, str]]]:
+        """Bisect a rejected set until each bad record stands alone; commit the rest.
+
+        A record rejected alone is blamed only after processing_log is
+        checked once more: if its key became ``success`` meanwhile, it is
+        skipped as already done.
+        """
+        if not records:
+            return [], []
+        if whole_first and len(records) > 1:
+            try:
+                self._commit(records, [])
+                return records, []
+            except DataTargetError:
+                pass
+        if len(records) == 1:
+            try:
+                self._commit(records, [])
+                return records, []
+            except DataTargetError as exc:
+                if not self._drop_already_done(records, outcome):
+                    return [], []
+                return [], [(records[0], insert_failure_reason(exc))]
+        middle = len(records) // 2
+        committed, rejected = [], []
+        for half in (records[:middle], records[middle:]):
+            try:
+                self._commit(half, [])
+                committed += half
+            except DataTargetError:
+                ok, bad = self._isolate(half, outcome)
+                committed += ok
+                rejected += bad
+        return committed, rejected
+
+    def _with_retries(self, operation):
+        try:
+            return retry_transient(operation, self.target.reconnect, retries=self.retries,
+                                   backoff_s=self.backoff_s, backoff_max_s=self.backoff_max_s,
+                                   log=self._log, what="a flush", sleep=self._sleep)
+        except RetriesExhausted as exc:
+            raise FlushAborted(f"{exc}; nothing uncommitted was marked done: rerun to continue") from exc
+        except DataTargetError:
+            raise
+        except TargetError as exc:
+            raise FlushAborted(str(exc)) from exc

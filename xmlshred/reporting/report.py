@@ -1,0 +1,412 @@
+"""``cli.py report``: metrics.jsonl and processing_log turned into a human summary.
+
+``run_report_command`` reads the metrics file and, when a target is given,
+the processing_log rows; everything else here works on those plain values
+and returns text or writes a PNG.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, TextIO
+
+from xmlshred.reporting.errors import ReportError
+from xmlshred.reporting.stats import format_duration
+
+MAX_RATE_ROWS = 40
+"""Longest rate-over-time table; longer runs are shown at evenly spaced intervals."""
+
+RATE_BAR_WIDTH = 30
+
+# processing_log column positions when rows come as plain tuples
+# (<key>, status, stage, reason, attempts, run_id, updated_at).
+_STATUS, _STAGE, _REASON, _RUN_ID = 1, 2, 3, 5
+
+
+@dataclass
+class RunRecords:
+    """What metrics.jsonl says about one run."""
+
+    run_id: str
+    intervals: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] | None = None
+
+    @property
+    def last(self) -> dict[str, Any]:
+        """The most complete figures: the summary, else the last interval."""
+        if self.summary is not None:
+            return self.summary
+        return self.intervals[-1]
+
+    @property
+    def started_at(self) -> datetime | None:
+        if self.summary is not None and self.summary.get("started_at"):
+            return _parse_time(self.summary["started_at"])
+        first = self.intervals[0] if self.intervals else None
+        if first and first.get("ts"):
+            moment = _parse_time(first["ts"])
+            if moment is not None:
+                return moment - timedelta(seconds=float(first.get("seconds") or 0))
+        return None
+
+    @property
+    def outcome(self) -> str:
+        # No summary: the process ended without reaching it (killed, crashed).
+        return self.summary.get("outcome", "?") if self.summary is not None else "no summary"
+
+
+def _parse_time(text: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+def group_runs(metrics_records: Iterable[Mapping[str, Any]]) -> list[RunRecords]:
+    """The runs in the metrics, oldest first; objects without a run_id are ignored."""
+    runs: dict[str, RunRecords] = {}
+    for record in metrics_records:
+        run_id = record.get("run_id")
+        if not run_id:
+            continue
+        run = runs.setdefault(str(run_id), RunRecords(str(run_id)))
+        event = record.get("event")
+        if event == "summary":
+            run.summary = dict(record)
+        elif event == "progress":
+            run.intervals.append(dict(record))
+    known = [run for run in runs.values() if run.summary is not None or run.intervals]
+    for run in known:
+        run.intervals.sort(key=lambda interval: float(interval.get("seconds") or 0))
+    epoch = datetime.min.replace(tzinfo=timezone.utc)
+    return sorted(known, key=lambda run: run.started_at or epoch)
+
+
+def select_run(metrics_records: Iterable[Mapping[str, Any]], run_id: str | None = None) -> str:
+    """``run_id`` if the metrics know it, else (``None``) the latest run's id.
+
+    Raises ``ReportError`` when there are no runs or ``run_id`` is unknown.
+    """
+    return _select(group_runs(metrics_records), run_id).run_id
+
+
+def _select(runs: list[RunRecords], run_id: str | None) -> RunRecords:
+    if not runs:
+        raise ReportError(
+            "no runs in the metrics (is --metrics pointing at the metrics.jsonl a run wrote?)"
+        )
+    if run_id is None:
+        return runs[-1]
+    for run in runs:
+        if run.run_id == run_id:
+            return run
+    known = ", ".join(run.run_id for run in runs[-5:])
+    raise ReportError(f"run {run_id!r} is not in the metrics; latest runs: {known}")
+
+
+# Parse errors name where in the document they happened; grouping ignores that.
+_POSITION = re.compile(r" at line \d+, column \d+")
+
+
+def failures_from_rows(rows: Iterable[Any], run_id: str | None = None) -> list[tuple[str, str, int]]:
+    """(stage, reason, count) of the ``failed`` processing_log rows, most frequent first.
+
+    ``rows`` are mappings by column name or sequences in processing_log column
+    order (``<key>, status, stage, reason, attempts, run_id, updated_at``).
+    With ``run_id``, only that run's rows count. Raises ``ReportError`` for a
+    row that has neither shape.
+    """
+    counts: Counter[tuple[str, str]] = Counter()
+    for row in rows:
+        status, stage, reason, row_run = _log_fields(row)
+        if status != "failed":
+            continue
+        if run_id is not None and row_run != run_id:
+            continue
+        counts[(stage or "unknown", _POSITION.sub("", reason or ""))] += 1
+    return [
+        (stage, reason, count)
+        for (stage, reason), count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
+def _log_fields(row: Any) -> tuple[Any, Any, Any, Any]:
+    if isinstance(row, (str, bytes)):
+        raise ReportError("a processing_log row must be a mapping or a sequence of columns, not a string")
+    if isinstance(row, Mapping):
+        return row.get("status"), row.get("stage"), row.get("reason"), row.get("run_id")
+    if isinstance(row, Sequence) or hasattr(row, "__getitem__"):
+        try:
+            return row[_STATUS], row[_STAGE], row[_REASON], row[_RUN_ID]
+        except (IndexError, KeyError, TypeError) as exc:
+            raise ReportError(
+                "a processing_log row has too few columns: expected "
+                "(<key>, status, stage, reason, attempts, run_id, updated_at)"
+            ) from exc
+    raise ReportError(f"a processing_log row must be a mapping or a sequence, not {type(row).__name__}")
+
+
+# text ------------------------------------------------------------------------
+
+
+def build_report(
+    metrics_records: list[dict[str, Any]],
+    log_failures: list[tuple[str, str, int]] | None,
+    run_id: str | None,
+) -> str:
+    """The report: every run, then the rate over time and the failures of one run.
+
+    The run is ``run_id`` or, when None, the latest. ``log_failures`` are
+    (stage, reason, count) of that run from processing_log
+    (``failures_from_rows``); without them the failures come from the run's
+    summary, by stage only. Raises ``ReportError`` when there are no runs or
+    ``run_id`` is unknown.
+    """
+    runs = group_runs(metrics_records)
+    chosen = _select(runs, run_id)
+    sections = [
+        _runs_table(runs),
+        _rate_section(chosen),
+        _failures_section(chosen, log_failures),
+    ]
+    return "\n\n".join(sections) + "\n"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
+    widths = [max([len(headers[i]), *(len(row[i]) for row in rows)]) for i in range(len(headers))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(cells)
+        ).rstrip()
+
+    rule = ["-" * width if header else "" for header, width in zip(headers, widths)]
+    return [line(headers), line(rule), *(line(row) for row in rows)]
+
+
+def _number(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    return f"{float(value):,.{digits}f}"
+
+
+def _short_duration(seconds: float) -> str:
+    return "<1s" if seconds < 1 else format_duration(seconds)
+
+
+def _runs_table(runs: list[RunRecords]) -> str:
+    rows = []
+    for run in runs:
+        last = run.last
+        started = run.started_at
+        rows.append([
+            run.run_id,
+            started.strftime("%Y-%m-%d %H:%M:%S") if started else "?",
+            _short_duration(float(last.get("seconds") or 0)),
+            _number(last.get("records_ok")),
+            _number(last.get("records_failed")),
+            _number(last.get("records_per_minute")),
+            run.outcome + (" DRY RUN" if last.get("dry_run") else ""),
+        ])
+    headers = ["run", "started (UTC)", "duration", "ok", "failed", "records/min", "outcome"]
+    return "\n".join([f"Runs ({len(runs)})", *_table(headers, rows, right={2, 3, 4, 5})])
+
+
+def _evenly_spaced(items: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    if len(items) <= limit:
+        return items
+    step = (len(items) - 1) / (limit - 1)
+    return [items[round(i * step)] for i in range(limit)]
+
+
+def _rate_section(run: RunRecords) -> str:
+    title = f"Rate over time, run {run.run_id}"
+    if not run.intervals:
+        return f"{title}\n(no progress intervals: the run was shorter than the reporting interval)"
+    shown = _evenly_spaced(run.intervals, MAX_RATE_ROWS)
+    peak = max(float(interval.get("recent_records_per_minute") or 0) for interval in shown)
+    rows = []
+    for interval in shown:
+        recent = float(interval.get("recent_records_per_minute") or 0)
+        bar = "#" * round(RATE_BAR_WIDTH * recent / peak) if peak > 0 else ""
+        rows.append([
+            format_duration(float(interval.get("seconds") or 0)),
+            _number(interval.get("records_ok")),
+            _number(interval.get("records_failed")),
+            _number(recent),
+            _number(interval.get("records_per_minute")),
+            _number(interval.get("in_flight")),
+            _number(interval.get("flush_p95_ms")),
+            bar,
+        ])
+    headers = ["elapsed", "ok", "failed", "recent/min", "overall/min", "in flight", "flush p95 ms", ""]
+    note = [] if len(shown) == len(run.intervals) else [f"({len(shown)} of {len(run.intervals)} intervals shown)"]
+    return "\n".join([title, *_table(headers, rows, right={0, 1, 2, 3, 4, 5, 6}), *note])
+
+
+def _failures_section(run: RunRecords, log_failures: list[tuple[str, str, int]] | None) -> str:
+    if log_failures is not None:
+        title = f"Failures by stage and reason, run {run.run_id} (processing_log)"
+        if not log_failures:
+            return f"{title}\nnone"
+        by_stage: dict[str, list[tuple[str, int]]] = {}
+        for stage, reason, count in log_failures:
+            by_stage.setdefault(stage, []).append((reason, count))
+        stage_totals = {stage: sum(count for _, count in reasons) for stage, reasons in by_stage.items()}
+        lines = [f"{title}: {sum(stage_totals.values()):,}"]
+        for stage in sorted(by_stage, key=lambda name: (-stage_totals[name], name)):
+            lines.append(f"  {stage}: {stage_totals[stage]:,}")
+            for reason, count in sorted(by_stage[stage], key=lambda item: (-item[1], item[0])):
+                lines.append(f"    {count:>8,}  {reason or '(no reason given)'}")
+        return "\n".join(lines)
+    title = f"Failures by stage, run {run.run_id} (metrics; the target has no processing_log to give reasons)"
+    by_stage_counts = (run.summary or {}).get("failures_by_stage")
+    if by_stage_counts is None:
+        return f"{title}\n(unknown: the run wrote no summary)"
+    if not by_stage_counts:
+        return f"{title}\nnone"
+    lines = [f"{title}: {sum(by_stage_counts.values()):,}"]
+    for stage, count in sorted(by_stage_counts.items(), key=lambda item: (-item[1], item[0])):
+        lines.append(f"  {stage}: {count:,}")
+    return "\n".join(lines)
+
+
+# chart -----------------------------------------------------------------------
+
+
+def plot_rate(metrics_records: list[dict[str, Any]], run_id: str | None, path: str | Path,
+              log_rows: list[tuple] | None = None, target: str | None = None) -> Path:
+    """Draw one run's chart (``reporting.chart``) to a PNG at ``path``.
+
+    ``run_id`` None means the latest run; ``log_rows`` are processing_log rows
+    (any run: only ``run_id``'s are used). Raises ``ReportError`` when
+    matplotlib is not installed, the run is unknown or has nothing to plot,
+    or the file cannot be written.
+    """
+    from xmlshred.reporting.chart import chart_data, draw_chart
+
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
+        raise ReportError(
+            "the chart needs matplotlib: pip install matplotlib (or pip install -e '.[plot]')"
+        ) from exc
+    run = _select(group_runs(metrics_records), run_id)
+    rows = [row for row in log_rows or [] if _log_fields(row)[3] == run.run_id]
+    return draw_chart(chart_data(run, rows), path, target)
+
+
+# command -----------------------------------------------------------------------
+
+
+def run_report_command(
+    settings: Any,
+    metrics: str | Path | None = None,
+    target: str | None = None,
+    run_id: str | None = None,
+    plot: str | Path | None = None,
+    out: TextIO | None = None,
+) -> int:
+    """``cli.py report``: print the report, optionally write the chart; returns the exit code.
+
+    The metrics file is ``settings.log.metrics`` (the CLI folds ``--metrics``
+    into it; ``metrics`` is the fallback when settings have none). The target
+    is ``settings.target`` (config, or ``--target`` folded in by the CLI):
+    only its runs are shown, and its processing_log, opened read-only, gives
+    the failures of the whole target and of the chosen run. Nothing is ever
+    created. Returns 0, 2 for a usage problem (no metrics file, unknown run,
+    matplotlib missing), 1 when the target cannot be read; the reason goes
+    to stderr.
+    """
+    from xmlshred.reporting.targets import target_label
+    from xmlshred.targets import TargetError, parse_target_url
+
+    out = out if out is not None else sys.stdout
+    metrics_path = getattr(settings.log, "metrics", None) or metrics
+    try:
+        if not metrics_path:
+            raise ReportError('no metrics file: pass --metrics PATH or set [log] metrics in config.toml')
+        from xmlshred.reporting.metrics import read_metrics
+
+        try:
+            label = target_label(settings.target)
+            spec = parse_target_url(settings.target.url, settings.target.odbc_options())
+        except TargetError as exc:
+            raise ReportError(f"[target] cannot be used: {exc}") from exc
+        all_records = read_metrics(metrics_path)
+        records = [record for record in all_records if record.get("target") == label]
+        others = {str(r.get("run_id")) for r in all_records if r.get("target") != label and r.get("run_id")}
+        if not records:
+            raise ReportError(
+                f"no runs of target {label} in {metrics_path}"
+                + (f" ({len(others)} runs of other targets, or from before metrics named their target; "
+                   "pass --target or --config to choose the target)" if others else ""))
+        chosen = select_run(records, run_id)
+        snapshot = _read_log(settings, spec)
+        sections = [f"Target {label}"
+                    + (f"\n({len(others)} runs of other targets in {metrics_path} not shown)" if others else "")]
+        run_failures = None
+        if snapshot.has_log:
+            run_failures = failures_from_rows(snapshot.rows, run_id=chosen)
+        text = build_report(records, run_failures, chosen)
+        sections.append(text.rstrip("\n"))
+        sections.append(_target_failures_section(label, snapshot))
+        chosen_run = _select(group_runs(records), chosen)
+        if (chosen_run.summary or {}).get("dry_run") or any(i.get("dry_run") for i in chosen_run.intervals):
+            from xmlshred.reporting.dryrun import dry_run_path, dry_run_section
+
+            sections.append(dry_run_section(chosen, dry_run_path(metrics_path, chosen)))
+        out.write("\n\n".join(sections) + "\n")
+        if plot:
+            written = plot_rate(records, chosen, plot, snapshot.rows if snapshot.has_log else None, label)
+            out.write(f"\nchart written to {written}\n")
+    except ReportError as exc:
+        print(f"report: {exc}", file=sys.stderr)
+        return 2
+    except TargetError as exc:
+        print(f"report: cannot read processing_log: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _read_log(settings: Any, spec):
+    from xmlshred.reporting.target_log import read_processing_log
+
+    # SQLite has no schemas; the others keep processing_log in the contract's target schema.
+    schema_name = None if spec.path is not None else _contract_schema_name(settings)
+    return read_processing_log(spec, schema_name)
+
+
+def _target_failures_section(label: str, snapshot) -> str:
+    title = "Failures by stage and reason, whole target (processing_log, every run)"
+    if not snapshot.exists:
+        return f"{title}\n(the target database does not exist yet: no run has written to it)"
+    if not snapshot.has_log:
+        return (f"{title}\n(the target has no processing_log table: no run has written to it yet; "
+                "migrate or init-db creates it)")
+    done = Counter(_log_fields(row)[0] for row in snapshot.rows)
+    failures = failures_from_rows(snapshot.rows)
+    lines = [f"{title}: {done.get('failed', 0):,} failed, {done.get('success', 0):,} succeeded"]
+    for stage, reason, count in failures:
+        lines.append(f"    {count:>8,}  {stage}: {reason or '(no reason given)'}")
+    if done.get("failed"):
+        lines.append("(a rerun skips failed records; python cli.py migrate --retry-failed processes them again)")
+    return "\n".join(lines)
+
+
+def _contract_schema_name(settings: Any) -> str | None:
+    from xmlshred.contract import ContractError, load_contract
+
+    try:
+        return load_contract(settings.contract.path).target_schema
+    except ContractError as exc:
+        raise ReportError(
+            f"the contract {settings.contract.path} names processing_log's schema and cannot be loaded: {exc}"
+        ) from exc

@@ -1,0 +1,55 @@
+"""Reading a target's processing_log without changing anything (``report``, end-of-run notes).
+
+Opens the target read-only (``targets.readonly``): a missing SQLite file is
+not created, and a missing processing_log is told apart from an empty one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xmlshred.targets.readonly import open_readonly
+
+
+@dataclass(frozen=True, slots=True)
+class LogSnapshot:
+    """processing_log of one target, as ``report`` needs it."""
+
+    exists: bool
+    """The target (SQLite file) exists."""
+    has_log: bool
+    """processing_log is there."""
+    rows: list[tuple]
+    """Every row, in processing_log column order."""
+
+
+def read_processing_log(spec, schema_name: str | None) -> LogSnapshot:
+    """All processing_log rows of ``spec``; TargetError when the target cannot be read."""
+    from xmlshred.contract.schema import TargetSchema
+
+    # Only the schema name matters for reading processing_log.
+    target = open_readonly(spec, TargetSchema(schema_name=schema_name, key_column="key", tables=()))
+    try:
+        if not target.exists:
+            return LogSnapshot(False, False, [])
+        if not target.has_processing_log:
+            return LogSnapshot(True, False, [])
+        return LogSnapshot(True, True, target.table_rows("processing_log", schema_name))
+    finally:
+        target.close()
+
+
+def failed_from_earlier_runs(spec, schema, run_id: str) -> int:
+    """How many processing_log rows say ``failed`` from runs other than ``run_id`` (0 without a log)."""
+    target = open_readonly(spec, schema)
+    try:
+        if not target.has_processing_log:
+            return 0
+        from xmlshred.targets import sql
+
+        ref = sql.table_ref(target.dialect, schema.schema_name, "processing_log")
+        rows = target._target._read(f"SELECT COUNT(*) FROM {ref} WHERE status = ? AND run_id <> ?",
+                                    ("failed", run_id), "processing_log")
+        return int(rows[0][0])
+    finally:
+        target.close()

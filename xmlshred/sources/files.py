@@ -1,0 +1,73 @@
+"""XML files in a folder (or matching a glob), in sorted name order."""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+from xmlshred.sources.errors import SourceError, SourceMissing
+from xmlshred.sources.types import SourceDocument, SourceItem
+
+
+class FileSource:
+    """Every ``*.xml`` file of a folder, or every file a glob matches.
+
+    The record key is inside each document, so items carry ``key=None`` and
+    the file's index in sorted order as their paging position.
+    """
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._paths: list[Path] | None = None
+
+    def open(self) -> None:
+        path = Path(self.pattern)
+        if path.is_dir():
+            paths = sorted(p for p in path.glob("*.xml") if p.is_file())
+            if not paths:
+                raise SourceMissing(f"source folder {path} holds no *.xml files; check [source] url "
+                                    "(or --source)")
+        elif any(ch in self.pattern for ch in "*?["):
+            paths = sorted(Path(p) for p in glob.glob(self.pattern) if Path(p).is_file())
+            if not paths:
+                fixed = self.pattern[:min(self.pattern.find(ch) for ch in "*?[" if ch in self.pattern)]
+                folder = Path(fixed[:fixed.rfind("/") + 1] or ".")
+                where = "" if folder.is_dir() else f" (the folder {folder} does not exist)"
+                raise SourceMissing(f"source glob {self.pattern} matches no files{where}; check [source] url "
+                                    "(or --source)")
+        elif path.is_file():
+            paths = [path]
+        else:
+            raise SourceMissing(f"source {self.pattern} does not exist (no such folder or file); "
+                                "check [source] url (or --source)")
+        self._paths = paths
+
+    def _all(self) -> list[Path]:
+        if self._paths is None:
+            self.open()
+        return self._paths
+
+    def count(self, key_start: int | None = None, key_end: int | None = None) -> int:
+        return len(self._all())
+
+    def page(self, after: int | None, limit: int, key_start: int | None = None,
+             key_end: int | None = None) -> list[SourceItem]:
+        paths = self._all()
+        start = 0 if after is None else after + 1
+        return [
+            SourceItem(key=None, position=index, label=paths[index].name)
+            for index in range(start, min(start + limit, len(paths)))
+        ]
+
+    def fetch(self, items: list[SourceItem]) -> list[SourceDocument]:
+        paths = self._all()
+        documents = []
+        for item in items:
+            try:
+                documents.append(SourceDocument(item, paths[item.position].read_bytes()))
+            except OSError as exc:
+                raise SourceError(f"cannot read source file {item.label}: {exc.strerror}") from exc
+        return documents
+
+    def close(self) -> None:
+        self._paths = None

@@ -1,0 +1,108 @@
+"""A table of XML documents on a server database (SQL Server, PostgreSQL) via ODBC.
+
+The table has an integer key column and a text column holding the XML
+(SQL Server ``nvarchar(max)``/``varchar(max)``, PostgreSQL ``text``). Keys are
+paged with ``WHERE key > ? ORDER BY key`` and TOP/LIMIT (never OFFSET);
+documents are fetched by IN lists within the dialect's parameter limit.
+pyodbc reads long values in pieces (SQLGetData), so a document of any size
+arrives whole. Quoting, limits and TOP/LIMIT come from the target dialect
+record of the connection string's DRIVER.
+"""
+
+from __future__ import annotations
+
+from xmlshred.sources.errors import SourceError
+from xmlshred.sources.types import SourceDocument, SourceItem
+from xmlshred.targets import sql
+from xmlshred.targets.errors import TargetError
+from xmlshred.targets.urls import mask_secrets, odbc_driver
+
+_FETCH_CHUNK = 500
+
+
+class OdbcTableSource:
+    """Documents in ``table.column`` keyed by the integer ``key_column``.
+
+    ``table`` may be ``schema.table``. The constructor checks names and the
+    driver; ``open()`` connects. Every method raises SourceError naming the
+    table (connection strings masked) when the database refuses.
+    """
+
+    def __init__(self, connection_string: str, table: str, column: str, key_column: str, *,
+                 schema_name: str | None = None, login_timeout_s: int = 15,
+                 dialect_name: str | None = None) -> None:
+        self.table = table
+        self._connection_string = connection_string
+        self._login_timeout_s = login_timeout_s
+        self._connection = None
+        try:
+            self.dialect = odbc_driver(connection_string, dialect_name).dialect
+            if schema_name is None and "." in table:
+                schema_name, table = table.split(".", 1)
+            self._ref = sql.table_ref(self.dialect, schema_name, table)
+            self._key_column = sql.check_identifier(key_column, "key_column")
+            self._column = sql.check_identifier(column, "column")
+        except TargetError as exc:
+            raise SourceError(f"source table={self.table}: {exc}; check [source] in config.toml") from exc
+        self._fetch_chunk = min(_FETCH_CHUNK, self.dialect.max_params_per_statement)
+
+    def open(self) -> None:
+        """Connect (autocommit: reads hold no transaction open); SourceError when it cannot."""
+        from xmlshred.targets.odbc import connect_odbc
+
+        try:
+            self._connection = connect_odbc(self._connection_string, self._login_timeout_s, autocommit=True)
+        except TargetError as exc:
+            raise SourceError(str(exc)) from exc
+        except Exception as exc:
+            detail = mask_secrets(str(exc.args[1] if len(getattr(exc, "args", ())) > 1 else exc))
+            raise SourceError(
+                f"cannot connect to source {self.dialect.name}:{mask_secrets(self._connection_string)}: {detail}. "
+                "Check the server, port, database and credentials ([source] in config.toml)"
+            ) from exc
+        statement = sql.select_in(self.dialect, self._ref, (self._key_column, self._column), self._key_column, 1)
+        self._execute(statement, [-1])  # fails now, with a clear message, if the names are wrong
+
+    def _execute(self, statement: str, params) -> list:
+        if self._connection is None:
+            self.open()
+        try:
+            return self._connection.cursor().execute(statement, list(params)).fetchall()
+        except Exception as exc:
+            state = exc.args[0] if getattr(exc, "args", None) else None
+            raise SourceError(
+                f"reading source table={self.table} failed ({type(exc).__name__}, SQLSTATE {state}); "
+                "check [source] table, column and key_column and that the server is reachable"
+            ) from exc
+
+    def count(self, key_start: int | None = None, key_end: int | None = None) -> int:
+        """Rows with key_start <= key <= key_end (either bound optional)."""
+        statement, params = sql.count_rows(self.dialect, self._ref, self._key_column, key_start, key_end)
+        return int(self._execute(statement, params)[0][0])
+
+    def page(self, after: int | None, limit: int, key_start: int | None = None,
+             key_end: int | None = None) -> list[SourceItem]:
+        """Up to ``limit`` keys greater than ``after``, ascending (keyset paging, never OFFSET)."""
+        statement, params = sql.keyset_page(self.dialect, self._ref, self._key_column, after, limit,
+                                            key_start, key_end)
+        return [SourceItem(key=int(key), position=int(key), label=f"key={key}")
+                for (key,) in self._execute(statement, params)]
+
+    def fetch(self, items: list[SourceItem]) -> list[SourceDocument]:
+        """The documents of ``items`` in their order; a key no longer in the table gives ``""``."""
+        documents: dict[int, str] = {}
+        for chunk in sql.chunks(list(items), self._fetch_chunk):
+            statement = sql.select_in(self.dialect, self._ref, (self._key_column, self._column),
+                                      self._key_column, len(chunk))
+            for key, document in self._execute(statement, [item.key for item in chunk]):
+                documents[int(key)] = document if document is not None else ""
+        return [SourceDocument(item, documents.get(item.key, "")) for item in items]
+
+    def close(self) -> None:
+        """Close the connection; never raises."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:  # already gone
+                pass

@@ -1,0 +1,362 @@
+"""Starts, watches and stops the actors of one migration run. No XML, no SQL.
+
+Start order: reporter, InsertActor, mappers, reader (each pinged before the
+next starts); stop order is the reverse, in a ``finally``. The first
+SIGINT/SIGTERM stops reading and drains (exit 130); a second one aborts at
+once (nothing uncommitted is marked done, so nothing is lost).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pykka
+from loguru import logger
+
+from xmlshred.actors.inserter import InsertActor
+from xmlshred.actors.lifecycle import RunSignals
+from xmlshred.actors.mapper import MapperActor
+from xmlshred.actors.reader import ReadLimits, ReaderActor
+from xmlshred.actors.reporter import ReporterActor
+from xmlshred.contract import ContractError, MapOptions, compile_contract, load_contract
+from xmlshred.messages import Ping, StartReading, StopReading, Summarize
+from xmlshred.sources import SourceSpec, open_source
+from xmlshred.targets import TargetError, open_target, parse_target_url
+from xmlshred.targets.lease import LeasedRun, LeaseHeld, RunLease
+from xmlshred.workers.mapping_worker import WorkerConfig
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SOME_FAILED, EXIT_SIGNAL = 0, 1, 2, 3, 130
+PING_TIMEOUT_S = 120
+
+
+class ConfigurationError(Exception):
+    """The run cannot start: a bad contract or setting (exit 2)."""
+
+
+class RunError(Exception):
+    """The run stopped on an error (exit 1); the message says what to fix."""
+
+
+class TargetBusy(ConfigurationError):
+    """Another run holds the target's lease (exit 2); the message names it (run, since, host, pid)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """How a run ended."""
+
+    exit_code: int
+    run_id: str
+    summary: dict | None
+
+
+def run_clock(settings) -> datetime:
+    """The run's clock: ``[run] now`` when pinned, else the start time in UTC (naive)."""
+    if settings.run.now is not None:
+        return settings.run.now
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def load_compiled(settings, now: datetime):
+    try:
+        contract = load_contract(settings.contract.path)
+    except ContractError as exc:
+        raise ConfigurationError(str(exc)) from exc
+    first_instance = set(contract.first_instance_warnings)
+    for warning in contract.warnings:
+        if warning not in first_instance:
+            logger.warning("contract: {}", warning)
+    if first_instance:
+        logger.warning("contract: {} mapping(s) of per-record tables lie inside a repeating element "
+                       "without a selector and read its first valid instance; "
+                       "`validate-contract` lists them", len(first_instance))
+    options = MapOptions(now=now, max_document_bytes=settings.contract.max_document_bytes,
+                         strict_wellformed=settings.contract.strict_wellformed)
+    return contract, compile_contract(contract, options)
+
+
+def source_spec(settings, contract) -> SourceSpec:
+    return SourceSpec(
+        url=settings.source.url,
+        table=settings.source.table or contract.source_table,
+        column=settings.source.column or contract.source_column,
+        key_column=settings.source.key_column,
+    )
+
+
+def target_spec(settings):
+    return parse_target_url(settings.target.url, settings.target.odbc_options(),
+                            identity_columns=settings.target.identity_columns)
+
+
+def target_opener(settings, schema):
+    spec = target_spec(settings)
+    if settings.run.dry_run:
+        from xmlshred.targets.readonly import open_readonly
+
+        return lambda: open_readonly(spec, schema)  # a dry run creates and writes nothing
+    return lambda: open_target(spec, schema)
+
+
+def init_db(settings) -> list[str]:
+    """Create the contract's tables, processing_log and xmlshred_runs in the target; returns the table names."""
+    _, compiled = load_compiled(settings, run_clock(settings))
+    _ensure_tables(target_opener(settings, compiled.schema))
+    return [table.name for table in compiled.schema.tables] + ["processing_log", "xmlshred_runs"]
+
+
+class _SignalState:
+    def __init__(self, signals: RunSignals) -> None:
+        self.count = 0
+        self._signals = signals
+
+    def handle(self, signum, frame) -> None:
+        self.count += 1
+        if self.count >= 2:
+            logger.error("second signal: aborting now; uncommitted records will be read again next run")
+            # Worker processes see their pipe close and exit; nothing uncommitted is marked done.
+            os._exit(EXIT_SIGNAL)
+        logger.warning("{} received: stopping after the records in flight (send again to abort)",
+                       signal.Signals(signum).name)
+        self._signals.changed.set()
+
+
+def run_migration(settings, leased: LeasedRun | None = None) -> RunResult:
+    """Run one migration; returns the exit code and the final summary.
+
+    The run takes the target's lease before it reads anything and gives it
+    back when it ends (see targets.lease). ``leased``: the caller (a driver
+    of a scaled-out run) already holds the lease for that run; this part of
+    it works under it, with the driver's run id, and takes no lease itself.
+    A dry run writes nothing and takes no lease.
+
+    Raises ConfigurationError (bad contract/settings) or its subclass
+    TargetBusy (another run holds the target, still after ``[run] wait_s``)
+    before anything starts, and RunError when the lease cannot be taken
+    for another reason (the target is unreachable).
+    """
+    now = run_clock(settings)
+    contract, compiled = load_compiled(settings, now)
+    run_id = leased.run_id if leased else f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    spec = source_spec(settings, contract)
+    dry_run = settings.run.dry_run
+    total = _preflight(spec, settings, compiled.schema)
+    if total == 0:
+        from xmlshred.sources.check import describe_range
+
+        where = describe_range(settings.run.key_start, settings.run.key_end)
+        logger.warning(f"nothing to do: source {_safe_url(spec.url)} holds no records{where}; "
+                       "nothing was created or written")
+        return RunResult(EXIT_OK, run_id, None)
+    open_target_fn = target_opener(settings, compiled.schema)
+    signals = RunSignals()
+    lease = None if leased or settings.run.dry_run else _take_lease(settings, compiled.schema, run_id, signals)
+    state = _SignalState(signals)
+    previous_handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous_handlers[signum] = signal.signal(signum, state.handle)
+
+    log = logger.bind(actor="supervisor")
+    log.info("{}run {} starting: source={} target={} mappers={} max_in_flight={}",
+             "DRY RUN (nothing will be created or written) " if dry_run else "",
+             run_id, _safe_url(spec.url), _safe_url(settings.target.url), settings.actors.mappers,
+             settings.actors.max_in_flight)
+    started: list[pykka.ActorRef] = []
+    reporter = reader = dry_log = None
+    outcome, exit_code = "finished", EXIT_OK
+    try:
+        if not dry_run:
+            _ensure_tables(open_target_fn)
+        else:
+            from xmlshred.reporting.dryrun import DryRunLog, dry_run_path
+
+            dry_log = DryRunLog(dry_run_path(settings.log.metrics or None, run_id))
+        reporter = ReporterActor.start(
+            run_id, _path_or_none(settings.log.metrics), settings.log.report_every_s,
+            settings.actors.mappers, total, settings.log.progress,
+            datetime.now(timezone.utc).replace(tzinfo=None),
+            tags={"target": target_label(settings), "dry_run": dry_run},
+        )
+        inserter = InsertActor.start(
+            open_target_fn, compiled.schema, run_id, settings.flush, settings.target, reporter,
+            signals, dry_run=dry_run, check_done=not spec.keyed,
+            retry_failed=settings.run.retry_failed, dry_run_log=dry_log,
+        )
+        started.append(inserter)
+        _ping("insert", inserter)
+        config = WorkerConfig(str(settings.contract.path), now, settings.contract.max_document_bytes,
+                              settings.contract.strict_wellformed)
+        mappers = []
+        for index in range(settings.actors.mappers):
+            mapper = MapperActor.start(index, config, inserter, reporter, signals)
+            started.append(mapper)
+            mappers.append(mapper)
+        for index, mapper in enumerate(mappers):
+            _ping(f"mapper-{index}", mapper)
+        limits = ReadLimits(
+            max_in_flight=settings.actors.max_in_flight, batch_size=settings.actors.batch_size,
+            mapper_queue_batches=settings.actors.mapper_queue_batches,
+            page_size=settings.source.page_size, limit=settings.run.limit,
+            key_start=settings.run.key_start, key_end=settings.run.key_end,
+            retry_failed=settings.run.retry_failed,
+        )
+        reader = ReaderActor.start(lambda: open_source(spec), open_target_fn, mappers, inserter,
+                                   reporter, signals, limits, retry_settings=settings.target)
+        started.append(reader)
+        _ping("reader", reader)
+        reader.tell(StartReading())
+        outcome, exit_code = _watch(signals, state, reader, log)
+    except RunError:
+        outcome = "error"
+        raise
+    except (ConfigurationError, pykka.ActorDeadError) as exc:
+        outcome = "error"
+        raise RunError(str(exc)) from exc
+    except BaseException:
+        outcome = "error"
+        raise
+    finally:
+        for actor in reversed(started):
+            try:
+                actor.stop(timeout=60)
+            except pykka.Timeout:
+                log.error("{} did not stop within 60 s", actor)
+            except pykka.ActorDeadError:
+                pass
+        summary = None
+        if reporter is not None:
+            try:
+                summary = reporter.ask(Summarize(outcome), timeout=30)
+            except Exception:  # the summary is best effort; the run's fate is already decided
+                log.exception("the reporter could not write the summary")
+            reporter.stop(timeout=30)
+        if dry_log is not None:
+            dry_log.close()
+            log.info("DRY RUN: {} records would fail; their keys, stages and reasons are in {} "
+                     "(python cli.py report --run {})", dry_log.count, dry_log.path, run_id)
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
+        if lease is not None:
+            lease.release(outcome)
+    if summary is not None:
+        from xmlshred.reporting.closing import closing_notes
+
+        for note in closing_notes(summary, settings, target_spec(settings), compiled.schema, run_id):
+            log.warning(note)
+    if exit_code == EXIT_OK and summary and summary.get("records_failed"):
+        exit_code = EXIT_SOME_FAILED
+    return RunResult(exit_code, run_id, summary)
+
+
+def _watch(signals: RunSignals, state: _SignalState, reader, log) -> tuple[str, int]:
+    """Wait until the run ends; returns (outcome, exit code)."""
+    stop_sent = False
+    while True:
+        signals.changed.wait(timeout=0.5)
+        signals.changed.clear()
+        if signals.failures:
+            failure = signals.failures[0]
+            log.error("{} failed: {}", failure.actor, failure.error)
+            try:
+                reader.tell(StopReading())
+            except pykka.ActorDeadError:
+                pass
+            raise RunError(f"{failure.actor} failed: {failure.error}")
+        if state.count and not stop_sent:
+            stop_sent = True
+            reader.tell(StopReading())
+        if signals.is_finished:
+            return ("interrupted", EXIT_SIGNAL) if state.count else ("finished", EXIT_OK)
+
+
+def _take_lease(settings, schema, run_id: str, signals: RunSignals) -> RunLease:
+    """The target's run lease for ``run_id``; a lost lease fails the run like a dead actor."""
+    spec = parse_target_url(settings.target.url, settings.target.odbc_options(),
+                            identity_columns=settings.target.identity_columns)
+    try:
+        return RunLease.acquire(spec, schema, run_id, wait_s=settings.run.wait_s,
+                                on_lost=lambda lost: signals.failed("lease", lost))
+    except LeaseHeld as exc:
+        raise TargetBusy(str(exc)) from exc
+    except TargetError as exc:
+        raise RunError(f"the target's run lease cannot be taken: {exc}") from exc
+
+
+def _ensure_tables(open_target_fn) -> None:
+    """Create missing target tables (CREATE … IF NOT EXISTS), so a fresh target just works."""
+    from xmlshred.targets import TargetError
+
+    try:
+        target = open_target_fn()
+    except TargetError as exc:
+        raise RunError(f"target cannot be reached: {exc}") from exc
+    try:
+        target.create_tables(target.schema)
+    except TargetError as exc:
+        raise RunError(f"target tables cannot be created: {exc}") from exc
+    finally:
+        target.close()
+
+
+def _ping(name: str, actor) -> None:
+    try:
+        actor.ask(Ping(), timeout=PING_TIMEOUT_S)
+    except pykka.Timeout as exc:
+        raise RunError(f"{name} did not start within {PING_TIMEOUT_S} s") from exc
+    except RunError:
+        raise
+    except Exception as exc:
+        raise RunError(f"{name} could not start: {exc}") from exc
+
+
+def _preflight(spec: SourceSpec, settings, schema) -> int:
+    """Check both ends before anything is created or read; returns the source's record count.
+
+    A source that does not exist or matches nothing: ConfigurationError
+    (exit 2). A source that cannot be read, or a target that cannot be
+    reached or written (a rolled-back write probe): RunError (exit 1).
+    """
+    from xmlshred.sources import SourceError, SourceMissing
+    from xmlshred.sources.check import count_source
+    from xmlshred.targets import TargetError
+    from xmlshred.targets.probe import check_target
+
+    try:
+        checked_target = target_spec(settings)
+    except TargetError as exc:
+        raise ConfigurationError(f"[target]: {exc}") from exc
+    try:
+        total = count_source(spec, settings.run.key_start, settings.run.key_end)
+    except SourceMissing as exc:
+        raise ConfigurationError(str(exc)) from exc
+    except (SourceError, OSError) as exc:
+        raise RunError(f"source cannot be read: {exc}") from exc
+    try:
+        check_target(checked_target, schema, dry_run=settings.run.dry_run)
+    except TargetError as exc:
+        raise RunError(f"nothing was started: {_safe_url(str(exc))}") from exc
+    return total
+
+
+def target_label(settings) -> str:
+    """The target as metrics.jsonl and ``report`` name it (password masked)."""
+    from xmlshred.reporting.targets import target_label as label
+
+    return label(settings.target)
+
+
+def _path_or_none(value) -> Path | None:
+    return Path(value) if value else None
+
+
+def _safe_url(url: str) -> str:
+    from xmlshred.targets import mask_secrets
+
+    return mask_secrets(url)

@@ -1,0 +1,63 @@
+"""Database targets: dialects, DDL, inserts, error classification, connections.
+
+Public API::
+
+    spec = parse_target_url("sqlite:///out/target.db")          # or "odbc:DRIVER={…};SERVER=…"
+    target = open_target(spec, schema)   # ConnectTargetError when it cannot connect
+    target.create_tables(schema)
+    target.write_flush(schema, tables, log_rows)
+    target.done_keys(keys) -> {key: status}
+    target.reconnect(); target.close()
+
+    lease = RunLease.acquire(spec, schema, run_id, wait_s=0)   # one run per target (targets.lease)
+    lease.leased -> LeasedRun(run_id); lease.release(outcome)
+
+pyodbc is imported only when an ``odbc:`` target is opened.
+"""
+
+from __future__ import annotations
+
+from xmlshred.contract.schema import TargetSchema
+from xmlshred.targets.dialects import DIALECTS, MSSQL, POSTGRESQL, SQLITE, Dialect, identify_driver
+from xmlshred.targets.lease import LeasedRun, LeaseError, LeaseHeld, LeaseLost, RunLease
+from xmlshred.targets.errors import (
+    ConnectTargetError,
+    DataTargetError,
+    TargetError,
+    TransientTargetError,
+)
+from xmlshred.targets.processing_log import LogRow
+from xmlshred.targets.sql import UnsafeIdentifierError, check_identifier
+from xmlshred.targets.target import Target
+from xmlshred.targets.urls import (
+    OdbcSettings,
+    TargetSpec,
+    build_connection_string,
+    mask_secrets,
+    parse_target_url,
+)
+from xmlshred.targets.values import canonical_text
+
+__all__ = [
+    "ConnectTargetError", "DIALECTS", "DataTargetError", "Dialect", "LogRow", "MSSQL", "OdbcSettings",
+    "POSTGRESQL", "SQLITE", "Target", "TargetError", "TargetSpec", "TransientTargetError",
+    "UnsafeIdentifierError", "build_connection_string", "canonical_text", "check_identifier",
+    "identify_driver", "mask_secrets", "open_target", "parse_target_url",
+    "LeaseError", "LeaseHeld", "LeaseLost", "LeasedRun", "RunLease",
+]
+
+
+def open_target(spec: TargetSpec, schema: TargetSchema | None = None) -> Target:
+    """A connected Target for ``spec``.
+
+    ``schema`` (optional) lets ``done_keys`` work before any write. Raises
+    ConnectTargetError, with the connection string masked and what to check,
+    when the database cannot be reached; it is not retried here.
+    """
+    if spec.path is not None:
+        from xmlshred.targets.sqlite import connect_sqlite as connect
+    else:
+        from xmlshred.targets.odbc import connect_odbc_target as connect
+    target = Target(spec, connect, schema)
+    target.connect()
+    return target

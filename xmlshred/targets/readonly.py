@@ -1,0 +1,90 @@
+"""A target opened only to read processing_log: for dry runs and ``report``.
+
+Nothing here creates or changes anything: a SQLite file is opened with
+``mode=ro`` (a missing file is not created), and a target without
+processing_log reads as "nothing done yet" instead of failing. Missing
+tables are recognised by the catalogue (SQLite) or by SQLSTATE (42P01
+PostgreSQL, 42S02 SQL Server), never by message text.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from xmlshred.contract.schema import TargetSchema
+from xmlshred.targets import processing_log, sql
+from xmlshred.targets.errors import TargetError
+from xmlshred.targets.target import Target
+from xmlshred.targets.urls import TargetSpec
+
+_UNDEFINED_TABLE = ("42P01", "42S02")
+
+
+def _connect_sqlite_readonly(spec: TargetSpec) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{spec.path}?mode=ro", uri=True, timeout=spec.busy_timeout_s,
+                           isolation_level=None)
+
+
+class ReadOnlyTarget:
+    """``done_keys``, ``table_rows``, ``reconnect`` and ``close`` of a Target, without writing.
+
+    ``exists`` is False when the SQLite file is missing; ``has_processing_log``
+    when that table is there. Both missing read as empty.
+    """
+
+    def __init__(self, spec: TargetSpec, schema: TargetSchema | None) -> None:
+        self.spec = spec
+        self.schema = schema
+        self.dialect = spec.dialect
+        self.exists = spec.path is None or spec.path.is_file()
+        self._target: Target | None = None
+        self.has_processing_log = False
+        if not self.exists:
+            return
+        if spec.path is not None:
+            self._target = Target(spec, _connect_sqlite_readonly, schema)
+        else:
+            from xmlshred.targets.odbc import connect_odbc_target
+
+            self._target = Target(spec, connect_odbc_target, schema)
+        self._target.connect()
+        self.has_processing_log = self._log_exists()
+
+    def _log_exists(self) -> bool:
+        if self.spec.path is not None:
+            rows = self._target._read("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                      (processing_log.TABLE_NAME,), processing_log.TABLE_NAME)
+            return bool(rows)
+        schema_name = self.schema.schema_name if self.schema is not None else None
+        ref = sql.table_ref(self.dialect, schema_name, processing_log.TABLE_NAME)
+        try:
+            self._target._read(f"SELECT COUNT(*) FROM {ref} WHERE 1 = 0", (), processing_log.TABLE_NAME)
+        except TargetError as exc:
+            if getattr(exc, "sqlstate", None) in _UNDEFINED_TABLE:
+                return False
+            raise
+        return True
+
+    def done_keys(self, keys, schema: TargetSchema | None = None) -> dict[int, str]:
+        if not self.has_processing_log:
+            return {}
+        return self._target.done_keys(keys, schema or self.schema)
+
+    def table_rows(self, table: str, schema_name: str | None = None) -> list[tuple]:
+        return self._target.table_rows(table, schema_name)
+
+    def write_flush(self, *args, **kwargs) -> None:
+        raise TargetError("a read-only target takes no writes (dry run or report)")
+
+    def reconnect(self) -> None:
+        if self._target is not None:
+            self._target.reconnect()
+
+    def close(self) -> None:
+        if self._target is not None:
+            self._target.close()
+
+
+def open_readonly(spec: TargetSpec, schema: TargetSchema | None = None) -> ReadOnlyTarget:
+    """A ReadOnlyTarget; ConnectTargetError when an existing target cannot be opened."""
+    return ReadOnlyTarget(spec, schema)

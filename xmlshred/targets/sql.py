@@ -1,0 +1,337 @@
+"""SQL statement builders. Names are checked and quoted; values are always ``?``.
+
+Each builder takes the ``Dialect`` record; where databases need a different
+statement shape, the dialect record names the builder to use (``create_table``,
+``upsert``, ``first_n`` …), so no code here asks which database it is.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+from xmlshred.contract.schema import Column, Table
+from xmlshred.targets.errors import TargetError
+
+if TYPE_CHECKING:
+    from xmlshred.targets.dialects import Dialect
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class UnsafeIdentifierError(TargetError):
+    """A table, column or schema name is not a plain identifier (guarantee 5)."""
+
+
+def check_identifier(name: str, kind: str = "identifier") -> str:
+    """``name`` when it matches ``[A-Za-z_][A-Za-z0-9_]*``; else UnsafeIdentifierError."""
+    if not isinstance(name, str) or not IDENTIFIER.match(name):
+        raise UnsafeIdentifierError(
+            f"{kind}={name!r} is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*); "
+            "rename it in the contract or the configuration"
+        )
+    return name
+
+
+def quote(dialect: Dialect, name: str, kind: str = "identifier") -> str:
+    """The checked identifier in the dialect's quotes."""
+    return f"{dialect.quote_open}{check_identifier(name, kind)}{dialect.quote_close}"
+
+
+def table_ref(dialect: Dialect, schema_name: str | None, table: str) -> str:
+    """``schema.table`` quoted (just ``table`` when the dialect has no schemas)."""
+    if schema_name:
+        schema = quote(dialect, schema_name, "schema")  # checked even where it is ignored
+        if dialect.supports_schemas:
+            return f"{schema}.{quote(dialect, table, 'table')}"
+    return quote(dialect, table, "table")
+
+
+def column_list(dialect: Dialect, names: Sequence[str], prefix: str = "") -> str:
+    return ", ".join(prefix + quote(dialect, name, "column") for name in names)
+
+
+def placeholders(count: int) -> str:
+    return "(" + ", ".join("?" * count) + ")"
+
+
+def values_rows(column_count: int, row_count: int) -> str:
+    row = placeholders(column_count)
+    return ", ".join([row] * row_count)
+
+
+# ---------------------------------------------------------------- types
+
+
+def column_type(dialect: Dialect, column: Column) -> str:
+    """The SQL type of a contract column in this dialect."""
+    if column.data_type == "string":
+        length = column.data_length
+        if length is None or length > dialect.max_string_length:
+            return dialect.long_string_type
+        return dialect.string_type.format(length=max(1, length))
+    if column.data_type == "decimal":
+        scale = column.data_length if column.data_length is not None else dialect.default_decimal_scale
+        precision = min(38, max(18, scale + 12))
+        return dialect.decimal_type.format(precision=precision, scale=scale)
+    try:
+        return dialect.type_names[column.data_type]
+    except KeyError:
+        raise TargetError(
+            f"column={column.name} has data_type={column.data_type!r} which targets do not know; "
+            "use one of the contract's data types"
+        ) from None
+
+
+def column_definitions(dialect: Dialect, table: Table) -> str:
+    keys = set(table.primary_key)
+    parts = []
+    for column in table.columns:
+        null = "NOT NULL" if (not column.nullable or column.name in keys) else "NULL"
+        parts.append(f"{quote(dialect, column.name, 'column')} {column_type(dialect, column)} {null}")
+    if table.primary_key:
+        missing = [name for name in table.primary_key if name not in table.column_names]
+        if missing:
+            raise TargetError(
+                f"table={table.name} primary_key names column={missing[0]} which the table does not have; "
+                "fix the contract's tables section"
+            )
+        parts.append(f"PRIMARY KEY ({column_list(dialect, table.primary_key)})")
+    return ", ".join(parts)
+
+
+# ---------------------------------------------------------------- DDL
+
+
+def create_schema_if_not_exists(dialect: Dialect, schema_name: str) -> str:
+    return f"CREATE SCHEMA IF NOT EXISTS {quote(dialect, schema_name, 'schema')}"
+
+
+def create_schema_tsql(dialect: Dialect, schema_name: str) -> str:
+    # CREATE SCHEMA must be the only statement of its batch, hence sp_executesql.
+    name = check_identifier(schema_name, "schema")
+    return (f"IF SCHEMA_ID(N'{name}') IS NULL BEGIN "
+            f"EXEC sp_executesql N'CREATE SCHEMA {quote(dialect, name, 'schema')}' END")
+
+
+def create_table_if_not_exists(dialect: Dialect, schema_name: str | None, table: Table) -> str:
+    return (f"CREATE TABLE IF NOT EXISTS {table_ref(dialect, schema_name, table.name)} "
+            f"({column_definitions(dialect, table)})")
+
+
+def create_table_tsql(dialect: Dialect, schema_name: str | None, table: Table) -> str:
+    ref = table_ref(dialect, schema_name, table.name)
+    return (f"IF OBJECT_ID(N'{ref}', N'U') IS NULL "
+            f"CREATE TABLE {ref} ({column_definitions(dialect, table)})")
+
+
+# ---------------------------------------------------------------- inserts
+
+
+def insert_values(dialect: Dialect, ref: str, columns: Sequence[str], row_count: int) -> str:
+    """Plain ``INSERT … VALUES (…), (…)`` of ``row_count`` rows."""
+    return (f"INSERT INTO {ref} ({column_list(dialect, columns)}) "
+            f"VALUES {values_rows(len(columns), row_count)}")
+
+
+def _update_columns(columns: Sequence[str], keys: Sequence[str]) -> list[str]:
+    return [name for name in columns if name not in keys]
+
+
+def _literal(dialect: Dialect, text: str) -> str:
+    """A constant of our own code (never a document value) as a SQL string literal."""
+    if not IDENTIFIER.match(text):
+        raise TargetError(f"literal={text!r} is not a plain word; only fixed words may be inlined in SQL")
+    return f"{dialect.string_literal_prefix}'{text}'"
+
+
+def keep_condition(dialect: Dialect, keep, existing: str, incoming: str) -> str:
+    """``NOT (existing.col = 'kept' AND incoming.col = 'refused')`` for each KeepRule, joined by AND."""
+    parts = []
+    for rule in keep:
+        column = quote(dialect, rule.column, "column")
+        parts.append(f"NOT ({existing}.{column} = {_literal(dialect, rule.kept)} "
+                     f"AND {incoming}.{column} = {_literal(dialect, rule.refused)})")
+    return " AND ".join(parts)
+
+
+def upsert_on_conflict(dialect: Dialect, ref: str, columns: Sequence[str], keys: Sequence[str],
+                       row_count: int, update: bool, increments: Sequence[str] = (), keep=()) -> str:
+    """PostgreSQL/SQLite ``INSERT … ON CONFLICT (keys) DO NOTHING | DO UPDATE``.
+
+    ``increments`` are columns that become ``existing + 1`` on conflict
+    (processing_log's attempts) instead of taking the new value. ``keep``:
+    KeepRules (see targets.processing_log) under which an existing row is
+    left as it is (``DO UPDATE … WHERE NOT (…)``): the database itself
+    refuses the overwrite, whoever sends it.
+    """
+    existing = quote(dialect, "existing_row", "alias")
+    head = (f"INSERT INTO {ref} AS {existing} ({column_list(dialect, columns)}) "
+            f"VALUES {values_rows(len(columns), row_count)} "
+            f"ON CONFLICT ({column_list(dialect, keys)}) ")
+    targets = _update_columns(columns, keys)
+    if not update or not targets:
+        return head + "DO NOTHING"
+    sets = []
+    for name in targets:
+        quoted = quote(dialect, name, "column")
+        if name in increments:
+            sets.append(f"{quoted} = {existing}.{quoted} + 1")
+        else:
+            sets.append(f"{quoted} = EXCLUDED.{quoted}")
+    statement = head + "DO UPDATE SET " + ", ".join(sets)
+    if keep:
+        statement += " WHERE " + keep_condition(dialect, keep, existing, "EXCLUDED")
+    return statement
+
+
+def upsert_merge(dialect: Dialect, ref: str, columns: Sequence[str], keys: Sequence[str],
+                 row_count: int, update: bool, increments: Sequence[str] = (), keep=()) -> str:
+    """SQL Server ``MERGE … WITH (HOLDLOCK)``: insert new keys, update or skip existing ones.
+
+    ``keep``: KeepRules under which a matched row is left as it is
+    (``WHEN MATCHED AND NOT (…)``).
+    """
+    target, source = quote(dialect, "t", "alias"), quote(dialect, "s", "alias")
+    match = " AND ".join(
+        f"{target}.{quote(dialect, key, 'column')} = {source}.{quote(dialect, key, 'column')}" for key in keys
+    )
+    statement = (f"MERGE INTO {ref} WITH (HOLDLOCK) AS {target} "
+                 f"USING (VALUES {values_rows(len(columns), row_count)}) "
+                 f"AS {source} ({column_list(dialect, columns)}) ON {match}")
+    targets = _update_columns(columns, keys)
+    if update and targets:
+        sets = []
+        for name in targets:
+            quoted = quote(dialect, name, "column")
+            value = f"{target}.{quoted} + 1" if name in increments else f"{source}.{quoted}"
+            sets.append(f"{target}.{quoted} = {value}")
+        condition = f" AND {keep_condition(dialect, keep, target, source)}" if keep else ""
+        statement += f" WHEN MATCHED{condition} THEN UPDATE SET " + ", ".join(sets)
+    statement += (f" WHEN NOT MATCHED THEN INSERT ({column_list(dialect, columns)}) "
+                  f"VALUES ({column_list(dialect, columns, source + '.')});")
+    return statement
+
+
+def identity_insert(dialect: Dialect, ref: str, on: bool) -> str | None:
+    """``SET IDENTITY_INSERT … ON|OFF`` where the dialect has it, else None."""
+    if dialect.identity_insert_template is None:
+        return None
+    return dialect.identity_insert_template.format(table=ref, state="ON" if on else "OFF")
+
+
+# ---------------------------------------------------------------- run lease
+
+
+@dataclass(frozen=True, slots=True)
+class LockStatements:
+    """How one database takes and gives back a run's session-scoped lock on a target."""
+
+    acquire: str
+    """One batch that never waits and returns one row with one column: 1 granted, 0 held by another session."""
+    release: str
+    """Gives the lock back (the session's end does too)."""
+
+
+ADVISORY_LOCK_CLASS = 0x786D6C73
+"""First key of xmlshred's PostgreSQL advisory locks ('xmls'), so other applications' locks never collide."""
+
+
+def lock_resource(schema_name: str | None) -> str:
+    """The lock's name for a target: one lock per database and schema (where processing_log lives)."""
+    if schema_name:
+        check_identifier(schema_name, "schema")
+    return f"xmlshred.run.{schema_name or 'default'}"
+
+
+def advisory_lock_pg(dialect: Dialect, schema_name: str | None) -> LockStatements:
+    """PostgreSQL: a session advisory lock (held until unlocked or the session ends, whatever
+    transactions do), keyed by (ADVISORY_LOCK_CLASS, crc32 of the resource name)."""
+    objid = zlib.crc32(lock_resource(schema_name).encode()) & 0x7FFFFFFF
+    keys = f"{ADVISORY_LOCK_CLASS}, {objid}"
+    return LockStatements(
+        acquire=f"SELECT CASE WHEN pg_try_advisory_lock({keys}) THEN 1 ELSE 0 END",
+        release=f"SELECT pg_advisory_unlock({keys})",
+    )
+
+
+def applock_tsql(dialect: Dialect, schema_name: str | None) -> LockStatements:
+    """SQL Server: ``sp_getapplock`` owned by the session (released when the session ends),
+    exclusive, without waiting (@LockTimeout = 0; a negative return status means not granted)."""
+    resource = f"N'{lock_resource(schema_name)}'"
+    return LockStatements(
+        acquire=("SET NOCOUNT ON; DECLARE @granted INT; "
+                 f"EXEC @granted = sp_getapplock @Resource = {resource}, @LockMode = N'Exclusive', "
+                 "@LockOwner = N'Session', @LockTimeout = 0; "
+                 "SELECT CASE WHEN @granted >= 0 THEN 1 ELSE 0 END AS granted;"),
+        release=f"EXEC sp_releaseapplock @Resource = {resource}, @LockOwner = N'Session';",
+    )
+
+
+# ---------------------------------------------------------------- reads
+
+
+def first_n_limit(dialect: Dialect, select_list: str, rest: str, limit: int) -> str:
+    return f"SELECT {select_list} {rest} LIMIT {_positive(limit)}"
+
+
+def first_n_top(dialect: Dialect, select_list: str, rest: str, limit: int) -> str:
+    return f"SELECT TOP ({_positive(limit)}) {select_list} {rest}"
+
+
+def _positive(limit: int) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise TargetError(f"limit={limit!r} must be a positive integer")
+    return limit
+
+
+def key_range(dialect: Dialect, key: str, after: int | None, key_start: int | None,
+              key_end: int | None) -> tuple[str, tuple]:
+    """``WHERE`` text and parameters for a keyset page or a count."""
+    quoted = quote(dialect, key, "column")
+    clauses, params = [], []
+    for operator, value in ((">", after), (">=", key_start), ("<=", key_end)):
+        if value is not None:
+            clauses.append(f"{quoted} {operator} ?")
+            params.append(int(value))
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
+
+
+def keyset_page(dialect: Dialect, ref: str, key: str, after: int | None, limit: int,
+                key_start: int | None = None, key_end: int | None = None) -> tuple[str, tuple]:
+    """Keys after ``after`` in ascending order, at most ``limit``: never OFFSET."""
+    where, params = key_range(dialect, key, after, key_start, key_end)
+    quoted = quote(dialect, key, "column")
+    return dialect.first_n(dialect, quoted, f"FROM {ref}{where} ORDER BY {quoted}", limit), params
+
+
+def count_rows(dialect: Dialect, ref: str, key: str | None = None, key_start: int | None = None,
+               key_end: int | None = None) -> tuple[str, tuple]:
+    where, params = ("", ()) if key is None else key_range(dialect, key, None, key_start, key_end)
+    return f"SELECT {dialect.count_expression} FROM {ref}{where}", params
+
+
+def select_in(dialect: Dialect, ref: str, columns: Sequence[str], key: str, count: int) -> str:
+    """``SELECT columns FROM ref WHERE key IN (?, …)`` for ``count`` keys."""
+    return (f"SELECT {column_list(dialect, columns)} FROM {ref} "
+            f"WHERE {quote(dialect, key, 'column')} IN {placeholders(count)}")
+
+
+def rows_per_statement(dialect: Dialect, column_count: int) -> int:
+    """How many rows of ``column_count`` parameters one statement may carry."""
+    if column_count < 1:
+        raise TargetError("a statement needs at least one column")
+    if column_count > dialect.max_params_per_statement:
+        raise TargetError(
+            f"{column_count} columns exceed {dialect.name}'s {dialect.max_params_per_statement} "
+            "parameters per statement; split the table in the contract"
+        )
+    return max(1, min(dialect.max_rows_per_statement, dialect.max_params_per_statement // column_count))
+
+
+def chunks(items: Sequence, size: int):
+    """Consecutive slices of at most ``size`` items."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -1,0 +1,452 @@
+"""A connected target database: create tables, write flushes, read processing_log.
+
+A Target is used by one thread only (SQLite connections belong to their
+thread; pyodbc connections are not shared either). Every method that fails
+rolls back what it started and raises a TargetError subclass chained to the
+driver's exception; messages name the table/key and never carry row values
+or unmasked passwords.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator, Sequence
+
+from xmlshred.contract.schema import Table, TargetSchema
+from xmlshred.targets import processing_log, runs_table, sql
+from xmlshred.targets.dialects import Dialect
+from xmlshred.targets.errors import (
+    ConnectTargetError,
+    DataTargetError,
+    TargetError,
+    TransientTargetError,
+    describe_sqlstate,
+)
+from xmlshred.targets.processing_log import LogRow
+from xmlshred.targets.urls import TargetSpec, mask_secrets
+from xmlshred.targets.values import adapt_rows
+
+_FIX_HINTS = {
+    DataTargetError: "the rows do not fit the table's columns or constraints (the caller splits the flush "
+                     "to find the record); check the contract's data_length/nullable against the table",
+    TransientTargetError: "the connection or transaction was lost (outage, deadlock, timeout); "
+                          "reconnect and retry the same flush",
+    TargetError: "check that `python cli.py init-db` created the tables and that the contract matches them",
+}
+
+_STATEMENT_CACHE_SIZE = 256
+
+
+def _error_code(exc: BaseException) -> str | None:
+    name = getattr(exc, "sqlite_errorname", None)
+    if name:
+        return name
+    args = getattr(exc, "args", ())
+    if args and isinstance(args[0], str) and len(args[0]) == 5:
+        return args[0]
+    return None
+
+
+class Target:
+    """One connection to a target database, with the dialect that drives it."""
+
+    def __init__(self, spec: TargetSpec, connect: Callable[[TargetSpec], object],
+                 schema: TargetSchema | None = None) -> None:
+        self.spec = spec
+        """Where this target points (``repr`` is masked)."""
+        self.dialect: Dialect = spec.dialect
+        """The dialect record in use."""
+        self.schema = schema
+        """The last schema seen; done_keys/count_rows/table_rows default to it."""
+        self._connect = connect
+        self._connection = None
+        self._statements: dict[tuple, str] = {}
+
+    # ------------------------------------------------------------ connection
+
+    def connect(self) -> None:
+        """Open the connection; ConnectTargetError (masked, with what to check) on failure."""
+        try:
+            self._connection = self._connect(self.spec)
+        except TargetError:
+            raise
+        except Exception as exc:
+            raise ConnectTargetError(self._connect_message(exc), sqlstate=_error_code(exc)) from exc
+
+    def reconnect(self) -> None:
+        """Drop the connection and open a new one.
+
+        Raises TransientTargetError when the server is still unreachable
+        (SQLSTATE 08*, timeouts: back off and call again) and
+        ConnectTargetError for anything else (e.g. login refused).
+        """
+        self.close()
+        try:
+            self._connection = self._connect(self.spec)
+        except TargetError:
+            raise
+        except Exception as exc:
+            kind = self.dialect.classify_error(exc)
+            error = TransientTargetError if kind is TransientTargetError else ConnectTargetError
+            raise error(self._connect_message(exc), sqlstate=_error_code(exc)) from exc
+
+    def close(self) -> None:
+        """Close the connection; never raises (a dead connection is simply dropped)."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            connection.rollback()
+        except Exception:  # the session may already be gone; closing is what matters
+            pass
+        try:
+            connection.close()
+        except Exception:
+            pass
+
+    def _connect_message(self, exc: BaseException) -> str:
+        detail = mask_secrets(str(exc.args[1] if len(getattr(exc, "args", ())) > 1 else exc))
+        return (f"cannot connect to target {self.spec.description}: {describe_sqlstate(_error_code(exc))}: "
+                f"{detail}. Check the server name and port, that the server is running and reachable, "
+                "the database name and the credentials ([target] in config.toml)")
+
+    def _cursor(self):
+        if self._connection is None:
+            raise TargetError(f"target {self.spec.description} is not connected; call reconnect()")
+        return self._connection.cursor()
+
+    def __enter__(self) -> "Target":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ errors
+
+    def _fail(self, exc: BaseException, action: str, table: str | None = None,
+              key: int | None = None) -> TargetError:
+        """Roll back and build the classified error for ``exc`` (the caller raises it from exc)."""
+        self._rollback_quietly()
+        if isinstance(exc, TargetError):
+            return exc
+        kind = self.dialect.classify_error(exc)
+        if kind is TargetError and self._connection_lost():
+            # Some drivers report a session the server ended as a general error (psqlODBC:
+            # HY000 from its internal SAVEPOINT); a lost connection is transient whatever it said.
+            kind = TransientTargetError
+        code = _error_code(exc)
+        where = "".join(part for part in (
+            f" table={table}" if table else "",
+            f" key={key}" if key is not None else "",
+        ))
+        message = (f"{action} failed on {self.dialect.name} target{where}: {describe_sqlstate(code)} "
+                   f"({type(exc).__name__}); {_FIX_HINTS[kind]}")
+        return kind(message, sqlstate=code, table=table, key=key)
+
+    def _connection_lost(self) -> bool:
+        """Whether the connection is gone, judged by a probe whose error is classified (never by text)."""
+        if self._connection is None:
+            return True
+        try:
+            cursor = self._connection.cursor()
+            try:
+                cursor.execute("SELECT 1").fetchall()
+            finally:
+                cursor.close()
+        except Exception as probe_error:
+            return self.dialect.classify_error(probe_error) is TransientTargetError
+        finally:
+            self._rollback_quietly()
+        return False
+
+    def _rollback_quietly(self) -> None:
+        if self._connection is None:
+            return
+        try:
+            self._connection.rollback()
+        except Exception:  # a lost connection cannot roll back; the server already did
+            pass
+
+    # ------------------------------------------------------------ DDL
+
+    def create_tables(self, schema: TargetSchema) -> None:
+        """CREATE SCHEMA / TABLE IF NOT EXISTS for every table, processing_log and xmlshred_runs, in one transaction.
+
+        Idempotent. Raises UnsafeIdentifierError for a name that is not a
+        plain identifier (before touching the database), TargetError when
+        the database refuses (rolled back).
+        """
+        self.schema = schema
+        statements = self._ddl(schema)
+        cursor = self._cursor()
+        try:
+            if self.dialect.begin_sql:
+                cursor.execute(self.dialect.begin_sql)
+            for statement in statements:
+                cursor.execute(statement)
+            self._connection.commit()
+        except Exception as exc:
+            raise self._fail(exc, "create_tables") from exc
+        finally:
+            cursor.close()
+
+    def _ddl(self, schema: TargetSchema) -> list[str]:
+        return ddl_statements(self.dialect, schema)
+
+    # ------------------------------------------------------------ writes
+
+    def write_flush(self, schema: TargetSchema, tables: Sequence[tuple[str, Sequence[tuple]]],
+                    log_rows: Sequence[LogRow]) -> None:
+        """Write one flush in one transaction: data rows table by table, processing_log, commit.
+
+        ``tables``: (table name, row tuples in Table column order), in insertion
+        order. ``log_rows``: upserted into processing_log (``attempts`` + 1 for
+        a key already there; a ``success`` row is never turned into
+        ``failed``: that upsert leaves it untouched). On failure everything is rolled back and
+        DataTargetError (SQLSTATE 21*/22*/23*: split the flush),
+        TransientTargetError (connection lost, deadlock, timeout: reconnect and
+        retry) or TargetError (anything else: stop) is raised from the
+        driver's exception.
+        """
+        self.schema = schema
+        single_key = log_rows[0].key if len(log_rows) == 1 else None
+        plan = plan_flush(self.dialect, schema, tables, log_rows, self.spec.identity_columns, self._statements)
+        cursor = self._cursor()
+        current: str | None = None
+        identity_off: str | None = None
+        try:
+            if self.dialect.begin_sql:
+                cursor.execute(self.dialect.begin_sql)
+            for step in plan:
+                current = step.table
+                if step.many:
+                    if self.dialect.fast_executemany:
+                        cursor.fast_executemany = True
+                    cursor.executemany(step.sql, step.params)
+                else:
+                    cursor.execute(step.sql, step.params)
+                if step.kind == "identity_on":
+                    identity_off = step.undo
+                elif step.kind == "identity_off":
+                    identity_off = None
+            self._connection.commit()
+        except Exception as exc:
+            error = self._fail(exc, "write_flush", table=current, key=single_key)
+            if identity_off:
+                self._quietly(identity_off)  # IDENTITY_INSERT is per session, not undone by rollback
+            raise error from exc
+        finally:
+            cursor.close()
+
+    def _quietly(self, statement: str) -> None:
+        try:
+            cursor = self._connection.cursor()
+            cursor.execute(statement)
+            cursor.close()
+        except Exception:
+            pass
+
+    # ------------------------------------------------------------ reads
+
+    def done_keys(self, keys: Iterable[int], schema: TargetSchema | None = None) -> dict[int, str]:
+        """``{key: status}`` for the keys that have a processing_log row.
+
+        Uses ``schema`` or the last one seen (open_target/create_tables/
+        write_flush). Raises TargetError (classified) when the table cannot
+        be read, e.g. before ``init-db``.
+        """
+        schema = self._require_schema(schema)
+        keys = list(dict.fromkeys(int(key) for key in keys))
+        if not keys:
+            return {}
+        ref = sql.table_ref(self.dialect, schema.schema_name, processing_log.TABLE_NAME)
+        found: dict[int, str] = {}
+        cursor = self._cursor()
+        try:
+            for chunk in sql.chunks(keys, min(1000, self.dialect.max_params_per_statement)):
+                statement = sql.select_in(self.dialect, ref, (schema.key_column, "status"),
+                                          schema.key_column, len(chunk))
+                for key, status in cursor.execute(statement, chunk).fetchall():
+                    found[int(key)] = status
+            self._connection.commit()  # end the read transaction: no idle-in-transaction session
+        except Exception as exc:
+            raise self._fail(exc, "done_keys", table=processing_log.TABLE_NAME) from exc
+        finally:
+            cursor.close()
+        return found
+
+    def count_rows(self, table: str, schema_name: str | None = None) -> int:
+        """Number of rows in ``table`` (for tests and reports); TargetError on failure."""
+        statement, params = sql.count_rows(self.dialect, self._ref(table, schema_name))
+        return int(self._read(statement, params, table)[0][0])
+
+    def table_rows(self, table: str, schema_name: str | None = None) -> list[tuple]:
+        """Every row of ``table`` as stored, columns in table order (unordered rows)."""
+        statement = f"SELECT * FROM {self._ref(table, schema_name)}"
+        return [tuple(row) for row in self._read(statement, (), table)]
+
+    def _ref(self, table: str, schema_name: str | None) -> str:
+        if schema_name is None and self.schema is not None:
+            schema_name = self.schema.schema_name
+        return sql.table_ref(self.dialect, schema_name, table)
+
+    def _read(self, statement: str, params: Sequence, table: str) -> list:
+        cursor = self._cursor()
+        try:
+            rows = cursor.execute(statement, list(params)).fetchall()
+            self._connection.commit()
+            return rows
+        except Exception as exc:
+            raise self._fail(exc, "read", table=table) from exc
+        finally:
+            cursor.close()
+
+    def _require_schema(self, schema: TargetSchema | None) -> TargetSchema:
+        schema = schema or self.schema
+        if schema is None:
+            raise TargetError("the target does not know the contract's schema yet; "
+                              "pass schema= to open_target or done_keys")
+        self.schema = schema
+        return schema
+
+
+def ddl_statements(dialect: Dialect, schema: TargetSchema) -> list[str]:
+    """CREATE SCHEMA (where schemas exist) and CREATE TABLE IF NOT EXISTS for every table,
+    processing_log and xmlshred_runs (the run lease's record)."""
+    statements = []
+    if schema.schema_name:
+        sql.check_identifier(schema.schema_name, "schema")
+        if dialect.create_schema is not None:
+            statements.append(dialect.create_schema(dialect, schema.schema_name))
+    for table in (*schema.tables, processing_log.log_table(schema.key_column), runs_table.runs_table()):
+        _check_conflict_rule(table)
+        statements.append(dialect.create_table(dialect, schema.schema_name, table))
+    return statements
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One statement of a flush, as the Target will execute it."""
+
+    sql: str
+    """The statement text (``?`` placeholders)."""
+    params: Sequence
+    """Parameters of one execution, or a list of parameter rows when ``many``."""
+    table: str
+    """The table it concerns (named in error messages)."""
+    many: bool = False
+    """Execute with executemany (one row per execution)."""
+    kind: str = "write"
+    """``write`` | ``identity_on`` | ``identity_off``."""
+    undo: str | None = None
+    """For identity_on: the statement that switches it off again if the flush fails."""
+
+
+def plan_flush(dialect: Dialect, schema: TargetSchema, tables: Iterable[tuple[str, Sequence[tuple]]],
+               log_rows: Sequence[LogRow], identity_columns: bool = False,
+               cache: dict | None = None) -> Iterator[Step]:
+    """The statements of one flush, lazily: each table's rows in order, then processing_log.
+
+    Pure (no I/O), so the exact SQL Server statements are testable without a
+    server. Raises UnsafeIdentifierError for an unsafe name and TargetError
+    for an unknown table or a row of the wrong width.
+    """
+    cache = {} if cache is None else cache
+    log_table = processing_log.log_table(schema.key_column)
+    log_ref = sql.table_ref(dialect, schema.schema_name, log_table.name)
+    for table_name, rows in tables:
+        if not rows:
+            continue
+        table = _schema_table(schema, table_name)
+        ref = sql.table_ref(dialect, schema.schema_name, table.name)
+        identity = identity_columns and any(column.identity for column in table.columns)
+        on = sql.identity_insert(dialect, ref, True) if identity else None
+        off = sql.identity_insert(dialect, ref, False) if on else None
+        if on:
+            yield Step(on, (), table.name, kind="identity_on", undo=off)
+        yield from _row_steps(dialect, ref, table, rows, (), cache)
+        if off:
+            yield Step(off, (), table.name, kind="identity_off")
+    values = processing_log.log_values(log_rows)
+    if values:
+        yield from _row_steps(dialect, log_ref, log_table, values, processing_log.INCREMENTED, cache,
+                              processing_log.KEEP_RULES)
+
+
+def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], increments: Sequence[str],
+               cache: dict, keep: tuple = ()) -> Iterator[Step]:
+    width = len(table.columns)
+    for row in rows:
+        if len(row) != width:
+            raise TargetError(
+                f"table={table.name} got a row of {len(row)} values for {width} columns; "
+                "the mapped rows do not match the schema (a bug in the mapper)", table=table.name
+            )
+    adapted = adapt_rows(dialect.adapters(table.columns), _dedupe(table, rows))
+
+    def statement(row_count: int) -> str:
+        cache_key = (dialect.name, ref, table.name, table.on_conflict, row_count, tuple(increments), keep)
+        text = cache.get(cache_key)
+        if text is None:
+            text = insert_statement(dialect, ref, table, row_count, increments, keep)
+            if len(cache) < _STATEMENT_CACHE_SIZE:  # odd remainders would otherwise pile up
+                cache[cache_key] = text
+        return text
+
+    if dialect.insert_strategy == "executemany":
+        for chunk in sql.chunks(adapted, dialect.max_rows_per_statement):
+            yield Step(statement(1), chunk, table.name, many=True)
+        return
+    for chunk in sql.chunks(adapted, sql.rows_per_statement(dialect, width)):
+        yield Step(statement(len(chunk)), [value for row in chunk for value in row], table.name)
+
+
+def insert_statement(dialect: Dialect, ref: str, table: Table, row_count: int,
+                     increments: Sequence[str] = (), keep: tuple = ()) -> str:
+    """The INSERT (or ON CONFLICT/MERGE upsert) for ``row_count`` rows of ``table``.
+
+    ``keep``: processing_log KeepRules; an existing row they protect is left as it is.
+    """
+    _check_conflict_rule(table)
+    if table.on_conflict == "error":
+        return sql.insert_values(dialect, ref, table.column_names, row_count)
+    return dialect.upsert(dialect, ref, table.column_names, table.primary_key, row_count,
+                          table.on_conflict == "update", increments, keep)
+
+
+def _check_conflict_rule(table: Table) -> None:
+    if table.on_conflict not in ("error", "skip", "update"):
+        raise TargetError(f"table={table.name} has on_conflict={table.on_conflict!r}; use error, skip or update")
+    if table.on_conflict != "error" and not table.primary_key:
+        raise TargetError(
+            f"table={table.name} has on_conflict={table.on_conflict} but no primary_key; "
+            "add \"primary_key\": [...] for it in the contract's tables section"
+        )
+
+
+def _schema_table(schema: TargetSchema, name: str) -> Table:
+    try:
+        return schema.table(name)
+    except KeyError:
+        raise TargetError(f"table={name} is not in the contract's schema; the flush names an unknown table",
+                          table=name) from None
+
+
+def _dedupe(table: Table, rows: Sequence[tuple]) -> Sequence[tuple]:
+    """For skip/update tables: one row per primary key (skip keeps the first, update the last).
+
+    One statement may not touch a key twice (PostgreSQL refuses, MERGE
+    refuses); the outcome equals writing the rows one after another.
+    """
+    if table.on_conflict == "error":
+        return rows
+    positions = [table.column_names.index(name) for name in table.primary_key]
+    chosen: dict[tuple, tuple] = {}
+    for row in rows:
+        key = tuple(row[position] for position in positions)
+        if table.on_conflict == "update":
+            chosen.pop(key, None)
+            chosen[key] = row
+        elif key not in chosen:
+            chosen[key] = row
+    return list(chosen.values()) if len(chosen) != len(rows) else rows

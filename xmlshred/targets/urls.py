@@ -1,0 +1,303 @@
+"""Target URLs, ODBC connection strings, and keeping passwords out of logs.
+
+``sqlite:///relative/path.db`` and ``sqlite:////absolute/path.db`` name a
+SQLite file; ``odbc:<connection string>`` an ODBC data source, whose DRIVER
+keyword says which database it is. Connection strings can also be built from
+configuration values (``OdbcSettings``); keywords written in the URL win over
+built ones.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from xmlshred.targets.dialects import SQLITE, Dialect, OdbcDriver, identify_driver
+from xmlshred.targets.errors import TargetError
+
+_SECRET_KEYS = ("PWD", "PASSWORD")
+_SECRET_PATTERN = re.compile(
+    r"(?i)\b(PWD|PASSWORD)(\s*=\s*)(\{(?:[^}]|\}\})*\}?|[^;]*)"
+)
+_URL_PASSWORD = re.compile(r"(?i)(\w+://[^:/@\s]+:)([^@\s]+)(@)")
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every ``PWD=``/``Password=`` value (braced or not) and URL password as ``***``."""
+    if not text:
+        return text
+    text = _SECRET_PATTERN.sub(lambda match: f"{match.group(1)}{match.group(2)}***", text)
+    return _URL_PASSWORD.sub(r"\1***\3", text)
+
+
+# ---------------------------------------------------------------- connection strings
+
+
+def parse_connection_string(text: str) -> list[tuple[str, str]]:
+    """``[(keyword, value), …]`` of an ODBC connection string; braces and ``}}`` understood.
+
+    Raises TargetError (with the string masked) when a braced value is not closed.
+    """
+    pairs: list[tuple[str, str]] = []
+    index, length = 0, len(text)
+    while index < length:
+        while index < length and text[index] in "; \t":
+            index += 1
+        if index >= length:
+            break
+        equals = text.find("=", index)
+        if equals < 0:
+            raise TargetError(f"ODBC connection string has a keyword without '=': {mask_secrets(text)}")
+        keyword = text[index:equals].strip()
+        index = equals + 1
+        while index < length and text[index] in " \t":
+            index += 1
+        if index < length and text[index] == "{":
+            index += 1
+            value_chars = []
+            while True:
+                if index >= length:
+                    raise TargetError(
+                        f"ODBC connection string keyword={keyword} has an unclosed '{{': {mask_secrets(text)}"
+                    )
+                char = text[index]
+                if char == "}":
+                    if index + 1 < length and text[index + 1] == "}":
+                        value_chars.append("}")
+                        index += 2
+                        continue
+                    index += 1
+                    break
+                value_chars.append(char)
+                index += 1
+            value = "".join(value_chars)
+            end = text.find(";", index)
+            index = length if end < 0 else end + 1
+        else:
+            end = text.find(";", index)
+            end = length if end < 0 else end
+            value = text[index:end].strip()
+            index = end + 1
+        pairs.append((keyword, value))
+    return pairs
+
+
+def escape_value(value: str, always_brace: bool = False) -> str:
+    """An ODBC value, braced (``}`` doubled) when it holds ``; { } =`` or edge spaces."""
+    needs = always_brace or any(char in value for char in ";{}=") or value != value.strip()
+    if not needs:
+        return value
+    return "{" + value.replace("}", "}}") + "}"
+
+
+def format_connection_string(pairs: list[tuple[str, str]]) -> str:
+    """The connection string for ``pairs`` with values escaped (DRIVER always braced)."""
+    return ";".join(
+        f"{keyword}={escape_value(value, always_brace=keyword.upper() == 'DRIVER')}"
+        for keyword, value in pairs
+    )
+
+
+def _keyword_value(pairs: list[tuple[str, str]], keyword: str) -> str | None:
+    for key, value in pairs:
+        if key.upper() == keyword.upper():
+            return value
+    return None
+
+
+def _merge(base: list[tuple[str, str]], override: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    overridden = {key.upper() for key, _ in override}
+    return [(key, value) for key, value in base if key.upper() not in overridden] + override
+
+
+@dataclass(frozen=True, slots=True)
+class OdbcSettings:
+    """Connection values from configuration (``[target]``); all optional."""
+
+    driver: str | None = None
+    """ODBC driver name, e.g. ``ODBC Driver 18 for SQL Server``, ``FreeTDS``, ``PostgreSQL Unicode``."""
+    server: str | None = None
+    """Host name or address (``host\\instance`` for a named SQL Server instance)."""
+    port: int | None = None
+    """TCP port; written as ``SERVER=host,port`` or ``PORT=`` as the driver expects."""
+    database: str | None = None
+    """Database name."""
+    username: str | None = None
+    """SQL authentication user (``UID``)."""
+    password: str | None = field(default=None, repr=False)
+    """SQL authentication password (``PWD``); better from the environment."""
+    password_env: str | None = None
+    """Name of an environment variable holding the password (used when password is unset)."""
+    trusted_connection: bool = False
+    """Windows/Kerberos authentication (``Trusted_Connection=yes``) instead of UID/PWD."""
+    encrypt: bool | str | None = None
+    """``Encrypt``: True/False or ``yes``/``no``/``strict`` (Driver 18 defaults to yes)."""
+    trust_server_certificate: bool | None = None
+    """``TrustServerCertificate``: accept a self-signed server certificate."""
+    mars_connection: bool | None = None
+    """``MARS_Connection``: multiple active result sets."""
+    timeout: int | None = None
+    """Login timeout in seconds (0: wait as long as the driver does; None: 15)."""
+    dialect: str | None = None
+    """Only for DSN-only connection strings without a DRIVER: ``mssql`` or ``postgresql``."""
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> "OdbcSettings":
+        """From a config mapping; unknown keys raise TargetError naming them."""
+        known = {item.name for item in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise TargetError(f"unknown ODBC setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return cls(**dict(values))
+
+
+def _yes_no(value: bool | str) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    text = str(value).strip().lower()
+    if text in ("yes", "no", "strict", "mandatory", "optional", "true", "false"):
+        return {"true": "yes", "false": "no"}.get(text, text)
+    raise TargetError(f"encrypt={value!r} must be yes, no or strict")
+
+
+def build_connection_string(settings: OdbcSettings, environ: Mapping[str, str] | None = None) -> str:
+    """An ODBC connection string from configuration values.
+
+    Raises TargetError when the driver is missing or unknown, or when a
+    setting does not apply to that driver (e.g. Encrypt with psqlODBC).
+    """
+    environ = os.environ if environ is None else environ
+    if not settings.driver:
+        raise TargetError("[target] driver is not set; e.g. driver = \"ODBC Driver 18 for SQL Server\"")
+    driver = identify_driver(settings.driver)
+    pairs: list[tuple[str, str]] = [("DRIVER", settings.driver.strip().strip("{}"))]
+    if settings.server:
+        if settings.port is not None and driver.port_in_server:
+            pairs.append(("SERVER", f"{settings.server},{int(settings.port)}"))
+        else:
+            pairs.append(("SERVER", settings.server))
+            if settings.port is not None:
+                pairs.append(("PORT", str(int(settings.port))))
+    if settings.database:
+        pairs.append(("DATABASE", settings.database))
+    if settings.trusted_connection:
+        if not driver.microsoft:
+            raise TargetError("trusted_connection needs Microsoft's ODBC driver; use username/password")
+        pairs.append(("Trusted_Connection", "yes"))
+    else:
+        password = settings.password
+        if password is None and settings.password_env:
+            password = environ.get(settings.password_env)
+            if password is None:
+                raise TargetError(
+                    f"environment variable {settings.password_env} (password_env) is not set; "
+                    "export it or set the password another way"
+                )
+        if settings.username:
+            pairs.append(("UID", settings.username))
+        if password is not None:
+            pairs.append(("PWD", password))
+    microsoft_only = (("Encrypt", settings.encrypt), ("TrustServerCertificate", settings.trust_server_certificate),
+                      ("MARS_Connection", settings.mars_connection))
+    for keyword, value in microsoft_only:
+        if value is None:
+            continue
+        if not driver.microsoft:
+            raise TargetError(
+                f"{keyword} is a Microsoft ODBC Driver 17/18 keyword; driver={settings.driver!r} does not "
+                "take it (put the driver's own keyword in the odbc: URL instead)"
+            )
+        pairs.append((keyword, _yes_no(value)))
+    return format_connection_string(pairs)
+
+
+# ---------------------------------------------------------------- target specs
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSpec:
+    """Where to write, resolved from a URL and settings; ``repr`` masks secrets."""
+
+    dialect: Dialect
+    """The database's dialect record."""
+    path: Path | None = None
+    """SQLite file (SQLite only)."""
+    connection_string: str | None = field(default=None, repr=False)
+    """ODBC connection string (ODBC only); holds the password: never log it unmasked."""
+    login_timeout_s: int = 15
+    """Seconds a connect may take before it fails."""
+    busy_timeout_s: float = 30.0
+    """SQLite: how long a write waits for another writer's lock."""
+    identity_columns: bool = False
+    """SQL Server: the target's identity_insert columns are real IDENTITY columns, so
+    writes switch ``IDENTITY_INSERT`` on for them. False (default) because
+    ``init-db`` creates plain columns, where IDENTITY_INSERT would fail."""
+
+    @property
+    def description(self) -> str:
+        """What logs may say about this target (password masked)."""
+        if self.path is not None:
+            return f"{self.dialect.name}:{self.path}"
+        return f"{self.dialect.name}:{mask_secrets(self.connection_string or '')}"
+
+    def __repr__(self) -> str:
+        return f"TargetSpec({self.description}, identity_columns={self.identity_columns})"
+
+
+def parse_target_url(url: str, odbc_settings: OdbcSettings | Mapping[str, Any] | None = None, *,
+                     identity_columns: bool = False, environ: Mapping[str, str] | None = None) -> TargetSpec:
+    """A TargetSpec for ``sqlite:///rel.db``, ``sqlite:////abs.db`` or ``odbc:<connection string>``.
+
+    For ``odbc:``, a connection string built from ``odbc_settings`` is merged
+    under the URL's own keywords (so ``odbc:`` alone uses only the settings).
+    Raises TargetError (message masked) for an unknown scheme, an empty path,
+    or a connection string whose database cannot be told from its DRIVER.
+    """
+    if isinstance(odbc_settings, Mapping):
+        odbc_settings = OdbcSettings.from_mapping(odbc_settings)
+    if url.startswith("sqlite:"):
+        rest = url[len("sqlite:"):]
+        if not rest.startswith("///") or len(rest) <= 3:
+            raise TargetError(
+                f"target url {url!r} is not a SQLite URL; write sqlite:///relative/path.db "
+                "or sqlite:////absolute/path.db"
+            )
+        return TargetSpec(dialect=SQLITE, path=Path(rest[3:]), identity_columns=identity_columns)
+    if url.startswith("odbc:"):
+        url_pairs = parse_connection_string(url[len("odbc:"):])
+        pairs = url_pairs
+        if odbc_settings is not None and (odbc_settings.driver or not url_pairs):
+            built = parse_connection_string(build_connection_string(odbc_settings, environ))
+            pairs = _merge(built, url_pairs)
+        if not pairs:
+            raise TargetError("target url 'odbc:' has no connection string and no [target] driver/server settings")
+        driver = _driver_for(pairs, odbc_settings)
+        timeout = odbc_settings.timeout if odbc_settings and odbc_settings.timeout is not None else 15
+        return TargetSpec(dialect=driver.dialect, connection_string=format_connection_string(pairs),
+                          login_timeout_s=int(timeout), identity_columns=identity_columns)
+    raise TargetError(
+        f"target url {mask_secrets(url)!r} has an unknown scheme; use sqlite:///path.db or odbc:DRIVER={{…}};…"
+    )
+
+
+def _driver_for(pairs: list[tuple[str, str]], settings: OdbcSettings | None) -> OdbcDriver:
+    from xmlshred.targets.dialects import DIALECTS
+
+    driver_name = _keyword_value(pairs, "DRIVER")
+    if driver_name:
+        return identify_driver(driver_name)
+    if settings is not None and settings.dialect in ("mssql", "postgresql"):
+        dialect = DIALECTS[settings.dialect]
+        return OdbcDriver(dialect, microsoft=False, port_in_server=False)
+    raise TargetError(
+        "the ODBC connection string has no DRIVER keyword, so its database is unknown; "
+        "add DRIVER={…} or set [target] dialect = \"mssql\" | \"postgresql\""
+    )
+
+
+def odbc_driver(connection_string: str, dialect_name: str | None = None) -> OdbcDriver:
+    """Driver traits for a connection string (used by ODBC sources too)."""
+    return _driver_for(parse_connection_string(connection_string), OdbcSettings(dialect=dialect_name))
