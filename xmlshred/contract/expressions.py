@@ -226,6 +226,44 @@ def _compare(left: object, right: object) -> int | None:
     return (left_text > right_text) - (left_text < right_text)
 
 
+def _compare_to_constant(constant: object) -> Callable[[object], int | None]:
+    """``_compare(left, constant)`` as a one-argument function, the constant classified once.
+
+    A literal's number, date and folded text are worked out here rather than on
+    every comparison; in particular a text that is not a date never makes the
+    other side go through ``parse_datetime``. Gives exactly what ``_compare`` gives.
+    """
+    if constant is None:
+        return lambda left: None
+    number = _as_number(constant)
+    is_date = isinstance(constant, date)
+    moment = _as_datetime(constant) if is_date else None
+    text_moment = parse_datetime(constant) if type(constant) is str else None
+    folded = result_to_text(constant).casefold()
+
+    def compare(left: object) -> int | None:
+        if left is None:
+            return None
+        if number is not None:
+            left_number = _as_number(left)
+            if left_number is not None:
+                return (left_number > number) - (left_number < number)
+        if is_date or isinstance(left, date):
+            left_time = _as_datetime(left)
+            right_time = moment if is_date else _as_datetime(constant)
+            if left_time is None or right_time is None:
+                return None
+            return (left_time > right_time) - (left_time < right_time)
+        if text_moment is not None and type(left) is str:
+            left_time = parse_datetime(left)
+            if left_time is not None:
+                return (left_time > text_moment) - (left_time < text_moment)
+        left_text = result_to_text(left).casefold()
+        return (left_text > folded) - (left_text < folded)
+
+    return compare
+
+
 @functools.lru_cache(maxsize=256)
 def _like_regex(pattern: str) -> re.Pattern[str]:
     parts = []
@@ -458,6 +496,14 @@ class _Comparison(_Node):
     def compile(self) -> Evaluator:
         left, right = self.left.compile(), self.right.compile()
         test = _COMPARISONS[self.operator]
+        if isinstance(self.right, _Literal):
+            against = _compare_to_constant(self.right.value)
+
+            def comparison_constant(lookup: Lookup, now: datetime) -> bool:
+                order = against(left(lookup, now))
+                return order is not None and test(order)
+
+            return comparison_constant
 
         def comparison(lookup: Lookup, now: datetime) -> bool:
             order = _compare(left(lookup, now), right(lookup, now))
@@ -550,6 +596,16 @@ class _In(_Node):
 
     def compile(self) -> Evaluator:
         operand = self.operand.compile()
+        if all(isinstance(item, _Literal) for item in self.items):
+            constants = [_compare_to_constant(item.value) for item in self.items]
+
+            def member_constant(lookup: Lookup, now: datetime) -> bool:
+                value = operand(lookup, now)
+                if value is None:
+                    return False
+                return any(against(value) == 0 for against in constants)
+
+            return member_constant
         items = [item.compile() for item in self.items]
 
         def member(lookup: Lookup, now: datetime) -> bool:

@@ -133,7 +133,7 @@ class _Document:
     """The per-document index: valid instances of every needed path, in document order."""
 
     __slots__ = ("compiled", "root", "inst", "kids", "lowered", "warnings", "key",
-                 "contacts", "named", "parent_values")
+                 "contacts", "named", "parent_values", "lookups")
 
     def __init__(self, compiled: CompiledContract, root) -> None:
         self.compiled = compiled
@@ -144,6 +144,7 @@ class _Document:
         self.contacts: dict = {}
         self.named: dict = {}
         self.parent_values: dict = {}
+        self.lookups: dict = {}
         nodes = compiled.nodes
         inst: list[list] = [[] for _ in nodes]
         kids: list[dict] = [{} for _ in nodes]
@@ -333,11 +334,24 @@ class _Document:
                 return instances[0]
         return None
 
+    def lookup(self, own):
+        """The expression lookup from ``own``, made once per element of the document."""
+        found = self.lookups.get(own)
+        if found is None:
+            found = self.lookups[own] = self.lookup_for(own)
+        return found
+
     def lookup_for(self, own):
         aliases = self.compiled.aliases
 
         def lookup(name: str | None, attribute: str) -> str | None:
             element = own
+            if element is not None:
+                # The usual case: the attribute is on the starting element, spelt as written.
+                if name is None or element.tag == aliases.get(name, name):
+                    value = element.get(attribute)
+                    if value is not None:
+                        return value
             lower = attribute.lower()
             if name is None:
                 # A bare name: the element's own attribute, else the nearest ancestor's
@@ -411,7 +425,7 @@ class _Document:
             elif code == CALCULATED:
                 start = element if element is not None else self.start_of(field, row)
                 result = result_to_text(
-                    field.expression.evaluate(self.lookup_for(start), self.compiled.now)).strip()
+                    field.expression.evaluate(self.lookup(start), self.compiled.now)).strip()
                 if result:
                     # A non-empty result is the value: any later steps are a fallback
                     # for an empty result and run on the mapping's own text instead.
@@ -515,51 +529,84 @@ def _values(doc: _Document, plan: TablePlan, element) -> tuple[list, bool]:
     return values, has_real
 
 
+SPECIALISE = True
+"""Whether ``field_reader`` may give a field a specialised reader (read once, at compile
+time). Only the test that checks the specialised readers against the generic path
+turns it off; a contract compiled then reads every field through ``_Document.value``."""
+
+
 def field_reader(field: FieldPlan):
     """``read(doc, row) -> (value, real)`` for ``field``, chosen once at compile time.
 
-    The common shapes (an attribute of the row's own element or of the
-    record's first instance, with no steps or one lookup step) get a short
-    path; every other field goes through ``_Document.locate`` and ``value``.
-    Both give the same results (the golden and conformance fixtures run
-    through them).
+    The common shapes get a short path: the element is the row's own or the
+    record's first instance (other places go through ``_Document.locate``),
+    and the text is an attribute or the element's text with no step, one
+    enum lookup, or one ``calculated_field`` (whose result does not depend
+    on the mapped text); other step chains go through ``_Document.text``.
+    The converter is picked for the column's type. Both paths give the same
+    results (tests/test_mapper_fast_path.py maps the generated corpus both ways).
     """
     def generic(doc, row):
         return doc.value(field, doc.locate(field, row), row)
 
-    where = field.where
-    name, lower = field.attribute, field.attribute_lower
-    if name is None or field.selector or field.typed or where not in (SELF, RECORD) \
-            or len(field.steps) > 1 or (field.steps and field.steps[0][0] != ENUM):
+    if not SPECIALISE:
         return generic
+    where = field.where
     node_id = field.node.id
+    if where == RECORD and field.typed:
+        where = None  # through locate
+    elif where not in (SELF, RECORD):
+        where = None
+    name, lower = field.attribute, field.attribute_lower
+    steps = field.steps
+    codes = tuple(code for code, _ in steps)
+    enum = steps[0][1] if codes == (ENUM,) else None
+    expression = field.expression if codes == (CALCULATED,) else None
+    through_text = bool(codes) and enum is None and expression is None
+    selector = field.selector
     column = field.column
     convert = converter(column.data_type)
     real_value = field.counts_as_real
+    calculated_real = not field.is_key
     truncated_warning, unconvertible_warning = field.truncated_warning, field.unconvertible_warning
-    enum = field.steps[0][1] if field.steps else None
 
     def read(doc, row):
         if where == SELF:
             element = row
-        else:
+        elif where == RECORD:
             instances = doc.inst[node_id]
             element = instances[0] if instances else None
-        raw = None
-        if element is not None:
-            raw = element.get(name)
-            if raw is None:
-                raw = doc.attr(element, name, lower)
-        text = raw.strip() if raw else ""
-        real = real_value
-        if enum is not None:
-            table, folded, empty = enum
-            value = table.get(text) if text else None
-            if value is None and text:
-                value = folded.get(text.casefold())
-            if value is None:
-                value, real = empty, False
-            text = value or ""
+        else:
+            element = doc.locate(field, row)
+        if through_text:
+            text, real = doc.text(field, element, row)
+        elif element is None and selector:
+            return None, False
+        elif expression is not None:
+            # A calculated field's value is the expression's alone: a non-empty result
+            # is the value, an empty one is no value (the mapped text is never used).
+            start = element if element is not None else doc.start_of(field, row)
+            text = result_to_text(expression.evaluate(doc.lookup(start), doc.compiled.now)).strip()
+            real = calculated_real
+        else:
+            raw = None
+            if element is not None:
+                if name is None:
+                    raw = element.text
+                else:
+                    raw = element.get(name)
+                    if raw is None:
+                        raw = doc.attr(element, name, lower)
+            text = raw.strip() if raw else ""
+            real = real_value
+            if enum is not None:
+                table, folded, empty = enum
+                value = table.get(text) if text else None
+                if value is None and text:
+                    value = folded.get(text.casefold())
+                if value is None:
+                    value, real = empty, False
+                text = "" if value is None else str(value)
         if not text:
             return None, False
         value, truncated = convert(text, column)
