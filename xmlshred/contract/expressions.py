@@ -496,8 +496,9 @@ class _Comparison(_Node):
     def compile(self) -> Evaluator:
         left, right = self.left.compile(), self.right.compile()
         test = _COMPARISONS[self.operator]
-        if isinstance(self.right, _Literal):
-            against = _compare_to_constant(self.right.value)
+        constant = _constant_of(self.right)
+        if constant is not _NOT_CONSTANT:
+            against = _compare_to_constant(constant)
 
             def comparison_constant(lookup: Lookup, now: datetime) -> bool:
                 order = against(left(lookup, now))
@@ -596,8 +597,9 @@ class _In(_Node):
 
     def compile(self) -> Evaluator:
         operand = self.operand.compile()
-        if all(isinstance(item, _Literal) for item in self.items):
-            constants = [_compare_to_constant(item.value) for item in self.items]
+        values = [_constant_of(item) for item in self.items]
+        if all(value is not _NOT_CONSTANT for value in values):
+            constants = [_compare_to_constant(value) for value in values]
 
             def member_constant(lookup: Lookup, now: datetime) -> bool:
                 value = operand(lookup, now)
@@ -686,7 +688,31 @@ class _Call(_Node):
         self.build = build
 
     def compile(self) -> Evaluator:
+        value = _constant_of(self)
+        if value is not _NOT_CONSTANT:
+            return lambda lookup, now: value
         return self.build([argument.compile() for argument in self.arguments])
+
+
+_NOT_CONSTANT = object()
+
+
+def _constant_of(node: _Node) -> object:
+    """The value of a node that reads no attribute and not the clock, worked out once.
+
+    A literal, or a function of literals only (``DATE('2025-01-01')``); every
+    function but GETUTCDATE is pure. A call that fails is left to fail (or
+    give its result) at evaluation, as written. ``_NOT_CONSTANT`` otherwise.
+    """
+    if isinstance(node, _Literal):
+        return node.value
+    if isinstance(node, _Call) and node.name != "GETUTCDATE" \
+            and all(isinstance(argument, _Literal) for argument in node.arguments):
+        try:
+            return node.build([argument.compile() for argument in node.arguments])(None, None)
+        except Exception:  # evaluated per row instead, where the error belongs
+            return _NOT_CONSTANT
+    return _NOT_CONSTANT
 
 
 # --- functions ---------------------------------------------------------------

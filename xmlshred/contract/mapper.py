@@ -81,18 +81,23 @@ def map_document(compiled: CompiledContract, document: bytes | str,
             raise _Failed("validate", f"the document element is not "
                                       f"<{compiled.contract.xml_root_element}>")
         doc = _Document(compiled, root)
-        if not doc.inst[compiled.app_node.id]:
-            raise _Failed("validate", "the document has no element at xml_application_path "
-                                      f"{'/' + '/'.join(compiled.contract.xml_application_path)}")
-        key = _record_key(doc, expected_key)
-        known_key = key
-        doc.key = key
-        tables = []
-        for plan, rows in _all_rows(doc):
-            if rows:
-                tables.append((plan.table.name, tuple(rows)))
-        warnings = tuple(sorted(doc.warnings.items()))
-        return MappedRecord(key=key, tables=tuple(tables), warnings=warnings)
+        try:
+            if not doc.inst[compiled.app_node.id]:
+                raise _Failed("validate", "the document has no element at xml_application_path "
+                                          f"{'/' + '/'.join(compiled.contract.xml_application_path)}")
+            key = _record_key(doc, expected_key)
+            known_key = key
+            doc.key = key
+            tables = []
+            for plan, rows in _all_rows(doc):
+                if rows:
+                    tables.append((plan.table.name, tuple(rows)))
+            warnings = tuple(sorted(doc.warnings.items()))
+            return MappedRecord(key=key, tables=tuple(tables), warnings=warnings)
+        finally:
+            # The cached lookups refer back to the document: dropping them lets reference
+            # counting free the parsed tree now instead of at the next garbage collection.
+            doc.lookups.clear()
     except DocumentRejected as rejected:
         return RecordFailure(known_key, rejected.stage, rejected.reason)
     except _Failed as failed:
@@ -342,35 +347,48 @@ class _Document:
         return found
 
     def lookup_for(self, own):
-        aliases = self.compiled.aliases
+        """``lookup(element_name_or_None, attribute)`` for expressions starting at ``own``.
+
+        Each answer is remembered: the document does not change while it is
+        mapped, and expressions on one row read the same attributes again.
+        """
+        resolve = self.resolve
+        memo: dict = {}
 
         def lookup(name: str | None, attribute: str) -> str | None:
-            element = own
-            if element is not None:
-                # The usual case: the attribute is on the starting element, spelt as written.
-                if name is None or element.tag == aliases.get(name, name):
-                    value = element.get(attribute)
-                    if value is not None:
-                        return value
-            lower = attribute.lower()
-            if name is None:
-                # A bare name: the element's own attribute, else the nearest ancestor's
-                # that has it at all (present, even empty).
-                while element is not None:
-                    value = self.attr(element, attribute, lower)
-                    if value is not None:
-                        return value
-                    element = element.getparent()
-                return None
-            name = aliases.get(name, name)
-            while element is not None and element.tag != name:
-                element = element.getparent()
-            if element is None:
-                element = self.first_named(name)
-            if element is None:
-                return None
-            return self.attr(element, attribute, lower)
+            key = (name, attribute)
+            value = memo.get(key, memo)
+            if value is memo:
+                value = memo[key] = resolve(own, name, attribute)
+            return value
         return lookup
+
+    def resolve(self, element, name: str | None, attribute: str) -> str | None:
+        """An expression's attribute from ``element``: see ``lookup_for``."""
+        if element is not None:
+            # The usual case: the attribute is on the starting element, spelt as written.
+            if name is None or element.tag == self.compiled.aliases.get(name, name):
+                value = element.get(attribute)
+                if value is not None:
+                    return value
+        lower = attribute.lower()
+        if name is None:
+            # A bare name: the element's own attribute, else the nearest ancestor's
+            # that has it at all (present, even empty).
+            while element is not None:
+                value = self.attr(element, attribute, lower)
+                if value is not None:
+                    return value
+                element = element.getparent()
+            return None
+        name = self.compiled.aliases.get(name, name)
+        while element is not None and element.tag != name:
+            element = element.getparent()
+        if element is None:
+            element = self.first_named(name)
+        if element is None:
+            return None
+        return self.attr(element, attribute, lower)
 
     # -- one field's value --
 

@@ -11,6 +11,7 @@ are exact ``Decimal`` values rounded half-up (away from zero on a tie).
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal
@@ -182,6 +183,7 @@ def _build_datetime(
     return value
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_datetime(text: str) -> datetime | None:
     """Parse a whole text as a date or datetime; naive, in UTC.
 
@@ -191,7 +193,8 @@ def parse_datetime(text: str) -> datetime | None:
     ``Z`` or ``±HH:MM`` offset (converted to UTC). Fractions are rounded
     half-up to microseconds. Surrounding white space is ignored.
     Returns None for anything else, including impossible dates
-    (``2025-13-45``); never raises.
+    (``2025-13-45``); never raises. Results are cached (datetimes are
+    immutable): a document reads the same date in several expressions.
     """
     text = text.strip()
     match = _ISO_DATETIME.fullmatch(text)

@@ -8,6 +8,7 @@ where each result is a MappedRecord or RecordFailure, in the batch's order.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -86,6 +87,8 @@ def worker_main(connection, config: WorkerConfig) -> None:
     except Exception as exc:  # the parent reports it and stops the run
         connection.send(("error", f"{exc.__class__.__name__}: {exc}"))
         return
+    # Everything alive now lives as long as the process: keep it out of every collection.
+    gc.freeze()
     connection.send(("ready", None))
     marker = os.environ.get(FAULT_MARKER_ENV) or None
     pause_file = os.environ.get(FAULT_PAUSE_ENV) or None
