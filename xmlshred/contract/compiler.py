@@ -317,6 +317,12 @@ class _Builder:
         for plan in ordered:
             for field in _fields_of(plan):
                 field.read = field_reader(field)
+            plan.readers = tuple(tuple(field.read for field in column.fields)
+                                 for column in plan.columns)
+            plan.finishing = tuple(
+                (position, column) for position, column in enumerate(plan.columns)
+                if column.parent_key or column.default is not _NO_DEFAULT
+                or not column.column.nullable)
         for plan in ordered:
             if plan.kind == REPEAT:
                 plan.children = tuple(other for other in ordered

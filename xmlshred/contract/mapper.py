@@ -535,10 +535,10 @@ def _values(doc: _Document, plan: TablePlan, element) -> tuple[list, bool]:
     """A row's column values before the null rule, and whether it has a real value."""
     values = []
     has_real = False
-    for column in plan.columns:
+    for readers in plan.readers:
         value = None
-        for field in column.fields:  # a parent-key column has none
-            value, real = field.read(doc, element)
+        for read in readers:  # a parent-key column has none
+            value, real = read(doc, element)
             if value is not None:
                 if real:
                     has_real = True
@@ -557,10 +557,12 @@ def field_reader(field: FieldPlan):
     """``read(doc, row) -> (value, real)`` for ``field``, chosen once at compile time.
 
     The common shapes get a short path: the element is the row's own or the
-    record's first instance (other places go through ``_Document.locate``),
-    and the text is an attribute or the element's text with no step, one
-    enum lookup, or one ``calculated_field`` (whose result does not depend
-    on the mapped text); other step chains go through ``_Document.text``.
+    record's first instance (other places go through ``_Document.locate``);
+    a lone ``calculated_field`` evaluates its expression without reading the
+    mapped text (its result does not depend on it); any chain without
+    ``calculated_field`` runs as a tuple of step functions picked here
+    (``_step_function``); a chain mixing ``calculated_field`` with other steps
+    goes through ``_Document.text``.
     The converter is picked for the column's type. Both paths give the same
     results (tests/test_mapper_fast_path.py maps the generated corpus both ways).
     """
@@ -576,11 +578,11 @@ def field_reader(field: FieldPlan):
     elif where not in (SELF, RECORD):
         where = None
     name, lower = field.attribute, field.attribute_lower
-    steps = field.steps
-    codes = tuple(code for code, _ in steps)
-    enum = steps[0][1] if codes == (ENUM,) else None
+    codes = tuple(code for code, _ in field.steps)
     expression = field.expression if codes == (CALCULATED,) else None
-    through_text = bool(codes) and enum is None and expression is None
+    through_text = CALCULATED in codes and expression is None
+    transforms = () if through_text or expression is not None else \
+        tuple(_step_function(field, code, payload) for code, payload in field.steps)
     selector = field.selector
     column = field.column
     convert = converter(column.data_type)
@@ -617,14 +619,8 @@ def field_reader(field: FieldPlan):
                         raw = doc.attr(element, name, lower)
             text = raw.strip() if raw else ""
             real = real_value
-            if enum is not None:
-                table, folded, empty = enum
-                value = table.get(text) if text else None
-                if value is None and text:
-                    value = folded.get(text.casefold())
-                if value is None:
-                    value, real = empty, False
-                text = "" if value is None else str(value)
+            for transform in transforms:
+                text, real = transform(doc, text, real)
         if not text:
             return None, False
         value, truncated = convert(text, column)
@@ -638,10 +634,76 @@ def field_reader(field: FieldPlan):
     return read
 
 
+def _step_function(field: FieldPlan, code: int, payload):
+    """``step(doc, text, real) -> (text, real)``: one step of ``_Document.text``, chosen once.
+
+    Every step but ``calculated_field`` (which ``field_reader`` handles on its own).
+    """
+    if code == ENUM:
+        table, folded, empty = payload
+
+        def enum(doc, text, real):
+            value = None
+            if text:
+                value = table.get(text)
+                if value is None:
+                    value = folded.get(text.casefold())
+            if value is None:
+                value = empty
+                real = False
+            return ("" if value is None else str(value)), real
+        return enum
+    if code == CHAR_TO_BIT:
+        table, folded, empty = payload
+        unmapped_warning = field.unmapped_warning
+
+        def char_to_bit(doc, text, real):
+            if text:
+                value = table.get(text)
+                if value is None:
+                    value = folded.get(text.casefold())
+                if value is None:
+                    value = 0
+                    doc.warn(unmapped_warning)
+                return str(value), real
+            if empty is not None:
+                return str(empty), False
+            return text, real
+        return char_to_bit
+    if code == BOOLEAN_TO_BIT:
+        folded, empty = payload
+
+        def boolean_to_bit(doc, text, real):
+            if text:
+                return str(folded.get(text.casefold(), 0)), real
+            if empty is not None:
+                return str(empty), False
+            return text, real
+        return boolean_to_bit
+    if code == UTC_IF_NULL:
+        def utc_if_null(doc, text, real):
+            if not text:
+                return doc.compiled.now_text, False
+            return text, real
+        return utc_if_null
+    if code == NUMBERS_ONLY:
+        return lambda doc, text, real: (numbers_only(text) if text else text, real)
+    if code == EXTRACT_NUMERIC:
+        return lambda doc, text, real: (extract_numeric(text) if text else text, real)
+    if code == EXTRACT_DATE:
+        def extract_date(doc, text, real):
+            if not text:
+                return text, real
+            moment = parse_datetime(text)
+            return ("" if moment is None else moment.isoformat(" ")), real
+        return extract_date
+    raise ValueError(f"no step function for step code {code}")  # a new step code needs one
+
+
 def _finish(doc: _Document, plan: TablePlan, element, values: list) -> tuple:
     """The written row: foreign keys filled, defaults and the null rule applied."""
     has_real = True  # only rows that are written get here
-    for position, column in enumerate(plan.columns):
+    for position, column in plan.finishing:  # the others stay as they are
         if column.parent_key:
             values[position] = _parent_value(doc, plan, element)
         if values[position] is None:

@@ -139,7 +139,7 @@ class TablePlan:
     """How the rows of one table are built."""
 
     __slots__ = ("table", "kind", "row_node", "columns", "relationship", "parent", "fields",
-                 "key_only", "groups", "notes", "children")
+                 "key_only", "groups", "notes", "children", "readers", "finishing")
 
     def __init__(self, table: Table, kind: int) -> None:
         self.table = table
@@ -157,3 +157,8 @@ class TablePlan:
         """POLICY tables: the ``policy_exceptions()`` mapping that gives every row's notes."""
         self.children: tuple[TablePlan, ...] = ()
         """REPEAT tables whose rows sit inside this REPEAT table's instances."""
+        self.readers: tuple[tuple, ...] = ()
+        """Per column, the ``read`` functions of its fields, in order (set after compiling)."""
+        self.finishing: tuple[tuple[int, ColumnPlan], ...] = ()
+        """(position, column) of the columns a written row may still change: the
+        parent key, and those with a default or not nullable (set after compiling)."""
