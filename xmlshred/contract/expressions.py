@@ -525,6 +525,19 @@ class _Between(_Node):
 
     def compile(self) -> Evaluator:
         operand, low, high = self.operand.compile(), self.low.compile(), self.high.compile()
+        low_value, high_value = _constant_of(self.low), _constant_of(self.high)
+        if low_value is not _NOT_CONSTANT and high_value is not _NOT_CONSTANT:
+            above_low, below_high = _compare_to_constant(low_value), _compare_to_constant(high_value)
+
+            def between_constants(lookup: Lookup, now: datetime) -> bool:
+                value = operand(lookup, now)
+                above = above_low(value)
+                if above is None or above < 0:
+                    return False
+                below = below_high(value)
+                return below is not None and below <= 0
+
+            return between_constants
 
         def between(lookup: Lookup, now: datetime) -> bool:
             value = operand(lookup, now)
@@ -605,7 +618,10 @@ class _In(_Node):
                 value = operand(lookup, now)
                 if value is None:
                     return False
-                return any(against(value) == 0 for against in constants)
+                for against in constants:
+                    if against(value) == 0:
+                        return True
+                return False
 
             return member_constant
         items = [item.compile() for item in self.items]
@@ -645,9 +661,26 @@ class _Logical(_Node):
 
     def compile(self) -> Evaluator:
         operands = [node.compile() for node in self.operands]
+        # Plain loops: a generator per evaluation (all(... for ...)) costs more than the tests.
+        if len(operands) == 2:
+            first, second = operands
+            if self.operator == "AND":
+                return lambda lookup, now: bool(first(lookup, now)) and bool(second(lookup, now))
+            return lambda lookup, now: bool(first(lookup, now)) or bool(second(lookup, now))
         if self.operator == "AND":
-            return lambda lookup, now: all(operand(lookup, now) for operand in operands)
-        return lambda lookup, now: any(operand(lookup, now) for operand in operands)
+            def every(lookup: Lookup, now: datetime) -> bool:
+                for operand in operands:
+                    if not operand(lookup, now):
+                        return False
+                return True
+            return every
+
+        def some(lookup: Lookup, now: datetime) -> bool:
+            for operand in operands:
+                if operand(lookup, now):
+                    return True
+            return False
+        return some
 
 
 class _Case(_Node):
