@@ -1284,6 +1284,11 @@ class Expression:
         """(element name or None for a bare name, attribute name) pairs read."""
         self._evaluate = root.compile()
 
+    @property
+    def evaluator(self) -> Evaluator:
+        """``evaluate`` as a plain function, for a caller that evaluates it once per row."""
+        return self._evaluate
+
     def evaluate(self, lookup: Lookup, now: datetime) -> Value:
         """The expression's value for one row.
 

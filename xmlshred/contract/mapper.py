@@ -580,6 +580,7 @@ def field_reader(field: FieldPlan):
     name, lower = field.attribute, field.attribute_lower
     codes = tuple(code for code, _ in field.steps)
     expression = field.expression if codes == (CALCULATED,) else None
+    evaluate = expression.evaluator if expression is not None else None
     through_text = CALCULATED in codes and expression is None
     transforms = () if through_text or expression is not None else \
         tuple(_step_function(field, code, payload) for code, payload in field.steps)
@@ -589,6 +590,40 @@ def field_reader(field: FieldPlan):
     real_value = field.counts_as_real
     calculated_real = not field.is_key
     truncated_warning, unconvertible_warning = field.truncated_warning, field.unconvertible_warning
+    # Strings need no conversion, only the length cut (what values._to_string does).
+    string_length = column.data_length if column.data_type == "string" and column.data_length \
+        and column.data_length > 0 else None
+    plain_string = column.data_type == "string" and string_length is None
+
+    if where == SELF and not through_text and expression is None and not transforms \
+            and name is not None and not selector:
+        # The commonest shape of all: an attribute of the row's own element.
+        def read_own_attribute(doc, row):
+            raw = row.get(name) if row is not None else None
+            if raw is None:
+                if row is None:
+                    return None, False
+                raw = doc.attr(row, name, lower)
+                if raw is None:
+                    return None, False
+            text = raw.strip()
+            if not text:
+                return None, False
+            if plain_string:
+                return text, real_value
+            if string_length is not None:
+                if len(text) > string_length:
+                    doc.warn(truncated_warning)
+                    return text[:string_length], real_value
+                return text, real_value
+            value, truncated = convert(text, column)
+            if truncated:
+                doc.warn(truncated_warning)
+            if value is None:
+                doc.warn(unconvertible_warning)
+                return None, False
+            return value, real_value
+        return read_own_attribute
 
     def read(doc, row):
         if where == SELF:
@@ -602,11 +637,11 @@ def field_reader(field: FieldPlan):
             text, real = doc.text(field, element, row)
         elif element is None and selector:
             return None, False
-        elif expression is not None:
+        elif evaluate is not None:
             # A calculated field's value is the expression's alone: a non-empty result
             # is the value, an empty one is no value (the mapped text is never used).
             start = element if element is not None else doc.start_of(field, row)
-            text = result_to_text(expression.evaluate(doc.lookup(start), doc.compiled.now)).strip()
+            text = result_to_text(evaluate(doc.lookup(start), doc.compiled.now)).strip()
             real = calculated_real
         else:
             raw = None
@@ -623,6 +658,13 @@ def field_reader(field: FieldPlan):
                 text, real = transform(doc, text, real)
         if not text:
             return None, False
+        if plain_string:
+            return text, real
+        if string_length is not None:
+            if len(text) > string_length:
+                doc.warn(truncated_warning)
+                return text[:string_length], real
+            return text, real
         value, truncated = convert(text, column)
         if truncated:
             doc.warn(truncated_warning)
