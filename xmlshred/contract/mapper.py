@@ -353,13 +353,19 @@ class _Document:
         mapped, and expressions on one row read the same attributes again.
         """
         resolve = self.resolve
-        memo: dict = {}
+        bare: dict = {}  # bare names by attribute (no tuple to build for the usual case)
+        named: dict = {}
 
         def lookup(name: str | None, attribute: str) -> str | None:
+            if name is None:
+                value = bare.get(attribute, bare)
+                if value is bare:
+                    value = bare[attribute] = resolve(own, None, attribute)
+                return value
             key = (name, attribute)
-            value = memo.get(key, memo)
-            if value is memo:
-                value = memo[key] = resolve(own, name, attribute)
+            value = named.get(key, named)
+            if value is named:
+                value = named[key] = resolve(own, name, attribute)
             return value
         return lookup
 
