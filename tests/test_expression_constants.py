@@ -8,7 +8,11 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xmlshred.contract.expressions import _compare, _compare_to_constant, parse_expression
+from xmlshred.contract.expressions import (
+    _compare,
+    _compare_to_constant,
+    parse_expression,
+)
 
 _TEXTS = st.sampled_from([
     "", " ", "abc", "ABC", "10", "9", " 10 ", "1,500", "1,5", "-2.5", ".5", "2025-01-01",

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.contract_support import compiled_for
+from tests.helpers import ROOT
 from xmlshred.contract import mapper
 from xmlshred.contract.results import MappedRecord, RecordFailure
 from xmlshred.generator import generate_documents
-from tests.contract_support import compiled_for
-from tests.helpers import ROOT
 
 CONTRACTS = {
     "cc": ROOT / "examples" / "credit_card" / "contract.json",

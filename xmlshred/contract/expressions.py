@@ -743,7 +743,7 @@ def _constant_of(node: _Node) -> object:
             and all(isinstance(argument, _Literal) for argument in node.arguments):
         try:
             return node.build([argument.compile() for argument in node.arguments])(None, None)
-        except Exception:  # evaluated per row instead, where the error belongs
+        except Exception:  # noqa: BLE001 - left to fail per row, where the error belongs
             return _NOT_CONSTANT
     return _NOT_CONSTANT
 

@@ -371,12 +371,12 @@ class _Document:
 
     def resolve(self, element, name: str | None, attribute: str) -> str | None:
         """An expression's attribute from ``element``: see ``lookup_for``."""
-        if element is not None:
-            # The usual case: the attribute is on the starting element, spelt as written.
-            if name is None or element.tag == self.compiled.aliases.get(name, name):
-                value = element.get(attribute)
-                if value is not None:
-                    return value
+        # The usual case: the attribute is on the starting element, spelt as written.
+        if element is not None and (name is None
+                                    or element.tag == self.compiled.aliases.get(name, name)):
+            value = element.get(attribute)
+            if value is not None:
+                return value
         lower = attribute.lower()
         if name is None:
             # A bare name: the element's own attribute, else the nearest ancestor's
