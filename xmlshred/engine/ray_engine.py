@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from loguru import logger
@@ -62,7 +62,7 @@ def check_ray_settings(settings) -> None:
             f"not SQLite ({settings.target.url}); use --engine local for a SQLite target, or set [target] url "
             "to an odbc: URL")
     url = settings.source.url
-    if not (url.startswith("sqlite:") or url.startswith("odbc:")):
+    if not url.startswith(("sqlite:", "odbc:")):
         raise RayEngineError(
             f"--engine ray shards table sources (sqlite:, odbc:) by key range; source {url} is a file "
             "source: load it into a table first (python cli.py generate writes one) or use --engine local")
@@ -109,7 +109,7 @@ def run_on_ray(settings) -> int:
     except supervisor.RunError as exc:
         logger.error("run stopped: {}", exc)
         return EXIT_ERROR
-    run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     if total == 0:
         logger.warning("nothing to do: source {} holds no records in range; nothing was created or written",
                        supervisor._safe_url(source.url))
@@ -183,7 +183,11 @@ class _DriverSignals:
 
 def _drive(ray, settings, run_id: str, total: int, shards: list[Shard], leased, signals) -> tuple[str, int]:
     """Submit the shards, report progress, drain on a signal; returns (outcome, exit code)."""
-    board = ray.remote(ProgressBoard).options(num_cpus=0).remote()
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    # The board lives on the driver's node: losing a worker node must not lose the run's view or stop flag.
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    board = ray.remote(ProgressBoard).options(num_cpus=0, scheduling_strategy=here, max_restarts=-1).remote()
     task = ray.remote(run_shard).options(num_cpus=1, max_retries=settings.engine.shard_retries,
                                           retry_exceptions=False)
     shard_settings = dataclasses.replace(settings, engine=dataclasses.replace(settings.engine, kind="local"))
@@ -226,10 +230,9 @@ def _drive(ray, settings, run_id: str, total: int, shards: list[Shard], leased, 
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     summary = report.finish(results, shards, interrupted=bool(signals.count), lost=bool(signals.lost))
-    codes = [result.get("exit_code", EXIT_ERROR) for result in results.values()]
     if signals.count:
         return "interrupted", EXIT_SIGNAL
-    if signals.lost or any(code in (EXIT_ERROR, EXIT_USAGE) for code in codes):
+    if summary["outcome"] == "error":
         return "error", EXIT_ERROR
     if summary["records_failed"]:
         return "finished", EXIT_SOME_FAILED
@@ -314,8 +317,8 @@ def run_shard(settings, leased, shard: Shard, board) -> dict:
         try:
             if _ray_get(board.report.remote(shard.index, figures)):
                 stop.set()
-        except Exception:  # the board is the driver's; if it is gone the driver is too: drain
-            stop.set()
+        except Exception:  # a late report is harmless; Ray ends the task if the driver is gone
+            pass
     if outcome.get("error"):
         logger.error("{}", outcome["error"])
     return {"shard": shard.index, "key_start": shard.key_start, "key_end": shard.key_end,
@@ -356,7 +359,7 @@ class _Report:
         self.shard_count = shard_count
         self.every = settings.log.report_every_s
         self.started = time.monotonic()
-        self.started_at = datetime.now(timezone.utc).replace(tzinfo=None)
+        self.started_at = datetime.now(UTC).replace(tzinfo=None)
         self.last = self.started
         self.tags = {"target": target_label(settings.target), "dry_run": False, "engine": "ray"}
         self.path = Path(settings.log.metrics) if settings.log.metrics else None
@@ -392,7 +395,7 @@ class _Report:
                       "shards {}/{} | {}", ok, failed, skipped, rate, in_flight,
                       f"{p95:,.0f} ms" if p95 else "-", len(board), self.shard_count, format_duration(seconds))
         self._write({"event": "progress", "run_id": self.run_id,
-                     "ts": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="milliseconds"),
+                     "ts": datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds"),
                      "seconds": round(seconds, 3), "records_ok": ok, "records_failed": failed,
                      "records_per_minute": round(rate, 1), "in_flight": in_flight, "skipped": skipped,
                      "shards": {str(k): v for k, v in sorted(board.items())}})
@@ -421,12 +424,16 @@ class _Report:
                 "skipped": summary.get("skipped", 0), "rows": summary.get("rows", 0),
                 "records_per_minute": summary.get("records_per_minute"),
             })
-        errors = any(result.get("exit_code") in (EXIT_ERROR, EXIT_USAGE) for result in results.values())
+        # A shard that did not finish (error, or drained without the driver asking) leaves records: an error.
+        errors = any(result.get("exit_code") in (EXIT_ERROR, EXIT_USAGE, EXIT_SIGNAL)
+                     or (result.get("summary") or {"outcome": "finished"}).get("outcome") != "finished"
+                     for result in results.values())
+        errors = errors or len(results) < len(shards)
         outcome = "interrupted" if interrupted else ("error" if lost or errors else "finished")
         summary = {
             "event": "summary", "run_id": self.run_id, "outcome": outcome,
             "started_at": self.started_at.isoformat(timespec="milliseconds"),
-            "finished_at": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="milliseconds"),
+            "finished_at": datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds"),
             "seconds": round(seconds, 3), **totals,
             "records_per_minute": round(totals["records_ok"] / seconds * 60, 1) if seconds > 0 else 0.0,
             "failures_by_stage": dict(sorted(by_stage.items())), "mappers": self.mappers,
