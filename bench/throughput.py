@@ -207,10 +207,22 @@ def main() -> None:
     parser.add_argument("--engine", choices=("local", "ray"), default="local",
                         help="ray: also run --engine ray into PostgreSQL (needs --pg-dsn) and compare")
     parser.add_argument("--shards", type=int, default=0, help="shards for the ray run (0 = four per CPU)")
+    parser.add_argument("--insert-writers", default="",
+                        help="only measure the target's sustained insert rate with these writer counts, e.g. 1,4,8")
     parser.add_argument("--ray-address", default=os.environ.get("XMLSHRED_RAY_ADDRESS", ""),
                         help='Ray cluster for the ray run ("" = a local Ray)')
     args = parser.parse_args()
     args.run_engine = "local"
+    if args.insert_writers:
+        if not args.pg_dsn:
+            raise SystemExit("--insert-writers measures a PostgreSQL target: give --pg-dsn")
+        source = corpus(args.count, args.profile, args.seed, args.edge_share, args.product)
+        tag = uuid.uuid4().hex[:6]
+        for writers in (int(w) for w in args.insert_writers.split(",")):
+            rate = measure_insert_rate(_fresh_pg_database(args.pg_dsn, f"xsbench_ins{writers}_{tag}"), source,
+                                       args, writers)
+            print(f"target sustained insert rate, {writers} concurrent writer(s): {rate:,.0f} rows/s")
+        return None
     if args.engine == "ray":
         if not args.pg_dsn:
             raise SystemExit("--engine ray benchmarks a PostgreSQL target: give --pg-dsn (or XMLSHRED_BENCH_PG_DSN)")
@@ -274,7 +286,7 @@ def measure_insert_rate(dsn: str, source: Path, args, writers: int, seconds: flo
     connection.close()
     # Tables keyed by the record key only (a table without it would collide on its own keys and be skipped).
     key_index = {t.name: [c.name for c in t.columns].index(schema.key_column) for t in schema.tables
-                 if schema.key_column in [c.name for c in t.columns]}
+                 if schema.key_column in t.primary_key}
     spec = parse_target_url(f"odbc:{dsn}", {})
     setup = open_target(spec, schema)
     setup.create_tables(schema)
@@ -284,7 +296,7 @@ def measure_insert_rate(dsn: str, source: Path, args, writers: int, seconds: flo
 
     def writer(index: int) -> None:
         target = open_target(spec, schema)
-        next_key = 10**9 * (index + 1)
+        next_key = 10**8 * (index + 1)  # disjoint per writer, inside a 32-bit key column
         batch = args.flush_records
         try:
             while time.perf_counter() < deadline:
