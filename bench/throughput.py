@@ -108,6 +108,8 @@ def write_config(directory: Path, source: Path, target_url: str, args) -> Path:
             "[log]", f'metrics = "{directory / "metrics.jsonl"}"', 'progress = "never"',
             'level = "INFO"', "report_every_s = 5", "",
             "[run]", 'now = "2025-06-01T12:00:00"', "",
+            "[engine]", f'kind = "{getattr(args, "run_engine", "local")}"',
+            f"address = {json.dumps(args.ray_address)}", f"shards = {args.shards}", "",
         ]),
         encoding="utf-8",
     )
@@ -118,8 +120,11 @@ def run_pipeline(label: str, source: Path, target_url: str, args, workdir: Path)
     workdir.mkdir(parents=True, exist_ok=True)
     config = write_config(workdir, source, target_url, args)
     env = {k: v for k, v in os.environ.items() if not k.startswith("XMLSHRED__")}
-    init = subprocess.run([sys.executable, str(ROOT / "cli.py"), "init-db", "--config", str(config)],
-                          env=env, capture_output=True, text=True)
+    if args.run_engine == "ray":  # the driver creates the tables itself
+        init = subprocess.CompletedProcess([], 0)
+    else:
+        init = subprocess.run([sys.executable, str(ROOT / "cli.py"), "init-db", "--config", str(config)],
+                              env=env, capture_output=True, text=True)
     if init.returncode != 0:
         raise SystemExit(f"init-db failed for {label}:\n{init.stderr[-2000:]}")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -138,6 +143,7 @@ def run_pipeline(label: str, source: Path, target_url: str, args, workdir: Path)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     ok, failed, rows = summary["records_ok"], summary["records_failed"], summary.get("rows", 0)
     return {
+        "summary": summary,
         "label": label, "records": ok, "failed": failed, "seconds": seconds,
         "records_per_minute": ok / seconds * 60 if seconds else 0.0,
         "cpu_ms_per_record": cpu * 1000 / max(ok + failed, 1),
@@ -198,7 +204,29 @@ def main() -> None:
     parser.add_argument("--flush-interval-ms", type=int, default=1000)
     parser.add_argument("--pg-dsn", default=os.environ.get("XMLSHRED_BENCH_PG_DSN"),
                         help="ODBC connection string of a PostgreSQL database to benchmark too")
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="ray: also run --engine ray into PostgreSQL (needs --pg-dsn) and compare")
+    parser.add_argument("--shards", type=int, default=0, help="shards for the ray run (0 = four per CPU)")
+    parser.add_argument("--insert-writers", default="",
+                        help="only measure the target's sustained insert rate with these writer counts, e.g. 1,4,8")
+    parser.add_argument("--ray-address", default=os.environ.get("XMLSHRED_RAY_ADDRESS", ""),
+                        help='Ray cluster for the ray run ("" = a local Ray)')
     args = parser.parse_args()
+    args.run_engine = "local"
+    if args.insert_writers:
+        if not args.pg_dsn:
+            raise SystemExit("--insert-writers measures a PostgreSQL target: give --pg-dsn")
+        source = corpus(args.count, args.profile, args.seed, args.edge_share, args.product)
+        tag = uuid.uuid4().hex[:6]
+        for writers in (int(w) for w in args.insert_writers.split(",")):
+            rate = measure_insert_rate(_fresh_pg_database(args.pg_dsn, f"xsbench_ins{writers}_{tag}"), source,
+                                       args, writers)
+            print(f"target sustained insert rate, {writers} concurrent writer(s): {rate:,.0f} rows/s")
+        return None
+    if args.engine == "ray":
+        if not args.pg_dsn:
+            raise SystemExit("--engine ray benchmarks a PostgreSQL target: give --pg-dsn (or XMLSHRED_BENCH_PG_DSN)")
+        return compare_ray(args)
 
     from xmlshred.generator.writers import SOURCE_TABLES
 
@@ -218,6 +246,131 @@ def main() -> None:
     ours = results[0]["records_per_minute"]
     ratio = ours / baseline["records_per_minute"] if baseline["records_per_minute"] else 0.0
     print(f"records_per_minute={int(ours)} ratio_vs_parse={ratio:.2f}")
+
+
+def _fresh_pg_database(dsn: str, name: str) -> str:
+    """A new empty database beside the one ``dsn`` names; its DSN."""
+    import re
+
+    import pyodbc
+
+    admin = pyodbc.connect(dsn, autocommit=True)
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    return re.sub(r"(?i)DATABASE=[^;]*", f"DATABASE={name}", dsn)
+
+
+def measure_insert_rate(dsn: str, source: Path, args, writers: int, seconds: float = 15.0) -> float:
+    """The target's sustained insert rate (rows/s): ``writers`` threads, each its own connection, flushing
+    already-mapped rows (the first documents, keys renumbered) as the InsertActor does, for ``seconds``."""
+    import threading
+    from datetime import datetime
+
+    from xmlshred.contract import MapOptions, compile_contract, load_contract
+    from xmlshred.contract.results import MappedRecord
+    from xmlshred.generator.writers import SOURCE_TABLES
+    from xmlshred.targets import open_target, parse_target_url
+    from xmlshred.targets.processing_log import LogRow
+
+    compiled = compile_contract(load_contract(CONTRACTS[args.product]),
+                                MapOptions(now=datetime(2025, 6, 1, 12)))
+    schema = compiled.schema
+    connection = sqlite3.connect(source)
+    records = []
+    for key, document in connection.execute(
+            f'SELECT app_id, CAST(app_xml AS BLOB) FROM "{SOURCE_TABLES[args.product]}" ORDER BY app_id LIMIT 200'):
+        mapped = compiled.map_document(document, expected_key=key)
+        if isinstance(mapped, MappedRecord):
+            records.append(mapped)
+    connection.close()
+    # Tables keyed by the record key only (a table without it would collide on its own keys and be skipped).
+    key_index = {t.name: [c.name for c in t.columns].index(schema.key_column) for t in schema.tables
+                 if schema.key_column in t.primary_key}
+    spec = parse_target_url(f"odbc:{dsn}", {})
+    setup = open_target(spec, schema)
+    setup.create_tables(schema)
+    setup.close()
+    counts = [0] * writers
+    deadline = time.perf_counter() + seconds
+
+    def writer(index: int) -> None:
+        target = open_target(spec, schema)
+        next_key = 10**8 * (index + 1)  # disjoint per writer, inside a 32-bit key column
+        batch = args.flush_records
+        try:
+            while time.perf_counter() < deadline:
+                tables: dict[str, list] = {}
+                log_rows = []
+                for offset in range(batch):
+                    record = records[offset % len(records)]
+                    next_key += 1
+                    for name, rows in record.tables:
+                        if name not in key_index:
+                            continue
+                        position = key_index[name]
+                        tables.setdefault(name, []).extend(
+                            row[:position] + (next_key,) + row[position + 1:] for row in rows)
+                    log_rows.append(LogRow(next_key, "success", None, None, "bench", datetime(2025, 6, 1)))
+                ordered = [(t.name, tables[t.name]) for t in schema.tables if t.name in tables]
+                target.write_flush(schema, ordered, log_rows)
+                counts[index] += sum(len(rows) for _, rows in ordered) + len(log_rows)
+        finally:
+            target.close()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / (time.perf_counter() - started)
+
+
+def compare_ray(args) -> None:
+    """The local engine and --engine ray, same corpus, each into a fresh PostgreSQL database.
+
+    Prints the ray run's overhead, the per-shard throughput, the target's
+    insert rate while flushing (rows per flush / median flush time, i.e. one
+    writer's sustained rate) and a projection for 4, 16 and 64 nodes.
+    """
+    source = corpus(args.count, args.profile, args.seed, args.edge_share, args.product)
+    print(f"corpus: {args.count} {args.profile} {args.product} documents; mappers={args.mappers} "
+          f"cores={os.cpu_count()} shards={args.shards or 'auto'} ray={args.ray_address or 'local'}")
+    run_dir = CACHE / f"run-{uuid.uuid4().hex[:8]}"
+    tag = uuid.uuid4().hex[:6]
+    local_dsn = _fresh_pg_database(args.pg_dsn, f"xsbench_local_{tag}")
+    ray_dsn = _fresh_pg_database(args.pg_dsn, f"xsbench_ray_{tag}")
+    local = run_pipeline("local engine -> PostgreSQL", source, f"odbc:{local_dsn}", args, run_dir / "local")
+    args.run_engine = "ray"
+    ray_run = run_pipeline(f"ray engine ({args.shards or 'auto'} shards) -> PostgreSQL", source,
+                           f"odbc:{ray_dsn}", args, run_dir / "ray")
+    print_table([local, ray_run])
+    overhead = ray_run["seconds"] / local["seconds"] - 1 if local["seconds"] else 0.0
+    shards = ray_run["summary"].get("shards", [])
+    shard_rates = [s["records_per_minute"] for s in shards if s.get("records_per_minute")]
+    per_shard = sum(shard_rates) / len(shard_rates) if shard_rates else 0.0
+    summary = local["summary"]
+    rows_per_record = summary["rows"] / max(summary["records_ok"], 1)
+    rows_per_flush = summary["rows"] / max(summary["flushes"], 1)
+    flush_s = (summary.get("flush_p50_ms") or 0) / 1000
+    insert_rows_s = rows_per_flush / flush_s if flush_s else 0.0
+    sustained = {w: measure_insert_rate(_fresh_pg_database(args.pg_dsn, f"xsbench_ins{w}_{tag}"), source, args, w)
+                 for w in (1, 4)}
+    print(f"ray overhead on this machine: {overhead:+.0%} wall time ({ray_run['records_per_minute']:,.0f} vs "
+          f"{local['records_per_minute']:,.0f} records/min)")
+    print(f"per-shard throughput: {per_shard:,.0f} records/min (mean of {len(shard_rates)} shards)")
+    print(f"target insert rate while flushing (one writer): {insert_rows_s:,.0f} rows/s "
+          f"= {insert_rows_s / rows_per_record * 60:,.0f} records/min at {rows_per_record:.1f} rows/record")
+    for writers, rate in sustained.items():
+        print(f"target sustained insert rate, {writers} concurrent writer(s), mapped rows only: {rate:,.0f} rows/s "
+              f"= {rate / rows_per_record * 60:,.0f} records/min")
+    ceiling = max(sustained.values()) / rows_per_record * 60
+    node_rate = local["records_per_minute"]  # one node running the whole pipeline on its cores
+    for nodes in (1, 4, 16, 64):
+        print(f"projection nodes={nodes}: pipeline {nodes * node_rate:,.0f} records/min, target ceiling "
+              f"{ceiling:,.0f} -> {min(nodes * node_rate, ceiling):,.0f} records/min "
+              f"({'target-bound' if nodes * node_rate > ceiling else 'pipeline-bound'})")
 
 
 if __name__ == "__main__":

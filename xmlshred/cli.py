@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--now", help="pin the run's clock (ISO datetime, UTC)")
     migrate.add_argument("--wait", type=float, metavar="SECONDS",
                          help="wait this long for another run holding the target, instead of exit 2 ([run] wait_s)")
+    migrate.add_argument("--engine", choices=("local", "ray"),
+                         help="local: this machine; ray: shard the run over a Ray cluster ([engine] kind)")
+    migrate.add_argument("--ray-address", metavar="ADDRESS",
+                         help='Ray cluster: "auto", ray://head:10001, or "" for a local Ray ([engine] address)')
+    migrate.add_argument("--shards", type=int, metavar="N",
+                         help="key ranges for --engine ray (0 = four per cluster CPU) ([engine] shards)")
 
     init_db = commands.add_parser("init-db", help="create the contract's tables and processing_log")
     _common(init_db)
@@ -108,6 +114,9 @@ def _overrides(args: argparse.Namespace) -> dict:
         "run.dry_run": getattr(args, "dry_run", None),
         "run.now": getattr(args, "now", None),
         "run.wait_s": getattr(args, "wait", None),
+        "engine.kind": getattr(args, "engine", None),
+        "engine.address": getattr(args, "ray_address", None),
+        "engine.shards": getattr(args, "shards", None),
         "log.metrics": getattr(args, "metrics", None),
     }
     return {key: value for key, value in pairs.items() if value is not None}
@@ -133,6 +142,10 @@ def cmd_migrate(args) -> int:
     from xmlshred import supervisor
     settings = _load_settings(args)
     _configure_logging(settings)
+    if settings.engine.kind == "ray":
+        from xmlshred.engine.ray_engine import run_on_ray
+
+        return run_on_ray(settings)
     try:
         result = supervisor.run_migration(settings)
     except supervisor.ConfigurationError as exc:

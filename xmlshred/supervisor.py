@@ -127,14 +127,17 @@ class _SignalState:
         self._signals.changed.set()
 
 
-def run_migration(settings, leased: LeasedRun | None = None) -> RunResult:
+def run_migration(settings, leased: LeasedRun | None = None,
+                  stop: threading.Event | None = None) -> RunResult:
     """Run one migration; returns the exit code and the final summary.
 
     The run takes the target's lease before it reads anything and gives it
     back when it ends (see targets.lease). ``leased``: the caller (a driver
     of a scaled-out run) already holds the lease for that run; this part of
     it works under it, with the driver's run id, and takes no lease itself.
-    A dry run writes nothing and takes no lease.
+    A dry run writes nothing and takes no lease. ``stop``: when set (by a
+    driver draining its shards), the run stops reading and drains as on a
+    first SIGINT, and ends ``interrupted`` (exit 130).
 
     Raises ConfigurationError (bad contract/settings) or its subclass
     TargetBusy (another run holds the target, still after ``[run] wait_s``)
@@ -212,7 +215,7 @@ def run_migration(settings, leased: LeasedRun | None = None) -> RunResult:
         started.append(reader)
         _ping("reader", reader)
         reader.tell(StartReading())
-        outcome, exit_code = _watch(signals, state, reader, log)
+        outcome, exit_code = _watch(signals, state, reader, log, stop)
     except RunError:
         outcome = "error"
         raise
@@ -255,12 +258,15 @@ def run_migration(settings, leased: LeasedRun | None = None) -> RunResult:
     return RunResult(exit_code, run_id, summary)
 
 
-def _watch(signals: RunSignals, state: _SignalState, reader, log) -> tuple[str, int]:
+def _watch(signals: RunSignals, state: _SignalState, reader, log,
+           stop: threading.Event | None = None) -> tuple[str, int]:
     """Wait until the run ends; returns (outcome, exit code)."""
     stop_sent = False
     while True:
         signals.changed.wait(timeout=0.5)
         signals.changed.clear()
+        if stop is not None and stop.is_set() and not state.count:
+            state.count = 1  # a driver's drain request counts as the first signal
         if signals.failures:
             failure = signals.failures[0]
             log.error("{} failed: {}", failure.actor, failure.error)

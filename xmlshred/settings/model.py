@@ -220,6 +220,19 @@ class RunSettings(_Section):
     wait_s: float = _key(0.0, Number(0), "seconds to wait for another run that holds the target's lease (0 = refuse at once, exit 2)")
 
 
+ENGINE_KINDS = ("local", "ray")
+
+
+@dataclass(frozen=True, repr=False)
+class EngineSettings(_Section):
+    """[engine]: run on this machine, or shard the run over a Ray cluster."""
+
+    kind: str = _key("local", Choice(ENGINE_KINDS), '"local" (this machine) or "ray" (shards on a Ray cluster; pip install -e \'.[ray]\')')
+    address: str = _key("", Text(), 'Ray cluster: "auto" (the cluster this node joined), "ray://head:10001", or "" = start a local Ray')
+    shards: int = _key(0, Integer(0), "key ranges the run is split into, one Ray task each (0 = four per cluster CPU)")
+    shard_retries: int = _key(3, Integer(0), "times Ray reruns a shard whose process or node died")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a run needs, validated; relative paths already made absolute."""
@@ -231,6 +244,7 @@ class Settings:
     flush: FlushSettings = field(default_factory=FlushSettings)
     log: LogSettings = field(default_factory=LogSettings)
     run: RunSettings = field(default_factory=RunSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
     config_path: Path | None = None
     """The config file read (absolute), or None when only defaults were used."""
 
@@ -243,6 +257,7 @@ SECTIONS: dict[str, type] = {
     "flush": FlushSettings,
     "log": LogSettings,
     "run": RunSettings,
+    "engine": EngineSettings,
 }
 """Section name -> its dataclass, in config.toml order."""
 
