@@ -116,7 +116,7 @@ def canonical_expected(value, column):
 def expected_tables(contract_path: Path, docs, now: str = PINNED_NOW):
     """What the contract engine makes of each document: (multiset per table, ok keys, failed)."""
     from xmlshred.contract import MapOptions, compile_contract, load_contract
-    from xmlshred.contract.results import RecordFailure
+    from xmlshred.vocab.results import RecordFailure
 
     compiled = compile_contract(load_contract(contract_path),
                                 MapOptions(now=datetime.fromisoformat(now)))

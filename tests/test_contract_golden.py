@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from xmlshred.contract.results import MappedRecord, RecordFailure
+from xmlshred.vocab.results import MappedRecord, RecordFailure
 from tests.contract_support import assert_matches, compiled_for
 
 DATA = Path(__file__).parent / "data" / "contract"

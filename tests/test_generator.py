@@ -208,7 +208,7 @@ def test_file_writer_names_and_encodes_each_document(tmp_path):
     [
         ("sqlite:///out/a.db", "sqlite", "out/a.db"),
         ("sqlite:////tmp/a.db", "sqlite", "/tmp/a.db"),
-        ("files:///examples/sample", "files", "examples/sample"),
+        ("files:///srv/sample", "files", "/srv/sample"),
         ("some/folder", "files", "some/folder"),
     ],
 )
@@ -256,7 +256,7 @@ def test_generated_documents_exercise_every_column_of_the_example_contract():
     from datetime import datetime
 
     from xmlshred.contract import MapOptions, compile_contract, load_contract
-    from xmlshred.contract.results import MappedRecord, RecordFailure
+    from xmlshred.vocab.results import MappedRecord, RecordFailure
 
     compiled = compile_contract(load_contract(_example_path(EXAMPLE_CONTRACT)), MapOptions(now=datetime(2025, 1, 1)))
     columns = {table.name: [column.name for column in table.columns] for table in compiled.schema.tables}

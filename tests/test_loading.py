@@ -12,7 +12,7 @@ from loguru import logger
 from xmlshred.contract import MapOptions, compile_contract, load_contract
 from xmlshred.loading import FlushAborted, FlushWriter, PendingRecord, RetriesExhausted, retry_transient
 from xmlshred.messages import FailedItem, MappedItem
-from xmlshred.contract.results import RecordFailure
+from xmlshred.vocab.results import RecordFailure
 from xmlshred.sources.types import SourceItem
 from xmlshred.targets import TransientTargetError, open_target, parse_target_url
 from tests.helpers import EXAMPLE_CONTRACT

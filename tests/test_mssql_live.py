@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import pytest
 
-from xmlshred.contract.schema import Column, Table, TargetSchema
+from xmlshred.vocab.schema import Column, Table, TargetSchema
 from tests.conftest import MSSQL_DSN_ENV
 
 pytestmark = pytest.mark.mssql

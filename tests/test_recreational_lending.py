@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xmlshred.contract.results import MappedRecord, RecordFailure
+from xmlshred.vocab.results import MappedRecord, RecordFailure
 from xmlshred.generator import FAILING_EDGE_CASES, SOURCE_TABLES, generate_documents
 from xmlshred.generator.writers import write_sqlite
 from tests.contract_support import compiled_for

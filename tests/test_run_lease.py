@@ -216,7 +216,7 @@ def test_a_lost_server_lease_taken_by_another_run_stops_the_first(pg_database):
 
     from xmlshred.targets import parse_target_url
     from xmlshred.targets.lease import LeaseLost, RunLease
-    from xmlshred.targets.sql import ADVISORY_LOCK_CLASS
+    from xmlshred.db.sql import ADVISORY_LOCK_CLASS
 
     schema = contract_schema()
     spec = parse_target_url(f"odbc:{pg_database}")

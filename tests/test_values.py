@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from xmlshred.contract.schema import Column
+from xmlshred.vocab.schema import Column
 from xmlshred.contract.values import (
     ValueRangeError,
     convert_value,

@@ -49,8 +49,8 @@ from xmlshred.contract.plans import (
     Node,
     TablePlan,
 )
-from xmlshred.contract.results import MappedRecord, RecordFailure
-from xmlshred.contract.schema import Column, Table, TargetSchema
+from xmlshred.vocab.results import MappedRecord, RecordFailure
+from xmlshred.vocab.schema import Column, Table, TargetSchema
 from xmlshred.contract.values import convert_value
 
 __all__ = ["MapOptions", "CompiledContract", "compile_contract"]

@@ -38,7 +38,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Callable
 
-from xmlshred.contract.schema import Column
+from xmlshred.vocab.schema import Column
 from xmlshred.contract.values import ValueRangeError, convert_value, parse_datetime
 
 __all__ = [

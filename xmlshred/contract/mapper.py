@@ -37,7 +37,7 @@ from xmlshred.contract.plans import (
     FieldPlan,
     TablePlan,
 )
-from xmlshred.contract.results import MappedRecord, RecordFailure
+from xmlshred.vocab.results import MappedRecord, RecordFailure
 from xmlshred.contract.values import (
     INTEGER_RANGES,
     ValueRangeError,

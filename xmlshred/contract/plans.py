@@ -10,7 +10,7 @@ imports the other's internals.
 from __future__ import annotations
 
 from xmlshred.contract.loader import POLICY_EXCEPTIONS, Mapping, Relationship
-from xmlshred.contract.schema import Column, Table
+from xmlshred.vocab.schema import Column, Table
 
 # Step codes of the value pipeline (small ints: compared once per step per field).
 ENUM, CHAR_TO_BIT, BOOLEAN_TO_BIT, NUMBERS_ONLY, EXTRACT_NUMERIC, CALCULATED, \

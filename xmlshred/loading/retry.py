@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Callable, TypeVar
 
-from xmlshred.targets.errors import TargetError, TransientTargetError
+from xmlshred.db.errors import TargetError, TransientTargetError
 
 T = TypeVar("T")
 

@@ -10,10 +10,10 @@ from typing import Callable
 
 from loguru import logger
 
-from xmlshred.contract.schema import TargetSchema
+from xmlshred.vocab.schema import TargetSchema
 from xmlshred.loading.buffer import PendingRecord
 from xmlshred.loading.retry import RetriesExhausted, retry_transient
-from xmlshred.targets.errors import DataTargetError, TargetError
+from xmlshred.db.errors import DataTargetError, TargetError
 from xmlshred.targets.processing_log import LogRow
 
 DUPLICATE_REASON = "duplicate record key in this run's source; the first occurrence was kept"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from xmlshred.contract.results import MappedRecord, RecordFailure
+from xmlshred.vocab.results import MappedRecord, RecordFailure
 from xmlshred.sources.types import SourceDocument, SourceItem
 
 

@@ -25,7 +25,7 @@ class LogSnapshot:
 
 def read_processing_log(spec, schema_name: str | None) -> LogSnapshot:
     """All processing_log rows of ``spec``; TargetError when the target cannot be read."""
-    from xmlshred.contract.schema import TargetSchema
+    from xmlshred.vocab.schema import TargetSchema
 
     # Only the schema name matters for reading processing_log.
     target = open_readonly(spec, TargetSchema(schema_name=schema_name, key_column="key", tables=()))
@@ -45,7 +45,7 @@ def failed_from_earlier_runs(spec, schema, run_id: str) -> int:
     try:
         if not target.has_processing_log:
             return 0
-        from xmlshred.targets import sql
+        from xmlshred.db import sql
 
         ref = sql.table_ref(target.dialect, schema.schema_name, "processing_log")
         rows = target._target._read(f"SELECT COUNT(*) FROM {ref} WHERE status = ? AND run_id <> ?",

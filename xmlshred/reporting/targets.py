@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 
-from xmlshred.targets.urls import TargetSpec, mask_secrets
+from xmlshred.db.secrets import mask_secrets
+from xmlshred.db.spec import TargetSpec
 
 
 def label_of_spec(spec: TargetSpec) -> str:

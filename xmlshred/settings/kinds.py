@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
-from xmlshred.settings.paths import url_scheme
+from xmlshred.db.urls import FileUrlError, file_url_path, url_scheme
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
@@ -313,8 +313,6 @@ class Url(Kind):
         if scheme not in self.schemes:
             raise Invalid(f"unknown scheme {scheme!r}: expected {self.description}")
         if scheme == "files":
-            from xmlshred.sources.file_urls import FileUrlError, file_url_path
-
             try:
                 file_url_path(url)
             except FileUrlError as exc:

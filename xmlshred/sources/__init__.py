@@ -10,11 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xmlshred.sources.errors import SourceError, SourceMissing
-from xmlshred.sources.file_urls import FileUrlError, file_url_path, is_file_url
+from xmlshred.db.urls import SQLITE_SUFFIXES, FileUrlError, UrlError, locate
 from xmlshred.sources.types import SourceDocument, SourceItem
 
-
-SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,34 +35,24 @@ class SourceSpec:
 
 
 def open_source(spec: SourceSpec):
-    """Build (not yet open) the source for ``spec``; raises SourceError for an unknown URL."""
-    url = spec.url
-    if url.startswith("sqlite:///"):
+    """Build (not yet open) the source for ``spec``; SourceError / SourceMissing for a URL it cannot use."""
+    try:
+        kind, where = locate(spec.url)
+    except FileUrlError as exc:
+        raise SourceMissing(f"source url {exc}") from exc
+    except UrlError as exc:
+        raise SourceError(f"source url {exc}") from exc
+    if kind == "sqlite":
         from xmlshred.sources.sqlite_table import SqliteTableSource
 
-        return SqliteTableSource(url[len("sqlite:///"):], spec.table, spec.column, spec.key_column)
-    if url.startswith("odbc:"):
+        return SqliteTableSource(where, spec.table, spec.column, spec.key_column)
+    if kind == "odbc":
         from xmlshred.sources.odbc_table import OdbcTableSource
 
-        return OdbcTableSource(url[len("odbc:"):], spec.table, spec.column, spec.key_column)
-    if is_file_url(url):
-        try:
-            url = file_url_path(url)
-        except FileUrlError as exc:
-            raise SourceMissing(f"source url {exc}") from exc
-    if "://" in url:
-        raise SourceError(
-            f"source url scheme of {url.split('://')[0]!r} is not supported; "
-            "use sqlite:///path.db, odbc:<connection string>, a folder path or files:///absolute/folder"
-        )
-    if url.lower().endswith(SQLITE_SUFFIXES):
-        # A plain path to a database file means its table, as `generate --out` does.
-        from xmlshred.sources.sqlite_table import SqliteTableSource
-
-        return SqliteTableSource(url, spec.table, spec.column, spec.key_column)
+        return OdbcTableSource(where, spec.table, spec.column, spec.key_column)
     from xmlshred.sources.files import FileSource
 
-    return FileSource(url)
+    return FileSource(where)
 
 
 __all__ = ["SourceSpec", "open_source", "SourceError", "SourceMissing", "SourceItem", "SourceDocument"]

@@ -14,8 +14,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from xmlshred.contract.schema import Column, Table
-from xmlshred.targets.errors import TargetError
+from xmlshred.vocab.schema import Column, Table
+from xmlshred.db.errors import TargetError
 
 TABLE_NAME = "processing_log"
 STATUSES = ("success", "failed")

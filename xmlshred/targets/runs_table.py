@@ -14,11 +14,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from xmlshred.contract.schema import Column, Table
-from xmlshred.targets import sql
+from xmlshred.vocab.schema import Column, Table
+from xmlshred.db import sql
 
 if TYPE_CHECKING:
-    from xmlshred.targets.dialects import Dialect
+    from xmlshred.db.dialect import Dialect
 
 TABLE_NAME = "xmlshred_runs"
 RUNNING = "running"

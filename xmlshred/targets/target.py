@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
-from xmlshred.contract.schema import Table, TargetSchema
-from xmlshred.targets import processing_log, runs_table, sql
-from xmlshred.targets.dialects import Dialect
-from xmlshred.targets.errors import (
+from xmlshred.vocab.schema import Table, TargetSchema
+from xmlshred.db import sql
+from xmlshred.targets import processing_log, runs_table
+from xmlshred.db.dialect import Dialect
+from xmlshred.db.errors import (
     ConnectTargetError,
     DataTargetError,
     TargetError,
@@ -23,8 +24,9 @@ from xmlshred.targets.errors import (
     describe_sqlstate,
 )
 from xmlshred.targets.processing_log import LogRow
-from xmlshred.targets.urls import TargetSpec, mask_secrets
-from xmlshred.targets.values import adapt_rows
+from xmlshred.db.secrets import mask_secrets
+from xmlshred.db.spec import TargetSpec
+from xmlshred.db.values import adapt_rows
 
 _FIX_HINTS = {
     DataTargetError: "the rows do not fit the table's columns or constraints (the caller splits the flush "

@@ -14,7 +14,7 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable
 
-from xmlshred.contract.schema import Column
+from xmlshred.vocab.schema import Column
 
 Adapter = Callable[[Any], Any]
 

@@ -1,4 +1,4 @@
-"""Target URLs, ODBC connection strings, and keeping passwords out of logs.
+"""Target specs: a target URL and ODBC settings resolved to what a connection needs.
 
 ``sqlite:///relative/path.db`` and ``sqlite:////absolute/path.db`` name a
 SQLite file; ``odbc:<connection string>`` an ODBC data source, whose DRIVER
@@ -10,28 +10,14 @@ built ones.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
-from xmlshred.targets.dialects import SQLITE, Dialect, OdbcDriver, identify_driver
-from xmlshred.targets.errors import TargetError
-
-_SECRET_KEYS = ("PWD", "PASSWORD")
-_SECRET_PATTERN = re.compile(
-    r"(?i)\b(PWD|PASSWORD)(\s*=\s*)(\{(?:[^}]|\}\})*\}?|[^;]*)"
-)
-_URL_PASSWORD = re.compile(r"(?i)(\w+://[^:/@\s]+:)([^@\s]+)(@)")
-
-
-def mask_secrets(text: str) -> str:
-    """``text`` with every ``PWD=``/``Password=`` value (braced or not) and URL password as ``***``."""
-    if not text:
-        return text
-    text = _SECRET_PATTERN.sub(lambda match: f"{match.group(1)}{match.group(2)}***", text)
-    return _URL_PASSWORD.sub(r"\1***\3", text)
-
+from xmlshred.db.dialects import SQLITE, Dialect, OdbcDriver, identify_driver
+from xmlshred.db.errors import TargetError
+from xmlshred.db.secrets import mask_secrets
+from xmlshred.db.urls import UrlError, sqlite_url_path
 
 # ---------------------------------------------------------------- connection strings
 
@@ -259,13 +245,11 @@ def parse_target_url(url: str, odbc_settings: OdbcSettings | Mapping[str, Any] |
     if isinstance(odbc_settings, Mapping):
         odbc_settings = OdbcSettings.from_mapping(odbc_settings)
     if url.startswith("sqlite:"):
-        rest = url[len("sqlite:"):]
-        if not rest.startswith("///") or len(rest) <= 3:
-            raise TargetError(
-                f"target url {url!r} is not a SQLite URL; write sqlite:///relative/path.db "
-                "or sqlite:////absolute/path.db"
-            )
-        return TargetSpec(dialect=SQLITE, path=Path(rest[3:]), identity_columns=identity_columns)
+        try:
+            path = sqlite_url_path(url)
+        except UrlError as exc:
+            raise TargetError(f"target url {exc}") from None
+        return TargetSpec(dialect=SQLITE, path=Path(path), identity_columns=identity_columns)
     if url.startswith("odbc:"):
         url_pairs = parse_connection_string(url[len("odbc:"):])
         pairs = url_pairs
@@ -284,7 +268,7 @@ def parse_target_url(url: str, odbc_settings: OdbcSettings | Mapping[str, Any] |
 
 
 def _driver_for(pairs: list[tuple[str, str]], settings: OdbcSettings | None) -> OdbcDriver:
-    from xmlshred.targets.dialects import DIALECTS
+    from xmlshred.db.dialects import DIALECTS
 
     driver_name = _keyword_value(pairs, "DRIVER")
     if driver_name:
