@@ -537,3 +537,21 @@ def test_odbc_options_hold_only_the_pieces_that_are_set(tmp_path):
         "timeout": 15,
     }
     assert settings.source.odbc_options() == {"timeout": 15}
+
+
+def test_source_and_target_odbc_pieces_are_one_model(tmp_path):
+    """[source] and [target] pieces both read into db.spec.OdbcSettings, and every piece is one of its fields."""
+    from xmlshred.db.spec import OdbcSettings, odbc_location
+    from xmlshred.settings import ODBC_KEYS
+
+    assert set(ODBC_KEYS) <= {f.name for f in fields(OdbcSettings)}
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[source]\nurl = "odbc:"\ndriver = "PostgreSQL Unicode"\nserver = "src"\nport = 5432\ndatabase = "feeds"\n'
+        '[target]\nurl = "odbc:"\ndriver = "PostgreSQL Unicode"\nserver = "dst"\ndatabase = "rows"\n'
+    )
+    settings = load_settings(config, {}, {})
+    assert isinstance(settings.source.odbc(), OdbcSettings) and isinstance(settings.target.odbc(), OdbcSettings)
+    source = odbc_location("", settings.source.odbc(), role="source")
+    assert source.dialect.name == "postgresql"
+    assert "SERVER=src" in source.connection_string and "DATABASE=feeds" in source.connection_string

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
-from xmlshred.db.dialects import SQLITE, Dialect, OdbcDriver, identify_driver
+from xmlshred.db.dialects import DIALECTS, SQLITE, Dialect, OdbcDriver, identify_driver
 from xmlshred.db.errors import TargetError
 from xmlshred.db.secrets import mask_secrets
 from xmlshred.db.urls import UrlError, sqlite_url_path
@@ -251,25 +251,56 @@ def parse_target_url(url: str, odbc_settings: OdbcSettings | Mapping[str, Any] |
             raise TargetError(f"target url {exc}") from None
         return TargetSpec(dialect=SQLITE, path=Path(path), identity_columns=identity_columns)
     if url.startswith("odbc:"):
-        url_pairs = parse_connection_string(url[len("odbc:"):])
-        pairs = url_pairs
-        if odbc_settings is not None and (odbc_settings.driver or not url_pairs):
-            built = parse_connection_string(build_connection_string(odbc_settings, environ))
-            pairs = _merge(built, url_pairs)
-        if not pairs:
-            raise TargetError("target url 'odbc:' has no connection string and no [target] driver/server settings")
-        driver = _driver_for(pairs, odbc_settings)
-        timeout = odbc_settings.timeout if odbc_settings and odbc_settings.timeout is not None else 15
-        return TargetSpec(dialect=driver.dialect, connection_string=format_connection_string(pairs),
-                          login_timeout_s=int(timeout), identity_columns=identity_columns)
+        where = odbc_location(url[len("odbc:"):], odbc_settings, role="target", environ=environ)
+        return TargetSpec(dialect=where.dialect, connection_string=where.connection_string,
+                          login_timeout_s=where.login_timeout_s, identity_columns=identity_columns)
     raise TargetError(
         f"target url {mask_secrets(url)!r} has an unknown scheme; use sqlite:///path.db or odbc:DRIVER={{…}};…"
     )
 
 
-def _driver_for(pairs: list[tuple[str, str]], settings: OdbcSettings | None) -> OdbcDriver:
-    from xmlshred.db.dialects import DIALECTS
+@dataclass(frozen=True, slots=True)
+class OdbcLocation:
+    """An ODBC database as a source or a target reaches it; ``repr`` never shows the password."""
 
+    dialect: Dialect
+    connection_string: str = field(repr=False)
+    login_timeout_s: int = 15
+
+
+def odbc_location(connection_string: str, odbc_settings: OdbcSettings | Mapping[str, Any] | None = None, *,
+                  role: str = "target", environ: Mapping[str, str] | None = None) -> OdbcLocation:
+    """The connection string after ``odbc:`` completed by ``[source]``/``[target]`` pieces (``role``).
+
+    A connection string built from ``odbc_settings`` is merged under the URL's
+    own keywords (so ``odbc:`` alone uses only the pieces). Sources and targets
+    both come here: there is one ODBC settings model, ``OdbcSettings``.
+    """
+    if isinstance(odbc_settings, Mapping):
+        odbc_settings = OdbcSettings.from_mapping(odbc_settings)
+    url_pairs = parse_connection_string(connection_string)
+    pairs = url_pairs
+    if odbc_settings is not None and (odbc_settings.driver or not url_pairs):
+        built = parse_connection_string(build_connection_string(odbc_settings, environ))
+        pairs = _merge(built, url_pairs)
+    if not pairs:
+        raise TargetError(f"{role} url 'odbc:' has no connection string and no [{role}] driver/server settings")
+    driver = _driver_for(pairs, odbc_settings)
+    timeout = odbc_settings.timeout if odbc_settings and odbc_settings.timeout is not None else 15
+    return OdbcLocation(driver.dialect, format_connection_string(pairs), int(timeout))
+
+
+def target_spec(settings) -> TargetSpec:
+    """The TargetSpec of ``[target]`` settings (a ``Settings`` or its ``target`` section): URL and ODBC pieces.
+
+    The one way ``migrate``, ``init-db``, ``report`` and the metrics label turn
+    settings into a target; TargetError (masked) when they do not name one.
+    """
+    section = getattr(settings, "target", settings)
+    return parse_target_url(section.url, section.odbc(), identity_columns=bool(section.identity_columns))
+
+
+def _driver_for(pairs: list[tuple[str, str]], settings: OdbcSettings | None) -> OdbcDriver:
     driver_name = _keyword_value(pairs, "DRIVER")
     if driver_name:
         return identify_driver(driver_name)

@@ -326,7 +326,8 @@ def run_report_command(
     to stderr.
     """
     from xmlshred.reporting.targets import target_label
-    from xmlshred.targets import TargetError, parse_target_url
+    from xmlshred.db.errors import TargetError
+    from xmlshred.db.spec import target_spec
 
     out = out if out is not None else sys.stdout
     metrics_path = getattr(settings.log, "metrics", None) or metrics
@@ -337,7 +338,7 @@ def run_report_command(
 
         try:
             label = target_label(settings.target)
-            spec = parse_target_url(settings.target.url, settings.target.odbc_options())
+            spec = target_spec(settings)
         except TargetError as exc:
             raise ReportError(f"[target] cannot be used: {exc}") from exc
         all_records = read_metrics(metrics_path)

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
+from xmlshred.db.spec import OdbcSettings
 from xmlshred.settings.kinds import (
     Choice,
     Encrypt,
@@ -87,12 +88,18 @@ def _odbc(piece: str, role: str):
 
 
 ODBC_KEYS = tuple(_ODBC_PIECES)
-"""The ODBC piece keys [source] and [target] both have."""
+"""The ODBC piece keys [source] and [target] both have: each is a field of ``db.spec.OdbcSettings``."""
 
 
 class _HasOdbc:
+    """The ODBC pieces of [source] and [target]: both read into the one model, ``db.spec.OdbcSettings``."""
+
+    def odbc(self) -> OdbcSettings:
+        """The section's ODBC pieces as the one ODBC settings model (holds the password: never log it)."""
+        return OdbcSettings.from_mapping(self.odbc_options())
+
     def odbc_options(self) -> dict[str, object]:
-        """The ODBC pieces that are set, for ``targets.urls.OdbcSettings.from_mapping``.
+        """The ODBC pieces that are set, as a mapping for ``db.spec.OdbcSettings.from_mapping``.
 
         Unset pieces are left out so the driver's own default applies: empty
         strings, a missing port, and ``trusted_connection`` /

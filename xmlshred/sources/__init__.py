@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xmlshred.sources.errors import SourceError, SourceMissing
+from xmlshred.db.spec import OdbcSettings
 from xmlshred.db.urls import SQLITE_SUFFIXES, FileUrlError, UrlError, locate
 from xmlshred.sources.types import SourceDocument, SourceItem
 
@@ -27,6 +28,8 @@ class SourceSpec:
     """Column holding the XML text (table sources)."""
     key_column: str
     """Integer key column (table sources)."""
+    odbc: OdbcSettings | None = None
+    """``[source]`` ODBC pieces (``settings.source.odbc()``) completing an ``odbc:`` URL, as for targets."""
 
     @property
     def keyed(self) -> bool:
@@ -47,9 +50,16 @@ def open_source(spec: SourceSpec):
 
         return SqliteTableSource(where, spec.table, spec.column, spec.key_column)
     if kind == "odbc":
+        from xmlshred.db.errors import TargetError
+        from xmlshred.db.spec import odbc_location
         from xmlshred.sources.odbc_table import OdbcTableSource
 
-        return OdbcTableSource(where, spec.table, spec.column, spec.key_column)
+        try:
+            location = odbc_location(where, spec.odbc, role="source")
+        except TargetError as exc:
+            raise SourceError(f"[source] {exc}") from exc
+        return OdbcTableSource(location.connection_string, spec.table, spec.column, spec.key_column,
+                               login_timeout_s=location.login_timeout_s, dialect_name=location.dialect.name)
     from xmlshred.sources.files import FileSource
 
     return FileSource(where)

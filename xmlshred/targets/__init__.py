@@ -30,6 +30,7 @@ from xmlshred.db.spec import (
     TargetSpec,
     build_connection_string,
     parse_target_url,
+    target_spec,
 )
 from xmlshred.db.sql import UnsafeIdentifierError, check_identifier
 from xmlshred.db.values import canonical_text
@@ -42,18 +43,21 @@ __all__ = [
     "ConnectTargetError", "DIALECTS", "DataTargetError", "Dialect", "LogRow", "MSSQL", "OdbcSettings",
     "POSTGRESQL", "SQLITE", "Target", "TargetError", "TargetSpec", "TransientTargetError",
     "UnsafeIdentifierError", "build_connection_string", "canonical_text", "check_identifier",
-    "identify_driver", "mask_secrets", "open_target", "parse_target_url",
+    "identify_driver", "mask_secrets", "open_target", "parse_target_url", "target_spec",
     "LeaseError", "LeaseHeld", "LeaseLost", "LeasedRun", "RunLease",
 ]
 
 
-def open_target(spec: TargetSpec, schema: TargetSchema | None = None) -> Target:
-    """A connected Target for ``spec``.
+def open_target(spec, schema: TargetSchema | None = None) -> Target:
+    """A connected Target for ``spec``: a TargetSpec, or settings (``Settings`` or its ``[target]``
+    section, turned into one by ``db.spec.target_spec``, the same for migrate, init-db and report).
 
     ``schema`` (optional) lets ``done_keys`` work before any write. Raises
     ConnectTargetError, with the connection string masked and what to check,
     when the database cannot be reached; it is not retried here.
     """
+    if not isinstance(spec, TargetSpec):
+        spec = target_spec(spec)
     if spec.path is not None:
         from xmlshred.db.sqlite import connect_sqlite as connect
     else:
