@@ -174,7 +174,8 @@ def run_baseline(source: Path, table: str) -> dict:
 
 
 def print_table(results: list[dict]) -> None:
-    header = f"{'run':<34} {'records':>8} {'failed':>7} {'seconds':>8} {'rec/min':>9} {'CPU ms/rec':>10} {'peak RSS MB':>11} {'rows/s':>9}"
+    header = (f"{'run':<34} {'records':>8} {'failed':>7} {'seconds':>8} {'rec/min':>9} {'CPU ms/rec':>10} "
+              f"{'peak RSS MB':>11} {'rows/s':>9}")
     print(header)
     print("-" * len(header))
     for r in results:

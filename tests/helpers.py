@@ -131,7 +131,7 @@ def expected_tables(contract_path: Path, docs, now: str = PINNED_NOW):
         for name, rows in result.tables:
             columns = compiled.schema.table(name).columns
             for row in rows:
-                tables[name][tuple(canonical_expected(v, c) for v, c in zip(row, columns))] += 1
+                tables[name][tuple(canonical_expected(v, c) for v, c in zip(row, columns, strict=True))] += 1
     return compiled.schema, tables, ok, failed
 
 

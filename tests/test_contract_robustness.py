@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.contract_support import compiled_for
 from xmlshred.contract import MapOptions, compile_contract, contract_from_dict
 from xmlshred.contract.parsing import parse_document
 from xmlshred.vocab.results import MappedRecord, RecordFailure
-from tests.contract_support import compiled_for
 
 NOW = datetime(2025, 6, 1)
 BUSINESS = (

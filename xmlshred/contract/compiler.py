@@ -11,7 +11,7 @@ document; ``parsing.py`` parses it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from xmlshred.contract.loader import (
     GROUP_KEY_COLUMNS,
@@ -49,9 +49,9 @@ from xmlshred.contract.plans import (
     Node,
     TablePlan,
 )
+from xmlshred.contract.values import convert_value
 from xmlshred.vocab.results import MappedRecord, RecordFailure
 from xmlshred.vocab.schema import Column, Table, TargetSchema
-from xmlshred.contract.values import convert_value
 
 __all__ = ["MapOptions", "CompiledContract", "compile_contract"]
 
@@ -80,7 +80,7 @@ class CompiledContract:
         self.options = options
         now = options.now
         if now.tzinfo is not None:
-            now = now.astimezone(timezone.utc).replace(tzinfo=None)
+            now = now.astimezone(UTC).replace(tzinfo=None)
         self.now = now
         self.now_text = now.isoformat(" ")
         builder = _Builder(contract)
@@ -489,7 +489,7 @@ class _Builder:
         groups = []
         for argument, members in by_argument.items():
             group = GroupPlan(_argument_value(argument, group_column))
-            fields = dict(zip((m.target_column for m in members), self.placed_fields(members)))
+            fields = dict(zip((m.target_column for m in members), self.placed_fields(members), strict=True))
             cells = []
             for column, column_plan in shared.items():
                 field = fields.get(column)

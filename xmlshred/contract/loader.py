@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from xmlshred.contract.expressions import Expression, ExpressionError, parse_expression
+from xmlshred.contract.values import ValueRangeError, convert_value
 from xmlshred.vocab.names import PROCESSING_LOG, RUNS_TABLE, is_identifier
 from xmlshred.vocab.schema import DATA_TYPES, Column
-from xmlshred.contract.values import ValueRangeError, convert_value
 
 __all__ = [
     "ContractError",
@@ -942,7 +942,7 @@ class _Validator:
         self.check_cycles(relationships)
         self.check_foreign_keys(active, relationships, key_mappings, root)
         self.check_selectors(active, rules, relationships, root, row_tables)
-        for table, options in tables.items():
+        for table in tables:
             if table not in {root, *child_tables, *row_tables}:
                 self.warn(f"tables.{table}", "no mapping writes to this table; options ignored")
 

@@ -37,7 +37,6 @@ from xmlshred.contract.plans import (
     FieldPlan,
     TablePlan,
 )
-from xmlshred.vocab.results import MappedRecord, RecordFailure
 from xmlshred.contract.values import (
     INTEGER_RANGES,
     ValueRangeError,
@@ -48,6 +47,7 @@ from xmlshred.contract.values import (
     numbers_only,
     parse_datetime,
 )
+from xmlshred.vocab.results import MappedRecord, RecordFailure
 
 if TYPE_CHECKING:
     from xmlshred.contract.compiler import CompiledContract
@@ -218,7 +218,7 @@ class _Document:
             current = best.get(key)
             if current is None or priority <= current[0]:
                 best[key] = (priority, element)
-        return [pair for pair, key in zip(pairs, keys) if best[key][1] is pair[1]]
+        return [pair for pair, key in zip(pairs, keys, strict=True) if best[key][1] is pair[1]]
 
     def warn(self, kind: str) -> None:
         self.warnings[kind] = self.warnings.get(kind, 0) + 1
@@ -707,7 +707,7 @@ def _group_rows(doc: _Document, plan: TablePlan) -> list[tuple]:
             values.append(value)
         if not makes_row:
             continue
-        for position, (field, column, default) in enumerate(group.cells):
+        for position, (_field, column, default) in enumerate(group.cells):
             if values[position] is not None:
                 continue
             if default is not _NO_DEFAULT:

@@ -15,7 +15,6 @@ from xmlshred.db import sql, values
 from xmlshred.db.dialect import Dialect
 from xmlshred.db.errors import TargetError, classify_sqlite_error, odbc_classifier
 
-
 MSSQL_TRANSIENT_NATIVE_CODES = frozenset({1205})  # chosen as deadlock victim
 
 

@@ -10,9 +10,10 @@ built ones.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from xmlshred.db.dialects import DIALECTS, SQLITE, Dialect, OdbcDriver, identify_driver
 from xmlshred.db.errors import TargetError
@@ -131,7 +132,7 @@ class OdbcSettings:
     """Only for DSN-only connection strings without a DRIVER: ``mssql`` or ``postgresql``."""
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> "OdbcSettings":
+    def from_mapping(cls, values: Mapping[str, Any]) -> OdbcSettings:
         """From a config mapping; unknown keys raise TargetError naming them."""
         known = {item.name for item in fields(cls)}
         unknown = sorted(set(values) - known)

@@ -8,7 +8,6 @@ statement shape, the dialect record names the builder to use (``create_table``,
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
 from collections.abc import Sequence
 
 from xmlshred.db.dialect import Dialect, LockStatements
@@ -17,6 +16,7 @@ from xmlshred.vocab.names import UnsafeIdentifierError as _VocabUnsafeIdentifier
 from xmlshred.vocab.names import check_identifier as _check_name
 from xmlshred.vocab.names import is_identifier
 from xmlshred.vocab.schema import Column, Table
+
 
 class UnsafeIdentifierError(TargetError, _VocabUnsafeIdentifier):
     """A table, column or schema name is not a plain identifier (guarantee 5); a TargetError too."""

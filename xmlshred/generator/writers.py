@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
-from urllib.parse import unquote
 
 from xmlshred.db.urls import UrlError, locate
 from xmlshred.generator.corpus import GeneratedDocument, generate_documents
@@ -121,7 +119,10 @@ def write_files(folder: str | Path, docs: Iterable[GeneratedDocument]) -> int:
 
 
 def parse_destination(out: str) -> tuple[str, Path]:
-    """``sqlite:///path.db`` (or a plain ``*.db`` path) → ("sqlite", path); ``files:///folder`` or a plain path → ("files", folder).
+    """Where ``generate`` writes: ``("sqlite", path)`` or ``("files", folder)``.
+
+    ``sqlite:///path.db`` or a plain ``*.db`` path is a SQLite file; ``files:///folder``
+    or any other plain path a folder.
 
     The URL is read by ``db.urls.locate``, as sources read it: three slashes after
     ``sqlite:`` give a relative path, four an absolute one; ``files:`` URLs are

@@ -13,15 +13,15 @@ from xmlshred.settings.errors import SettingsError
 from xmlshred.settings.loader import ENV_PREFIX, load_settings
 from xmlshred.settings.model import (
     LOG_LEVELS,
+    ODBC_KEYS,
     PROGRESS_MODES,
+    SECTIONS,
     ActorSettings,
     ContractSettings,
     FlushSettings,
     KeyInfo,
     LogSettings,
-    ODBC_KEYS,
     RunSettings,
-    SECTIONS,
     Settings,
     SourceSettings,
     TargetSettings,

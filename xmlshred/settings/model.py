@@ -123,7 +123,8 @@ class SourceSettings(_HasOdbc, _Section):
     url: str = _key(
         "examples/sample",
         Url(("files", "sqlite", "odbc"), plain_path=True),
-        'documents: a folder path or glob, "files:///absolute/folder", "sqlite:///db.sqlite" or "odbc:<connection string>"',
+        'documents: a folder path or glob, "files:///absolute/folder", "sqlite:///db.sqlite" '
+        'or "odbc:<connection string>"',
         resolve="url", shipped=True,
     )
     table: str = _key("", Text(), 'table holding the documents; "" = the contract\'s source_table')
@@ -163,9 +164,11 @@ class TargetSettings(_HasOdbc, _Section):
     trust_server_certificate: bool = _odbc("trust_server_certificate", "target")
     timeout: int = _odbc("timeout", "target")
     connect_retries: int = _key(5, Integer(0), "reconnect attempts after a transient error before the run stops")
-    retry_backoff_s: float = _key(0.5, Number(0, exclusive_minimum=True), "first wait before a reconnect, doubled each attempt")
+    retry_backoff_s: float = _key(0.5, Number(0, exclusive_minimum=True),
+                                  "first wait before a reconnect, doubled each attempt")
     retry_backoff_max_s: float = _key(30.0, Number(0, exclusive_minimum=True), "longest wait between reconnects")
-    identity_columns: bool = _key(False, Flag(), "the target's key columns are IDENTITY columns (SQL Server): wrap inserts in SET IDENTITY_INSERT ON/OFF")
+    identity_columns: bool = _key(False, Flag(), "the target's key columns are IDENTITY columns (SQL Server): "
+                                  "wrap inserts in SET IDENTITY_INSERT ON/OFF")
 
 
 @dataclass(frozen=True, repr=False)
@@ -177,7 +180,8 @@ class ContractSettings(_Section):
         shipped=True,
     )
     max_document_bytes: int = _key(67108864, Integer(1), "larger documents fail (stage validate) without being parsed")
-    strict_wellformed: bool = _key(False, Flag(), "parse every document to its end, not only as far as the contract needs (slower on large documents)")
+    strict_wellformed: bool = _key(False, Flag(), "parse every document to its end, not only as far as the contract "
+                                   "needs (slower on large documents)")
 
 
 @dataclass(frozen=True, repr=False)
@@ -186,7 +190,8 @@ class ActorSettings(_Section):
 
     mappers: int = _key(2, Integer(1), "mapper worker processes")
     max_in_flight: int = _key(4000, Integer(1), "records read but not yet committed (bounds memory)")
-    batch_size: int = _key(20, Integer(1), "documents per batch sent to a mapper (a batch of large documents is held whole in memory)")
+    batch_size: int = _key(20, Integer(1), "documents per batch sent to a mapper "
+                           "(a batch of large documents is held whole in memory)")
     mapper_queue_batches: int = _key(2, Integer(1), "batches queued per mapper beyond the one it is working on")
 
 
@@ -209,7 +214,8 @@ class LogSettings(_Section):
     json: bool = _key(False, Flag(), "write the log file as JSON lines")
     metrics: str = _key("out/metrics.jsonl", Text(), 'metrics, one JSON object per line; "" = none', resolve="path")
     report_every_s: float = _key(10.0, Number(0, exclusive_minimum=True), "seconds between progress lines")
-    progress: str = _key("auto", Choice(PROGRESS_MODES), 'progress bar: "auto" (when the terminal is interactive), "always", "never"')
+    progress: str = _key("auto", Choice(PROGRESS_MODES),
+                         'progress bar: "auto" (when the terminal is interactive), "always", "never"')
 
 
 @dataclass(frozen=True, repr=False)
@@ -217,14 +223,16 @@ class RunSettings(_Section):
     """[run]: what this run processes."""
 
     now: datetime | None = _key(
-        None, Timestamp(), 'the run\'s "now" for the contract, ISO and UTC, e.g. "2025-01-01T00:00:00"; "" = the real start time'
+        None, Timestamp(),
+        'the run\'s "now" for the contract, ISO and UTC, e.g. "2025-01-01T00:00:00"; "" = the real start time'
     )
     limit: int = _key(0, Integer(0), "stop after this many records (0 = no limit)")
     key_start: int | None = _key(None, OptionalInteger(), 'lowest source key to process; "" = from the first')
     key_end: int | None = _key(None, OptionalInteger(), 'highest source key to process; "" = to the last')
     retry_failed: bool = _key(False, Flag(), "process records the processing_log marks failed again")
     dry_run: bool = _key(False, Flag(), "read and map but write nothing")
-    wait_s: float = _key(0.0, Number(0), "seconds to wait for another run that holds the target's lease (0 = refuse at once, exit 2)")
+    wait_s: float = _key(0.0, Number(0), "seconds to wait for another run that holds the target's lease "
+                         "(0 = refuse at once, exit 2)")
 
 
 @dataclass(frozen=True)

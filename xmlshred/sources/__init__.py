@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xmlshred.sources.errors import SourceError, SourceMissing
 from xmlshred.db.spec import OdbcSettings
 from xmlshred.db.urls import SQLITE_SUFFIXES, FileUrlError, UrlError, locate
+from xmlshred.sources.errors import SourceError, SourceMissing
 from xmlshred.sources.types import SourceDocument, SourceItem
-
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,12 +11,12 @@ record of the connection string's DRIVER.
 
 from __future__ import annotations
 
-from xmlshred.sources.errors import SourceError
-from xmlshred.sources.types import SourceDocument, SourceItem
 from xmlshred.db import sql
 from xmlshred.db.errors import TargetError
 from xmlshred.db.secrets import mask_secrets
 from xmlshred.db.spec import odbc_driver
+from xmlshred.sources.errors import SourceError
+from xmlshred.sources.types import SourceDocument, SourceItem
 
 _FETCH_CHUNK = 500
 

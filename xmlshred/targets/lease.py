@@ -35,17 +35,17 @@ from pathlib import Path
 
 from loguru import logger
 
-from xmlshred.vocab.schema import TargetSchema
-from xmlshred.targets import runs_table
-from xmlshred.db.errors import odbc_sqlstate
 from xmlshred.db.errors import (
     ConnectTargetError,
     TargetError,
     TransientTargetError,
     describe_sqlstate,
+    odbc_sqlstate,
 )
-from xmlshred.targets.runs_table import RunRecord, RunsStatements, utc_now
 from xmlshred.db.spec import TargetSpec
+from xmlshred.targets import runs_table
+from xmlshred.targets.runs_table import RunRecord, RunsStatements, utc_now
+from xmlshred.vocab.schema import TargetSchema
 
 HEARTBEAT_S = 5.0
 """Seconds between heartbeats (and between checks that a server lease is still ours)."""

@@ -19,11 +19,11 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from xmlshred.vocab.schema import TargetSchema
 from xmlshred.db.errors import TargetError, describe_sqlstate
-from xmlshred.targets.processing_log import LogRow
 from xmlshred.db.secrets import mask_secrets
 from xmlshred.db.spec import TargetSpec
+from xmlshred.targets.processing_log import LogRow
+from xmlshred.vocab.schema import TargetSchema
 
 PROBE_KEY = -1
 """processing_log key of the probe row (never committed)."""

@@ -14,8 +14,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from xmlshred.vocab.schema import Column, Table
 from xmlshred.db.errors import TargetError
+from xmlshred.vocab.schema import Column, Table
 
 TABLE_NAME = "processing_log"
 STATUSES = ("success", "failed")

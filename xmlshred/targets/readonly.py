@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import sqlite3
 
-from xmlshred.vocab.schema import TargetSchema
 from xmlshred.db import sql
-from xmlshred.targets import processing_log
 from xmlshred.db.errors import TargetError
-from xmlshred.targets.target import Target
 from xmlshred.db.spec import TargetSpec
+from xmlshred.targets import processing_log
+from xmlshred.targets.target import Target
+from xmlshred.vocab.schema import TargetSchema
 
 _UNDEFINED_TABLE = ("42P01", "42S02")
 

@@ -26,7 +26,8 @@ def is_identifier(name: object) -> bool:
     return isinstance(name, str) and IDENTIFIER.fullmatch(name) is not None
 
 
-def check_identifier(name: str, kind: str = "identifier", fix: str = "rename it in the contract or the configuration") -> str:
+def check_identifier(name: str, kind: str = "identifier",
+                     fix: str = "rename it in the contract or the configuration") -> str:
     """``name`` when it is a plain identifier; else UnsafeIdentifierError naming ``kind`` and how to fix it."""
     if not is_identifier(name):
         raise UnsafeIdentifierError(f"{kind}={name!r} is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*); {fix}")
