@@ -67,24 +67,41 @@ class _Section:
 
 # The ODBC pieces a server source or target may be described by, instead of
 # (or in addition to) the connection string after "odbc:".
-_ODBC_PIECES: dict[str, tuple[object, Kind, str, bool]] = {
-    "driver": ("", Text(), 'ODBC driver name, e.g. "ODBC Driver 18 for SQL Server"', False),
-    "server": ("", Text(), "server host name (or host\\instance)", False),
-    "port": (None, Port(1, 65535), ('server port, e.g. 5432 (PostgreSQL) or 1433 (SQL Server); '
-                                    '"" = the driver default'), False),
-    "database": ("", Text(), "database name", False),
-    "username": ("", Text(), "login name (empty with trusted_connection)", False),
-    "password": ("", Text(), "login password; set it with XMLSHRED__{ROLE}__PASSWORD, not here", True),
-    "trusted_connection": (False, Flag(), "log in with the operating system account", False),
-    "encrypt": ("", Encrypt(), 'TLS: "yes", "no", "strict", "optional"; "" = the driver default', False),
-    "trust_server_certificate": (False, Flag(), "accept the server certificate without checking it", False),
-    "timeout": (15, Integer(0), "login timeout in seconds (0 = wait forever)", False),
+_ODBC_PIECES: dict[str, tuple[str, object, Kind, str, bool]] = {
+    # key: (type, default, kind, help, secret); {ROLE} is "SOURCE" or "TARGET"
+    "driver": ("str", "", Text(), 'ODBC driver name, e.g. "ODBC Driver 18 for SQL Server"', False),
+    "server": ("str", "", Text(), "server host name (or host\\instance)", False),
+    "port": ("int | None", None, Port(1, 65535), ('server port, e.g. 5432 (PostgreSQL) or 1433 (SQL Server); '
+                                                  '"" = the driver default'), False),
+    "database": ("str", "", Text(), "database name", False),
+    "username": ("str", "", Text(), "login name (empty with trusted_connection)", False),
+    "password": ("str", "", Text(), "login password; set it with XMLSHRED__{ROLE}__PASSWORD, not here", True),
+    "trusted_connection": ("bool", False, Flag(), "log in with the operating system account", False),
+    "encrypt": ("str", "", Encrypt(), 'TLS: "yes", "no", "strict", "optional"; "" = the driver default', False),
+    "trust_server_certificate": ("bool", False, Flag(), "accept the server certificate without checking it", False),
+    "timeout": ("int", 15, Integer(0), "login timeout in seconds (0 = wait forever)", False),
 }
 
 
-def _odbc(piece: str, role: str):
-    default, kind, help, secret = _ODBC_PIECES[piece]
-    return _key(default, kind, help.format(ROLE=role.upper()), secret=secret)
+def _odbc_pieces(role: str, after: str):
+    """Class decorator (under ``@dataclass``): the ODBC piece fields, declared once here, placed after ``after``.
+
+    [source] and [target] get the same fields (so ``config.toml`` keeps its
+    flat ``driver = …`` keys), documented for their role."""
+
+    def add(cls):
+        own = dict(cls.__dict__.get("__annotations__", {}))
+        annotations = {}
+        for name, annotation in own.items():
+            annotations[name] = annotation
+            if name == after:
+                annotations.update({piece: spec[0] for piece, spec in _ODBC_PIECES.items()})
+        for piece, (_type, default, kind, help, secret) in _ODBC_PIECES.items():
+            setattr(cls, piece, _key(default, kind, help.format(ROLE=role.upper()), secret=secret))
+        cls.__annotations__ = annotations
+        return cls
+
+    return add
 
 
 ODBC_KEYS = tuple(_ODBC_PIECES)
@@ -117,6 +134,7 @@ class _HasOdbc:
 
 
 @dataclass(frozen=True, repr=False)
+@_odbc_pieces("source", after="page_size")
 class SourceSettings(_HasOdbc, _Section):
     """[source]: where the XML documents come from."""
 
@@ -131,19 +149,10 @@ class SourceSettings(_HasOdbc, _Section):
     column: str = _key("", Text(), 'column holding the XML; "" = the contract\'s source_column')
     key_column: str = _key("app_id", Text(non_empty=True), "integer key column of the source table")
     page_size: int = _key(500, Integer(1), "keys read from the source per query")
-    driver: str = _odbc("driver", "source")
-    server: str = _odbc("server", "source")
-    port: int | None = _odbc("port", "source")
-    database: str = _odbc("database", "source")
-    username: str = _odbc("username", "source")
-    password: str = _odbc("password", "source")
-    trusted_connection: bool = _odbc("trusted_connection", "source")
-    encrypt: str = _odbc("encrypt", "source")
-    trust_server_certificate: bool = _odbc("trust_server_certificate", "source")
-    timeout: int = _odbc("timeout", "source")
 
 
 @dataclass(frozen=True, repr=False)
+@_odbc_pieces("target", after="url")
 class TargetSettings(_HasOdbc, _Section):
     """[target]: the database the rows are written to."""
 
@@ -153,16 +162,6 @@ class TargetSettings(_HasOdbc, _Section):
         'rows go to "sqlite:///file.db" or "odbc:<connection string>" (pieces below fill in the rest)',
         resolve="url",
     )
-    driver: str = _odbc("driver", "target")
-    server: str = _odbc("server", "target")
-    port: int | None = _odbc("port", "target")
-    database: str = _odbc("database", "target")
-    username: str = _odbc("username", "target")
-    password: str = _odbc("password", "target")
-    trusted_connection: bool = _odbc("trusted_connection", "target")
-    encrypt: str = _odbc("encrypt", "target")
-    trust_server_certificate: bool = _odbc("trust_server_certificate", "target")
-    timeout: int = _odbc("timeout", "target")
     connect_retries: int = _key(5, Integer(0), "reconnect attempts after a transient error before the run stops")
     retry_backoff_s: float = _key(0.5, Number(0, exclusive_minimum=True),
                                   "first wait before a reconnect, doubled each attempt")
