@@ -42,11 +42,6 @@ class FileUrlError(UrlError):
     """A ``file:``/``files:`` URL that RFC 8089 does not allow (the message says how to write it)."""
 
 
-def is_file_url(url: str) -> bool:
-    """True for ``file:...`` and ``files:...`` (any case)."""
-    return bool(_FILE_SCHEME.match(url))
-
-
 def file_url_path(url: str) -> str:
     """The absolute local path (glob characters kept) of a ``file:``/``files:`` URL.
 

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from xmlshred.db import sql
+from xmlshred.vocab.names import RUNS_TABLE
 from xmlshred.vocab.schema import Column, Table
 
 if TYPE_CHECKING:
     from xmlshred.db.dialect import Dialect
 
-TABLE_NAME = "xmlshred_runs"
+TABLE_NAME = RUNS_TABLE
 RUNNING = "running"
 ABANDONED = "abandoned"
 OUTCOMES = (RUNNING, "finished", "error", "interrupted", ABANDONED)
