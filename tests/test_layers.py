@@ -133,3 +133,58 @@ def test_messages_and_targets_do_not_load_the_contract_engine():
         loaded = _loaded_after(statement)
         assert not {m for m in loaded if m.startswith("xmlshred.contract")}, statement
         assert "pyodbc" not in loaded, statement
+
+
+def module_graph() -> dict[str, set[str]]:
+    """Module -> the xmlshred modules it imports at module level (``TYPE_CHECKING`` blocks included,
+    imports inside functions left out: they run later and cannot make a cycle at import time)."""
+    modules = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        edges: set[str] = set()
+        nodes = list(tree.body)
+        while nodes:
+            node = nodes.pop()
+            if isinstance(node, ast.If | ast.Try):
+                nodes += node.body + node.orelse + getattr(node, "finalbody", []) + \
+                    [n for handler in getattr(node, "handlers", []) for n in handler.body]
+            elif isinstance(node, ast.Import):
+                edges |= {alias.name for alias in node.names if alias.name in modules}
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")
+                    base = base[: len(base) - (node.level - 1)]
+                    target = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    target = node.module or ""
+                for alias in node.names:
+                    if f"{target}.{alias.name}" in modules:
+                        edges.add(f"{target}.{alias.name}")
+                    elif target in modules:
+                        edges.add(target)
+        edges.discard(name)
+        graph[name] = edges
+    return graph
+
+
+def test_no_import_cycle_between_modules():
+    """No import cycle between modules (e.g. db.dialects <-> db.sql, contract.compiler <-> contract.mapper)."""
+    graph = module_graph()
+    cycles = []
+    state: dict[str, int] = {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                cycles.append(" -> ".join(stack[stack.index(nxt):] + [nxt]))
+            elif nxt not in state:
+                visit(nxt, stack + [nxt])
+        state[node] = 2
+
+    for start in sorted(graph):
+        if start not in state:
+            visit(start, [start])
+    assert cycles == []

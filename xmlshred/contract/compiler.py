@@ -10,8 +10,7 @@ document; ``parsing.py`` parses it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 
 from xmlshred.contract.loader import (
     GROUP_KEY_COLUMNS,
@@ -46,6 +45,7 @@ from xmlshred.contract.plans import (
     ColumnPlan,
     FieldPlan,
     GroupPlan,
+    MapOptions,
     Node,
     TablePlan,
 )
@@ -54,19 +54,6 @@ from xmlshred.vocab.results import MappedRecord, RecordFailure
 from xmlshred.vocab.schema import Column, Table, TargetSchema
 
 __all__ = ["MapOptions", "CompiledContract", "compile_contract"]
-
-@dataclass(frozen=True, slots=True)
-class MapOptions:
-    """How documents are mapped; the same for every document of a run."""
-
-    now: datetime
-    """The run's clock (GETUTCDATE, default_getutcdate_if_null); naive UTC or aware."""
-    max_document_bytes: int = 64 * 1024 * 1024
-    """Larger documents fail at ``validate`` without being parsed."""
-    strict_wellformed: bool = False
-    """Parse the whole document even when the contract needs only its start,
-    so a malformed tail fails at ``parse`` instead of being ignored."""
-
 
 class CompiledContract:
     """A contract ready to map documents: compile once, map many.

@@ -11,7 +11,6 @@ instance) without any XPath.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from xmlshred.contract.expressions import result_to_text
 from xmlshred.contract.parsing import DocumentRejected, check_size, parse_document
@@ -34,6 +33,7 @@ from xmlshred.contract.plans import (
     ROWS,
     SELF,
     UTC_IF_NULL,
+    CompiledView,
     FieldPlan,
     TablePlan,
 )
@@ -48,9 +48,6 @@ from xmlshred.contract.values import (
     parse_datetime,
 )
 from xmlshred.vocab.results import MappedRecord, RecordFailure
-
-if TYPE_CHECKING:
-    from xmlshred.contract.compiler import CompiledContract
 
 __all__ = ["map_document"]
 
@@ -68,7 +65,7 @@ class _Failed(Exception):
         self.reason = reason
 
 
-def map_document(compiled: CompiledContract, document: bytes | str,
+def map_document(compiled: CompiledView, document: bytes | str,
                  expected_key: int | None = None) -> MappedRecord | RecordFailure:
     """Map ``document``; see ``CompiledContract.map_document``. Never raises."""
     known_key = expected_key if isinstance(expected_key, int) else None
@@ -135,7 +132,7 @@ class _Document:
     __slots__ = ("compiled", "root", "inst", "kids", "lowered", "warnings", "key",
                  "contacts", "named", "parent_values")
 
-    def __init__(self, compiled: CompiledContract, root) -> None:
+    def __init__(self, compiled: CompiledView, root) -> None:
         self.compiled = compiled
         self.root = root
         self.lowered: dict = {}

@@ -23,7 +23,6 @@ class LockStatements:
     """Gives the lock back (the session's end does too)."""
 
 
-
 @dataclass(frozen=True, slots=True)
 class Dialect:
     """How one database spells and limits what the target layer needs."""
