@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from xmlshred.db.urls import FileUrlError, file_url_path, url_scheme
+from xmlshred.db.urls import FileUrlError, UrlError, file_url_path, sqlite_url_path, url_scheme
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
@@ -319,12 +319,12 @@ class Url(Kind):
                 raise Invalid(str(exc)) from None
             return url
         if scheme == "sqlite":
-            prefix = f"{scheme}:///"
-            if not url.lower().startswith(prefix) or len(url) == len(prefix):
+            try:
+                path = sqlite_url_path(url)
+            except UrlError:
                 raise Invalid(
-                    f"{scheme}: URLs take three slashes and a path: "
-                    f'"{scheme}:///relative/path" or "{scheme}:////absolute/path"'
-                )
-            # Keep the scheme as the consumers match it (lower case).
-            return prefix + url[len(prefix):]
+                    'sqlite: URLs take three slashes and a path: "sqlite:///relative/path" or '
+                    '"sqlite:////absolute/path"'
+                ) from None
+            return "sqlite:///" + path  # the scheme as the consumers match it (lower case)
         return scheme + url[len(scheme):]

@@ -26,7 +26,7 @@ import re
 from pathlib import Path
 
 from xmlshred.db.secrets import mask_secrets as mask_connection_secrets
-from xmlshred.db.urls import FileUrlError, file_url_path, url_scheme
+from xmlshred.db.urls import FileUrlError, UrlError, file_url_path, sqlite_url_path, url_scheme
 
 # A single letter before the colon is a Windows drive, not a scheme.
 _WINDOWS_ABSOLUTE = re.compile(r"^[A-Za-z]:[\\/]")
@@ -80,13 +80,13 @@ def resolve_url(url: str, base_dir: str | Path) -> str:
             return file_url_path(url)
         except FileUrlError:
             return url
-    prefix = f"{scheme}:///"
-    if not url.lower().startswith(prefix):
+    try:
+        rest = sqlite_url_path(url)
+    except UrlError:
         return url
-    rest = url[len(prefix):]
-    if not rest or rest.startswith(":memory:") or _is_absolute(rest):
-        return prefix + rest
-    return prefix + resolve_path(rest, base_dir)
+    if rest.startswith(":memory:") or _is_absolute(rest):
+        return "sqlite:///" + rest
+    return "sqlite:///" + resolve_path(rest, base_dir)
 
 
 __all__ = ["LOCAL_SCHEMES", "mask_connection_secrets", "resolve_path", "resolve_url", "url_scheme"]
