@@ -38,7 +38,7 @@ from lxml import etree  # noqa: E402
 
 from xmlshred.contract import MapOptions, compile_contract, load_contract  # noqa: E402
 from xmlshred.contract.parsing import parse_document  # noqa: E402
-from xmlshred.contract.results import MappedRecord  # noqa: E402
+from xmlshred.vocab.results import MappedRecord  # noqa: E402
 
 EXAMPLE_CONTRACT = ROOT / "examples" / "credit_card" / "contract.json"
 EXAMPLE_CONTRACTS = {

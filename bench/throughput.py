@@ -180,7 +180,8 @@ def run_baseline(source: Path, table: str) -> dict:
 
 
 def print_table(results: list[dict]) -> None:
-    header = f"{'run':<34} {'records':>8} {'failed':>7} {'seconds':>8} {'rec/min':>9} {'CPU ms/rec':>10} {'peak RSS MB':>11} {'rows/s':>9}"
+    header = (f"{'run':<34} {'records':>8} {'failed':>7} {'seconds':>8} {'rec/min':>9} {'CPU ms/rec':>10} "
+              f"{'peak RSS MB':>11} {'rows/s':>9}")
     print(header)
     print("-" * len(header))
     for r in results:
@@ -267,8 +268,9 @@ def measure_insert_rate(dsn: str, source: Path, args, writers: int, seconds: flo
     import threading
     from datetime import datetime
 
-    from xmlshred.contract import MapOptions, compile_contract, load_contract
     from xmlshred.contract.results import MappedRecord
+
+    from xmlshred.contract import MapOptions, compile_contract, load_contract
     from xmlshred.generator.writers import SOURCE_TABLES
     from xmlshred.targets import open_target, parse_target_url
     from xmlshred.targets.processing_log import LogRow

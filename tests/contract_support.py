@@ -8,8 +8,8 @@ from datetime import datetime
 from pathlib import Path
 
 from xmlshred.contract import CompiledContract, MapOptions, compile_contract, load_contract
-from xmlshred.contract.results import MappedRecord, RecordFailure
 from xmlshred.contract.values import format_canonical
+from xmlshred.vocab.results import MappedRecord, RecordFailure
 
 NOW = datetime(2025, 6, 1, 12, 0, 0)
 

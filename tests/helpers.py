@@ -116,7 +116,7 @@ def canonical_expected(value, column):
 def expected_tables(contract_path: Path, docs, now: str = PINNED_NOW):
     """What the contract engine makes of each document: (multiset per table, ok keys, failed)."""
     from xmlshred.contract import MapOptions, compile_contract, load_contract
-    from xmlshred.contract.results import RecordFailure
+    from xmlshred.vocab.results import RecordFailure
 
     compiled = compile_contract(load_contract(contract_path),
                                 MapOptions(now=datetime.fromisoformat(now)))
@@ -131,7 +131,7 @@ def expected_tables(contract_path: Path, docs, now: str = PINNED_NOW):
         for name, rows in result.tables:
             columns = compiled.schema.table(name).columns
             for row in rows:
-                tables[name][tuple(canonical_expected(v, c) for v, c in zip(row, columns))] += 1
+                tables[name][tuple(canonical_expected(v, c) for v, c in zip(row, columns, strict=True))] += 1
     return compiled.schema, tables, ok, failed
 
 

@@ -9,18 +9,25 @@ from types import SimpleNamespace
 import pykka
 import pytest
 
+from tests.helpers import EXAMPLE_CONTRACT, make_source, wait_until
 from xmlshred.actors.inserter import InsertActor
 from xmlshred.actors.lifecycle import RunSignals
-from xmlshred.actors.reader import ReadLimits, ReaderActor
+from xmlshred.actors.reader import ReaderActor, ReadLimits
 from xmlshred.contract import MapOptions, compile_contract, load_contract
 from xmlshred.messages import (
-    BatchMapped, FlushNow, MappedBatch, MappedItem, Ping, RecordsSettled, SourceBatch,
-    StartReading, UnknownMessage,
+    BatchMapped,
+    FlushNow,
+    MappedBatch,
+    MappedItem,
+    Ping,
+    RecordsSettled,
+    SourceBatch,
+    StartReading,
+    UnknownMessage,
 )
 from xmlshred.sources import SourceSpec, open_source
 from xmlshred.sources.types import SourceItem
 from xmlshred.targets import open_target, parse_target_url
-from tests.helpers import EXAMPLE_CONTRACT, make_source, wait_until
 
 WAIT_S = 60
 

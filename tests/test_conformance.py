@@ -38,7 +38,7 @@ def _case_id(item: tuple[Path, Path]) -> str:
 CASES = _cases()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _compiled(contract: Path, strict: bool):
     return compiled_for(contract, strict_wellformed=strict)
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from xmlshred.contract.results import MappedRecord, RecordFailure
 from tests.contract_support import assert_matches, compiled_for
+from xmlshred.vocab.results import MappedRecord, RecordFailure
 
 DATA = Path(__file__).parent / "data" / "contract"
 CHANGED = Path(__file__).parent / "data" / "changed_rules"

@@ -9,7 +9,12 @@ from datetime import datetime
 import pytest
 
 from xmlshred.contract import (
-    ContractError, MapOptions, check_contract, compile_contract, contract_from_dict, load_contract,
+    ContractError,
+    MapOptions,
+    check_contract,
+    compile_contract,
+    contract_from_dict,
+    load_contract,
 )
 
 ROOT_EXAMPLE = "examples/credit_card/contract.json"
@@ -130,7 +135,7 @@ def test_unresolvable_enum_on_a_nullable_column_is_a_warning_and_always_null(con
     compiled = compile_contract(report.contract, MapOptions(now=datetime(2025, 1, 1)))
     document = b'<Provenir><Request ID="5" Status="A"><CustData><application/></CustData></Request></Provenir>'
     record = compiled.map_document(document)
-    row = dict(zip(compiled.schema.table("app_base").column_names, dict(record.tables)["app_base"][0]))
+    row = dict(zip(compiled.schema.table("app_base").column_names, dict(record.tables)["app_base"][0], strict=True))
     assert row["status_code"] is None
 
 

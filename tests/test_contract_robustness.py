@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tests.contract_support import compiled_for
 from xmlshred.contract import MapOptions, compile_contract, contract_from_dict
 from xmlshred.contract.parsing import parse_document
-from xmlshred.contract.results import MappedRecord, RecordFailure
+from xmlshred.vocab.results import MappedRecord, RecordFailure
 
 NOW = datetime(2025, 6, 1)
 BUSINESS = (

@@ -11,12 +11,12 @@ from datetime import datetime
 
 import pytest
 
+from tests.helpers import EXAMPLE_CONTRACT, TargetReader
 from xmlshred.contract import MapOptions, compile_contract, load_contract
 from xmlshred.loading import FlushWriter, PendingRecord
 from xmlshred.messages import MappedItem
 from xmlshred.sources.types import SourceItem
 from xmlshred.targets import LogRow, open_target, parse_target_url
-from tests.helpers import EXAMPLE_CONTRACT, TargetReader
 
 NOW = datetime(2025, 6, 1, 12, 0, 0)
 

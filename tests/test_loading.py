@@ -9,13 +9,13 @@ from datetime import datetime
 import pytest
 from loguru import logger
 
+from tests.helpers import EXAMPLE_CONTRACT
 from xmlshred.contract import MapOptions, compile_contract, load_contract
 from xmlshred.loading import FlushAborted, FlushWriter, PendingRecord, RetriesExhausted, retry_transient
 from xmlshred.messages import FailedItem, MappedItem
-from xmlshred.contract.results import RecordFailure
 from xmlshred.sources.types import SourceItem
 from xmlshred.targets import TransientTargetError, open_target, parse_target_url
-from tests.helpers import EXAMPLE_CONTRACT
+from xmlshred.vocab.results import RecordFailure
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ failure.
 from __future__ import annotations
 
 import pytest
+from xmlshred.contract.results import MappedRecord, RecordFailure
 
 from tests.contract_support import compiled_for
 from tests.helpers import ROOT
 from xmlshred.contract import mapper
-from xmlshred.contract.results import MappedRecord, RecordFailure
 from xmlshred.generator import generate_documents
 
 CONTRACTS = {

@@ -1,7 +1,8 @@
 """Against a real SQL Server, only when XMLSHRED_MSSQL_DSN names one.
 
 Set it to an ODBC connection string, e.g.
-``DRIVER={ODBC Driver 18 for SQL Server};SERVER=localhost,1433;DATABASE=xmlshred;UID=sa;PWD=…;TrustServerCertificate=yes``
+``DRIVER={ODBC Driver 18 for SQL Server};SERVER=localhost,1433;DATABASE=xmlshred;UID=sa;PWD=…;``
+``TrustServerCertificate=yes`` (one line)
 (FreeTDS works too). Each test uses its own fresh schema and drops it after.
 Without the variable every test here is skipped, saying so: nothing in this
 file stands in for a server.
@@ -17,8 +18,8 @@ from decimal import Decimal
 
 import pytest
 
-from xmlshred.contract.schema import Column, Table, TargetSchema
 from tests.conftest import MSSQL_DSN_ENV
+from xmlshred.vocab.schema import Column, Table, TargetSchema
 
 pytestmark = pytest.mark.mssql
 
@@ -95,7 +96,7 @@ def test_create_write_and_read_back(target, schema):
     target.write_flush(schema, [("app_base", [full, row(2, received_at=NOW.replace(microsecond=0))])], logged(1, 2))
     target.write_flush(schema, [], logged(2))
     stored = sorted(target.table_rows("app_base"))
-    canonical = [tuple(canonical_text(value, column) for value, column in zip(item, APP_BASE.columns))
+    canonical = [tuple(canonical_text(value, column) for value, column in zip(item, APP_BASE.columns, strict=True))
                  for item in stored]
     assert canonical[0] == (1, "Zoë 🚀 東京", "n" * 10_000, "12.50", "2025-10-14 20:09:54.123456",
                             "1990-02-28", True, 255, -32768, 1.25)

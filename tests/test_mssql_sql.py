@@ -9,20 +9,24 @@ test_mssql_live.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 import subprocess
 import sys
 from dataclasses import replace
 from decimal import Decimal
-import datetime as dt
 
 import pyodbc
 import pytest
 import sqlglot
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlglot import exp
 
-from xmlshred.contract.schema import Column, Table, TargetSchema
+from tests.conftest import ROOT
+from xmlshred.db import sql
+from xmlshred.db.errors import classify_sqlite_error, classify_sqlstate
+from xmlshred.db.spec import parse_connection_string
 from xmlshred.sources.odbc_table import OdbcTableSource
 from xmlshred.targets import (
     MSSQL,
@@ -37,13 +41,9 @@ from xmlshred.targets import (
     mask_secrets,
     parse_target_url,
 )
-from xmlshred.targets import sql
-from xmlshred.targets.dialects import classify_sqlite_error
-from xmlshred.targets.errors import classify_sqlstate
 from xmlshred.targets.processing_log import log_table
 from xmlshred.targets.target import ddl_statements, plan_flush
-from xmlshred.targets.urls import parse_connection_string
-from tests.conftest import ROOT
+from xmlshred.vocab.schema import Column, Table, TargetSchema
 
 FREETDS = identify_driver("FreeTDS").dialect
 MS18 = identify_driver("ODBC Driver 18 for SQL Server").dialect
@@ -501,7 +501,7 @@ def test_freetds_against_a_closed_port_fails_fast_with_a_masked_message():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     script = (
-        "import targets\n"
+        "from xmlshred import targets\n"
         f"spec = targets.parse_target_url('odbc:DRIVER={{FreeTDS}};SERVER=127.0.0.1;PORT={port};"
         "DATABASE=credit;UID=sa;PWD={Sup3r;Secret};TDS_Version=7.4', {'timeout': 2})\n"
         "try:\n"

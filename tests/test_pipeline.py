@@ -8,11 +8,21 @@ import sqlite3
 
 import pytest
 
-
 from tests.helpers import (
-    EXAMPLE_CONTRACT, WAIT_S, TargetReader, assert_target_matches, expected_tables, log_count,
-    make_source, pipeline_config, read_summary, run_cli, start_cli, wait_until,
+    EXAMPLE_CONTRACT,
+    WAIT_S,
+    TargetReader,
+    assert_target_matches,
+    expected_tables,
+    log_count,
+    make_source,
+    pipeline_config,
+    read_summary,
+    run_cli,
+    start_cli,
+    wait_until,
 )
+
 
 def _migrate(config, *extra, env=None, timeout=300):
     result = run_cli("migrate", "--config", str(config), *extra, env=env, timeout=timeout)

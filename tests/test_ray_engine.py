@@ -9,6 +9,7 @@ CPU each). Runs are held mid-way with the mapper workers' pause hook
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import os
 import signal
@@ -244,5 +245,5 @@ def test_shard_bounds_cover_the_range_disjointly_even_for_sparse_keys(tmp_path):
         sizes.append(sum(1 for k in keys if low <= k <= high))
     assert sum(sizes) == len(keys) and len(shards) == 6
     assert sizes == [150] * 6
-    assert all(a.key_end < b.key_start for a, b in zip(shards, shards[1:]))
+    assert all(a.key_end < b.key_start for a, b in itertools.pairwise(shards))
     assert json.dumps([s.key_end for s in shards[:-1]])  # plain ints, sendable to Ray

@@ -9,9 +9,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xmlshred.contract.results import MappedRecord, RecordFailure
-from xmlshred.generator import FAILING_EDGE_CASES, SOURCE_TABLES, generate_documents
-from xmlshred.generator.writers import write_sqlite
 from tests.contract_support import compiled_for
 from tests.helpers import (
     ROOT,
@@ -21,6 +18,9 @@ from tests.helpers import (
     read_summary,
     run_cli,
 )
+from xmlshred.generator import FAILING_EDGE_CASES, SOURCE_TABLES, generate_documents
+from xmlshred.generator.writers import write_sqlite
+from xmlshred.vocab.results import MappedRecord, RecordFailure
 
 RL_CONTRACT = ROOT / "examples" / "recreational_lending" / "contract.json"
 
@@ -92,7 +92,7 @@ def test_generated_rl_documents_fill_every_column_and_fail_only_where_they_shoul
         for table, rows in result.tables:
             rows_per_table[table] += len(rows)
             for row in rows:
-                filled[table].update(name for name, value in zip(columns[table], row) if value is not None)
+                filled[table].update(name for name, value in zip(columns[table], row, strict=True) if value is not None)
     never = {table: sorted(set(names) - filled[table]) for table, names in columns.items()
              if set(names) - filled[table]}
     assert never == {}

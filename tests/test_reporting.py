@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from loguru import logger
@@ -42,7 +42,7 @@ from xmlshred.reporting import (
 from xmlshred.reporting.stats import percentile
 
 T0 = 1_000.0
-STARTED = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+STARTED = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
 
 def flush(ok: int, failed: int = 0, rows: int = 0, seconds: float = 0.1, failures=(), skipped: int = 0):
@@ -56,7 +56,8 @@ def flush(ok: int, failed: int = 0, rows: int = 0, seconds: float = 0.1, failure
 def loguru_messages():
     """Records reaching loguru while the test runs: (level name, message, extra)."""
     seen: list[tuple[str, str, dict]] = []
-    sink_id = logger.add(lambda m: seen.append((m.record["level"].name, m.record["message"], dict(m.record["extra"]))), level="DEBUG")
+    sink_id = logger.add(lambda m: seen.append((m.record["level"].name, m.record["message"], dict(m.record["extra"]))),
+                         level="DEBUG")
     yield seen
     logger.remove(sink_id)
 
@@ -228,12 +229,13 @@ def test_reporter_ticks_and_summarises(tmp_path):
     try:
         reporter = ReporterActor.start(
             run_id="run-a", metrics_path=path, report_every_s=0.02, mappers=2,
-            total_records=100, progress_mode="never", started_at=datetime.now(timezone.utc),
+            total_records=100, progress_mode="never", started_at=datetime.now(UTC),
         )
         reporter.tell(ReaderProgress(sent=60, in_flight=20, skipped_done=1, exhausted=False))
         reporter.tell(MapperLoad(mapper_index=0, records=60, busy_seconds=0.001))
         reporter.tell(FlushReport(records_ok=37, records_failed=3, rows=120, seconds=0.01,
-                                  failures=(("parse", "not well-formed"), ("parse", "too large"), ("insert", "constraint"))))
+                                  failures=(("parse", "not well-formed"), ("parse", "too large"),
+                                            ("insert", "constraint"))))
         reporter.tell(WorkerReplaced(mapper_index=1, exitcode=-9))
         assert ticks.wait(timeout=10), f"no progress line with the flush's counts within 10 s: {progress_lines}"
 
@@ -295,7 +297,8 @@ def test_reporter_rejects_unknown_messages(tmp_path):
 
 def test_reporter_rejects_a_bad_progress_mode(tmp_path):
     with pytest.raises(ValueError, match="progress_mode"):
-        ReporterActor(run_id="r", metrics_path=tmp_path / "m.jsonl", report_every_s=1, mappers=1, progress_mode="sometimes")
+        ReporterActor(run_id="r", metrics_path=tmp_path / "m.jsonl", report_every_s=1, mappers=1,
+                      progress_mode="sometimes")
 
 
 def test_reporter_draws_a_progress_bar_when_asked(tmp_path, capsys):
@@ -343,14 +346,14 @@ def _two_runs_metrics() -> list[dict]:
     records.append(first.interval_metrics(T0 + 20))
     records.append(first.summary("finished", now=T0 + 30))
 
-    second = RunStats("run-2", mappers=2, started_at=datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc),
+    second = RunStats("run-2", mappers=2, started_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
                       start=T0, recent_window_s=10)
     for i in range(1, 4):
         second.add_flush(flush(60 * i, 1, failures=[("map", "bad date")]), now=T0 + 10 * i - 1)
         records.append(second.interval_metrics(T0 + 10 * i))
     records.append(second.summary("interrupted", now=T0 + 31))
     # A run that was killed: intervals, no summary.
-    killed = RunStats("run-0", mappers=1, started_at=datetime(2026, 2, 1, tzinfo=timezone.utc), start=T0)
+    killed = RunStats("run-0", mappers=1, started_at=datetime(2026, 2, 1, tzinfo=UTC), start=T0)
     killed.add_flush(flush(10), now=T0 + 1)
     records.insert(0, killed.interval_metrics(T0 + 2))
     return records
@@ -408,7 +411,8 @@ def test_build_report_tables_runs_rates_and_failures():
 def test_build_report_for_one_run_without_a_target():
     text = build_report(_two_runs_metrics(), None, run_id="run-1")
     assert "Rate over time, run run-1" in text
-    assert "Failures by stage, run run-1 (metrics; the target has no processing_log to give reasons): 2\n  parse: 2" in text
+    assert ("Failures by stage, run run-1 (metrics; the target has no processing_log to give reasons): 2\n"
+            "  parse: 2") in text
     assert select_run(_two_runs_metrics(), None) == "run-2"
     with pytest.raises(ReportError, match="run-9"):
         build_report(_two_runs_metrics(), None, run_id="run-9")
@@ -574,8 +578,10 @@ def test_sigusr1_dumps_threads():
 
 def test_failures_group_parse_errors_without_their_positions():
     rows = [
-        {"status": "failed", "stage": "parse", "reason": "not well-formed XML at line 5, column 168 (ERR_X)", "run_id": "r"},
-        {"status": "failed", "stage": "parse", "reason": "not well-formed XML at line 12, column 20 (ERR_X)", "run_id": "r"},
+        {"status": "failed", "stage": "parse", "reason": "not well-formed XML at line 5, column 168 (ERR_X)",
+         "run_id": "r"},
+        {"status": "failed", "stage": "parse", "reason": "not well-formed XML at line 12, column 20 (ERR_X)",
+         "run_id": "r"},
         {"status": "success", "stage": None, "reason": None, "run_id": "r"},
     ]
     assert failures_from_rows(rows, "r") == [("parse", "not well-formed XML (ERR_X)", 2)]

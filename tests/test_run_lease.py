@@ -214,9 +214,9 @@ def test_a_lost_server_lease_taken_by_another_run_stops_the_first(pg_database):
 
     import pyodbc
 
+    from xmlshred.db.sql import ADVISORY_LOCK_CLASS
     from xmlshred.targets import parse_target_url
     from xmlshred.targets.lease import LeaseLost, RunLease
-    from xmlshred.targets.sql import ADVISORY_LOCK_CLASS
 
     schema = contract_schema()
     spec = parse_target_url(f"odbc:{pg_database}")

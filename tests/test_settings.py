@@ -106,7 +106,8 @@ def test_command_line_overrides_beat_the_file_and_none_means_not_given(tmp_path)
     config = write_config(tmp_path, "[actors]\nmappers = 6\nbatch_size = 20\n[run]\ndry_run = false\n")
     settings = load_settings(
         config,
-        {"actors.mappers": 4, "actors.batch_size": None, "run.dry_run": True, "run.limit": "25", "log.progress": "never"},
+        {"actors.mappers": 4, "actors.batch_size": None, "run.dry_run": True, "run.limit": "25",
+         "log.progress": "never"},
         environ={},
     )
 
@@ -223,8 +224,10 @@ def test_unknown_environment_variable_suggests_the_close_one(tmp_path):
     with pytest.raises(SettingsError) as excinfo:
         load_settings(None, environ=environ, cwd=tmp_path)
     assert problems_of(excinfo) == [
-        "environment variable XMLSHRED__ACTOR__MAPPERS: unknown section 'actor' (did you mean XMLSHRED__ACTORS__MAPPERS?)",
-        "environment variable XMLSHRED__MAPPERS: expected the form XMLSHRED__SECTION__KEY, e.g. XMLSHRED__TARGET__PASSWORD",
+        "environment variable XMLSHRED__ACTOR__MAPPERS: unknown section 'actor' "
+        "(did you mean XMLSHRED__ACTORS__MAPPERS?)",
+        "environment variable XMLSHRED__MAPPERS: expected the form XMLSHRED__SECTION__KEY, "
+        "e.g. XMLSHRED__TARGET__PASSWORD",
         "environment variable XMLSHRED__TARGET__PASWORD: unknown key 'pasword' in [target] "
         "(did you mean XMLSHRED__TARGET__PASSWORD?)",
     ]
@@ -255,7 +258,8 @@ def test_unknown_command_line_setting(tmp_path):
         ('[log]\nprogress = "sometimes"\n', '[log] progress: expected one of "auto", "always", "never"'),
         ('[source]\nkey_column = ""\n', "[source] key_column: expected a non-empty string (got '')"),
         ('[target]\nurl = "postgres://db/x"\n', "[target] url: unknown scheme 'postgres'"),
-        ('[target]\nurl = "out/target.db"\n', '[target] url: expected "sqlite:///path.db" or "odbc:<connection string>"'),
+        ('[target]\nurl = "out/target.db"\n',
+         '[target] url: expected "sqlite:///path.db" or "odbc:<connection string>"'),
         ('[target]\nurl = "sqlite://out.db"\n', "[target] url: sqlite: URLs take three slashes"),
         ('[source]\nencrypt = "maybe"\n', '[source] encrypt: expected true, false, "yes"'),
         ("[actors]\nmappers = [1, 2]\n", "[actors] mappers: expected an integer ≥ 1 (got [1, 2])"),
@@ -485,7 +489,8 @@ def test_shipped_config_loads_clean_with_the_defaults():
     shipped = load_settings(SHIPPED_CONFIG, environ={})
     defaults_beside_it = load_settings(None, environ={}, cwd=SHIPPED_CONFIG.parent)
 
-    assert shipped == Settings(**{name: getattr(defaults_beside_it, name) for name in SECTIONS}, config_path=SHIPPED_CONFIG)
+    assert shipped == Settings(**{name: getattr(defaults_beside_it, name) for name in SECTIONS},
+                               config_path=SHIPPED_CONFIG)
     assert shipped.target.url == f"sqlite:///{ROOT / 'out' / 'target.db'}"
     assert shipped.contract.path == str(ROOT / "examples" / "credit_card" / "contract.json")
 
@@ -537,3 +542,21 @@ def test_odbc_options_hold_only_the_pieces_that_are_set(tmp_path):
         "timeout": 15,
     }
     assert settings.source.odbc_options() == {"timeout": 15}
+
+
+def test_source_and_target_odbc_pieces_are_one_model(tmp_path):
+    """[source] and [target] pieces both read into db.spec.OdbcSettings, and every piece is one of its fields."""
+    from xmlshred.db.spec import OdbcSettings, odbc_location
+    from xmlshred.settings import ODBC_KEYS
+
+    assert set(ODBC_KEYS) <= {f.name for f in fields(OdbcSettings)}
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[source]\nurl = "odbc:"\ndriver = "PostgreSQL Unicode"\nserver = "src"\nport = 5432\ndatabase = "feeds"\n'
+        '[target]\nurl = "odbc:"\ndriver = "PostgreSQL Unicode"\nserver = "dst"\ndatabase = "rows"\n'
+    )
+    settings = load_settings(config, {}, {})
+    assert isinstance(settings.source.odbc(), OdbcSettings) and isinstance(settings.target.odbc(), OdbcSettings)
+    source = odbc_location("", settings.source.odbc(), role="source")
+    assert source.dialect.name == "postgresql"
+    assert "SERVER=src" in source.connection_string and "DATABASE=feeds" in source.connection_string

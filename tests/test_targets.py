@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from xmlshred.contract.schema import Column, Table, TargetSchema
+from tests.conftest import ROOT
 from xmlshred.targets import (
     ConnectTargetError,
     DataTargetError,
@@ -25,7 +25,7 @@ from xmlshred.targets import (
     open_target,
     parse_target_url,
 )
-from tests.conftest import ROOT
+from xmlshred.vocab.schema import Column, Table, TargetSchema
 
 NOW = dt.datetime(2025, 10, 14, 20, 9, 54)
 
@@ -79,7 +79,7 @@ def success(*keys: int, run_id: str = "run-1") -> list[LogRow]:
 
 def canonical_rows(target, table: Table) -> list[tuple]:
     """Stored rows in the conformance form, sorted by the first column."""
-    rows = [tuple(canonical_text(value, column) for value, column in zip(row, table.columns))
+    rows = [tuple(canonical_text(value, column) for value, column in zip(row, table.columns, strict=True))
             for row in target.table_rows(table.name)]
     return sorted(rows, key=lambda row: row[0])
 
@@ -207,7 +207,8 @@ def test_many_rows_and_keys_are_chunked_within_limits(target):
 
 @pytest.mark.parametrize("bad", [
     replace(SCHEMA, tables=(replace(CONTACT, name="contact; DROP TABLE app_base"),)),
-    replace(SCHEMA, tables=(replace(CONTACT, columns=(Column("con_id", "bigint"), Column('first"name', "string", 5))),)),
+    replace(SCHEMA, tables=(replace(CONTACT, columns=(Column("con_id", "bigint"),
+                                                      Column('first"name', "string", 5))),)),
     replace(SCHEMA, schema_name="app]; DROP SCHEMA dbo; --"),
     replace(SCHEMA, key_column="app id"),
 ])
@@ -257,7 +258,7 @@ def test_sqlite_busy_is_transient(tmp_path):
 
 def test_sqlite_uses_wal_and_relative_urls(tmp_path):
     script = (
-        "import sys, targets\n"
+        "import sys\nfrom xmlshred import targets\n"
         "spec = targets.parse_target_url('sqlite:///out/rel.db')\n"
         "t = targets.open_target(spec)\n"
         "assert t._connection.execute('PRAGMA journal_mode').fetchone()[0] == 'wal'\n"

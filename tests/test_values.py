@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 
-from xmlshred.contract.schema import Column
 from xmlshred.contract.values import (
     ValueRangeError,
     convert_value,
@@ -19,6 +18,7 @@ from xmlshred.contract.values import (
     parse_datetime,
     parse_number,
 )
+from xmlshred.vocab.schema import Column
 
 
 def column(data_type: str, data_length: int | None = None, name: str = "col") -> Column:

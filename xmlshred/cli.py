@@ -172,7 +172,7 @@ def cmd_init_db(args) -> int:
         logger.error("cannot start: {}", exc)
         return EXIT_USAGE
     except Exception as exc:
-        from xmlshred.targets import mask_secrets
+        from xmlshred.db.secrets import mask_secrets
 
         logger.error("init-db failed: {}", mask_secrets(str(exc)))
         return EXIT_ERROR

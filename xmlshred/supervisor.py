@@ -363,6 +363,6 @@ def _path_or_none(value) -> Path | None:
 
 
 def _safe_url(url: str) -> str:
-    from xmlshred.targets import mask_secrets
+    from xmlshred.db.secrets import mask_secrets
 
     return mask_secrets(url)

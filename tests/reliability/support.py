@@ -184,7 +184,7 @@ class TreeRssSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def start(self) -> "TreeRssSampler":
+    def start(self) -> TreeRssSampler:
         self._thread.start()
         return self
 

@@ -8,8 +8,15 @@ from dataclasses import replace
 
 import pytest
 
-from tests.helpers import EXAMPLE_CONTRACT, assert_target_matches, expected_tables, make_source, \
-    pipeline_config, read_summary, run_cli
+from tests.helpers import (
+    EXAMPLE_CONTRACT,
+    assert_target_matches,
+    expected_tables,
+    make_source,
+    pipeline_config,
+    read_summary,
+    run_cli,
+)
 from tests.reliability.support import file_text, planted_values_absent, read_log, target_kind
 
 pytestmark = pytest.mark.reliability

@@ -6,8 +6,14 @@ import time
 
 import pytest
 
-from tests.helpers import EXAMPLE_CONTRACT, assert_target_matches, expected_tables, make_source, \
-    pipeline_config, run_cli
+from tests.helpers import (
+    EXAMPLE_CONTRACT,
+    assert_target_matches,
+    expected_tables,
+    make_source,
+    pipeline_config,
+    run_cli,
+)
 from tests.reliability.support import CliRun, assert_partial_state_consistent, log_count, wait_until
 
 pytestmark = [pytest.mark.reliability, pytest.mark.postgres]

@@ -7,10 +7,23 @@ import time
 
 import pytest
 
-from tests.helpers import EXAMPLE_CONTRACT, assert_target_matches, expected_tables, make_source, \
-    pipeline_config, read_summary, run_cli
-from tests.reliability.support import CliRun, assert_partial_state_consistent, assert_session_gone, \
-    log_count, target_kind, wait_until
+from tests.helpers import (
+    EXAMPLE_CONTRACT,
+    assert_target_matches,
+    expected_tables,
+    make_source,
+    pipeline_config,
+    read_summary,
+    run_cli,
+)
+from tests.reliability.support import (
+    CliRun,
+    assert_partial_state_consistent,
+    assert_session_gone,
+    log_count,
+    target_kind,
+    wait_until,
+)
 
 pytestmark = pytest.mark.reliability
 

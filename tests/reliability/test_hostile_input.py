@@ -10,8 +10,15 @@ from dataclasses import replace
 
 import pytest
 
-from tests.helpers import EXAMPLE_CONTRACT, assert_target_matches, expected_tables, make_source, \
-    pipeline_config, read_summary, run_cli
+from tests.helpers import (
+    EXAMPLE_CONTRACT,
+    assert_target_matches,
+    expected_tables,
+    make_source,
+    pipeline_config,
+    read_summary,
+    run_cli,
+)
 from tests.reliability.support import file_text, planted_values_absent, read_log
 
 pytestmark = pytest.mark.reliability
@@ -37,7 +44,7 @@ def _with_first_name(xml: str, value: str) -> str:
 
 def _billion_laughs(xml: str, key: int) -> str:
     levels = [f'<!ENTITY lol0 "{_planted(key)}">']
-    levels += [f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1)) * 10}">' for i in range(1, 10)]
+    levels += [f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)]
     return (f'<?xml version="1.0"?>\n<!DOCTYPE Provenir [{"".join(levels)}]>\n'
             + _with_first_name(_body(xml), "&lol9;"))
 

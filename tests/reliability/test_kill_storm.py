@@ -9,10 +9,23 @@ import time
 
 import pytest
 
-from tests.helpers import EXAMPLE_CONTRACT, assert_target_matches, expected_tables, make_source, \
-    pipeline_config, run_cli
-from tests.reliability.support import CliRun, assert_partial_state_consistent, assert_session_gone, \
-    contract_schema, log_count, target_kind, wait_until
+from tests.helpers import (
+    EXAMPLE_CONTRACT,
+    assert_target_matches,
+    expected_tables,
+    make_source,
+    pipeline_config,
+    run_cli,
+)
+from tests.reliability.support import (
+    CliRun,
+    assert_partial_state_consistent,
+    assert_session_gone,
+    contract_schema,
+    log_count,
+    target_kind,
+    wait_until,
+)
 
 pytestmark = pytest.mark.reliability
 
@@ -68,7 +81,7 @@ def test_kill9_storm_then_reruns_equal_the_uninterrupted_output(tmp_path, target
         moments.append((how, round(amount, 2), workers_seen, settled))
         assert settled < count, f"trial {trial}: everything was settled before the kill; use more documents"
 
-    for reruns in range(1, MAX_RERUNS + 1):
+    for reruns in range(1, MAX_RERUNS + 1):  # noqa: B007 (read after the loop: the reruns it took)
         result = run_cli("migrate", "--config", str(config), timeout=300)
         if result.returncode in (0, 3):
             break

@@ -7,8 +7,15 @@ import signal
 import psutil
 import pytest
 
-from tests.helpers import EXAMPLE_CONTRACT, assert_target_matches, expected_tables, make_source, \
-    pipeline_config, read_summary, run_cli
+from tests.helpers import (
+    EXAMPLE_CONTRACT,
+    assert_target_matches,
+    expected_tables,
+    make_source,
+    pipeline_config,
+    read_summary,
+    run_cli,
+)
 from tests.reliability.support import CliRun, contract_schema, log_count, target_kind, wait_until
 
 pytestmark = pytest.mark.reliability
@@ -28,7 +35,7 @@ def test_sigkill_of_workers_is_replaced_and_the_run_completes_once(tmp_path, tar
     killed, replacements = [], []
     try:
         originals = wait_until(lambda: len(run.workers()) >= 2 and run.workers(), "two mapper workers")
-        for victim, threshold in zip(originals, KILL_AFTER_COMMITS):
+        for victim, threshold in zip(originals, KILL_AFTER_COMMITS, strict=False):
             wait_until(lambda: not run.running() or log_count(target_url, contract_schema()) >= threshold,
                        f"{threshold} commits")
             assert run.running(), "the run finished before a worker could be killed; use more documents"

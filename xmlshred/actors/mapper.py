@@ -5,7 +5,7 @@ from __future__ import annotations
 import pykka
 from loguru import logger
 
-from xmlshred.contract.results import RecordFailure
+from xmlshred.vocab.results import RecordFailure
 from xmlshred.messages import (
     BatchMapped, FailedItem, MappedBatch, MappedItem, MapperLoad, Ping, SourceBatch,
     UnknownMessage, WorkerReplaced,

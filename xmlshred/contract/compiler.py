@@ -10,8 +10,7 @@ document; ``parsing.py`` parses it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC
 
 from xmlshred.contract.loader import (
     GROUP_KEY_COLUMNS,
@@ -46,27 +45,15 @@ from xmlshred.contract.plans import (
     ColumnPlan,
     FieldPlan,
     GroupPlan,
+    MapOptions,
     Node,
     TablePlan,
 )
-from xmlshred.contract.results import MappedRecord, RecordFailure
-from xmlshred.contract.schema import Column, Table, TargetSchema
 from xmlshred.contract.values import convert_value
+from xmlshred.vocab.results import MappedRecord, RecordFailure
+from xmlshred.vocab.schema import Column, Table, TargetSchema
 
 __all__ = ["MapOptions", "CompiledContract", "compile_contract"]
-
-@dataclass(frozen=True, slots=True)
-class MapOptions:
-    """How documents are mapped; the same for every document of a run."""
-
-    now: datetime
-    """The run's clock (GETUTCDATE, default_getutcdate_if_null); naive UTC or aware."""
-    max_document_bytes: int = 64 * 1024 * 1024
-    """Larger documents fail at ``validate`` without being parsed."""
-    strict_wellformed: bool = False
-    """Parse the whole document even when the contract needs only its start,
-    so a malformed tail fails at ``parse`` instead of being ignored."""
-
 
 class CompiledContract:
     """A contract ready to map documents: compile once, map many.
@@ -80,7 +67,7 @@ class CompiledContract:
         self.options = options
         now = options.now
         if now.tzinfo is not None:
-            now = now.astimezone(timezone.utc).replace(tzinfo=None)
+            now = now.astimezone(UTC).replace(tzinfo=None)
         self.now = now
         self.now_text = now.isoformat(" ")
         builder = _Builder(contract)
@@ -495,7 +482,7 @@ class _Builder:
         groups = []
         for argument, members in by_argument.items():
             group = GroupPlan(_argument_value(argument, group_column))
-            fields = dict(zip((m.target_column for m in members), self.placed_fields(members)))
+            fields = dict(zip((m.target_column for m in members), self.placed_fields(members), strict=True))
             cells = []
             for column, column_plan in shared.items():
                 field = fields.get(column)

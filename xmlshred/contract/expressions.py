@@ -33,13 +33,13 @@ import calendar
 import difflib
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
-from typing import Callable
 
-from xmlshred.contract.schema import Column
 from xmlshred.contract.values import ValueRangeError, convert_value, parse_datetime
+from xmlshred.vocab.schema import Column
 
 __all__ = [
     "ExpressionError",

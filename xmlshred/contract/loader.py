@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from xmlshred.contract.expressions import Expression, ExpressionError, parse_expression
-from xmlshred.contract.schema import DATA_TYPES, Column
 from xmlshred.contract.values import ValueRangeError, convert_value
+from xmlshred.vocab.names import PROCESSING_LOG, RUNS_TABLE, is_identifier
+from xmlshred.vocab.schema import DATA_TYPES, Column
 
 __all__ = [
     "ContractError",
@@ -33,7 +34,6 @@ __all__ = [
     "load_contract",
     "check_contract",
     "contract_from_dict",
-    "IDENTIFIER",
     "VALUE_STEPS",
     "SELECTOR_STEPS",
     "ROW_STEPS",
@@ -45,16 +45,10 @@ __all__ = [
     "PROCESSING_LOG",
 ]
 
-IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-"""What every table, column and schema name must match (they end up in SQL)."""
 
 DEFAULT_DECIMAL_PLACES = 2
 """Decimal places of a ``decimal`` mapping without ``data_length``."""
 
-PROCESSING_LOG = "processing_log"
-"""The engine's own table; a contract may list it but never maps into it."""
-RUNS_TABLE = "xmlshred_runs"
-"""The engine's record of runs and their lease; never a contract table."""
 
 VALUE_STEPS = frozenset({
     "enum", "char_to_bit", "boolean_to_bit", "numbers_only", "extract_numeric",
@@ -386,7 +380,7 @@ class _Validator:
             if not optional:
                 self.problem(where, f"{what} is missing")
             return None
-        if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
+        if not is_identifier(value):
             self.problem(
                 where,
                 f"{what} {value!r} is not a valid identifier "
@@ -472,7 +466,7 @@ class _Validator:
         if value is None or value == "":
             return None
         # A schema-qualified name is common for table sources; each part is checked.
-        if not isinstance(value, str) or not all(IDENTIFIER.fullmatch(p) for p in value.split(".")) \
+        if not isinstance(value, str) or not all(is_identifier(p) for p in value.split(".")) \
                 or value.count(".") > 1:
             self.problem("source_table", f"{value!r} is not a valid table name (schema.table allowed)")
             return None
@@ -948,7 +942,7 @@ class _Validator:
         self.check_cycles(relationships)
         self.check_foreign_keys(active, relationships, key_mappings, root)
         self.check_selectors(active, rules, relationships, root, row_tables)
-        for table, options in tables.items():
+        for table in tables:
             if table not in {root, *child_tables, *row_tables}:
                 self.warn(f"tables.{table}", "no mapping writes to this table; options ignored")
 

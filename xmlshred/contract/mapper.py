@@ -11,7 +11,6 @@ instance) without any XPath.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from xmlshred.contract.expressions import result_to_text
 from xmlshred.contract.parsing import DocumentRejected, check_size, parse_document
@@ -34,10 +33,10 @@ from xmlshred.contract.plans import (
     ROWS,
     SELF,
     UTC_IF_NULL,
+    CompiledView,
     FieldPlan,
     TablePlan,
 )
-from xmlshred.contract.results import MappedRecord, RecordFailure
 from xmlshred.contract.values import (
     INTEGER_RANGES,
     ValueRangeError,
@@ -48,9 +47,7 @@ from xmlshred.contract.values import (
     numbers_only,
     parse_datetime,
 )
-
-if TYPE_CHECKING:
-    from xmlshred.contract.compiler import CompiledContract
+from xmlshred.vocab.results import MappedRecord, RecordFailure
 
 __all__ = ["map_document"]
 
@@ -68,7 +65,7 @@ class _Failed(Exception):
         self.reason = reason
 
 
-def map_document(compiled: CompiledContract, document: bytes | str,
+def map_document(compiled: CompiledView, document: bytes | str,
                  expected_key: int | None = None) -> MappedRecord | RecordFailure:
     """Map ``document``; see ``CompiledContract.map_document``. Never raises."""
     known_key = expected_key if isinstance(expected_key, int) else None
@@ -140,7 +137,7 @@ class _Document:
     __slots__ = ("compiled", "root", "inst", "kids", "lowered", "warnings", "key",
                  "contacts", "named", "parent_values", "lookups")
 
-    def __init__(self, compiled: CompiledContract, root) -> None:
+    def __init__(self, compiled: CompiledView, root) -> None:
         self.compiled = compiled
         self.root = root
         self.lowered: dict = {}
@@ -224,7 +221,7 @@ class _Document:
             current = best.get(key)
             if current is None or priority <= current[0]:
                 best[key] = (priority, element)
-        return [pair for pair, key in zip(pairs, keys) if best[key][1] is pair[1]]
+        return [pair for pair, key in zip(pairs, keys, strict=True) if best[key][1] is pair[1]]
 
     def warn(self, kind: str) -> None:
         self.warnings[kind] = self.warnings.get(kind, 0) + 1
@@ -882,7 +879,7 @@ def _group_rows(doc: _Document, plan: TablePlan) -> list[tuple]:
             values.append(value)
         if not makes_row:
             continue
-        for position, (field, column, default) in enumerate(group.cells):
+        for position, (_field, column, default) in enumerate(group.cells):
             if values[position] is not None:
                 continue
             if default is not _NO_DEFAULT:

@@ -9,8 +9,12 @@ imports the other's internals.
 
 from __future__ import annotations
 
-from xmlshred.contract.loader import POLICY_EXCEPTIONS, Mapping, Relationship
-from xmlshred.contract.schema import Column, Table
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from xmlshred.contract.loader import POLICY_EXCEPTIONS, Contract, Mapping, Relationship
+from xmlshred.vocab.schema import Column, Table, TargetSchema
 
 # Step codes of the value pipeline (small ints: compared once per step per field).
 ENUM, CHAR_TO_BIT, BOOLEAN_TO_BIT, NUMBERS_ONLY, EXTRACT_NUMERIC, CALCULATED, \
@@ -162,3 +166,39 @@ class TablePlan:
         self.finishing: tuple[tuple[int, ColumnPlan], ...] = ()
         """(position, column) of the columns a written row may still change: the
         parent key, and those with a default or not nullable (set after compiling)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MapOptions:
+    """How documents are mapped; the same for every document of a run."""
+
+    now: datetime
+    """The run's clock (GETUTCDATE, default_getutcdate_if_null); naive UTC or aware."""
+    max_document_bytes: int = 64 * 1024 * 1024
+    """Larger documents fail at ``validate`` without being parsed."""
+    strict_wellformed: bool = False
+    """Parse the whole document even when the contract needs only its start,
+    so a malformed tail fails at ``parse`` instead of being ignored."""
+
+
+class CompiledView(Protocol):
+    """What the mapper reads of a compiled contract (``compiler.CompiledContract`` is one),
+    so ``mapper.py`` needs no import of ``compiler.py``."""
+
+    contract: Contract
+    options: MapOptions
+    now: datetime
+    now_text: str
+    nodes: tuple[Node, ...]
+    app_node: Node
+    key_node: Node
+    key_attribute: str | None
+    key_attribute_lower: str | None
+    key_column: Column
+    plans: tuple[TablePlan, ...]
+    schema: TargetSchema
+    contact_node: Node | None
+    name_nodes: dict[str, tuple[Node, ...]]
+    unknown_names: frozenset[str]
+    aliases: dict[str, str]
+    horizon: tuple[str, ...] | None

@@ -16,7 +16,7 @@ import re
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal
 
-from xmlshred.contract.schema import Column
+from xmlshred.vocab.schema import Column
 
 __all__ = [
     "ValueRangeError",

@@ -251,7 +251,7 @@ def _range(shard: Shard) -> str:
 
 
 def _masked(url: str) -> str:
-    from xmlshred.targets import mask_secrets
+    from xmlshred.db.secrets import mask_secrets
 
     return mask_secrets(url)
 

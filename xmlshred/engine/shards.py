@@ -64,14 +64,15 @@ def plan_shards(source_spec, count: int, key_start: int | None, key_end: int | N
 
 
 def _tile_bounds(spec, tiles: int, key_start, key_end) -> list:
-    from xmlshred.targets import sql
-    from xmlshred.targets.dialects import SQLITE
+    from xmlshred.db import sql
+    from xmlshred.db.dialects import SQLITE
+    from xmlshred.db.urls import sqlite_url_path, url_scheme
 
     url = spec.url
-    if url.startswith("sqlite:///"):
+    if url_scheme(url) == "sqlite":
         import sqlite3
 
-        path = url[len("sqlite:///"):]
+        path = sqlite_url_path(url)
         statement, params = tile_upper_bounds_sql(SQLITE, sql.table_ref(SQLITE, None, spec.table),
                                                   spec.key_column, tiles, key_start, key_end)
         try:
@@ -81,9 +82,9 @@ def _tile_bounds(spec, tiles: int, key_start, key_end) -> list:
             raise ShardPlanError(f"the keys of source table={spec.table} in {path} cannot be read to plan "
                                  f"shards ({type(exc).__name__}); check [source] table and key_column") from exc
     if url.startswith("odbc:"):
-        from xmlshred.targets import mask_secrets
-        from xmlshred.targets.odbc import connect_odbc
-        from xmlshred.targets.urls import odbc_driver
+        from xmlshred.db.odbc import connect_odbc
+        from xmlshred.db.secrets import mask_secrets
+        from xmlshred.db.spec import odbc_driver
 
         connection_string = url[len("odbc:"):]
         dialect = odbc_driver(connection_string, None).dialect

@@ -15,9 +15,9 @@ that documents have the size and shape of production ones.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterator
 
 PROFILES = ("realistic", "small")
 PRODUCTS = ("cc", "rl")

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
-from urllib.parse import unquote
 
-from .corpus import GeneratedDocument, generate_documents
+from xmlshred.db.urls import UrlError, locate
+from xmlshred.generator.corpus import GeneratedDocument, generate_documents
+from xmlshred.vocab.names import UnsafeIdentifierError, check_identifier
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BATCH = 2000
 FILE_KEY_DIGITS = 10
 """Zero-padding of file names, so that sorting the names sorts the keys."""
@@ -25,9 +24,10 @@ class GeneratorError(Exception):
 
 
 def _check_identifier(kind: str, name: str) -> str:
-    if not _IDENTIFIER.fullmatch(name):
-        raise GeneratorError(f"{kind}={name!r} is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)")
-    return name
+    try:
+        return check_identifier(name, kind, fix="pass a plain table/column name")
+    except UnsafeIdentifierError as exc:
+        raise GeneratorError(str(exc)) from None
 
 
 def _stored_value(doc: GeneratedDocument) -> str | bytes:
@@ -119,23 +119,22 @@ def write_files(folder: str | Path, docs: Iterable[GeneratedDocument]) -> int:
 
 
 def parse_destination(out: str) -> tuple[str, Path]:
-    """``sqlite:///path.db`` → ("sqlite", path); ``files:///folder`` or a plain path → ("files", folder).
+    """Where ``generate`` writes: ``("sqlite", path)`` or ``("files", folder)``.
 
-    Three slashes after the scheme give a relative path (``sqlite:///out/a.db``
-    is ``out/a.db``), four an absolute one, as in SQLAlchemy URLs.
+    ``sqlite:///path.db`` or a plain ``*.db`` path is a SQLite file; ``files:///folder``
+    or any other plain path a folder.
+
+    The URL is read by ``db.urls.locate``, as sources read it: three slashes after
+    ``sqlite:`` give a relative path, four an absolute one; ``files:`` URLs are
+    RFC 8089 (always absolute).
     """
-    for scheme in ("sqlite", "files"):
-        prefix = f"{scheme}:///"
-        if out.startswith(prefix):
-            rest = unquote(out[len(prefix):])
-            if not rest:
-                raise GeneratorError(f"destination {out!r} names no path")
-            return scheme, Path(rest)
-    if "://" in out:
+    try:
+        kind, where = locate(out)
+    except UrlError as exc:
+        raise GeneratorError(f"destination {exc}") from None
+    if kind == "odbc":
         raise GeneratorError(f"destination {out!r}: use sqlite:///file.db, files:///folder or a folder path")
-    if out.endswith((".db", ".sqlite", ".sqlite3")):
-        return "sqlite", Path(out)
-    return "files", Path(out)
+    return kind, Path(where)
 
 
 def run_generate(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
-from xmlshred.targets.errors import TargetError, TransientTargetError
+from xmlshred.db.errors import TargetError, TransientTargetError
 
 T = TypeVar("T")
 

@@ -4,17 +4,17 @@ retried on transient errors."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 from loguru import logger
 
-from xmlshred.contract.schema import TargetSchema
+from xmlshred.db.errors import DataTargetError, TargetError
 from xmlshred.loading.buffer import PendingRecord
 from xmlshred.loading.retry import RetriesExhausted, retry_transient
-from xmlshred.targets.errors import DataTargetError, TargetError
 from xmlshred.targets.processing_log import LogRow
+from xmlshred.vocab.schema import TargetSchema
 
 DUPLICATE_REASON = "duplicate record key in this run's source; the first occurrence was kept"
 
@@ -87,7 +87,7 @@ class FlushWriter:
 
     def _log_row(self, key: int, status: str, stage: str | None, reason: str | None) -> LogRow:
         return LogRow(key=key, status=status, stage=stage, reason=reason,
-                      run_id=self.run_id, updated_at=datetime.now(timezone.utc).replace(tzinfo=None))
+                      run_id=self.run_id, updated_at=datetime.now(UTC).replace(tzinfo=None))
 
     # -- the flush ----------------------------------------------------------
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from xmlshred.contract.results import MappedRecord, RecordFailure
 from xmlshred.sources.types import SourceDocument, SourceItem
+from xmlshred.vocab.results import MappedRecord, RecordFailure
 
 
 class UnknownMessage(TypeError):

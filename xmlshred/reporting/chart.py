@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +198,7 @@ def draw_chart(data: ChartData, path: str | Path, target: str | None = None) -> 
     figure = Figure(figsize=(10, 7.5), dpi=100)
     FigureCanvasAgg(figure)
     rate_ax, fail_ax, lat_ax = figure.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2, 1.5]})
-    middles = [left + (right - left) / 2 for left, right in zip(data.edges, data.edges[1:])]
+    middles = [left + (right - left) / 2 for left, right in pairwise(data.edges)]
     naive = [m.replace(tzinfo=None) for m in middles]
     steps = "flushes" if "flushes" in data.source else "intervals"
     rate_ax.plot([t.replace(tzinfo=None) for t, _ in data.rate], [v for _, v in data.rate], color="tab:blue",
@@ -215,7 +216,7 @@ def draw_chart(data: ChartData, path: str | Path, target: str | None = None) -> 
     if data.failures:
         for stage, counts in sorted(data.failures.items(), key=lambda item: -sum(item[1])):
             fail_ax.bar(naive, counts, width=width, bottom=bottom, label=f"{stage} ({sum(counts):,})")
-            bottom = [b + c for b, c in zip(bottom, counts)]
+            bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
         fail_ax.legend(loc="upper right", fontsize=8)
     else:
         fail_ax.text(0.5, 0.5, "no failures", transform=fail_ax.transAxes, ha="center", va="center",

@@ -12,7 +12,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -66,7 +66,7 @@ def _parse_time(text: Any) -> datetime | None:
         moment = datetime.fromisoformat(str(text))
     except ValueError:
         return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def group_runs(metrics_records: Iterable[Mapping[str, Any]]) -> list[RunRecords]:
@@ -85,7 +85,7 @@ def group_runs(metrics_records: Iterable[Mapping[str, Any]]) -> list[RunRecords]
     known = [run for run in runs.values() if run.summary is not None or run.intervals]
     for run in known:
         run.intervals.sort(key=lambda interval: float(interval.get("seconds") or 0))
-    epoch = datetime.min.replace(tzinfo=timezone.utc)
+    epoch = datetime.min.replace(tzinfo=UTC)
     return sorted(known, key=lambda run: run.started_at or epoch)
 
 
@@ -187,7 +187,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int
             cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(cells)
         ).rstrip()
 
-    rule = ["-" * width if header else "" for header, width in zip(headers, widths)]
+    rule = ["-" * width if header else "" for header, width in zip(headers, widths, strict=True)]
     return [line(headers), line(rule), *(line(row) for row in rows)]
 
 
@@ -325,8 +325,9 @@ def run_report_command(
     matplotlib missing), 1 when the target cannot be read; the reason goes
     to stderr.
     """
+    from xmlshred.db.errors import TargetError
+    from xmlshred.db.spec import target_spec
     from xmlshred.reporting.targets import target_label
-    from xmlshred.targets import TargetError, parse_target_url
 
     out = out if out is not None else sys.stdout
     metrics_path = getattr(settings.log, "metrics", None) or metrics
@@ -337,7 +338,7 @@ def run_report_command(
 
         try:
             label = target_label(settings.target)
-            spec = parse_target_url(settings.target.url, settings.target.odbc_options())
+            spec = target_spec(settings)
         except TargetError as exc:
             raise ReportError(f"[target] cannot be used: {exc}") from exc
         all_records = read_metrics(metrics_path)

@@ -17,7 +17,7 @@ import math
 import random
 import time
 from collections import Counter, deque
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from xmlshred.messages import FlushReport, MapperLoad, ReaderProgress, WorkerReplaced
@@ -48,7 +48,7 @@ def _ms(seconds: float | None) -> float | None:
 
 def _utc(moment: datetime) -> datetime:
     # A naive datetime is taken as UTC, the convention of the whole project.
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def iso_utc(moment: datetime) -> str:
@@ -78,7 +78,7 @@ class RunStats:
             raise ValueError(f"recent_window_s must be positive, got {recent_window_s}")
         self.run_id = run_id
         self.mappers = mappers
-        self.started_at = _utc(started_at or datetime.now(timezone.utc))
+        self.started_at = _utc(started_at or datetime.now(UTC))
         self.start = time.monotonic() if start is None else start
         self.recent_window_s = recent_window_s
 

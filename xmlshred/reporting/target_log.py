@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xmlshred.targets.readonly import open_readonly
+from xmlshred.vocab.names import PROCESSING_LOG
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +26,7 @@ class LogSnapshot:
 
 def read_processing_log(spec, schema_name: str | None) -> LogSnapshot:
     """All processing_log rows of ``spec``; TargetError when the target cannot be read."""
-    from xmlshred.contract.schema import TargetSchema
+    from xmlshred.vocab.schema import TargetSchema
 
     # Only the schema name matters for reading processing_log.
     target = open_readonly(spec, TargetSchema(schema_name=schema_name, key_column="key", tables=()))
@@ -34,7 +35,7 @@ def read_processing_log(spec, schema_name: str | None) -> LogSnapshot:
             return LogSnapshot(False, False, [])
         if not target.has_processing_log:
             return LogSnapshot(True, False, [])
-        return LogSnapshot(True, True, target.table_rows("processing_log", schema_name))
+        return LogSnapshot(True, True, target.table_rows(PROCESSING_LOG, schema_name))
     finally:
         target.close()
 
@@ -45,11 +46,11 @@ def failed_from_earlier_runs(spec, schema, run_id: str) -> int:
     try:
         if not target.has_processing_log:
             return 0
-        from xmlshred.targets import sql
+        from xmlshred.db import sql
 
-        ref = sql.table_ref(target.dialect, schema.schema_name, "processing_log")
+        ref = sql.table_ref(target.dialect, schema.schema_name, PROCESSING_LOG)
         rows = target._target._read(f"SELECT COUNT(*) FROM {ref} WHERE status = ? AND run_id <> ?",
-                                    ("failed", run_id), "processing_log")
+                                    ("failed", run_id), PROCESSING_LOG)
         return int(rows[0][0])
     finally:
         target.close()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 
-from xmlshred.targets.urls import TargetSpec, mask_secrets
+from xmlshred.db.secrets import mask_secrets
+from xmlshred.db.spec import TargetSpec, target_spec
 
 
 def label_of_spec(spec: TargetSpec) -> str:
@@ -22,7 +23,4 @@ def label_of_spec(spec: TargetSpec) -> str:
 
 def target_label(settings_target) -> str:
     """The label of ``[target]`` settings (``url`` and the ODBC pieces); TargetError for a bad URL."""
-    from xmlshred.targets import parse_target_url
-
-    spec = parse_target_url(settings_target.url, settings_target.odbc_options())
-    return label_of_spec(spec)
+    return label_of_spec(target_spec(settings_target))

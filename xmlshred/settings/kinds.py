@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
-from xmlshred.settings.paths import url_scheme
+from xmlshred.db.urls import FileUrlError, UrlError, file_url_path, sqlite_url_path, url_scheme
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
@@ -277,7 +277,7 @@ class Timestamp(Kind):
 def _naive_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -313,20 +313,18 @@ class Url(Kind):
         if scheme not in self.schemes:
             raise Invalid(f"unknown scheme {scheme!r}: expected {self.description}")
         if scheme == "files":
-            from xmlshred.sources.file_urls import FileUrlError, file_url_path
-
             try:
                 file_url_path(url)
             except FileUrlError as exc:
                 raise Invalid(str(exc)) from None
             return url
         if scheme == "sqlite":
-            prefix = f"{scheme}:///"
-            if not url.lower().startswith(prefix) or len(url) == len(prefix):
+            try:
+                path = sqlite_url_path(url)
+            except UrlError:
                 raise Invalid(
-                    f"{scheme}: URLs take three slashes and a path: "
-                    f'"{scheme}:///relative/path" or "{scheme}:////absolute/path"'
-                )
-            # Keep the scheme as the consumers match it (lower case).
-            return prefix + url[len(prefix):]
+                    'sqlite: URLs take three slashes and a path: "sqlite:///relative/path" or '
+                    '"sqlite:////absolute/path"'
+                ) from None
+            return "sqlite:///" + path  # the scheme as the consumers match it (lower case)
         return scheme + url[len(scheme):]

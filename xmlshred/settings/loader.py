@@ -73,7 +73,8 @@ def _show(value: object, field: Field) -> str:
 
 
 def _convert(
-    section: str, key: str, raw: object, *, as_text: bool, origin: str, base_dir: Path, layer: _Layer, problems: list[str]
+    section: str, key: str, raw: object, *, as_text: bool, origin: str, base_dir: Path, layer: _Layer,
+    problems: list[str],
 ) -> None:
     field = _known_keys(section)[key]
     kind: Kind = field.metadata["kind"]
@@ -200,7 +201,8 @@ def _read_environ(environ: Mapping[str, str], cwd: Path, problems: list[str]) ->
 # -- putting it together -------------------------------------------------------------
 
 
-def _cross_checks(chosen: dict[str, dict[str, object]], origins: dict[tuple[str, str], str], problems: list[str]) -> None:
+def _cross_checks(chosen: dict[str, dict[str, object]], origins: dict[tuple[str, str], str],
+                  problems: list[str]) -> None:
     """Rules that involve more than one key."""
     target, run = chosen["target"], chosen["run"]
     if target["retry_backoff_max_s"] < target["retry_backoff_s"]:

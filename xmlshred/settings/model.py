@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
+from xmlshred.db.spec import OdbcSettings
 from xmlshred.settings.kinds import (
     Choice,
     Encrypt,
@@ -66,33 +67,56 @@ class _Section:
 
 # The ODBC pieces a server source or target may be described by, instead of
 # (or in addition to) the connection string after "odbc:".
-_ODBC_PIECES: dict[str, tuple[object, Kind, str, bool]] = {
-    "driver": ("", Text(), 'ODBC driver name, e.g. "ODBC Driver 18 for SQL Server"', False),
-    "server": ("", Text(), "server host name (or host\\instance)", False),
-    "port": (None, Port(1, 65535), ('server port, e.g. 5432 (PostgreSQL) or 1433 (SQL Server); '
-                                    '"" = the driver default'), False),
-    "database": ("", Text(), "database name", False),
-    "username": ("", Text(), "login name (empty with trusted_connection)", False),
-    "password": ("", Text(), "login password; set it with XMLSHRED__{ROLE}__PASSWORD, not here", True),
-    "trusted_connection": (False, Flag(), "log in with the operating system account", False),
-    "encrypt": ("", Encrypt(), 'TLS: "yes", "no", "strict", "optional"; "" = the driver default', False),
-    "trust_server_certificate": (False, Flag(), "accept the server certificate without checking it", False),
-    "timeout": (15, Integer(0), "login timeout in seconds (0 = wait forever)", False),
+_ODBC_PIECES: dict[str, tuple[str, object, Kind, str, bool]] = {
+    # key: (type, default, kind, help, secret); {ROLE} is "SOURCE" or "TARGET"
+    "driver": ("str", "", Text(), 'ODBC driver name, e.g. "ODBC Driver 18 for SQL Server"', False),
+    "server": ("str", "", Text(), "server host name (or host\\instance)", False),
+    "port": ("int | None", None, Port(1, 65535), ('server port, e.g. 5432 (PostgreSQL) or 1433 (SQL Server); '
+                                                  '"" = the driver default'), False),
+    "database": ("str", "", Text(), "database name", False),
+    "username": ("str", "", Text(), "login name (empty with trusted_connection)", False),
+    "password": ("str", "", Text(), "login password; set it with XMLSHRED__{ROLE}__PASSWORD, not here", True),
+    "trusted_connection": ("bool", False, Flag(), "log in with the operating system account", False),
+    "encrypt": ("str", "", Encrypt(), 'TLS: "yes", "no", "strict", "optional"; "" = the driver default', False),
+    "trust_server_certificate": ("bool", False, Flag(), "accept the server certificate without checking it", False),
+    "timeout": ("int", 15, Integer(0), "login timeout in seconds (0 = wait forever)", False),
 }
 
 
-def _odbc(piece: str, role: str):
-    default, kind, help, secret = _ODBC_PIECES[piece]
-    return _key(default, kind, help.format(ROLE=role.upper()), secret=secret)
+def _odbc_pieces(role: str, after: str):
+    """Class decorator (under ``@dataclass``): the ODBC piece fields, declared once here, placed after ``after``.
+
+    [source] and [target] get the same fields (so ``config.toml`` keeps its
+    flat ``driver = …`` keys), documented for their role."""
+
+    def add(cls):
+        own = dict(cls.__dict__.get("__annotations__", {}))
+        annotations = {}
+        for name, annotation in own.items():
+            annotations[name] = annotation
+            if name == after:
+                annotations.update({piece: spec[0] for piece, spec in _ODBC_PIECES.items()})
+        for piece, (_type, default, kind, help, secret) in _ODBC_PIECES.items():
+            setattr(cls, piece, _key(default, kind, help.format(ROLE=role.upper()), secret=secret))
+        cls.__annotations__ = annotations
+        return cls
+
+    return add
 
 
 ODBC_KEYS = tuple(_ODBC_PIECES)
-"""The ODBC piece keys [source] and [target] both have."""
+"""The ODBC piece keys [source] and [target] both have: each is a field of ``db.spec.OdbcSettings``."""
 
 
 class _HasOdbc:
+    """The ODBC pieces of [source] and [target]: both read into the one model, ``db.spec.OdbcSettings``."""
+
+    def odbc(self) -> OdbcSettings:
+        """The section's ODBC pieces as the one ODBC settings model (holds the password: never log it)."""
+        return OdbcSettings.from_mapping(self.odbc_options())
+
     def odbc_options(self) -> dict[str, object]:
-        """The ODBC pieces that are set, for ``targets.urls.OdbcSettings.from_mapping``.
+        """The ODBC pieces that are set, as a mapping for ``db.spec.OdbcSettings.from_mapping``.
 
         Unset pieces are left out so the driver's own default applies: empty
         strings, a missing port, and ``trusted_connection`` /
@@ -110,32 +134,25 @@ class _HasOdbc:
 
 
 @dataclass(frozen=True, repr=False)
+@_odbc_pieces("source", after="page_size")
 class SourceSettings(_HasOdbc, _Section):
     """[source]: where the XML documents come from."""
 
     url: str = _key(
         "examples/sample",
         Url(("files", "sqlite", "odbc"), plain_path=True),
-        'documents: a folder path or glob, "files:///absolute/folder", "sqlite:///db.sqlite" or "odbc:<connection string>"',
+        'documents: a folder path or glob, "files:///absolute/folder", "sqlite:///db.sqlite" '
+        'or "odbc:<connection string>"',
         resolve="url", shipped=True,
     )
     table: str = _key("", Text(), 'table holding the documents; "" = the contract\'s source_table')
     column: str = _key("", Text(), 'column holding the XML; "" = the contract\'s source_column')
     key_column: str = _key("app_id", Text(non_empty=True), "integer key column of the source table")
     page_size: int = _key(500, Integer(1), "keys read from the source per query")
-    driver: str = _odbc("driver", "source")
-    server: str = _odbc("server", "source")
-    port: int | None = _odbc("port", "source")
-    database: str = _odbc("database", "source")
-    username: str = _odbc("username", "source")
-    password: str = _odbc("password", "source")
-    trusted_connection: bool = _odbc("trusted_connection", "source")
-    encrypt: str = _odbc("encrypt", "source")
-    trust_server_certificate: bool = _odbc("trust_server_certificate", "source")
-    timeout: int = _odbc("timeout", "source")
 
 
 @dataclass(frozen=True, repr=False)
+@_odbc_pieces("target", after="url")
 class TargetSettings(_HasOdbc, _Section):
     """[target]: the database the rows are written to."""
 
@@ -145,20 +162,12 @@ class TargetSettings(_HasOdbc, _Section):
         'rows go to "sqlite:///file.db" or "odbc:<connection string>" (pieces below fill in the rest)',
         resolve="url",
     )
-    driver: str = _odbc("driver", "target")
-    server: str = _odbc("server", "target")
-    port: int | None = _odbc("port", "target")
-    database: str = _odbc("database", "target")
-    username: str = _odbc("username", "target")
-    password: str = _odbc("password", "target")
-    trusted_connection: bool = _odbc("trusted_connection", "target")
-    encrypt: str = _odbc("encrypt", "target")
-    trust_server_certificate: bool = _odbc("trust_server_certificate", "target")
-    timeout: int = _odbc("timeout", "target")
     connect_retries: int = _key(5, Integer(0), "reconnect attempts after a transient error before the run stops")
-    retry_backoff_s: float = _key(0.5, Number(0, exclusive_minimum=True), "first wait before a reconnect, doubled each attempt")
+    retry_backoff_s: float = _key(0.5, Number(0, exclusive_minimum=True),
+                                  "first wait before a reconnect, doubled each attempt")
     retry_backoff_max_s: float = _key(30.0, Number(0, exclusive_minimum=True), "longest wait between reconnects")
-    identity_columns: bool = _key(False, Flag(), "the target's key columns are IDENTITY columns (SQL Server): wrap inserts in SET IDENTITY_INSERT ON/OFF")
+    identity_columns: bool = _key(False, Flag(), "the target's key columns are IDENTITY columns (SQL Server): "
+                                  "wrap inserts in SET IDENTITY_INSERT ON/OFF")
 
 
 @dataclass(frozen=True, repr=False)
@@ -170,7 +179,8 @@ class ContractSettings(_Section):
         shipped=True,
     )
     max_document_bytes: int = _key(67108864, Integer(1), "larger documents fail (stage validate) without being parsed")
-    strict_wellformed: bool = _key(False, Flag(), "parse every document to its end, not only as far as the contract needs (slower on large documents)")
+    strict_wellformed: bool = _key(False, Flag(), "parse every document to its end, not only as far as the contract "
+                                   "needs (slower on large documents)")
 
 
 @dataclass(frozen=True, repr=False)
@@ -179,7 +189,8 @@ class ActorSettings(_Section):
 
     mappers: int = _key(2, Integer(1), "mapper worker processes")
     max_in_flight: int = _key(4000, Integer(1), "records read but not yet committed (bounds memory)")
-    batch_size: int = _key(20, Integer(1), "documents per batch sent to a mapper (a batch of large documents is held whole in memory)")
+    batch_size: int = _key(20, Integer(1), "documents per batch sent to a mapper "
+                           "(a batch of large documents is held whole in memory)")
     mapper_queue_batches: int = _key(2, Integer(1), "batches queued per mapper beyond the one it is working on")
 
 
@@ -202,7 +213,8 @@ class LogSettings(_Section):
     json: bool = _key(False, Flag(), "write the log file as JSON lines")
     metrics: str = _key("out/metrics.jsonl", Text(), 'metrics, one JSON object per line; "" = none', resolve="path")
     report_every_s: float = _key(10.0, Number(0, exclusive_minimum=True), "seconds between progress lines")
-    progress: str = _key("auto", Choice(PROGRESS_MODES), 'progress bar: "auto" (when the terminal is interactive), "always", "never"')
+    progress: str = _key("auto", Choice(PROGRESS_MODES),
+                         'progress bar: "auto" (when the terminal is interactive), "always", "never"')
 
 
 @dataclass(frozen=True, repr=False)
@@ -210,14 +222,16 @@ class RunSettings(_Section):
     """[run]: what this run processes."""
 
     now: datetime | None = _key(
-        None, Timestamp(), 'the run\'s "now" for the contract, ISO and UTC, e.g. "2025-01-01T00:00:00"; "" = the real start time'
+        None, Timestamp(),
+        'the run\'s "now" for the contract, ISO and UTC, e.g. "2025-01-01T00:00:00"; "" = the real start time'
     )
     limit: int = _key(0, Integer(0), "stop after this many records (0 = no limit)")
     key_start: int | None = _key(None, OptionalInteger(), 'lowest source key to process; "" = from the first')
     key_end: int | None = _key(None, OptionalInteger(), 'highest source key to process; "" = to the last')
     retry_failed: bool = _key(False, Flag(), "process records the processing_log marks failed again")
     dry_run: bool = _key(False, Flag(), "read and map but write nothing")
-    wait_s: float = _key(0.0, Number(0), "seconds to wait for another run that holds the target's lease (0 = refuse at once, exit 2)")
+    wait_s: float = _key(0.0, Number(0), "seconds to wait for another run that holds the target's lease "
+                         "(0 = refuse at once, exit 2)")
 
 
 ENGINE_KINDS = ("local", "ray")
@@ -227,8 +241,14 @@ ENGINE_KINDS = ("local", "ray")
 class EngineSettings(_Section):
     """[engine]: run on this machine, or shard the run over a Ray cluster."""
 
-    kind: str = _key("local", Choice(ENGINE_KINDS), '"local" (this machine) or "ray" (shards on a Ray cluster; pip install -e \'.[ray]\')')
-    address: str = _key("", Text(), 'Ray cluster: "auto" (the cluster this node joined), "ray://head:10001", or "" = start a local Ray')
+    kind: str = _key(
+        "local", Choice(ENGINE_KINDS),
+        '"local" (this machine) or "ray" (shards on a Ray cluster; pip install -e \'.[ray]\')',
+    )
+    address: str = _key(
+        "", Text(),
+        'Ray cluster: "auto" (the cluster this node joined), "ray://head:10001", or "" = start a local Ray',
+    )
     shards: int = _key(0, Integer(0), "key ranges the run is split into, one Ray task each (0 = four per cluster CPU)")
     shard_retries: int = _key(3, Integer(0), "times Ray reruns a shard whose process or node died")
 

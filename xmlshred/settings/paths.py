@@ -1,4 +1,4 @@
-"""Relative paths in settings, and hiding secrets inside connection strings.
+"""Relative paths in settings (URL syntax itself is parsed by ``db.urls``).
 
 Convention for URLs that name a local file or folder (``sqlite:`` and
 ``files:``): the part after ``scheme://`` is a path, so
@@ -6,7 +6,7 @@ Convention for URLs that name a local file or folder (``sqlite:`` and
 * ``sqlite:///out/target.db``  (three slashes, no slash after) is *relative*,
 * ``sqlite:////var/db/t.db``   (four slashes) is *absolute* (``/var/db/t.db``).
 
-``files:`` URLs follow RFC 8089 instead (``sources.file_urls``): they are
+``files:`` URLs follow RFC 8089 instead (``db.urls``): they are
 always absolute (``files:///srv/feeds`` is ``/srv/feeds``); a relative folder
 is written as a plain path.
 
@@ -25,22 +25,14 @@ import os
 import re
 from pathlib import Path
 
-_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]+):")
+from xmlshred.db.secrets import mask_secrets as mask_connection_secrets
+from xmlshred.db.urls import FileUrlError, UrlError, file_url_path, sqlite_url_path, url_scheme
+
 # A single letter before the colon is a Windows drive, not a scheme.
 _WINDOWS_ABSOLUTE = re.compile(r"^[A-Za-z]:[\\/]")
-_CONNECTION_SECRET = re.compile(
-    r"(?P<name>(?:^|(?<=[;:]))\s*(?:pwd|password)\s*=\s*)(?P<value>\{(?:[^}]|\}\})*\}|[^;]*)",
-    re.IGNORECASE,
-)
 
 LOCAL_SCHEMES = ("sqlite", "files", "file")
 """URL schemes whose remainder is a local path (and so may be relative)."""
-
-
-def url_scheme(url: str) -> str | None:
-    """The lower-cased scheme of ``url`` (``"sqlite"``, ``"odbc"``, ...), or None for a plain path."""
-    match = _SCHEME.match(url)
-    return match.group("scheme").lower() if match else None
 
 
 def _is_absolute(path: str) -> bool:
@@ -84,21 +76,17 @@ def resolve_url(url: str, base_dir: str | Path) -> str:
     if scheme not in LOCAL_SCHEMES:
         return url
     if scheme in ("files", "file"):
-        from xmlshred.sources.file_urls import FileUrlError, file_url_path
-
         try:
             return file_url_path(url)
         except FileUrlError:
             return url
-    prefix = f"{scheme}:///"
-    if not url.lower().startswith(prefix):
+    try:
+        rest = sqlite_url_path(url)
+    except UrlError:
         return url
-    rest = url[len(prefix):]
-    if not rest or rest.startswith(":memory:") or _is_absolute(rest):
-        return prefix + rest
-    return prefix + resolve_path(rest, base_dir)
+    if rest.startswith(":memory:") or _is_absolute(rest):
+        return "sqlite:///" + rest
+    return "sqlite:///" + resolve_path(rest, base_dir)
 
 
-def mask_connection_secrets(text: str) -> str:
-    """``text`` with every ``PWD=``/``Password=`` value of an ODBC connection string replaced by ``***``."""
-    return _CONNECTION_SECRET.sub(lambda m: m.group("name") + "***", text)
+__all__ = ["LOCAL_SCHEMES", "mask_connection_secrets", "resolve_path", "resolve_url", "url_scheme"]

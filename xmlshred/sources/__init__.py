@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from xmlshred.db.spec import OdbcSettings
+from xmlshred.db.urls import SQLITE_SUFFIXES, FileUrlError, UrlError, locate
 from xmlshred.sources.errors import SourceError, SourceMissing
-from xmlshred.sources.file_urls import FileUrlError, file_url_path, is_file_url
 from xmlshred.sources.types import SourceDocument, SourceItem
-
-
-SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +27,8 @@ class SourceSpec:
     """Column holding the XML text (table sources)."""
     key_column: str
     """Integer key column (table sources)."""
+    odbc: OdbcSettings | None = None
+    """``[source]`` ODBC pieces (``settings.source.odbc()``) completing an ``odbc:`` URL, as for targets."""
 
     @property
     def keyed(self) -> bool:
@@ -37,34 +37,31 @@ class SourceSpec:
 
 
 def open_source(spec: SourceSpec):
-    """Build (not yet open) the source for ``spec``; raises SourceError for an unknown URL."""
-    url = spec.url
-    if url.startswith("sqlite:///"):
+    """Build (not yet open) the source for ``spec``; SourceError / SourceMissing for a URL it cannot use."""
+    try:
+        kind, where = locate(spec.url)
+    except FileUrlError as exc:
+        raise SourceMissing(f"source url {exc}") from exc
+    except UrlError as exc:
+        raise SourceError(f"source url {exc}") from exc
+    if kind == "sqlite":
         from xmlshred.sources.sqlite_table import SqliteTableSource
 
-        return SqliteTableSource(url[len("sqlite:///"):], spec.table, spec.column, spec.key_column)
-    if url.startswith("odbc:"):
+        return SqliteTableSource(where, spec.table, spec.column, spec.key_column)
+    if kind == "odbc":
+        from xmlshred.db.errors import TargetError
+        from xmlshred.db.spec import odbc_location
         from xmlshred.sources.odbc_table import OdbcTableSource
 
-        return OdbcTableSource(url[len("odbc:"):], spec.table, spec.column, spec.key_column)
-    if is_file_url(url):
         try:
-            url = file_url_path(url)
-        except FileUrlError as exc:
-            raise SourceMissing(f"source url {exc}") from exc
-    if "://" in url:
-        raise SourceError(
-            f"source url scheme of {url.split('://')[0]!r} is not supported; "
-            "use sqlite:///path.db, odbc:<connection string>, a folder path or files:///absolute/folder"
-        )
-    if url.lower().endswith(SQLITE_SUFFIXES):
-        # A plain path to a database file means its table, as `generate --out` does.
-        from xmlshred.sources.sqlite_table import SqliteTableSource
-
-        return SqliteTableSource(url, spec.table, spec.column, spec.key_column)
+            location = odbc_location(where, spec.odbc, role="source")
+        except TargetError as exc:
+            raise SourceError(f"[source] {exc}") from exc
+        return OdbcTableSource(location.connection_string, spec.table, spec.column, spec.key_column,
+                               login_timeout_s=location.login_timeout_s, dialect_name=location.dialect.name)
     from xmlshred.sources.files import FileSource
 
-    return FileSource(url)
+    return FileSource(where)
 
 
 __all__ = ["SourceSpec", "open_source", "SourceError", "SourceMissing", "SourceItem", "SourceDocument"]

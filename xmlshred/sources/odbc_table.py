@@ -11,11 +11,12 @@ record of the connection string's DRIVER.
 
 from __future__ import annotations
 
+from xmlshred.db import sql
+from xmlshred.db.errors import TargetError
+from xmlshred.db.secrets import mask_secrets
+from xmlshred.db.spec import odbc_driver
 from xmlshred.sources.errors import SourceError
 from xmlshred.sources.types import SourceDocument, SourceItem
-from xmlshred.targets import sql
-from xmlshred.targets.errors import TargetError
-from xmlshred.targets.urls import mask_secrets, odbc_driver
 
 _FETCH_CHUNK = 500
 
@@ -48,7 +49,7 @@ class OdbcTableSource:
 
     def open(self) -> None:
         """Connect (autocommit: reads hold no transaction open); SourceError when it cannot."""
-        from xmlshred.targets.odbc import connect_odbc
+        from xmlshred.db.odbc import connect_odbc
 
         try:
             self._connection = connect_odbc(self._connection_string, self._login_timeout_s, autocommit=True)

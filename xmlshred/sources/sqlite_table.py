@@ -8,8 +8,8 @@ from pathlib import Path
 
 from xmlshred.sources.errors import SourceError, SourceMissing
 from xmlshred.sources.types import SourceDocument, SourceItem
+from xmlshred.vocab.names import UnsafeIdentifierError, check_identifier
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FETCH_CHUNK = 500
 
 
@@ -34,11 +34,10 @@ def text_as_document(value: bytes | None, kind: str) -> bytes | str:
 
 
 def _checked(kind: str, name: str) -> str:
-    if not _IDENTIFIER.match(name or ""):
-        raise SourceError(
-            f"source {kind}={name!r} is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*); "
-            "set [source] table/column/key_column in config.toml"
-        )
+    try:
+        check_identifier(name, f"source {kind}", fix="set [source] table/column/key_column in config.toml")
+    except UnsafeIdentifierError as exc:
+        raise SourceError(str(exc)) from None
     return f'"{name}"'
 
 

@@ -17,47 +17,51 @@ pyodbc is imported only when an ``odbc:`` target is opened.
 
 from __future__ import annotations
 
-from xmlshred.contract.schema import TargetSchema
-from xmlshred.targets.dialects import DIALECTS, MSSQL, POSTGRESQL, SQLITE, Dialect, identify_driver
-from xmlshred.targets.lease import LeasedRun, LeaseError, LeaseHeld, LeaseLost, RunLease
-from xmlshred.targets.errors import (
+from xmlshred.db.dialects import DIALECTS, MSSQL, POSTGRESQL, SQLITE, Dialect, identify_driver
+from xmlshred.db.errors import (
     ConnectTargetError,
     DataTargetError,
     TargetError,
     TransientTargetError,
 )
-from xmlshred.targets.processing_log import LogRow
-from xmlshred.targets.sql import UnsafeIdentifierError, check_identifier
-from xmlshred.targets.target import Target
-from xmlshred.targets.urls import (
+from xmlshred.db.secrets import mask_secrets
+from xmlshred.db.spec import (
     OdbcSettings,
     TargetSpec,
     build_connection_string,
-    mask_secrets,
     parse_target_url,
+    target_spec,
 )
-from xmlshred.targets.values import canonical_text
+from xmlshred.db.sql import UnsafeIdentifierError, check_identifier
+from xmlshred.db.values import canonical_text
+from xmlshred.targets.lease import LeasedRun, LeaseError, LeaseHeld, LeaseLost, RunLease
+from xmlshred.targets.processing_log import LogRow
+from xmlshred.targets.target import Target
+from xmlshred.vocab.schema import TargetSchema
 
 __all__ = [
     "ConnectTargetError", "DIALECTS", "DataTargetError", "Dialect", "LogRow", "MSSQL", "OdbcSettings",
     "POSTGRESQL", "SQLITE", "Target", "TargetError", "TargetSpec", "TransientTargetError",
     "UnsafeIdentifierError", "build_connection_string", "canonical_text", "check_identifier",
-    "identify_driver", "mask_secrets", "open_target", "parse_target_url",
+    "identify_driver", "mask_secrets", "open_target", "parse_target_url", "target_spec",
     "LeaseError", "LeaseHeld", "LeaseLost", "LeasedRun", "RunLease",
 ]
 
 
-def open_target(spec: TargetSpec, schema: TargetSchema | None = None) -> Target:
-    """A connected Target for ``spec``.
+def open_target(spec, schema: TargetSchema | None = None) -> Target:
+    """A connected Target for ``spec``: a TargetSpec, or settings (``Settings`` or its ``[target]``
+    section, turned into one by ``db.spec.target_spec``, the same for migrate, init-db and report).
 
     ``schema`` (optional) lets ``done_keys`` work before any write. Raises
     ConnectTargetError, with the connection string masked and what to check,
     when the database cannot be reached; it is not retried here.
     """
+    if not isinstance(spec, TargetSpec):
+        spec = target_spec(spec)
     if spec.path is not None:
-        from xmlshred.targets.sqlite import connect_sqlite as connect
+        from xmlshred.db.sqlite import connect_sqlite as connect
     else:
-        from xmlshred.targets.odbc import connect_odbc_target as connect
+        from xmlshred.db.odbc import connect_odbc_target as connect
     target = Target(spec, connect, schema)
     target.connect()
     return target

@@ -35,17 +35,17 @@ from pathlib import Path
 
 from loguru import logger
 
-from xmlshred.contract.schema import TargetSchema
-from xmlshred.targets import runs_table
-from xmlshred.targets.dialects import odbc_sqlstate
-from xmlshred.targets.errors import (
+from xmlshred.db.errors import (
     ConnectTargetError,
     TargetError,
     TransientTargetError,
     describe_sqlstate,
+    odbc_sqlstate,
 )
+from xmlshred.db.spec import TargetSpec
+from xmlshred.targets import runs_table
 from xmlshred.targets.runs_table import RunRecord, RunsStatements, utc_now
-from xmlshred.targets.urls import TargetSpec
+from xmlshred.vocab.schema import TargetSchema
 
 HEARTBEAT_S = 5.0
 """Seconds between heartbeats (and between checks that a server lease is still ours)."""
@@ -139,7 +139,7 @@ class _SessionLock:
         self.connect()
 
     def connect(self) -> None:
-        from xmlshred.targets.odbc import connect_odbc_target
+        from xmlshred.db.odbc import connect_odbc_target
 
         self.close()
         self.connection = connect_odbc_target(self.spec)
@@ -393,7 +393,7 @@ class RunLease:
     def _session(self, work, write: bool = False):
         """Run ``work(cursor)`` in one transaction on the lease's connection (SQLite: a short-lived one)."""
         if isinstance(self._lock, _FileLock):
-            from xmlshred.targets.sqlite import connect_sqlite
+            from xmlshred.db.sqlite import connect_sqlite
 
             connection = connect_sqlite(self.spec)
             try:
@@ -440,7 +440,7 @@ def _connect_session_lock(spec: TargetSpec, schema: TargetSchema) -> _SessionLoc
     try:
         return _SessionLock(spec, schema.schema_name)
     except Exception as exc:
-        from xmlshred.targets.urls import mask_secrets
+        from xmlshred.db.secrets import mask_secrets
 
         detail = mask_secrets(str(exc.args[1] if len(getattr(exc, "args", ())) > 1 else exc))
         raise ConnectTargetError(

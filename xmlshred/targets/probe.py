@@ -19,10 +19,11 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from xmlshred.contract.schema import TargetSchema
-from xmlshred.targets.errors import TargetError, describe_sqlstate
+from xmlshred.db.errors import TargetError, describe_sqlstate
+from xmlshred.db.secrets import mask_secrets
+from xmlshred.db.spec import TargetSpec
 from xmlshred.targets.processing_log import LogRow
-from xmlshred.targets.urls import TargetSpec, mask_secrets
+from xmlshred.vocab.schema import TargetSchema
 
 PROBE_KEY = -1
 """processing_log key of the probe row (never committed)."""

@@ -14,10 +14,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from xmlshred.contract.schema import Column, Table
-from xmlshred.targets.errors import TargetError
+from xmlshred.db.errors import TargetError
+from xmlshred.vocab.names import PROCESSING_LOG
+from xmlshred.vocab.schema import Column, Table
 
-TABLE_NAME = "processing_log"
+TABLE_NAME = PROCESSING_LOG
 STATUSES = ("success", "failed")
 REASON_LENGTH = 1000
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import sqlite3
 
-from xmlshred.contract.schema import TargetSchema
-from xmlshred.targets import processing_log, sql
-from xmlshred.targets.errors import TargetError
+from xmlshred.db import sql
+from xmlshred.db.errors import TargetError
+from xmlshred.db.spec import TargetSpec
+from xmlshred.targets import processing_log
 from xmlshred.targets.target import Target
-from xmlshred.targets.urls import TargetSpec
+from xmlshred.vocab.schema import TargetSchema
 
 _UNDEFINED_TABLE = ("42P01", "42S02")
 
@@ -44,7 +45,7 @@ class ReadOnlyTarget:
         if spec.path is not None:
             self._target = Target(spec, _connect_sqlite_readonly, schema)
         else:
-            from xmlshred.targets.odbc import connect_odbc_target
+            from xmlshred.db.odbc import connect_odbc_target
 
             self._target = Target(spec, connect_odbc_target, schema)
         self._target.connect()

@@ -14,13 +14,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from xmlshred.contract.schema import Column, Table
-from xmlshred.targets import sql
+from xmlshred.db import sql
+from xmlshred.vocab.names import RUNS_TABLE
+from xmlshred.vocab.schema import Column, Table
 
 if TYPE_CHECKING:
-    from xmlshred.targets.dialects import Dialect
+    from xmlshred.db.dialect import Dialect
 
-TABLE_NAME = "xmlshred_runs"
+TABLE_NAME = RUNS_TABLE
 RUNNING = "running"
 ABANDONED = "abandoned"
 OUTCOMES = (RUNNING, "finished", "error", "interrupted", ABANDONED)
@@ -98,7 +99,7 @@ class RunsStatements:
         self.dialect = dialect
         self.table = runs_table()
         self.ref = sql.table_ref(dialect, schema_name, TABLE_NAME)
-        self._adapters = dict(zip(self.table.column_names, dialect.adapters(self.table.columns)))
+        self._adapters = dict(zip(self.table.column_names, dialect.adapters(self.table.columns), strict=True))
         self._schema_name = schema_name
 
     def _value(self, column: str, value):
@@ -115,7 +116,7 @@ class RunsStatements:
 
     def insert(self, run_id: str, host: str, pid: int, now: dt.datetime) -> tuple[str, tuple]:
         values = (run_id, host[:255], pid, now, now, None, RUNNING)
-        params = tuple(self._value(column, value) for column, value in zip(COLUMNS, values))
+        params = tuple(self._value(column, value) for column, value in zip(COLUMNS, values, strict=True))
         return sql.insert_values(self.dialect, self.ref, COLUMNS, 1), params
 
     def heartbeat(self, run_id: str, now: dt.datetime) -> tuple[str, tuple]:

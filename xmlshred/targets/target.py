@@ -9,22 +9,24 @@ or unmasked passwords.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Sequence
 
-from xmlshred.contract.schema import Table, TargetSchema
-from xmlshred.targets import processing_log, runs_table, sql
-from xmlshred.targets.dialects import Dialect
-from xmlshred.targets.errors import (
+from xmlshred.db import sql
+from xmlshred.db.dialect import Dialect
+from xmlshred.db.errors import (
     ConnectTargetError,
     DataTargetError,
     TargetError,
     TransientTargetError,
     describe_sqlstate,
 )
+from xmlshred.db.secrets import mask_secrets
+from xmlshred.db.spec import TargetSpec
+from xmlshred.db.values import adapt_rows
+from xmlshred.targets import processing_log, runs_table
 from xmlshred.targets.processing_log import LogRow
-from xmlshred.targets.urls import TargetSpec, mask_secrets
-from xmlshred.targets.values import adapt_rows
+from xmlshred.vocab.schema import Table, TargetSchema
 
 _FIX_HINTS = {
     DataTargetError: "the rows do not fit the table's columns or constraints (the caller splits the flush "
@@ -115,7 +117,7 @@ class Target:
             raise TargetError(f"target {self.spec.description} is not connected; call reconnect()")
         return self._connection.cursor()
 
-    def __enter__(self) -> "Target":
+    def __enter__(self) -> Target:
         return self
 
     def __exit__(self, *exc_info) -> None:

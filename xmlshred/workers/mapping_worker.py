@@ -61,7 +61,7 @@ def empty_document_failure(document: bytes | str, expected_key: int | None):
     A parser would call it "not well-formed at line 0", which sends people looking for a syntax error.
     """
     if document is None or not document.strip():
-        from xmlshred.contract.results import RecordFailure
+        from xmlshred.vocab.results import RecordFailure
 
         size = 0 if document is None else len(document)
         what = "0 bytes" if not size else f"{size} bytes of whitespace only"

@@ -1,4 +1,4 @@
-"""Target URLs, ODBC connection strings, and keeping passwords out of logs.
+"""Target specs: a target URL and ODBC settings resolved to what a connection needs.
 
 ``sqlite:///relative/path.db`` and ``sqlite:////absolute/path.db`` name a
 SQLite file; ``odbc:<connection string>`` an ODBC data source, whose DRIVER
@@ -10,28 +10,15 @@ built ones.
 from __future__ import annotations
 
 import os
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from xmlshred.targets.dialects import SQLITE, Dialect, OdbcDriver, identify_driver
-from xmlshred.targets.errors import TargetError
-
-_SECRET_KEYS = ("PWD", "PASSWORD")
-_SECRET_PATTERN = re.compile(
-    r"(?i)\b(PWD|PASSWORD)(\s*=\s*)(\{(?:[^}]|\}\})*\}?|[^;]*)"
-)
-_URL_PASSWORD = re.compile(r"(?i)(\w+://[^:/@\s]+:)([^@\s]+)(@)")
-
-
-def mask_secrets(text: str) -> str:
-    """``text`` with every ``PWD=``/``Password=`` value (braced or not) and URL password as ``***``."""
-    if not text:
-        return text
-    text = _SECRET_PATTERN.sub(lambda match: f"{match.group(1)}{match.group(2)}***", text)
-    return _URL_PASSWORD.sub(r"\1***\3", text)
-
+from xmlshred.db.dialects import DIALECTS, SQLITE, Dialect, OdbcDriver, identify_driver
+from xmlshred.db.errors import TargetError
+from xmlshred.db.secrets import mask_secrets
+from xmlshred.db.urls import UrlError, sqlite_url_path
 
 # ---------------------------------------------------------------- connection strings
 
@@ -145,7 +132,7 @@ class OdbcSettings:
     """Only for DSN-only connection strings without a DRIVER: ``mssql`` or ``postgresql``."""
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> "OdbcSettings":
+    def from_mapping(cls, values: Mapping[str, Any]) -> OdbcSettings:
         """From a config mapping; unknown keys raise TargetError naming them."""
         known = {item.name for item in fields(cls)}
         unknown = sorted(set(values) - known)
@@ -259,33 +246,62 @@ def parse_target_url(url: str, odbc_settings: OdbcSettings | Mapping[str, Any] |
     if isinstance(odbc_settings, Mapping):
         odbc_settings = OdbcSettings.from_mapping(odbc_settings)
     if url.startswith("sqlite:"):
-        rest = url[len("sqlite:"):]
-        if not rest.startswith("///") or len(rest) <= 3:
-            raise TargetError(
-                f"target url {url!r} is not a SQLite URL; write sqlite:///relative/path.db "
-                "or sqlite:////absolute/path.db"
-            )
-        return TargetSpec(dialect=SQLITE, path=Path(rest[3:]), identity_columns=identity_columns)
+        try:
+            path = sqlite_url_path(url)
+        except UrlError as exc:
+            raise TargetError(f"target url {exc}") from None
+        return TargetSpec(dialect=SQLITE, path=Path(path), identity_columns=identity_columns)
     if url.startswith("odbc:"):
-        url_pairs = parse_connection_string(url[len("odbc:"):])
-        pairs = url_pairs
-        if odbc_settings is not None and (odbc_settings.driver or not url_pairs):
-            built = parse_connection_string(build_connection_string(odbc_settings, environ))
-            pairs = _merge(built, url_pairs)
-        if not pairs:
-            raise TargetError("target url 'odbc:' has no connection string and no [target] driver/server settings")
-        driver = _driver_for(pairs, odbc_settings)
-        timeout = odbc_settings.timeout if odbc_settings and odbc_settings.timeout is not None else 15
-        return TargetSpec(dialect=driver.dialect, connection_string=format_connection_string(pairs),
-                          login_timeout_s=int(timeout), identity_columns=identity_columns)
+        where = odbc_location(url[len("odbc:"):], odbc_settings, role="target", environ=environ)
+        return TargetSpec(dialect=where.dialect, connection_string=where.connection_string,
+                          login_timeout_s=where.login_timeout_s, identity_columns=identity_columns)
     raise TargetError(
         f"target url {mask_secrets(url)!r} has an unknown scheme; use sqlite:///path.db or odbc:DRIVER={{…}};…"
     )
 
 
-def _driver_for(pairs: list[tuple[str, str]], settings: OdbcSettings | None) -> OdbcDriver:
-    from xmlshred.targets.dialects import DIALECTS
+@dataclass(frozen=True, slots=True)
+class OdbcLocation:
+    """An ODBC database as a source or a target reaches it; ``repr`` never shows the password."""
 
+    dialect: Dialect
+    connection_string: str = field(repr=False)
+    login_timeout_s: int = 15
+
+
+def odbc_location(connection_string: str, odbc_settings: OdbcSettings | Mapping[str, Any] | None = None, *,
+                  role: str = "target", environ: Mapping[str, str] | None = None) -> OdbcLocation:
+    """The connection string after ``odbc:`` completed by ``[source]``/``[target]`` pieces (``role``).
+
+    A connection string built from ``odbc_settings`` is merged under the URL's
+    own keywords (so ``odbc:`` alone uses only the pieces). Sources and targets
+    both come here: there is one ODBC settings model, ``OdbcSettings``.
+    """
+    if isinstance(odbc_settings, Mapping):
+        odbc_settings = OdbcSettings.from_mapping(odbc_settings)
+    url_pairs = parse_connection_string(connection_string)
+    pairs = url_pairs
+    if odbc_settings is not None and (odbc_settings.driver or not url_pairs):
+        built = parse_connection_string(build_connection_string(odbc_settings, environ))
+        pairs = _merge(built, url_pairs)
+    if not pairs:
+        raise TargetError(f"{role} url 'odbc:' has no connection string and no [{role}] driver/server settings")
+    driver = _driver_for(pairs, odbc_settings)
+    timeout = odbc_settings.timeout if odbc_settings and odbc_settings.timeout is not None else 15
+    return OdbcLocation(driver.dialect, format_connection_string(pairs), int(timeout))
+
+
+def target_spec(settings) -> TargetSpec:
+    """The TargetSpec of ``[target]`` settings (a ``Settings`` or its ``target`` section): URL and ODBC pieces.
+
+    The one way ``migrate``, ``init-db``, ``report`` and the metrics label turn
+    settings into a target; TargetError (masked) when they do not name one.
+    """
+    section = getattr(settings, "target", settings)
+    return parse_target_url(section.url, section.odbc(), identity_columns=bool(section.identity_columns))
+
+
+def _driver_for(pairs: list[tuple[str, str]], settings: OdbcSettings | None) -> OdbcDriver:
     driver_name = _keyword_value(pairs, "DRIVER")
     if driver_name:
         return identify_driver(driver_name)

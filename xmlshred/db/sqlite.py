@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from xmlshred.targets.urls import TargetSpec
+from xmlshred.db.spec import TargetSpec
 
 
 def connect_sqlite(spec: TargetSpec) -> sqlite3.Connection:

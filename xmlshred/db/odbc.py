@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from xmlshred.targets.errors import ConnectTargetError
-from xmlshred.targets.urls import TargetSpec
+from xmlshred.db.errors import ConnectTargetError
+from xmlshred.db.spec import TargetSpec
 
 
 def import_pyodbc() -> ModuleType:

@@ -11,10 +11,11 @@ that aware datetimes become naive UTC (the contract's datetimes are UTC).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Callable
+from typing import Any
 
-from xmlshred.contract.schema import Column
+from xmlshred.vocab.schema import Column
 
 Adapter = Callable[[Any], Any]
 
@@ -58,7 +59,7 @@ def naive_utc(value: dt.datetime) -> dt.datetime:
     """An aware datetime converted to UTC without tzinfo; a naive one unchanged."""
     if value.tzinfo is None:
         return value
-    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def _server_value(column: Column) -> Adapter:

@@ -14,6 +14,10 @@ they name ``table=``/``column=``/``key=`` where known and say how to fix it.
 
 from __future__ import annotations
 
+import re
+import sqlite3
+from collections.abc import Callable
+
 
 class TargetError(Exception):
     """A database target refused an operation for a reason that stops the run."""
@@ -87,3 +91,52 @@ def describe_sqlstate(sqlstate: str | None) -> str:
         return f"error {sqlstate}"  # a driver's own code name, e.g. SQLITE_CONSTRAINT_PRIMARYKEY
     meaning = SQLSTATE_MEANINGS.get(sqlstate.upper())
     return f"SQLSTATE {sqlstate} ({meaning})" if meaning else f"SQLSTATE {sqlstate}"
+
+
+# ---------------------------------------------------------------- classification by driver
+
+SQLITE_TRANSIENT_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (primary codes)
+
+
+def classify_sqlite_error(exc: BaseException) -> type[TargetError]:
+    """By sqlite3 exception class and primary result code (``sqlite_errorcode & 0xFF``)."""
+    if isinstance(exc, (sqlite3.IntegrityError, sqlite3.DataError, OverflowError)):
+        return DataTargetError
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(exc, sqlite3.OperationalError) and code is not None and (code & 0xFF) in SQLITE_TRANSIENT_CODES:
+        return TransientTargetError
+    return TargetError
+
+
+_PYODBC_NATIVE = re.compile(r"\((-?\d+)\) \(SQL\w+\)\s*$")
+
+
+def odbc_sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE pyodbc puts first in an exception's args."""
+    args = getattr(exc, "args", ())
+    if args and isinstance(args[0], str) and len(args[0]) == 5:
+        return args[0]
+    return None
+
+
+def odbc_native_code(exc: BaseException) -> int | None:
+    """The driver's native error number.
+
+    pyodbc has no attribute for it; it always formats each diagnostic record
+    as ``… (native) (SQLFunctionW)``, so we read that structured suffix (the
+    message wording is never interpreted).
+    """
+    args = getattr(exc, "args", ())
+    if len(args) > 1 and isinstance(args[1], str):
+        match = _PYODBC_NATIVE.search(args[1])
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def odbc_classifier(transient_native_codes: frozenset[int]) -> Callable[[BaseException], type[TargetError]]:
+    def classify(exc: BaseException) -> type[TargetError]:
+        if isinstance(exc, OverflowError):
+            return DataTargetError
+        return classify_sqlstate(odbc_sqlstate(exc), odbc_native_code(exc), transient_native_codes)
+    return classify

@@ -7,32 +7,27 @@ statement shape, the dialect record names the builder to use (``create_table``,
 
 from __future__ import annotations
 
-import re
 import zlib
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
 
-from xmlshred.contract.schema import Column, Table
-from xmlshred.targets.errors import TargetError
-
-if TYPE_CHECKING:
-    from xmlshred.targets.dialects import Dialect
-
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+from xmlshred.db.dialect import Dialect, LockStatements
+from xmlshred.db.errors import TargetError
+from xmlshred.vocab.names import UnsafeIdentifierError as _VocabUnsafeIdentifier
+from xmlshred.vocab.names import check_identifier as _check_name
+from xmlshred.vocab.names import is_identifier
+from xmlshred.vocab.schema import Column, Table
 
 
-class UnsafeIdentifierError(TargetError):
-    """A table, column or schema name is not a plain identifier (guarantee 5)."""
+class UnsafeIdentifierError(TargetError, _VocabUnsafeIdentifier):
+    """A table, column or schema name is not a plain identifier (guarantee 5); a TargetError too."""
 
 
 def check_identifier(name: str, kind: str = "identifier") -> str:
-    """``name`` when it matches ``[A-Za-z_][A-Za-z0-9_]*``; else UnsafeIdentifierError."""
-    if not isinstance(name, str) or not IDENTIFIER.match(name):
-        raise UnsafeIdentifierError(
-            f"{kind}={name!r} is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*); "
-            "rename it in the contract or the configuration"
-        )
-    return name
+    """``name`` when it is a plain identifier (the one rule: ``vocab.names``); else UnsafeIdentifierError."""
+    try:
+        return _check_name(name, kind)
+    except _VocabUnsafeIdentifier as exc:
+        raise UnsafeIdentifierError(str(exc)) from None
 
 
 def quote(dialect: Dialect, name: str, kind: str = "identifier") -> str:
@@ -142,7 +137,7 @@ def _update_columns(columns: Sequence[str], keys: Sequence[str]) -> list[str]:
 
 def _literal(dialect: Dialect, text: str) -> str:
     """A constant of our own code (never a document value) as a SQL string literal."""
-    if not IDENTIFIER.match(text):
+    if not is_identifier(text):
         raise TargetError(f"literal={text!r} is not a plain word; only fixed words may be inlined in SQL")
     return f"{dialect.string_literal_prefix}'{text}'"
 
@@ -223,16 +218,6 @@ def identity_insert(dialect: Dialect, ref: str, on: bool) -> str | None:
 
 
 # ---------------------------------------------------------------- run lease
-
-
-@dataclass(frozen=True, slots=True)
-class LockStatements:
-    """How one database takes and gives back a run's session-scoped lock on a target."""
-
-    acquire: str
-    """One batch that never waits and returns one row with one column: 1 granted, 0 held by another session."""
-    release: str
-    """Gives the lock back (the session's end does too)."""
 
 
 ADVISORY_LOCK_CLASS = 0x786D6C73
