@@ -268,7 +268,7 @@ def measure_insert_rate(dsn: str, source: Path, args, writers: int, seconds: flo
     import threading
     from datetime import datetime
 
-    from xmlshred.contract.results import MappedRecord
+    from xmlshred.vocab.results import MappedRecord
 
     from xmlshred.contract import MapOptions, compile_contract, load_contract
     from xmlshred.generator.writers import SOURCE_TABLES

@@ -11,7 +11,7 @@ failure.
 from __future__ import annotations
 
 import pytest
-from xmlshred.contract.results import MappedRecord, RecordFailure
+from xmlshred.vocab.results import MappedRecord, RecordFailure
 
 from tests.contract_support import compiled_for
 from tests.helpers import ROOT
