@@ -268,12 +268,11 @@ def measure_insert_rate(dsn: str, source: Path, args, writers: int, seconds: flo
     import threading
     from datetime import datetime
 
-    from xmlshred.vocab.results import MappedRecord
-
     from xmlshred.contract import MapOptions, compile_contract, load_contract
     from xmlshred.generator.writers import SOURCE_TABLES
     from xmlshred.targets import open_target, parse_target_url
     from xmlshred.targets.processing_log import LogRow
+    from xmlshred.vocab.results import MappedRecord
 
     compiled = compile_contract(load_contract(CONTRACTS[args.product]),
                                 MapOptions(now=datetime(2025, 6, 1, 12)))

@@ -11,12 +11,12 @@ failure.
 from __future__ import annotations
 
 import pytest
-from xmlshred.vocab.results import MappedRecord, RecordFailure
 
 from tests.contract_support import compiled_for
 from tests.helpers import ROOT
 from xmlshred.contract import mapper
 from xmlshred.generator import generate_documents
+from xmlshred.vocab.results import MappedRecord, RecordFailure
 
 CONTRACTS = {
     "cc": ROOT / "examples" / "credit_card" / "contract.json",

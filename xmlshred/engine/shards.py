@@ -31,7 +31,7 @@ class Shard:
 def tile_upper_bounds_sql(dialect, ref: str, key: str, tiles: int, key_start: int | None,
                           key_end: int | None) -> tuple[str, tuple]:
     """SQL and parameters giving, ascending, the highest key of each of ``tiles`` equal tiles."""
-    from xmlshred.targets import sql
+    from xmlshred.db import sql
 
     where, params = sql.key_range(dialect, key, None, key_start, key_end)
     quoted = sql.quote(dialect, key, "column")
