@@ -253,6 +253,8 @@ class PauseGate:
     """A deterministic throttle: each mapper worker of a run maps ``allowance`` records, then
     waits until ``release()`` (the workers' XMLSHRED_FAULT_PAUSE_FILE hook).
 
+    A worker returns a batch only when it has mapped all of it, so an allowance that is not a
+    multiple of ``[actors] batch_size`` holds a batch half-mapped (nothing of it commits).
     A held run cannot finish, so a test that signals or kills it mid-way never races the
     product's speed: open the gate, wait for the first commits, act, then release.
     """
