@@ -14,9 +14,21 @@ from collections import deque
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 
-from xmlshred.loading.reading import AccountingError, EndStep, ReadCursor, ReadLimits, ReadState
+from xmlshred.loading.reading import (
+    AccountingError,
+    EndStep,
+    ReadCursor,
+    ReadLimits,
+    ReadState,
+)
 from xmlshred.sources.types import SourceItem
 
 

@@ -120,7 +120,10 @@ def _load_settings(args):
 
 
 def _configure_logging(settings) -> None:
-    from xmlshred.reporting.logs import configure_logging, install_thread_dump_on_sigusr1
+    from xmlshred.reporting.logs import (
+        configure_logging,
+        install_thread_dump_on_sigusr1,
+    )
 
     configure_logging(level=settings.log.level, file=settings.log.file or None,
                       rotation=settings.log.rotation, json=settings.log.json)

@@ -23,7 +23,7 @@ from loguru import logger
 from xmlshred.actors.inserter import InsertActor
 from xmlshred.actors.lifecycle import RunSignals
 from xmlshred.actors.mapper import MapperActor
-from xmlshred.actors.reader import ReadLimits, ReaderActor
+from xmlshred.actors.reader import ReaderActor, ReadLimits
 from xmlshred.actors.reporter import ReporterActor
 from xmlshred.contract import ContractError, MapOptions, compile_contract, load_contract
 from xmlshred.messages import Ping, StartReading, StopReading, Summarize

@@ -10,7 +10,12 @@ from loguru import logger
 from xmlshred.actors.lifecycle import PipelineActor
 from xmlshred.loading import FlushAborted, FlushBuffer, FlushWriter, PendingRecord
 from xmlshred.messages import (
-    FlushDue, FlushNow, FlushReport, MappedBatch, RecordsSettled, UnknownMessage,
+    FlushDue,
+    FlushNow,
+    FlushReport,
+    MappedBatch,
+    RecordsSettled,
+    UnknownMessage,
 )
 
 

@@ -7,8 +7,14 @@ from loguru import logger
 from xmlshred.actors.lifecycle import PipelineActor
 from xmlshred.contract.results import RecordFailure
 from xmlshred.messages import (
-    BatchMapped, FailedItem, MappedBatch, MappedItem, MapperLoad, SourceBatch,
-    UnknownMessage, WorkerReplaced,
+    BatchMapped,
+    FailedItem,
+    MappedBatch,
+    MappedItem,
+    MapperLoad,
+    SourceBatch,
+    UnknownMessage,
+    WorkerReplaced,
 )
 from xmlshred.workers.mapping_worker import WorkerConfig, WorkerDied, WorkerProcess
 

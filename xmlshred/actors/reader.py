@@ -13,8 +13,15 @@ from xmlshred.actors.lifecycle import PipelineActor
 from xmlshred.loading.reading import ReadCursor, ReadLimits, ReadState
 from xmlshred.loading.retry import retry_transient
 from xmlshred.messages import (
-    BatchMapped, FlushNow, Pump, ReaderProgress, RecordsSettled, SourceBatch, StartReading,
-    StopReading, UnknownMessage,
+    BatchMapped,
+    FlushNow,
+    Pump,
+    ReaderProgress,
+    RecordsSettled,
+    SourceBatch,
+    StartReading,
+    StopReading,
+    UnknownMessage,
 )
 
 __all__ = ["ReadLimits", "ReaderActor"]
