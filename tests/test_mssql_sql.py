@@ -501,7 +501,7 @@ def test_freetds_against_a_closed_port_fails_fast_with_a_masked_message():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     script = (
-        "import targets\n"
+        "from xmlshred import targets\n"
         f"spec = targets.parse_target_url('odbc:DRIVER={{FreeTDS}};SERVER=127.0.0.1;PORT={port};"
         "DATABASE=credit;UID=sa;PWD={Sup3r;Secret};TDS_Version=7.4', {'timeout': 2})\n"
         "try:\n"

@@ -257,7 +257,7 @@ def test_sqlite_busy_is_transient(tmp_path):
 
 def test_sqlite_uses_wal_and_relative_urls(tmp_path):
     script = (
-        "import sys, targets\n"
+        "import sys\nfrom xmlshred import targets\n"
         "spec = targets.parse_target_url('sqlite:///out/rel.db')\n"
         "t = targets.open_target(spec)\n"
         "assert t._connection.execute('PRAGMA journal_mode').fetchone()[0] == 'wal'\n"
