@@ -244,3 +244,32 @@ def log_count(target_url: str, schema=None) -> int:
         return -1
     finally:
         reader.close()
+
+
+PAUSE_ENV = "XMLSHRED_FAULT_PAUSE_FILE"
+
+
+class PauseGate:
+    """A deterministic throttle: each mapper worker of a run maps ``allowance`` records, then
+    waits until ``release()`` (the workers' XMLSHRED_FAULT_PAUSE_FILE hook).
+
+    A worker returns a batch only when it has mapped all of it, so an allowance that is not a
+    multiple of ``[actors] batch_size`` holds a batch half-mapped (nothing of it commits).
+    A held run cannot finish, so a test that signals or kills it mid-way never races the
+    product's speed: open the gate, wait for the first commits, act, then release.
+    """
+
+    def __init__(self, path: Path, allowance: int = 0) -> None:
+        self.path = Path(path)
+        self.path.write_text(str(allowance), encoding="ascii")
+
+    @property
+    def env(self) -> dict:
+        return {PAUSE_ENV: str(self.path)}
+
+    def hold(self, allowance: int) -> None:
+        """Hold again: new workers (a rerun, a replacement) map ``allowance`` records each, then wait."""
+        self.path.write_text(str(allowance), encoding="ascii")
+
+    def release(self) -> None:
+        self.path.unlink(missing_ok=True)

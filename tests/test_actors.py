@@ -82,7 +82,7 @@ def test_reader_never_has_more_than_max_in_flight_records_out(tmp_path):
     setup.close()
     reader = ReaderActor.start(lambda: open_source(spec), lambda: open_target(target_spec, schema),
                                [mapper], sink, sink, signals, limits)
-    assert reader.ask(Ping(), timeout=WAIT_S) == total
+    assert reader.ask(Ping(), timeout=WAIT_S) is True  # started; the source is counted once, by the supervisor
     reader.tell(StartReading())
     wait_until(lambda: signals.is_finished or signals.failures, "the reader to settle every record", WAIT_S)
     assert signals.is_finished and not signals.failures
@@ -149,3 +149,31 @@ def test_unknown_message_is_an_error_not_ignored(tmp_path):
         inserter.ask("flush please", timeout=WAIT_S)
     inserter.tell(FlushNow())
     assert inserter.ask(Ping(), timeout=WAIT_S)
+
+
+def test_every_actor_start_error_surfaces_through_ping_and_a_later_failure_through_signals(tmp_path):
+    """One base (PipelineActor) for all four actors: an error while starting does not kill the
+    actor silently; the supervisor's Ping raises it. A failure later is told to RunSignals."""
+    from xmlshred.actors.reporter import ReporterActor
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    signals = RunSignals()
+    reporter = ReporterActor.start("r1", blocker / "metrics.jsonl", 1.0, 1, signals=signals)
+    with pytest.raises(OSError):
+        reporter.ask(Ping(), timeout=WAIT_S)
+    schema, _ = _schema_and_records(0)
+    target_spec = parse_target_url(f"sqlite:///{blocker / 'target.db'}")  # a file is no folder
+    inserter = InsertActor.start(lambda: open_target(target_spec, schema), schema, "r1",
+                                 SimpleNamespace(max_records=10, max_rows=100, max_interval_ms=50),
+                                 SimpleNamespace(connect_retries=0, retry_backoff_s=0.01, retry_backoff_max_s=0.01),
+                                 reporter, signals, dry_run=False, check_done=False, retry_failed=False)
+    with pytest.raises(Exception) as raised:
+        inserter.ask(Ping(), timeout=WAIT_S)
+    assert "target.db" in str(raised.value)
+    assert not signals.failures  # a start error is the Ping's to tell, not a run failure yet
+    # A message the actor cannot handle kills it: on_failure tells the supervisor which actor.
+    inserter.tell(StartReading())
+    wait_until(lambda: signals.failures, "the insert actor's failure to reach RunSignals", WAIT_S)
+    assert signals.failures[0].actor == "insert"
+    assert isinstance(signals.failures[0].error, UnknownMessage)

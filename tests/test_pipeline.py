@@ -11,6 +11,7 @@ import pytest
 from tests.helpers import (
     EXAMPLE_CONTRACT,
     WAIT_S,
+    PauseGate,
     TargetReader,
     assert_target_matches,
     expected_tables,
@@ -19,9 +20,13 @@ from tests.helpers import (
     pipeline_config,
     read_summary,
     run_cli,
-    start_cli,
     wait_until,
 )
+from tests.reliability.support import CliRun
+
+ALLOWANCE = 60
+"""Records (three batches of 20) each worker maps before the pause gate holds the run."""
+
 
 
 def _migrate(config, *extra, env=None, timeout=300):
@@ -57,22 +62,22 @@ def test_full_run_equals_engine_output_then_rerun_does_nothing(tmp_path, target_
 
 
 def test_kill9_midway_then_rerun_leaves_exactly_the_uninterrupted_rows(tmp_path, target_url):
-    docs = make_source(tmp_path / "source.db", 1500, seed=5)
+    docs = make_source(tmp_path / "source.db", 600, seed=5)
     config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url,
                              flush__max_records=50, actors__max_in_flight=200)
     _init(config)
     schema, expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)
 
-    process = start_cli("migrate", "--config", str(config))
+    gate = PauseGate(tmp_path / "pause", ALLOWANCE)
+    run = CliRun("migrate", "--config", str(config), env=gate.env)
     try:
-        wait_until(lambda: log_count(target_url) >= 100 or process.poll() is not None,
-                  "the first commits")
-        assert process.poll() is None, "the run finished before it could be killed; use more documents"
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
+        wait_until(lambda: log_count(target_url) >= 50 or not run.running(), "the first commits")
+        assert run.running(), run.stderr[-3000:]  # held by the gate: it cannot have finished
+        run.kill_session()
+        assert run.wait(timeout=30) == -signal.SIGKILL
     finally:
-        if process.poll() is None:
-            process.kill()
+        gate.release()
+        run.ensure_dead()
     partial = log_count(target_url)
     assert 0 < partial < len(docs)
 
@@ -124,23 +129,26 @@ def test_dry_run_writes_nothing_and_reports_failures(tmp_path):
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_drains_exits_130_and_rerun_completes(tmp_path, signum):
-    docs = make_source(tmp_path / "source.db", 1500, seed=13)
+    docs = make_source(tmp_path / "source.db", 600, seed=13)
     target_url = f"sqlite:///{tmp_path / 'target.db'}"
     config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url,
                              flush__max_records=50, actors__max_in_flight=200)
     _init(config)
-    process = start_cli("migrate", "--config", str(config))
+    gate = PauseGate(tmp_path / "pause", ALLOWANCE)
+    run = CliRun("migrate", "--config", str(config), env=gate.env)
     try:
-        wait_until(lambda: log_count(target_url) >= 50 or process.poll() is not None,
-                  "the first commits")
-        assert process.poll() is None, "the run finished before the signal; use more documents"
-        process.send_signal(signum)
+        wait_until(lambda: log_count(target_url) >= 50 or not run.running(), "the first commits")
+        assert run.running(), run.stderr[-3000:]  # held by the gate: it cannot have finished
+        run.process.send_signal(signum)
+        name = signal.Signals(signum).name
+        wait_until(lambda: f"{name} received" in run.stderr or not run.running(), f"the {name} to be handled")
+        gate.release()
         # A generous bound guards against a hang; it is no speed claim.
-        process.wait(timeout=WAIT_S)
+        code = run.wait(timeout=WAIT_S)
     finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 130, process.stderr.read()[-3000:]
+        gate.release()
+        run.ensure_dead()
+    assert code == 130, run.stderr[-3000:]
     summary = read_summary(tmp_path / "metrics.jsonl")
     assert summary["outcome"] == "interrupted"
     drained = log_count(target_url)

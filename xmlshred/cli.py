@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+from xmlshred.vocab.exit_codes import ExitCode
 
 
 def _version() -> str:
@@ -129,7 +129,10 @@ def _load_settings(args):
 
 
 def _configure_logging(settings) -> None:
-    from xmlshred.reporting.logs import configure_logging, install_thread_dump_on_sigusr1
+    from xmlshred.reporting.logs import (
+        configure_logging,
+        install_thread_dump_on_sigusr1,
+    )
 
     configure_logging(level=settings.log.level, file=settings.log.file or None,
                       rotation=settings.log.rotation, json=settings.log.json)
@@ -150,13 +153,13 @@ def cmd_migrate(args) -> int:
         result = supervisor.run_migration(settings)
     except supervisor.ConfigurationError as exc:
         logger.error("cannot start: {}", exc)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except supervisor.RunError as exc:
         logger.error("run stopped: {}", exc)
-        return EXIT_ERROR
+        return ExitCode.ERROR
     except KeyboardInterrupt:  # Ctrl-C during the checks or while waiting for a lease
         logger.warning("interrupted before the run started; nothing was written")
-        return supervisor.EXIT_SIGNAL
+        return ExitCode.SIGNAL
     return result.exit_code
 
 
@@ -170,14 +173,14 @@ def cmd_init_db(args) -> int:
         tables = supervisor.init_db(settings)
     except supervisor.ConfigurationError as exc:
         logger.error("cannot start: {}", exc)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except Exception as exc:
         from xmlshred.db.secrets import mask_secrets
 
         logger.error("init-db failed: {}", mask_secrets(str(exc)))
-        return EXIT_ERROR
+        return ExitCode.ERROR
     logger.info("target ready: {} tables ({})", len(tables), ", ".join(tables))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_generate(args) -> int:
@@ -189,11 +192,11 @@ def cmd_generate(args) -> int:
     _configure_logging(settings)
     if args.count < 0 or not 0 <= args.edge_share <= 1:
         logger.error("--count must be >= 0 and --edge-share between 0 and 1")
-        return EXIT_USAGE
+        return ExitCode.USAGE
     stats = run_generate(args.count, args.out, seed=args.seed, profile=args.profile,
                          edge_share=args.edge_share, product=args.product)
     logger.info(_describe_generated(stats))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _describe_generated(stats: dict) -> str:
@@ -215,10 +218,10 @@ def cmd_validate_contract(args) -> int:
         print(f"{args.path}: {len(report.problems)} problem(s):", file=sys.stderr)
         for problem in report.problems:
             print(f"  - {problem}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     schema = report.contract  # a valid contract
     print(f"{args.path}: valid ({len(schema.mappings)} mappings)")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_report(args) -> int:
@@ -247,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if isinstance(exc, SettingsError):
             print(f"configuration problems:\n{exc}", file=sys.stderr)
-            return EXIT_USAGE
+            return ExitCode.USAGE
         raise
 
 

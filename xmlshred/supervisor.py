@@ -12,8 +12,9 @@ import os
 import signal
 import threading
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pykka
@@ -22,16 +23,17 @@ from loguru import logger
 from xmlshred.actors.inserter import InsertActor
 from xmlshred.actors.lifecycle import RunSignals
 from xmlshred.actors.mapper import MapperActor
-from xmlshred.actors.reader import ReadLimits, ReaderActor
+from xmlshred.actors.reader import ReaderActor, ReadLimits
 from xmlshred.actors.reporter import ReporterActor
 from xmlshred.contract import ContractError, MapOptions, compile_contract, load_contract
+from xmlshred.db.spec import target_spec
 from xmlshred.messages import Ping, StartReading, StopReading, Summarize
 from xmlshred.sources import SourceSpec, open_source
-from xmlshred.targets import TargetError, open_target, parse_target_url
+from xmlshred.targets import TargetError, open_target
 from xmlshred.targets.lease import LeasedRun, LeaseHeld, RunLease
+from xmlshred.vocab.exit_codes import ExitCode
 from xmlshred.workers.mapping_worker import WorkerConfig
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SOME_FAILED, EXIT_SIGNAL = 0, 1, 2, 3, 130
 PING_TIMEOUT_S = 120
 
 
@@ -51,7 +53,7 @@ class TargetBusy(ConfigurationError):
 class RunResult:
     """How a run ended."""
 
-    exit_code: int
+    exit_code: ExitCode
     run_id: str
     summary: dict | None
 
@@ -60,7 +62,7 @@ def run_clock(settings) -> datetime:
     """The run's clock: ``[run] now`` when pinned, else the start time in UTC (naive)."""
     if settings.run.now is not None:
         return settings.run.now
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def load_compiled(settings, now: datetime):
@@ -87,12 +89,8 @@ def source_spec(settings, contract) -> SourceSpec:
         table=settings.source.table or contract.source_table,
         column=settings.source.column or contract.source_column,
         key_column=settings.source.key_column,
+        odbc=settings.source.odbc(),
     )
-
-
-def target_spec(settings):
-    return parse_target_url(settings.target.url, settings.target.odbc_options(),
-                            identity_columns=settings.target.identity_columns)
 
 
 def target_opener(settings, schema):
@@ -121,15 +119,38 @@ class _SignalState:
         if self.count >= 2:
             logger.error("second signal: aborting now; uncommitted records will be read again next run")
             # Worker processes see their pipe close and exit; nothing uncommitted is marked done.
-            os._exit(EXIT_SIGNAL)
+            os._exit(ExitCode.SIGNAL)
         logger.warning("{} received: stopping after the records in flight (send again to abort)",
                        signal.Signals(signum).name)
         self._signals.changed.set()
 
 
+@dataclass
+class Migration:
+    """A started run, between ``start_migration`` and ``stop_migration``."""
+
+    settings: object
+    run_id: str
+    schema: object
+    log: object
+    signals: RunSignals = field(default_factory=RunSignals)
+    idle: bool = False
+    """The source holds nothing to do: no actor was started, no lease taken."""
+    lease: RunLease | None = None
+    state: _SignalState | None = None
+    previous_handlers: dict = field(default_factory=dict)
+    started: list = field(default_factory=list)
+    """Insert actor, mappers, reader, in start order (stopped in reverse)."""
+    reporter: object = None
+    reader: object = None
+    dry_log: object = None
+    stop: threading.Event | None = None
+    """Set by a driver draining its shards: handled like a first SIGINT."""
+
+
 def run_migration(settings, leased: LeasedRun | None = None,
                   stop: threading.Event | None = None) -> RunResult:
-    """Run one migration; returns the exit code and the final summary.
+    """Run one migration: ``start_migration``, ``watch_migration``, ``stop_migration``.
 
     The run takes the target's lease before it reads anything and gives it
     back when it ends (see targets.lease). ``leased``: the caller (a driver
@@ -142,13 +163,36 @@ def run_migration(settings, leased: LeasedRun | None = None,
     Raises ConfigurationError (bad contract/settings) or its subclass
     TargetBusy (another run holds the target, still after ``[run] wait_s``)
     before anything starts, and RunError when the lease cannot be taken
-    for another reason (the target is unreachable).
+    for another reason (the target is unreachable) or the run stops on an error.
+    """
+    run = start_migration(settings, leased)
+    run.stop = stop
+    if run.idle:
+        return RunResult(ExitCode.OK, run.run_id, None)
+    try:
+        with _as_run_error():
+            outcome, exit_code = watch_migration(run)
+    except BaseException:
+        stop_migration(run, "error")
+        raise
+    return stop_migration(run, outcome, exit_code)
+
+
+def start_migration(settings, leased: LeasedRun | None = None) -> Migration:
+    """Check both ends, take the lease, start and ping every actor, and start reading.
+
+    Returns an idle Migration (nothing started) when the source holds no
+    records. Raises as ``run_migration`` says; whatever was started by then is
+    stopped again (and the lease given back) before the error leaves.
     """
     now = run_clock(settings)
     contract, compiled = load_compiled(settings, now)
-    run_id = leased.run_id if leased else f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    run_id = leased.run_id if leased else f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     spec = source_spec(settings, contract)
     dry_run = settings.run.dry_run
+    log = logger.bind(actor="supervisor")
+    run = Migration(settings, run_id, compiled.schema, log)
+    # The one count of the source this run makes: the reporter's total (progress, ETA).
     total = _preflight(spec, settings, compiled.schema)
     if total == 0:
         from xmlshred.sources.check import describe_range
@@ -156,112 +200,94 @@ def run_migration(settings, leased: LeasedRun | None = None,
         where = describe_range(settings.run.key_start, settings.run.key_end)
         logger.warning(f"nothing to do: source {_safe_url(spec.url)} holds no records{where}; "
                        "nothing was created or written")
-        return RunResult(EXIT_OK, run_id, None)
+        run.idle = True
+        return run
     open_target_fn = target_opener(settings, compiled.schema)
-    signals = RunSignals()
-    lease = None if leased or settings.run.dry_run else _take_lease(settings, compiled.schema, run_id, signals)
-    state = _SignalState(signals)
-    previous_handlers = {}
+    signals = run.signals
+    run.lease = None if leased or dry_run else _take_lease(settings, compiled.schema, run_id, signals)
+    run.state = _SignalState(signals)
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
-            previous_handlers[signum] = signal.signal(signum, state.handle)
+            run.previous_handlers[signum] = signal.signal(signum, run.state.handle)
 
-    log = logger.bind(actor="supervisor")
     log.info("{}run {} starting: source={} target={} mappers={} max_in_flight={}",
              "DRY RUN (nothing will be created or written) " if dry_run else "",
              run_id, _safe_url(spec.url), _safe_url(settings.target.url), settings.actors.mappers,
              settings.actors.max_in_flight)
-    started: list[pykka.ActorRef] = []
-    reporter = reader = dry_log = None
-    outcome, exit_code = "finished", EXIT_OK
     try:
-        if not dry_run:
-            _ensure_tables(open_target_fn)
-        else:
-            from xmlshred.reporting.dryrun import DryRunLog, dry_run_path
+        with _as_run_error():
+            _start_actors(run, settings, spec, compiled, now, total, open_target_fn)
+    except BaseException:
+        stop_migration(run, "error")
+        raise
+    return run
 
-            dry_log = DryRunLog(dry_run_path(settings.log.metrics or None, run_id))
-        reporter = ReporterActor.start(
-            run_id, _path_or_none(settings.log.metrics), settings.log.report_every_s,
-            settings.actors.mappers, total, settings.log.progress,
-            datetime.now(timezone.utc).replace(tzinfo=None),
-            tags={"target": target_label(settings), "dry_run": dry_run},
-        )
-        inserter = InsertActor.start(
-            open_target_fn, compiled.schema, run_id, settings.flush, settings.target, reporter,
-            signals, dry_run=dry_run, check_done=not spec.keyed,
-            retry_failed=settings.run.retry_failed, dry_run_log=dry_log,
-        )
-        started.append(inserter)
-        _ping("insert", inserter)
-        config = WorkerConfig(str(settings.contract.path), now, settings.contract.max_document_bytes,
-                              settings.contract.strict_wellformed)
-        mappers = []
-        for index in range(settings.actors.mappers):
-            mapper = MapperActor.start(index, config, inserter, reporter, signals)
-            started.append(mapper)
-            mappers.append(mapper)
-        for index, mapper in enumerate(mappers):
-            _ping(f"mapper-{index}", mapper)
-        limits = ReadLimits(
-            max_in_flight=settings.actors.max_in_flight, batch_size=settings.actors.batch_size,
-            mapper_queue_batches=settings.actors.mapper_queue_batches,
-            page_size=settings.source.page_size, limit=settings.run.limit,
-            key_start=settings.run.key_start, key_end=settings.run.key_end,
-            retry_failed=settings.run.retry_failed,
-        )
-        reader = ReaderActor.start(lambda: open_source(spec), open_target_fn, mappers, inserter,
-                                   reporter, signals, limits, retry_settings=settings.target)
-        started.append(reader)
-        _ping("reader", reader)
-        reader.tell(StartReading())
-        outcome, exit_code = _watch(signals, state, reader, log, stop)
+
+def _start_actors(run: Migration, settings, spec, compiled, now, total: int, open_target_fn) -> None:
+    """Reporter, InsertActor, mappers, reader, each pinged before the next starts; then StartReading."""
+    dry_run, signals = settings.run.dry_run, run.signals
+    if not dry_run:
+        _ensure_tables(open_target_fn)
+    else:
+        from xmlshred.reporting.dryrun import DryRunLog, dry_run_path
+
+        run.dry_log = DryRunLog(dry_run_path(settings.log.metrics or None, run.run_id))
+    run.reporter = ReporterActor.start(
+        run.run_id, _path_or_none(settings.log.metrics), settings.log.report_every_s,
+        settings.actors.mappers, total, settings.log.progress,
+        datetime.now(UTC).replace(tzinfo=None),
+        tags={"target": target_label(settings), "dry_run": dry_run}, signals=signals,
+    )
+    _ping("reporter", run.reporter)
+    inserter = InsertActor.start(
+        open_target_fn, compiled.schema, run.run_id, settings.flush, settings.target, run.reporter,
+        signals, dry_run=dry_run, check_done=not spec.keyed,
+        retry_failed=settings.run.retry_failed, dry_run_log=run.dry_log,
+    )
+    run.started.append(inserter)
+    _ping("insert", inserter)
+    config = WorkerConfig(str(settings.contract.path), now, settings.contract.max_document_bytes,
+                          settings.contract.strict_wellformed)
+    mappers = []
+    for index in range(settings.actors.mappers):
+        mapper = MapperActor.start(index, config, inserter, run.reporter, signals)
+        run.started.append(mapper)
+        mappers.append(mapper)
+    for index, mapper in enumerate(mappers):
+        _ping(f"mapper-{index}", mapper)
+    limits = ReadLimits(
+        max_in_flight=settings.actors.max_in_flight, batch_size=settings.actors.batch_size,
+        mapper_queue_batches=settings.actors.mapper_queue_batches,
+        page_size=settings.source.page_size, limit=settings.run.limit,
+        key_start=settings.run.key_start, key_end=settings.run.key_end,
+        retry_failed=settings.run.retry_failed,
+    )
+    run.reader = ReaderActor.start(lambda: open_source(spec), open_target_fn, mappers, inserter,
+                                   run.reporter, signals, limits, retry_settings=settings.target)
+    run.started.append(run.reader)
+    _ping("reader", run.reader)
+    run.reader.tell(StartReading())
+
+
+@contextmanager
+def _as_run_error():
+    """A bad setting found while actors run, or an actor gone, stops the run as an error (exit 1)."""
+    try:
+        yield
     except RunError:
-        outcome = "error"
         raise
     except (ConfigurationError, pykka.ActorDeadError) as exc:
-        outcome = "error"
         raise RunError(str(exc)) from exc
-    except BaseException:
-        outcome = "error"
-        raise
-    finally:
-        for actor in reversed(started):
-            try:
-                actor.stop(timeout=60)
-            except pykka.Timeout:
-                log.error("{} did not stop within 60 s", actor)
-            except pykka.ActorDeadError:
-                pass
-        summary = None
-        if reporter is not None:
-            try:
-                summary = reporter.ask(Summarize(outcome), timeout=30)
-            except Exception:  # the summary is best effort; the run's fate is already decided
-                log.exception("the reporter could not write the summary")
-            reporter.stop(timeout=30)
-        if dry_log is not None:
-            dry_log.close()
-            log.info("DRY RUN: {} records would fail; their keys, stages and reasons are in {} "
-                     "(python cli.py report --run {})", dry_log.count, dry_log.path, run_id)
-        for signum, handler in previous_handlers.items():
-            signal.signal(signum, handler)
-        if lease is not None:
-            lease.release(outcome)
-    if summary is not None:
-        from xmlshred.reporting.closing import closing_notes
-
-        for note in closing_notes(summary, settings, target_spec(settings), compiled.schema, run_id):
-            log.warning(note)
-    if exit_code == EXIT_OK and summary and summary.get("records_failed"):
-        exit_code = EXIT_SOME_FAILED
-    return RunResult(exit_code, run_id, summary)
 
 
-def _watch(signals: RunSignals, state: _SignalState, reader, log,
-           stop: threading.Event | None = None) -> tuple[str, int]:
-    """Wait until the run ends; returns (outcome, exit code)."""
+def watch_migration(run: Migration) -> tuple[str, int]:
+    """Wait until the run ends; returns (outcome, exit code). A failed actor: RunError.
+
+    The first signal tells the reader to stop reading (the records in flight
+    drain); the run then ends as ``interrupted`` with exit code 130.
+    """
     stop_sent = False
+    signals, state, reader, log, stop = run.signals, run.state, run.reader, run.log, run.stop
     while True:
         signals.changed.wait(timeout=0.5)
         signals.changed.clear()
@@ -279,13 +305,57 @@ def _watch(signals: RunSignals, state: _SignalState, reader, log,
             stop_sent = True
             reader.tell(StopReading())
         if signals.is_finished:
-            return ("interrupted", EXIT_SIGNAL) if state.count else ("finished", EXIT_OK)
+            return ("interrupted", ExitCode.SIGNAL) if state.count else ("finished", ExitCode.OK)
+
+
+def stop_migration(run: Migration, outcome: str, exit_code: int = ExitCode.ERROR) -> RunResult:
+    """Stop the actors (reverse start order), write the summary, give back the signals and the lease.
+
+    ``outcome``: ``finished``, ``interrupted`` or ``error`` (then no closing
+    notes are logged: the error says what happened). A finished run with
+    failed records ends with ExitCode.SOME_FAILED.
+    """
+    settings, log = run.settings, run.log
+    summary = None
+    try:
+        for actor in reversed(run.started):
+            try:
+                actor.stop(timeout=60)
+            except pykka.Timeout:
+                log.error("{} did not stop within 60 s", actor)
+            except pykka.ActorDeadError:
+                pass
+        if run.reporter is not None:
+            try:
+                summary = run.reporter.ask(Summarize(outcome), timeout=30)
+            except Exception:  # the summary is best effort; the run's fate is already decided
+                log.exception("the reporter could not write the summary")
+            try:
+                run.reporter.stop(timeout=30)
+            except pykka.ActorDeadError:
+                pass
+        if run.dry_log is not None:
+            run.dry_log.close()
+            log.info("DRY RUN: {} records would fail; their keys, stages and reasons are in {} "
+                     "(python cli.py report --run {})", run.dry_log.count, run.dry_log.path, run.run_id)
+    finally:
+        for signum, handler in run.previous_handlers.items():
+            signal.signal(signum, handler)
+        if run.lease is not None:
+            run.lease.release(outcome)
+    if outcome != "error" and summary is not None:
+        from xmlshred.reporting.closing import closing_notes
+
+        for note in closing_notes(summary, settings, target_spec(settings), run.schema, run.run_id):
+            log.warning(note)
+    if exit_code == ExitCode.OK and summary and summary.get("records_failed"):
+        exit_code = ExitCode.SOME_FAILED
+    return RunResult(exit_code, run.run_id, summary)
 
 
 def _take_lease(settings, schema, run_id: str, signals: RunSignals) -> RunLease:
     """The target's run lease for ``run_id``; a lost lease fails the run like a dead actor."""
-    spec = parse_target_url(settings.target.url, settings.target.odbc_options(),
-                            identity_columns=settings.target.identity_columns)
+    spec = target_spec(settings)
     try:
         return RunLease.acquire(spec, schema, run_id, wait_s=settings.run.wait_s,
                                 on_lost=lambda lost: signals.failed("lease", lost))

@@ -8,6 +8,7 @@ import pytest
 
 from tests.helpers import (
     EXAMPLE_CONTRACT,
+    PauseGate,
     assert_target_matches,
     expected_tables,
     make_source,
@@ -19,7 +20,10 @@ from tests.reliability.support import CliRun, assert_partial_state_consistent, l
 pytestmark = [pytest.mark.reliability, pytest.mark.postgres]
 
 TERMINATION_ROUNDS = 10
-RECORDS = 5000
+RECORDS = 1500
+STEP = 60
+"""Records (whole batches of 20) each worker may map per step of the pause gate: the run is held
+between steps, so every termination and outage lands mid-run (2 * STEP * rounds < RECORDS)."""
 OUTAGE_S = 4.0
 """How long the cluster stays down in the survivable outage (the retries cover ~13 s)."""
 
@@ -56,23 +60,26 @@ def _terminate_backends(admin_dsn: str, database: str) -> int:
 def test_terminated_sessions_are_retried_and_the_run_completes_once(tmp_path, pg_dsn, pg_outage_database):
     target_url, config, schema, (expected, ok, failed) = _setup(tmp_path, pg_outage_database, RECORDS, 41)
     database = _database_of(pg_outage_database)
-    run = CliRun("migrate", "--config", str(config))
+    gate = PauseGate(tmp_path / "pause", 0)
+    run = CliRun("migrate", "--config", str(config), env=gate.env)
     terminated = []
     try:
-        for _ in range(TERMINATION_ROUNDS):
+        for step in range(1, TERMINATION_ROUNDS + 1):
             # Let the run make progress between terminations, so each one hits a live pipeline.
             floor = max(log_count(target_url, schema), 0)
+            gate.hold(step * STEP)
             wait_until(lambda: not run.running() or log_count(target_url, schema) >= floor + 50,
                        "progress since the last termination")
-            if not run.running():
-                break
+            assert run.running(), run.stderr[-3000:]  # held by the gate: it cannot have finished
             terminated.append(_terminate_backends(pg_dsn, database))
+        gate.release()
         code = run.wait()
     finally:
+        gate.release()
         run.ensure_dead()
     assert code in (0, 3), f"exit {code}: {run.stderr[-3000:]}"
     assert len(terminated) >= 3 and sum(terminated) >= 3, (
-        f"too few terminations landed mid-run ({terminated}); use more documents")
+        f"too few terminations landed mid-run ({terminated})")
     assert "transient database error" in run.stderr, "no reconnect was logged: did a termination hit?"
     assert_target_matches(target_url, schema, expected, ok, failed)
     print(f"\n[terminate backends] records={RECORDS} ok={len(ok)} failed={len(failed)} "
@@ -84,11 +91,13 @@ def test_cluster_stopped_for_seconds_then_the_run_retries_and_completes(tmp_path
     target_url, config, schema, (expected, ok, failed) = _setup(
         tmp_path, pg_outage_database, RECORDS, 42,
         target__connect_retries=8, target__retry_backoff_s=0.5, target__retry_backoff_max_s=2.0)
-    run = CliRun("migrate", "--config", str(config))
+    gate = PauseGate(tmp_path / "pause", 2 * STEP)
+    run = CliRun("migrate", "--config", str(config), env=gate.env)
     try:
-        wait_until(lambda: not run.running() or log_count(target_url, schema) >= 200, "the first commits")
-        assert run.running(), "the run finished before the outage; use more documents"
+        wait_until(lambda: not run.running() or log_count(target_url, schema) >= 100, "the first commits")
+        assert run.running(), run.stderr[-3000:]  # held by the gate: it cannot have finished
         pg_cluster.stop()
+        gate.release()  # the run goes on into the outage
         stopped_at = time.monotonic()
         # The outage lasts until the run has noticed it and at least OUTAGE_S have passed.
         wait_until(lambda: not run.running() or (
@@ -98,6 +107,7 @@ def test_cluster_stopped_for_seconds_then_the_run_retries_and_completes(tmp_path
         pg_cluster.start()
         code = run.wait()
     finally:
+        gate.release()
         pg_cluster.start()
         run.ensure_dead()
     assert code in (0, 3), f"exit {code}: {run.stderr[-3000:]}"
@@ -113,13 +123,16 @@ def test_retries_exhausted_stop_with_exit_1_then_a_rerun_completes_once(tmp_path
     target_url, config, schema, (expected, ok, failed) = _setup(
         tmp_path, pg_outage_database, RECORDS, 43,
         target__connect_retries=1, target__retry_backoff_s=0.05, target__retry_backoff_max_s=0.05)
-    run = CliRun("migrate", "--config", str(config))
+    gate = PauseGate(tmp_path / "pause", 2 * STEP)
+    run = CliRun("migrate", "--config", str(config), env=gate.env)
     try:
-        wait_until(lambda: not run.running() or log_count(target_url, schema) >= 200, "the first commits")
-        assert run.running(), "the run finished before the outage; use more documents"
+        wait_until(lambda: not run.running() or log_count(target_url, schema) >= 100, "the first commits")
+        assert run.running(), run.stderr[-3000:]  # held by the gate: it cannot have finished
         pg_cluster.stop()
+        gate.release()  # the run goes on into the outage
         code = run.wait()
     finally:
+        gate.release()
         pg_cluster.start()
         run.ensure_dead()
     assert code == 1, f"exit {code}: {run.stderr[-3000:]}"

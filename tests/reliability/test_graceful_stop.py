@@ -9,6 +9,7 @@ import pytest
 
 from tests.helpers import (
     EXAMPLE_CONTRACT,
+    PauseGate,
     assert_target_matches,
     expected_tables,
     make_source,
@@ -31,15 +32,18 @@ STOP_BOUND_S = 120.0
 """Guards against a hang; it is no speed claim."""
 ABORT_BOUND_S = 20.0
 """'At once' for the second signal, with room for a loaded CI machine."""
+RECORDS = 600
+ALLOWANCE = 60
+"""Records each mapper worker maps before the pause gate holds it: commits to show, never the end."""
 
 
-def _start(tmp_path, target_url, count: int, seed: int):
+def _start(tmp_path, target_url, count: int, seed: int, gate: PauseGate):
     docs = make_source(tmp_path / "source.db", count, seed=seed, edge_share=0.03)
     config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url,
                              flush__max_records=50, actors__max_in_flight=200)
     assert run_cli("init-db", "--config", str(config)).returncode == 0
     schema, expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)
-    run = CliRun("migrate", "--config", str(config))
+    run = CliRun("migrate", "--config", str(config), env=gate.env)
     return run, config, schema, (expected, ok, failed)
 
 
@@ -51,48 +55,54 @@ def _rerun_completes_exactly_once(config, target_url, schema, expected, ok, fail
 
 
 def test_sigint_drains_and_exits_130_then_a_rerun_completes_once(tmp_path, target_url):
-    run, config, schema, (expected, ok, failed) = _start(tmp_path, target_url, 3000, 71)
+    gate = PauseGate(tmp_path / "pause", ALLOWANCE)
+    run, config, schema, (expected, ok, failed) = _start(tmp_path, target_url, RECORDS, 71, gate)
     try:
-        wait_until(lambda: not run.running() or log_count(target_url, schema) >= 100, "the first commits")
-        assert run.running(), "the run finished before the signal; use more documents"
+        wait_until(lambda: not run.running() or log_count(target_url, schema) >= 50, "the first commits")
+        assert run.running(), run.stderr[-3000:]  # held by the gate: it cannot have finished
         run.signal_group(signal.SIGINT)  # as a terminal's Ctrl-C: the workers get it too and ignore it
+        wait_until(lambda: "SIGINT received" in run.stderr or not run.running(), "the SIGINT to be handled")
+        gate.release()
         signalled = time.monotonic()
         code = run.wait(timeout=STOP_BOUND_S)
         stop_s = time.monotonic() - signalled
         assert_session_gone(run)
     finally:
+        gate.release()
         run.ensure_dead()
     assert code == 130, run.stderr[-3000:]
     summary = read_summary(tmp_path / "metrics.jsonl")
     assert summary["outcome"] == "interrupted"
     drained = assert_partial_state_consistent(target_url, schema)
-    assert drained == summary["records_ok"] + summary["records_failed"] and drained < 3000
+    assert drained == summary["records_ok"] + summary["records_failed"] and drained < RECORDS
     rerun_code = _rerun_completes_exactly_once(config, target_url, schema, expected, ok, failed)
-    print(f"\n[SIGINT {target_kind(target_url)}] records=3000 settled before stop={drained} "
+    print(f"\n[SIGINT {target_kind(target_url)}] records={RECORDS} settled before stop={drained} "
           f"stop took {stop_s:.2f}s, rerun exit={rerun_code}")
 
 
 def test_second_sigint_aborts_at_once_and_nothing_uncommitted_is_marked_done(tmp_path, target_url):
-    run, config, schema, (expected, ok, failed) = _start(tmp_path, target_url, 3000, 72)
+    gate = PauseGate(tmp_path / "pause", ALLOWANCE)
+    run, config, schema, (expected, ok, failed) = _start(tmp_path, target_url, RECORDS, 72, gate)
     try:
-        wait_until(lambda: not run.running() or log_count(target_url, schema) >= 100, "the first commits")
-        assert run.running(), "the run finished before the signal; use more documents"
+        wait_until(lambda: not run.running() or log_count(target_url, schema) >= 50, "the first commits")
+        assert run.running(), run.stderr[-3000:]  # held by the gate: it cannot have finished
         run.signal_group(signal.SIGINT)
         # "Right after": as soon as the first one has been handled (two signals that arrive
         # before Python's handler runs would count as one).
         wait_until(lambda: "SIGINT received" in run.stderr or not run.running(), "the first SIGINT to be handled")
-        assert run.running(), "the run ended on the first signal; use more documents"
+        assert run.running(), run.stderr[-3000:]  # still held: the drain waits for the gate
         run.signal_group(signal.SIGINT)
         signalled = time.monotonic()
         code = run.wait(timeout=ABORT_BOUND_S)
         abort_s = time.monotonic() - signalled
         assert_session_gone(run)
     finally:
+        gate.release()
         run.ensure_dead()
     assert code == 130, run.stderr[-3000:]
     assert "second signal" in run.stderr, run.stderr[-3000:]
     settled = assert_partial_state_consistent(target_url, schema)
-    assert settled < 3000
+    assert settled < RECORDS
     rerun_code = _rerun_completes_exactly_once(config, target_url, schema, expected, ok, failed)
-    print(f"\n[double SIGINT {target_kind(target_url)}] records=3000 settled at abort={settled} "
+    print(f"\n[double SIGINT {target_kind(target_url)}] records={RECORDS} settled at abort={settled} "
           f"abort took {abort_s:.2f}s, rerun exit={rerun_code}")

@@ -11,6 +11,7 @@ import pytest
 
 from tests.helpers import (
     EXAMPLE_CONTRACT,
+    PauseGate,
     assert_target_matches,
     expected_tables,
     make_source,
@@ -29,17 +30,23 @@ from tests.reliability.support import (
 
 pytestmark = pytest.mark.reliability
 
-STORM = {"sqlite": (6, 6000, 20250601), "postgres": (4, 4000, 20250602)}
+STORM = {"sqlite": (6, 1200, 20250601), "postgres": (4, 1000, 20250602)}
 """Per target: kills K, corpus size, RNG seed of the kill moments."""
 MAX_RERUNS = 3
+BATCH = 20
+"""``[actors] batch_size`` of tests.helpers.pipeline_config."""
 
 
 def _kill_moment(rng: random.Random, remaining: int, kills_left: int):
-    """('time', seconds after start: mostly start-up and first flushes) or ('commits', more
-    processing_log rows than at the start), drawn so that every kill still finds work left."""
+    """(how, amount, allowance): ('time', seconds after start: mostly start-up and first flushes)
+    or ('commits', more processing_log rows than at the start). ``allowance``: records each of
+    the two workers maps before the pause gate holds it, so every kill still finds work left
+    however fast the machine is (2 * allowance < remaining)."""
+    # Whole batches: a worker returns a batch only when it has mapped all of it.
+    allowance = BATCH * rng.randint(1, max(1, remaining // (2 * kills_left + 2) // BATCH))
     if rng.random() < 0.4:
-        return "time", rng.uniform(0.05, 0.8)
-    return "commits", rng.randint(1, max(1, remaining // (kills_left + 1)))
+        return "time", rng.uniform(0.05, 0.8), allowance
+    return "commits", rng.randint(1, allowance), allowance
 
 
 def _init(config) -> None:
@@ -57,20 +64,25 @@ def test_kill9_storm_then_reruns_equal_the_uninterrupted_output(tmp_path, target
     schema, expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)
     rng = random.Random(seed)
     moments = []
+    gate = PauseGate(tmp_path / "pause")
     for trial in range(kills):
         before = log_count(target_url, schema)
-        how, amount = _kill_moment(rng, count - before, kills - trial)
-        run = CliRun("migrate", "--config", str(config))
+        how, amount, allowance = _kill_moment(rng, count - before, kills - trial)
+        gate.hold(allowance)
+        run = CliRun("migrate", "--config", str(config), env=gate.env)
         try:
             if how == "time":
                 wait_until(lambda: not run.running() or time.monotonic() >= run.started + amount,
                            f"{amount:.2f}s into the run")
             else:
-                wait_until(lambda: not run.running() or log_count(target_url, schema) >= before + amount,
-                           f"{amount} more commits")
-            assert run.running(), (
-                f"trial {trial}: the run ended before its kill moment ({how} {amount}); use more documents\n"
-                f"{run.stderr[-2000:]}")
+                try:
+                    wait_until(lambda: not run.running() or log_count(target_url, schema) >= before + amount,
+                               f"{amount} more commits")
+                except BaseException:
+                    print(f"trial {trial}: allowance {allowance}, before {before}; the run said:\n{run.stderr[-3000:]}")
+                    raise
+            assert run.running(), (  # held by the gate: it cannot have finished
+                f"trial {trial}: the run ended before its kill moment ({how} {amount})\n{run.stderr[-2000:]}")
             workers_seen = len(run.workers())
             run.kill_session()
             assert run.wait(timeout=30) == -signal.SIGKILL
@@ -79,8 +91,9 @@ def test_kill9_storm_then_reruns_equal_the_uninterrupted_output(tmp_path, target
             run.ensure_dead()
         settled = assert_partial_state_consistent(target_url, schema)
         moments.append((how, round(amount, 2), workers_seen, settled))
-        assert settled < count, f"trial {trial}: everything was settled before the kill; use more documents"
+        assert settled < count, f"trial {trial}: everything was settled before the kill"
 
+    gate.release()
     for reruns in range(1, MAX_RERUNS + 1):  # noqa: B007 (read after the loop: the reruns it took)
         result = run_cli("migrate", "--config", str(config), timeout=300)
         if result.returncode in (0, 3):
@@ -95,23 +108,26 @@ def test_kill9_storm_then_reruns_equal_the_uninterrupted_output(tmp_path, target
 
 def test_kill9_of_the_parent_alone_leaves_no_orphan_workers(tmp_path):
     """Only the CLI process is killed (not its group): its workers must notice and exit by themselves."""
-    make_source(tmp_path / "source.db", 3000, seed=22)
+    make_source(tmp_path / "source.db", 600, seed=22)
     target_url = f"sqlite:///{tmp_path / 'target.db'}"
     config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url,
                              flush__max_records=50, actors__max_in_flight=200)
     _init(config)
-    run = CliRun("migrate", "--config", str(config))
+    gate = PauseGate(tmp_path / "pause", 60)
+    run = CliRun("migrate", "--config", str(config), env=gate.env)
     try:
         workers = wait_until(lambda: len(run.workers()) >= 2 and run.workers(), "two mapper workers")
         wait_until(lambda: not run.running() or log_count(target_url, contract_schema()) >= 100,
                    "the first commits")
-        assert run.running(), "the run finished before it could be killed; use more documents"
+        assert run.running(), run.stderr[-3000:]  # held by the gate: it cannot have finished
         worker_pids = [w.pid for w in workers]
         os.kill(run.pid, signal.SIGKILL)
         assert run.wait(timeout=30) == -signal.SIGKILL
+        gate.release()
         # The workers (and multiprocessing's resource tracker) are now orphans reparented away
         # from the CLI; each must see its pipe close and exit on its own.
         assert_session_gone(run, timeout=30)
     finally:
+        gate.release()
         run.ensure_dead()
     print(f"\n[orphans] worker pids {worker_pids} all exited after the parent's kill -9")

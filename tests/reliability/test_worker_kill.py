@@ -9,6 +9,7 @@ import pytest
 
 from tests.helpers import (
     EXAMPLE_CONTRACT,
+    PauseGate,
     assert_target_matches,
     expected_tables,
     make_source,
@@ -20,25 +21,28 @@ from tests.reliability.support import CliRun, contract_schema, log_count, target
 
 pytestmark = pytest.mark.reliability
 
-KILL_AFTER_COMMITS = (100, 600)
+KILL_AFTER_COMMITS = (50, 100)
 """One kill per threshold, each of a different original worker."""
+ALLOWANCE = 60
+"""Records each worker maps before the pause gate holds it, until the kills are done."""
 
 
 def test_sigkill_of_workers_is_replaced_and_the_run_completes_once(tmp_path, target_url):
-    docs = make_source(tmp_path / "source.db", 2500, seed=31, edge_share=0.05)
+    docs = make_source(tmp_path / "source.db", 600, seed=31, edge_share=0.05)
     config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url,
                              flush__max_records=50, actors__max_in_flight=200)
     assert run_cli("init-db", "--config", str(config)).returncode == 0
     schema, expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)
 
-    run = CliRun("migrate", "--config", str(config))
+    gate = PauseGate(tmp_path / "pause", ALLOWANCE)
+    run = CliRun("migrate", "--config", str(config), env=gate.env)
     killed, replacements = [], []
     try:
         originals = wait_until(lambda: len(run.workers()) >= 2 and run.workers(), "two mapper workers")
         for victim, threshold in zip(originals, KILL_AFTER_COMMITS, strict=False):
             wait_until(lambda: not run.running() or log_count(target_url, contract_schema()) >= threshold,
                        f"{threshold} commits")
-            assert run.running(), "the run finished before a worker could be killed; use more documents"
+            assert run.running(), run.stderr[-3000:]  # held by the gate: it cannot have finished
             seen = {w.pid for w in run.workers()}
             victim.send_signal(signal.SIGKILL)
             psutil.wait_procs([victim], timeout=30)
@@ -47,8 +51,10 @@ def test_sigkill_of_workers_is_replaced_and_the_run_completes_once(tmp_path, tar
                              "a replacement worker")
             assert isinstance(new, list), "the run ended before the killed worker was replaced"
             replacements += new
+        gate.release()
         code = run.wait()
     finally:
+        gate.release()
         run.ensure_dead()
     assert code == (3 if failed else 0), run.stderr[-3000:]
     assert run.stderr.count("worker process died") == len(KILL_AFTER_COMMITS), run.stderr[-3000:]

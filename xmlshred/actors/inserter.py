@@ -7,13 +7,19 @@ import threading
 import pykka
 from loguru import logger
 
+from xmlshred.actors.lifecycle import PipelineActor
 from xmlshred.loading import FlushAborted, FlushBuffer, FlushWriter, PendingRecord
 from xmlshred.messages import (
-    FlushDue, FlushNow, FlushReport, MappedBatch, Ping, RecordsSettled, UnknownMessage,
+    FlushDue,
+    FlushNow,
+    FlushReport,
+    MappedBatch,
+    RecordsSettled,
+    UnknownMessage,
 )
 
 
-class InsertActor(pykka.ThreadingActor):
+class InsertActor(PipelineActor):
     """The only actor that writes to the target. One flush = one transaction.
 
     A flush that cannot be committed (retries exhausted, unclassified
@@ -24,13 +30,12 @@ class InsertActor(pykka.ThreadingActor):
     def __init__(self, open_target, schema, run_id: str, flush_settings, retry_settings,
                  reporter, signals, *, dry_run: bool, check_done: bool, retry_failed: bool,
                  dry_run_log=None) -> None:
-        super().__init__()
+        super().__init__("insert", signals)
         self._open_target = open_target
         self._schema = schema
         self._run_id = run_id
         self._retry = retry_settings
         self._reporter = reporter
-        self._signals = signals
         self._dry_run = dry_run
         self._dry_run_log = dry_run_log
         """reporting.dryrun.DryRunLog of a dry run: each would-fail record goes there."""
@@ -42,24 +47,20 @@ class InsertActor(pykka.ThreadingActor):
         self._generation = 0
         self._target = None
         self._writer: FlushWriter | None = None
-        self._start_error: BaseException | None = None
         self._aborted: FlushAborted | None = None
         self._log = logger.bind(actor="insert")
 
-    def on_start(self) -> None:
-        try:
-            self._target = self._open_target()
-            self._writer = FlushWriter(
-                self._target, self._schema, self._run_id,
-                retries=self._retry.connect_retries, backoff_s=self._retry.retry_backoff_s,
-                backoff_max_s=self._retry.retry_backoff_max_s, dry_run=self._dry_run,
-                check_done=self._check_done, retry_failed=self._retry_failed,
-                on_dry_failure=self._dry_run_log.write if self._dry_run_log is not None else None,
-            )
-        except Exception as exc:  # surfaced to the supervisor by Ping
-            self._start_error = exc
+    def open(self) -> None:
+        self._target = self._open_target()
+        self._writer = FlushWriter(
+            self._target, self._schema, self._run_id,
+            retries=self._retry.connect_retries, backoff_s=self._retry.retry_backoff_s,
+            backoff_max_s=self._retry.retry_backoff_max_s, dry_run=self._dry_run,
+            check_done=self._check_done, retry_failed=self._retry_failed,
+            on_dry_failure=self._dry_run_log.write if self._dry_run_log is not None else None,
+        )
 
-    def on_receive(self, message):
+    def handle(self, message):
         if isinstance(message, MappedBatch):
             self._add(message)
         elif isinstance(message, FlushDue):
@@ -67,10 +68,6 @@ class InsertActor(pykka.ThreadingActor):
                 self._flush("age")
         elif isinstance(message, FlushNow):
             self._flush("drain")
-        elif isinstance(message, Ping):
-            if self._start_error is not None:
-                raise self._start_error
-            return True
         else:
             raise UnknownMessage(f"insert cannot handle {type(message).__name__}")
         return None
@@ -134,20 +131,16 @@ class InsertActor(pykka.ThreadingActor):
         for reader, count in settled.items():
             reader.tell(RecordsSettled(count))
 
-    def on_failure(self, exception_type, exception_value, traceback) -> None:
-        self._cancel_timer()
-        self._signals.failed("insert", exception_value)
-        self._close()
-
     def on_stop(self) -> None:
         self._cancel_timer()
         try:
             if self._writer is not None and len(self._buffer):
                 self._flush("stop")
         finally:
-            self._close()
+            self.close()
 
-    def _close(self) -> None:
+    def close(self) -> None:
+        self._cancel_timer()
         if self._target is not None:
             try:
                 self._target.close()

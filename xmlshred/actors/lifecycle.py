@@ -1,4 +1,4 @@
-"""What actors tell the supervisor outside the message flow: done, or failed.
+"""What actors tell the supervisor outside the message flow (done, or failed), and their shared base.
 
 pykka has no links between actors, so an actor that dies of a bug would
 otherwise go unnoticed; each actor's ``on_failure`` reports here, and the
@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+
+import pykka
+
+from xmlshred.messages import Ping
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +54,55 @@ class RunSignals:
     def failures(self) -> tuple[ActorFailure, ...]:
         with self._lock:
             return tuple(self._failures)
+
+
+class PipelineActor(pykka.ThreadingActor):
+    """The start-error, Ping and ``on_failure`` handling every actor of a run shares.
+
+    A subclass opens its resources in ``open()`` (run in ``on_start``), answers
+    ``answer_ping()``, handles its messages in ``handle(message)`` and lets go
+    of its resources in ``close()`` (after a stop and after a failure; it must
+    not raise). An error in ``open()`` does not kill the actor: the
+    supervisor's Ping raises it, naming the actor, so a run that cannot start
+    says why. A failure later is told to ``signals`` (if any), which stops the run.
+    """
+
+    def __init__(self, name: str, signals: RunSignals | None) -> None:
+        super().__init__()
+        self.actor_name = name
+        self._signals = signals
+        self._start_error: BaseException | None = None
+
+    def open(self) -> None:
+        """Open what the actor needs (worker process, connection, file)."""
+
+    def answer_ping(self):
+        """What a Ping returns once the actor has started."""
+        return True
+
+    def handle(self, message):
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Let go of what ``open()`` took; never raises."""
+
+    def on_start(self) -> None:
+        try:
+            self.open()
+        except Exception as exc:  # surfaced to the supervisor by Ping
+            self._start_error = exc
+
+    def on_receive(self, message):
+        if isinstance(message, Ping):
+            if self._start_error is not None:
+                raise self._start_error
+            return self.answer_ping()
+        return self.handle(message)
+
+    def on_failure(self, exception_type, exception_value, traceback) -> None:
+        if self._signals is not None:
+            self._signals.failed(self.actor_name, exception_value)
+        self.close()
+
+    def on_stop(self) -> None:
+        self.close()

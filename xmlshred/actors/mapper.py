@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import pykka
 from loguru import logger
 
-from xmlshred.vocab.results import RecordFailure
+from xmlshred.actors.lifecycle import PipelineActor
 from xmlshred.messages import (
-    BatchMapped, FailedItem, MappedBatch, MappedItem, MapperLoad, Ping, SourceBatch,
-    UnknownMessage, WorkerReplaced,
+    BatchMapped,
+    FailedItem,
+    MappedBatch,
+    MappedItem,
+    MapperLoad,
+    SourceBatch,
+    UnknownMessage,
+    WorkerReplaced,
 )
+from xmlshred.vocab.results import RecordFailure
 from xmlshred.workers.mapping_worker import WorkerConfig, WorkerDied, WorkerProcess
 
 POISON_REASON = "the mapper worker process died on this record twice (poison record)"
@@ -26,7 +32,7 @@ def split_results(batch: SourceBatch, results: list) -> tuple[tuple[MappedItem, 
     return tuple(mapped), tuple(failed)
 
 
-class MapperActor(pykka.ThreadingActor):
+class MapperActor(PipelineActor):
     """Owns one worker process; maps SourceBatches into MappedBatches.
 
     A worker that dies is replaced; the batch is then retried record by
@@ -34,34 +40,28 @@ class MapperActor(pykka.ThreadingActor):
     """
 
     def __init__(self, index: int, config: WorkerConfig, inserter, reporter, signals) -> None:
-        super().__init__()
+        super().__init__(f"mapper-{index}", signals)
         self.index = index
         self._config = config
         self._inserter = inserter
         self._reporter = reporter
-        self._signals = signals
         self._worker: WorkerProcess | None = None
-        self._start_error: BaseException | None = None
         self._log = logger.bind(actor=f"mapper-{index}")
 
-    def on_start(self) -> None:
-        try:
-            self._worker = self._new_worker()
-        except Exception as exc:  # reported to the supervisor through Ping
-            self._start_error = exc
+    def open(self) -> None:
+        self._worker = self._new_worker()
 
     def _new_worker(self) -> WorkerProcess:
         worker = WorkerProcess(self._config, name=f"xmlshred-mapper-{self.index}")
         self._log.debug("worker process {} started", worker.pid)
         return worker
 
-    def on_receive(self, message):
+    def answer_ping(self) -> int:
+        return self._worker.pid
+
+    def handle(self, message):
         if isinstance(message, SourceBatch):
             return self._map(message)
-        if isinstance(message, Ping):
-            if self._start_error is not None:
-                raise self._start_error
-            return self._worker.pid
         raise UnknownMessage(f"mapper-{self.index} cannot handle {type(message).__name__}")
 
     def _replace_worker(self, error: WorkerDied) -> None:
@@ -103,14 +103,7 @@ class MapperActor(pykka.ThreadingActor):
             results.append(result)
         return results, busy_total
 
-    def on_failure(self, exception_type, exception_value, traceback) -> None:
-        self._signals.failed(f"mapper-{self.index}", exception_value)
-        self._stop_worker()
-
-    def on_stop(self) -> None:
-        self._stop_worker()
-
-    def _stop_worker(self) -> None:
+    def close(self) -> None:
         if self._worker is not None:
             self._worker.stop()
             self._worker = None

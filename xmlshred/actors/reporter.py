@@ -10,17 +10,17 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pykka
 from loguru import logger
 
+from xmlshred.actors.lifecycle import PipelineActor
 from xmlshred.messages import (
     FlushReport,
     MapperLoad,
-    Ping,
     ReaderProgress,
     ReportTick,
     Summarize,
@@ -36,7 +36,7 @@ PROGRESS_MODES = ("auto", "always", "never")
 log = logger.bind(actor="reporter")
 
 
-class ReporterActor(pykka.ThreadingActor):
+class ReporterActor(PipelineActor):
     """Watches a run's counters and reports them.
 
     - every ``report_every_s`` seconds (a ticker thread tells it
@@ -54,7 +54,7 @@ class ReporterActor(pykka.ThreadingActor):
 
     Raises ``ValueError`` at construction for a bad ``progress_mode`` or a
     non-positive ``report_every_s``; ``OSError`` from ``on_start`` when the
-    metrics file cannot be created (the actor then fails to start). A metrics
+    metrics file cannot be created (the supervisor's Ping raises it). A metrics
     write that fails later (disk full) is logged and metrics stop; the run
     goes on, since its data does not depend on them. An unknown message
     raises ``messages.UnknownMessage``.
@@ -70,8 +70,9 @@ class ReporterActor(pykka.ThreadingActor):
         progress_mode: str = "auto",
         started_at: datetime | None = None,
         tags: dict[str, Any] | None = None,
+        signals=None,
     ) -> None:
-        super().__init__()
+        super().__init__("reporter", signals)
         if progress_mode not in PROGRESS_MODES:
             raise ValueError(f"progress_mode must be one of {PROGRESS_MODES}, got {progress_mode!r}")
         if report_every_s <= 0:
@@ -89,7 +90,7 @@ class ReporterActor(pykka.ThreadingActor):
         self.stats = RunStats(
             run_id,
             mappers,
-            started_at=started_at or datetime.now(timezone.utc),
+            started_at=started_at or datetime.now(UTC),
             start=time.monotonic(),
             recent_window_s=report_every_s,
         )
@@ -101,7 +102,7 @@ class ReporterActor(pykka.ThreadingActor):
 
     # lifecycle -------------------------------------------------------------
 
-    def on_start(self) -> None:
+    def open(self) -> None:
         if self.metrics_path is not None:
             self._writer = MetricsWriter(self.metrics_path)
         if self.progress_mode == "always" or (self.progress_mode == "auto" and _stderr_is_terminal()):
@@ -118,14 +119,13 @@ class ReporterActor(pykka.ThreadingActor):
         )
 
     def on_stop(self) -> None:
-        self._shut_down()
+        self.close()
         log.debug("reporter stopped run={}", self.run_id)
 
-    def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
-        # pykka has already logged the exception; release the file and the ticker.
-        self._shut_down()
+    def answer_ping(self) -> None:
+        return None
 
-    def _shut_down(self) -> None:
+    def close(self) -> None:
         self._stop_ticking.set()
         if self._ticker is not None and self._ticker is not threading.current_thread():
             self._ticker.join(timeout=self.report_every_s + 1.0)
@@ -136,7 +136,7 @@ class ReporterActor(pykka.ThreadingActor):
 
     # messages --------------------------------------------------------------
 
-    def on_receive(self, message: Any) -> Any:
+    def handle(self, message: Any) -> Any:
         now = time.monotonic()
         match message:
             case FlushReport():
@@ -153,8 +153,6 @@ class ReporterActor(pykka.ThreadingActor):
                 self._report_interval(now)
             case Summarize():
                 return self._summarize(message.outcome, now)
-            case Ping():
-                return None
             case _:
                 raise UnknownMessage(f"ReporterActor has no handler for {type(message).__name__}")
         return None

@@ -53,7 +53,7 @@ class RayEngineError(Exception):
 
 def check_ray_settings(settings) -> None:
     """Refuse what a sharded run cannot do, before anything starts (RayEngineError, exit 2)."""
-    from xmlshred.supervisor import target_spec
+    from xmlshred.db.spec import target_spec
 
     spec = target_spec(settings)
     if spec.dialect.name == "sqlite":

@@ -23,8 +23,22 @@ SIGKILLs itself, exactly like an OOM kill. Unset in normal runs."""
 FAULT_PAUSE_ENV = "XMLSHRED_FAULT_PAUSE_FILE"
 """Test hook: while the file this names exists, a worker waits before mapping each record, so a
 test can hold a run mid-way (e.g. holding its lease) for exactly as long as it needs, and let it
-go by deleting the file. Unset in normal runs."""
+go by deleting the file. A number in the file lets each worker map that many records first, so
+a held run has commits to show (a deterministic throttle instead of racing the product's speed).
+Unset in normal runs."""
 PAUSE_POLL_S = 0.01
+
+
+def _pause_allowance(path: str) -> float:
+    """How many records a worker may map while the pause file exists (infinite when it is gone)."""
+    try:
+        with open(path, encoding="ascii") as handle:
+            text = handle.read().strip()
+    except FileNotFoundError:
+        return float("inf")
+    except OSError:
+        return 0
+    return int(text) if text.isdigit() else 0
 
 
 class WorkerDied(Exception):
@@ -93,6 +107,7 @@ def worker_main(connection, config: WorkerConfig) -> None:
     marker = os.environ.get(FAULT_MARKER_ENV) or None
     pause_file = os.environ.get(FAULT_PAUSE_ENV) or None
     parent = os.getppid()
+    mapped = 0
     while True:
         try:
             message = connection.recv()
@@ -105,10 +120,11 @@ def worker_main(connection, config: WorkerConfig) -> None:
         for expected_key, document in documents:
             if marker is not None and _contains_marker(document, marker):
                 os.kill(os.getpid(), signal.SIGKILL)
-            while pause_file is not None and os.path.exists(pause_file):
+            while pause_file is not None and mapped >= _pause_allowance(pause_file):
                 if os.getppid() != parent:
                     return  # the parent died while we were held: never linger as an orphan
                 time.sleep(PAUSE_POLL_S)
+            mapped += 1
             empty = empty_document_failure(document, expected_key)
             results.append(empty or compiled.map_document(document, expected_key=expected_key))
         connection.send((batch_id, results))

@@ -1,0 +1,171 @@
+"""The reader's logic: keyset paging (ReadCursor) and credit/finish accounting (ReadState).
+
+Plain code, no threads, no actors: the ReaderActor is a thin shell that
+feeds messages in and carries out what these classes decide, so the
+hardest logic of the run is testable on its own (tests/test_read_state.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xmlshred.sources.types import SourceItem
+
+
+@dataclass(frozen=True, slots=True)
+class ReadLimits:
+    """How much the reader may have out, and which records this run covers."""
+
+    max_in_flight: int
+    batch_size: int
+    mapper_queue_batches: int
+    page_size: int
+    limit: int = 0
+    key_start: int | None = None
+    key_end: int | None = None
+    retry_failed: bool = False
+
+
+class ReadCursor:
+    """Keyset paging over a source plus the skip-done filter and ``limit``.
+
+    ``next_items(n)`` returns up to n items still to process, or [] at the end.
+    ``done_keys(keys)`` maps keys to their processing_log status.
+    """
+
+    def __init__(self, source, done_keys, limits: ReadLimits) -> None:
+        self._source = source
+        self._done_keys = done_keys
+        self._limits = limits
+        self._after = None if limits.key_start is None else limits.key_start - 1
+        self._pending: list[SourceItem] = []
+        self.exhausted_source = False
+        self.skipped_done = 0
+        self.taken = 0
+
+    def _refill(self) -> None:
+        while not self._pending and not self.exhausted_source:
+            items = self._source.page(self._after, self._limits.page_size,
+                                      self._limits.key_start, self._limits.key_end)
+            if not items:
+                self.exhausted_source = True
+                return
+            self._after = items[-1].position
+            keys = [item.key for item in items if item.key is not None]
+            done = self._done_keys(keys) if keys else {}
+            for item in items:
+                status = done.get(item.key)
+                if status == "success" or (status == "failed" and not self._limits.retry_failed):
+                    self.skipped_done += 1
+                else:
+                    self._pending.append(item)
+
+    def next_items(self, count: int) -> list[SourceItem]:
+        if self._limits.limit:
+            count = min(count, self._limits.limit - self.taken)
+        if count <= 0:
+            return []
+        self._refill()
+        items, self._pending = self._pending[:count], self._pending[count:]
+        self.taken += len(items)
+        return items
+
+    @property
+    def exhausted(self) -> bool:
+        if self._limits.limit and self.taken >= self._limits.limit:
+            return True
+        return self.exhausted_source and not self._pending
+
+
+class AccountingError(Exception):
+    """A message that the reader's accounting cannot explain (a bug, never bad input)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EndStep:
+    """What the reader must do after a change: ask for a drain flush, and/or report the end."""
+
+    flush_now: bool = False
+    finished: bool = False
+
+
+class ReadState:
+    """Credits, per-mapper queues and the end of the stream, as plain state.
+
+    - ``next_send(exhausted)`` says to which mapper the next batch goes and
+      how many records it may hold (None: wait for a credit or a free mapper).
+    - ``sent``/``mapped``/``settled`` record a batch sent, a batch a mapper
+      finished, records the InsertActor committed.
+    - ``end_step(exhausted)`` says whether to ask for a drain flush (all
+      mapped, some uncommitted) and whether the run is finished (nothing in
+      flight after the end of input or a stop). Each is said once.
+    """
+
+    def __init__(self, mappers: int, max_in_flight: int, batch_size: int, mapper_queue_batches: int) -> None:
+        if mappers < 1 or max_in_flight < 1 or batch_size < 1 or mapper_queue_batches < 0:
+            raise ValueError("mappers, max_in_flight and batch_size must be >= 1, mapper_queue_batches >= 0")
+        self.max_in_flight = max_in_flight
+        self.batch_size = batch_size
+        self.mapper_queue_batches = mapper_queue_batches
+        self.outstanding = [0] * mappers
+        """Batches sent to each mapper and not yet reported mapped."""
+        self.in_flight = 0
+        """Records sent and not yet settled (committed or failed for good)."""
+        self.sent = 0
+        self.started = False
+        self.stopped = False
+        self.drain_requested = False
+        self.finished = False
+
+    @property
+    def mapper_limit(self) -> int:
+        """Most batches one mapper holds: one in its worker plus ``mapper_queue_batches`` waiting."""
+        return self.mapper_queue_batches + 1
+
+    def start(self) -> None:
+        self.started = True
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def next_send(self, exhausted: bool) -> tuple[int, int] | None:
+        """(mapper index, most records) for the next batch, or None when nothing may go now."""
+        if not self.started or self.stopped or exhausted or self.finished:
+            return None
+        credits = self.max_in_flight - self.in_flight
+        index = min(range(len(self.outstanding)), key=self.outstanding.__getitem__)
+        if credits <= 0 or self.outstanding[index] >= self.mapper_limit:
+            return None
+        return index, min(self.batch_size, credits)
+
+    def sent_batch(self, index: int, count: int) -> None:
+        if count < 1 or self.in_flight + count > self.max_in_flight:
+            raise AccountingError(f"a batch of {count} records exceeds the credits "
+                                  f"({self.in_flight} of {self.max_in_flight} in flight)")
+        if self.outstanding[index] >= self.mapper_limit:
+            raise AccountingError(f"mapper-{index} already holds {self.outstanding[index]} batches")
+        self.outstanding[index] += 1
+        self.in_flight += count
+        self.sent += count
+
+    def mapped(self, index: int) -> None:
+        if not 0 <= index < len(self.outstanding) or self.outstanding[index] == 0:
+            raise AccountingError(f"mapper-{index} reported a batch it was never sent")
+        self.outstanding[index] -= 1
+
+    def settled(self, count: int) -> None:
+        if count < 0 or count > self.in_flight:
+            raise AccountingError(f"{count} records settled but only {self.in_flight} are in flight")
+        self.in_flight -= count
+
+    def end_step(self, exhausted: bool) -> EndStep:
+        if not (self.stopped or (self.started and exhausted)):
+            return EndStep()
+        flush_now = finished = False
+        if self.in_flight > 0 and not any(self.outstanding) and not self.drain_requested:
+            self.drain_requested = True
+            flush_now = True
+        if self.in_flight == 0 and not self.finished:
+            self.finished = True
+            finished = True
+        return EndStep(flush_now, finished)
