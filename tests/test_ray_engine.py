@@ -247,3 +247,57 @@ def test_shard_bounds_cover_the_range_disjointly_even_for_sparse_keys(tmp_path):
     assert sizes == [150] * 6
     assert all(a.key_end < b.key_start for a, b in itertools.pairwise(shards))
     assert json.dumps([s.key_end for s in shards[:-1]])  # plain ints, sendable to Ray
+
+
+def test_file_chunks_cover_every_file_once_in_near_equal_parts():
+    from xmlshred.engine.shards import file_chunks
+
+    for files, count in ((10, 3), (3, 8), (1, 1), (200, 16)):
+        chunks = file_chunks(files, count)
+        positions = [p for chunk in chunks for p in range(chunk.files[0], chunk.files[1] + 1)]
+        assert positions == list(range(files)), (files, count)
+        sizes = {chunk.files[1] - chunk.files[0] + 1 for chunk in chunks}
+        assert max(sizes) - min(sizes) <= 1 and len(chunks) == min(files, count)
+
+
+@pytest.mark.postgres
+@pytest.mark.ray
+@needs_ray
+@needs_cluster
+def test_a_file_source_is_split_into_chunks_of_files_and_equals_a_local_run(tmp_path, pg_dsn, pg_database):
+    import pyodbc
+
+    from xmlshred.generator.writers import run_generate
+
+    folder = tmp_path / "feed"
+    run_generate(120, str(folder), seed=21, profile="small", edge_share=0.05)
+    local_dir, ray_dir = tmp_path / "local", tmp_path / "ray"
+    local_dir.mkdir(), ray_dir.mkdir()
+    local_url = f"odbc:{pg_database}"
+    name = f"xs_rayf_{os.getpid()}"
+    admin = pyodbc.connect(pg_dsn, autocommit=True)
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        ray_url = f"odbc:{_replace_database(pg_dsn, name)}"
+        local = run_cli("migrate", "--config", str(pipeline_config(local_dir, str(folder), local_url)))
+        assert local.returncode in (0, 3), local.stderr[-3000:]
+        config = pipeline_config(ray_dir, str(folder), ray_url, engine__kind="ray", engine__address=RAY_ADDRESS,
+                                 engine__shards=3, actors__mappers=1, flush__max_records=50)
+        ray_run = run_cli("migrate", "--config", str(config), timeout=RUN_BOUND_S)
+        assert ray_run.returncode == local.returncode, ray_run.stderr[-3000:]
+        schema = contract_schema()
+        local_reader, ray_reader = TargetReader(local_url), TargetReader(ray_url)
+        try:
+            for table in schema.tables:
+                assert ray_reader.rows(schema, table) == local_reader.rows(schema, table), table.name
+            assert {k: v[:2] for k, v in ray_reader.log(schema).items()} == \
+                {k: v[:2] for k, v in local_reader.log(schema).items()}
+        finally:
+            local_reader.close(), ray_reader.close()
+        summary = read_summary(ray_dir / "metrics.jsonl")
+        assert [s["files"] for s in summary["shards"]] == [[0, 39], [40, 79], [80, 119]]
+    finally:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ?", name)
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()

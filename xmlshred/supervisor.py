@@ -8,6 +8,7 @@ once (nothing uncommitted is marked done, so nothing is lost).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import threading
@@ -149,7 +150,8 @@ class Migration:
 
 
 def run_migration(settings, leased: LeasedRun | None = None,
-                  stop: threading.Event | None = None) -> RunResult:
+                  stop: threading.Event | None = None,
+                  files: tuple[int, int] | None = None) -> RunResult:
     """Run one migration: ``start_migration``, ``watch_migration``, ``stop_migration``.
 
     The run takes the target's lease before it reads anything and gives it
@@ -158,14 +160,15 @@ def run_migration(settings, leased: LeasedRun | None = None,
     it works under it, with the driver's run id, and takes no lease itself.
     A dry run writes nothing and takes no lease. ``stop``: when set (by a
     driver draining its shards), the run stops reading and drains as on a
-    first SIGINT, and ends ``interrupted`` (exit 130).
+    first SIGINT, and ends ``interrupted`` (exit 130). ``files``: a file
+    source's chunk (first, last position of its sorted files) for a shard.
 
     Raises ConfigurationError (bad contract/settings) or its subclass
     TargetBusy (another run holds the target, still after ``[run] wait_s``)
     before anything starts, and RunError when the lease cannot be taken
     for another reason (the target is unreachable) or the run stops on an error.
     """
-    run = start_migration(settings, leased)
+    run = start_migration(settings, leased, files)
     run.stop = stop
     if run.idle:
         return RunResult(ExitCode.OK, run.run_id, None)
@@ -178,7 +181,8 @@ def run_migration(settings, leased: LeasedRun | None = None,
     return stop_migration(run, outcome, exit_code)
 
 
-def start_migration(settings, leased: LeasedRun | None = None) -> Migration:
+def start_migration(settings, leased: LeasedRun | None = None,
+                    files: tuple[int, int] | None = None) -> Migration:
     """Check both ends, take the lease, start and ping every actor, and start reading.
 
     Returns an idle Migration (nothing started) when the source holds no
@@ -189,6 +193,8 @@ def start_migration(settings, leased: LeasedRun | None = None) -> Migration:
     contract, compiled = load_compiled(settings, now)
     run_id = leased.run_id if leased else f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     spec = source_spec(settings, contract)
+    if files is not None:
+        spec = dataclasses.replace(spec, files=files)
     dry_run = settings.run.dry_run
     log = logger.bind(actor="supervisor")
     run = Migration(settings, run_id, compiled.schema, log)

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from loguru import logger
 
-from xmlshred.engine.shards import Shard, ShardPlanError, plan_shards
+from xmlshred.engine.shards import Shard, ShardPlanError, file_chunks, plan_shards
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SOME_FAILED, EXIT_SIGNAL = 0, 1, 2, 3, 130
 SHARDS_PER_CPU = 4
@@ -61,11 +61,6 @@ def check_ray_settings(settings) -> None:
             f"--engine ray needs a server target that many writers share (PostgreSQL or SQL Server), "
             f"not SQLite ({settings.target.url}); use --engine local for a SQLite target, or set [target] url "
             "to an odbc: URL")
-    url = settings.source.url
-    if not url.startswith(("sqlite:", "odbc:")):
-        raise RayEngineError(
-            f"--engine ray shards table sources (sqlite:, odbc:) by key range; source {url} is a file "
-            "source: load it into a table first (python cli.py generate writes one) or use --engine local")
     if settings.run.limit:
         raise RayEngineError("[run] limit (--limit) applies to one pipeline; with --engine ray bound the run "
                              "with --key-start/--key-end instead")
@@ -135,7 +130,11 @@ def run_on_ray(settings) -> int:
         try:
             supervisor._ensure_tables(supervisor.target_opener(settings, compiled.schema))
             shard_count = settings.engine.shards or SHARDS_PER_CPU * max(1, int(ray.cluster_resources().get("CPU", 1)))
-            shards = plan_shards(source, min(shard_count, total), settings.run.key_start, settings.run.key_end)
+            if source.keyed:
+                shards = plan_shards(source, min(shard_count, total), settings.run.key_start,
+                                     settings.run.key_end)
+            else:  # a folder or glob: chunks of its sorted files (every node must see the same path)
+                shards = file_chunks(total, shard_count)
             outcome, exit_code = _drive(ray, settings, run_id, total, shards, lease.leased, signals)
             return exit_code
         except (supervisor.RunError, ShardPlanError) as exc:
@@ -240,11 +239,13 @@ def _drive(ray, settings, run_id: str, total: int, shards: list[Shard], leased, 
 
 
 def _failed_shard(shard: Shard, exc: BaseException) -> dict:
-    return {"shard": shard.index, "key_start": shard.key_start, "key_end": shard.key_end,
+    return {"shard": shard.index, "key_start": shard.key_start, "key_end": shard.key_end, "files": shard.files,
             "exit_code": EXIT_ERROR, "error": type(exc).__name__, "summary": None}
 
 
 def _range(shard: Shard) -> str:
+    if shard.files is not None:
+        return f"files {shard.files[0]}..{shard.files[1]}"
     low = "first" if shard.key_start is None else shard.key_start
     high = "last" if shard.key_end is None else shard.key_end
     return f"{low}..{high}"
@@ -299,7 +300,7 @@ def run_shard(settings, leased, shard: Shard, board) -> dict:
 
     def pipeline() -> None:
         try:
-            result = supervisor.run_migration(settings, leased=leased, stop=stop)
+            result = supervisor.run_migration(settings, leased=leased, stop=stop, files=shard.files)
             outcome.update(exit_code=result.exit_code, summary=result.summary)
         except supervisor.ConfigurationError as exc:
             outcome.update(exit_code=EXIT_USAGE, error=str(exc))
@@ -321,7 +322,7 @@ def run_shard(settings, leased, shard: Shard, board) -> dict:
             pass
     if outcome.get("error"):
         logger.error("{}", outcome["error"])
-    return {"shard": shard.index, "key_start": shard.key_start, "key_end": shard.key_end,
+    return {"shard": shard.index, "key_start": shard.key_start, "key_end": shard.key_end, "files": shard.files,
             "host": socket.gethostname(), "pid": os.getpid(), **outcome}
 
 
@@ -416,7 +417,7 @@ class _Report:
             for stage, count in (summary.get("failures_by_stage") or {}).items():
                 by_stage[stage] = by_stage.get(stage, 0) + int(count)
             per_shard.append({
-                "shard": shard.index, "key_start": shard.key_start, "key_end": shard.key_end,
+                "shard": shard.index, "key_start": shard.key_start, "key_end": shard.key_end, "files": shard.files,
                 "host": result.get("host"), "pid": result.get("pid"),
                 "exit_code": result.get("exit_code"), "error": result.get("error"),
                 "outcome": summary.get("outcome"), "seconds": summary.get("seconds"),
@@ -442,7 +443,8 @@ class _Report:
         self._write(summary)
         for row in per_shard:
             self.log.info("shard {} keys {}: {} ok={:,} failed={:,} skipped={:,} on {} pid {}{}", row["shard"],
-                          _range(Shard(row["shard"], row["key_start"], row["key_end"])), row["outcome"] or "no summary",
+                          _range(Shard(row["shard"], row["key_start"], row["key_end"],
+                                       row.get("files"))), row["outcome"] or "no summary",
                           row["records_ok"], row["records_failed"], row["skipped"], row["host"], row["pid"],
                           f" error: {row['error']}" if row["error"] else "")
         self.log.info(summary_line(summary))

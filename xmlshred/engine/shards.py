@@ -26,6 +26,21 @@ class Shard:
     """Lowest key (inclusive); None = from the first."""
     key_end: int | None
     """Highest key (inclusive); None = to the last."""
+    files: tuple[int, int] | None = None
+    """A file source's chunk: (first, last) positions in its sorted file list, inclusive."""
+
+
+def file_chunks(file_count: int, count: int) -> list[Shard]:
+    """At most ``count`` disjoint, covering chunks of a file source's ``file_count`` sorted files,
+    their sizes differing by at most one. Only positions: the driver never opens a file."""
+    count = max(1, min(count, file_count))
+    size, extra = divmod(file_count, count)
+    shards, first = [], 0
+    for index in range(count):
+        last = first + size + (1 if index < extra else 0) - 1
+        shards.append(Shard(index, None, None, (first, last)))
+        first = last + 1
+    return shards
 
 
 def tile_upper_bounds_sql(dialect, ref: str, key: str, tiles: int, key_start: int | None,

@@ -29,6 +29,9 @@ class SourceSpec:
     """Integer key column (table sources)."""
     odbc: OdbcSettings | None = None
     """``[source]`` ODBC pieces (``settings.source.odbc()``) completing an ``odbc:`` URL, as for targets."""
+    files: tuple[int, int] | None = None
+    """File sources: only the files at these positions (first, last; inclusive) of the sorted
+    list; a shard of a sharded run reads its own chunk. None = every file."""
 
     @property
     def keyed(self) -> bool:
@@ -61,7 +64,7 @@ def open_source(spec: SourceSpec):
                                login_timeout_s=location.login_timeout_s, dialect_name=location.dialect.name)
     from xmlshred.sources.files import FileSource
 
-    return FileSource(where)
+    return FileSource(where, spec.files)
 
 
 __all__ = ["SourceSpec", "open_source", "SourceError", "SourceMissing", "SourceItem", "SourceDocument"]

@@ -16,8 +16,10 @@ class FileSource:
     the file's index in sorted order as their paging position.
     """
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, files: tuple[int, int] | None = None) -> None:
         self.pattern = pattern
+        self.files = files
+        """Only the files at these sorted positions (first, last; inclusive); None = all."""
         self._paths: list[Path] | None = None
 
     def open(self) -> None:
@@ -40,6 +42,9 @@ class FileSource:
         else:
             raise SourceMissing(f"source {self.pattern} does not exist (no such folder or file); "
                                 "check [source] url (or --source)")
+        if self.files is not None:
+            first, last = self.files
+            paths = paths[first:last + 1]
         self._paths = paths
 
     def _all(self) -> list[Path]:
