@@ -35,7 +35,7 @@ ALLOWED: dict[str, set[str]] = {
     "sources": {"db", "vocab"},
     "targets": {"db", "vocab"},
     "messages": {"vocab", "sources"},
-    "loading": {"targets", "db", "vocab", "messages"},
+    "loading": {"targets", "sources", "db", "vocab", "messages"},
     "settings": {"db", "vocab"},
     "reporting": {"targets", "db", "vocab", "messages", "contract"},
     "workers": {"contract", "vocab"},

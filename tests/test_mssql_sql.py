@@ -84,8 +84,15 @@ def app_row(key: int) -> tuple:
 # ---------------------------------------------------------------- DDL
 
 
+def test_table_creation_first_takes_a_transaction_applock():
+    lock = ddl_statements(MSSQL, SCHEMA)[0]
+    tree = parse_tsql(lock)
+    assert isinstance(tree, exp.Execute) and tree.this.name == "sp_getapplock"
+    assert "@LockOwner = N'Transaction'" in lock and "@LockMode = N'Exclusive'" in lock
+
+
 def test_create_schema_parses_and_runs_create_schema_dynamically():
-    statement = ddl_statements(MSSQL, SCHEMA)[0]
+    statement = ddl_statements(MSSQL, SCHEMA)[1]
     tree = parse_tsql(statement)
     assert isinstance(tree, exp.IfBlock)
     execute = tree.find(exp.ExecuteSql)
@@ -96,7 +103,7 @@ def test_create_schema_parses_and_runs_create_schema_dynamically():
 
 
 def test_create_tables_parse_with_types_keys_and_existence_check():
-    statements = ddl_statements(MSSQL, SCHEMA)[1:]
+    statements = ddl_statements(MSSQL, SCHEMA)[2:]
     assert len(statements) == 5  # three tables, processing_log and xmlshred_runs
     created = {}
     for statement in statements:
@@ -127,7 +134,7 @@ def test_create_tables_parse_with_types_keys_and_existence_check():
 
 
 def test_create_table_marks_key_columns_not_null():
-    statement = ddl_statements(MSSQL, SCHEMA)[3]
+    statement = ddl_statements(MSSQL, SCHEMA)[4]
     assert "[app_id] BIGINT NOT NULL" in statement and "[score_identifier] NVARCHAR(10) NOT NULL" in statement
     assert statement.startswith("IF OBJECT_ID(N'[sandbox].[scores]', N'U') IS NULL CREATE TABLE [sandbox].[scores] (")
     assert statement.endswith("PRIMARY KEY ([app_id], [score_identifier]))")

@@ -69,6 +69,9 @@ class Dialect:
     """Per-column value adapters for a table's columns (see targets.values)."""
     classify_error: Callable[[BaseException], type[TargetError]]
     """Exception class for a driver exception (by SQLSTATE/code/class, never text)."""
+    ddl_lock: Callable[..., str] | None = None
+    """Builder of the statement that serialises table creation between runs, first in the DDL's
+    transaction (None: the database serialises it already, as SQLite's file lock does)."""
     run_lock: Callable[..., LockStatements] | None = None
     """Builder of the run lease's session lock statements (None: an OS lock on a file beside the database)."""
     string_literal_prefix: str = ""

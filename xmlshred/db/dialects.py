@@ -69,6 +69,7 @@ POSTGRESQL = Dialect(
     adapters=values.server_adapters,
     classify_error=odbc_classifier(frozenset()),
     run_lock=sql.advisory_lock_pg,
+    ddl_lock=sql.ddl_lock_pg,
 )
 
 MSSQL = Dialect(
@@ -95,6 +96,7 @@ MSSQL = Dialect(
     adapters=values.server_adapters,
     classify_error=odbc_classifier(MSSQL_TRANSIENT_NATIVE_CODES),
     run_lock=sql.applock_tsql,
+    ddl_lock=sql.ddl_lock_tsql,
     string_literal_prefix="N",
 )
 

@@ -242,6 +242,20 @@ def advisory_lock_pg(dialect: Dialect, schema_name: str | None) -> LockStatement
     )
 
 
+def ddl_lock_pg(dialect: Dialect) -> str:
+    """PostgreSQL: a transaction advisory lock taken before CREATE ... IF NOT EXISTS, so two runs
+    creating the same tables at once wait for each other (concurrent IF NOT EXISTS can otherwise
+    fail with 23505 on the system catalogs); released at commit or rollback."""
+    objid = zlib.crc32(b"xmlshred.ddl") & 0x7FFFFFFF
+    return f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_CLASS}, {objid})"
+
+
+def ddl_lock_tsql(dialect: Dialect) -> str:
+    """SQL Server: the same, an exclusive applock owned by the DDL's transaction (waits up to 60 s)."""
+    return ("EXEC sp_getapplock @Resource = N'xmlshred.ddl', @LockMode = N'Exclusive', "
+            "@LockOwner = N'Transaction', @LockTimeout = 60000;")
+
+
 def applock_tsql(dialect: Dialect, schema_name: str | None) -> LockStatements:
     """SQL Server: ``sp_getapplock`` owned by the session (released when the session ends),
     exclusive, without waiting (@LockTimeout = 0; a negative return status means not granted)."""

@@ -23,7 +23,10 @@ def connect_sqlite(spec: TargetSpec) -> sqlite3.Connection:
         spec.path.parent.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(str(spec.path), timeout=spec.busy_timeout_s, isolation_level=None)
     try:
-        connection.execute("PRAGMA journal_mode=WAL")
+        # Switching the journal mode needs the file to itself; ask first, so that
+        # connections to a file already in WAL (every one but the first) never compete for it.
+        if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            connection.execute("PRAGMA journal_mode=WAL")
         # With WAL, NORMAL survives a killed process (not a power cut) and is much faster.
         connection.execute("PRAGMA synchronous=NORMAL")
     except sqlite3.Error:

@@ -57,6 +57,8 @@ HOLDER_GRACE_S = 5.0
 """How long a refused run looks for the holder's xmlshred_runs row (a holder writes it just after
 taking the lock) before it refuses without naming the holder."""
 LEASE_SUFFIX = ".lease"
+SQLITE_BUSY_RETRY_S = 10.0
+"""How long a SQLite lease transaction is tried again while the file answers BUSY."""
 
 
 class LeaseError(Exception):
@@ -393,19 +395,7 @@ class RunLease:
     def _session(self, work, write: bool = False):
         """Run ``work(cursor)`` in one transaction on the lease's connection (SQLite: a short-lived one)."""
         if isinstance(self._lock, _FileLock):
-            from xmlshred.db.sqlite import connect_sqlite
-
-            connection = connect_sqlite(self.spec)
-            try:
-                if write:
-                    connection.execute("BEGIN IMMEDIATE")
-                cursor = connection.cursor()
-                result = work(cursor)
-                if write:
-                    connection.execute("COMMIT")
-                return result
-            finally:
-                connection.close()
+            return self._sqlite_session(work, write)
         connection = self._lock.connection
         if connection is None:
             raise TransientTargetError("the lease's connection is closed")
@@ -425,6 +415,33 @@ class RunLease:
                 cursor.close()
             except Exception:
                 pass
+
+    def _sqlite_session(self, work, write: bool):
+        """SQLite: a short-lived connection. SQLite answers BUSY at once, without its busy
+        timeout, when two connections meet switching a new file to WAL or upgrading a read
+        to a write; those clear within moments, so the whole transaction is tried again."""
+        import sqlite3
+
+        from xmlshred.db.sqlite import connect_sqlite
+
+        deadline = time.monotonic() + SQLITE_BUSY_RETRY_S
+        while True:
+            try:
+                connection = connect_sqlite(self.spec)
+                try:
+                    if write:
+                        connection.execute("BEGIN IMMEDIATE")
+                    result = work(connection.cursor())
+                    if write:
+                        connection.execute("COMMIT")
+                    return result
+                finally:
+                    connection.close()
+            except sqlite3.OperationalError as exc:
+                busy = getattr(exc, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED")
+                if not busy or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
 
     def _error(self, exc: BaseException, action: str) -> TargetError:
         if isinstance(exc, TargetError):

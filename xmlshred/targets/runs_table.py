@@ -112,6 +112,8 @@ class RunsStatements:
         if self._schema_name and self.dialect.create_schema is not None:
             statements.append(self.dialect.create_schema(self.dialect, self._schema_name))
         statements.append(self.dialect.create_table(self.dialect, self._schema_name, self.table))
+        if self.dialect.ddl_lock is not None:
+            statements.insert(0, self.dialect.ddl_lock(self.dialect))
         return statements
 
     def insert(self, run_id: str, host: str, pid: int, now: dt.datetime) -> tuple[str, tuple]:

@@ -315,7 +315,7 @@ class Target:
 def ddl_statements(dialect: Dialect, schema: TargetSchema) -> list[str]:
     """CREATE SCHEMA (where schemas exist) and CREATE TABLE IF NOT EXISTS for every table,
     processing_log and xmlshred_runs (the run lease's record)."""
-    statements = []
+    statements = [dialect.ddl_lock(dialect)] if dialect.ddl_lock is not None else []
     if schema.schema_name:
         sql.check_identifier(schema.schema_name, "schema")
         if dialect.create_schema is not None:
