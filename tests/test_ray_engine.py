@@ -51,6 +51,18 @@ def _ray_config(tmp_path, source_db, target_url, **overrides):
                            actors__mappers=1, actors__max_in_flight=100, flush__max_records=50, **overrides)
 
 
+def _assert_same_target(schema, local_url: str, ray_url: str) -> None:
+    """Every table and the processing_log statuses of the two targets are equal."""
+    local_reader, ray_reader = TargetReader(local_url), TargetReader(ray_url)
+    try:
+        for table in schema.tables:
+            assert ray_reader.rows(schema, table) == local_reader.rows(schema, table), table.name
+        assert {k: v[:2] for k, v in ray_reader.log(schema).items()} == \
+            {k: v[:2] for k, v in local_reader.log(schema).items()}
+    finally:
+        local_reader.close(), ray_reader.close()
+
+
 def _shard_processes() -> list[psutil.Process]:
     """Ray worker processes running a shard (Ray titles them after the task)."""
     found = []
@@ -96,14 +108,7 @@ def test_a_ray_run_gives_exactly_the_rows_of_a_local_run(tmp_path, pg_dsn, pg_da
                           "--shards", "3", timeout=RUN_BOUND_S)
         assert ray_run.returncode == 3, ray_run.stderr[-3000:]
         schema = contract_schema()
-        local_reader, ray_reader = TargetReader(local_url), TargetReader(ray_url)
-        try:
-            for table in schema.tables:
-                assert ray_reader.rows(schema, table) == local_reader.rows(schema, table), table.name
-            assert {k: v[:2] for k, v in ray_reader.log(schema).items()} == \
-                {k: v[:2] for k, v in local_reader.log(schema).items()}
-        finally:
-            local_reader.close(), ray_reader.close()
+        _assert_same_target(schema, local_url, ray_url)
         expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)[1:]
         assert_target_matches(ray_url, schema, expected, ok, failed)
         summary = read_summary(ray_dir / "metrics.jsonl")
@@ -287,14 +292,7 @@ def test_a_file_source_is_split_into_chunks_of_files_and_equals_a_local_run(tmp_
         ray_run = run_cli("migrate", "--config", str(config), timeout=RUN_BOUND_S)
         assert ray_run.returncode == local.returncode, ray_run.stderr[-3000:]
         schema = contract_schema()
-        local_reader, ray_reader = TargetReader(local_url), TargetReader(ray_url)
-        try:
-            for table in schema.tables:
-                assert ray_reader.rows(schema, table) == local_reader.rows(schema, table), table.name
-            assert {k: v[:2] for k, v in ray_reader.log(schema).items()} == \
-                {k: v[:2] for k, v in local_reader.log(schema).items()}
-        finally:
-            local_reader.close(), ray_reader.close()
+        _assert_same_target(schema, local_url, ray_url)
         summary = read_summary(ray_dir / "metrics.jsonl")
         assert [s["files"] for s in summary["shards"]] == [[0, 39], [40, 79], [80, 119]]
     finally:

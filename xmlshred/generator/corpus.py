@@ -258,7 +258,35 @@ def _with_comma(amount: int) -> str:
 # --------------------------------------------------------------------------
 # the business part
 
-class _DocumentModel:
+class _Envelope:
+    """What every generated document shares, whatever its product: the Provenir
+    envelope around the business part and the envelope's edge cases. A product's
+    document has ``rng``, ``edge`` and ``request`` and says how its markup breaks."""
+
+    def break_markup(self, business: str) -> str:
+        return _break_markup(self.rng, business)
+
+    def render(self, business: str, reports: str) -> str:
+        root = "Provenir"
+        declaration = '<?xml version="1.0" encoding="UTF-8"?>\n' if self.rng.random() < 0.9 else ""
+        prefix = ""
+        if self.edge == "wrong_root":
+            root = self.rng.choice(("IL_Root", "ProvenirResponse", "Envelope"))
+        elif self.edge == "encoding_declaration":
+            declaration = '<?xml version="1.0" encoding="windows-1252"?>\n'
+        elif self.edge == "bom":
+            prefix = "\ufeff"
+            declaration = '<?xml version="1.0" encoding="UTF-8"?>\n'
+        elif self.edge == "malformed_xml":
+            business = self.break_markup(business)
+        request = _open_tag("Request", self.request, "  ")
+        return (
+            f"{prefix}{declaration}<{root}>\n{request}>\n    <CustData>\n{business}\n    </CustData>\n  </Request>\n"
+            f"{reports}</{root}>\n"
+        )
+
+
+class _DocumentModel(_Envelope):
     """Attribute dictionaries of one document, built first so edge cases can edit them."""
 
     def __init__(self, rng: random.Random, key: int, edge: str | None, worked: bool) -> None:
@@ -597,25 +625,6 @@ class _DocumentModel:
         children.append(_element("fraud_check_summary", self.fraud_summary, indent + "  "))
         children.append(f"{indent}  <app_notes>\n" + "\n".join("  " + n for n in self.notes) + f"\n{indent}  </app_notes>")
         return _element("application", self.application, indent, children)
-
-    def render(self, business: str, reports: str) -> str:
-        root = "Provenir"
-        declaration = '<?xml version="1.0" encoding="UTF-8"?>\n' if self.rng.random() < 0.9 else ""
-        prefix = ""
-        if self.edge == "wrong_root":
-            root = self.rng.choice(("IL_Root", "ProvenirResponse", "Envelope"))
-        elif self.edge == "encoding_declaration":
-            declaration = '<?xml version="1.0" encoding="windows-1252"?>\n'
-        elif self.edge == "bom":
-            prefix = "\ufeff"
-            declaration = '<?xml version="1.0" encoding="UTF-8"?>\n'
-        elif self.edge == "malformed_xml":
-            business = _break_markup(self.rng, business)
-        request = _open_tag("Request", self.request, "  ")
-        return (
-            f"{prefix}{declaration}<{root}>\n{request}>\n    <CustData>\n{business}\n    </CustData>\n  </Request>\n"
-            f"{reports}</{root}>\n"
-        )
 
 
 # --------------------------------------------------------------------------

@@ -45,10 +45,13 @@ from .corpus import (
     _SUFFIXES,
     EDGE_CASES,
     GeneratedDocument,
+    _blank_contact_fields,
     _element,
+    _Envelope,
     _esc,
     _maybe,
-    _open_tag,
+    _missing_id,
+    _no_edit,
     _provenir_datetime,
     _sloppy_date,
     _sloppy_datetime,
@@ -166,7 +169,7 @@ def _vin(rng: random.Random, length: int = 17) -> str:
     return text if rng.random() < 0.9 else text.lower()
 
 
-class _RlDocument:
+class _RlDocument(_Envelope):
     """Attribute dictionaries of one RL document, built first so edge cases can edit them."""
 
     def __init__(self, rng: random.Random, key: int, edge: str | None, worked: bool) -> None:
@@ -651,38 +654,15 @@ class _RlDocument:
         children.append(f"{inner}<IL_app_notes>\n" + "\n".join(self.notes) + f"\n{inner}</IL_app_notes>")
         return _element("IL_application", self.application, indent, children)
 
-    def render(self, business: str, reports: str) -> str:
-        root = "Provenir"
-        declaration = '<?xml version="1.0" encoding="UTF-8"?>\n' if self.rng.random() < 0.9 else ""
-        prefix = ""
-        if self.edge == "wrong_root":
-            root = self.rng.choice(("IL_Root", "ProvenirResponse", "Envelope"))
-        elif self.edge == "encoding_declaration":
-            declaration = '<?xml version="1.0" encoding="windows-1252"?>\n'
-        elif self.edge == "bom":
-            prefix = "\ufeff"
-            declaration = '<?xml version="1.0" encoding="UTF-8"?>\n'
-        elif self.edge == "malformed_xml":
-            business = _break_markup(self.rng, business)
-        request = _open_tag("Request", self.request, "  ")
-        return (
-            f"{prefix}{declaration}<{root}>\n{request}>\n    <CustData>\n{business}\n    </CustData>\n  </Request>\n"
-            f"{reports}</{root}>\n"
-        )
+    def break_markup(self, business: str) -> str:
+        return _break_markup(self.rng, business)
 
 
 # --------------------------------------------------------------------------
 # edge cases: the credit-card corpus's kinds, applied to RL documents
 
-def _no_edit(doc: _RlDocument) -> None:
-    return None
 
 
-def _blank_contact_fields(doc: _RlDocument) -> None:
-    fields = ("first_name", "last_name", "ssn", "birth_date", "email", "middle_name", "annual_income", "id_number")
-    for contact in doc.contacts:
-        for name in doc.rng.sample(fields, doc.rng.randrange(3, len(fields) + 1)):
-            contact["attrs"][name] = doc.rng.choice(("", "   "))
 
 
 def _duplicate_con_id(doc: _RlDocument) -> None:
@@ -750,16 +730,13 @@ def _non_ascii_names(doc: _RlDocument, first_pool=_NON_ASCII_FIRST, last_pool=_N
         doc.contacts[0]["addresses"][0]["city"] = rng.choice(("Ógdén", "Montréal-Nord", "São Bento"))
 
 
+
+
+
+
 def _encoding_declaration(doc: _RlDocument) -> None:
     # Only characters that windows-1252 can encode, so the declaration is true.
     _non_ascii_names(doc, _CP1252_FIRST, _CP1252_LAST)
-
-
-def _missing_id(doc: _RlDocument) -> None:
-    if doc.rng.random() < 0.5:
-        del doc.request["ID"]
-    else:
-        doc.request["ID"] = ""
 
 
 _EDGE_EDITS = {
