@@ -91,8 +91,6 @@ def test_sqlite_source_missing_file_and_wrong_names_fail_naming_them(tmp_path):
         SqliteTableSource(tmp_path / "source.db", "app_xml", "x; DROP TABLE app_xml", "app_id")
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: SQLite reads a double-quoted unknown column as a string "
-                   "literal, so a misspelt [source] column is read as the text 'xml_text' instead of failing")
 def test_sqlite_source_wrong_column_fails_naming_it(tmp_path):
     _sqlite_source(tmp_path)
     wrong = SqliteTableSource(tmp_path / "source.db", "app_xml", "xml_text", "app_id")

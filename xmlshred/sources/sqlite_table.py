@@ -55,6 +55,7 @@ class SqliteTableSource:
         self._table = _checked("table", table)
         self._column = _checked("column", column)
         self._key = _checked("key_column", key_column)
+        self.column, self.key_column = column, key_column
         self._connection: sqlite3.Connection | None = None
 
     def open(self) -> None:
@@ -68,6 +69,14 @@ class SqliteTableSource:
                 f"source table={self.table} in {self.path} cannot be read ({exc.__class__.__name__}); "
                 "check [source] table, column and key_column"
             ) from exc
+        # SQLite reads a double-quoted name it does not know as a string literal, so the
+        # probe above passes for a misspelt column: compare with the table's real columns.
+        names = {row[0].lower() for row in self._connection.execute(
+            "SELECT name FROM pragma_table_info(?)", (self.table,))}
+        for setting, name in (("key_column", self.key_column), ("column", self.column)):
+            if name.lower() not in names:
+                raise SourceError(f"source table={self.table} in {self.path} has no column {name!r}; "
+                                  f"check [source] {setting}")
 
     def _execute(self, sql: str, params: tuple) -> list[tuple]:
         if self._connection is None:
