@@ -13,7 +13,7 @@ The rules (arrows point down; a package may import itself):
 * ``workers``  imports ``contract``, ``vocab``.
 * ``actors``   import the layers below; only ``supervisor`` and ``cli`` import ``actors``.
 * ``generator`` (a dev/bench tool) imports ``db`` and ``vocab``; nothing imports it but ``cli`` (``generate``).
-* nothing imports ``supervisor`` or ``cli`` except ``cli``.
+* nothing imports ``supervisor`` except ``cli`` and ``engine`` (a shard runs ``run_migration``); nothing imports ``cli``.
 
 The package root (``xmlshred/__init__.py``: version, data_root) may be imported by anyone.
 """
