@@ -7,13 +7,13 @@ The rules (arrows point down; a package may import itself):
 * ``db``       (dialects, SQL, URLs, secrets, connections) imports only ``vocab``.
 * ``sources``  and ``targets`` import ``db`` and ``vocab`` (never each other, never ``contract``).
 * ``messages`` imports ``vocab`` (and ``sources.types``, the plain items a batch carries).
-* ``loading``  imports ``targets``, ``db``, ``vocab``, ``messages``.
+* ``loading``  imports ``targets``, ``sources`` (the read cursor), ``db``, ``vocab``, ``messages``.
 * ``settings`` imports ``db`` (URL syntax, the masker, the ODBC model) and ``vocab``.
 * ``reporting`` imports ``targets``, ``db``, ``vocab``, ``messages``, ``contract`` (``report`` reads the contract).
 * ``workers``  imports ``contract``, ``vocab``.
 * ``actors``   import the layers below; only ``supervisor`` and ``cli`` import ``actors``.
 * ``generator`` (a dev/bench tool) imports ``db`` and ``vocab``; nothing imports it but ``cli`` (``generate``).
-* nothing imports ``supervisor`` except ``cli`` and ``engine`` (a shard runs ``run_migration``); nothing imports ``cli``.
+* nothing imports ``supervisor`` but ``cli`` and ``engine`` (a shard runs ``run_migration``), nor ``cli``.
 
 The package root (``xmlshred/__init__.py``: version, data_root) may be imported by anyone.
 """
