@@ -726,15 +726,17 @@ _EDGE_EDITS = {
 }
 
 
-def _break_markup(rng: random.Random, business: str) -> str:
-    """Break well-formedness inside the business part, where every parser must notice."""
+def _break_markup(rng: random.Random, business: str, application: str = "application",
+                  attribute: str = "campaign", element: str = "rmts_info") -> str:
+    """Break well-formedness inside the business part, where every parser must notice: a
+    misspelt end tag of ``application``, an unescaped ampersand in ``attribute`` (as
+    hand-built XML strings produce), or a stray ``<`` in the start tag of ``element``."""
     style = rng.randrange(3)
     if style == 0:
-        return business.replace("</application>", "</aplication>", 1)
+        return business.replace(f"</{application}>", f"</{application.replace('pp', 'p')}>", 1)
     if style == 1:
-        # An unescaped ampersand, as hand-built XML strings produce.
-        return business.replace(' campaign="', ' campaign="A & B ', 1)
-    return business.replace("<rmts_info ", "<rmts_info <", 1)
+        return business.replace(f' {attribute}="', f' {attribute}="A & B ', 1)
+    return business.replace(f"<{element} ", f"<{element} <", 1)
 
 
 # --------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from .corpus import (
     EDGE_CASES,
     GeneratedDocument,
     _blank_contact_fields,
+    _break_markup,
     _element,
     _Envelope,
     _esc,
@@ -655,7 +656,7 @@ class _RlDocument(_Envelope):
         return _element("IL_application", self.application, indent, children)
 
     def break_markup(self, business: str) -> str:
-        return _break_markup(self.rng, business)
+        return _break_markup(self.rng, business, "IL_application", "lender_num", "IL_pricing")
 
 
 # --------------------------------------------------------------------------
@@ -751,13 +752,3 @@ _EDGE_EDITS = {
     "missing_id": _missing_id,
 }
 
-
-def _break_markup(rng: random.Random, business: str) -> str:
-    """Break well-formedness inside the business part, where every parser must notice."""
-    style = rng.randrange(3)
-    if style == 0:
-        return business.replace("</IL_application>", "</IL_aplication>", 1)
-    if style == 1:
-        # An unescaped ampersand, as hand-built XML strings produce.
-        return business.replace(' lender_num="', ' lender_num="A & B ', 1)
-    return business.replace("<IL_pricing ", "<IL_pricing <", 1)
