@@ -18,6 +18,15 @@ def compiled_for(path: Path, **options) -> CompiledContract:
     return compile_contract(load_contract(path), MapOptions(now=NOW, **options))
 
 
+def check_never_raises(result) -> None:
+    """A mapping result on hostile input: rows, or a failure at a stage with a reason,
+    never the catch-all (it is a safety net, not a way to handle input)."""
+    assert isinstance(result, (MappedRecord, RecordFailure))
+    if isinstance(result, RecordFailure):
+        assert result.stage in ("validate", "parse", "map") and result.reason
+        assert "unexpected error" not in result.reason, result.reason
+
+
 def canonical_tables(compiled: CompiledContract, record: MappedRecord) -> dict[str, list[dict]]:
     """The record's rows as dicts of canonical values (CONTRACT.md, "Conformance cases")."""
     tables = {}
