@@ -333,7 +333,8 @@ def stop_migration(run: Migration, outcome: str, exit_code: int = ExitCode.ERROR
                 pass
         if run.reporter is not None:
             try:
-                summary = run.reporter.ask(Summarize(outcome), timeout=30)
+                cpu = tuple(sorted(run.signals.cpu_s.items()))
+                summary = run.reporter.ask(Summarize(outcome, cpu), timeout=30)
             except Exception:  # the summary is best effort; the run's fate is already decided
                 log.exception("the reporter could not write the summary")
             try:

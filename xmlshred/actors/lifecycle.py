@@ -8,6 +8,7 @@ supervisor waits on ``changed``.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 import pykka
@@ -33,6 +34,7 @@ class RunSignals:
         self._lock = threading.Lock()
         self._failures: list[ActorFailure] = []
         self._finished = False
+        self._cpu_s: dict[str, float] = {}
 
     def finished(self) -> None:
         """The reader saw the end of input (or a stop) and every record is settled."""
@@ -44,6 +46,17 @@ class RunSignals:
         with self._lock:
             self._failures.append(ActorFailure(actor, error))
         self.changed.set()
+
+    def cpu_used(self, actor: str, seconds: float) -> None:
+        """An actor's thread CPU time over its life, told once as it stops."""
+        with self._lock:
+            self._cpu_s[actor] = self._cpu_s.get(actor, 0.0) + seconds
+
+    @property
+    def cpu_s(self) -> dict[str, float]:
+        """Thread CPU seconds per stopped actor (``reader``, ``mapper-0``, ``insert`` ...)."""
+        with self._lock:
+            return dict(self._cpu_s)
 
     @property
     def is_finished(self) -> bool:
@@ -72,6 +85,8 @@ class PipelineActor(pykka.ThreadingActor):
         self.actor_name = name
         self._signals = signals
         self._start_error: BaseException | None = None
+        self._cpu_s = 0.0
+        """This actor's thread CPU time so far (its own work only: each actor has a thread)."""
 
     def open(self) -> None:
         """Open what the actor needs (worker process, connection, file)."""
@@ -87,22 +102,36 @@ class PipelineActor(pykka.ThreadingActor):
         """Let go of what ``open()`` took; never raises."""
 
     def on_start(self) -> None:
+        started = time.thread_time()
         try:
             self.open()
         except Exception as exc:  # surfaced to the supervisor by Ping
             self._start_error = exc
+        self._cpu_s += time.thread_time() - started
 
     def on_receive(self, message):
         if isinstance(message, Ping):
             if self._start_error is not None:
                 raise self._start_error
             return self.answer_ping()
-        return self.handle(message)
+        started = time.thread_time()
+        try:
+            return self.handle(message)
+        finally:
+            self._cpu_s += time.thread_time() - started
+
+    def _close_counted(self) -> None:
+        started = time.thread_time()
+        self.close()
+        self._cpu_s += time.thread_time() - started
+        if self._signals is not None:
+            self._signals.cpu_used(self.actor_name, self._cpu_s)
+            self._cpu_s = 0.0
 
     def on_failure(self, exception_type, exception_value, traceback) -> None:
         if self._signals is not None:
             self._signals.failed(self.actor_name, exception_value)
-        self.close()
+        self._close_counted()
 
     def on_stop(self) -> None:
-        self.close()
+        self._close_counted()

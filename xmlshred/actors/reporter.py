@@ -152,7 +152,7 @@ class ReporterActor(PipelineActor):
             case ReportTick():
                 self._report_interval(now)
             case Summarize():
-                return self._summarize(message.outcome, now)
+                return self._summarize(message.outcome, now, dict(message.actor_cpu_s))
             case _:
                 raise UnknownMessage(f"ReporterActor has no handler for {type(message).__name__}")
         return None
@@ -165,7 +165,7 @@ class ReporterActor(PipelineActor):
         # The log line wiped the bar from the terminal; put it back at once.
         self._draw_bar(now, force=True)
 
-    def _summarize(self, outcome: str, now: float) -> dict[str, Any]:
+    def _summarize(self, outcome: str, now: float, actor_cpu_s: dict[str, float]) -> dict[str, Any]:
         if self._summary is not None:
             # A second ask (e.g. from an error path) must not count the run twice.
             return self._summary
@@ -173,7 +173,7 @@ class ReporterActor(PipelineActor):
         self._draw_bar(now, force=True)
         if self._bar is not None:
             self._bar.finish()
-        self._summary = {**self.stats.summary(outcome, now), **self.tags}
+        self._summary = {**self.stats.summary(outcome, now, actor_cpu_s), **self.tags}
         log.info(summary_line(self._summary))
         self._append(self._summary)
         return self._summary

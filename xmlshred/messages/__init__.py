@@ -200,6 +200,8 @@ class Summarize:
 
     outcome: str
     """How the run ended: ``finished``, ``interrupted`` or ``error``."""
+    actor_cpu_s: tuple[tuple[str, float], ...] = ()
+    """(actor name, thread CPU seconds) of the run's stopped actors, for the CPU-by-stage figures."""
 
 
 __all__ = [

@@ -246,7 +246,26 @@ class RunStats:
             "workers_replaced": self.workers_replaced,
         }
 
-    def summary(self, outcome: str, now: float | None = None) -> dict[str, Any]:
+    def cpu_ms_per_record(self, actor_cpu_s: dict[str, float]) -> dict[str, float]:
+        """CPU milliseconds per record by stage, from the actors' thread CPU times.
+
+        ``read``: the reader (paging, done-key lookups); ``transfer``: the mapper
+        actors (handing batches to their workers and results on); ``insert``: the
+        InsertActor (conversion, SQL, commits). Records are those settled (ok + failed).
+        """
+        stages = {"read": 0.0, "transfer": 0.0, "insert": 0.0}
+        for actor, seconds in actor_cpu_s.items():
+            if actor == "reader":
+                stages["read"] += seconds
+            elif actor.startswith("mapper-"):
+                stages["transfer"] += seconds
+            elif actor == "insert":
+                stages["insert"] += seconds
+        records = max(self.records_ok + self.records_failed, 1)
+        return {stage: round(seconds * 1000.0 / records, 3) for stage, seconds in stages.items()}
+
+    def summary(self, outcome: str, now: float | None = None,
+                actor_cpu_s: dict[str, float] | None = None) -> dict[str, Any]:
         """The final metrics.jsonl object of the run (``now`` defaults to the clock)."""
         now = time.monotonic() if now is None else now
         return {
@@ -271,6 +290,7 @@ class RunStats:
             "skipped": self.skipped,
             "source_exhausted": self.exhausted,
             "workers_replaced": self.workers_replaced,
+            "cpu_ms_per_record": self.cpu_ms_per_record(actor_cpu_s or {}),
         }
 
 
