@@ -96,6 +96,12 @@ class RunStats:
 
         self.busy_seconds_by_mapper: dict[int, float] = {}
         self.mapped_records = 0
+        self.read_cpu_s = 0.0
+        """CPU seconds the workers spent reading documents from the source."""
+        self.map_cpu_s = 0.0
+        """CPU seconds the workers spent parsing and mapping."""
+        self.bytes_read = 0
+        self.whole_reads = 0
 
         self.sent = 0
         self.in_flight = 0
@@ -125,11 +131,15 @@ class RunStats:
         self._forget_before(now - self.recent_window_s)
 
     def add_mapper_load(self, load: MapperLoad) -> None:
-        """Count one batch's busy time for its mapper."""
+        """Count one batch's busy time for its mapper, and its worker's read and map costs."""
         self.busy_seconds_by_mapper[load.mapper_index] = (
             self.busy_seconds_by_mapper.get(load.mapper_index, 0.0) + load.busy_seconds
         )
         self.mapped_records += load.records
+        self.read_cpu_s += load.read_cpu_s
+        self.map_cpu_s += load.map_cpu_s
+        self.bytes_read += load.bytes_read
+        self.whole_reads += load.whole_reads
 
     def add_reader_progress(self, progress: ReaderProgress) -> None:
         """Take the reader's latest counters (they are totals, not increments)."""
@@ -204,6 +214,21 @@ class RunStats:
             return 0.0
         return sum(self.busy_seconds_by_mapper.values()) / capacity
 
+    def worker_costs(self) -> dict[str, Any]:
+        """Per mapped record: bytes read, read and map CPU milliseconds (None before any record), whole reads."""
+        records = self.mapped_records
+
+        def each(total: float, scale: float, digits: int) -> float | None:
+            return round(total * scale / records, digits) if records else None
+
+        return {
+            "bytes_read": self.bytes_read,
+            "bytes_read_per_record": each(self.bytes_read, 1, 0),
+            "read_cpu_ms_per_record": each(self.read_cpu_s, 1000.0, 3),
+            "map_cpu_ms_per_record": each(self.map_cpu_s, 1000.0, 3),
+            "whole_reads": self.whole_reads,
+        }
+
     def timestamp(self, now: float) -> datetime:
         """The wall clock time of monotonic reading ``now``."""
         return self.started_at + timedelta(seconds=self.seconds(now))
@@ -244,6 +269,7 @@ class RunStats:
             "rows": self.rows,
             "skipped": self.skipped,
             "workers_replaced": self.workers_replaced,
+            **self.worker_costs(),
         }
 
     def summary(self, outcome: str, now: float | None = None) -> dict[str, Any]:
@@ -271,6 +297,7 @@ class RunStats:
             "skipped": self.skipped,
             "source_exhausted": self.exhausted,
             "workers_replaced": self.workers_replaced,
+            **self.worker_costs(),
         }
 
 
@@ -302,4 +329,13 @@ def summary_line(summary: dict[str, Any]) -> str:
         f"skipped={summary['skipped']:,} rows={summary['rows']:,} {timing} "
         f"| failures by stage: {by_stage or 'none'} "
         f"| flushes {summary['flushes']:,} | workers replaced {summary['workers_replaced']}"
+        + _costs_clause(summary)
     )
+
+
+def _costs_clause(summary: dict[str, Any]) -> str:
+    """`` | per record: read 8.2 KB, CPU read 0.05 ms + map 0.61 ms`` ("" before any record was mapped)."""
+    if summary.get("bytes_read_per_record") is None:
+        return ""
+    return (f" | per record: read {summary['bytes_read_per_record'] / 1024:,.1f} KB, "
+            f"CPU read {summary['read_cpu_ms_per_record']:.2f} ms + map {summary['map_cpu_ms_per_record']:.2f} ms")
