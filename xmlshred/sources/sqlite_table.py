@@ -190,7 +190,9 @@ class SqliteTableSource:
         stored = f"CAST({self._column} AS BLOB)"
         rows = self._by_keys(f"{self._key}, substr({stored}, 1, ?), length({stored}), typeof({self._column})",
                              items, (length,))
-        return {int(key): (value, size, kind) for key, value, size, kind in rows}
+        # substr() of an empty value is NULL: keep it an empty value, as fetch reads it.
+        return {int(key): (b"" if value is None and size is not None else value, size, kind)
+                for key, value, size, kind in rows}
 
     def _blob_prefixes(self, items: list[SourceItem], length: int) -> dict[int, tuple]:
         """key -> (first bytes, stored size, typeof) by blob I/O, in one read transaction.
