@@ -99,7 +99,7 @@ def write_config(directory: Path, source: Path, target_url: str, args) -> Path:
     config = directory / "config.toml"
     config.write_text(
         "\n".join([
-            "[source]", f'url = "sqlite:///{source}"', "",
+            "[source]", f'url = "sqlite:///{source}"', f"prefix_bytes = {args.prefix_bytes}", "",
             "[target]", f"url = {json.dumps(target_url)}", "",
             "[contract]", f'path = "{CONTRACTS[args.product]}"', "",
             "[actors]", f"mappers = {args.mappers}", f"max_in_flight = {args.max_in_flight}",
@@ -229,7 +229,7 @@ def print_stages(results: list[dict]) -> None:
         named = sum(stages.values())
         parts = " ".join(f"{stage}={ms:.3f}" for stage, ms in stages.items())
         other = r["cpu_ms_per_record"] - named
-        read = summary.get("source_bytes_per_record")
+        read = summary.get("bytes_read_per_record")
         read_text = f"; source bytes read per record {read / 1024:.1f} KB" if read is not None else ""
         print(f"{r['label']}: CPU ms/record by stage: {parts} other={other:.3f}{read_text}")
 

@@ -58,7 +58,7 @@ def test_reader_never_has_more_than_max_in_flight_records_out(tmp_path):
         if not isinstance(message, SourceBatch):
             return None
         with lock:
-            count = len(message.documents)
+            count = len(message.items)
             state["held"] += count
             state["received"] += count
             state["batches"] += 1

@@ -357,6 +357,27 @@ def test_odbc_source_builds_tsql_for_a_sql_server_driver():
     assert placeholders(parse_tsql(fetch)) == source._fetch_chunk
 
 
+def test_source_prefix_query_reads_substring_and_datalength():
+    source = OdbcTableSource("DRIVER={ODBC Driver 18 for SQL Server};SERVER=db;PWD=x", "dbo.app_xml",
+                             "app_xml", "app_id")
+    statement = sql.select_prefixes_in(source.dialect, source._ref, "app_id", "app_xml", 32768,
+                                       source._fetch_chunk)
+    assert statement.startswith("SELECT [app_id], SUBSTRING([app_xml], 1, 32768), "
+                                "DATALENGTH(SUBSTRING([app_xml], 1, 32768)), DATALENGTH([app_xml]) "
+                                "FROM [dbo].[app_xml] WHERE [app_id] IN (?")
+    tree = parse_tsql(statement)
+    assert isinstance(tree, exp.Select) and placeholders(tree) == source._fetch_chunk
+    substrings = list(tree.find_all(exp.Substring))
+    assert len(substrings) == 2 and all(node.this.name == "app_xml" for node in substrings)
+    assert [node.args["start"].name for node in substrings] == ["1", "1"]
+    assert [node.args["length"].name for node in substrings] == ["32768", "32768"]
+    lengths = [node for node in tree.find_all(exp.Anonymous) if node.name.upper() == "DATALENGTH"]
+    assert len(lengths) == 2 and isinstance(lengths[0].expressions[0], exp.Substring) != isinstance(
+        lengths[1].expressions[0], exp.Substring)  # one of the prefix, one of the whole value
+    with pytest.raises(TargetError, match="positive"):
+        sql.select_prefixes_in(source.dialect, source._ref, "app_id", "app_xml", 0, 1)
+
+
 # ---------------------------------------------------------------- connection strings
 
 

@@ -39,7 +39,7 @@ from xmlshred.reporting import (
     render_progress,
     select_run,
 )
-from xmlshred.reporting.stats import percentile
+from xmlshred.reporting.stats import percentile, summary_line
 
 T0 = 1_000.0
 STARTED = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -129,6 +129,23 @@ def test_flush_latency_percentiles():
     assert stats.interval_metrics(T0 + 115)["flush_p50_ms"] == 180.0
     assert percentile([], 50) is None
     assert percentile([3.0], 95) == 3.0
+
+
+def test_worker_costs_are_summed_per_mapped_record():
+    stats = RunStats("r1", mappers=2, started_at=STARTED, start=T0)
+    assert stats.summary("finished", T0 + 1)["bytes_read_per_record"] is None  # no record yet
+    stats.add_mapper_load(MapperLoad(0, records=10, busy_seconds=1.0, read_cpu_s=0.02, map_cpu_s=0.5,
+                                     bytes_read=100_000, whole_reads=2))
+    stats.add_mapper_load(MapperLoad(1, records=30, busy_seconds=2.0, read_cpu_s=0.06, map_cpu_s=1.5,
+                                     bytes_read=300_000, whole_reads=1))
+    stats.add_mapper_load(MapperLoad(1, records=10, busy_seconds=1.0))  # the fields before prefix reads
+    summary = stats.summary("finished", T0 + 60)
+    assert summary["bytes_read"] == 400_000 and summary["whole_reads"] == 3
+    assert summary["bytes_read_per_record"] == 8000
+    assert summary["read_cpu_ms_per_record"] == pytest.approx(1.6)
+    assert summary["map_cpu_ms_per_record"] == pytest.approx(40.0)
+    assert stats.interval_metrics(T0 + 60)["map_cpu_ms_per_record"] == pytest.approx(40.0)
+    assert "per record: read 7.8 KB, CPU read 1.60 ms + map 40.00 ms" in summary_line(summary)
 
 
 def test_mapper_utilisation_is_busy_over_wall_times_mappers():

@@ -48,6 +48,7 @@ def test_defaults_without_a_config_file(tmp_path):
     assert (settings.flush.max_records, settings.flush.max_rows, settings.flush.max_interval_ms) == (1000, 50000, 1000)
     assert settings.source.key_column == "app_id"
     assert settings.source.page_size == 500
+    assert settings.source.prefix_bytes == 32768
     assert settings.source.table == "" and settings.source.column == ""
     assert settings.source.timeout == 15 and settings.source.port is None
     assert settings.target.connect_retries == 5
@@ -264,6 +265,9 @@ def test_unknown_command_line_setting(tmp_path):
         ('[source]\nencrypt = "maybe"\n', '[source] encrypt: expected true, false, "yes"'),
         ("[actors]\nmappers = [1, 2]\n", "[actors] mappers: expected an integer ≥ 1 (got [1, 2])"),
         ('actors = 3\n', "actors: expected a [actors] table of keys"),
+        ("[source]\nprefix_bytes = -1\n", "[source] prefix_bytes: expected an integer ≥ 0 (got -1)"),
+        ('[source]\nprefix_bytes = "32k"\n', "[source] prefix_bytes: expected an integer ≥ 0 (got '32k')"),
+        ("[source]\nprefix_bytes = 4096.5\n", "[source] prefix_bytes: expected an integer ≥ 0 (got 4096.5)"),
     ],
 )
 def test_bad_values_in_file_name_file_section_key_and_expectation(tmp_path, toml, expected):
@@ -516,6 +520,15 @@ def test_describe_settings_documents_every_field():
         assert isinstance(default, str)
     mappers = next(info for info in describe_settings() if info.key == "mappers")
     assert (mappers.type, mappers.default) == ("an integer ≥ 1", "2")
+
+
+def test_prefix_bytes_zero_means_whole_documents_and_is_valid(tmp_path):
+    config = write_config(tmp_path, "[source]\nprefix_bytes = 0\n")
+    assert load_settings(config, environ={}).source.prefix_bytes == 0
+    environ = {"XMLSHRED__SOURCE__PREFIX_BYTES": "-5"}
+    with pytest.raises(SettingsError) as excinfo:
+        load_settings(None, environ=environ, cwd=tmp_path)
+    assert "[source] prefix_bytes: expected an integer ≥ 0" in problems_of(excinfo)[0]
 
 
 def test_settings_are_frozen(tmp_path):

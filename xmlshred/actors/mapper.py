@@ -1,4 +1,4 @@
-"""MapperActor: drives one worker process that parses and maps documents."""
+"""MapperActor: drives one worker process that reads, parses and maps the documents of a batch of keys."""
 
 from __future__ import annotations
 
@@ -16,27 +16,31 @@ from xmlshred.messages import (
     WorkerReplaced,
 )
 from xmlshred.vocab.results import RecordFailure
+from xmlshred.workers.documents import BatchCosts
 from xmlshred.workers.mapping_worker import WorkerConfig, WorkerDied, WorkerProcess
 
 POISON_REASON = "the mapper worker process died on this record twice (poison record)"
 
 
 def split_results(batch: SourceBatch, results: list) -> tuple[tuple[MappedItem, ...], tuple[FailedItem, ...]]:
-    """Pair each document of the batch with its mapping result."""
+    """Pair each item of the batch with its mapping result."""
     mapped, failed = [], []
-    for source_document, result in zip(batch.documents, results, strict=True):
+    for item, result in zip(batch.items, results, strict=True):
         if isinstance(result, RecordFailure):
-            failed.append(FailedItem(source_document.item, result))
+            failed.append(FailedItem(item, result))
         else:
-            mapped.append(MappedItem(source_document.item, result))
+            mapped.append(MappedItem(item, result))
     return tuple(mapped), tuple(failed)
 
 
 class MapperActor(PipelineActor):
-    """Owns one worker process; maps SourceBatches into MappedBatches.
+    """Owns one worker process; maps SourceBatches (keys) into MappedBatches.
 
-    A worker that dies is replaced; the batch is then retried record by
-    record, and a record that kills a worker twice becomes a ``map`` failure.
+    The worker reads the documents itself. A worker that dies is replaced;
+    the batch is then retried record by record, and a record that kills a
+    worker twice becomes a ``map`` failure. A worker that cannot read the
+    source raises SourceError here, which stops the run (as a failed read in
+    the reader did when the reader read documents).
     """
 
     def __init__(self, index: int, config: WorkerConfig, inserter, reporter, signals) -> None:
@@ -72,36 +76,39 @@ class MapperActor(PipelineActor):
         self._worker = self._new_worker()
 
     def _map(self, batch: SourceBatch) -> None:
-        documents = [(d.item.key, d.document) for d in batch.documents]
+        items = list(batch.items)
         try:
-            results, busy = self._worker.map_batch(batch.batch_id, documents)
+            results, busy, costs = self._worker.map_batch(batch.batch_id, items)
         except WorkerDied as died:
             self._replace_worker(died)
-            results, busy = self._map_one_by_one(batch.batch_id, documents)
+            results, busy, costs = self._map_one_by_one(batch.batch_id, items)
         mapped, failed = split_results(batch, results)
         # Order matters: the rows reach the inserter before the reader learns the
         # batch is done, so the reader's end-of-input FlushNow always comes after them.
         self._inserter.tell(MappedBatch(batch.batch_id, mapped, failed, batch.reply_to))
         batch.reply_to.tell(BatchMapped(self.index, batch.batch_id))
-        self._reporter.tell(MapperLoad(self.index, len(documents), busy))
+        self._reporter.tell(MapperLoad(self.index, len(items), busy, read_cpu_s=costs.read_cpu_s,
+                                       map_cpu_s=costs.map_cpu_s, bytes_read=costs.bytes_read,
+                                       whole_reads=costs.whole_reads, worker_cpu_s=costs.process_cpu_s))
 
-    def _map_one_by_one(self, batch_id: int, documents: list) -> tuple[list, float]:
-        results, busy_total = [], 0.0
-        for expected_key, document in documents:
+    def _map_one_by_one(self, batch_id: int, items: list) -> tuple[list, float, BatchCosts]:
+        results, busy_total, costs_total = [], 0.0, BatchCosts()
+        for item in items:
             deaths = 0
             while True:
                 try:
-                    (result,), busy = self._worker.map_batch(batch_id, [(expected_key, document)])
+                    (result,), busy, costs = self._worker.map_batch(batch_id, [item])
                     busy_total += busy
+                    costs_total = costs_total.plus(costs)
                     break
                 except WorkerDied as died:
                     deaths += 1
                     self._replace_worker(died)
                     if deaths >= 2:
-                        result = RecordFailure(expected_key, "map", POISON_REASON)
+                        result = RecordFailure(item.key, "map", POISON_REASON)
                         break
             results.append(result)
-        return results, busy_total
+        return results, busy_total, costs_total
 
     def close(self) -> None:
         if self._worker is not None:

@@ -1,4 +1,6 @@
-"""ReaderActor: pages the source by key and hands batches to mappers, within credits.
+"""ReaderActor: pages the source by key and hands batches of keys to mappers, within credits.
+
+It never reads a document: each mapper's worker reads its batch's documents itself.
 
 The decisions (credits, per-mapper queues, end of stream, limit, key range,
 skipping done keys) live in ``xmlshred.loading.reading``; this actor only
@@ -31,8 +33,8 @@ class ReaderActor(PipelineActor):
     """Reads the source; never has more than ``max_in_flight`` records out.
 
     Credits come back as RecordsSettled after the InsertActor commits; each
-    mapper holds at most ``mapper_queue_batches`` batches, so documents (the
-    large part) wait in the source, not in mailboxes.
+    mapper holds at most ``mapper_queue_batches`` batches of keys; documents
+    stay in the source until a worker reads them.
     """
 
     def __init__(self, open_source, open_target, mappers, inserter, reporter, signals,
@@ -104,9 +106,8 @@ class ReaderActor(PipelineActor):
             items = self._cursor.next_items(most)
             if not items:
                 break
-            documents = tuple(self._source.fetch(items))
             self._batch_id += 1
-            self._mappers[index].tell(SourceBatch(self._batch_id, documents, self.actor_ref))
+            self._mappers[index].tell(SourceBatch(self._batch_id, tuple(items), self.actor_ref))
             self._state.sent_batch(index, len(items))
         self._reporter.tell(ReaderProgress(self._state.sent, self._state.in_flight, self._cursor.skipped_done,
                                            self._cursor.exhausted or self._state.stopped))

@@ -80,3 +80,7 @@ class Dialect:
     """Statement that opens a write transaction (None: the driver opens one)."""
     fast_executemany: bool = False
     """pyodbc fast_executemany: Microsoft's ODBC Driver 17/18 only (FreeTDS can crash)."""
+    substring_function: str | None = None
+    """``f(text, 1, n)``: the first n characters of a text value, read by a source (None: not a server source)."""
+    stored_length_function: str | None = None
+    """``f(text)``: the stored size of a value in bytes (``DATALENGTH``: UTF-16 bytes for nvarchar)."""

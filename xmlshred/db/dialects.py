@@ -70,6 +70,8 @@ POSTGRESQL = Dialect(
     classify_error=odbc_classifier(frozenset()),
     run_lock=sql.advisory_lock_pg,
     ddl_lock=sql.ddl_lock_pg,
+    substring_function="substr",
+    stored_length_function="octet_length",
 )
 
 MSSQL = Dialect(
@@ -98,6 +100,8 @@ MSSQL = Dialect(
     run_lock=sql.applock_tsql,
     ddl_lock=sql.ddl_lock_tsql,
     string_literal_prefix="N",
+    substring_function="SUBSTRING",
+    stored_length_function="DATALENGTH",
 )
 
 DIALECTS = MappingProxyType({dialect.name: dialect for dialect in (SQLITE, POSTGRESQL, MSSQL)})

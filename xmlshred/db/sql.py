@@ -318,6 +318,21 @@ def select_in(dialect: Dialect, ref: str, columns: Sequence[str], key: str, coun
             f"WHERE {quote(dialect, key, 'column')} IN {placeholders(count)}")
 
 
+def select_prefixes_in(dialect: Dialect, ref: str, key: str, column: str, length: int, count: int) -> str:
+    """The first ``length`` characters of ``column`` for ``count`` keys, with stored sizes.
+
+    ``SELECT key, prefix, stored size of the prefix, stored size of the value FROM ref
+    WHERE key IN (?, …)``: the value is whole when both sizes are equal.
+    """
+    if dialect.substring_function is None or dialect.stored_length_function is None:
+        raise TargetError(f"{dialect.name} has no prefix reads (substring_function, stored_length_function)")
+    value = quote(dialect, column, "column")
+    prefix = f"{dialect.substring_function}({value}, 1, {_positive(length)})"
+    size = dialect.stored_length_function
+    return (f"SELECT {quote(dialect, key, 'column')}, {prefix}, {size}({prefix}), {size}({value}) FROM {ref} "
+            f"WHERE {quote(dialect, key, 'column')} IN {placeholders(count)}")
+
+
 def rows_per_statement(dialect: Dialect, column_count: int) -> int:
     """How many rows of ``column_count`` parameters one statement may carry."""
     if column_count < 1:

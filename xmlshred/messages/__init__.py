@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from xmlshred.sources.types import SourceDocument, SourceItem
+from xmlshred.sources.types import SourceItem
 from xmlshred.vocab.results import MappedRecord, RecordFailure
 
 
@@ -22,12 +22,12 @@ class UnknownMessage(TypeError):
 
 @dataclass(frozen=True, slots=True)
 class SourceBatch:
-    """Documents for one mapper to parse and map."""
+    """Records for one mapper to read, parse and map (its worker reads the documents)."""
 
     batch_id: int
     """Unique within a run, increasing."""
-    documents: tuple[SourceDocument, ...]
-    """The documents, in source order."""
+    items: tuple[SourceItem, ...]
+    """The records (keys, file paths), in source order."""
     reply_to: Any
     """The reader's ActorRef: BatchMapped goes there, and RecordsSettled after the commit."""
 
@@ -74,7 +74,7 @@ class MappedBatch:
 
 @dataclass(frozen=True, slots=True)
 class BatchMapped:
-    """A mapper finished a batch: its documents are no longer held in memory."""
+    """A mapper finished a batch: another may go to it."""
 
     mapper_index: int
     """Which mapper (0-based)."""
@@ -150,7 +150,7 @@ class FlushReport:
 
 @dataclass(frozen=True, slots=True)
 class MapperLoad:
-    """A mapper's busy time for one batch, for utilisation figures."""
+    """A mapper's busy time and its worker's costs for one batch, for utilisation and per-record figures."""
 
     mapper_index: int
     """Which mapper."""
@@ -158,6 +158,16 @@ class MapperLoad:
     """Records in the batch."""
     busy_seconds: float
     """Wall time the worker spent on the batch."""
+    read_cpu_s: float = 0.0
+    """CPU seconds the worker spent reading the batch's documents from the source."""
+    map_cpu_s: float = 0.0
+    """CPU seconds the worker spent parsing and mapping them."""
+    bytes_read: int = 0
+    """Bytes the worker read from the source (characters for text from a server)."""
+    whole_reads: int = 0
+    """Documents read whole (no prefix reads, or a prefix that did not serve)."""
+    worker_cpu_s: float = 0.0
+    """All CPU seconds of the worker process since its previous answer (pipe traffic included)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,5 +218,5 @@ __all__ = [
     "UnknownMessage", "SourceBatch", "MappedItem", "FailedItem", "MappedBatch",
     "BatchMapped", "RecordsSettled", "FlushNow", "FlushDue", "StartReading",
     "StopReading", "Pump", "FlushReport", "MapperLoad", "ReaderProgress",
-    "WorkerReplaced", "ReportTick", "Summarize", "Ping", "SourceItem", "SourceDocument",
+    "WorkerReplaced", "ReportTick", "Summarize", "Ping", "SourceItem",
 ]

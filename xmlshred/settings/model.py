@@ -134,7 +134,7 @@ class _HasOdbc:
 
 
 @dataclass(frozen=True, repr=False)
-@_odbc_pieces("source", after="page_size")
+@_odbc_pieces("source", after="prefix_bytes")
 class SourceSettings(_HasOdbc, _Section):
     """[source]: where the XML documents come from."""
 
@@ -149,6 +149,8 @@ class SourceSettings(_HasOdbc, _Section):
     column: str = _key("", Text(), 'column holding the XML; "" = the contract\'s source_column')
     key_column: str = _key("app_id", Text(non_empty=True), "integer key column of the source table")
     page_size: int = _key(500, Integer(1), "keys read from the source per query")
+    prefix_bytes: int = _key(32768, Integer(0), "bytes of each document a mapper reads first; the rest is read only "
+                             "when the contract needs it (0 = always read whole documents)")
 
 
 @dataclass(frozen=True, repr=False)

@@ -1,8 +1,9 @@
 """Where documents come from: a SQLite table, an ODBC table, or XML files.
 
 ``open_source(spec)`` picks the implementation from the URL; every source
-offers ``open``, ``count``, ``page``, ``fetch`` and ``close`` (see
-docs/INTERNALS.md). pyodbc is imported only for ``odbc:`` URLs.
+offers ``open``, ``count``, ``page``, ``fetch``, ``read_prefixes`` and
+``close`` (see docs/INTERNALS.md). A spec is picklable: each mapper worker
+opens its own source from it. pyodbc is imported only for ``odbc:`` URLs.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from xmlshred.db.spec import OdbcSettings
 from xmlshred.db.urls import SQLITE_SUFFIXES, FileUrlError, UrlError, locate
 from xmlshred.sources.errors import SourceError, SourceMissing
-from xmlshred.sources.types import SourceDocument, SourceItem
+from xmlshred.sources.types import SourceDocument, SourceItem, SourcePrefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,4 +68,4 @@ def open_source(spec: SourceSpec):
     return FileSource(where, spec.files)
 
 
-__all__ = ["SourceSpec", "open_source", "SourceError", "SourceMissing", "SourceItem", "SourceDocument"]
+__all__ = ["SourceSpec", "open_source", "SourceError", "SourceMissing", "SourceItem", "SourceDocument", "SourcePrefix"]

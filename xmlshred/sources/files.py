@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import glob
+import os
 from pathlib import Path
 
 from xmlshred.sources.errors import SourceError, SourceMissing
-from xmlshred.sources.types import SourceDocument, SourceItem
+from xmlshred.sources.types import SourceDocument, SourceItem, SourcePrefix
 
 
 class FileSource:
     """Every ``*.xml`` file of a folder, or every file a glob matches.
 
-    The record key is inside each document, so items carry ``key=None`` and
-    the file's index in sorted order as their paging position.
+    The record key is inside each document, so items carry ``key=None``, the
+    file's index in sorted order as their paging position and the file's full
+    path, which is all ``fetch`` and ``read_prefixes`` need: a mapper worker
+    reads files without listing the folder (``open`` is then never called).
     """
 
     def __init__(self, pattern: str, files: tuple[int, int] | None = None) -> None:
@@ -60,19 +63,34 @@ class FileSource:
         paths = self._all()
         start = 0 if after is None else after + 1
         return [
-            SourceItem(key=None, position=index, label=paths[index].name)
+            SourceItem(key=None, position=index, label=paths[index].name, path=str(paths[index].absolute()))
             for index in range(start, min(start + limit, len(paths)))
         ]
 
+    def _path(self, item: SourceItem) -> Path:
+        return Path(item.path) if item.path is not None else self._all()[item.position]
+
     def fetch(self, items: list[SourceItem]) -> list[SourceDocument]:
-        paths = self._all()
-        documents = []
+        """The bytes of each item's file, in the order asked."""
+        return [SourceDocument(item, self._read(item, None)[0]) for item in items]
+
+    def read_prefixes(self, items: list[SourceItem], prefix_bytes: int) -> list[SourcePrefix]:
+        """The first ``prefix_bytes`` bytes of each item's file, with the file's size."""
+        prefixes = []
         for item in items:
-            try:
-                documents.append(SourceDocument(item, paths[item.position].read_bytes()))
-            except OSError as exc:
-                raise SourceError(f"cannot read source file {item.label}: {exc.strerror}") from exc
-        return documents
+            data, size = self._read(item, prefix_bytes)
+            prefixes.append(SourcePrefix(item, data, whole=len(data) >= size or len(data) < prefix_bytes,
+                                         size_bound=max(size, len(data))))
+        return prefixes
+
+    def _read(self, item: SourceItem, most: int | None) -> tuple[bytes, int]:
+        """(the first ``most`` bytes of the file, or all of it; the file's size); SourceError naming it."""
+        try:
+            with open(self._path(item), "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                return (handle.read() if most is None else handle.read(most)), size
+        except OSError as exc:
+            raise SourceError(f"cannot read source file {item.label}: {exc.strerror}") from exc
 
     def close(self) -> None:
         self._paths = None

@@ -5,8 +5,10 @@ The table has an integer key column and a text column holding the XML
 paged with ``WHERE key > ? ORDER BY key`` and TOP/LIMIT (never OFFSET);
 documents are fetched by IN lists within the dialect's parameter limit.
 pyodbc reads long values in pieces (SQLGetData), so a document of any size
-arrives whole. Quoting, limits and TOP/LIMIT come from the target dialect
-record of the connection string's DRIVER.
+arrives whole. Prefixes (``read_prefixes``) are read with the dialect's
+substring function (SQL Server ``SUBSTRING``/``DATALENGTH``, PostgreSQL
+``substr``/``octet_length``). Quoting, limits and TOP/LIMIT come from the
+target dialect record of the connection string's DRIVER.
 """
 
 from __future__ import annotations
@@ -16,9 +18,14 @@ from xmlshred.db.errors import TargetError
 from xmlshred.db.secrets import mask_secrets
 from xmlshred.db.spec import odbc_driver
 from xmlshred.sources.errors import SourceError
-from xmlshred.sources.types import SourceDocument, SourceItem
+from xmlshred.sources.types import SourceDocument, SourceItem, SourcePrefix
 
 _FETCH_CHUNK = 500
+
+UTF8_PER_STORED_BYTE = 3
+"""Most UTF-8 bytes one stored byte can become: a character of a single-byte code page
+(varchar, LATIN1) or a UTF-16 code unit of nvarchar (two bytes) is at most three UTF-8
+bytes; UTF-8 storage is exact. So stored size x 3 bounds a document's UTF-8 size."""
 
 
 class OdbcTableSource:
@@ -89,15 +96,38 @@ class OdbcTableSource:
         return [SourceItem(key=int(key), position=int(key), label=f"key={key}")
                 for (key,) in self._execute(statement, params)]
 
+    def _by_keys(self, statement_for, items: list[SourceItem]) -> list:
+        """Rows of ``statement_for(n)`` (a statement with an IN list of n keys) for the items' keys, in chunks."""
+        rows = []
+        for chunk in sql.chunks(list(items), self._fetch_chunk):
+            rows += self._execute(statement_for(len(chunk)), [item.key for item in chunk])
+        return rows
+
     def fetch(self, items: list[SourceItem]) -> list[SourceDocument]:
         """The documents of ``items`` in their order; a key no longer in the table gives ``""``."""
-        documents: dict[int, str] = {}
-        for chunk in sql.chunks(list(items), self._fetch_chunk):
-            statement = sql.select_in(self.dialect, self._ref, (self._key_column, self._column),
-                                      self._key_column, len(chunk))
-            for key, document in self._execute(statement, [item.key for item in chunk]):
-                documents[int(key)] = document if document is not None else ""
+        rows = self._by_keys(lambda count: sql.select_in(self.dialect, self._ref, (self._key_column, self._column),
+                                                         self._key_column, count), items)
+        documents = {int(key): document if document is not None else "" for key, document in rows}
         return [SourceDocument(item, documents.get(item.key, "")) for item in items]
+
+    def read_prefixes(self, items: list[SourceItem], prefix_bytes: int) -> list[SourcePrefix]:
+        """The first ``prefix_bytes`` characters of each item's document, in the items' order.
+
+        Whole when the prefix's stored size equals the value's; the size bound is the
+        stored size times UTF8_PER_STORED_BYTE. A key no longer in the table gives ``""``.
+        """
+        rows = self._by_keys(lambda count: sql.select_prefixes_in(self.dialect, self._ref, self._key_column,
+                                                                  self._column, prefix_bytes, count), items)
+        found = {int(key): (prefix, prefix_size, size) for key, prefix, prefix_size, size in rows}
+        prefixes = []
+        for item in items:
+            prefix, prefix_size, size = found.get(item.key, (None, None, None))
+            if prefix is None:
+                prefixes.append(SourcePrefix(item, "", whole=True, size_bound=0))
+            else:
+                prefixes.append(SourcePrefix(item, prefix, whole=prefix_size == size,
+                                             size_bound=int(size) * UTF8_PER_STORED_BYTE))
+        return prefixes
 
     def close(self) -> None:
         """Close the connection; never raises."""

@@ -1,4 +1,4 @@
-"""Values a source hands to the reader: which record, and its document."""
+"""Values a source hands out: which record, its document, or the first bytes of it."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ class SourceItem:
     """The paging cursor: the table key, or the file's index in sorted order."""
     label: str
     """What logs may name: ``key=123`` or a file name; never document content."""
+    path: str | None = None
+    """File sources: the file's full path, so a worker reads it without listing the folder
+    (positions could shift if the folder changed). None for table sources."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,3 +28,18 @@ class SourceDocument:
     """Which record this is."""
     document: bytes | str
     """The XML exactly as stored (str for text columns, bytes for files)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePrefix:
+    """The start of a record's document, read without the rest (``read_prefixes``)."""
+
+    item: SourceItem
+    """Which record this is."""
+    document: bytes | str
+    """The first bytes (characters for text columns of a server) of the document, of the type
+    ``fetch`` returns; ``""`` for a key no longer in the source or a NULL value."""
+    whole: bool
+    """True when ``document`` is the whole document."""
+    size_bound: int
+    """The whole document's size in UTF-8 bytes, or an upper bound of it (never less)."""

@@ -1,8 +1,13 @@
-"""The mapper's worker process: parse + map, CPU-bound, never touches a database.
+"""The mapper's worker process: reads its documents from the source, parses and maps them.
 
-The parent talks to it over a multiprocessing Pipe:
-  parent -> worker: ``(batch_id, [(expected_key, document), ...])`` or ``None`` to stop
-  worker -> parent: ``("ready", None)`` once, then ``(batch_id, [result, ...])``
+It never writes anywhere: its own read-only source connection (opened at the
+first batch, see ``workers.documents``) reads the prefix of each document the
+contract needs, or the whole document. The parent talks to it over a
+multiprocessing Pipe:
+  parent -> worker: ``(batch_id, (SourceItem, ...))`` or ``None`` to stop
+  worker -> parent: ``("ready", None)`` once (or ``("error", detail)``), then per batch
+                    ``(batch_id, "mapped", ([result, ...], BatchCosts))`` or
+                    ``(batch_id, "source-error", message)`` when the source cannot be read
 where each result is a MappedRecord or RecordFailure, in the batch's order.
 """
 
@@ -13,8 +18,13 @@ import multiprocessing
 import os
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+
+from xmlshred.sources import SourceSpec
+from xmlshred.sources.errors import SourceError
+from xmlshred.sources.types import SourceItem
+from xmlshred.workers.documents import BatchCosts, DocumentMapper
 
 FAULT_MARKER_ENV = "XMLSHRED_FAULT_KILL_MARKER"
 """Fault injection for tests: a worker that sees this marker in a document
@@ -55,32 +65,22 @@ class WorkerStartError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
-    """What a worker needs to build its compiled contract, once."""
+    """What a worker needs to build its compiled contract and open its source, once."""
 
     contract_path: str
     now: datetime
     max_document_bytes: int
     strict_wellformed: bool
+    source: SourceSpec
+    """The source the worker reads documents from (its own read-only connection)."""
+    prefix_bytes: int = 0
+    """Read this much of each document first ([source] prefix_bytes); 0 = whole documents."""
 
 
 def _contains_marker(document: bytes | str, marker: str) -> bool:
     if isinstance(document, bytes):
         return marker.encode() in document
     return marker in document
-
-
-def empty_document_failure(document: bytes | str, expected_key: int | None):
-    """A parse failure saying "empty document" for a 0-byte (or whitespace-only) document, else None.
-
-    A parser would call it "not well-formed at line 0", which sends people looking for a syntax error.
-    """
-    if document is None or not document.strip():
-        from xmlshred.vocab.results import RecordFailure
-
-        size = 0 if document is None else len(document)
-        what = "0 bytes" if not size else f"{size} bytes of whitespace only"
-        return RecordFailure(expected_key, "parse", f"empty document ({what}): the source holds no XML for it")
-    return None
 
 
 def worker_main(connection, config: WorkerConfig) -> None:
@@ -104,37 +104,66 @@ def worker_main(connection, config: WorkerConfig) -> None:
     # Everything alive now lives as long as the process: keep it out of every collection.
     gc.freeze()
     connection.send(("ready", None))
-    marker = os.environ.get(FAULT_MARKER_ENV) or None
-    pause_file = os.environ.get(FAULT_PAUSE_ENV) or None
-    parent = os.getppid()
-    mapped = 0
-    while True:
-        try:
-            message = connection.recv()
-        except (EOFError, OSError):
-            return  # the parent is gone: never linger as an orphan
-        if message is None:
+    hooks = _FaultHooks()
+    documents = DocumentMapper(compiled, config.source, config.prefix_bytes, hooks.inspect)
+    counted = time.process_time()  # the worker's CPU up to here is start-up, not any batch's
+    try:
+        while True:
+            try:
+                message = connection.recv()
+            except (EOFError, OSError):
+                return  # the parent is gone: never linger as an orphan
+            if message is None:
+                return
+            batch_id, items = message
+            try:
+                results, costs = documents.map_items(list(items))
+                now = time.process_time()
+                costs, counted = replace(costs, process_cpu_s=now - counted), now
+                connection.send((batch_id, "mapped", (results, costs)))
+            except _Orphaned:
+                return
+            except SourceError as exc:  # names the source, never a value
+                connection.send((batch_id, "source-error", str(exc)))
+            except Exception as exc:  # a driver error the source did not wrap
+                connection.send((batch_id, "source-error", f"reading the source in the mapper worker failed "
+                                                           f"({type(exc).__name__})"))
+    finally:
+        documents.close()
+
+
+class _Orphaned(Exception):
+    """The parent died while a fault hook held the worker."""
+
+
+class _FaultHooks:
+    """The test hooks of FAULT_MARKER_ENV and FAULT_PAUSE_ENV, applied to each document read."""
+
+    def __init__(self) -> None:
+        self.marker = os.environ.get(FAULT_MARKER_ENV) or None
+        self.pause_file = os.environ.get(FAULT_PAUSE_ENV) or None
+        self.parent = os.getppid()
+        self.mapped = 0
+
+    def inspect(self, document: bytes | str, again: bool) -> None:
+        """Die on the marker; wait while the pause file says so (once per record, not for ``again``)."""
+        if self.marker is not None and _contains_marker(document, self.marker):
+            os.kill(os.getpid(), signal.SIGKILL)
+        if again:
             return
-        batch_id, documents = message
-        results = []
-        for expected_key, document in documents:
-            if marker is not None and _contains_marker(document, marker):
-                os.kill(os.getpid(), signal.SIGKILL)
-            while pause_file is not None and mapped >= _pause_allowance(pause_file):
-                if os.getppid() != parent:
-                    return  # the parent died while we were held: never linger as an orphan
-                time.sleep(PAUSE_POLL_S)
-            mapped += 1
-            empty = empty_document_failure(document, expected_key)
-            results.append(empty or compiled.map_document(document, expected_key=expected_key))
-        connection.send((batch_id, results))
+        while self.pause_file is not None and self.mapped >= _pause_allowance(self.pause_file):
+            if os.getppid() != self.parent:
+                raise _Orphaned  # the parent died while we were held: never linger as an orphan
+            time.sleep(PAUSE_POLL_S)
+        self.mapped += 1
 
 
 class WorkerProcess:
     """One worker process and the parent's end of its pipe.
 
-    ``map_batch`` raises WorkerDied when the process dies before answering;
-    the caller replaces it with a new WorkerProcess.
+    ``map_batch`` raises WorkerDied when the process dies before answering
+    (the caller replaces it with a new WorkerProcess) and SourceError when
+    the worker could not read the source.
     """
 
     _context = multiprocessing.get_context("spawn")
@@ -171,18 +200,24 @@ class WorkerProcess:
                     continue
                 raise WorkerDied(self.process.exitcode)
 
-    def map_batch(self, batch_id: int, documents: list[tuple[int | None, bytes | str]]) -> tuple[list, float]:
-        """Map documents in the worker; returns (results, busy seconds). Raises WorkerDied."""
+    def map_batch(self, batch_id: int, items: list[SourceItem]) -> tuple[list, float, BatchCosts]:
+        """Read and map the items' documents in the worker; (results, busy seconds, costs).
+
+        Raises WorkerDied, or SourceError with the worker's message when it could not read the source.
+        """
         started = time.perf_counter()
         try:
-            self._connection.send((batch_id, documents))
+            self._connection.send((batch_id, tuple(items)))
         except (BrokenPipeError, OSError):
             self.process.join(timeout=5)
             raise WorkerDied(self.process.exitcode) from None
-        answered_id, results = self._receive()
+        answered_id, kind, answer = self._receive()
         if answered_id != batch_id:
             raise WorkerDied(self.process.exitcode)
-        return results, time.perf_counter() - started
+        if kind == "source-error":
+            raise SourceError(answer)
+        results, costs = answer
+        return results, time.perf_counter() - started, costs
 
     def stop(self, timeout: float = 5.0) -> None:
         """Ask the worker to exit; kill it if it does not within ``timeout``."""
