@@ -131,13 +131,10 @@ class InsertActor(PipelineActor):
         for reader, count in settled.items():
             reader.tell(RecordsSettled(count))
 
-    def on_stop(self) -> None:
+    def drain(self) -> None:
         self._cancel_timer()
-        try:
-            if self._writer is not None and len(self._buffer):
-                self._flush("stop")
-        finally:
-            self.close()
+        if self._writer is not None and len(self._buffer):
+            self._flush("stop")
 
     def close(self) -> None:
         self._cancel_timer()

@@ -73,11 +73,13 @@ class PipelineActor(pykka.ThreadingActor):
     """The start-error, Ping and ``on_failure`` handling every actor of a run shares.
 
     A subclass opens its resources in ``open()`` (run in ``on_start``), answers
-    ``answer_ping()``, handles its messages in ``handle(message)`` and lets go
-    of its resources in ``close()`` (after a stop and after a failure; it must
-    not raise). An error in ``open()`` does not kill the actor: the
-    supervisor's Ping raises it, naming the actor, so a run that cannot start
-    says why. A failure later is told to ``signals`` (if any), which stops the run.
+    ``answer_ping()``, handles its messages in ``handle(message)``, does its last
+    work of a normal stop in ``drain()`` and lets go of its resources in
+    ``close()`` (after a stop and after a failure; it must not raise). Each
+    actor counts its thread's CPU time and tells ``signals`` as it stops. An
+    error in ``open()`` does not kill the actor: the supervisor's Ping raises
+    it, naming the actor, so a run that cannot start says why. A failure later
+    is told to ``signals`` (if any), which stops the run.
     """
 
     def __init__(self, name: str, signals: RunSignals | None) -> None:
@@ -97,6 +99,9 @@ class PipelineActor(pykka.ThreadingActor):
 
     def handle(self, message):
         raise NotImplementedError
+
+    def drain(self) -> None:
+        """The last work of a normal stop, before ``close()`` (e.g. a final flush)."""
 
     def close(self) -> None:
         """Let go of what ``open()`` took; never raises."""
@@ -120,10 +125,14 @@ class PipelineActor(pykka.ThreadingActor):
         finally:
             self._cpu_s += time.thread_time() - started
 
-    def _close_counted(self) -> None:
+    def _close_counted(self, drain: bool = False) -> None:
         started = time.thread_time()
-        self.close()
-        self._cpu_s += time.thread_time() - started
+        try:
+            if drain:
+                self.drain()
+        finally:
+            self.close()
+            self._cpu_s += time.thread_time() - started
         if self._signals is not None:
             self._signals.cpu_used(self.actor_name, self._cpu_s)
             self._cpu_s = 0.0
@@ -134,4 +143,4 @@ class PipelineActor(pykka.ThreadingActor):
         self._close_counted()
 
     def on_stop(self) -> None:
-        self._close_counted()
+        self._close_counted(drain=True)

@@ -119,7 +119,7 @@ class ReporterActor(PipelineActor):
         )
 
     def on_stop(self) -> None:
-        self.close()
+        super().on_stop()
         log.debug("reporter stopped run={}", self.run_id)
 
     def answer_ping(self) -> None:
