@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from xmlshred.contract.expression_source import generate
 from xmlshred.contract.expressions import result_to_text
 from xmlshred.contract.parsing import DocumentRejected, check_size, parse_document
 from xmlshred.contract.plans import (
@@ -583,7 +584,7 @@ def field_reader(field: FieldPlan):
     name, lower = field.attribute, field.attribute_lower
     codes = tuple(code for code, _ in field.steps)
     expression = field.expression if codes == (CALCULATED,) else None
-    evaluate = expression.evaluator if expression is not None else None
+    evaluate = generate(expression).function if expression is not None else None
     through_text = CALCULATED in codes and expression is None
     transforms = () if through_text or expression is not None else \
         tuple(_step_function(field, code, payload) for code, payload in field.steps)
