@@ -124,6 +124,8 @@ def parse_number(text: str) -> Decimal | None:
     ``extract_numeric`` and ``numbers_only`` steps, never of a data type.
     Never raises.
     """
+    if text.isascii() and text.replace(".", "", 1).isdigit():
+        return Decimal(text)  # plain digits with at most one point: what the pattern keeps as is
     match = _STRICT_NUMBER.fullmatch(text)
     if match is None:
         return None
