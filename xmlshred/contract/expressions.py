@@ -281,13 +281,23 @@ def _like_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
 
 
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    """``calendar.monthrange(year, month)[1]``, without building the weekday too."""
+    if month == 2 and calendar.isleap(year):
+        return 29
+    return _MONTH_DAYS[month]
+
+
 def _add_months(moment: date, months: int) -> date:
     # Month arithmetic clamps to the last day of the target month, as SQL
     # Server's DATEADD does: Jan 31 + 1 month is Feb 28 (29 in leap years).
     index = moment.year * 12 + moment.month - 1 + months
     year, month = divmod(index, 12)
     month += 1
-    day = min(moment.day, calendar.monthrange(year, month)[1]) if 1 <= year <= 9999 else 1
+    day = min(moment.day, _days_in_month(year, month)) if 1 <= year <= 9999 else 1
     return moment.replace(year=year, month=month, day=day)
 
 
