@@ -13,7 +13,7 @@ enter it as text: every constant (literal, folded call, compiled pattern,
 helper) lives in the function's namespace under a generated name
 (``k0``, ``k1`` ...), and the source only names it. Attribute and element
 names are identifiers by the grammar and appear as ``repr`` literals.
-``ExpressionSource.source`` is the readable text, for debugging and tests.
+``Generated.source`` is the readable text, for debugging and tests.
 
 Semantics are those of ``expressions.py`` exactly; each value-level rule is
 the same helper function both paths call, and tests evaluate every contract
@@ -23,14 +23,13 @@ A subtree this generator does not specialise runs its closure (one call).
 
 from __future__ import annotations
 
-import linecache
-from dataclasses import dataclass
 from decimal import Decimal
 
 from xmlshred.contract import expressions as ex
+from xmlshred.contract.generated import Constants, Generated, define
 from xmlshred.contract.values import parse_datetime
 
-__all__ = ["ExpressionSource", "generate"]
+__all__ = ["generate"]
 
 _PYTHON_TESTS = {"=": "==", "!=": "!=", "<>": "!=", "<": "<", ">": ">", "<=": "<=", ">=": ">="}
 
@@ -43,46 +42,25 @@ _MAX_DEPTH = 12
 _MAX_CHAIN = 6
 """Arithmetic chains longer than this run as closures (no deep helper nesting)."""
 
-_count = 0
-
-
-@dataclass(frozen=True)
-class ExpressionSource:
-    """A generated evaluator: ``function(lookup, now)``, its source and its constants."""
-
-    function: object
-    source: str
-    constants: dict
-
-
-def generate(expression: ex.Expression) -> ExpressionSource:
+def generate(expression: ex.Expression) -> Generated:
     """Generate, compile and return ``expression``'s evaluator (same answers as
     ``expression.evaluate``); falls back to the closures on anything unexpected."""
-    global _count
-    _count += 1
     generator = _Generator()
     try:
         body, _ = generator.node(expression.root, 0)
-        lines = [f"def expression(lookup, now):  # {_count}"]
+        lines = ["def expression(lookup, now):"]
         for name, (element, attribute) in generator.attributes.items():
             lines.append(f"    {name} = lookup({element!r}, {attribute!r})")
             lines.append(f"    {name} = ({name}.strip() or None) if {name} else None")
         lines.append(f"    return {body}")
-        source = "\n".join(lines) + "\n"
-        filename = f"<expression {_count}>"
-        namespace = dict(generator.constants)
-        exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - generated from the parsed tree
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        return ExpressionSource(namespace["expression"], source, generator.constants)
+        return define(lines, "expression", generator.names, "expression")
     except (SyntaxError, RecursionError, MemoryError, ValueError):  # pragma: no cover - a safety net
-        evaluate = expression.evaluator
-        return ExpressionSource(evaluate, "", {})
+        return Generated(expression.evaluator, "", {})
 
 
 class _Generator:
     def __init__(self) -> None:
-        self.constants: dict[str, object] = {}
-        self.by_identity: dict[int, str] = {}
+        self.names = Constants()
         self.attributes: dict[str, tuple[str | None, str]] = {}
         self.attribute_names: dict[tuple[str | None, str], str] = {}
         self.temporaries = 0
@@ -90,13 +68,8 @@ class _Generator:
     # -- names --
 
     def constant(self, value: object) -> str:
-        """The namespace name holding ``value`` (one name per object)."""
-        name = self.by_identity.get(id(value))
-        if name is None:
-            name = f"k{len(self.constants)}"
-            self.constants[name] = value
-            self.by_identity[id(value)] = name
-        return name
+        """The namespace name holding ``value``."""
+        return self.names.name(value)
 
     def helper(self, function) -> str:
         return self.constant(function)

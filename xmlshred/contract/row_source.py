@@ -14,41 +14,24 @@ converter, which warnings); every other field calls its reader
 Generated code never contains a document value, and contract values never
 enter it as text: constants (names, labels, tables, helpers, readers) live
 in the function's namespace under generated names (``k0`` ...) and the source
-only names them. ``RowSource.source`` is the readable text, for debugging.
+only names them. ``Generated.source`` is the readable text, for debugging.
 Results are those of the generic path exactly (tests/test_mapper_fast_path.py
 maps generated corpora and every conformance suite both ways).
 """
 
 from __future__ import annotations
 
-import linecache
-
 from xmlshred.contract.expression_source import generate as generate_expression
 from xmlshred.contract.expressions import result_to_text
+from xmlshred.contract.generated import Constants, Generated, define
 from xmlshred.contract.plans import CALCULATED, RECORD, SELF, FieldPlan, TablePlan
 from xmlshred.contract.values import converter
 
-__all__ = ["RowSource", "generate_table"]
+__all__ = ["generate_table"]
 
-_count = 0
-
-
-class RowSource:
-    """A generated row builder: ``function(doc, row)``, its source and its constants."""
-
-    __slots__ = ("function", "source", "constants")
-
-    def __init__(self, function, source: str, constants: dict) -> None:
-        self.function = function
-        self.source = source
-        self.constants = constants
-
-
-def generate_table(plan: TablePlan, step_function) -> RowSource:
+def generate_table(plan: TablePlan, step_function) -> Generated:
     """Generate ``plan``'s row builder; ``step_function(field, code, payload)`` gives the
     function of one value step (the mapper's, so both paths share every step)."""
-    global _count
-    _count += 1
     writer = _Writer(step_function)
     body = []
     for position, column in enumerate(plan.columns):
@@ -60,7 +43,7 @@ def generate_table(plan: TablePlan, step_function) -> RowSource:
         body.append("    if real:")
         body.append("        has_real = True")
         body.append(f"    c{position} = value")
-    lines = [f"def values(doc, row):  # table {_count}",
+    lines = [f"def values(doc, row):  # {plan.table.name!r}",
              "    warn = doc.warn",
              "    has_real = False"]
     for node_id, name in writer.elements.items():
@@ -70,29 +53,18 @@ def generate_table(plan: TablePlan, step_function) -> RowSource:
         lines.append("    now = doc.compiled.now")
     lines.extend(body)
     lines.append("    return [" + ", ".join(f"c{p}" for p in range(len(plan.columns))) + "], has_real")
-    source = "\n".join(lines) + "\n"
-    filename = f"<table {_count}>"
-    namespace = dict(writer.constants)
-    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - generated from the compiled plan
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    return RowSource(namespace["values"], source, writer.constants)
+    return define(lines, "table", writer.names, "values")
 
 
 class _Writer:
     def __init__(self, step_function) -> None:
         self.step_function = step_function
-        self.constants: dict[str, object] = {}
-        self.by_identity: dict[int, str] = {}
+        self.names = Constants()
         self.elements: dict[int, str] = {}
         self.uses_now = False
 
     def constant(self, value: object) -> str:
-        name = self.by_identity.get(id(value))
-        if name is None:
-            name = f"k{len(self.constants)}"
-            self.constants[name] = value
-            self.by_identity[id(value)] = name
-        return name
+        return self.names.name(value)
 
     def column(self, fields: list[FieldPlan], indent: str) -> list[str]:
         """Code that sets ``value, real`` from the first field with a value."""
