@@ -9,7 +9,12 @@ Prints these figures per corpus, on one core (``time.process_time``, best of
   map (no horizon)    parse the whole document + map (strict_wellformed=True)
   map (horizon)       parse up to the contract's horizon + map (the default)
 
-and the mapper ratio: map (horizon) / horizon parse only.
+and the mapper ratio: map (horizon) / horizon parse only, both as the ratio of
+the best figures and as the median of paired runs (each run times the horizon
+parse and the map back to back, so a drift of the machine's speed between
+the two loops does not show as a change of ratio).
+It prints which ``xmlshred`` it imports: run it from a worktree with
+``PYTHONPATH=.`` to measure that worktree rather than the installed checkout.
 
 By default it measures both product lines, each on its synthetic corpus
 (``generator``, realistic profile) under its example contract: credit card
@@ -103,16 +108,24 @@ def _corpora(args) -> list[tuple[list[bytes], Path]]:
     return [(_generated(product, args.count), EXAMPLE_CONTRACTS[product]) for product in products]
 
 
+def _run(documents: list[bytes], work) -> float:
+    """Milliseconds of process time per document for one pass over ``documents``."""
+    start = time.process_time()
+    for document in documents:
+        work(document)
+    return (time.process_time() - start) / len(documents) * 1000
+
+
 def _time(label: str, documents: list[bytes], work, repeat: int) -> float:
-    best = []
-    for _ in range(repeat):
-        start = time.process_time()
-        for document in documents:
-            work(document)
-        best.append((time.process_time() - start) / len(documents) * 1000)
+    best = [_run(documents, work) for _ in range(repeat)]
     figure = min(best)
     print(f"  {label:<20} {figure:8.3f} ms/doc   (median of runs {statistics.median(best):.3f})")
     return figure
+
+
+def _paired_ratios(documents: list[bytes], parse, mapping, repeat: int) -> list[float]:
+    """map / parse per run, the two passes back to back."""
+    return [_run(documents, mapping) / _run(documents, parse) for _ in range(repeat)]
 
 
 def main() -> None:
@@ -124,6 +137,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=200, help="documents (default 200)")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs; the best counts")
     args = parser.parse_args()
+    import xmlshred
+
+    print(f"xmlshred from {Path(xmlshred.__file__).parent}")
 
     for documents, contract_path in _corpora(args):
         _measure(documents, contract_path, args.repeat)
@@ -154,6 +170,9 @@ def _measure(documents: list[bytes], contract_path: Path, repeat: int) -> None:
     _time("map (no horizon)", documents, whole.map_document, repeat)
     mapped_ms = _time("map (horizon)", documents, horizon.map_document, repeat)
     print(f"  mapper ratio = map (horizon) / horizon parse only = {mapped_ms / prefix:.2f}")
+    paired = sorted(_paired_ratios(documents, horizon_parse_only, horizon.map_document, repeat))
+    print(f"  paired runs: mapper ratio median {statistics.median(paired):.2f} "
+          f"(range {paired[0]:.2f}..{paired[-1]:.2f})")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from xmlshred.contract.expression_source import generate
 from xmlshred.contract.expressions import ExpressionError, parse_expression, result_to_text
 
 NOW = datetime(2025, 6, 15, 12, 30, 0)
@@ -26,7 +27,15 @@ def evaluate(text: str, attributes: dict | None = None, now: datetime = NOW):
         key = name if element is None else f"{element}.{name}"
         return attributes.get(key)
 
-    return parse_expression(text).evaluate(lookup, now)
+    return evaluate_both(parse_expression(text), lookup, now)
+
+
+def evaluate_both(expression, lookup, now: datetime = NOW):
+    """The closures' answer, checked against the generated function's (same type, same repr)."""
+    expected = expression.evaluate(lookup, now)
+    actual = generate(expression).function(lookup, now)
+    assert (type(actual), repr(actual)) == (type(expected), repr(expected)), expression.text
+    return expected
 
 
 def condition(text: str, attributes: dict | None = None) -> bool:
@@ -562,7 +571,57 @@ def test_token_soup_parses_or_fails_cleanly_and_evaluates_without_raising(fragme
         assert 0 <= error.position <= len(text)
         return
     values = {"a": "5", "b.c": "2025-01-31", "c": "x"}
-    result = expression.evaluate(lambda element, name: values.get(
+    result = evaluate_both(expression, lambda element, name: values.get(
         name if element is None else f"{element}.{name}"), NOW)
     assert result is None or isinstance(result, (Decimal, str, date))
     result_to_text(result)
+
+
+def _contract_expressions() -> list[str]:
+    """Every expression of the example contracts and the conformance suites."""
+    roots = [Path(__file__).resolve().parent.parent / "examples", CONFORMANCE]
+    texts = set()
+    for root in roots:
+        for path in sorted(root.rglob("contract.json")):
+            for mapping in json.loads(path.read_text("utf-8")).get("mappings", ()):
+                if isinstance(mapping.get("expression"), str):
+                    texts.add(mapping["expression"])
+    return sorted(texts)
+
+
+_CONTRACT_EXPRESSIONS = _contract_expressions()
+_ATTRIBUTE_TEXTS = st.sampled_from([
+    None, "", "  ", "0", "1", "12", " 59 ", "-3", "2.5", "1,500", "1,5", "007", ".5", "5.",
+    "100000", "abc", "W", "bw", "M", "A", "own", "MIL", "null", "2025-01-31", "12/31/2024",
+    "2024-04-18 13:07:50.2", "2025-13-45", "CC_PLAT", "cc_sec_1", "CC_STUDENT", "pass",
+    "LOW", "HIGH", "Y", "n", "true", "ÄÖ", "ß", "x" * 40, "666-27-4951", "1E3", "NaN",
+])
+
+
+def test_contract_expressions_are_there():
+    assert len(_CONTRACT_EXPRESSIONS) > 40
+
+
+@settings(max_examples=400, deadline=None)
+@given(index=st.integers(0, 10_000), values=st.dictionaries(
+    st.sampled_from(["a", "b", "c", "d", "e", "f"]), _ATTRIBUTE_TEXTS), default=_ATTRIBUTE_TEXTS)
+def test_generated_evaluators_answer_like_the_closures_on_every_contract_expression(index, values,
+                                                                                    default):
+    """Each contract expression, its attributes given values from a palette (an attribute's
+    value chosen by its name's hash), evaluated by the closures and the generated function."""
+    expression = parse_expression(_CONTRACT_EXPRESSIONS[index % len(_CONTRACT_EXPRESSIONS)])
+    palette = list(values.values()) or [default]
+
+    def lookup(element, name):
+        return palette[(sum(map(ord, f"{element}.{name}")) + index) % len(palette)]
+
+    evaluate_both(expression, lookup)
+
+
+def test_generated_source_names_constants_and_never_pastes_them():
+    generated = generate(parse_expression(
+        "CASE WHEN a = 'x'' OR 1=1 --' THEN 'quote '' \\n' WHEN b IN ('p', 'q') THEN 2 END"))
+    assert "OR 1=1" not in generated.source and "quote" not in generated.source
+    assert "x' or 1=1 --" in generated.constants.values()
+    assert generated.function(lambda element, name: {"a": "X' or 1=1 --"}.get(name), NOW) == \
+        "quote ' \\n"

@@ -1,17 +1,21 @@
-"""The specialised field readers give exactly what the generic path gives.
+"""The fast path gives exactly what the generic path gives.
 
-``mapper.field_reader`` picks a short reader per field at compile time;
-with ``mapper.SPECIALISE`` off every field reads through
-``_Document.locate``/``value``/``text``. Both product lines' realistic
-corpora, edge cases included, are mapped both ways and must give identical
-records: same keys, tables, rows, value types and warnings, or the same
-failure.
+At compile time ``mapper.field_reader`` picks a short reader per field,
+``mapper.table_reader`` generates each row table's builder (``row_source``)
+and calculated fields run generated expression functions
+(``expression_source``); with ``mapper.SPECIALISE`` off every field reads
+through ``_Document.locate``/``value``/``text``, rows are built by
+``mapper._values`` and expressions run their closures. Both product lines'
+realistic corpora, edge cases included, and every case of every conformance
+suite are mapped both ways and must give identical records: same keys,
+tables, rows, value types and warnings, or the same failure.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from tests.conftest import SHARED
 from tests.contract_support import compiled_for
 from tests.helpers import ROOT
 from xmlshred.contract import mapper
@@ -68,3 +72,52 @@ def test_specialised_readers_map_the_realistic_corpus_like_the_generic_path(prod
             failed += 1
     # The corpus reaches the interesting paths: rows, failures and warnings.
     assert mapped > 200 and failed > 0 and warned > 0, (mapped, failed, warned)
+
+
+def _suites() -> list:
+    return sorted(path.parent for path in (SHARED / "conformance").rglob("contract.json"))
+
+
+def test_the_conformance_suites_are_there():
+    assert len(_suites()) >= 3
+
+
+@pytest.mark.parametrize("suite", _suites(), ids=lambda path: path.name)
+def test_fast_path_maps_every_conformance_case_like_the_generic_path(suite, monkeypatch):
+    """Every case of every suite, as bytes in both parse modes and as text, both ways."""
+    cases = sorted((suite / "cases").glob("*.xml"))
+    assert cases
+    for strict in (False, True):
+        fast = compiled_for(suite / "contract.json", strict_wellformed=strict)
+        generic = _generic_compiled(suite / "contract.json", monkeypatch, strict_wellformed=strict)
+        for case in cases:
+            data = case.read_bytes()
+            documents = [data]
+            try:
+                documents.append(data.decode("utf-8"))
+            except UnicodeDecodeError:
+                pass
+            for document in documents:
+                assert _exact(fast.map_document(document)) == _exact(generic.map_document(document)), \
+                    (case.name, strict, type(document).__name__)
+
+
+@pytest.mark.parametrize("product", sorted(CONTRACTS))
+def test_generated_row_builders_are_readable_source(product):
+    """Every row table of the example contracts has a generated builder whose source can
+    be dumped, names its constants instead of pasting them, and holds no document value."""
+    from xmlshred.contract.mapper import _step_function
+    from xmlshred.contract.row_source import generate_table
+
+    compiled = compiled_for(CONTRACTS[product])
+    built = 0
+    for plan in compiled.plans:
+        if plan.row_values is None or plan.row_values.__name__ != "values":
+            continue
+        generated = generate_table(plan, _step_function)
+        compile(generated.source, "<dump>", "exec")
+        assert generated.source.startswith("def values(doc, row):")
+        for name in generated.constants:
+            assert name.startswith("k")
+        built += 1
+    assert built >= 5

@@ -22,7 +22,7 @@ from xmlshred.contract.loader import (
     Mapping,
     Relationship,
 )
-from xmlshred.contract.mapper import field_reader, map_document
+from xmlshred.contract.mapper import field_reader, map_document, table_reader
 from xmlshred.contract.plans import (
     _INTEGER_TYPES,
     _MAX_FIXED_TEXT,
@@ -310,6 +310,7 @@ class _Builder:
                 (position, column) for position, column in enumerate(plan.columns)
                 if column.parent_key or column.default is not _NO_DEFAULT
                 or not column.column.nullable)
+            plan.row_values = table_reader(plan)
         for plan in ordered:
             if plan.kind == REPEAT:
                 plan.children = tuple(other for other in ordered

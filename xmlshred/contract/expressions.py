@@ -153,8 +153,12 @@ _NUMBER_TEXT = re.compile(
 def _as_number(value: object) -> Decimal | None:
     if type(value) is Decimal:
         return value
-    if type(value) is str and _NUMBER_TEXT.fullmatch(value) is not None:
-        return Decimal(value.replace(",", ""))
+    if type(value) is str:
+        # Plain digits with at most one point (the usual attribute) need no pattern.
+        if value.isascii() and value.replace(".", "", 1).isdigit():
+            return Decimal(value)
+        if _NUMBER_TEXT.fullmatch(value) is not None:
+            return Decimal(value.replace(",", ""))
     return None
 
 
@@ -277,13 +281,23 @@ def _like_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
 
 
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    """``calendar.monthrange(year, month)[1]``, without building the weekday too."""
+    if month == 2 and calendar.isleap(year):
+        return 29
+    return _MONTH_DAYS[month]
+
+
 def _add_months(moment: date, months: int) -> date:
     # Month arithmetic clamps to the last day of the target month, as SQL
     # Server's DATEADD does: Jan 31 + 1 month is Feb 28 (29 in leap years).
     index = moment.year * 12 + moment.month - 1 + months
     year, month = divmod(index, 12)
     month += 1
-    day = min(moment.day, calendar.monthrange(year, month)[1]) if 1 <= year <= 9999 else 1
+    day = min(moment.day, _days_in_month(year, month)) if 1 <= year <= 9999 else 1
     return moment.replace(year=year, month=month, day=day)
 
 
@@ -709,16 +723,18 @@ class _Case(_Node):
 class _Call(_Node):
     """A function call; ``build`` turns the compiled argument closures into the call's closure."""
 
-    __slots__ = ("name", "arguments", "build")
+    __slots__ = ("name", "arguments", "build", "detail")
 
     def __init__(
         self, position: int, name: str, arguments: list[_Node],
-        build: Callable[[list[Evaluator]], Evaluator],
+        build: Callable[[list[Evaluator]], Evaluator], detail: object = None,
     ) -> None:
         self.position = position
         self.name = name
         self.arguments = arguments
         self.build = build
+        self.detail = detail
+        """DATEADD's unit, CAST's target column; None for other functions."""
 
     def compile(self) -> Evaluator:
         value = _constant_of(self)
@@ -767,8 +783,8 @@ def _unary_function(apply: Callable[[object], Value]) -> Callable[[list[Evaluato
     return build
 
 
-def _text_function(apply: Callable[[str], str]) -> Callable[[list[Evaluator]], Evaluator]:
-    return _unary_function(lambda value: apply(result_to_text(value)) or None)
+def _text_apply(apply: Callable[[str], str]) -> Callable[[object], Value]:
+    return lambda value: apply(result_to_text(value)) or None
 
 
 def _date_of(value: object) -> Value:
@@ -787,41 +803,47 @@ def _build_coalesce(arguments: list[Evaluator]) -> Evaluator:
     return coalesce
 
 
+def _round(number: Decimal | None, places: Decimal | None) -> Value:
+    """ROUND(number, places) of two numbers (or None), half away from zero."""
+    if number is None or places is None or not -38 <= places <= 38:
+        return None
+    try:
+        return number.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP,
+                               context=_ROUNDING)
+    except InvalidOperation:
+        return None
+
+
 def _build_round(arguments: list[Evaluator]) -> Evaluator:
     operand, places_argument = arguments
 
     def round_half_up(lookup: Lookup, now: datetime) -> object:
-        number = _as_number(operand(lookup, now))
-        places = _as_number(places_argument(lookup, now))
-        if number is None or places is None or not -38 <= places <= 38:
-            return None
-        try:
-            return number.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP,
-                                   context=_ROUNDING)
-        except InvalidOperation:
-            return None
+        return _round(_as_number(operand(lookup, now)), _as_number(places_argument(lookup, now)))
 
     return round_half_up
+
+
+def _substring(value: object, start: Decimal | None, length: Decimal | None) -> Value:
+    """SUBSTRING of a value, start and length already numbers (or None)."""
+    if value is None or start is None or length is None or length < 0:
+        return None
+    if abs(start) > _LARGEST_COUNT or length > _LARGEST_COUNT:
+        start = _LARGEST_COUNT.copy_sign(start) if abs(start) > _LARGEST_COUNT else start
+        length = min(length, _LARGEST_COUNT)
+    # SQL Server semantics: positions start..start+length-1 (1-based),
+    # clipped to the text, so a start before 1 shortens the result.
+    first = int(start)
+    last = first + int(length)
+    text = result_to_text(value)
+    return text[max(first, 1) - 1:max(last - 1, 0)] or None
 
 
 def _build_substring(arguments: list[Evaluator]) -> Evaluator:
     operand, start_argument, length_argument = arguments
 
     def substring(lookup: Lookup, now: datetime) -> object:
-        value = operand(lookup, now)
-        start = _as_number(start_argument(lookup, now))
-        length = _as_number(length_argument(lookup, now))
-        if value is None or start is None or length is None or length < 0:
-            return None
-        if abs(start) > _LARGEST_COUNT or length > _LARGEST_COUNT:
-            start = _LARGEST_COUNT.copy_sign(start) if abs(start) > _LARGEST_COUNT else start
-            length = min(length, _LARGEST_COUNT)
-        # SQL Server semantics: positions start..start+length-1 (1-based),
-        # clipped to the text, so a start before 1 shortens the result.
-        first = int(start)
-        last = first + int(length)
-        text = result_to_text(value)
-        return text[max(first, 1) - 1:max(last - 1, 0)] or None
+        return _substring(operand(lookup, now), _as_number(start_argument(lookup, now)),
+                          _as_number(length_argument(lookup, now)))
 
     return substring
 
@@ -857,19 +879,23 @@ class _Function:
     build: Callable[[list[Evaluator]], Evaluator]
 
 
+TEXT_METHODS: dict[str, Callable[[str], str]] = {
+    "UPPER": str.upper, "LOWER": str.lower, "TRIM": str.strip, "LTRIM": str.lstrip,
+    "RTRIM": str.rstrip,
+}
+"""The text functions: the ``str`` method each applies to its argument's text."""
+UNARY_VALUES: dict[str, Callable[[object], Value]] = {
+    "DATE": _date_of, "LEN": _length, "ABS": _absolute,
+    **{name: _text_apply(method) for name, method in TEXT_METHODS.items()},
+}
+"""One-argument functions as functions of a non-NULL value (NULL gives NULL)."""
+
 FUNCTIONS: dict[str, _Function] = {
-    "DATE": _Function(1, 1, _unary_function(_date_of)),
+    **{name: _Function(1, 1, _unary_function(apply)) for name, apply in UNARY_VALUES.items()},
     "COALESCE": _Function(1, None, _build_coalesce),
     "ISNULL": _Function(2, 2, _build_isnull),
     "ROUND": _Function(2, 2, _build_round),
     "SUBSTRING": _Function(3, 3, _build_substring),
-    "UPPER": _Function(1, 1, _text_function(str.upper)),
-    "LOWER": _Function(1, 1, _text_function(str.lower)),
-    "TRIM": _Function(1, 1, _text_function(str.strip)),
-    "LTRIM": _Function(1, 1, _text_function(str.lstrip)),
-    "RTRIM": _Function(1, 1, _text_function(str.rstrip)),
-    "LEN": _Function(1, 1, _unary_function(_length)),
-    "ABS": _Function(1, 1, _unary_function(_absolute)),
     "GETUTCDATE": _Function(0, 0, _build_getutcdate),
 }
 """Functions with ordinary arguments (DATEADD and CAST have their own syntax)."""
@@ -1217,7 +1243,7 @@ class _Parser:
 
             return dateadd
 
-        return _Call(name_token.position, "DATEADD", [amount, moment], build)
+        return _Call(name_token.position, "DATEADD", [amount, moment], build, unit)
 
     def cast(self, name_token: _Token) -> _Node:
         operand = self.value(self.expression())
@@ -1254,7 +1280,7 @@ class _Parser:
             (operand_value,) = arguments
             return lambda lookup, now: _cast(operand_value(lookup, now), column)
 
-        return _Call(name_token.position, "CAST", [operand], build)
+        return _Call(name_token.position, "CAST", [operand], build, column)
 
     def size(self) -> int | None:
         token = self.token
@@ -1274,7 +1300,7 @@ class _Parser:
 class Expression:
     """A parsed, compiled expression; evaluate it once per row."""
 
-    __slots__ = ("text", "references", "_evaluate")
+    __slots__ = ("text", "references", "root", "_evaluate")
 
     def __init__(self, text: str, root: _Node,
                  references: frozenset[tuple[str | None, str]]) -> None:
@@ -1282,6 +1308,8 @@ class Expression:
         """The source text, as written in the contract."""
         self.references = references
         """(element name or None for a bare name, attribute name) pairs read."""
+        self.root = root
+        """The parsed tree (``expression_source`` generates Python source from it)."""
         self._evaluate = root.compile()
 
     @property

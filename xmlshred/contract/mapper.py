@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from xmlshred.contract.expression_source import generate
 from xmlshred.contract.expressions import result_to_text
 from xmlshred.contract.parsing import DocumentRejected, check_size, parse_document
 from xmlshred.contract.plans import (
@@ -32,11 +33,13 @@ from xmlshred.contract.plans import (
     ROOT,
     ROWS,
     SELF,
+    SINGLE,
     UTC_IF_NULL,
     CompiledView,
     FieldPlan,
     TablePlan,
 )
+from xmlshred.contract.row_source import generate_table
 from xmlshred.contract.values import (
     INTEGER_RANGES,
     ValueRangeError,
@@ -188,11 +191,17 @@ class _Document:
         value = element.get(name)
         if value is not None:
             return value
+        return self.attr_other_case(element, lower)
+
+    def attr_other_case(self, element, lower: str) -> str | None:
+        """``attr`` once the name as written is known to be absent."""
+        # The element's names by their lower case (the last spelling wins), read once:
+        # keys alone cost a fraction of the items, and most misses are simply absent.
         lowered = self.lowered.get(element)
         if lowered is None:
-            lowered = {key.lower(): text for key, text in element.items()}
-            self.lowered[element] = lowered
-        return lowered.get(lower)
+            lowered = self.lowered[element] = {key.lower(): key for key in element.keys()}
+        key = lowered.get(lower)
+        return None if key is None else element.get(key)
 
     def valid(self, element, rule) -> bool:
         for name, lower, allowed in rule:
@@ -494,7 +503,8 @@ def _all_rows(doc: _Document) -> list[tuple[TablePlan, list[tuple]]]:
     candidates: dict[int, list] = {}
     for plan in compiled.plans:
         if plan.kind == REPEAT:
-            candidates[id(plan)] = [(element, *_values(doc, plan, element))
+            row_values = plan.row_values
+            candidates[id(plan)] = [(element, *row_values(doc, element))
                                     for element in doc.inst[plan.row_node.id]]
     written: dict[int, set] = {}
 
@@ -526,7 +536,7 @@ def _all_rows(doc: _Document) -> list[tuple[TablePlan, list[tuple]]]:
             elif kind == GROUPS:
                 rows = _group_rows(doc, plan)
             else:
-                values, real = _values(doc, plan, None)
+                values, real = plan.row_values(doc, None)
                 rows = [_finish(doc, plan, None, values)] if real or kind == ROOT else []
         except ValueRangeError as error:
             raise _Failed("map", f"table={plan.table.name} {error}") from None
@@ -551,9 +561,21 @@ def _values(doc: _Document, plan: TablePlan, element) -> tuple[list, bool]:
 
 
 SPECIALISE = True
-"""Whether ``field_reader`` may give a field a specialised reader (read once, at compile
-time). Only the test that checks the specialised readers against the generic path
-turns it off; a contract compiled then reads every field through ``_Document.value``."""
+"""Whether ``field_reader`` may give a field a specialised reader and ``table_reader`` a
+table a generated row builder (read once, at compile time). Only the test that checks
+the fast path against the generic path turns it off; a contract compiled then reads
+every field through ``_Document.value`` and builds rows with ``_values``."""
+
+
+def table_reader(plan: TablePlan):
+    """``row_values(doc, row) -> (values, has_real)`` for ``plan``, chosen at compile time:
+    generated source (``row_source``) on the fast path, else ``_values``."""
+    if SPECIALISE and plan.kind in (ROOT, SINGLE, REPEAT):
+        return generate_table(plan, _step_function).function
+
+    def generic(doc, row):
+        return _values(doc, plan, row)
+    return generic
 
 
 def field_reader(field: FieldPlan):
@@ -583,7 +605,7 @@ def field_reader(field: FieldPlan):
     name, lower = field.attribute, field.attribute_lower
     codes = tuple(code for code, _ in field.steps)
     expression = field.expression if codes == (CALCULATED,) else None
-    evaluate = expression.evaluator if expression is not None else None
+    evaluate = generate(expression).function if expression is not None else None
     through_text = CALCULATED in codes and expression is None
     transforms = () if through_text or expression is not None else \
         tuple(_step_function(field, code, payload) for code, payload in field.steps)

@@ -143,7 +143,7 @@ class TablePlan:
     """How the rows of one table are built."""
 
     __slots__ = ("table", "kind", "row_node", "columns", "relationship", "parent", "fields",
-                 "key_only", "groups", "notes", "children", "readers", "finishing")
+                 "key_only", "groups", "notes", "children", "readers", "finishing", "row_values")
 
     def __init__(self, table: Table, kind: int) -> None:
         self.table = table
@@ -166,6 +166,9 @@ class TablePlan:
         self.finishing: tuple[tuple[int, ColumnPlan], ...] = ()
         """(position, column) of the columns a written row may still change: the
         parent key, and those with a default or not nullable (set after compiling)."""
+        self.row_values = None
+        """``row_values(doc, row) -> (values, has_real)`` for ROOT, SINGLE and REPEAT
+        tables: a row's column values before the null rule (``mapper.table_reader``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,7 +82,13 @@ def numbers_only(text: str) -> str:
 
     Never fails; text without digits gives ``''``.
     """
+    if text.isascii():
+        return text.translate(_ASCII_NON_DIGITS)  # the same, without the pattern
     return _NON_DIGITS.sub("", text)
+
+
+_ASCII_NON_DIGITS = dict.fromkeys(code for code in range(128) if not 48 <= code <= 57)
+"""``str.translate`` table deleting every ASCII character but the digits."""
 
 
 def extract_numeric(text: str) -> str:
@@ -124,6 +130,8 @@ def parse_number(text: str) -> Decimal | None:
     ``extract_numeric`` and ``numbers_only`` steps, never of a data type.
     Never raises.
     """
+    if text.isascii() and text.replace(".", "", 1).isdigit():
+        return Decimal(text)  # plain digits with at most one point: what the pattern keeps as is
     match = _STRICT_NUMBER.fullmatch(text)
     if match is None:
         return None
@@ -252,6 +260,20 @@ def _to_integer(text: str, column: Column) -> tuple[object, bool]:
     return value, False
 
 
+def _integer_converter(data_type: str):
+    """``_to_integer`` for one integer type, plain digits checked against its bound only."""
+    high = INTEGER_RANGES[data_type][1]
+
+    def to_integer(text: str, column: Column) -> tuple[object, bool]:
+        if len(text) < 19 and text.isdigit() and text.isascii():
+            value = int(text)
+            if value <= high:  # plain digits are never below a type's low bound
+                return value, False
+        return _to_integer(text, column)  # every other text, and the range error
+
+    return to_integer
+
+
 _QUANTUMS = {places: Decimal(1).scaleb(-places) for places in range(0, 39)}
 # Wide enough for any value that passes the 38-digit check: the default
 # context (28 digits) would make quantize fail on large valid decimals.
@@ -323,10 +345,7 @@ def _to_string(text: str, column: Column) -> tuple[object, bool]:
 
 _CONVERTERS = {
     "string": _to_string,
-    "int": _to_integer,
-    "smallint": _to_integer,
-    "bigint": _to_integer,
-    "tinyint": _to_integer,
+    **{data_type: _integer_converter(data_type) for data_type in ("int", "smallint", "bigint", "tinyint")},
     "decimal": _to_decimal,
     "float": _to_float,
     "datetime": _to_datetime,

@@ -1,0 +1,300 @@
+"""Calculated-field expressions compiled to Python source, once per contract.
+
+``expressions.py`` compiles an expression into nested closures: every node is
+a Python call per row. The mapper's fast path instead runs a function
+generated here from the same parsed tree: one ``def`` whose body is a single
+Python expression, with each attribute read once, the CASE branches as
+conditional expressions, AND/OR/NOT as Python's, and comparisons specialised
+to what is known of their operands when the contract is compiled (text
+against a plain-text literal is one ``casefold`` and one ``==``).
+
+Generated code never contains a document value, and contract values never
+enter it as text: every constant (literal, folded call, compiled pattern,
+helper) lives in the function's namespace under a generated name
+(``k0``, ``k1`` ...), and the source only names it. Attribute and element
+names are identifiers by the grammar and appear as ``repr`` literals.
+``Generated.source`` is the readable text, for debugging and tests.
+
+Semantics are those of ``expressions.py`` exactly; each value-level rule is
+the same helper function both paths call, and tests evaluate every contract
+expression both ways (tests/test_expressions.py, tests/test_mapper_fast_path.py).
+A subtree this generator does not specialise runs its closure (one call).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from xmlshred.contract import expressions as ex
+from xmlshred.contract.generated import Constants, Generated, define
+from xmlshred.contract.values import parse_datetime
+
+__all__ = ["generate"]
+
+_PYTHON_TESTS = {"=": "==", "!=": "!=", "<>": "!=", "<": "<", ">": ">", "<=": "<=", ">=": ">="}
+
+# Kinds of generated values: what the generator knows of a node's result.
+TEXT, NUMBER, CONDITION, NULL, ANY = "text", "number", "condition", "null", "any"
+"""TEXT: a str or None; NUMBER: a Decimal or None; CONDITION: a bool; NULL: None."""
+
+_MAX_DEPTH = 12
+"""Subtrees deeper than this run as closures (keeps the generated nesting small)."""
+_MAX_CHAIN = 6
+"""Arithmetic chains longer than this run as closures (no deep helper nesting)."""
+
+def generate(expression: ex.Expression) -> Generated:
+    """Generate, compile and return ``expression``'s evaluator (same answers as
+    ``expression.evaluate``); falls back to the closures on anything unexpected."""
+    generator = _Generator()
+    try:
+        body, _ = generator.node(expression.root, 0)
+        lines = ["def expression(lookup, now):"]
+        for name, (element, attribute) in generator.attributes.items():
+            lines.append(f"    {name} = lookup({element!r}, {attribute!r})")
+            lines.append(f"    {name} = ({name}.strip() or None) if {name} else None")
+        lines.append(f"    return {body}")
+        return define(lines, "expression", generator.names, "expression")
+    except (SyntaxError, RecursionError, MemoryError, ValueError):  # pragma: no cover - a safety net
+        return Generated(expression.evaluator, "", {})
+
+
+class _Generator:
+    def __init__(self) -> None:
+        self.names = Constants()
+        self.attributes: dict[str, tuple[str | None, str]] = {}
+        self.attribute_names: dict[tuple[str | None, str], str] = {}
+        self.temporaries = 0
+
+    # -- names --
+
+    def constant(self, value: object) -> str:
+        """The namespace name holding ``value``."""
+        return self.names.name(value)
+
+    def helper(self, function) -> str:
+        return self.constant(function)
+
+    def temporary(self) -> str:
+        self.temporaries += 1
+        return f"t{self.temporaries}"
+
+    def literal(self, value: object) -> tuple[str, str]:
+        if value is None:
+            return "None", NULL
+        kind = NUMBER if type(value) is Decimal else TEXT if type(value) is str and value else ANY
+        return self.constant(value), kind
+
+    def closure(self, node) -> tuple[str, str]:
+        """The node's own closure, called: for what is not specialised here."""
+        kind = CONDITION if node.is_condition else ANY
+        code = f"{self.constant(node.compile())}(lookup, now)"
+        return (f"bool({code})" if kind == CONDITION else code), kind
+
+    # -- nodes --
+
+    def node(self, node, depth: int) -> tuple[str, str]:
+        if depth > _MAX_DEPTH:
+            return self.closure(node)
+        method = _METHODS.get(type(node))
+        if method is None:  # pragma: no cover - every node type has a method
+            return self.closure(node)
+        return method(self, node, depth + 1)
+
+    def number(self, node, depth: int) -> str:
+        code, kind = self.node(node, depth)
+        return code if kind == NUMBER else f"{self.helper(ex._as_number)}({code})"
+
+    def literal_node(self, node, depth: int) -> tuple[str, str]:
+        return self.literal(node.value)
+
+    def attribute(self, node, depth: int) -> tuple[str, str]:
+        key = (node.element, node.name)
+        name = self.attribute_names.get(key)
+        if name is None:
+            name = self.attribute_names[key] = f"a{len(self.attribute_names)}"
+            self.attributes[name] = key
+        return name, TEXT
+
+    def negate(self, node, depth: int) -> tuple[str, str]:
+        value = self.temporary()
+        return f"(None if ({value} := {self.number(node.operand, depth)}) is None else -{value})", NUMBER
+
+    def arithmetic(self, node, depth: int) -> tuple[str, str]:
+        if len(node.rest) > _MAX_CHAIN:
+            return self.closure(node)
+        code = self.number(node.first, depth)
+        for operator, operand in node.rest:
+            helper = self.helper(_OPERATIONS[operator])
+            code = f"{helper}({code}, {self.number(operand, depth)})"
+        return code, NUMBER
+
+    def comparison(self, node, depth: int) -> tuple[str, str]:
+        test = _PYTHON_TESTS[node.operator]
+        left, kind = self.node(node.left, depth)
+        constant = ex._constant_of(node.right)
+        value = self.temporary()
+        if constant is not ex._NOT_CONSTANT:
+            if kind == TEXT and _plain_text(constant):
+                # _compare_to_constant of a text that is neither a number nor a date:
+                # a text operand compares case-insensitively, a NULL compares false.
+                folded = self.constant(constant.casefold())
+                return f"(({value} := {left}) is not None and {value}.casefold() {test} {folded})", CONDITION
+            if kind == TEXT and type(constant) is Decimal:
+                # A text operand that reads as a number compares as one, other text as text.
+                number = self.temporary()
+                folded = self.constant(ex.result_to_text(constant).casefold())
+                return (f"(({value} := {left}) is not None and ({number} {test} {self.constant(constant)} "
+                        f"if ({number} := {self.helper(ex._as_number)}({value})) is not None "
+                        f"else {value}.casefold() {test} {folded}))"), CONDITION
+            if kind == NUMBER and type(constant) is Decimal:
+                return f"(({value} := {left}) is not None and {value} {test} {self.constant(constant)})", \
+                    CONDITION
+            against = self.constant(ex._compare_to_constant(constant))
+            return f"(({value} := {against}({left})) is not None and {value} {test} 0)", CONDITION
+        right, _ = self.node(node.right, depth)
+        return f"(({value} := {self.helper(ex._compare)}({left}, {right})) is not None " \
+               f"and {value} {test} 0)", CONDITION
+
+    def between(self, node, depth: int) -> tuple[str, str]:
+        return self.closure(node)
+
+    def like(self, node, depth: int) -> tuple[str, str]:
+        operand, kind = self.node(node.operand, depth)
+        if not isinstance(node.pattern, ex._Literal) or kind != TEXT:
+            return self.closure(node)
+        constant = node.pattern.value
+        if constant is None:
+            return "False", CONDITION  # like_constant: no pattern matches nothing
+        regex = self.constant(ex._like_regex(ex.result_to_text(constant)))
+        value = self.temporary()
+        return f"(({value} := {operand}) is not None and {regex}.fullmatch({value}) is not None)", CONDITION
+
+    def isnull(self, node, depth: int) -> tuple[str, str]:
+        code, _ = self.node(node.operand, depth)
+        return f"({code} is None)", CONDITION
+
+    def member(self, node, depth: int) -> tuple[str, str]:
+        operand, kind = self.node(node.operand, depth)
+        constants = [ex._constant_of(item) for item in node.items]
+        value = self.temporary()
+        if kind == TEXT and constants and all(_plain_text(c) for c in constants):
+            folded = self.constant(frozenset(c.casefold() for c in constants))
+            return f"(({value} := {operand}) is not None and {value}.casefold() in {folded})", CONDITION
+        if kind == TEXT and constants and all(type(c) is Decimal for c in constants):
+            # Every constant a number: a number compares as one, other text as its folded text.
+            numbers = self.constant(frozenset(constants))
+            texts = self.constant(frozenset(ex.result_to_text(c).casefold() for c in constants))
+            number = self.temporary()
+            return (f"(({value} := {operand}) is not None and ("
+                    f"{number} in {numbers} if ({number} := {self.helper(ex._as_number)}({value})) "
+                    f"is not None else {value}.casefold() in {texts}))"), CONDITION
+        return self.closure(node)
+
+    def negation(self, node, depth: int) -> tuple[str, str]:
+        code, _ = self.node(node.operand, depth)
+        return f"(not {code})", CONDITION
+
+    def logical(self, node, depth: int) -> tuple[str, str]:
+        joiner = " and " if node.operator == "AND" else " or "
+        return "(" + joiner.join(self.node(operand, depth)[0] for operand in node.operands) + ")", \
+            CONDITION
+
+    def case(self, node, depth: int) -> tuple[str, str]:
+        code, kind = ("None", NULL) if node.otherwise is None else self.node(node.otherwise, depth)
+        kinds = [kind]
+        for condition, result in reversed(node.branches):
+            test, _ = self.node(condition, depth)
+            value, kind = self.node(result, depth)
+            kinds.append(kind)
+            code = f"({value} if {test} else {code})"
+        return code, _common(kinds)
+
+    def call(self, node, depth: int) -> tuple[str, str]:
+        constant = ex._constant_of(node)
+        if constant is not ex._NOT_CONSTANT:
+            return self.literal(constant)
+        name = node.name
+        arguments = node.arguments
+        if name == "GETUTCDATE":
+            return "now", ANY
+        if name in ex.TEXT_METHODS:
+            code, kind = self.node(arguments[0], depth)
+            value = self.temporary()
+            if kind == TEXT:
+                method = ex.TEXT_METHODS[name].__name__
+                return f"(None if ({value} := {code}) is None else ({value}.{method}() or None))", TEXT
+            apply = self.helper(ex.UNARY_VALUES[name])
+            return f"(None if ({value} := {code}) is None else {apply}({value}))", TEXT
+        if name in ex.UNARY_VALUES:
+            code, kind = self.node(arguments[0], depth)
+            value = self.temporary()
+            if name == "LEN" and kind == TEXT:
+                decimal = self.helper(Decimal)
+                return f"(None if ({value} := {code}) is None else {decimal}(len({value}.rstrip(' '))))", \
+                    NUMBER
+            apply = self.helper(ex.UNARY_VALUES[name])
+            result_kind = NUMBER if name in ("LEN", "ABS") else ANY
+            return f"(None if ({value} := {code}) is None else {apply}({value}))", result_kind
+        if name == "ROUND":
+            return (f"{self.helper(ex._round)}({self.number(arguments[0], depth)}, "
+                    f"{self.number(arguments[1], depth)})"), NUMBER
+        if name == "SUBSTRING":
+            code, _ = self.node(arguments[0], depth)
+            return (f"{self.helper(ex._substring)}({code}, {self.number(arguments[1], depth)}, "
+                    f"{self.number(arguments[2], depth)})"), TEXT
+        if name == "DATEADD":
+            amount, _ = self.node(arguments[0], depth)
+            moment, _ = self.node(arguments[1], depth)
+            return f"{self.helper(ex._date_add)}({self.constant(node.detail)}, {amount}, {moment})", ANY
+        if name == "CAST":
+            code, _ = self.node(arguments[0], depth)
+            return f"{self.helper(ex._cast)}({code}, {self.constant(node.detail)})", ANY
+        if name in ("COALESCE", "ISNULL"):
+            if name == "ISNULL" or len(arguments) <= _MAX_CHAIN:
+                values = [self.node(argument, depth) for argument in arguments]
+                code, _ = values[-1]
+                for value_code, _ in reversed(values[:-1]):
+                    value = self.temporary()
+                    code = f"({value} if ({value} := {value_code}) is not None else {code})"
+                return code, _common([kind for _, kind in values])
+        return self.closure(node)
+
+
+def _common(kinds: list[str]) -> str:
+    """The kind of a value that is one of several (CASE branches, COALESCE arguments)."""
+    known = {kind for kind in kinds if kind != NULL}
+    return known.pop() if len(known) == 1 and known <= {TEXT, NUMBER} else ANY
+
+
+def _plain_text(constant: object) -> bool:
+    """A text literal that is neither a number nor a date (compares as folded text only)."""
+    return type(constant) is str and ex._as_number(constant) is None and parse_datetime(constant) is None
+
+
+def _add(left: Decimal | None, right: Decimal | None) -> Decimal | None:
+    return None if left is None or right is None else ex._apply("+", left, right)
+
+
+def _subtract(left: Decimal | None, right: Decimal | None) -> Decimal | None:
+    return None if left is None or right is None else ex._apply("-", left, right)
+
+
+def _multiply(left: Decimal | None, right: Decimal | None) -> Decimal | None:
+    return None if left is None or right is None else ex._apply("*", left, right)
+
+
+def _divide(left: Decimal | None, right: Decimal | None) -> Decimal | None:
+    return None if left is None or right is None else ex._apply("/", left, right)
+
+
+_OPERATIONS = {"+": _add, "-": _subtract, "*": _multiply, "/": _divide}
+
+_METHODS = {
+    ex._Literal: _Generator.literal_node, ex._Attribute: _Generator.attribute,
+    ex._Negate: _Generator.negate, ex._Arithmetic: _Generator.arithmetic,
+    ex._Comparison: _Generator.comparison, ex._Between: _Generator.between,
+    ex._Like: _Generator.like, ex._IsNull: _Generator.isnull, ex._In: _Generator.member,
+    ex._Not: _Generator.negation, ex._Logical: _Generator.logical, ex._Case: _Generator.case,
+    ex._Call: _Generator.call,
+}
+"""The generator's method for each node class of the parsed tree."""

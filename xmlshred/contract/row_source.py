@@ -1,0 +1,174 @@
+"""A table's row builder as generated Python source, once per contract.
+
+The generic row builder (``mapper._values``) calls one reader per field and
+loops over columns. For the row-per-record and row-per-instance tables the
+mapper's fast path instead runs one function generated here per table:
+``values(doc, row) -> (values, has_real)``. Each record-level element the
+table reads is found once at the top; the commonest field shapes (an
+attribute or the text of the row's own element or of the record's first
+instance, with plain steps, or a lone ``calculated_field``) are written out
+in line with the decisions made at compile time (which element, which
+converter, which warnings); every other field calls its reader
+(``FieldPlan.read``), as the generic path would.
+
+Generated code never contains a document value, and contract values never
+enter it as text: constants (names, labels, tables, helpers, readers) live
+in the function's namespace under generated names (``k0`` ...) and the source
+only names them. ``Generated.source`` is the readable text, for debugging.
+Results are those of the generic path exactly (tests/test_mapper_fast_path.py
+maps generated corpora and every conformance suite both ways).
+"""
+
+from __future__ import annotations
+
+from xmlshred.contract.expression_source import generate as generate_expression
+from xmlshred.contract.expressions import result_to_text
+from xmlshred.contract.generated import Constants, Generated, define
+from xmlshred.contract.plans import CALCULATED, RECORD, SELF, FieldPlan, TablePlan
+from xmlshred.contract.values import converter
+
+__all__ = ["generate_table"]
+
+def generate_table(plan: TablePlan, step_function) -> Generated:
+    """Generate ``plan``'s row builder; ``step_function(field, code, payload)`` gives the
+    function of one value step (the mapper's, so both paths share every step)."""
+    writer = _Writer(step_function)
+    body = []
+    for position, column in enumerate(plan.columns):
+        body.append(f"    # column {position}: {column.column.name!r}")
+        if not column.fields:
+            body.append(f"    c{position} = None")
+            continue
+        body.extend(writer.column(column.fields, "    "))
+        body.append("    if real:")
+        body.append("        has_real = True")
+        body.append(f"    c{position} = value")
+    lines = [f"def values(doc, row):  # {plan.table.name!r}",
+             "    warn = doc.warn",
+             "    has_real = False"]
+    for node_id, name in writer.elements.items():
+        lines.append(f"    {name} = doc.inst[{node_id}]")
+        lines.append(f"    {name} = {name}[0] if {name} else None")
+    if writer.uses_now:
+        lines.append("    now = doc.compiled.now")
+    lines.extend(body)
+    lines.append("    return [" + ", ".join(f"c{p}" for p in range(len(plan.columns))) + "], has_real")
+    return define(lines, "table", writer.names, "values")
+
+
+class _Writer:
+    def __init__(self, step_function) -> None:
+        self.step_function = step_function
+        self.names = Constants()
+        self.elements: dict[int, str] = {}
+        self.uses_now = False
+
+    def constant(self, value: object) -> str:
+        return self.names.name(value)
+
+    def column(self, fields: list[FieldPlan], indent: str) -> list[str]:
+        """Code that sets ``value, real`` from the first field with a value."""
+        lines = self.field(fields[0], indent)
+        if len(fields) > 1:
+            lines.append(f"{indent}if value is None:")
+            lines.extend(self.column(fields[1:], indent + "    "))
+        return lines
+
+    def element(self, field: FieldPlan, indent: str, lines: list[str]) -> str:
+        """The variable holding the field's element: the row's own, the record's first
+        instance (found once per row), or one found by ``_Document.locate`` here."""
+        if field.where == SELF:
+            return "row"
+        if field.where == RECORD and not field.typed:
+            node_id = field.node.id
+            name = self.elements.get(node_id)
+            if name is None:
+                name = self.elements[node_id] = f"e{node_id}"
+            return name
+        lines.append(f"{indent}element = doc.locate({self.constant(field)}, row)")
+        return "element"
+
+    def field(self, field: FieldPlan, indent: str) -> list[str]:
+        codes = tuple(code for code, _ in field.steps)
+        if CALCULATED in codes and field.expression is None:  # pragma: no cover - the loader forbids it
+            return [f"{indent}value, real = {self.constant(field.read)}(doc, row)"]
+        lines: list[str] = []
+        element = self.element(field, indent, lines)
+        inner = indent
+        if field.selector:
+            lines.append(f"{indent}if {element} is None:")
+            lines.append(f"{indent}    value, real = None, False")
+            lines.append(f"{indent}else:")
+            inner = indent + "    "
+        if codes == (CALCULATED,):
+            # A calculated field's value is the expression's alone (see mapper.field_reader).
+            lines.append(f"{inner}text = {self.calculated(field, element)}")
+            lines.append(f"{inner}real = {not field.is_key!r}")
+        else:
+            name = field.attribute
+            # A row's own element is always there; another may be missing.
+            present = "" if element == "row" else f" and {element} is not None"
+            otherwise = "" if element == "row" else f" if {element} is not None else None"
+            if name is None:
+                lines.append(f"{inner}raw = {element}.text{otherwise}")
+            else:
+                key, lower = self.constant(name), self.constant(field.attribute_lower)
+                lines.append(f"{inner}raw = {element}.get({key}){otherwise}")
+                lines.append(f"{inner}if raw is None{present}:")
+                lines.append(f"{inner}    raw = doc.attr_other_case({element}, {lower})")
+            lines.append(f"{inner}text = raw.strip() if raw else ''")
+            lines.append(f"{inner}real = {field.counts_as_real!r}")
+            lines.extend(self.steps(field, list(field.steps), element, inner))
+        lines.extend(self.convert(field, inner))
+        return lines
+
+    def calculated(self, field: FieldPlan, element: str) -> str:
+        """The code of a calculated field's stripped result text."""
+        self.uses_now = True
+        evaluate = self.constant(generate_expression(field.expression).function)
+        start = f"{element} if {element} is not None else doc.start_of({self.constant(field)}, row)"
+        return f"{self.constant(result_to_text)}({evaluate}(doc.lookup({start}), now)).strip()"
+
+    def steps(self, field: FieldPlan, steps: list, element: str, indent: str) -> list[str]:
+        """The value steps in order, as ``_Document.text`` runs them: a non-empty
+        expression result is the value and ends the chain; an empty one leaves the
+        mapping's own text to the next steps (or no value when it was the last)."""
+        lines = []
+        for index, (code, payload) in enumerate(steps):
+            if code != CALCULATED:
+                step = self.constant(self.step_function(field, code, payload))
+                lines.append(f"{indent}text, real = {step}(doc, text, real)")
+                continue
+            lines.append(f"{indent}result = {self.calculated(field, element)}")
+            lines.append(f"{indent}if result:")
+            lines.append(f"{indent}    text, real = result, {not field.is_key!r}")
+            lines.append(f"{indent}else:")
+            rest = self.steps(field, steps[index + 1:], element, indent + "    ")
+            lines.extend(rest or [f"{indent}    text, real = '', False"])
+            break
+        return lines
+
+    def convert(self, field: FieldPlan, indent: str) -> list[str]:
+        """``text`` to ``value`` by the column's type: what ``mapper.field_reader`` does."""
+        column = field.column
+        lines = [f"{indent}if not text:", f"{indent}    value, real = None, False"]
+        if column.data_type == "string":
+            length = column.data_length if column.data_length and column.data_length > 0 else None
+            if length is None:
+                lines += [f"{indent}else:", f"{indent}    value = text"]
+                return lines
+            lines += [f"{indent}elif len(text) > {length!r}:",
+                      f"{indent}    warn({self.constant(field.truncated_warning)})",
+                      f"{indent}    value = text[:{length!r}]",
+                      f"{indent}else:",
+                      f"{indent}    value = text"]
+            return lines
+        convert = self.constant(converter(column.data_type))
+        lines += [f"{indent}else:",
+                  f"{indent}    value, truncated = {convert}(text, {self.constant(column)})",
+                  f"{indent}    if truncated:",
+                  f"{indent}        warn({self.constant(field.truncated_warning)})",
+                  f"{indent}    if value is None:",
+                  f"{indent}        warn({self.constant(field.unconvertible_warning)})",
+                  f"{indent}        real = False"]
+        return lines
