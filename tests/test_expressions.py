@@ -33,9 +33,38 @@ def evaluate(text: str, attributes: dict | None = None, now: datetime = NOW):
 def evaluate_both(expression, lookup, now: datetime = NOW):
     """The closures' answer, checked against the generated function's (same type, same repr)."""
     expected = expression.evaluate(lookup, now)
-    actual = generate(expression).function(lookup, now)
+    generated = generate(expression)
+    actual = generated.function(lookup, now)
     assert (type(actual), repr(actual)) == (type(expected), repr(expected)), expression.text
+    # The mapper's entry point: the starting element's own attributes first, the rest asked
+    # of the document (here both answered by ``lookup``).
+    from_element = generated.second(_Answers(lookup), _Start(lookup), now)
+    assert (type(from_element), repr(from_element)) == (type(expected), repr(expected)), \
+        expression.text
     return expected
+
+
+class _Start:
+    """A starting element whose attributes are ``lookup``'s bare names."""
+
+    def __init__(self, lookup) -> None:
+        self.lookup = lookup
+
+    def get(self, name):
+        return self.lookup(None, name)
+
+
+class _Answers:
+    """A document that answers every other attribute with ``lookup``."""
+
+    def __init__(self, lookup) -> None:
+        self.read = lookup
+
+    def answer(self, start, element, name):
+        return self.read(element, name)
+
+    def lookup(self, start):
+        return self.read
 
 
 def condition(text: str, attributes: dict | None = None) -> bool:

@@ -53,9 +53,32 @@ def generate(expression: ex.Expression) -> Generated:
             lines.append(f"    {name} = lookup({element!r}, {attribute!r})")
             lines.append(f"    {name} = ({name}.strip() or None) if {name} else None")
         lines.append(f"    return {body}")
-        return define(lines, "expression", generator.names, "expression")
+        # The same body for the mapper: attributes read from the starting element itself
+        # (``_Document.resolve`` answers the others, and misses, once per document).
+        lines.append("")
+        lines.append("def from_element(doc, start, now):")
+        lines.append("    get = start.get if start is not None else None")
+        if generator.closures:  # a subtree that runs as its closure reads through a lookup
+            lines.append("    lookup = doc.lookup(start)")
+        for name, (element, attribute) in generator.attributes.items():
+            if element is None:
+                lines.append(f"    {name} = get({attribute!r}) if get is not None else None")
+                lines.append(f"    if {name} is None:")
+                lines.append(f"        {name} = doc.answer(start, None, {attribute!r})")
+            else:
+                lines.append(f"    {name} = doc.answer(start, {element!r}, {attribute!r})")
+            lines.append(f"    {name} = ({name}.strip() or None) if {name} else None")
+        lines.append(f"    return {body}")
+        return define(lines, "expression", generator.names, "expression", "from_element")
     except (SyntaxError, RecursionError, MemoryError, ValueError):  # pragma: no cover - a safety net
-        return Generated(expression.evaluator, "", {})
+        return Generated(expression.evaluator, "", {}, _closure_from_element(expression.evaluator))
+
+
+def _closure_from_element(evaluator):
+    """``from_element`` for an expression that runs as its closures."""
+    def from_element(doc, start, now):
+        return evaluator(doc.lookup(start), now)
+    return from_element
 
 
 class _Generator:
@@ -64,6 +87,7 @@ class _Generator:
         self.attributes: dict[str, tuple[str | None, str]] = {}
         self.attribute_names: dict[tuple[str | None, str], str] = {}
         self.temporaries = 0
+        self.closures = False
 
     # -- names --
 
@@ -87,6 +111,7 @@ class _Generator:
     def closure(self, node) -> tuple[str, str]:
         """The node's own closure, called: for what is not specialised here."""
         kind = CONDITION if node.is_condition else ANY
+        self.closures = True
         code = f"{self.constant(node.compile())}(lookup, now)"
         return (f"bool({code})" if kind == CONDITION else code), kind
 

@@ -33,18 +33,22 @@ class Constants:
 
 
 class Generated:
-    """A generated function, its source (for debugging and tests) and its named constants."""
+    """A generated function, its source (for debugging and tests) and its named constants;
+    ``second`` is a second function defined by the same source, when asked for."""
 
-    __slots__ = ("function", "source", "constants")
+    __slots__ = ("function", "source", "constants", "second")
 
-    def __init__(self, function, source: str, constants: dict[str, object]) -> None:
+    def __init__(self, function, source: str, constants: dict[str, object], second=None) -> None:
         self.function = function
         self.source = source
         self.constants = constants
+        self.second = second
 
 
-def define(lines: list[str], kind: str, constants: Constants, function: str) -> Generated:
-    """Compile the generated ``lines``: the function named ``function`` among them.
+def define(lines: list[str], kind: str, constants: Constants, function: str,
+           second: str | None = None) -> Generated:
+    """Compile the generated ``lines``: the function named ``function`` among them (and the
+    one named ``second``, if given).
 
     The source is registered with ``linecache`` under ``<kind N>`` so tracebacks and
     debuggers show the generated lines.
@@ -54,4 +58,5 @@ def define(lines: list[str], kind: str, constants: Constants, function: str) -> 
     namespace = dict(constants.values)
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - generated code, constants by name only
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    return Generated(namespace[function], source, constants.values)
+    return Generated(namespace[function], source, constants.values,
+                     namespace[second] if second is not None else None)

@@ -98,6 +98,7 @@ def map_document(compiled: CompiledView, document: bytes | str,
             # The cached lookups refer back to the document: dropping them lets reference
             # counting free the parsed tree now instead of at the next garbage collection.
             doc.lookups.clear()
+            doc.answers.clear()
     except DocumentRejected as rejected:
         return RecordFailure(known_key, rejected.stage, rejected.reason)
     except _Failed as failed:
@@ -138,7 +139,7 @@ class _Document:
     """The per-document index: valid instances of every needed path, in document order."""
 
     __slots__ = ("compiled", "root", "inst", "kids", "lowered", "warnings", "key",
-                 "contacts", "named", "parent_values", "lookups")
+                 "contacts", "named", "parent_values", "lookups", "answers")
 
     def __init__(self, compiled: CompiledView, root) -> None:
         self.compiled = compiled
@@ -150,6 +151,7 @@ class _Document:
         self.named: dict = {}
         self.parent_values: dict = {}
         self.lookups: dict = {}
+        self.answers: dict = {}
         nodes = compiled.nodes
         inst: list[list] = [[] for _ in nodes]
         kids: list[dict] = [{} for _ in nodes]
@@ -374,6 +376,15 @@ class _Document:
                 value = named[key] = resolve(own, name, attribute)
             return value
         return lookup
+
+    def answer(self, element, name: str | None, attribute: str) -> str | None:
+        """``resolve``, each answer remembered for the document (generated expressions ask
+        here for what the starting element does not have itself)."""
+        key = (element, name, attribute)
+        value = self.answers.get(key, key)
+        if value is key:
+            value = self.answers[key] = self.resolve(element, name, attribute)
+        return value
 
     def resolve(self, element, name: str | None, attribute: str) -> str | None:
         """An expression's attribute from ``element``: see ``lookup_for``."""
@@ -605,7 +616,7 @@ def field_reader(field: FieldPlan):
     name, lower = field.attribute, field.attribute_lower
     codes = tuple(code for code, _ in field.steps)
     expression = field.expression if codes == (CALCULATED,) else None
-    evaluate = generate(expression).function if expression is not None else None
+    evaluate = generate(expression).second if expression is not None else None
     through_text = CALCULATED in codes and expression is None
     transforms = () if through_text or expression is not None else \
         tuple(_step_function(field, code, payload) for code, payload in field.steps)
@@ -666,7 +677,7 @@ def field_reader(field: FieldPlan):
             # A calculated field's value is the expression's alone: a non-empty result
             # is the value, an empty one is no value (the mapped text is never used).
             start = element if element is not None else doc.start_of(field, row)
-            text = result_to_text(evaluate(doc.lookup(start), doc.compiled.now)).strip()
+            text = result_to_text(evaluate(doc, start, doc.compiled.now)).strip()
             real = calculated_real
         else:
             raw = None

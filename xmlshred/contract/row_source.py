@@ -125,9 +125,9 @@ class _Writer:
     def calculated(self, field: FieldPlan, element: str) -> str:
         """The code of a calculated field's stripped result text."""
         self.uses_now = True
-        evaluate = self.constant(generate_expression(field.expression).function)
+        evaluate = self.constant(generate_expression(field.expression).second)
         start = f"{element} if {element} is not None else doc.start_of({self.constant(field)}, row)"
-        return f"{self.constant(result_to_text)}({evaluate}(doc.lookup({start}), now)).strip()"
+        return f"{self.constant(result_to_text)}({evaluate}(doc, {start}, now)).strip()"
 
     def steps(self, field: FieldPlan, steps: list, element: str, indent: str) -> list[str]:
         """The value steps in order, as ``_Document.text`` runs them: a non-empty
