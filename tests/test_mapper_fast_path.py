@@ -121,3 +121,27 @@ def test_generated_row_builders_are_readable_source(product):
             assert name.startswith("k")
         built += 1
     assert built >= 5
+
+
+@pytest.mark.parametrize(("path", "attribute", "table"), [
+    ("application/contact", "dependents_cnt", "app_contact_base"),
+    ("application/contact/contact_address", "years_at_residence", "app_contact_address"),
+])
+def test_an_out_of_range_value_in_a_repeating_row_fails_the_record_with_the_table(
+        path, attribute, table, monkeypatch):
+    """A repeating table's rows are built before the others: a value out of its column's
+    range there fails the record like anywhere else (table, column, rule; no value), both ways."""
+    from lxml import etree
+
+    document = next(d.to_bytes() for d in generate_documents(
+        20, seed=5, profile="realistic", edge_share=0.0, product="cc")
+        if etree.fromstring(d.to_bytes()).find(f".//{path}") is not None)
+    root = etree.fromstring(document)
+    root.find(f".//{path}").set(attribute, "99999999999999999999999")
+    document = etree.tostring(root)
+    for compiled in (compiled_for(CONTRACTS["cc"]), _generic_compiled(CONTRACTS["cc"], monkeypatch)):
+        result = compiled.map_document(document)
+        assert isinstance(result, RecordFailure), result
+        assert result.stage == "map"
+        assert result.reason.startswith(f"table={table} column="), result.reason
+        assert "out of range" in result.reason and "9999" not in result.reason

@@ -515,8 +515,11 @@ def _all_rows(doc: _Document) -> list[tuple[TablePlan, list[tuple]]]:
     for plan in compiled.plans:
         if plan.kind == REPEAT:
             row_values = plan.row_values
-            candidates[id(plan)] = [(element, *row_values(doc, element))
-                                    for element in doc.inst[plan.row_node.id]]
+            try:
+                candidates[id(plan)] = [(element, *row_values(doc, element))
+                                        for element in doc.inst[plan.row_node.id]]
+            except ValueRangeError as error:
+                raise _out_of_range(plan, error) from None
     written: dict[int, set] = {}
 
     def emitted(plan: TablePlan) -> set:
@@ -550,9 +553,14 @@ def _all_rows(doc: _Document) -> list[tuple[TablePlan, list[tuple]]]:
                 values, real = plan.row_values(doc, None)
                 rows = [_finish(doc, plan, None, values)] if real or kind == ROOT else []
         except ValueRangeError as error:
-            raise _Failed("map", f"table={plan.table.name} {error}") from None
+            raise _out_of_range(plan, error) from None
         result.append((plan, rows))
     return result
+
+
+def _out_of_range(plan: TablePlan, error: ValueRangeError) -> _Failed:
+    """The record's failure for a value that does not fit its column (no value in it)."""
+    return _Failed("map", f"table={plan.table.name} {error}")
 
 
 def _values(doc: _Document, plan: TablePlan, element) -> tuple[list, bool]:
