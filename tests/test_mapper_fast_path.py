@@ -106,21 +106,29 @@ def test_fast_path_maps_every_conformance_case_like_the_generic_path(suite, monk
 def test_generated_row_builders_are_readable_source(product):
     """Every row table of the example contracts has a generated builder whose source can
     be dumped, names its constants instead of pasting them, and holds no document value."""
-    from xmlshred.contract.mapper import _step_function
-    from xmlshred.contract.row_source import generate_table
+    from xmlshred.contract.mapper import _key_value_row, _step_function
+    from xmlshred.contract.row_source import generate_key_value_table, generate_table
 
     compiled = compiled_for(CONTRACTS[product])
-    built = 0
+    built = key_values = 0
     for plan in compiled.plans:
-        if plan.row_values is None or plan.row_values.__name__ != "values":
+        if plan.row_values is None or plan.row_values.__name__ not in ("values", "rows"):
             continue
-        generated = generate_table(plan, _step_function)
+        if plan.row_values.__name__ == "rows":
+            generated = generate_key_value_table(plan, _key_value_row)
+            assert generated.source.startswith("def rows(doc, row):")
+            key_values += 1
+        else:
+            generated = generate_table(plan, _step_function)
+            assert generated.source.startswith("def values(doc, row):")
         compile(generated.source, "<dump>", "exec")
-        assert generated.source.startswith("def values(doc, row):")
         for name in generated.constants:
             assert name.startswith("k")
+        for field in plan.fields:  # contract names are named constants, not pasted
+            if field.attribute is not None:
+                assert repr(field.attribute) not in generated.source
         built += 1
-    assert built >= 5
+    assert built >= 5 and key_values >= 4
 
 
 @pytest.mark.parametrize(("path", "attribute", "table"), [

@@ -39,7 +39,7 @@ from xmlshred.contract.plans import (
     FieldPlan,
     TablePlan,
 )
-from xmlshred.contract.row_source import generate_table
+from xmlshred.contract.row_source import generate_key_value_table, generate_table
 from xmlshred.contract.values import (
     INTEGER_RANGES,
     ValueRangeError,
@@ -544,7 +544,7 @@ def _all_rows(doc: _Document) -> list[tuple[TablePlan, list[tuple]]]:
                 rows = [_finish(doc, plan, element, values)
                         for element, values, _ in candidates[id(plan)] if element in keep]
             elif kind == ROWS:
-                rows = _key_value_rows(doc, plan)
+                rows = plan.row_values(doc, None)
             elif kind == POLICY:
                 rows = _policy_rows(doc, plan)
             elif kind == GROUPS:
@@ -588,9 +588,16 @@ every field through ``_Document.value`` and builds rows with ``_values``."""
 
 def table_reader(plan: TablePlan):
     """``row_values(doc, row) -> (values, has_real)`` for ``plan``, chosen at compile time:
-    generated source (``row_source``) on the fast path, else ``_values``."""
+    generated source (``row_source``) on the fast path, else ``_values``. For a key/value
+    table (ROWS) it is ``row_values(doc, None) -> rows``: generated, else ``_key_value_rows``."""
     if SPECIALISE and plan.kind in (ROOT, SINGLE, REPEAT):
         return generate_table(plan, _step_function).function
+    if SPECIALISE and plan.kind == ROWS:
+        return generate_key_value_table(plan, _key_value_row).function
+    if plan.kind == ROWS:
+        def generic_rows(doc, row):
+            return _key_value_rows(doc, plan)
+        return generic_rows
 
     def generic(doc, row):
         return _values(doc, plan, row)
@@ -839,37 +846,38 @@ def _parent_value(doc: _Document, plan: TablePlan, element):
 
 def _key_value_rows(doc: _Document, plan: TablePlan) -> list[tuple]:
     rows = []
-    key = doc.key
     for field in plan.fields:
         text, _ = doc.text(field, doc.locate(field, None))
-        if not text:
-            continue
-        step = field.row_step
-        if step == "add_indicator":
-            if text.casefold() in _INDICATOR_TRUE:
-                rows.append((key, field.row_argument, "1"))
-            continue
-        if step == "add_history" and text.casefold() in _HISTORY_EMPTY:
-            continue
-        try:
-            value, truncated = convert_value(text, field.column)
-        except ValueRangeError:
-            value, truncated = None, False
-        if truncated:
-            doc.warn(field.truncated_warning)
-        if value is None:
-            doc.warn(field.unconvertible_warning)
-            continue
-        if step == "add_score":
-            rows.append((key, field.row_argument, value))
-            continue
-        canonical = format_canonical(value, field.column.data_type, field.column.data_length)
-        text_value = canonical if isinstance(canonical, str) else str(canonical)
-        if step == "add_history":
-            rows.append((key, field.history_name, field.history_source, text_value))
-        else:
-            rows.append((key, field.attribute or field.node.tag, text_value, field.row_argument))
+        if text:
+            row = _key_value_row(doc, field, text)
+            if row is not None:
+                rows.append(row)
     return rows
+
+
+def _key_value_row(doc: _Document, field: FieldPlan, text: str) -> tuple | None:
+    """The row a key/value field's non-empty ``text`` makes, if any (both paths call this)."""
+    step = field.row_step
+    if step == "add_indicator":
+        return (doc.key, field.row_argument, "1") if text.casefold() in _INDICATOR_TRUE else None
+    if step == "add_history" and text.casefold() in _HISTORY_EMPTY:
+        return None
+    try:
+        value, truncated = convert_value(text, field.column)
+    except ValueRangeError:
+        value, truncated = None, False
+    if truncated:
+        doc.warn(field.truncated_warning)
+    if value is None:
+        doc.warn(field.unconvertible_warning)
+        return None
+    if step == "add_score":
+        return (doc.key, field.row_argument, value)
+    canonical = format_canonical(value, field.column.data_type, field.column.data_length)
+    text_value = canonical if isinstance(canonical, str) else str(canonical)
+    if step == "add_history":
+        return (doc.key, field.history_name, field.history_source, text_value)
+    return (doc.key, field.attribute or field.node.tag, text_value, field.row_argument)
 
 
 def _real_text(text: str) -> bool:

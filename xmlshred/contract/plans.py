@@ -168,7 +168,8 @@ class TablePlan:
         parent key, and those with a default or not nullable (set after compiling)."""
         self.row_values = None
         """``row_values(doc, row) -> (values, has_real)`` for ROOT, SINGLE and REPEAT
-        tables: a row's column values before the null rule (``mapper.table_reader``)."""
+        tables: a row's column values before the null rule; ``row_values(doc, None) -> rows``
+        for ROWS tables (``mapper.table_reader``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from xmlshred.contract.generated import Constants, Generated, define
 from xmlshred.contract.plans import CALCULATED, RECORD, SELF, FieldPlan, TablePlan
 from xmlshred.contract.values import converter
 
-__all__ = ["generate_table"]
+__all__ = ["generate_key_value_table", "generate_table"]
 
 def generate_table(plan: TablePlan, step_function) -> Generated:
     """Generate ``plan``'s row builder; ``step_function(field, code, payload)`` gives the
@@ -46,14 +46,40 @@ def generate_table(plan: TablePlan, step_function) -> Generated:
     lines = [f"def values(doc, row):  # {plan.table.name!r}",
              "    warn = doc.warn",
              "    has_real = False"]
-    for node_id, name in writer.elements.items():
-        lines.append(f"    {name} = doc.inst[{node_id}]")
-        lines.append(f"    {name} = {name}[0] if {name} else None")
+    lines.extend(writer.element_lines())
     if writer.uses_now:
         lines.append("    now = doc.compiled.now")
     lines.extend(body)
     lines.append("    return [" + ", ".join(f"c{p}" for p in range(len(plan.columns))) + "], has_real")
     return define(lines, "table", writer.names, "values")
+
+
+def generate_key_value_table(plan: TablePlan, make_row) -> Generated:
+    """Generate the rows builder of a key/value table (scores, indicators, history ...):
+    ``rows(doc, row) -> rows``, each field's text read in line when it is an attribute or
+    the text of the record's first instance without steps (else by ``_Document.text``), and
+    ``make_row(doc, field, text)`` (the mapper's, shared with the generic path) making the
+    row of each non-empty text."""
+    writer = _Writer(None)
+    body = []
+    for number, field in enumerate(plan.fields):
+        body.append(f"    # field {number}")
+        plain = field.where == RECORD and not field.typed and not field.selector and not field.steps
+        constant = writer.constant(field)
+        if plain:
+            element = writer.element(field, "    ", body)
+            body.extend(writer.raw_text(field, element, "    "))
+        else:
+            body.append(f"    text, _ = doc.text({constant}, doc.locate({constant}, None))")
+        body.append("    if text:")
+        body.append(f"        made = {writer.constant(make_row)}(doc, {constant}, text)")
+        body.append("        if made is not None:")
+        body.append("            found.append(made)")
+    lines = [f"def rows(doc, row):  # {plan.table.name!r}", "    found = []"]
+    lines.extend(writer.element_lines())
+    lines.extend(body)
+    lines.append("    return found")
+    return define(lines, "table", writer.names, "rows")
 
 
 class _Writer:
@@ -65,6 +91,32 @@ class _Writer:
 
     def constant(self, value: object) -> str:
         return self.names.name(value)
+
+    def element_lines(self) -> list[str]:
+        """The record's first instances the code reads, found once at the top."""
+        lines = []
+        for node_id, name in self.elements.items():
+            lines.append(f"    {name} = doc.inst[{node_id}]")
+            lines.append(f"    {name} = {name}[0] if {name} else None")
+        return lines
+
+    def raw_text(self, field: FieldPlan, element: str, indent: str) -> list[str]:
+        """Code that sets ``text``: the field's attribute (its name matched as
+        ``_Document.attr`` does) or element text, stripped; '' when there is none."""
+        lines = []
+        # A row's own element is always there; another may be missing.
+        present = "" if element == "row" else f" and {element} is not None"
+        otherwise = "" if element == "row" else f" if {element} is not None else None"
+        name = field.attribute
+        if name is None:
+            lines.append(f"{indent}raw = {element}.text{otherwise}")
+        else:
+            key, lower = self.constant(name), self.constant(field.attribute_lower)
+            lines.append(f"{indent}raw = {element}.get({key}){otherwise}")
+            lines.append(f"{indent}if raw is None{present}:")
+            lines.append(f"{indent}    raw = doc.attr_other_case({element}, {lower})")
+        lines.append(f"{indent}text = raw.strip() if raw else ''")
+        return lines
 
     def column(self, fields: list[FieldPlan], indent: str) -> list[str]:
         """Code that sets ``value, real`` from the first field with a value."""
@@ -105,18 +157,7 @@ class _Writer:
             lines.append(f"{inner}text = {self.calculated(field, element)}")
             lines.append(f"{inner}real = {not field.is_key!r}")
         else:
-            name = field.attribute
-            # A row's own element is always there; another may be missing.
-            present = "" if element == "row" else f" and {element} is not None"
-            otherwise = "" if element == "row" else f" if {element} is not None else None"
-            if name is None:
-                lines.append(f"{inner}raw = {element}.text{otherwise}")
-            else:
-                key, lower = self.constant(name), self.constant(field.attribute_lower)
-                lines.append(f"{inner}raw = {element}.get({key}){otherwise}")
-                lines.append(f"{inner}if raw is None{present}:")
-                lines.append(f"{inner}    raw = doc.attr_other_case({element}, {lower})")
-            lines.append(f"{inner}text = raw.strip() if raw else ''")
+            lines.extend(self.raw_text(field, element, inner))
             lines.append(f"{inner}real = {field.counts_as_real!r}")
             lines.extend(self.steps(field, list(field.steps), element, inner))
         lines.extend(self.convert(field, inner))
