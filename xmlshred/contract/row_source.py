@@ -25,7 +25,7 @@ from xmlshred.contract.expression_source import generate as generate_expression
 from xmlshred.contract.expressions import result_to_text
 from xmlshred.contract.generated import Constants, Generated, define
 from xmlshred.contract.plans import CALCULATED, RECORD, SELF, FieldPlan, TablePlan
-from xmlshred.contract.values import converter
+from xmlshred.contract.values import BIT_SPELLINGS, INTEGER_RANGES, converter
 
 __all__ = ["generate_key_value_table", "generate_table"]
 
@@ -205,6 +205,15 @@ class _Writer:
                       f"{indent}    value = text"]
             return lines
         convert = self.constant(converter(column.data_type))
+        if column.data_type in INTEGER_RANGES:
+            # Plain digits within the type's bound, in line (never below its low bound).
+            high = self.constant(INTEGER_RANGES[column.data_type][1])
+            lines += [f"{indent}elif len(text) < 19 and text.isascii() and text.isdigit() "
+                      f"and (value := int(text)) <= {high}:",
+                      f"{indent}    pass"]
+        elif column.data_type in ("bit", "boolean"):
+            lines += [f"{indent}elif (value := {self.constant(BIT_SPELLINGS)}.get(text)) is not None:",
+                      f"{indent}    pass"]
         lines += [f"{indent}else:",
                   f"{indent}    value, truncated = {convert}(text, {self.constant(column)})",
                   f"{indent}    if truncated:",

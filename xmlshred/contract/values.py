@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 from xmlshred.vocab.schema import Column
 
 __all__ = [
+    "BIT_SPELLINGS",
     "ValueRangeError",
     "numbers_only",
     "extract_numeric",
@@ -239,6 +240,11 @@ def find_datetime(text: str) -> datetime | None:
 
 _TRUE_WORDS = frozenset({"1", "y", "yes", "true", "t"})
 _FALSE_WORDS = frozenset({"0", "n", "no", "false", "f"})
+BIT_SPELLINGS: dict[str, int] = {
+    spelling: bit for words, bit in ((_TRUE_WORDS, 1), (_FALSE_WORDS, 0))
+    for word in words for spelling in (word, word.upper(), word.capitalize())}
+"""The usual spellings of the bit words and what a bit column makes of them (the same
+as ``convert_value``), for converting them without a call."""
 
 
 def _to_integer(text: str, column: Column) -> tuple[object, bool]:
