@@ -808,24 +808,42 @@ def _finish(doc: _Document, plan: TablePlan, element, values: list) -> tuple:
     return tuple(values)
 
 
+_RECORD_KEY, _NO_ANCHOR, _FIRST_INSTANCE = -3, -2, -1
+
+
+def parent_anchor(plan: TablePlan, record_key_column: str) -> int:
+    """How a row of ``plan`` finds its foreign key, decided once at compile time: the
+    record key (``_RECORD_KEY``), or the parent row's value from no element
+    (``_NO_ANCHOR``: the parent is no repeating table), from the parent table's first
+    instance (``_FIRST_INSTANCE``), or from the row's element that many levels up."""
+    relationship = plan.relationship
+    if relationship is None or plan.parent is None \
+            or relationship.foreign_key_column == record_key_column:
+        return _RECORD_KEY
+    parent = plan.parent
+    if parent.kind != REPEAT:
+        return _NO_ANCHOR
+    parent_path = parent.row_node.path
+    if plan.row_node is not None and plan.row_node.path[: len(parent_path)] == parent_path:
+        return len(plan.row_node.path) - len(parent_path)
+    return _FIRST_INSTANCE
+
+
 def _parent_value(doc: _Document, plan: TablePlan, element):
     """The foreign key of a row: the record key, or the column of the enclosing parent row."""
-    relationship = plan.relationship
-    name = relationship.foreign_key_column
-    if name == doc.compiled.schema.key_column:
+    rule = plan.parent_anchor
+    if rule == _RECORD_KEY:
         return doc.key
     parent = plan.parent
     anchor = None
-    if parent.kind == REPEAT:
-        parent_path = parent.row_node.path
-        if element is not None and plan.row_node is not None \
-                and plan.row_node.path[: len(parent_path)] == parent_path:
-            anchor = element
-            for _ in range(len(plan.row_node.path) - len(parent_path)):
-                anchor = anchor.getparent()
-        else:
-            instances = doc.inst[parent.row_node.id]
-            anchor = instances[0] if instances else None
+    if rule >= 0 and element is not None:
+        anchor = element
+        for _ in range(rule):
+            anchor = anchor.getparent()
+    elif rule != _NO_ANCHOR:
+        instances = doc.inst[parent.row_node.id]
+        anchor = instances[0] if instances else None
+    name = plan.relationship.foreign_key_column
     cache_key = (parent.table.name, anchor)
     if cache_key in doc.parent_values:
         return doc.parent_values[cache_key]

@@ -143,7 +143,8 @@ class TablePlan:
     """How the rows of one table are built."""
 
     __slots__ = ("table", "kind", "row_node", "columns", "relationship", "parent", "fields",
-                 "key_only", "groups", "notes", "children", "readers", "finishing", "row_values")
+                 "key_only", "groups", "notes", "children", "readers", "finishing", "row_values",
+                 "parent_anchor")
 
     def __init__(self, table: Table, kind: int) -> None:
         self.table = table
@@ -170,6 +171,8 @@ class TablePlan:
         """``row_values(doc, row) -> (values, has_real)`` for ROOT, SINGLE and REPEAT
         tables: a row's column values before the null rule; ``row_values(doc, None) -> rows``
         for ROWS tables (``mapper.table_reader``)."""
+        self.parent_anchor = 0
+        """How a row finds its foreign key's value (``mapper.parent_anchor``, set after compiling)."""
 
 
 @dataclass(frozen=True, slots=True)
