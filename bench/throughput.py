@@ -239,12 +239,19 @@ def main() -> None:
     results = [run_pipeline("xmlshred migrate -> SQLite", source, f"sqlite:///{run_dir / 'target.db'}",
                             args, run_dir / "sqlite")]
     if args.pg_dsn:
-        results.append(run_pipeline("xmlshred migrate -> PostgreSQL", source, f"odbc:{args.pg_dsn}", args,
-                                    run_dir / "postgres"))
+        # A fresh database each run: the DSN's own may hold these keys as done already (nothing to do).
+        name = f"xsbench_pg_{uuid.uuid4().hex[:6]}"
+        try:
+            results.append(run_pipeline("xmlshred migrate -> PostgreSQL", source,
+                                        f"odbc:{_fresh_pg_database(args.pg_dsn, name)}", args, run_dir / "postgres"))
+        finally:
+            _drop_pg_database(args.pg_dsn, name)
     baseline = run_baseline(source, SOURCE_TABLES[args.product])
     results.append(baseline)
     print_table(results)
     ours = results[0]["records_per_minute"]
+    if args.pg_dsn and ours:
+        print(f"postgresql_vs_sqlite={results[1]['records_per_minute'] / ours:.2f}")
     ratio = ours / baseline["records_per_minute"] if baseline["records_per_minute"] else 0.0
     print(f"records_per_minute={int(ours)} ratio_vs_parse={ratio:.2f}")
 
@@ -260,6 +267,14 @@ def _fresh_pg_database(dsn: str, name: str) -> str:
     admin.execute(f'CREATE DATABASE "{name}"')
     admin.close()
     return re.sub(r"(?i)DATABASE=[^;]*", f"DATABASE={name}", dsn)
+
+
+def _drop_pg_database(dsn: str, name: str) -> None:
+    import pyodbc
+
+    admin = pyodbc.connect(dsn, autocommit=True)
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.close()
 
 
 def measure_insert_rate(dsn: str, source: Path, args, writers: int, seconds: float = 15.0) -> float:
