@@ -10,7 +10,7 @@ The rules (arrows point down; a package may import itself):
 * ``loading``  imports ``targets``, ``sources`` (the read cursor), ``db``, ``vocab``, ``messages``.
 * ``settings`` imports ``db`` (URL syntax, the masker, the ODBC model) and ``vocab``.
 * ``reporting`` imports ``targets``, ``db``, ``vocab``, ``messages``, ``contract`` (``report`` reads the contract).
-* ``workers``  imports ``contract``, ``vocab``.
+* ``workers``  imports ``contract``, ``db`` (dialect records, ``db.values``: rows made ready), ``vocab``.
 * ``actors``   import the layers below; only ``supervisor`` and ``cli`` import ``actors``.
 * ``generator`` (a dev/bench tool) imports ``db`` and ``vocab``; nothing imports it but ``cli`` (``generate``).
 * nothing imports ``supervisor`` but ``cli`` and ``engine`` (a shard runs ``run_migration``), nor ``cli``.
@@ -38,7 +38,7 @@ ALLOWED: dict[str, set[str]] = {
     "loading": {"targets", "sources", "db", "vocab", "messages"},
     "settings": {"db", "vocab"},
     "reporting": {"targets", "db", "vocab", "messages", "contract"},
-    "workers": {"contract", "vocab"},
+    "workers": {"contract", "db", "vocab"},
     "generator": {"db", "vocab"},
     "actors": {"contract", "db", "vocab", "sources", "targets", "loading", "messages", "reporting", "workers",
                "settings"},

@@ -9,10 +9,10 @@ from datetime import datetime
 import pytest
 from loguru import logger
 
-from tests.helpers import EXAMPLE_CONTRACT
+from tests.helpers import EXAMPLE_CONTRACT, mapped_items
 from xmlshred.contract import MapOptions, compile_contract, load_contract
 from xmlshred.loading import FlushAborted, FlushWriter, PendingRecord, RetriesExhausted, retry_transient
-from xmlshred.messages import FailedItem, MappedItem
+from xmlshred.messages import FailedItem
 from xmlshred.sources.types import SourceItem
 from xmlshred.targets import TransientTargetError, open_target, parse_target_url
 from xmlshred.vocab.results import RecordFailure
@@ -23,11 +23,8 @@ def mapped():
     from xmlshred.generator.corpus import generate_documents
 
     compiled = compile_contract(load_contract(EXAMPLE_CONTRACT), MapOptions(now=datetime(2025, 1, 1)))
-    records = []
-    for doc in generate_documents(12, seed=6, profile="small", edge_share=0.0):
-        item = SourceItem(doc.key, doc.key, f"key={doc.key}")
-        records.append(PendingRecord(MappedItem(item, compiled.map_document(doc.xml, doc.key)), None, None))
-    return compiled.schema, records
+    items = mapped_items(compiled, generate_documents(12, seed=6, profile="small", edge_share=0.0))
+    return compiled.schema, [PendingRecord(item, None, None) for item in items]
 
 
 def _target(tmp_path, schema, busy_timeout_s=None):

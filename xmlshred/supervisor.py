@@ -253,7 +253,7 @@ def _start_actors(run: Migration, settings, spec, compiled, now, total: int, ope
     run.started.append(inserter)
     _ping("insert", inserter)
     config = WorkerConfig(str(settings.contract.path), now, settings.contract.max_document_bytes,
-                          settings.contract.strict_wellformed)
+                          settings.contract.strict_wellformed, target_dialect=target_spec(settings).dialect.name)
     mappers = []
     for index in range(settings.actors.mappers):
         mapper = MapperActor.start(index, config, inserter, run.reporter, signals)

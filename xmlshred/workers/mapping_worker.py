@@ -3,7 +3,9 @@
 The parent talks to it over a multiprocessing Pipe:
   parent -> worker: ``(batch_id, [(expected_key, document), ...])`` or ``None`` to stop
   worker -> parent: ``("ready", None)`` once, then ``(batch_id, [result, ...])``
-where each result is a MappedRecord or RecordFailure, in the batch's order.
+where each result is a ReadyRecord or RecordFailure, in the batch's order: the
+ReadyRecords of a batch share one BatchRows, its rows already in the target
+database's form (``db.values.ReadyResults``), so the pipe carries plain values.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ class WorkerConfig:
     now: datetime
     max_document_bytes: int
     strict_wellformed: bool
+    target_dialect: str
+    """The target's dialect name (``db.dialects.DIALECTS``): the form rows are sent back in."""
 
 
 def _contains_marker(document: bytes | str, marker: str) -> bool:
@@ -88,6 +92,8 @@ def worker_main(connection, config: WorkerConfig) -> None:
     # The parent decides when to stop; a terminal's Ctrl-C must not kill workers mid-batch.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from xmlshred.contract import MapOptions, compile_contract, load_contract
+    from xmlshred.db.dialects import DIALECTS
+    from xmlshred.db.values import ReadyResults
 
     try:
         compiled = compile_contract(
@@ -98,6 +104,7 @@ def worker_main(connection, config: WorkerConfig) -> None:
                 strict_wellformed=config.strict_wellformed,
             ),
         )
+        ready = ReadyResults(compiled.schema, DIALECTS[config.target_dialect])
     except Exception as exc:  # the parent reports it and stops the run
         connection.send(("error", f"{exc.__class__.__name__}: {exc}"))
         return
@@ -127,7 +134,7 @@ def worker_main(connection, config: WorkerConfig) -> None:
             mapped += 1
             empty = empty_document_failure(document, expected_key)
             results.append(empty or compiled.map_document(document, expected_key=expected_key))
-        connection.send((batch_id, results))
+        connection.send((batch_id, ready(results)))
 
 
 class WorkerProcess:
