@@ -304,6 +304,12 @@ def measure_insert_rate(dsn: str, source: Path, args, writers: int, seconds: flo
     key_index = {t.name: [c.name for c in t.columns].index(schema.key_column) for t in schema.tables
                  if schema.key_column in t.primary_key}
     spec = parse_target_url(f"odbc:{dsn}", {})
+    # Rows made ready for the target once, as the mapper workers make them; only the key changes per flush.
+    from xmlshred.db.values import ready_tables
+    from xmlshred.vocab.schema import Column
+
+    records = [list(ready_tables(schema, spec.dialect, record.tables)) for record in records]
+    key_form = spec.dialect.row_values((Column(schema.key_column, "bigint"),))
     setup = open_target(spec, schema)
     setup.create_tables(schema)
     setup.close()
@@ -321,12 +327,13 @@ def measure_insert_rate(dsn: str, source: Path, args, writers: int, seconds: flo
                 for offset in range(batch):
                     record = records[offset % len(records)]
                     next_key += 1
-                    for name, rows in record.tables:
+                    key = key_form([(next_key,)])[0][0]
+                    for name, rows in record:
                         if name not in key_index:
                             continue
                         position = key_index[name]
                         tables.setdefault(name, []).extend(
-                            row[:position] + (next_key,) + row[position + 1:] for row in rows)
+                            row[:position] + (key,) + row[position + 1:] for row in rows)
                     log_rows.append(LogRow(next_key, "success", None, None, "bench", datetime(2025, 6, 1)))
                 ordered = [(t.name, tables[t.name]) for t in schema.tables if t.name in tables]
                 target.write_flush(schema, ordered, log_rows)
