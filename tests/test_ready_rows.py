@@ -189,3 +189,24 @@ def test_postgresql_stores_exactly_what_python_value_parameters_stored(pg_databa
     for table in schema.tables:
         assert _stored(connection, schema, table) == _stored(connection, before, table), table.name
     connection.close()
+
+
+def test_postgresql_flush_sends_one_array_parameter_per_column():
+    from dataclasses import replace
+
+    from xmlshred.targets.processing_log import LogRow
+    from xmlshred.targets.target import plan_flush
+
+    rows = [(key, Decimal("1.5")) for key in range(1, 2502)]
+    scores = [(key, "A", key) for key in range(1, 2502)]
+    dialect = replace(POSTGRESQL, max_rows_per_statement=1000)
+    tables = list(ready_tables(SCHEMA, dialect, [("base", rows), ("scores", scores)]))
+    log = [LogRow(key, "success", None, None, "r", dt.datetime(2025, 1, 1)) for key in range(1, 3)]
+    steps = list(plan_flush(dialect, SCHEMA, tables, log, dedupe=()))
+    assert [(step.table, len(step.params)) for step in steps] == [
+        ("base", 2)] * 3 + [("scores", 3)] * 3 + [("processing_log", 7)]
+    assert all(step.sql.count("?") == len(step.params) and "unnest(" in step.sql for step in steps)
+    assert steps[0].params == ["{" + ",".join(str(key) for key in range(1, 1001)) + "}", "{" + ",".join(
+        ['"1.50"'] * 1000) + "}"]
+    assert "CAST(? AS TEXT[])" in steps[3].sql and "ON CONFLICT" in steps[3].sql  # never VARCHAR(n)[]: no silent cut
+    assert 'WHERE NOT ("existing_row"."status"' in steps[-1].sql and steps[-1].params[1] == '{"success","success"}'
