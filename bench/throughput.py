@@ -270,11 +270,15 @@ def _fresh_pg_database(dsn: str, name: str) -> str:
 
 
 def _drop_pg_database(dsn: str, name: str) -> None:
+    """Best effort: a server that is away must not hide the error that ended the run."""
     import pyodbc
 
-    admin = pyodbc.connect(dsn, autocommit=True)
-    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.close()
+    try:
+        admin = pyodbc.connect(dsn, autocommit=True)
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+    except pyodbc.Error as exc:
+        print(f"could not drop the benchmark database {name}: {exc.args[0] if exc.args else exc}")
 
 
 def measure_insert_rate(dsn: str, source: Path, args, writers: int, seconds: float = 15.0) -> float:
