@@ -273,3 +273,18 @@ class PauseGate:
 
     def release(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+def mapped_items(compiled, docs, dialect=None) -> list:
+    """Documents mapped as a worker maps one batch: MappedItems whose ReadyRecords share one
+    BatchRows, the rows in ``dialect``'s form (SQLite's when None)."""
+    from xmlshred.db.dialects import SQLITE
+    from xmlshred.db.values import ReadyResults
+    from xmlshred.messages import MappedItem
+    from xmlshred.sources.types import SourceItem
+
+    docs = list(docs)
+    results = ReadyResults(compiled.schema, dialect or SQLITE)(
+        [compiled.map_document(doc.xml, expected_key=doc.key) for doc in docs])
+    return [MappedItem(SourceItem(doc.key, doc.key, f"key={doc.key}"), result)
+            for doc, result in zip(docs, results, strict=True)]

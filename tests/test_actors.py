@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pykka
 import pytest
 
-from tests.helpers import EXAMPLE_CONTRACT, make_source, wait_until
+from tests.helpers import EXAMPLE_CONTRACT, make_source, mapped_items, wait_until
 from xmlshred.actors.inserter import InsertActor
 from xmlshred.actors.lifecycle import RunSignals
 from xmlshred.actors.reader import ReaderActor, ReadLimits
@@ -18,7 +18,6 @@ from xmlshred.messages import (
     BatchMapped,
     FlushNow,
     MappedBatch,
-    MappedItem,
     Ping,
     RecordsSettled,
     SourceBatch,
@@ -26,7 +25,6 @@ from xmlshred.messages import (
     UnknownMessage,
 )
 from xmlshred.sources import SourceSpec, open_source
-from xmlshred.sources.types import SourceItem
 from xmlshred.targets import open_target, parse_target_url
 
 WAIT_S = 60
@@ -94,10 +92,7 @@ def _schema_and_records(count: int):
     from xmlshred.generator.corpus import generate_documents
 
     compiled = compile_contract(load_contract(EXAMPLE_CONTRACT), MapOptions(now=datetime(2025, 1, 1)))
-    items = []
-    for doc in generate_documents(count, seed=4, profile="small", edge_share=0.0):
-        record = compiled.map_document(doc.xml, expected_key=doc.key)
-        items.append(MappedItem(SourceItem(doc.key, doc.key, f"key={doc.key}"), record))
+    items = mapped_items(compiled, generate_documents(count, seed=4, profile="small", edge_share=0.0))
     return compiled.schema, tuple(items)
 
 

@@ -10,7 +10,8 @@ The rules (arrows point down; a package may import itself):
 * ``loading``  imports ``targets``, ``sources`` (the read cursor), ``db``, ``vocab``, ``messages``.
 * ``settings`` imports ``db`` (URL syntax, the masker, the ODBC model) and ``vocab``.
 * ``reporting`` imports ``targets``, ``db``, ``vocab``, ``messages``, ``contract`` (``report`` reads the contract).
-* ``workers``  imports ``contract``, ``vocab``, ``sources`` and ``db`` (a worker reads its own documents).
+* ``workers``  imports ``contract``, ``vocab``, ``sources`` (a worker reads its own documents) and ``db``
+  (dialect records, ``db.values``: rows made ready).
 * ``actors``   import the layers below; only ``supervisor`` and ``cli`` import ``actors``.
 * ``generator`` (a dev/bench tool) imports ``db`` and ``vocab``; nothing imports it but ``cli`` (``generate``).
 * nothing imports ``supervisor`` but ``cli`` and ``engine`` (a shard runs ``run_migration``), nor ``cli``.

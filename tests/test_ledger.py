@@ -11,11 +11,9 @@ from datetime import datetime
 
 import pytest
 
-from tests.helpers import EXAMPLE_CONTRACT, TargetReader
+from tests.helpers import EXAMPLE_CONTRACT, TargetReader, mapped_items
 from xmlshred.contract import MapOptions, compile_contract, load_contract
 from xmlshred.loading import FlushWriter, PendingRecord
-from xmlshred.messages import MappedItem
-from xmlshred.sources.types import SourceItem
 from xmlshred.targets import LogRow, open_target, parse_target_url
 
 NOW = datetime(2025, 6, 1, 12, 0, 0)
@@ -34,14 +32,11 @@ def target(target_url, compiled):
     opened.close()
 
 
-def _records(compiled, count: int, start_key: int = 1) -> list[PendingRecord]:
+def _records(compiled, dialect, count: int, start_key: int = 1) -> list[PendingRecord]:
     from xmlshred.generator.corpus import generate_documents
 
-    records = []
-    for doc in generate_documents(count, seed=31, profile="small", edge_share=0.0, start_key=start_key):
-        item = SourceItem(doc.key, doc.key, f"key={doc.key}")
-        records.append(PendingRecord(MappedItem(item, compiled.map_document(doc.xml, doc.key)), None, None))
-    return records
+    docs = generate_documents(count, seed=31, profile="small", edge_share=0.0, start_key=start_key)
+    return [PendingRecord(item, None, None) for item in mapped_items(compiled, docs, dialect)]
 
 
 def _log(target_url: str, schema) -> dict[int, tuple]:
@@ -71,14 +66,14 @@ def test_the_upsert_itself_never_turns_success_into_failed(target_url, target, c
 
 def test_a_conflict_on_a_key_already_success_counts_as_already_done(target_url, target, compiled):
     schema = compiled.schema
-    first = _records(compiled, 6)
+    first = _records(compiled, target.dialect, 6)
     committed = _writer(target, schema, "run-a").write(first)
     assert committed.ok == 6 and not committed.failures
     before = _log(target_url, schema)
 
     # A second run that lost a race: its flush holds the same six keys (their app_base rows
     # conflict on the primary key) plus two new ones.
-    again = _records(compiled, 6) + _records(compiled, 2, start_key=101)
+    again = _records(compiled, target.dialect, 6) + _records(compiled, target.dialect, 2, start_key=101)
     outcome = _writer(target, schema, "run-b").write(again)
     assert outcome.failures == [], outcome.failures
     assert outcome.skipped == 6 and outcome.ok == 2

@@ -9,10 +9,17 @@ from datetime import datetime
 import pytest
 from loguru import logger
 
-from tests.helpers import EXAMPLE_CONTRACT
+from tests.helpers import (
+    EXAMPLE_CONTRACT,
+    PINNED_NOW,
+    TargetReader,
+    assert_target_matches,
+    expected_tables,
+    mapped_items,
+)
 from xmlshred.contract import MapOptions, compile_contract, load_contract
 from xmlshred.loading import FlushAborted, FlushWriter, PendingRecord, RetriesExhausted, retry_transient
-from xmlshred.messages import FailedItem, MappedItem
+from xmlshred.messages import FailedItem
 from xmlshred.sources.types import SourceItem
 from xmlshred.targets import TransientTargetError, open_target, parse_target_url
 from xmlshred.vocab.results import RecordFailure
@@ -23,11 +30,8 @@ def mapped():
     from xmlshred.generator.corpus import generate_documents
 
     compiled = compile_contract(load_contract(EXAMPLE_CONTRACT), MapOptions(now=datetime(2025, 1, 1)))
-    records = []
-    for doc in generate_documents(12, seed=6, profile="small", edge_share=0.0):
-        item = SourceItem(doc.key, doc.key, f"key={doc.key}")
-        records.append(PendingRecord(MappedItem(item, compiled.map_document(doc.xml, doc.key)), None, None))
-    return compiled.schema, records
+    items = mapped_items(compiled, generate_documents(12, seed=6, profile="small", edge_share=0.0))
+    return compiled.schema, [PendingRecord(item, None, None) for item in items]
 
 
 def _target(tmp_path, schema, busy_timeout_s=None):
@@ -138,3 +142,38 @@ def test_a_commit_whose_acknowledgement_was_lost_is_not_written_twice(tmp_path, 
     assert {a for (a,) in raw.execute("SELECT attempts FROM processing_log")} == {1}
     raw.close()
     target.close()
+
+
+def test_bisection_isolates_a_bad_record_of_a_shared_batch_on_every_target(target_url):
+    """The records of one batch share its BatchRows: a rejected record's rows are left out
+    when the rest of its batch is committed, on SQLite and on PostgreSQL (column arrays)."""
+    from xmlshred.generator.corpus import generate_documents
+
+    compiled = compile_contract(load_contract(EXAMPLE_CONTRACT), MapOptions(now=datetime.fromisoformat(PINNED_NOW)))
+    schema = compiled.schema
+    target = open_target(parse_target_url(target_url), schema)
+    target.create_tables(schema)
+    docs = list(generate_documents(16, seed=8, profile="small", edge_share=0.0))
+    records = [PendingRecord(item, None, None) for item in mapped_items(compiled, docs[:10], target.dialect)]
+    records += [PendingRecord(item, None, None) for item in mapped_items(compiled, docs[10:], target.dialect)]
+    bad = docs[4].key
+    reader = TargetReader(target_url)
+    if target_url.startswith("sqlite"):
+        reader.connection.execute(f"CREATE TRIGGER reject BEFORE INSERT ON app_base WHEN NEW.app_id = {bad} "
+                                  "BEGIN SELECT RAISE(ABORT, 'rejected by a test trigger'); END")
+        reader.connection.commit()
+    else:
+        reader.connection.execute(f"ALTER TABLE {reader.name(schema, 'app_base')} "
+                                  f"ADD CONSTRAINT reject_one CHECK (app_id <> {bad})")
+    writer = FlushWriter(target, schema, "run-s", retries=0, backoff_s=0.01, backoff_max_s=0.01)
+    outcome = writer.write(records)
+    target.close()
+    assert outcome.ok == len(docs) - 1 and [stage for stage, _ in outcome.failures] == ["insert"]
+    _, expected, ok, _ = expected_tables(EXAMPLE_CONTRACT, [doc for doc in docs if doc.key != bad])
+    try:
+        assert_target_matches(target_url, schema, expected, ok, {bad: "insert"})
+        stamps = reader.connection.execute(
+            f"SELECT DISTINCT updated_at FROM {reader.name(schema, 'processing_log')}").fetchall()
+        assert len(stamps) == 1, "one timestamp per flush"
+    finally:
+        reader.close()

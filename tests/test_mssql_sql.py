@@ -27,6 +27,7 @@ from tests.conftest import ROOT
 from xmlshred.db import sql
 from xmlshred.db.errors import classify_sqlite_error, classify_sqlstate
 from xmlshred.db.spec import parse_connection_string
+from xmlshred.db.values import ready_tables
 from xmlshred.sources.odbc_table import OdbcTableSource
 from xmlshred.targets import (
     MSSQL,
@@ -159,13 +160,17 @@ def test_values_are_parameters_never_sql_text():
     assert "DROP" not in steps[0].sql and list(steps[0].params[:2]) == [1, row[1]]
 
 
-def test_server_values_keep_decimals_and_datetimes_as_python_values():
+def test_sql_server_rows_are_canonical_text_made_by_the_worker_and_sent_unchanged():
+    """The workers' conversion (the dialect's row_values) gives text the ODBC drivers convert exactly
+    (ODBC canonical timestamp, ISO date, plain decimal); a flush sends it as it is."""
     aware = dt.datetime(2025, 1, 2, 5, 4, 5, 678901, tzinfo=dt.timezone(dt.timedelta(hours=2)))
-    row = (1, None, None, Decimal("1.50"), aware, dt.datetime(1990, 1, 1, 12, 0), True, None, None)
-    params = list(plan_flush(FREETDS, SCHEMA, [("app_base", [row])], []))[0].params
-    assert params[3] == Decimal("1.50") and isinstance(params[3], Decimal)
-    assert params[4] == NOW and params[4].tzinfo is None  # naive UTC; microseconds fit DATETIME2(6)
-    assert params[5] == dt.date(1990, 1, 1) and params[6] == 1
+    row = (1, None, None, Decimal("1.5"), aware, dt.datetime(1990, 1, 1, 12, 0), True, None, 0.1)
+    for dialect in (FREETDS, MS18):
+        (ready,) = dialect.row_values(APP_BASE.columns)([row])
+        assert ready == (1, None, None, "1.50", "2025-01-02 03:04:05.678901", "1990-01-01", 1, None, 0.1)
+        steps = list(plan_flush(dialect, SCHEMA, [("app_base", [ready])], []))
+        sent = steps[0].params[0] if steps[0].many else steps[0].params
+        assert tuple(sent) == ready
 
 
 def test_skip_merge_inserts_only_missing_keys():
@@ -196,7 +201,7 @@ def test_processing_log_merge_increments_attempts():
     assert tree.this.sql("tsql").startswith("[sandbox].[processing_log]")
     assert "[t].[attempts] = [t].[attempts] + 1" in steps[0].sql
     assert placeholders(tree) == len(steps[0].params) == 14
-    assert steps[0].params[:7] == [1, "success", None, None, 1, "r", NOW]
+    assert steps[0].params[:7] == [1, "success", None, None, 1, "r", "2025-01-02 03:04:05.678901"]
 
 
 def test_processing_log_merge_never_turns_success_into_failed():
@@ -268,7 +273,8 @@ def test_identity_insert_wraps_identity_tables_only_when_configured():
     assert steps[0].undo == "SET IDENTITY_INSERT [sandbox].[app_base] OFF"
     # PostgreSQL and SQLite have no IDENTITY_INSERT: the setting changes nothing there.
     from xmlshred.targets import POSTGRESQL
-    assert [step.kind for step in plan_flush(POSTGRESQL, SCHEMA, flush, [], identity_columns=True)] == [
+    ready = list(ready_tables(SCHEMA, POSTGRESQL, flush))
+    assert [step.kind for step in plan_flush(POSTGRESQL, SCHEMA, ready, [], identity_columns=True)] == [
         "write", "write"]
 
 

@@ -19,13 +19,15 @@ import pytest
 
 from tests.helpers import EXAMPLE_CONTRACT, TargetReader, pipeline_config, read_summary, run_cli, wait_until
 from xmlshred.contract import MapOptions, compile_contract, load_contract
+from xmlshred.db.dialects import SQLITE
+from xmlshred.db.values import ReadyResults
 from xmlshred.generator.corpus import generate_documents
 from xmlshred.generator.writers import write_sqlite
 from xmlshred.sources import SourceError, SourceSpec, open_source
 from xmlshred.sources.files import FileSource
 from xmlshred.sources.sqlite_table import SqliteTableSource
 from xmlshred.sources.types import SourceItem
-from xmlshred.vocab.results import MappedRecord, RecordFailure
+from xmlshred.vocab.results import MappedRecord, ReadyRecord, RecordFailure
 from xmlshred.workers.documents import DocumentMapper
 from xmlshred.workers.mapping_worker import WorkerConfig, WorkerProcess
 
@@ -114,6 +116,15 @@ def _assert_same(prefix_results, whole_results, labels) -> None:
         assert from_prefix == from_whole, f"{label}: the prefix read maps differently"
 
 
+def _own_rows(record):
+    """A worker's ReadyRecord (or a failure) as comparable values: its key and its own rows per table."""
+    if not isinstance(record, ReadyRecord):
+        return record
+    tables = ((table.name, tuple(row for row, owner in zip(table.rows, table.owners, strict=True)
+                                 if owner == record.position)) for table in record.rows.tables)
+    return record.key, record.warnings, tuple((name, rows) for name, rows in tables if rows)
+
+
 def _table_spec(path: Path) -> SourceSpec:
     return SourceSpec(f"sqlite:///{path}", "app_xml", "app_xml", "app_id")
 
@@ -152,18 +163,20 @@ def test_worker_processes_map_the_corpus_from_prefixes_exactly_as_from_whole_doc
     (prefix_results, prefix_costs), (whole_results, whole_costs) = answers[PREFIX], answers[0]
     _assert_same(prefix_results, whole_results, [item.label for item in items])
 
-    # The same as the contract engine makes of each whole document, in this process.
+    # The same as the contract engine makes of each whole document, in this process
+    # (workers send rows database-ready: compare each record's own rows in that form).
     compiled = _compiled()
-    expected = [compiled.map_document(corpus[key], expected_key=key) if corpus[key].strip()
+    ready = ReadyResults(compiled.schema, SQLITE)
+    expected = [ready([compiled.map_document(corpus[key], expected_key=key)])[0] if corpus[key].strip()
                 else None for key in sorted(corpus)]
     for key, result, direct in zip(sorted(corpus), whole_results, expected, strict=False):
-        assert direct is None or result == direct, f"key={key}"
+        assert direct is None or _own_rows(result) == _own_rows(direct), f"key={key}"
     by_key = dict(zip(sorted(corpus) + [424242], prefix_results, strict=True))
-    assert sum(isinstance(r, MappedRecord) for r in prefix_results) > 150
+    assert sum(isinstance(r, ReadyRecord) for r in prefix_results) > 150
     assert by_key[9005].stage == "validate" and "larger than the limit" in by_key[9005].reason
     assert by_key[9007].stage == by_key[9008].stage == by_key[424242].stage == "parse"
     for key in (9001, 9002, 9003, 9004, 9006):
-        assert isinstance(by_key[key], MappedRecord), f"key={key}: {by_key[key]}"
+        assert isinstance(by_key[key], ReadyRecord), f"key={key}: {by_key[key]}"
 
     # Prefixes served many documents; many fell back; far fewer bytes were read.
     assert whole_costs.whole_reads == len(items)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from xmlshred.db.values import ready_tables
 from xmlshred.targets import (
     ConnectTargetError,
     DataTargetError,
@@ -77,6 +78,11 @@ def success(*keys: int, run_id: str = "run-1") -> list[LogRow]:
     return [LogRow(key, "success", None, None, run_id, NOW) for key in keys]
 
 
+def write_flush(target, schema, tables, log_rows) -> None:
+    """Target.write_flush with the rows first made ready for its dialect, as the mapper workers do."""
+    target.write_flush(schema, ready_tables(schema, target.dialect, tables), log_rows)
+
+
 def canonical_rows(target, table: Table) -> list[tuple]:
     """Stored rows in the conformance form, sorted by the first column."""
     rows = [tuple(canonical_text(value, column) for value, column in zip(row, table.columns, strict=True))
@@ -106,7 +112,7 @@ def target(target_url):
 
 
 def test_create_tables_is_idempotent(target):
-    target.write_flush(SCHEMA, [("app_base", [base_row(1, name="kept")])], success(1))
+    write_flush(target, SCHEMA, [("app_base", [base_row(1, name="kept")])], success(1))
     target.create_tables(SCHEMA)
     target.create_tables(SCHEMA)
     assert target.count_rows("app_base") == 1
@@ -123,7 +129,7 @@ def test_write_flush_round_trips_every_data_type(target):
     )
     whole_second = base_row(8, amount=Decimal("0.00"), received_at=dt.datetime(2024, 1, 2, 3, 4, 5), is_active=0)
     empty = base_row(9)
-    target.write_flush(SCHEMA, [("app_base", [full, whole_second, empty])], success(7, 8, 9))
+    write_flush(target, SCHEMA, [("app_base", [full, whole_second, empty])], success(7, 8, 9))
 
     rows = canonical_rows(target, APP_BASE)
     assert rows[0] == (7, "Zoë 🚀 東京", "x" * 5000, "12.50", "-0.0100", "2025-10-14 20:09:54.120000",
@@ -133,10 +139,10 @@ def test_write_flush_round_trips_every_data_type(target):
 
 
 def test_processing_log_upsert_increments_attempts(target):
-    target.write_flush(SCHEMA, [], [LogRow(5, "failed", "map", "amount out of range", "run-1", NOW)])
+    write_flush(target, SCHEMA, [], [LogRow(5, "failed", "map", "amount out of range", "run-1", NOW)])
     later = NOW + dt.timedelta(minutes=1)
-    target.write_flush(SCHEMA, [("app_base", [base_row(5)])], [LogRow(5, "success", None, None, "run-2", later)])
-    target.write_flush(SCHEMA, [], [LogRow(6, "failed", "parse", "not well-formed", "run-2", later)])
+    write_flush(target, SCHEMA, [("app_base", [base_row(5)])], [LogRow(5, "success", None, None, "run-2", later)])
+    write_flush(target, SCHEMA, [], [LogRow(6, "failed", "parse", "not well-formed", "run-2", later)])
 
     log = {row[0]: row for row in target.table_rows("processing_log")}
     key, status, stage, reason, attempts, run_id, updated_at = log[5]
@@ -147,7 +153,7 @@ def test_processing_log_upsert_increments_attempts(target):
 
 
 def test_constraint_violation_raises_data_error_and_commits_nothing(target):
-    target.write_flush(SCHEMA, [("app_base", [base_row(1)])], success(1))
+    write_flush(target, SCHEMA, [("app_base", [base_row(1)])], success(1))
     flush = [
         ("app_base", [base_row(2, name="secret-name-value")]),
         ("contact", [(20, 2, "Alice")]),
@@ -155,7 +161,7 @@ def test_constraint_violation_raises_data_error_and_commits_nothing(target):
         ("app_base", [base_row(1, name="duplicate-of-committed")]),
     ]
     with pytest.raises(DataTargetError) as caught:
-        target.write_flush(SCHEMA, flush, success(2, 1))
+        write_flush(target, SCHEMA, flush, success(2, 1))
     assert caught.value.table == "app_base"
     assert "secret-name-value" not in str(caught.value) and "duplicate-of-committed" not in str(caught.value)
     assert isinstance(caught.value.__cause__, Exception)
@@ -163,13 +169,13 @@ def test_constraint_violation_raises_data_error_and_commits_nothing(target):
     assert target.done_keys([1, 2]) == {1: "success"}
 
     # The same connection keeps working after the rollback.
-    target.write_flush(SCHEMA, flush[:3], success(2))
+    write_flush(target, SCHEMA, flush[:3], success(2))
     assert target.count_rows("app_base") == 2
 
 
 def test_not_null_violation_names_table_and_key(target):
     with pytest.raises(DataTargetError) as caught:
-        target.write_flush(SCHEMA, [("app_base", [base_row(3)]), ("contact", [(30, 3, None)])], success(3))
+        write_flush(target, SCHEMA, [("app_base", [base_row(3)]), ("contact", [(30, 3, None)])], success(3))
     assert caught.value.table == "contact" and caught.value.key == 3
     assert "table=contact" in str(caught.value) and "key=3" in str(caught.value)
     assert target.count_rows("app_base") == 0
@@ -179,15 +185,15 @@ def test_string_too_long_or_number_out_of_range_is_a_data_error(target, target_u
     if target_url.startswith("sqlite"):
         pytest.skip("SQLite does not enforce lengths or integer ranges (its columns are dynamically typed)")
     with pytest.raises(DataTargetError):
-        target.write_flush(SCHEMA, [("app_base", [base_row(4, name="n" * 41)])], success(4))
+        write_flush(target, SCHEMA, [("app_base", [base_row(4, name="n" * 41)])], success(4))
     with pytest.raises(DataTargetError):
-        target.write_flush(SCHEMA, [("app_base", [base_row(4, score=40_000)])], success(4))
+        write_flush(target, SCHEMA, [("app_base", [base_row(4, score=40_000)])], success(4))
     assert target.count_rows("app_base") == 0
 
 
 def test_on_conflict_skip_keeps_existing_and_update_replaces(target):
-    target.write_flush(SCHEMA, [("contact", [(1, 1, "First")]), ("scores", [(1, "FICO", 600)])], [])
-    target.write_flush(SCHEMA, [
+    write_flush(target, SCHEMA, [("contact", [(1, 1, "First")]), ("scores", [(1, "FICO", 600)])], [])
+    write_flush(target, SCHEMA, [
         ("contact", [(1, 1, "Second"), (2, 1, "Other"), (2, 1, "OtherLater")]),
         ("scores", [(1, "FICO", 650), (1, "VANTAGE", 610), (1, "VANTAGE", 620)]),
     ], [])
@@ -198,7 +204,7 @@ def test_on_conflict_skip_keeps_existing_and_update_replaces(target):
 def test_many_rows_and_keys_are_chunked_within_limits(target):
     rows = [base_row(key, name=f"n{key}", amount=Decimal("1.00")) for key in range(1, 2502)]
     scores = [(key, "FICO", key) for key in range(1, 2502)]
-    target.write_flush(SCHEMA, [("app_base", rows), ("scores", scores)], success(*range(1, 2502)))
+    write_flush(target, SCHEMA, [("app_base", rows), ("scores", scores)], success(*range(1, 2502)))
     assert target.count_rows("app_base") == 2501
     assert target.count_rows("scores") == 2501
     done = target.done_keys(range(1, 3001))
@@ -217,21 +223,21 @@ def test_unsafe_identifiers_are_rejected_before_any_sql(target, bad):
         target.create_tables(bad)
     with pytest.raises(UnsafeIdentifierError):
         row = (1,) + (None,) * (len(bad.tables[0].columns) - 1)
-        target.write_flush(bad, [(bad.tables[0].name, [row])], success(1))
+        write_flush(target, bad, [(bad.tables[0].name, [row])], success(1))
     assert target.count_rows("app_base", schema_name="app") == 0
 
 
 def test_update_without_primary_key_is_refused_with_a_fix(target):
     keyless = replace(SCHEMA, tables=(replace(SCORES, primary_key=()),))
     with pytest.raises(TargetError, match="primary_key"):
-        target.write_flush(keyless, [("scores", [(1, "A", 1)])], [])
+        write_flush(target, keyless, [("scores", [(1, "A", 1)])], [])
 
 
 def test_unknown_table_and_wrong_row_width_are_target_errors(target):
     with pytest.raises(TargetError, match="table=nowhere"):
-        target.write_flush(SCHEMA, [("nowhere", [(1,)])], [])
+        write_flush(target, SCHEMA, [("nowhere", [(1,)])], [])
     with pytest.raises(TargetError, match="table=contact") as caught:
-        target.write_flush(SCHEMA, [("contact", [(1, 2)])], [])
+        write_flush(target, SCHEMA, [("contact", [(1, 2)])], [])
     assert not isinstance(caught.value, (DataTargetError, TransientTargetError))
 
 
@@ -246,12 +252,12 @@ def test_sqlite_busy_is_transient(tmp_path):
     other.execute("BEGIN IMMEDIATE")
     try:
         with pytest.raises(TransientTargetError) as caught:
-            target.write_flush(SCHEMA, [("app_base", [base_row(1)])], success(1))
+            write_flush(target, SCHEMA, [("app_base", [base_row(1)])], success(1))
         assert caught.value.sqlstate.startswith("SQLITE_BUSY")
     finally:
         other.execute("ROLLBACK")
         other.close()
-    target.write_flush(SCHEMA, [("app_base", [base_row(1)])], success(1))
+    write_flush(target, SCHEMA, [("app_base", [base_row(1)])], success(1))
     assert target.count_rows("app_base") == 1
     target.close()
 
@@ -301,10 +307,10 @@ def test_postgres_terminated_connection_is_transient_then_reconnect_retries(pg_d
         yield ("scores", [(1, "FICO", 700)])
 
     with pytest.raises(TransientTargetError) as caught:
-        target.write_flush(SCHEMA, flush_killed_midway(), success(1, 2))
+        write_flush(target, SCHEMA, flush_killed_midway(), success(1, 2))
     assert caught.value.sqlstate[:2] in ("57", "08")
     target.reconnect()
-    target.write_flush(SCHEMA, [("app_base", [base_row(1), base_row(2)]), ("scores", [(1, "FICO", 700)])],
+    write_flush(target, SCHEMA, [("app_base", [base_row(1), base_row(2)]), ("scores", [(1, "FICO", 700)])],
                        success(1, 2))
     assert target.count_rows("app_base") == 2
     assert target.done_keys([1, 2]) == {1: "success", 2: "success"}
@@ -329,7 +335,7 @@ def test_postgres_schema_is_created_and_used(pg_database):
 
     target = open_target(parse_target_url("odbc:" + pg_database))
     target.create_tables(SCHEMA)
-    target.write_flush(SCHEMA, [("app_base", [base_row(1)])], success(1))
+    write_flush(target, SCHEMA, [("app_base", [base_row(1)])], success(1))
     with pyodbc.connect(pg_database) as check:
         tables = {row[0] for row in check.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'app'").fetchall()}

@@ -253,7 +253,8 @@ def _start_actors(run: Migration, settings, spec, compiled, now, total: int, ope
     run.started.append(inserter)
     _ping("insert", inserter)
     config = WorkerConfig(str(settings.contract.path), now, settings.contract.max_document_bytes,
-                          settings.contract.strict_wellformed, source=spec, prefix_bytes=settings.source.prefix_bytes)
+                          settings.contract.strict_wellformed, source=spec, prefix_bytes=settings.source.prefix_bytes,
+                          target_dialect=target_spec(settings).dialect.name)
     mappers = []
     for index in range(settings.actors.mappers):
         mapper = MapperActor.start(index, config, inserter, run.reporter, signals)

@@ -52,7 +52,8 @@ class Dialect:
     supports_schemas: bool
     """False: the contract's target_schema is ignored."""
     insert_strategy: str
-    """``multi_row_values`` (chunked VALUES lists) or ``executemany`` (one row per execution)."""
+    """``multi_row_values`` (chunked VALUES lists), ``executemany`` (one row per execution) or
+    ``column_arrays`` (one array parameter per column, ``SELECT * FROM unnest(…)``)."""
     create_schema: Callable[..., str] | None
     """Builder of the CREATE SCHEMA IF NOT EXISTS statement (None: no schemas)."""
     create_table: Callable[..., str]
@@ -66,7 +67,10 @@ class Dialect:
     identity_insert_template: str | None
     """``SET IDENTITY_INSERT {table} {state}`` where identity columns need it."""
     adapters: Callable[[tuple], tuple]
-    """Per-column value adapters for a table's columns (see targets.values)."""
+    """Per-column value adapters for single-row statements outside flushes (see db.values)."""
+    row_values: Callable[[tuple], Callable]
+    """For a table's columns, the converter of its rows into what a flush sends this database
+    (db.values.RowConverter); the mapper workers apply it to each batch (db.values.ReadyResults)."""
     classify_error: Callable[[BaseException], type[TargetError]]
     """Exception class for a driver exception (by SQLSTATE/code/class, never text)."""
     ddl_lock: Callable[..., str] | None = None

@@ -40,6 +40,7 @@ SQLITE = Dialect(
     count_expression="COUNT(*)",
     identity_insert_template=None,
     adapters=values.text_adapters,
+    row_values=values.text_rows,
     classify_error=classify_sqlite_error,
     begin_sql="BEGIN IMMEDIATE",
 )
@@ -57,9 +58,14 @@ POSTGRESQL = Dialect(
     # The protocol allows 65,535 bind parameters, but psqlODBC prepares through
     # libpq, which refuses a ParameterDescription message over 30,000 bytes
     # (4 bytes a parameter): above ~7,490 parameters the session is lost.
-    max_rows_per_statement=1000, max_params_per_statement=7000,
+    # Flushes send one array parameter per column (column_arrays), so a statement
+    # carries as many parameters as the table has columns; max_rows_per_statement
+    # bounds the rows (the array length) of one statement.
+    max_rows_per_statement=20_000, max_params_per_statement=7000,
     supports_schemas=True,
-    insert_strategy="multi_row_values",
+    # One array per column: a few parameters to bind and one short statement to plan
+    # instead of thousands of VALUES parameters (about a third of the client and server CPU).
+    insert_strategy="column_arrays",
     create_schema=sql.create_schema_if_not_exists,
     create_table=sql.create_table_if_not_exists,
     upsert=sql.upsert_on_conflict,
@@ -67,6 +73,7 @@ POSTGRESQL = Dialect(
     count_expression="COUNT(*)",
     identity_insert_template=None,
     adapters=values.server_adapters,
+    row_values=values.array_element_rows,
     classify_error=odbc_classifier(frozenset()),
     run_lock=sql.advisory_lock_pg,
     ddl_lock=sql.ddl_lock_pg,
@@ -96,6 +103,7 @@ MSSQL = Dialect(
     count_expression="COUNT_BIG(*)",
     identity_insert_template="SET IDENTITY_INSERT {table} {state}",
     adapters=values.server_adapters,
+    row_values=values.text_rows,
     classify_error=odbc_classifier(MSSQL_TRANSIENT_NATIVE_CODES),
     run_lock=sql.applock_tsql,
     ddl_lock=sql.ddl_lock_tsql,

@@ -131,6 +131,25 @@ def insert_values(dialect: Dialect, ref: str, columns: Sequence[str], row_count:
             f"VALUES {values_rows(len(columns), row_count)}")
 
 
+def array_source(dialect: Dialect, columns: Sequence[Column]) -> str:
+    """``SELECT * FROM unnest(CAST(? AS type[]), …)``: one array parameter per column (PostgreSQL).
+
+    Strings are cast to the unbounded string type: an explicit cast to
+    VARCHAR(n) would cut an overlong value silently, while the assignment into
+    the column refuses it (SQLSTATE 22001) as a VALUES insert does.
+    """
+    casts = []
+    for column in columns:
+        element = dialect.long_string_type if column.data_type == "string" else column_type(dialect, column)
+        casts.append(f"CAST(? AS {element}[])")
+    return f"SELECT * FROM unnest({', '.join(casts)})"
+
+
+def insert_select(dialect: Dialect, ref: str, columns: Sequence[str], source: str) -> str:
+    """``INSERT … SELECT`` of the rows ``source`` (e.g. ``array_source``) gives."""
+    return f"INSERT INTO {ref} ({column_list(dialect, columns)}) {source}"
+
+
 def _update_columns(columns: Sequence[str], keys: Sequence[str]) -> list[str]:
     return [name for name in columns if name not in keys]
 
@@ -153,18 +172,20 @@ def keep_condition(dialect: Dialect, keep, existing: str, incoming: str) -> str:
 
 
 def upsert_on_conflict(dialect: Dialect, ref: str, columns: Sequence[str], keys: Sequence[str],
-                       row_count: int, update: bool, increments: Sequence[str] = (), keep=()) -> str:
+                       row_count: int, update: bool, increments: Sequence[str] = (), keep=(),
+                       row_source: str | None = None) -> str:
     """PostgreSQL/SQLite ``INSERT … ON CONFLICT (keys) DO NOTHING | DO UPDATE``.
 
     ``increments`` are columns that become ``existing + 1`` on conflict
     (processing_log's attempts) instead of taking the new value. ``keep``:
     KeepRules (see targets.processing_log) under which an existing row is
     left as it is (``DO UPDATE … WHERE NOT (…)``): the database itself
-    refuses the overwrite, whoever sends it.
+    refuses the overwrite, whoever sends it. ``row_source``: a SELECT giving
+    the rows (``array_source``) instead of ``row_count`` VALUES rows.
     """
     existing = quote(dialect, "existing_row", "alias")
-    head = (f"INSERT INTO {ref} AS {existing} ({column_list(dialect, columns)}) "
-            f"VALUES {values_rows(len(columns), row_count)} "
+    rows = row_source if row_source is not None else f"VALUES {values_rows(len(columns), row_count)}"
+    head = (f"INSERT INTO {ref} AS {existing} ({column_list(dialect, columns)}) {rows} "
             f"ON CONFLICT ({column_list(dialect, keys)}) ")
     targets = _update_columns(columns, keys)
     if not update or not targets:
@@ -183,18 +204,21 @@ def upsert_on_conflict(dialect: Dialect, ref: str, columns: Sequence[str], keys:
 
 
 def upsert_merge(dialect: Dialect, ref: str, columns: Sequence[str], keys: Sequence[str],
-                 row_count: int, update: bool, increments: Sequence[str] = (), keep=()) -> str:
+                 row_count: int, update: bool, increments: Sequence[str] = (), keep=(),
+                 row_source: str | None = None) -> str:
     """SQL Server ``MERGE … WITH (HOLDLOCK)``: insert new keys, update or skip existing ones.
 
     ``keep``: KeepRules under which a matched row is left as it is
-    (``WHEN MATCHED AND NOT (…)``).
+    (``WHEN MATCHED AND NOT (…)``). ``row_source``: a SELECT giving the rows
+    instead of ``row_count`` VALUES rows.
     """
+    rows = row_source if row_source is not None else f"VALUES {values_rows(len(columns), row_count)}"
     target, source = quote(dialect, "t", "alias"), quote(dialect, "s", "alias")
     match = " AND ".join(
         f"{target}.{quote(dialect, key, 'column')} = {source}.{quote(dialect, key, 'column')}" for key in keys
     )
     statement = (f"MERGE INTO {ref} WITH (HOLDLOCK) AS {target} "
-                 f"USING (VALUES {values_rows(len(columns), row_count)}) "
+                 f"USING ({rows}) "
                  f"AS {source} ({column_list(dialect, columns)}) ON {match}")
     targets = _update_columns(columns, keys)
     if update and targets:

@@ -1,23 +1,41 @@
-"""Turning row values into what each database stores.
+"""Turning row values into what each database is sent.
 
-SQLite has no decimal or datetime type, so it stores them as text in the
-canonical form of CONTRACT.md's conformance section: a datetime is
-``YYYY-MM-DD HH:MM:SS`` (``.ffffff`` only when the fraction is not zero), a
-date ``YYYY-MM-DD``, a decimal a string with exactly ``data_length`` places.
-The server databases receive Python values as parameters unchanged, except
-that aware datetimes become naive UTC (the contract's datetimes are UTC).
+Mapped rows hold Python values (``Decimal``, ``datetime`` …). The mapper
+workers turn a whole batch of them into database-ready plain values once
+(``ReadyResults``), so neither the pipe back to the parent nor the single
+inserter handles those objects again:
+
+* SQLite has no decimal or datetime type, so it stores them as text in the
+  canonical form of CONTRACT.md's conformance section: a datetime is
+  ``YYYY-MM-DD HH:MM:SS`` (``.ffffff`` only when the fraction is not zero), a
+  date ``YYYY-MM-DD``, a decimal a string with exactly ``data_length`` places.
+  SQL Server is sent the same text (its ODBC drivers convert text to DECIMAL,
+  DATE and DATETIME2 exactly).
+* PostgreSQL is sent each column of a flush as one array literal
+  (``INSERT … SELECT * FROM unnest(CAST(? AS NUMERIC[]), …)``), so each value
+  becomes an array element: the same canonical text, double-quoted and
+  escaped for strings and datetimes, ``NULL`` for None.
+
+Single-row statements outside flushes (xmlshred_runs) use the dialect's
+``adapters``: canonical text for SQLite, Python values for the servers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from xmlshred.vocab.schema import Column
+from xmlshred.vocab.results import BatchRows, MappedRecord, ReadyRecord, TableRows
+from xmlshred.vocab.schema import Column, Table, TargetSchema
+
+if TYPE_CHECKING:
+    from xmlshred.db.dialect import Dialect
 
 Adapter = Callable[[Any], Any]
+RowConverter = Callable[[Sequence[tuple]], list[tuple]]
+"""Turns rows of one table (Python values, Table column order) into what the database is sent."""
 
 
 def canonical_datetime(value: dt.datetime) -> str:
@@ -89,7 +107,17 @@ def _text_value(column: Column) -> Adapter | None:
                 return format(value.quantize(exponent, rounding=ROUND_HALF_UP), "f")
             return canonical_text(value, column)
         return decimal_text
-    if column.data_type in ("decimal", "date", "bit", "boolean"):
+    if column.data_type == "date":
+        def date_text(value):
+            if type(value) is dt.date:
+                return value.isoformat()
+            return canonical_text(value, column)
+        return date_text
+    if column.data_type in ("bit", "boolean"):
+        def bit_value(value):
+            return int(value) if type(value) is bool else value
+        return bit_value
+    if column.data_type == "decimal":
         return lambda value: canonical_text(value, column)
     return None
 
@@ -117,3 +145,216 @@ def adapt_rows(adapters: tuple[Adapter | None, ...], rows) -> list[tuple]:
                 values[index] = adapter(values[index])
         adapted.append(tuple(values))
     return adapted
+
+
+# ---------------------------------------------------------------- whole rows, per database
+
+
+def text_rows(columns: tuple[Column, ...]) -> RowConverter:
+    """SQLite and SQL Server: canonical text for decimals, dates and datetimes; bools as 0/1."""
+    adapters = text_adapters(columns)
+    width = len(columns)
+
+    def convert(rows: Sequence[tuple]) -> list[tuple]:
+        # A row of the wrong width stays as it is: the target refuses it, naming the table.
+        if all(len(row) == width for row in rows):
+            return adapt_rows(adapters, rows)
+        return [tuple(row) for row in rows]
+
+    return convert
+
+
+def quoted_element(text: str) -> str:
+    """``text`` as a double-quoted PostgreSQL array element (backslash and quote escaped)."""
+    if "\\" in text or '"' in text:
+        text = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+def _element(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is str:
+        return quoted_element(value)
+    if kind is float:
+        return repr(value)  # shortest text that reads back as the same double
+    if kind is bool:
+        return "1" if value else "0"
+    return quoted_element(str(value))
+
+
+def _string_element(value: Any) -> str:
+    if type(value) is str:
+        if "\\" in value or '"' in value:
+            value = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{value}"'
+    return _element(value)
+
+
+def _integer_element(value: Any) -> str:
+    return str(value) if type(value) is int else _element(value)
+
+
+def _element_value(column: Column, adapter: Adapter | None) -> Callable[[Any], str]:
+    # Specialised per column type: this runs for every value of every batch (in the workers).
+    if adapter is None:
+        if column.data_type == "string":
+            return _string_element
+        if column.data_type in ("int", "smallint", "bigint", "tinyint"):
+            return _integer_element
+        return _element
+
+    def element(value):
+        return "NULL" if value is None else _element(adapter(value))
+
+    return element
+
+
+def array_element_rows(columns: tuple[Column, ...]) -> RowConverter:
+    """PostgreSQL: every value as an element of an array literal (see the module docstring).
+
+    Strings and datetimes are double-quoted (so ``NULL`` the word and spaces
+    survive), numbers bare, None is ``NULL``; the canonical text of
+    ``text_rows`` underneath, so the server parses the same text.
+    """
+    converters = tuple(_element_value(column, adapter)
+                       for column, adapter in zip(columns, text_adapters(columns), strict=True))
+    width = len(columns)
+
+    def convert(rows: Sequence[tuple]) -> list[tuple]:
+        if not all(len(row) == width for row in rows):
+            return [tuple(row) for row in rows]
+        # Column by column: one map() per column instead of a Python loop per value.
+        if not rows:
+            return []
+        columns_in = zip(*rows, strict=True)
+        columns_out = [map(element, column) for element, column in zip(converters, columns_in, strict=True)]
+        return list(zip(*columns_out, strict=True))
+
+    return convert
+
+
+def array_literal(elements: Sequence[str]) -> str:
+    """``{e1,e2,…}`` of elements already in array-element form."""
+    return "{" + ",".join(elements) + "}"
+
+
+# ---------------------------------------------------------------- a batch, in the worker
+
+
+class _TablePlan:
+    """How one table's rows of a batch are made ready."""
+
+    def __init__(self, table: Table | None, key_column: str, convert: RowConverter | None) -> None:
+        self.convert = convert
+        self.one_per_key = table is not None and table.on_conflict != "error" and bool(table.primary_key)
+        self.update = table is not None and table.on_conflict == "update"
+        names = table.column_names if table is not None else ()
+        self.key_positions = [names.index(name) for name in table.primary_key] if self.one_per_key else []
+        # Rows of different records cannot collide when the primary key holds the record key
+        # (a flush has one record per key); else the flush keeps one row per key across records.
+        self.record_position = (names.index(key_column)
+                                if self.one_per_key and key_column in table.primary_key else None)
+
+    def unique(self, rows: Sequence[tuple]) -> Sequence[tuple]:
+        """One row per primary key within one record (skip keeps the first, update the last)."""
+        if not self.one_per_key or len(rows) < 2:
+            return rows
+        positions = self.key_positions
+        chosen: dict[tuple, tuple] = {}
+        for row in rows:
+            key = tuple(row[position] for position in positions)
+            if self.update:
+                chosen.pop(key, None)
+                chosen[key] = row
+            elif key not in chosen:
+                chosen[key] = row
+        return list(chosen.values()) if len(chosen) != len(rows) else rows
+
+    def shares_keys(self, rows: Sequence[tuple], record_key: int) -> bool:
+        if not self.one_per_key:
+            return False
+        position = self.record_position
+        return position is None or any(row[position] != record_key for row in rows)
+
+
+class ReadyResults:
+    """Turns one batch's mapping results into database-ready ones (called once per batch, in the worker).
+
+    ``ready(results)`` returns the same list with every MappedRecord replaced
+    by a ReadyRecord; all of them share one BatchRows: per table, the rows
+    converted with the dialect's ``row_values`` (one row per primary key
+    within each record for skip/update tables) and the record each row
+    belongs to. RecordFailures pass through unchanged. Never raises for
+    results the contract engine produces; a table the schema does not know
+    passes unconverted, for the target to refuse by name.
+    """
+
+    def __init__(self, schema: TargetSchema, dialect: Dialect) -> None:
+        self._order = [table.name for table in schema.tables]
+        self._plans = {table.name: _TablePlan(table, schema.key_column, dialect.row_values(table.columns))
+                       for table in schema.tables}
+
+    def _plan(self, name: str) -> _TablePlan:
+        plan = self._plans.get(name)
+        if plan is None:
+            plan = self._plans[name] = _TablePlan(None, "", None)
+            self._order.append(name)
+        return plan
+
+    def __call__(self, results: Sequence) -> list:
+        rows: dict[str, list[tuple]] = {}
+        owners: dict[str, list[int]] = {}
+        shared: set[str] = set()
+        positions: list[int | None] = []
+        owning = 0
+        for result in results:
+            if not isinstance(result, MappedRecord) or not result.tables:
+                positions.append(None)
+                continue
+            positions.append(owning)
+            for name, table_rows in result.tables:
+                plan = self._plan(name)
+                table_rows = plan.unique(table_rows)
+                if name not in shared and plan.shares_keys(table_rows, result.key):
+                    shared.add(name)
+                rows.setdefault(name, []).extend(table_rows)
+                owners.setdefault(name, []).extend([owning] * len(table_rows))
+            owning += 1
+        tables = []
+        for name in self._order:
+            if name in rows:
+                convert = self._plans[name].convert
+                ready = convert(rows[name]) if convert is not None else rows[name]
+                tables.append(TableRows(name, tuple(ready), tuple(owners[name]), name in shared))
+        batch = BatchRows(tuple(tables), owning)
+        ready_results = []
+        for result, position in zip(results, positions, strict=True):
+            if isinstance(result, MappedRecord):
+                result = ReadyRecord(result.key, result.row_count, batch,
+                                     -1 if position is None else position, result.warnings)
+            ready_results.append(result)
+        return ready_results
+
+
+def ready_tables(schema: TargetSchema, dialect: Dialect, tables):
+    """(table name, rows of Python values) pairs with the rows in ``dialect.row_values`` form, lazily.
+
+    For tools and tests that write rows they mapped themselves; the pipeline's
+    rows are made ready by the mapper workers (``ReadyResults``). A table the
+    schema does not know passes unconverted, for the target to refuse by name.
+    """
+    converters: dict[str, RowConverter] = {}
+    for name, rows in tables:
+        try:
+            table = schema.table(name)
+        except KeyError:
+            yield name, rows
+            continue
+        convert = converters.get(name)
+        if convert is None:
+            convert = converters[name] = dialect.row_values(table.columns)
+        yield name, convert(rows)

@@ -14,6 +14,7 @@ from xmlshred.db.errors import DataTargetError, TargetError
 from xmlshred.loading.buffer import PendingRecord
 from xmlshred.loading.retry import RetriesExhausted, retry_transient
 from xmlshred.targets.processing_log import LogRow
+from xmlshred.vocab.results import BatchRows
 from xmlshred.vocab.schema import TargetSchema
 
 DUPLICATE_REASON = "duplicate record key in this run's source; the first occurrence was kept"
@@ -75,25 +76,47 @@ class FlushWriter:
         """Dry runs: called with (key, source label, stage, reason) for each record that would fail."""
         self._log = logger.bind(actor="insert")
         self._table_order = [table.name for table in schema.tables]
+        self._now = datetime.now(UTC).replace(tzinfo=None)
 
     # -- assembling ---------------------------------------------------------
 
-    def _tables_of(self, records: list[PendingRecord]) -> list[tuple[str, list[tuple]]]:
-        per_table: dict[str, list[tuple]] = {}
+    def _tables_of(self, records: list[PendingRecord]) -> tuple[list[tuple[str, list[tuple]]], set[str]]:
+        """The records' rows per table, in insertion order, and the tables that need one row per key.
+
+        Rows come ready from the workers, one BatchRows per batch: a batch whose
+        records all take part gives its rows whole; otherwise (bisection, skipped
+        or repeated keys) only the rows of the records taking part are picked.
+        """
+        batches: dict[int, tuple[BatchRows, list[int]]] = {}
         for pending in records:
-            for name, rows in pending.mapped.record.tables:
-                per_table.setdefault(name, []).extend(rows)
-        return [(name, per_table[name]) for name in self._table_order if name in per_table]
+            record = pending.mapped.record
+            if record.position >= 0:  # it owns rows
+                batches.setdefault(id(record.rows), (record.rows, []))[1].append(record.position)
+        per_table: dict[str, list[tuple]] = {}
+        dedupe: set[str] = set()
+        for rows, positions in batches.values():
+            wanted = None if len(positions) == rows.owners else frozenset(positions)
+            for table in rows.tables:
+                into = per_table.setdefault(table.name, [])
+                if wanted is None:
+                    into.extend(table.rows)
+                else:
+                    into.extend([row for owner, row in zip(table.owners, table.rows, strict=True) if owner in wanted])
+                if table.shared_keys:
+                    dedupe.add(table.name)
+        order = self._table_order + [name for name in per_table if name not in self._table_order]
+        return [(name, per_table[name]) for name in order if per_table.get(name)], dedupe
 
     def _log_row(self, key: int, status: str, stage: str | None, reason: str | None) -> LogRow:
         return LogRow(key=key, status=status, stage=stage, reason=reason,
-                      run_id=self.run_id, updated_at=datetime.now(UTC).replace(tzinfo=None))
+                      run_id=self.run_id, updated_at=self._now)
 
     # -- the flush ----------------------------------------------------------
 
     def write(self, records: list[PendingRecord]) -> FlushOutcome:
         """Commit ``records``; raises FlushAborted when the flush cannot be committed."""
         started = time.perf_counter()
+        self._now = datetime.now(UTC).replace(tzinfo=None)  # one timestamp for the whole flush
         outcome = FlushOutcome()
         successes, failures = self._triage(records, outcome)
         if self.dry_run:
@@ -189,7 +212,7 @@ class FlushWriter:
         return pending.failed.failure.key if pending.failed.failure.key is not None else pending.failed.item.key
 
     def _commit(self, successes: list[PendingRecord], extra_log_rows: list[LogRow]) -> None:
-        tables = self._tables_of(successes)
+        tables, dedupe = self._tables_of(successes)
         log_rows = [self._log_row(p.mapped.record.key, "success", None, None) for p in successes]
         log_rows += extra_log_rows
         if not tables and not log_rows:
@@ -206,7 +229,7 @@ class FlushWriter:
             if attempts > 1 and success_keys and self._committed_already(success_keys):
                 self._log.warning("the previous attempt of this flush had committed; not writing it again")
                 return
-            self.target.write_flush(self.schema, tables, log_rows)
+            self.target.write_flush(self.schema, tables, log_rows, dedupe=dedupe)
 
         self._with_retries(write)
 

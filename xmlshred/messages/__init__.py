@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xmlshred.sources.types import SourceItem
-from xmlshred.vocab.results import MappedRecord, RecordFailure
+from xmlshred.vocab.results import ReadyRecord, RecordFailure
 
 
 class UnknownMessage(TypeError):
@@ -41,8 +41,8 @@ class MappedItem:
 
     item: SourceItem
     """Where it came from."""
-    record: MappedRecord
-    """Its rows."""
+    record: ReadyRecord
+    """Its key and row count; its rows, database-ready, in ``record.rows`` (shared by its batch)."""
 
 
 @dataclass(frozen=True, slots=True)

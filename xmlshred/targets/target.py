@@ -9,7 +9,7 @@ or unmasked passwords.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from xmlshred.db import sql
@@ -23,7 +23,7 @@ from xmlshred.db.errors import (
 )
 from xmlshred.db.secrets import mask_secrets
 from xmlshred.db.spec import TargetSpec
-from xmlshred.db.values import adapt_rows
+from xmlshred.db.values import array_literal
 from xmlshred.targets import processing_log, runs_table
 from xmlshred.targets.processing_log import LogRow
 from xmlshred.vocab.schema import Table, TargetSchema
@@ -198,11 +198,14 @@ class Target:
     # ------------------------------------------------------------ writes
 
     def write_flush(self, schema: TargetSchema, tables: Sequence[tuple[str, Sequence[tuple]]],
-                    log_rows: Sequence[LogRow]) -> None:
+                    log_rows: Sequence[LogRow], dedupe: Collection[str] | None = None) -> None:
         """Write one flush in one transaction: data rows table by table, processing_log, commit.
 
         ``tables``: (table name, row tuples in Table column order), in insertion
-        order. ``log_rows``: upserted into processing_log (``attempts`` + 1 for
+        order, values already in the dialect's ``row_values`` form (the mapper
+        workers made them so; nothing is converted here). ``dedupe``: the
+        skip/update tables whose rows may repeat a primary key (one row per key
+        is kept); None: every skip/update table. ``log_rows``: upserted into processing_log (``attempts`` + 1 for
         a key already there; a ``success`` row is never turned into
         ``failed``: that upsert leaves it untouched). On failure everything is rolled back and
         DataTargetError (SQLSTATE 21*/22*/23*: split the flush),
@@ -212,7 +215,8 @@ class Target:
         """
         self.schema = schema
         single_key = log_rows[0].key if len(log_rows) == 1 else None
-        plan = plan_flush(self.dialect, schema, tables, log_rows, self.spec.identity_columns, self._statements)
+        plan = plan_flush(self.dialect, schema, tables, log_rows, self.spec.identity_columns, self._statements,
+                          dedupe)
         cursor = self._cursor()
         current: str | None = None
         identity_off: str | None = None
@@ -346,12 +350,15 @@ class Step:
 
 def plan_flush(dialect: Dialect, schema: TargetSchema, tables: Iterable[tuple[str, Sequence[tuple]]],
                log_rows: Sequence[LogRow], identity_columns: bool = False,
-               cache: dict | None = None) -> Iterator[Step]:
+               cache: dict | None = None, dedupe: Collection[str] | None = None) -> Iterator[Step]:
     """The statements of one flush, lazily: each table's rows in order, then processing_log.
 
-    Pure (no I/O), so the exact SQL Server statements are testable without a
-    server. Raises UnsafeIdentifierError for an unsafe name and TargetError
-    for an unknown table or a row of the wrong width.
+    Data rows are sent as they are (already in ``dialect.row_values`` form);
+    ``dedupe`` names the skip/update tables that need one row per primary key
+    (None: all of them). processing_log rows are converted here. Pure (no
+    I/O), so the exact SQL Server statements are testable without a server.
+    Raises UnsafeIdentifierError for an unsafe name and TargetError for an
+    unknown table or a row of the wrong width.
     """
     cache = {} if cache is None else cache
     log_table = processing_log.log_table(schema.key_column)
@@ -366,13 +373,23 @@ def plan_flush(dialect: Dialect, schema: TargetSchema, tables: Iterable[tuple[st
         off = sql.identity_insert(dialect, ref, False) if on else None
         if on:
             yield Step(on, (), table.name, kind="identity_on", undo=off)
+        if dedupe is None or table.name in dedupe:
+            rows = _dedupe(table, rows)
         yield from _row_steps(dialect, ref, table, rows, (), cache)
         if off:
             yield Step(off, (), table.name, kind="identity_off")
     values = processing_log.log_values(log_rows)
     if values:
-        yield from _row_steps(dialect, log_ref, log_table, values, processing_log.INCREMENTED, cache,
-                              processing_log.KEEP_RULES)
+        yield from _row_steps(dialect, log_ref, log_table, _log_converter(dialect, log_table, cache)(values),
+                              processing_log.INCREMENTED, cache, processing_log.KEEP_RULES)
+
+
+def _log_converter(dialect: Dialect, log_table: Table, cache: dict):
+    cache_key = ("log_values", dialect.name, log_table.columns)
+    convert = cache.get(cache_key)
+    if convert is None:
+        convert = cache[cache_key] = dialect.row_values(log_table.columns)
+    return convert
 
 
 def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], increments: Sequence[str],
@@ -384,10 +401,10 @@ def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], 
                 f"table={table.name} got a row of {len(row)} values for {width} columns; "
                 "the mapped rows do not match the schema (a bug in the mapper)", table=table.name
             )
-    adapted = adapt_rows(dialect.adapters(table.columns), _dedupe(table, rows))
 
     def statement(row_count: int) -> str:
-        cache_key = (dialect.name, ref, table.name, table.on_conflict, row_count, tuple(increments), keep)
+        cache_key = (dialect.name, dialect.insert_strategy, ref, table.name, table.on_conflict, row_count,
+                     tuple(increments), keep)
         text = cache.get(cache_key)
         if text is None:
             text = insert_statement(dialect, ref, table, row_count, increments, keep)
@@ -395,25 +412,35 @@ def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], 
                 cache[cache_key] = text
         return text
 
+    if dialect.insert_strategy == "column_arrays":
+        sql.rows_per_statement(dialect, width)  # refuses a table wider than the parameter limit
+        for chunk in sql.chunks(rows, dialect.max_rows_per_statement):
+            # Transposed in C (zip) and joined in C: the elements are ready (db.values.array_element_rows).
+            yield Step(statement(0), [array_literal(column) for column in zip(*chunk, strict=True)], table.name)
+        return
     if dialect.insert_strategy == "executemany":
-        for chunk in sql.chunks(adapted, dialect.max_rows_per_statement):
+        for chunk in sql.chunks(rows, dialect.max_rows_per_statement):
             yield Step(statement(1), chunk, table.name, many=True)
         return
-    for chunk in sql.chunks(adapted, sql.rows_per_statement(dialect, width)):
+    for chunk in sql.chunks(rows, sql.rows_per_statement(dialect, width)):
         yield Step(statement(len(chunk)), [value for row in chunk for value in row], table.name)
 
 
 def insert_statement(dialect: Dialect, ref: str, table: Table, row_count: int,
                      increments: Sequence[str] = (), keep: tuple = ()) -> str:
-    """The INSERT (or ON CONFLICT/MERGE upsert) for ``row_count`` rows of ``table``.
+    """The INSERT (or ON CONFLICT/MERGE upsert) for ``row_count`` rows of ``table`` (with the
+    ``column_arrays`` strategy: for one array per column, whatever ``row_count``).
 
     ``keep``: processing_log KeepRules; an existing row they protect is left as it is.
     """
     _check_conflict_rule(table)
+    source = sql.array_source(dialect, table.columns) if dialect.insert_strategy == "column_arrays" else None
     if table.on_conflict == "error":
+        if source is not None:
+            return sql.insert_select(dialect, ref, table.column_names, source)
         return sql.insert_values(dialect, ref, table.column_names, row_count)
     return dialect.upsert(dialect, ref, table.column_names, table.primary_key, row_count,
-                          table.on_conflict == "update", increments, keep)
+                          table.on_conflict == "update", increments, keep, row_source=source)
 
 
 def _check_conflict_rule(table: Table) -> None:

@@ -8,7 +8,9 @@ multiprocessing Pipe:
   worker -> parent: ``("ready", None)`` once (or ``("error", detail)``), then per batch
                     ``(batch_id, "mapped", ([result, ...], BatchCosts))`` or
                     ``(batch_id, "source-error", message)`` when the source cannot be read
-where each result is a MappedRecord or RecordFailure, in the batch's order.
+where each result is a ReadyRecord or RecordFailure, in the batch's order: the
+ReadyRecords of a batch share one BatchRows, its rows already in the target
+database's form (``db.values.ReadyResults``), so the pipe carries plain values.
 """
 
 from __future__ import annotations
@@ -75,6 +77,8 @@ class WorkerConfig:
     """The source the worker reads documents from (its own read-only connection)."""
     prefix_bytes: int = 0
     """Read this much of each document first ([source] prefix_bytes); 0 = whole documents."""
+    target_dialect: str = "sqlite"
+    """The target's dialect name (``db.dialects.DIALECTS``): the form rows are sent back in."""
 
 
 def _contains_marker(document: bytes | str, marker: str) -> bool:
@@ -88,6 +92,8 @@ def worker_main(connection, config: WorkerConfig) -> None:
     # The parent decides when to stop; a terminal's Ctrl-C must not kill workers mid-batch.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from xmlshred.contract import MapOptions, compile_contract, load_contract
+    from xmlshred.db.dialects import DIALECTS
+    from xmlshred.db.values import ReadyResults
 
     try:
         compiled = compile_contract(
@@ -98,6 +104,7 @@ def worker_main(connection, config: WorkerConfig) -> None:
                 strict_wellformed=config.strict_wellformed,
             ),
         )
+        ready = ReadyResults(compiled.schema, DIALECTS[config.target_dialect])
     except Exception as exc:  # the parent reports it and stops the run
         connection.send(("error", f"{exc.__class__.__name__}: {exc}"))
         return
@@ -118,9 +125,10 @@ def worker_main(connection, config: WorkerConfig) -> None:
             batch_id, items = message
             try:
                 results, costs = documents.map_items(list(items))
+                ready_results = ready(results)
                 now = time.process_time()
                 costs, counted = replace(costs, process_cpu_s=now - counted), now
-                connection.send((batch_id, "mapped", (results, costs)))
+                connection.send((batch_id, "mapped", (ready_results, costs)))
             except _Orphaned:
                 return
             except SourceError as exc:  # names the source, never a value
