@@ -194,18 +194,23 @@ def run_horizon_baseline(source: Path, table: str, contract: Path, prefix_bytes:
     connection = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     keys = [key for (key,) in connection.execute(f'SELECT app_id FROM "{table}" ORDER BY app_id')]
     parsed = failed = read = 0
+    read_cpu = parse_cpu = 0.0
     for key in keys:
+        mark = time.process_time()
         with connection.blobopen(table, "app_xml", key, readonly=True) as blob:
             document = blob.read(prefix_bytes) if prefix_bytes and end_tag is not None else blob.read()
             if len(blob) > len(document) and end_tag not in document:
                 blob.seek(0)
                 document = blob.read()
         read += len(document)
+        read_done = time.process_time()
         try:
             parse_document(document, horizon)
             parsed += 1
         except DocumentRejected:
             failed += 1
+        parse_cpu += time.process_time() - read_done
+        read_cpu += read_done - mark
     connection.close()
     seconds = time.perf_counter() - started
     usage_after = resource.getrusage(resource.RUSAGE_SELF)
@@ -216,6 +221,8 @@ def run_horizon_baseline(source: Path, table: str, contract: Path, prefix_bytes:
         "cpu_ms_per_record": cpu * 1000 / max(parsed + failed, 1),
         "peak_rss_mb": usage_after.ru_maxrss / 1024, "rows_per_second": 0.0,
         "bytes_read_per_record": read / max(len(keys), 1),
+        "read_ms_per_record": read_cpu * 1000 / max(len(keys), 1),
+        "parse_ms_per_record": parse_cpu * 1000 / max(len(keys), 1),
     }
 
 
@@ -309,8 +316,12 @@ def main() -> None:
                                         args.prefix_bytes))
     print_table(results)
     print_stages(results)
-    if args.pg_dsn and results[0]["records_per_minute"]:
-        print(f"PostgreSQL / SQLite: {results[1]['records_per_minute'] / results[0]['records_per_minute']:.2f}")
+    horizon = results[-1]
+    mapped = results[0]["summary"].get("map_cpu_ms_per_record")
+    print(f"horizon parse only: {horizon['parse_ms_per_record']:.3f} CPU ms/record "
+          f"(its prefix read {horizon['read_ms_per_record']:.3f})"
+          + (f"; in the run, parse+map {mapped:.3f} CPU ms/record: mapper ratio "
+             f"{mapped / horizon['parse_ms_per_record']:.2f}" if mapped and horizon["parse_ms_per_record"] else ""))
     ours = results[0]["records_per_minute"]
     if args.pg_dsn and ours:
         print(f"postgresql_vs_sqlite={results[1]['records_per_minute'] / ours:.2f}")
