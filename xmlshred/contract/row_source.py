@@ -24,7 +24,7 @@ from __future__ import annotations
 from xmlshred.contract.expression_source import generate as generate_expression
 from xmlshred.contract.expressions import result_to_text
 from xmlshred.contract.generated import Constants, Generated, define
-from xmlshred.contract.plans import CALCULATED, RECORD, SELF, FieldPlan, TablePlan
+from xmlshred.contract.plans import CALCULATED, CONTACT, RECORD, SELF, FieldPlan, TablePlan
 from xmlshred.contract.values import BIT_SPELLINGS, INTEGER_RANGES, converter
 
 __all__ = ["generate_key_value_table", "generate_table"]
@@ -82,11 +82,24 @@ def generate_key_value_table(plan: TablePlan, make_row) -> Generated:
     return define(lines, "table", writer.names, "rows")
 
 
+def _row_independent_place(field: FieldPlan) -> tuple | None:
+    """What decides where ``_Document.locate`` finds ``field`` when that is not the row:
+    the record's first instance of a typed node, or a contact pick (and the path below
+    it); None for places that depend on the row."""
+    if field.where == RECORD:
+        return ("record", field.node.id, field.typed)
+    if field.where == CONTACT:
+        wanted, below = field.where_arg
+        return ("contact", wanted, tuple(node.id for node in below))
+    return None
+
+
 class _Writer:
     def __init__(self, step_function) -> None:
         self.step_function = step_function
         self.names = Constants()
         self.elements: dict[int, str] = {}
+        self.located: dict[tuple, tuple[str, str]] = {}  # place -> (variable, field constant)
         self.uses_now = False
 
     def constant(self, value: object) -> str:
@@ -98,6 +111,8 @@ class _Writer:
         for node_id, name in self.elements.items():
             lines.append(f"    {name} = doc.inst[{node_id}]")
             lines.append(f"    {name} = {name}[0] if {name} else None")
+        for name, field in self.located.values():
+            lines.append(f"    {name} = doc.locate({field}, None)")
         return lines
 
     def raw_text(self, field: FieldPlan, element: str, indent: str) -> list[str]:
@@ -128,7 +143,8 @@ class _Writer:
 
     def element(self, field: FieldPlan, indent: str, lines: list[str]) -> str:
         """The variable holding the field's element: the row's own, the record's first
-        instance (found once per row), or one found by ``_Document.locate`` here."""
+        instance or another place that does not depend on the row (found once per row, at
+        the top), or one found by ``_Document.locate`` here."""
         if field.where == SELF:
             return "row"
         if field.where == RECORD and not field.typed:
@@ -137,6 +153,13 @@ class _Writer:
             if name is None:
                 name = self.elements[node_id] = f"e{node_id}"
             return name
+        place = _row_independent_place(field)
+        if place is not None:
+            # The same element for every field placed so: located once, at the top.
+            found = self.located.get(place)
+            if found is None:
+                found = self.located[place] = (f"p{len(self.located)}", self.constant(field))
+            return found[0]
         lines.append(f"{indent}element = doc.locate({self.constant(field)}, row)")
         return "element"
 
