@@ -159,3 +159,25 @@ def test_an_out_of_range_value_in_a_repeating_row_fails_the_record_with_the_tabl
         assert result.stage == "map"
         assert result.reason.startswith(f"table={table} column="), result.reason
         assert "out of range" in result.reason and "9999" not in result.reason
+
+
+@pytest.mark.parametrize(("markup", "wanted", "expected"), [
+    ('<e Name="a"/>', "name", "a"),
+    ('<e name="a"/>', "name", "a"),
+    ('<e NAME="a" Name="b"/>', "name", "b"),  # the last spelling wins
+    ('<e other="a" names="b" xname="c"/>', "name", None),  # no partial match
+    ('<e/>', "name", None),
+    ('<e ΑΣ="a" Name="b"/>', "name", "b"),  # non-ASCII names: matched one by one
+    ('<e ΑΣ="a"/>', "ας", "a"),
+    ('<e ΑΣ="a"/>', "ασ", None),
+])
+def test_attributes_match_their_name_in_any_case(markup, wanted, expected):
+    from lxml import etree
+
+    from xmlshred.contract.mapper import _Document
+
+    doc = object.__new__(_Document)
+    doc.lowered = {}
+    element = etree.fromstring(markup)
+    assert doc.attr(element, wanted, wanted.lower()) == expected
+    assert doc.attr(element, wanted, wanted.lower()) == expected  # remembered per element
