@@ -24,8 +24,29 @@ from __future__ import annotations
 from xmlshred.contract.expression_source import generate as generate_expression
 from xmlshred.contract.expressions import result_to_text
 from xmlshred.contract.generated import Constants, Generated, define
-from xmlshred.contract.plans import CALCULATED, CONTACT, RECORD, SELF, FieldPlan, TablePlan
-from xmlshred.contract.values import BIT_SPELLINGS, INTEGER_RANGES, converter
+from xmlshred.contract.plans import (
+    BOOLEAN_TO_BIT,
+    CALCULATED,
+    CHAR_TO_BIT,
+    CONTACT,
+    ENUM,
+    EXTRACT_DATE,
+    EXTRACT_NUMERIC,
+    NUMBERS_ONLY,
+    RECORD,
+    SELF,
+    UTC_IF_NULL,
+    FieldPlan,
+    TablePlan,
+)
+from xmlshred.contract.values import (
+    BIT_SPELLINGS,
+    INTEGER_RANGES,
+    converter,
+    extract_numeric,
+    numbers_only,
+    parse_datetime,
+)
 
 __all__ = ["generate_key_value_table", "generate_table"]
 
@@ -200,8 +221,7 @@ class _Writer:
         lines = []
         for index, (code, payload) in enumerate(steps):
             if code != CALCULATED:
-                step = self.constant(self.step_function(field, code, payload))
-                lines.append(f"{indent}text, real = {step}(doc, text, real)")
+                lines.extend(self.step(field, code, payload, indent))
                 continue
             lines.append(f"{indent}result = {self.calculated(field, element)}")
             lines.append(f"{indent}if result:")
@@ -210,6 +230,48 @@ class _Writer:
             rest = self.steps(field, steps[index + 1:], element, indent + "    ")
             lines.extend(rest or [f"{indent}    text, real = '', False"])
             break
+        return lines
+
+    def step(self, field: FieldPlan, code: int, payload, indent: str) -> list[str]:
+        """One value step on ``text, real`` in line, as the mapper's step function of the
+        same code does it (that function is called for a code not written out here)."""
+        if code in (NUMBERS_ONLY, EXTRACT_NUMERIC, EXTRACT_DATE):
+            helper = {NUMBERS_ONLY: numbers_only, EXTRACT_NUMERIC: extract_numeric,
+                      EXTRACT_DATE: parse_datetime}[code]
+            if code != EXTRACT_DATE:
+                return [f"{indent}if text:", f"{indent}    text = {self.constant(helper)}(text)"]
+            return [f"{indent}if text:",
+                    f"{indent}    moment = {self.constant(helper)}(text)",
+                    f"{indent}    text = '' if moment is None else moment.isoformat(' ')"]
+        if code == UTC_IF_NULL:
+            return [f"{indent}if not text:", f"{indent}    text, real = doc.compiled.now_text, False"]
+        if code in (ENUM, CHAR_TO_BIT):
+            table, folded, empty = payload
+            lines = [f"{indent}if text:",
+                     f"{indent}    step = {self.constant(table)}.get(text)",
+                     f"{indent}    if step is None:",
+                     f"{indent}        step = {self.constant(folded)}.get(text.casefold())"]
+            if code == ENUM:
+                # An unknown or empty text takes the empty value, which is never real.
+                return lines + [f"{indent}else:",
+                                f"{indent}    step = None",
+                                f"{indent}if step is None:",
+                                f"{indent}    step = {self.constant(empty)}",
+                                f"{indent}    real = False",
+                                f"{indent}text = '' if step is None else str(step)"]
+            lines += [f"{indent}    if step is None:",
+                      f"{indent}        step = 0",
+                      f"{indent}        warn({self.constant(field.unmapped_warning)})",
+                      f"{indent}    text = str(step)"]
+        elif code == BOOLEAN_TO_BIT:
+            folded, empty = payload
+            lines = [f"{indent}if text:",
+                     f"{indent}    text = str({self.constant(folded)}.get(text.casefold(), 0))"]
+        else:  # pragma: no cover - every step code but calculated_field is written above
+            step = self.constant(self.step_function(field, code, payload))
+            return [f"{indent}text, real = {step}(doc, text, real)"]
+        if empty is not None:
+            lines += [f"{indent}else:", f"{indent}    text, real = {self.constant(str(empty))}, False"]
         return lines
 
     def convert(self, field: FieldPlan, indent: str) -> list[str]:
