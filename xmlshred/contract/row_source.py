@@ -212,7 +212,9 @@ class _Writer:
         self.uses_now = True
         evaluate = self.constant(generate_expression(field.expression).second)
         start = f"{element} if {element} is not None else doc.start_of({self.constant(field)}, row)"
-        return f"{self.constant(result_to_text)}({evaluate}(doc, {start}, now)).strip()"
+        # A text result (the commonest) needs no call to become text; None is ''.
+        return (f"('' if (result := {evaluate}(doc, {start}, now)) is None else result "
+                f"if type(result) is str else {self.constant(result_to_text)}(result)).strip()")
 
     def steps(self, field: FieldPlan, steps: list, element: str, indent: str) -> list[str]:
         """The value steps in order, as ``_Document.text`` runs them: a non-empty
@@ -288,6 +290,15 @@ class _Writer:
                       f"{indent}    value = text[:{length!r}]",
                       f"{indent}else:",
                       f"{indent}    value = text"]
+            return lines
+        if column.data_type in ("date", "datetime"):
+            # What the converter does (parse_datetime, the date of it; never truncated), in line.
+            date = ".date()" if column.data_type == "date" else ""
+            lines += [f"{indent}elif (value := {self.constant(parse_datetime)}(text)) is not None:",
+                      f"{indent}    value = value{date}" if date else f"{indent}    pass",
+                      f"{indent}else:",
+                      f"{indent}    warn({self.constant(field.unconvertible_warning)})",
+                      f"{indent}    real = False"]
             return lines
         convert = self.constant(converter(column.data_type))
         if column.data_type in INTEGER_RANGES:
