@@ -955,7 +955,7 @@ def _group_rows(doc: _Document, plan: TablePlan) -> list[tuple]:
         for field, column, _ in group.cells:
             value = None
             if field is not None:
-                value, real = doc.value(field, doc.locate(field, None))
+                value, real = field.read(doc, None)  # the reader field_reader chose
                 if real and field.reads_document and not makes_row:
                     makes_row = _makes_row(value, column)
             values.append(value)
