@@ -181,3 +181,26 @@ def test_attributes_match_their_name_in_any_case(markup, wanted, expected):
     element = etree.fromstring(markup)
     assert doc.attr(element, wanted, wanted.lower()) == expected
     assert doc.attr(element, wanted, wanted.lower()) == expected  # remembered per element
+
+
+@pytest.mark.parametrize(("score", "flag", "legacy"), [
+    ("712", "Y", "LC7"),
+    ("1,500", "yes", "NULL"),
+    ("abc", "N", "none"),
+    ("99999999999999999999", "1", "x" * 300),
+    ("2.5", "t", "\u00e9" * 70),
+    ("\u0663", "true", " "),
+])
+def test_key_value_rows_read_alike_both_ways(score, flag, legacy, monkeypatch):
+    """Scores, indicators and history rows: the generated shortcut for the usual text and
+    the shared row function for the rest give the generic path's rows and warnings."""
+    import html
+
+    contract = SHARED / "conformance" / "contract.json"
+    data = (SHARED / "conformance" / "cases" / "01_basic.xml").read_text(encoding="utf-8")
+    data = data.replace('fico_score="712"', f'fico_score="{html.escape(score)}"') \
+        .replace('fraud_ind="Y"', f'fraud_ind="{flag}"') \
+        .replace('legacy_code="LC7"', f'legacy_code="{legacy}"')
+    fast = compiled_for(contract)
+    generic = _generic_compiled(contract, monkeypatch)
+    assert _exact(fast.map_document(data)) == _exact(generic.map_document(data))

@@ -16,6 +16,8 @@ from xmlshred.contract.expression_source import generate
 from xmlshred.contract.expressions import result_to_text
 from xmlshred.contract.parsing import DocumentRejected, check_size, parse_document
 from xmlshred.contract.plans import (
+    _HISTORY_EMPTY,
+    _INDICATOR_TRUE,
     _NO_DEFAULT,
     ABOVE,
     BELOW,
@@ -54,8 +56,6 @@ from xmlshred.vocab.results import MappedRecord, RecordFailure
 
 __all__ = ["map_document"]
 
-_INDICATOR_TRUE = frozenset({"y", "yes", "true", "t", "1"})
-_HISTORY_EMPTY = frozenset({"null", "none"})
 """Texts that stand for no value in history, policy-exception and group rows."""
 _NUMERIC_TYPES = frozenset({"int", "smallint", "bigint", "tinyint", "decimal", "float", "bit", "boolean"})
 _ZERO = {"decimal": Decimal(0), "float": 0.0}

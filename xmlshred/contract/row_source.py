@@ -25,6 +25,8 @@ from xmlshred.contract.expression_source import generate as generate_expression
 from xmlshred.contract.expressions import result_to_text
 from xmlshred.contract.generated import Constants, Generated, define
 from xmlshred.contract.plans import (
+    _HISTORY_EMPTY,
+    _INDICATOR_TRUE,
     BOOLEAN_TO_BIT,
     CALCULATED,
     CHAR_TO_BIT,
@@ -93,14 +95,49 @@ def generate_key_value_table(plan: TablePlan, make_row) -> Generated:
         else:
             body.append(f"    text, _ = doc.text({constant}, doc.locate({constant}, None))")
         body.append("    if text:")
-        body.append(f"        made = {writer.constant(make_row)}(doc, {constant}, text)")
-        body.append("        if made is not None:")
-        body.append("            found.append(made)")
-    lines = [f"def rows(doc, row):  # {plan.table.name!r}", "    found = []"]
+        indent = "        "
+        fast = _key_value_fast_path(writer, field)
+        if fast is not None:
+            test, row = fast
+            body.append(f"{indent}if {test}:")
+            body.append(f"{indent}    found.append({row})")
+        if fast is None or field.row_step != "add_indicator":  # an indicator has no other row
+            if fast is not None:
+                body.append(f"{indent}else:")
+                indent += "    "
+            body.append(f"{indent}made = {writer.constant(make_row)}(doc, {constant}, text)")
+            body.append(f"{indent}if made is not None:")
+            body.append(f"{indent}    found.append(made)")
+    lines = [f"def rows(doc, row):  # {plan.table.name!r}", "    found = []", "    key = doc.key"]
     lines.extend(writer.element_lines())
     lines.extend(body)
     lines.append("    return found")
     return define(lines, "table", writer.names, "rows")
+
+
+def _key_value_fast_path(writer: _Writer, field: FieldPlan) -> tuple[str, str] | None:
+    """(test, row) for the usual text of a key/value field: when ``test`` holds, ``row``
+    is the row ``make_row`` would make (no conversion, no warning); otherwise the text
+    goes to ``make_row``. An indicator's text that fails the test makes no row. None
+    when the field has no such shortcut."""
+    step, column = field.row_step, field.column
+    argument = writer.constant(field.row_argument)
+    if step == "add_indicator":
+        return f"text.casefold() in {writer.constant(_INDICATOR_TRUE)}", f"(key, {argument}, '1')"
+    if step == "add_score" and column.data_type in INTEGER_RANGES:
+        high = writer.constant(INTEGER_RANGES[column.data_type][1])
+        return (f"len(text) < 19 and text.isascii() and text.isdigit() and (value := int(text)) <= {high}",
+                f"(key, {argument}, value)")
+    if step in ("add_history", "add_report_lookup") and column.data_type == "string":
+        test = f"len(text) <= {writer.constant(column.data_length)}" if column.data_length and column.data_length > 0 \
+            else "True"
+        if step == "add_history":
+            test += f" and text.casefold() not in {writer.constant(_HISTORY_EMPTY)}"
+            return test, (f"(key, {writer.constant(field.history_name)}, "
+                          f"{writer.constant(field.history_source)}, text)")
+        return test, (f"(key, {writer.constant(field.attribute or field.node.tag)}, text, "
+                      f"{argument})")
+    return None
 
 
 def _row_independent_place(field: FieldPlan) -> tuple | None:
