@@ -204,3 +204,16 @@ def test_key_value_rows_read_alike_both_ways(score, flag, legacy, monkeypatch):
     fast = compiled_for(contract)
     generic = _generic_compiled(contract, monkeypatch)
     assert _exact(fast.map_document(data)) == _exact(generic.map_document(data))
+
+
+@pytest.mark.parametrize("apr", ["2.345", "2.355", "0.0", "1.", ".5", "-0.001", "0.004",
+                                 "12345678901234567890", "1234567890123456789.55",
+                                 "123456789012345678901234567890123456.7", "$4", "1,500.5", "٣"])
+def test_decimal_columns_read_alike_both_ways(apr, monkeypatch):
+    """A decimal column's in-line reading of plain digits and the converter for the rest."""
+    contract = SHARED / "conformance" / "contract.json"
+    data = (SHARED / "conformance" / "cases" / "01_basic.xml").read_text(encoding="utf-8")
+    data = data.replace('apr="2.345"', f'apr="{apr}"')
+    fast = compiled_for(contract)
+    generic = _generic_compiled(contract, monkeypatch)
+    assert _exact(fast.map_document(data)) == _exact(generic.map_document(data))

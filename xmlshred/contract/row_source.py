@@ -21,6 +21,8 @@ maps generated corpora and every conformance suite both ways).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from xmlshred.contract.expression_source import generate as generate_expression
 from xmlshred.contract.expressions import result_to_text
 from xmlshred.contract.generated import Constants, Generated, define
@@ -44,6 +46,8 @@ from xmlshred.contract.plans import (
 from xmlshred.contract.values import (
     BIT_SPELLINGS,
     INTEGER_RANGES,
+    MAX_DECIMAL_DIGITS,
+    _quantize,
     converter,
     extract_numeric,
     numbers_only,
@@ -347,6 +351,17 @@ class _Writer:
         elif column.data_type in ("bit", "boolean"):
             lines += [f"{indent}elif (value := {self.constant(BIT_SPELLINGS)}.get(text)) is not None:",
                       f"{indent}    pass"]
+        elif column.data_type == "decimal" and (column.data_length or 0) + 20 <= MAX_DECIMAL_DIGITS:
+            # Plain digits with at most one point, at most 20 characters: parse_number's
+            # exact Decimal, within 38 digits at any scale this column has, then quantized
+            # as the converter does (its other checks cannot fail here).
+            exact = f"{self.constant(Decimal)}(text)"
+            places = column.data_length
+            if places is not None:
+                exact = f"{self.constant(_quantize)}({exact}, {self.constant(places)})"
+            lines += [f"{indent}elif len(text) <= 20 and text.isascii() and "
+                      f"text.replace('.', '', 1).isdigit():",
+                      f"{indent}    value = {exact}"]
         lines += [f"{indent}else:",
                   f"{indent}    value, truncated = {convert}(text, {self.constant(column)})",
                   f"{indent}    if truncated:",
