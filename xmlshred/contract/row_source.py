@@ -177,9 +177,10 @@ class _Writer:
             lines.append(f"    {name} = doc.locate({field}, None)")
         return lines
 
-    def raw_text(self, field: FieldPlan, element: str, indent: str) -> list[str]:
+    def raw_text(self, field: FieldPlan, element: str, indent: str, strip: bool = True) -> list[str]:
         """Code that sets ``text``: the field's attribute (its name matched as
-        ``_Document.attr`` does) or element text, stripped; '' when there is none."""
+        ``_Document.attr`` does) or element text, stripped; '' when there is none
+        (only ``raw``, the text as it is or None, when ``strip`` is off)."""
         lines = []
         # A row's own element is always there; another may be missing.
         present = "" if element == "row" else f" and {element} is not None"
@@ -192,7 +193,8 @@ class _Writer:
             lines.append(f"{indent}raw = {element}.get({key}){otherwise}")
             lines.append(f"{indent}if raw is None{present}:")
             lines.append(f"{indent}    raw = doc.attr_other_case({element}, {lower})")
-        lines.append(f"{indent}text = raw.strip() if raw else ''")
+        if strip:
+            lines.append(f"{indent}text = raw.strip() if raw else ''")
         return lines
 
     def column(self, fields: list[FieldPlan], indent: str) -> list[str]:
@@ -241,6 +243,19 @@ class _Writer:
             # A calculated field's value is the expression's alone (see mapper.field_reader).
             lines.append(f"{inner}text = {self.calculated(field, element)}")
             lines.append(f"{inner}real = {not field.is_key!r}")
+        elif not field.steps and field.column.data_type == "string":
+            # The commonest field: a plain text, straight from the document to the column.
+            lines.extend(self.raw_text(field, element, inner, strip=False))
+            lines.append(f"{inner}if raw and (value := raw.strip()):")
+            lines.append(f"{inner}    real = {field.counts_as_real!r}")
+            length = field.column.data_length
+            if length and length > 0:
+                lines += [f"{inner}    if len(value) > {self.constant(length)}:",
+                          f"{inner}        warn({self.constant(field.truncated_warning)})",
+                          f"{inner}        value = value[:{self.constant(length)}]"]
+            lines.append(f"{inner}else:")
+            lines.append(f"{inner}    value, real = None, False")
+            return lines
         else:
             lines.extend(self.raw_text(field, element, inner))
             lines.append(f"{inner}real = {field.counts_as_real!r}")
