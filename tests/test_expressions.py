@@ -182,6 +182,16 @@ def test_arithmetic_null_rules(text):
     assert evaluate(text) is None
 
 
+@pytest.mark.parametrize("value", ["12", "1.5", "1.", ".5", "1,500", " 7 ", "1.2.3", "abc", "-3",
+                                   "+4", "1e3", "\u0663", "9" * 40])
+def test_attribute_numbers_read_alike_both_ways(value):
+    """Attribute text as an operand: the generated function's in-line reading of plain
+    digits and its fallback give the closures' numbers (or NULL)."""
+    for text in ("a * 2", "a / 0", "2 - a", "a + a", "DATEADD(day, a, '2025-01-01')",
+                 "DATEADD(month, a * 1, '2025-01-31')", "a * 99999999999999999999 * 99999999999999999999"):
+        evaluate(text, {"a": value})
+
+
 def test_no_string_concatenation():
     assert evaluate("'a' + 'b'") is None
 

@@ -110,7 +110,7 @@ def test_generated_row_builders_are_readable_source(product):
     from xmlshred.contract.row_source import generate_key_value_table, generate_table
 
     compiled = compiled_for(CONTRACTS[product])
-    built = key_values = 0
+    built = key_values = located = 0
     for plan in compiled.plans:
         if plan.row_values is None or plan.row_values.__name__ not in ("values", "rows"):
             continue
@@ -127,8 +127,14 @@ def test_generated_row_builders_are_readable_source(product):
         for field in plan.fields:  # contract names are named constants, not pasted
             if field.attribute is not None:
                 assert repr(field.attribute) not in generated.source
+        # Contact picks and typed record elements do not depend on the row: found once, at
+        # the top, into p0, p1 ... (never again per field).
+        hoisted = [line for line in generated.source.splitlines() if "doc.locate(" in line
+                   and line.endswith(", None)")]
+        assert all(line.startswith("    p") for line in hoisted)
+        located += len(hoisted)
         built += 1
-    assert built >= 5 and key_values >= 4
+    assert built >= 5 and key_values >= 4 and located >= 1
 
 
 @pytest.mark.parametrize(("path", "attribute", "table"), [
@@ -153,3 +159,61 @@ def test_an_out_of_range_value_in_a_repeating_row_fails_the_record_with_the_tabl
         assert result.stage == "map"
         assert result.reason.startswith(f"table={table} column="), result.reason
         assert "out of range" in result.reason and "9999" not in result.reason
+
+
+@pytest.mark.parametrize(("markup", "wanted", "expected"), [
+    ('<e Name="a"/>', "name", "a"),
+    ('<e name="a"/>', "name", "a"),
+    ('<e NAME="a" Name="b"/>', "name", "b"),  # the last spelling wins
+    ('<e other="a" names="b" xname="c"/>', "name", None),  # no partial match
+    ('<e/>', "name", None),
+    ('<e ΑΣ="a" Name="b"/>', "name", "b"),  # non-ASCII names: matched one by one
+    ('<e ΑΣ="a"/>', "ας", "a"),
+    ('<e ΑΣ="a"/>', "ασ", None),
+])
+def test_attributes_match_their_name_in_any_case(markup, wanted, expected):
+    from lxml import etree
+
+    from xmlshred.contract.mapper import _Document
+
+    doc = object.__new__(_Document)
+    doc.lowered = {}
+    element = etree.fromstring(markup)
+    assert doc.attr(element, wanted, wanted.lower()) == expected
+    assert doc.attr(element, wanted, wanted.lower()) == expected  # remembered per element
+
+
+@pytest.mark.parametrize(("score", "flag", "legacy"), [
+    ("712", "Y", "LC7"),
+    ("1,500", "yes", "NULL"),
+    ("abc", "N", "none"),
+    ("99999999999999999999", "1", "x" * 300),
+    ("2.5", "t", "\u00e9" * 70),
+    ("\u0663", "true", " "),
+])
+def test_key_value_rows_read_alike_both_ways(score, flag, legacy, monkeypatch):
+    """Scores, indicators and history rows: the generated shortcut for the usual text and
+    the shared row function for the rest give the generic path's rows and warnings."""
+    import html
+
+    contract = SHARED / "conformance" / "contract.json"
+    data = (SHARED / "conformance" / "cases" / "01_basic.xml").read_text(encoding="utf-8")
+    data = data.replace('fico_score="712"', f'fico_score="{html.escape(score)}"') \
+        .replace('fraud_ind="Y"', f'fraud_ind="{flag}"') \
+        .replace('legacy_code="LC7"', f'legacy_code="{legacy}"')
+    fast = compiled_for(contract)
+    generic = _generic_compiled(contract, monkeypatch)
+    assert _exact(fast.map_document(data)) == _exact(generic.map_document(data))
+
+
+@pytest.mark.parametrize("apr", ["2.345", "2.355", "0.0", "1.", ".5", "-0.001", "0.004",
+                                 "12345678901234567890", "1234567890123456789.55",
+                                 "123456789012345678901234567890123456.7", "$4", "1,500.5", "٣"])
+def test_decimal_columns_read_alike_both_ways(apr, monkeypatch):
+    """A decimal column's in-line reading of plain digits and the converter for the rest."""
+    contract = SHARED / "conformance" / "contract.json"
+    data = (SHARED / "conformance" / "cases" / "01_basic.xml").read_text(encoding="utf-8")
+    data = data.replace('apr="2.345"', f'apr="{apr}"')
+    fast = compiled_for(contract)
+    generic = _generic_compiled(contract, monkeypatch)
+    assert _exact(fast.map_document(data)) == _exact(generic.map_document(data))

@@ -127,7 +127,15 @@ class _Generator:
 
     def number(self, node, depth: int) -> str:
         code, kind = self.node(node, depth)
-        return code if kind == NUMBER else f"{self.helper(ex._as_number)}({code})"
+        if kind == NUMBER:
+            return code
+        # ex._as_number, its usual cases in line: a number already, or plain digits
+        # with at most one point; the helper decides the rest.
+        value = self.temporary()
+        decimal = self.helper(Decimal)
+        return (f"({value} if type({value} := {code}) is {decimal} else {decimal}({value}) "
+                f"if type({value}) is str and {value}.isascii() and {value}.replace('.', '', 1).isdigit() "
+                f"else {self.helper(ex._as_number)}({value}))")
 
     def literal_node(self, node, depth: int) -> tuple[str, str]:
         return self.literal(node.value)
@@ -296,23 +304,22 @@ def _plain_text(constant: object) -> bool:
     return type(constant) is str and ex._as_number(constant) is None and parse_datetime(constant) is None
 
 
-def _add(left: Decimal | None, right: Decimal | None) -> Decimal | None:
-    return None if left is None or right is None else ex._apply("+", left, right)
+def _operation(operate, divides: bool):
+    """``ex._apply`` of one operator on two numbers that may be NULL, in one call."""
+    def operation(left: Decimal | None, right: Decimal | None) -> Decimal | None:
+        if left is None or right is None or (divides and not right):
+            return None
+        try:
+            return operate(left, right)
+        except ArithmeticError:  # as ex._apply: overflow or an undefined result is no value
+            return None
+    return operation
 
 
-def _subtract(left: Decimal | None, right: Decimal | None) -> Decimal | None:
-    return None if left is None or right is None else ex._apply("-", left, right)
-
-
-def _multiply(left: Decimal | None, right: Decimal | None) -> Decimal | None:
-    return None if left is None or right is None else ex._apply("*", left, right)
-
-
-def _divide(left: Decimal | None, right: Decimal | None) -> Decimal | None:
-    return None if left is None or right is None else ex._apply("/", left, right)
-
-
-_OPERATIONS = {"+": _add, "-": _subtract, "*": _multiply, "/": _divide}
+_OPERATIONS = {
+    "+": _operation(ex._ARITHMETIC.add, False), "-": _operation(ex._ARITHMETIC.subtract, False),
+    "*": _operation(ex._ARITHMETIC.multiply, False), "/": _operation(ex._ARITHMETIC.divide, True),
+}
 
 _METHODS = {
     ex._Literal: _Generator.literal_node, ex._Attribute: _Generator.attribute,

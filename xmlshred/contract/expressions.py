@@ -315,7 +315,7 @@ _TIME_UNIT_SECONDS = {"hour": 3600, "minute": 60, "second": 1}
 
 
 def _date_add(unit: str, amount: object, moment: object) -> Value:
-    number = _as_number(amount)
+    number = amount if type(amount) is Decimal else _as_number(amount)
     if number is None or moment is None or abs(number) > _LARGEST_COUNT:
         return None
     if type(moment) is str:

@@ -16,6 +16,8 @@ from xmlshred.contract.expression_source import generate
 from xmlshred.contract.expressions import result_to_text
 from xmlshred.contract.parsing import DocumentRejected, check_size, parse_document
 from xmlshred.contract.plans import (
+    _HISTORY_EMPTY,
+    _INDICATOR_TRUE,
     _NO_DEFAULT,
     ABOVE,
     BELOW,
@@ -54,8 +56,6 @@ from xmlshred.vocab.results import MappedRecord, RecordFailure
 
 __all__ = ["map_document"]
 
-_INDICATOR_TRUE = frozenset({"y", "yes", "true", "t", "1"})
-_HISTORY_EMPTY = frozenset({"null", "none"})
 """Texts that stand for no value in history, policy-exception and group rows."""
 _NUMERIC_TYPES = frozenset({"int", "smallint", "bigint", "tinyint", "decimal", "float", "bit", "boolean"})
 _ZERO = {"decimal": Decimal(0), "float": 0.0}
@@ -197,11 +197,26 @@ class _Document:
 
     def attr_other_case(self, element, lower: str) -> str | None:
         """``attr`` once the name as written is known to be absent."""
-        # The element's names by their lower case (the last spelling wins), read once:
-        # keys alone cost a fraction of the items, and most misses are simply absent.
+        # The element's names in lower case, read once. Most misses are simply absent:
+        # ASCII names are kept as one lowered string ("\0a\0b\0") that answers those
+        # with one search; other names (where lowering may depend on the neighbours,
+        # as Greek final sigma does) as a dict by their lower case.
         lowered = self.lowered.get(element)
         if lowered is None:
-            lowered = self.lowered[element] = {key.lower(): key for key in element.keys()}
+            keys = element.keys()
+            joined = "\0" + "\0".join(keys) + "\0"
+            if joined.isascii():
+                lowered = joined.lower()
+            else:
+                lowered = {key.lower(): key for key in keys}
+            self.lowered[element] = lowered
+        if type(lowered) is str:
+            if f"\0{lower}\0" not in lowered:
+                return None
+            for key in reversed(element.keys()):  # the last spelling wins
+                if key.lower() == lower:
+                    return element.get(key)
+            return None  # pragma: no cover - the search found the name
         key = lowered.get(lower)
         return None if key is None else element.get(key)
 
@@ -940,7 +955,7 @@ def _group_rows(doc: _Document, plan: TablePlan) -> list[tuple]:
         for field, column, _ in group.cells:
             value = None
             if field is not None:
-                value, real = doc.value(field, doc.locate(field, None))
+                value, real = field.read(doc, None)  # the reader field_reader chose
                 if real and field.reads_document and not makes_row:
                     makes_row = _makes_row(value, column)
             values.append(value)

@@ -34,6 +34,10 @@ SELF, BELOW, ABOVE, RECORD, CONTACT = range(5)
 ROOT, SINGLE, REPEAT, ROWS, POLICY, GROUPS = range(6)
 
 _NO_DEFAULT = object()
+_INDICATOR_TRUE = frozenset({"y", "yes", "true", "t", "1"})
+"""The words (casefolded) an add_indicator field writes a row for."""
+_HISTORY_EMPTY = frozenset({"null", "none"})
+"""Text (casefolded) that counts as no value for history, policy and group rows."""
 _INTEGER_TYPES = frozenset({"int", "smallint", "bigint", "tinyint"})
 _MAX_FIXED_TEXT = 64
 

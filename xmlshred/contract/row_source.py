@@ -21,11 +21,38 @@ maps generated corpora and every conformance suite both ways).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from xmlshred.contract.expression_source import generate as generate_expression
 from xmlshred.contract.expressions import result_to_text
 from xmlshred.contract.generated import Constants, Generated, define
-from xmlshred.contract.plans import CALCULATED, RECORD, SELF, FieldPlan, TablePlan
-from xmlshred.contract.values import BIT_SPELLINGS, INTEGER_RANGES, converter
+from xmlshred.contract.plans import (
+    _HISTORY_EMPTY,
+    _INDICATOR_TRUE,
+    BOOLEAN_TO_BIT,
+    CALCULATED,
+    CHAR_TO_BIT,
+    CONTACT,
+    ENUM,
+    EXTRACT_DATE,
+    EXTRACT_NUMERIC,
+    NUMBERS_ONLY,
+    RECORD,
+    SELF,
+    UTC_IF_NULL,
+    FieldPlan,
+    TablePlan,
+)
+from xmlshred.contract.values import (
+    BIT_SPELLINGS,
+    INTEGER_RANGES,
+    MAX_DECIMAL_DIGITS,
+    _quantize,
+    converter,
+    extract_numeric,
+    numbers_only,
+    parse_datetime,
+)
 
 __all__ = ["generate_key_value_table", "generate_table"]
 
@@ -72,14 +99,61 @@ def generate_key_value_table(plan: TablePlan, make_row) -> Generated:
         else:
             body.append(f"    text, _ = doc.text({constant}, doc.locate({constant}, None))")
         body.append("    if text:")
-        body.append(f"        made = {writer.constant(make_row)}(doc, {constant}, text)")
-        body.append("        if made is not None:")
-        body.append("            found.append(made)")
-    lines = [f"def rows(doc, row):  # {plan.table.name!r}", "    found = []"]
+        indent = "        "
+        fast = _key_value_fast_path(writer, field)
+        if fast is not None:
+            test, row = fast
+            body.append(f"{indent}if {test}:")
+            body.append(f"{indent}    found.append({row})")
+        if fast is None or field.row_step != "add_indicator":  # an indicator has no other row
+            if fast is not None:
+                body.append(f"{indent}else:")
+                indent += "    "
+            body.append(f"{indent}made = {writer.constant(make_row)}(doc, {constant}, text)")
+            body.append(f"{indent}if made is not None:")
+            body.append(f"{indent}    found.append(made)")
+    lines = [f"def rows(doc, row):  # {plan.table.name!r}", "    found = []", "    key = doc.key"]
     lines.extend(writer.element_lines())
     lines.extend(body)
     lines.append("    return found")
     return define(lines, "table", writer.names, "rows")
+
+
+def _key_value_fast_path(writer: _Writer, field: FieldPlan) -> tuple[str, str] | None:
+    """(test, row) for the usual text of a key/value field: when ``test`` holds, ``row``
+    is the row ``make_row`` would make (no conversion, no warning); otherwise the text
+    goes to ``make_row``. An indicator's text that fails the test makes no row. None
+    when the field has no such shortcut."""
+    step, column = field.row_step, field.column
+    argument = writer.constant(field.row_argument)
+    if step == "add_indicator":
+        return f"text.casefold() in {writer.constant(_INDICATOR_TRUE)}", f"(key, {argument}, '1')"
+    if step == "add_score" and column.data_type in INTEGER_RANGES:
+        high = writer.constant(INTEGER_RANGES[column.data_type][1])
+        return (f"len(text) < 19 and text.isascii() and text.isdigit() and (value := int(text)) <= {high}",
+                f"(key, {argument}, value)")
+    if step in ("add_history", "add_report_lookup") and column.data_type == "string":
+        test = f"len(text) <= {writer.constant(column.data_length)}" if column.data_length and column.data_length > 0 \
+            else "True"
+        if step == "add_history":
+            test += f" and text.casefold() not in {writer.constant(_HISTORY_EMPTY)}"
+            return test, (f"(key, {writer.constant(field.history_name)}, "
+                          f"{writer.constant(field.history_source)}, text)")
+        return test, (f"(key, {writer.constant(field.attribute or field.node.tag)}, text, "
+                      f"{argument})")
+    return None
+
+
+def _row_independent_place(field: FieldPlan) -> tuple | None:
+    """What decides where ``_Document.locate`` finds ``field`` when that is not the row:
+    the record's first instance of a typed node, or a contact pick (and the path below
+    it); None for places that depend on the row."""
+    if field.where == RECORD:
+        return ("record", field.node.id, field.typed)
+    if field.where == CONTACT:
+        wanted, below = field.where_arg
+        return ("contact", wanted, tuple(node.id for node in below))
+    return None
 
 
 class _Writer:
@@ -87,6 +161,7 @@ class _Writer:
         self.step_function = step_function
         self.names = Constants()
         self.elements: dict[int, str] = {}
+        self.located: dict[tuple, tuple[str, str]] = {}  # place -> (variable, field constant)
         self.uses_now = False
 
     def constant(self, value: object) -> str:
@@ -98,11 +173,14 @@ class _Writer:
         for node_id, name in self.elements.items():
             lines.append(f"    {name} = doc.inst[{node_id}]")
             lines.append(f"    {name} = {name}[0] if {name} else None")
+        for name, field in self.located.values():
+            lines.append(f"    {name} = doc.locate({field}, None)")
         return lines
 
-    def raw_text(self, field: FieldPlan, element: str, indent: str) -> list[str]:
+    def raw_text(self, field: FieldPlan, element: str, indent: str, strip: bool = True) -> list[str]:
         """Code that sets ``text``: the field's attribute (its name matched as
-        ``_Document.attr`` does) or element text, stripped; '' when there is none."""
+        ``_Document.attr`` does) or element text, stripped; '' when there is none
+        (only ``raw``, the text as it is or None, when ``strip`` is off)."""
         lines = []
         # A row's own element is always there; another may be missing.
         present = "" if element == "row" else f" and {element} is not None"
@@ -115,7 +193,8 @@ class _Writer:
             lines.append(f"{indent}raw = {element}.get({key}){otherwise}")
             lines.append(f"{indent}if raw is None{present}:")
             lines.append(f"{indent}    raw = doc.attr_other_case({element}, {lower})")
-        lines.append(f"{indent}text = raw.strip() if raw else ''")
+        if strip:
+            lines.append(f"{indent}text = raw.strip() if raw else ''")
         return lines
 
     def column(self, fields: list[FieldPlan], indent: str) -> list[str]:
@@ -128,7 +207,8 @@ class _Writer:
 
     def element(self, field: FieldPlan, indent: str, lines: list[str]) -> str:
         """The variable holding the field's element: the row's own, the record's first
-        instance (found once per row), or one found by ``_Document.locate`` here."""
+        instance or another place that does not depend on the row (found once per row, at
+        the top), or one found by ``_Document.locate`` here."""
         if field.where == SELF:
             return "row"
         if field.where == RECORD and not field.typed:
@@ -137,6 +217,13 @@ class _Writer:
             if name is None:
                 name = self.elements[node_id] = f"e{node_id}"
             return name
+        place = _row_independent_place(field)
+        if place is not None:
+            # The same element for every field placed so: located once, at the top.
+            found = self.located.get(place)
+            if found is None:
+                found = self.located[place] = (f"p{len(self.located)}", self.constant(field))
+            return found[0]
         lines.append(f"{indent}element = doc.locate({self.constant(field)}, row)")
         return "element"
 
@@ -156,6 +243,19 @@ class _Writer:
             # A calculated field's value is the expression's alone (see mapper.field_reader).
             lines.append(f"{inner}text = {self.calculated(field, element)}")
             lines.append(f"{inner}real = {not field.is_key!r}")
+        elif not field.steps and field.column.data_type == "string":
+            # The commonest field: a plain text, straight from the document to the column.
+            lines.extend(self.raw_text(field, element, inner, strip=False))
+            lines.append(f"{inner}if raw and (value := raw.strip()):")
+            lines.append(f"{inner}    real = {field.counts_as_real!r}")
+            length = field.column.data_length
+            if length and length > 0:
+                lines += [f"{inner}    if len(value) > {self.constant(length)}:",
+                          f"{inner}        warn({self.constant(field.truncated_warning)})",
+                          f"{inner}        value = value[:{self.constant(length)}]"]
+            lines.append(f"{inner}else:")
+            lines.append(f"{inner}    value, real = None, False")
+            return lines
         else:
             lines.extend(self.raw_text(field, element, inner))
             lines.append(f"{inner}real = {field.counts_as_real!r}")
@@ -168,7 +268,9 @@ class _Writer:
         self.uses_now = True
         evaluate = self.constant(generate_expression(field.expression).second)
         start = f"{element} if {element} is not None else doc.start_of({self.constant(field)}, row)"
-        return f"{self.constant(result_to_text)}({evaluate}(doc, {start}, now)).strip()"
+        # A text result (the commonest) needs no call to become text; None is ''.
+        return (f"('' if (result := {evaluate}(doc, {start}, now)) is None else result "
+                f"if type(result) is str else {self.constant(result_to_text)}(result)).strip()")
 
     def steps(self, field: FieldPlan, steps: list, element: str, indent: str) -> list[str]:
         """The value steps in order, as ``_Document.text`` runs them: a non-empty
@@ -177,8 +279,7 @@ class _Writer:
         lines = []
         for index, (code, payload) in enumerate(steps):
             if code != CALCULATED:
-                step = self.constant(self.step_function(field, code, payload))
-                lines.append(f"{indent}text, real = {step}(doc, text, real)")
+                lines.extend(self.step(field, code, payload, indent))
                 continue
             lines.append(f"{indent}result = {self.calculated(field, element)}")
             lines.append(f"{indent}if result:")
@@ -187,6 +288,48 @@ class _Writer:
             rest = self.steps(field, steps[index + 1:], element, indent + "    ")
             lines.extend(rest or [f"{indent}    text, real = '', False"])
             break
+        return lines
+
+    def step(self, field: FieldPlan, code: int, payload, indent: str) -> list[str]:
+        """One value step on ``text, real`` in line, as the mapper's step function of the
+        same code does it (that function is called for a code not written out here)."""
+        if code in (NUMBERS_ONLY, EXTRACT_NUMERIC, EXTRACT_DATE):
+            helper = {NUMBERS_ONLY: numbers_only, EXTRACT_NUMERIC: extract_numeric,
+                      EXTRACT_DATE: parse_datetime}[code]
+            if code != EXTRACT_DATE:
+                return [f"{indent}if text:", f"{indent}    text = {self.constant(helper)}(text)"]
+            return [f"{indent}if text:",
+                    f"{indent}    moment = {self.constant(helper)}(text)",
+                    f"{indent}    text = '' if moment is None else moment.isoformat(' ')"]
+        if code == UTC_IF_NULL:
+            return [f"{indent}if not text:", f"{indent}    text, real = doc.compiled.now_text, False"]
+        if code in (ENUM, CHAR_TO_BIT):
+            table, folded, empty = payload
+            lines = [f"{indent}if text:",
+                     f"{indent}    step = {self.constant(table)}.get(text)",
+                     f"{indent}    if step is None:",
+                     f"{indent}        step = {self.constant(folded)}.get(text.casefold())"]
+            if code == ENUM:
+                # An unknown or empty text takes the empty value, which is never real.
+                return lines + [f"{indent}else:",
+                                f"{indent}    step = None",
+                                f"{indent}if step is None:",
+                                f"{indent}    step = {self.constant(empty)}",
+                                f"{indent}    real = False",
+                                f"{indent}text = '' if step is None else str(step)"]
+            lines += [f"{indent}    if step is None:",
+                      f"{indent}        step = 0",
+                      f"{indent}        warn({self.constant(field.unmapped_warning)})",
+                      f"{indent}    text = str(step)"]
+        elif code == BOOLEAN_TO_BIT:
+            folded, empty = payload
+            lines = [f"{indent}if text:",
+                     f"{indent}    text = str({self.constant(folded)}.get(text.casefold(), 0))"]
+        else:  # pragma: no cover - every step code but calculated_field is written above
+            step = self.constant(self.step_function(field, code, payload))
+            return [f"{indent}text, real = {step}(doc, text, real)"]
+        if empty is not None:
+            lines += [f"{indent}else:", f"{indent}    text, real = {self.constant(str(empty))}, False"]
         return lines
 
     def convert(self, field: FieldPlan, indent: str) -> list[str]:
@@ -204,6 +347,15 @@ class _Writer:
                       f"{indent}else:",
                       f"{indent}    value = text"]
             return lines
+        if column.data_type in ("date", "datetime"):
+            # What the converter does (parse_datetime, the date of it; never truncated), in line.
+            date = ".date()" if column.data_type == "date" else ""
+            lines += [f"{indent}elif (value := {self.constant(parse_datetime)}(text)) is not None:",
+                      f"{indent}    value = value{date}" if date else f"{indent}    pass",
+                      f"{indent}else:",
+                      f"{indent}    warn({self.constant(field.unconvertible_warning)})",
+                      f"{indent}    real = False"]
+            return lines
         convert = self.constant(converter(column.data_type))
         if column.data_type in INTEGER_RANGES:
             # Plain digits within the type's bound, in line (never below its low bound).
@@ -214,6 +366,17 @@ class _Writer:
         elif column.data_type in ("bit", "boolean"):
             lines += [f"{indent}elif (value := {self.constant(BIT_SPELLINGS)}.get(text)) is not None:",
                       f"{indent}    pass"]
+        elif column.data_type == "decimal" and (column.data_length or 0) + 20 <= MAX_DECIMAL_DIGITS:
+            # Plain digits with at most one point, at most 20 characters: parse_number's
+            # exact Decimal, within 38 digits at any scale this column has, then quantized
+            # as the converter does (its other checks cannot fail here).
+            exact = f"{self.constant(Decimal)}(text)"
+            places = column.data_length
+            if places is not None:
+                exact = f"{self.constant(_quantize)}({exact}, {self.constant(places)})"
+            lines += [f"{indent}elif len(text) <= 20 and text.isascii() and "
+                      f"text.replace('.', '', 1).isdigit():",
+                      f"{indent}    value = {exact}"]
         lines += [f"{indent}else:",
                   f"{indent}    value, truncated = {convert}(text, {self.constant(column)})",
                   f"{indent}    if truncated:",

@@ -206,6 +206,15 @@ def parse_datetime(text: str) -> datetime | None:
     immutable): a document reads the same date in several expressions.
     """
     text = text.strip()
+    if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.isascii():
+        # The commonest shape, YYYY-MM-DD, without the pattern: what _build_datetime
+        # makes of a date without a time.
+        year, month, day = text[:4], text[5:7], text[8:]
+        if year.isdigit() and month.isdigit() and day.isdigit():
+            try:
+                return datetime(int(year), int(month), int(day))
+            except ValueError:
+                return None
     match = _ISO_DATETIME.fullmatch(text)
     if match is not None:
         year, month, day, *rest = match.groups()
