@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import sys
 import threading
 import uuid
 from contextlib import contextmanager
@@ -149,6 +150,10 @@ class Migration:
     """Set by a driver draining its shards: handled like a first SIGINT."""
 
 
+GIL_SWITCH_INTERVAL_S = 0.0005
+"""How long a thread of the run may hold the GIL while another waits (Python's default is 5 ms)."""
+
+
 def run_migration(settings, leased: LeasedRun | None = None,
                   stop: threading.Event | None = None,
                   files: tuple[int, int] | None = None) -> RunResult:
@@ -168,17 +173,24 @@ def run_migration(settings, leased: LeasedRun | None = None,
     before anything starts, and RunError when the lease cannot be taken
     for another reason (the target is unreachable) or the run stops on an error.
     """
-    run = start_migration(settings, leased, files)
-    run.stop = stop
-    if run.idle:
-        return RunResult(ExitCode.OK, run.run_id, None)
+    switch_interval = sys.getswitchinterval()
+    # The run's threads (actors) hand the GIL over at blocking calls; a mapper actor waiting
+    # for it at 5 ms turns leaves its worker process idle while the inserter computes.
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     try:
-        with _as_run_error():
-            outcome, exit_code = watch_migration(run)
-    except BaseException:
-        stop_migration(run, "error")
-        raise
-    return stop_migration(run, outcome, exit_code)
+        run = start_migration(settings, leased, files)
+        run.stop = stop
+        if run.idle:
+            return RunResult(ExitCode.OK, run.run_id, None)
+        try:
+            with _as_run_error():
+                outcome, exit_code = watch_migration(run)
+        except BaseException:
+            stop_migration(run, "error")
+            raise
+        return stop_migration(run, outcome, exit_code)
+    finally:
+        sys.setswitchinterval(switch_interval)
 
 
 def start_migration(settings, leased: LeasedRun | None = None,
