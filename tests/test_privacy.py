@@ -56,6 +56,8 @@ def test_no_document_value_reaches_logs_metrics_or_processing_log(tmp_path):
         "report": report.stdout,
     }
     for where, text in texts.items():
+        # Process ids are numbers the logs rightly name; one may equal a zip code by chance.
+        text = re.sub(r"\b(pid|process) \d+", r"\1 N", text)
         words = set(re.split(r"[\s\"'=,;:()\[\]{}|]+", text))
         leaked = sorted(v for v in values if v in words or (len(v) >= 8 and v in text))
         assert not leaked, f"{where} contains document values, e.g. {leaked[:3]}"
