@@ -413,8 +413,11 @@ class _Document:
         if name is None:
             # A bare name: the element's own attribute, else the nearest ancestor's
             # that has it at all (present, even empty).
+            # (``attr`` written out: the spelling as written, then the other cases.)
             while element is not None:
-                value = self.attr(element, attribute, lower)
+                value = element.get(attribute)
+                if value is None:
+                    value = self.attr_other_case(element, lower)
                 if value is not None:
                     return value
                 element = element.getparent()
@@ -426,7 +429,8 @@ class _Document:
             element = self.first_named(name)
         if element is None:
             return None
-        return self.attr(element, attribute, lower)
+        value = element.get(attribute)
+        return value if value is not None else self.attr_other_case(element, lower)
 
     # -- one field's value --
 
