@@ -206,7 +206,8 @@ def test_key_value_rows_read_alike_both_ways(score, flag, legacy, monkeypatch):
     assert _exact(fast.map_document(data)) == _exact(generic.map_document(data))
 
 
-@pytest.mark.parametrize("apr", ["2.345", "2.355", "0.0", "1.", ".5", "-0.001", "0.004",
+@pytest.mark.parametrize("apr", ["2.345", "2.355", "0.0", "1.", ".5", "-0.001", "0.004", "0.005",
+                                 "00.000", "9.995", "007",
                                  "12345678901234567890", "1234567890123456789.55",
                                  "123456789012345678901234567890123456.7", "$4", "1,500.5", "٣"])
 def test_decimal_columns_read_alike_both_ways(apr, monkeypatch):

@@ -21,7 +21,7 @@ maps generated corpora and every conformance suite both ways).
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from xmlshred.contract.expression_source import generate as generate_expression
 from xmlshred.contract.expressions import result_to_text
@@ -44,10 +44,11 @@ from xmlshred.contract.plans import (
     TablePlan,
 )
 from xmlshred.contract.values import (
+    _DECIMAL_CONTEXT,
+    _QUANTUMS,
     BIT_SPELLINGS,
     INTEGER_RANGES,
     MAX_DECIMAL_DIGITS,
-    _quantize,
     converter,
     extract_numeric,
     numbers_only,
@@ -370,10 +371,16 @@ class _Writer:
             # Plain digits with at most one point, at most 20 characters: parse_number's
             # exact Decimal, within 38 digits at any scale this column has, then quantized
             # as the converter does (its other checks cannot fail here).
+            # The text has no sign, so ``_quantize``'s negative-zero rule never applies: its
+            # quantize is called here directly (the same quantum, rounding and context).
             exact = f"{self.constant(Decimal)}(text)"
             places = column.data_length
             if places is not None:
-                exact = f"{self.constant(_quantize)}({exact}, {self.constant(places)})"
+                quantum = _QUANTUMS.get(places)
+                if quantum is None:
+                    quantum = Decimal(1).scaleb(-places)
+                exact = (f"{exact}.quantize({self.constant(quantum)}, {self.constant(ROUND_HALF_UP)}, "
+                         f"{self.constant(_DECIMAL_CONTEXT)})")
             lines += [f"{indent}elif len(text) <= 20 and text.isascii() and "
                       f"text.replace('.', '', 1).isdigit():",
                       f"{indent}    value = {exact}"]
