@@ -110,7 +110,7 @@ def test_generated_row_builders_are_readable_source(product):
     from xmlshred.contract.row_source import generate_key_value_table, generate_table
 
     compiled = compiled_for(CONTRACTS[product])
-    built = key_values = located = 0
+    built = key_values = located = straight = 0
     for plan in compiled.plans:
         if plan.row_values is None or plan.row_values.__name__ not in ("values", "rows"):
             continue
@@ -133,8 +133,11 @@ def test_generated_row_builders_are_readable_source(product):
                    and line.endswith(", None)")]
         assert all(line.startswith("    p") for line in hoisted)
         located += len(hoisted)
+        # A plain text column is written straight to its variable (no ``value, real``).
+        straight += sum(1 for line in generated.source.splitlines()
+                        if line.startswith("    if raw and (c") and line.endswith(" := raw.strip()):"))
         built += 1
-    assert built >= 5 and key_values >= 4 and located >= 1
+    assert built >= 5 and key_values >= 4 and located >= 1 and straight >= 1
 
 
 @pytest.mark.parametrize(("path", "attribute", "table"), [

@@ -67,6 +67,10 @@ def generate_table(plan: TablePlan, step_function) -> Generated:
         if not column.fields:
             body.append(f"    c{position} = None")
             continue
+        if len(column.fields) == 1 and _plain_string(column.fields[0]):
+            # The commonest column: written straight to its variable, no ``value, real``.
+            body.extend(writer.plain_string(column.fields[0], f"c{position}", "    "))
+            continue
         body.extend(writer.column(column.fields, "    "))
         body.append("    if real:")
         body.append("        has_real = True")
@@ -143,6 +147,11 @@ def _key_value_fast_path(writer: _Writer, field: FieldPlan) -> tuple[str, str] |
         return test, (f"(key, {writer.constant(field.attribute or field.node.tag)}, text, "
                       f"{argument})")
     return None
+
+
+def _plain_string(field: FieldPlan) -> bool:
+    """A text straight from the document to a string column: no steps, no selector."""
+    return not field.steps and not field.selector and field.column.data_type == "string"
 
 
 def _row_independent_place(field: FieldPlan) -> tuple | None:
@@ -262,6 +271,26 @@ class _Writer:
             lines.append(f"{inner}real = {field.counts_as_real!r}")
             lines.extend(self.steps(field, list(field.steps), element, inner))
         lines.extend(self.convert(field, inner))
+        return lines
+
+    def plain_string(self, field: FieldPlan, target: str, indent: str) -> list[str]:
+        """A column of one ``_plain_string`` field: what ``field`` and ``generate_table``
+        write for it, setting ``target`` and ``has_real`` directly."""
+        lines: list[str] = []
+        element = self.element(field, indent, lines)
+        lines.extend(self.raw_text(field, element, indent, strip=False))
+        lines.append(f"{indent}if raw and ({target} := raw.strip()):")
+        if field.counts_as_real:
+            lines.append(f"{indent}    has_real = True")
+        length = field.column.data_length
+        if length and length > 0:
+            lines += [f"{indent}    if len({target}) > {self.constant(length)}:",
+                      f"{indent}        warn({self.constant(field.truncated_warning)})",
+                      f"{indent}        {target} = {target}[:{self.constant(length)}]"]
+        elif not field.counts_as_real:
+            lines.append(f"{indent}    pass")
+        lines.append(f"{indent}else:")
+        lines.append(f"{indent}    {target} = None")
         return lines
 
     def calculated(self, field: FieldPlan, element: str) -> str:
