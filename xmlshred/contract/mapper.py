@@ -817,7 +817,9 @@ def _finish(doc: _Document, plan: TablePlan, element, values: list) -> tuple:
     has_real = True  # only rows that are written get here
     for position, column in plan.finishing:  # the others stay as they are
         if column.parent_key:
-            values[position] = _parent_value(doc, plan, element)
+            # The usual foreign key, the record key, without the call.
+            values[position] = doc.key if plan.parent_anchor == _RECORD_KEY \
+                else _parent_value(doc, plan, element)
         if values[position] is None:
             if column.default is not _NO_DEFAULT and (has_real or not column.conditional):
                 values[position] = column.default
