@@ -664,3 +664,11 @@ def test_generated_source_names_constants_and_never_pastes_them():
     assert "x' or 1=1 --" in generated.constants.values()
     assert generated.function(lambda element, name: {"a": "X' or 1=1 --"}.get(name), NOW) == \
         "quote ' \\n"
+
+
+def test_generated_source_names_attribute_and_element_names_as_constants():
+    """Attribute and element names (contract values too) live in the namespace, not the text."""
+    generated = generate(parse_expression("applicant_zeta + contact_omega.amount_kappa"))
+    for name in ("applicant_zeta", "contact_omega", "amount_kappa"):
+        assert name not in generated.source
+        assert name in generated.constants.values()

@@ -50,7 +50,7 @@ def generate(expression: ex.Expression) -> Generated:
         body, _ = generator.node(expression.root, 0)
         lines = ["def expression(lookup, now):"]
         for name, (element, attribute) in generator.attributes.items():
-            lines.append(f"    {name} = lookup({element!r}, {attribute!r})")
+            lines.append(f"    {name} = lookup({generator.constant(element)}, {generator.constant(attribute)})")
             lines.append(f"    {name} = ({name}.strip() or None) if {name} else None")
         lines.append(f"    return {body}")
         # The same body for the mapper: attributes read from the starting element itself
@@ -62,11 +62,12 @@ def generate(expression: ex.Expression) -> Generated:
             lines.append("    lookup = doc.lookup(start)")
         for name, (element, attribute) in generator.attributes.items():
             if element is None:
-                lines.append(f"    {name} = get({attribute!r}) if get is not None else None")
+                lines.append(f"    {name} = get({generator.constant(attribute)}) if get is not None else None")
                 lines.append(f"    if {name} is None:")
-                lines.append(f"        {name} = doc.answer(start, None, {attribute!r})")
+                lines.append(f"        {name} = doc.answer(start, None, {generator.constant(attribute)})")
             else:
-                lines.append(f"    {name} = doc.answer(start, {element!r}, {attribute!r})")
+                lines.append(f"    {name} = doc.answer(start, {generator.constant(element)}, "
+                             f"{generator.constant(attribute)})")
             lines.append(f"    {name} = ({name}.strip() or None) if {name} else None")
         lines.append(f"    return {body}")
         return define(lines, "expression", generator.names, "expression", "from_element")

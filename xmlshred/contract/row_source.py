@@ -371,9 +371,9 @@ class _Writer:
             if length is None:
                 lines += [f"{indent}else:", f"{indent}    value = text"]
                 return lines
-            lines += [f"{indent}elif len(text) > {length!r}:",
+            lines += [f"{indent}elif len(text) > {self.constant(length)}:",
                       f"{indent}    warn({self.constant(field.truncated_warning)})",
-                      f"{indent}    value = text[:{length!r}]",
+                      f"{indent}    value = text[:{self.constant(length)}]",
                       f"{indent}else:",
                       f"{indent}    value = text"]
             return lines
