@@ -185,11 +185,16 @@ def run_baseline(source: Path, table: str) -> dict:
         except etree.XMLSyntaxError:
             failed += 1
     connection.close()
+    return _baseline_result("baseline: read + lxml.fromstring", parsed, failed, started, usage_before)
+
+
+def _baseline_result(label: str, parsed: int, failed: int, started: float, usage_before) -> dict:
+    """A baseline's row of the table: wall time since ``started``, this process's CPU since ``usage_before``."""
     seconds = time.perf_counter() - started
     usage_after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (usage_after.ru_utime - usage_before.ru_utime) + (usage_after.ru_stime - usage_before.ru_stime)
     return {
-        "label": "baseline: read + lxml.fromstring", "records": parsed, "failed": failed,
+        "label": label, "records": parsed, "failed": failed,
         "seconds": seconds, "records_per_minute": parsed / seconds * 60 if seconds else 0.0,
         "cpu_ms_per_record": cpu * 1000 / max(parsed + failed, 1),
         "peak_rss_mb": usage_after.ru_maxrss / 1024, "rows_per_second": 0.0,
@@ -229,14 +234,8 @@ def run_horizon_baseline(source: Path, table: str, contract: Path, prefix_bytes:
         parse_cpu += time.process_time() - read_done
         read_cpu += read_done - mark
     connection.close()
-    seconds = time.perf_counter() - started
-    usage_after = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = (usage_after.ru_utime - usage_before.ru_utime) + (usage_after.ru_stime - usage_before.ru_stime)
     return {
-        "label": "baseline: read prefix + parse horizon", "records": parsed, "failed": failed,
-        "seconds": seconds, "records_per_minute": parsed / seconds * 60 if seconds else 0.0,
-        "cpu_ms_per_record": cpu * 1000 / max(parsed + failed, 1),
-        "peak_rss_mb": usage_after.ru_maxrss / 1024, "rows_per_second": 0.0,
+        **_baseline_result("baseline: read prefix + parse horizon", parsed, failed, started, usage_before),
         "bytes_read_per_record": read / max(len(keys), 1),
         "read_ms_per_record": read_cpu * 1000 / max(len(keys), 1),
         "parse_ms_per_record": parse_cpu * 1000 / max(len(keys), 1),

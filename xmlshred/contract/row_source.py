@@ -258,11 +258,7 @@ class _Writer:
             lines.extend(self.raw_text(field, element, inner, strip=False))
             lines.append(f"{inner}if raw and (value := raw.strip()):")
             lines.append(f"{inner}    real = {field.counts_as_real!r}")
-            length = field.column.data_length
-            if length and length > 0:
-                lines += [f"{inner}    if len(value) > {self.constant(length)}:",
-                          f"{inner}        warn({self.constant(field.truncated_warning)})",
-                          f"{inner}        value = value[:{self.constant(length)}]"]
+            lines += self.truncation(field, "value", inner + "    ")
             lines.append(f"{inner}else:")
             lines.append(f"{inner}    value, real = None, False")
             return lines
@@ -273,6 +269,16 @@ class _Writer:
         lines.extend(self.convert(field, inner))
         return lines
 
+    def truncation(self, field: FieldPlan, name: str, indent: str) -> list[str]:
+        """Lines cutting the text in ``name`` to the column's length, with the truncation warning
+        (none for a column without a positive length)."""
+        length = field.column.data_length
+        if not length or length <= 0:
+            return []
+        return [f"{indent}if len({name}) > {self.constant(length)}:",
+                f"{indent}    warn({self.constant(field.truncated_warning)})",
+                f"{indent}    {name} = {name}[:{self.constant(length)}]"]
+
     def plain_string(self, field: FieldPlan, target: str, indent: str) -> list[str]:
         """A column of one ``_plain_string`` field: what ``field`` and ``generate_table``
         write for it, setting ``target`` and ``has_real`` directly."""
@@ -282,12 +288,9 @@ class _Writer:
         lines.append(f"{indent}if raw and ({target} := raw.strip()):")
         if field.counts_as_real:
             lines.append(f"{indent}    has_real = True")
-        length = field.column.data_length
-        if length and length > 0:
-            lines += [f"{indent}    if len({target}) > {self.constant(length)}:",
-                      f"{indent}        warn({self.constant(field.truncated_warning)})",
-                      f"{indent}        {target} = {target}[:{self.constant(length)}]"]
-        elif not field.counts_as_real:
+        truncation = self.truncation(field, target, indent + "    ")
+        lines += truncation
+        if not truncation and not field.counts_as_real:
             lines.append(f"{indent}    pass")
         lines.append(f"{indent}else:")
         lines.append(f"{indent}    {target} = None")
