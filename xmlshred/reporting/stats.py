@@ -99,9 +99,9 @@ class RunStats:
         self.read_cpu_s = 0.0
         """CPU seconds the workers spent reading documents from the source."""
         self.map_cpu_s = 0.0
+        """CPU seconds the workers spent parsing and mapping."""
         self.worker_cpu_s = 0.0
         """All the workers' CPU seconds while answering batches (reading, mapping, pipe traffic)."""
-        """CPU seconds the workers spent parsing and mapping."""
         self.bytes_read = 0
         self.whole_reads = 0
 
