@@ -34,7 +34,7 @@ from xmlshred.sources import SourceSpec, open_source
 from xmlshred.targets import TargetError, open_target
 from xmlshred.targets.lease import LeasedRun, LeaseHeld, RunLease
 from xmlshred.vocab.exit_codes import ExitCode
-from xmlshred.workers.mapping_worker import WorkerConfig
+from xmlshred.workers.mapping_worker import WorkerConfig, WorkerProcess
 
 PING_TIMEOUT_S = 120
 
@@ -68,6 +68,13 @@ def run_clock(settings) -> datetime:
 
 
 def load_compiled(settings, now: datetime):
+    """The contract (its warnings logged) and its compiled form; ConfigurationError when it is bad."""
+    contract = load_checked_contract(settings)
+    return contract, compile_for(settings, contract, now)
+
+
+def load_checked_contract(settings):
+    """The run's contract, its warnings logged; ConfigurationError when it is bad."""
     try:
         contract = load_contract(settings.contract.path)
     except ContractError as exc:
@@ -80,9 +87,14 @@ def load_compiled(settings, now: datetime):
         logger.warning("contract: {} mapping(s) of per-record tables lie inside a repeating element "
                        "without a selector and read its first valid instance; "
                        "`validate-contract` lists them", len(first_instance))
+    return contract
+
+
+def compile_for(settings, contract, now: datetime):
+    """``contract`` compiled with the run's options."""
     options = MapOptions(now=now, max_document_bytes=settings.contract.max_document_bytes,
                          strict_wellformed=settings.contract.strict_wellformed)
-    return contract, compile_contract(contract, options)
+    return compile_contract(contract, options)
 
 
 def source_spec(settings, contract) -> SourceSpec:
@@ -202,11 +214,46 @@ def start_migration(settings, leased: LeasedRun | None = None,
     stopped again (and the lease given back) before the error leaves.
     """
     now = run_clock(settings)
-    contract, compiled = load_compiled(settings, now)
-    run_id = leased.run_id if leased else f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    contract = load_checked_contract(settings)
     spec = source_spec(settings, contract)
     if files is not None:
         spec = dataclasses.replace(spec, files=files)
+    config = _worker_config(settings, spec, now)
+    # The worker processes import and compile the contract while this process does the same and
+    # checks both ends; each mapper actor then takes over its worker and waits for it to be ready.
+    workers = [] if config is None else [WorkerProcess(config, name=f"xmlshred-mapper-{index}", wait=False)
+                                         for index in range(settings.actors.mappers)]
+    try:
+        run = _start_run(settings, leased, contract, spec, config, workers, now)
+    except BaseException:
+        _stop_workers(workers)
+        raise
+    _stop_workers(workers)  # an idle run's: a started run's mapper actors took them all over
+    return run
+
+
+def _stop_workers(workers: list[WorkerProcess]) -> None:
+    """Stop the launched workers no mapper actor took over."""
+    while workers:
+        workers.pop().stop()
+
+
+def _worker_config(settings, spec, now: datetime) -> WorkerConfig | None:
+    """What the mapper workers need; None for a target setting the preflight will refuse."""
+    try:
+        dialect = target_spec(settings).dialect.name
+    except TargetError:
+        return None
+    return WorkerConfig(str(settings.contract.path), now, settings.contract.max_document_bytes,
+                        settings.contract.strict_wellformed, source=spec, prefix_bytes=settings.source.prefix_bytes,
+                        target_dialect=dialect)
+
+
+def _start_run(settings, leased, contract, spec, config, workers: list, now: datetime) -> Migration:
+    """``start_migration`` once the workers are launched: each one a mapper actor takes over
+    leaves ``workers``."""
+    compiled = compile_for(settings, contract, now)
+    run_id = leased.run_id if leased else f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     dry_run = settings.run.dry_run
     log = logger.bind(actor="supervisor")
     run = Migration(settings, run_id, compiled.schema, log)
@@ -234,14 +281,15 @@ def start_migration(settings, leased: LeasedRun | None = None,
              settings.actors.max_in_flight)
     try:
         with _as_run_error():
-            _start_actors(run, settings, spec, compiled, now, total, open_target_fn)
+            _start_actors(run, settings, spec, compiled, config, workers, total, open_target_fn)
     except BaseException:
         stop_migration(run, "error")
         raise
     return run
 
 
-def _start_actors(run: Migration, settings, spec, compiled, now, total: int, open_target_fn) -> None:
+def _start_actors(run: Migration, settings, spec, compiled, config: WorkerConfig, workers: list,
+                  total: int, open_target_fn) -> None:
     """Reporter, InsertActor, mappers, reader, each pinged before the next starts; then StartReading."""
     dry_run, signals = settings.run.dry_run, run.signals
     if not dry_run:
@@ -264,12 +312,10 @@ def _start_actors(run: Migration, settings, spec, compiled, now, total: int, ope
     )
     run.started.append(inserter)
     _ping("insert", inserter)
-    config = WorkerConfig(str(settings.contract.path), now, settings.contract.max_document_bytes,
-                          settings.contract.strict_wellformed, source=spec, prefix_bytes=settings.source.prefix_bytes,
-                          target_dialect=target_spec(settings).dialect.name)
     mappers = []
     for index in range(settings.actors.mappers):
-        mapper = MapperActor.start(index, config, inserter, run.reporter, signals)
+        worker = workers.pop(0) if workers else None
+        mapper = MapperActor.start(index, config, inserter, run.reporter, signals, worker=worker)
         run.started.append(mapper)
         mappers.append(mapper)
     for index, mapper in enumerate(mappers):

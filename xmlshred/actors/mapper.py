@@ -43,17 +43,23 @@ class MapperActor(PipelineActor):
     the reader did when the reader read documents).
     """
 
-    def __init__(self, index: int, config: WorkerConfig, inserter, reporter, signals) -> None:
+    def __init__(self, index: int, config: WorkerConfig, inserter, reporter, signals,
+                 worker: WorkerProcess | None = None) -> None:
+        """``worker``: a worker process started (not yet ready) for this actor, which then owns it."""
         super().__init__(f"mapper-{index}", signals)
         self.index = index
         self._config = config
         self._inserter = inserter
         self._reporter = reporter
-        self._worker: WorkerProcess | None = None
+        self._worker: WorkerProcess | None = worker
         self._log = logger.bind(actor=f"mapper-{index}")
 
     def open(self) -> None:
-        self._worker = self._new_worker()
+        if self._worker is None:
+            self._worker = self._new_worker()
+        else:
+            self._worker.wait_ready()
+            self._log.debug("worker process {} started", self._worker.pid)
 
     def _new_worker(self) -> WorkerProcess:
         worker = WorkerProcess(self._config, name=f"xmlshred-mapper-{self.index}")

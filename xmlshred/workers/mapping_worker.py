@@ -176,19 +176,34 @@ class WorkerProcess:
 
     _context = multiprocessing.get_context("spawn")
 
-    def __init__(self, config: WorkerConfig, name: str) -> None:
+    def __init__(self, config: WorkerConfig, name: str, wait: bool = True) -> None:
+        """Start the process; with ``wait`` (the default) also ``wait_ready()``.
+
+        ``wait=False`` lets a caller start several workers and do other work while they
+        import and compile the contract; it must then call ``wait_ready()`` (or ``stop()``).
+        """
         parent_end, child_end = self._context.Pipe(duplex=True)
         self._connection = parent_end
+        self._ready = False
         self.process = self._context.Process(
             target=worker_main, args=(child_end, config), name=name, daemon=True
         )
         self.process.start()
         # Without closing our copy of the child's end, recv() would never see EOF when it dies.
         child_end.close()
-        kind, detail = self._receive()
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        """Wait for the worker's ``ready``: WorkerStartError (the worker stopped) when it reports it
+        cannot start, WorkerDied when it dies first."""
+        if self._ready:
+            return
+        kind, detail = self._receive()  # WorkerDied when it dies first
         if kind != "ready":
             self.stop()
             raise WorkerStartError(f"mapper worker could not start: {detail}")
+        self._ready = True
 
     @property
     def pid(self) -> int | None:
@@ -228,7 +243,13 @@ class WorkerProcess:
         return results, time.perf_counter() - started, costs
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Ask the worker to exit; kill it if it does not within ``timeout``."""
+        """Ask the worker to exit; kill it if it does not within ``timeout``.
+
+        A worker not yet ready is still importing and compiling, holding nothing: it is
+        terminated at once rather than waited for.
+        """
+        if not self._ready and self.process.is_alive():
+            self.process.terminate()
         try:
             self._connection.send(None)
         except (BrokenPipeError, OSError):
