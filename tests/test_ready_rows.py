@@ -210,3 +210,21 @@ def test_postgresql_flush_sends_one_array_parameter_per_column():
         ['"1.50"'] * 1000) + "}"]
     assert "CAST(? AS TEXT[])" in steps[3].sql and "ON CONFLICT" in steps[3].sql  # never VARCHAR(n)[]: no silent cut
     assert 'WHERE NOT ("existing_row"."status"' in steps[-1].sql and steps[-1].params[1] == '{"success","success"}'
+
+
+def test_the_values_that_cross_the_worker_pipes_pickle_as_calls_and_share_their_batch():
+    import pickle
+
+    from xmlshred.sources.types import SourceItem
+    from xmlshred.vocab.results import BatchRows, ReadyRecord, RecordFailure, TableRows
+    from xmlshred.workers.documents import BatchCosts
+
+    batch = BatchRows((TableRows("app_base", ((1, "x"), (2, "y")), (0, 1), False),), 2)
+    answer = [ReadyRecord(1, 1, batch, 0, (("truncated:app_base.name", 1),)), ReadyRecord(2, 1, batch, 1, ()),
+              RecordFailure(None, "parse", "the document is not well-formed"), BatchCosts(0.5, 1.5, 700, 1, 2.5),
+              SourceItem(7, 7, "key=7"), SourceItem(None, 3, "a.xml", "/in/a.xml")]
+    again = pickle.loads(pickle.dumps(answer))
+    assert again == answer and [type(value) for value in again] == [type(value) for value in answer]
+    assert again[0].rows is again[1].rows  # one BatchRows per batch, not one per record
+    for value in answer:  # no dataclass __setstate__ that looks up the fields per object
+        assert type(value).__reduce__(value)[0] is type(value)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from xmlshred.vocab.pickling import pickled_as_call
 
+
+@pickled_as_call
 @dataclass(frozen=True, slots=True)
 class SourceItem:
     """One record of a source, before its document is read."""

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from xmlshred.vocab.pickling import pickled_as_call
+
 STAGES = ("validate", "parse", "map", "insert")
 
 
+@pickled_as_call
 @dataclass(frozen=True, slots=True)
 class MappedRecord:
     """A document turned into rows."""
@@ -24,6 +27,7 @@ class MappedRecord:
         return sum(len(rows) for _, rows in self.tables)
 
 
+@pickled_as_call
 @dataclass(frozen=True, slots=True)
 class RecordFailure:
     """A document that could not be mapped; never carries field values."""
@@ -36,6 +40,7 @@ class RecordFailure:
     """Short reason naming what is wrong (column, rule) without values."""
 
 
+@pickled_as_call
 @dataclass(frozen=True, slots=True)
 class TableRows:
     """One table's rows of a batch, already in the form the target database is sent."""
@@ -52,6 +57,7 @@ class TableRows:
     Within one record the worker already kept one."""
 
 
+@pickled_as_call
 @dataclass(frozen=True, slots=True)
 class BatchRows:
     """Every row a batch of records mapped to, grouped by table: one payload per batch."""
@@ -65,6 +71,7 @@ class BatchRows:
 EMPTY_ROWS = BatchRows((), 0)
 
 
+@pickled_as_call
 @dataclass(frozen=True, slots=True)
 class ReadyRecord:
     """A mapped record whose rows wait, database-ready, in its batch's shared BatchRows.

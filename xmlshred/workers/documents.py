@@ -28,9 +28,11 @@ from dataclasses import dataclass
 
 from xmlshred.sources import SourceSpec, open_source
 from xmlshred.sources.types import SourceItem, SourcePrefix
+from xmlshred.vocab.pickling import pickled_as_call
 from xmlshred.vocab.results import RecordFailure
 
 
+@pickled_as_call
 @dataclass(frozen=True, slots=True)
 class BatchCosts:
     """What reading and mapping one batch cost the worker (CPU seconds of its process)."""
