@@ -89,3 +89,85 @@ def test_a_worker_stopped_before_it_is_ready_is_terminated_at_once(tmp_path):
     # of 5 s on a slow machine; a terminated worker is gone well before.
     assert time.monotonic() - started < 4.0
     assert worker.process.exitcode is not None
+
+
+def _compiled_example():
+    from xmlshred.contract import MapOptions, compile_contract, load_contract
+
+    return compile_contract(load_contract(EXAMPLE_CONTRACT), MapOptions(now=NOW, max_document_bytes=10_000_000))
+
+
+def _answers(worker: WorkerProcess, keys) -> list:
+    """Each record's key, warnings and own rows, as the worker sends them back."""
+    from xmlshred.sources.types import SourceItem
+    from xmlshred.vocab.results import ReadyRecord
+
+    worker.wait_ready()
+    results, _busy, _costs = worker.map_batch(1, [SourceItem(key, key, f"key={key}") for key in keys])
+    answers = []
+    for result in results:
+        if isinstance(result, ReadyRecord):
+            tables = tuple((table.name, tuple(row for row, owner in zip(table.rows, table.owners, strict=True)
+                                              if owner == result.position)) for table in result.rows.tables)
+            result = (result.key, result.warnings, tuple(table for table in tables if table[1]))
+        answers.append(result)
+    return answers
+
+
+def test_a_worker_is_forked_with_the_compiled_contract_only_while_no_other_thread_runs(tmp_path):
+    import threading
+
+    docs = make_source(tmp_path / "source.db", 12, profile="realistic", edge_share=0.3)
+    spec = SourceSpec(url=f"sqlite:///{tmp_path / 'source.db'}", table="app_xml", column="app_xml",
+                      key_column="app_id")
+    config = WorkerConfig(str(EXAMPLE_CONTRACT), NOW, 10_000_000, False, spec, prefix_bytes=16384)
+    compiled = _compiled_example()
+    keys = list(range(1, len(docs) + 1))
+    if threading.active_count() != 1:
+        pytest.skip("the test runner runs other threads: no worker could be forked here")
+    forked = WorkerProcess(config, "xmlshred-mapper-f", wait=False, compiled=compiled)
+    try:
+        assert forked.forked
+        forked_answers = _answers(forked, keys)
+    finally:
+        forked.stop()
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        spawned = WorkerProcess(config, "xmlshred-mapper-s", wait=False, compiled=compiled)
+    finally:
+        release.set()
+        other.join()
+    try:
+        assert not spawned.forked
+        spawned_answers = _answers(spawned, keys)
+    finally:
+        spawned.stop()
+    assert forked_answers == spawned_answers
+    assert sum(isinstance(answer, tuple) for answer in forked_answers) >= 6
+
+
+def test_a_forked_worker_sees_the_end_of_its_pipe_when_the_parent_lets_go(tmp_path):
+    make_source(tmp_path / "source.db", 1)
+    spec = SourceSpec(url=f"sqlite:///{tmp_path / 'source.db'}", table="app_xml", column="app_xml",
+                      key_column="app_id")
+    config = WorkerConfig(str(EXAMPLE_CONTRACT), NOW, 10_000_000, False, spec)
+    import threading
+
+    if threading.active_count() != 1:
+        pytest.skip("the test runner runs other threads: no worker could be forked here")
+    compiled = _compiled_example()
+    first = WorkerProcess(config, "xmlshred-mapper-a", compiled=compiled)
+    second = WorkerProcess(config, "xmlshred-mapper-b", compiled=compiled)  # holds a copy of first's parent end
+    try:
+        assert first.forked and second.forked
+        # As when the parent dies: its end of the first pipe closes, without a goodbye. Only the
+        # copies the forked workers inherited could keep the pipe open; each closed its copies.
+        first._connection.close()
+        first.process.join(timeout=10)
+        assert first.process.exitcode == 0
+        assert second.process.is_alive()
+    finally:
+        second.stop()
+        WorkerProcess._parent_ends.discard(first._connection)

@@ -34,7 +34,7 @@ from xmlshred.sources import SourceSpec, open_source
 from xmlshred.targets import TargetError, open_target
 from xmlshred.targets.lease import LeasedRun, LeaseHeld, RunLease
 from xmlshred.vocab.exit_codes import ExitCode
-from xmlshred.workers.mapping_worker import WorkerConfig, WorkerProcess
+from xmlshred.workers.mapping_worker import WorkerConfig, WorkerProcess, fork_is_safe
 
 PING_TIMEOUT_S = 120
 
@@ -219,12 +219,18 @@ def start_migration(settings, leased: LeasedRun | None = None,
     if files is not None:
         spec = dataclasses.replace(spec, files=files)
     config = _worker_config(settings, spec, now)
-    # The worker processes import and compile the contract while this process does the same and
-    # checks both ends; each mapper actor then takes over its worker and waits for it to be ready.
-    workers = [] if config is None else [WorkerProcess(config, name=f"xmlshred-mapper-{index}", wait=False)
-                                         for index in range(settings.actors.mappers)]
+    # The mapper workers start now, each mapper actor takes its own over later. Forked from this
+    # process once it has compiled the contract (while no other thread runs), they start with it
+    # compiled; spawned (a test runner's or a Ray worker's threads), they import and compile it
+    # themselves while this process compiles, counts the source and takes the lease.
+    forking = fork_is_safe()
+    compiled = compile_for(settings, contract, now) if forking else None
+    workers = [] if config is None else [
+        WorkerProcess(config, name=f"xmlshred-mapper-{index}", wait=False, compiled=compiled)
+        for index in range(settings.actors.mappers)]
     try:
-        run = _start_run(settings, leased, contract, spec, config, workers, now)
+        compiled = compiled or compile_for(settings, contract, now)
+        run = _start_run(settings, leased, compiled, spec, config, workers)
     except BaseException:
         _stop_workers(workers)
         raise
@@ -249,10 +255,9 @@ def _worker_config(settings, spec, now: datetime) -> WorkerConfig | None:
                         target_dialect=dialect)
 
 
-def _start_run(settings, leased, contract, spec, config, workers: list, now: datetime) -> Migration:
+def _start_run(settings, leased, compiled, spec, config, workers: list) -> Migration:
     """``start_migration`` once the workers are launched: each one a mapper actor takes over
     leaves ``workers``."""
-    compiled = compile_for(settings, contract, now)
     run_id = leased.run_id if leased else f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     dry_run = settings.run.dry_run
     log = logger.bind(actor="supervisor")

@@ -69,15 +69,19 @@ class CliRun:
         return "".join(self._stdout)
 
     def workers(self) -> list[psutil.Process]:
-        """The mapper worker processes (multiprocessing spawn children) of the CLI process."""
+        """The mapper worker processes of the CLI process: forked at the start (the CLI's own
+        command line) or spawned (``spawn_main``: replacements, and runs that could not fork)."""
         try:
-            children = psutil.Process(self.pid).children(recursive=True)
+            parent = psutil.Process(self.pid)
+            children = parent.children(recursive=True)
+            own = parent.cmdline()
         except psutil.NoSuchProcess:
             return []
         found = []
         for child in children:
             try:
-                if "spawn_main" in " ".join(child.cmdline()):
+                line = child.cmdline()
+                if "spawn_main" in " ".join(line) or line == own:
                     found.append(child)
             except (psutil.NoSuchProcess, psutil.ZombieProcess):
                 continue

@@ -59,7 +59,8 @@ class MapperActor(PipelineActor):
             self._worker = self._new_worker()
         else:
             self._worker.wait_ready()
-            self._log.debug("worker process {} started", self._worker.pid)
+            self._log.debug("worker process {} started ({})", self._worker.pid,
+                            "forked" if self._worker.forked else "spawned")
 
     def _new_worker(self) -> WorkerProcess:
         worker = WorkerProcess(self._config, name=f"xmlshred-mapper-{self.index}")
