@@ -24,7 +24,6 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from xmlshred.contract.expression_source import generate as generate_expression
-from xmlshred.contract.expressions import result_to_text
 from xmlshred.contract.generated import Constants, Generated, define
 from xmlshred.contract.plans import (
     _HISTORY_EMPTY,
@@ -299,11 +298,10 @@ class _Writer:
     def calculated(self, field: FieldPlan, element: str) -> str:
         """The code of a calculated field's stripped result text."""
         self.uses_now = True
-        evaluate = self.constant(generate_expression(field.expression).second)
+        text_of = self.constant(generate_expression(field.expression).third)
         start = f"{element} if {element} is not None else doc.start_of({self.constant(field)}, row)"
-        # A text result (the commonest) needs no call to become text; None is ''.
-        return (f"('' if (result := {evaluate}(doc, {start}, now)) is None else result "
-                f"if type(result) is str else {self.constant(result_to_text)}(result)).strip()")
+        # The expression's own text function: its result as text, remembered by its inputs.
+        return f"{text_of}(doc, {start}, now)"
 
     def steps(self, field: FieldPlan, steps: list, element: str, indent: str) -> list[str]:
         """The value steps in order, as ``_Document.text`` runs them: a non-empty
