@@ -225,3 +225,41 @@ def test_decimal_columns_read_alike_both_ways(apr, monkeypatch):
     fast = compiled_for(contract)
     generic = _generic_compiled(contract, monkeypatch)
     assert _exact(fast.map_document(data)) == _exact(generic.map_document(data))
+
+
+@pytest.mark.parametrize("product", sorted(CONTRACTS))
+def test_small_memos_forget_and_still_map_like_the_generic_path(product, monkeypatch):
+    """With memos of three entries (expression texts, conversions) every one fills up and is
+    cleared again many times over the corpus: records stay the generic path's, and no memo
+    ever holds more than its bound."""
+    from xmlshred.contract import expression_source, row_source, values
+
+    generic = _generic_compiled(CONTRACTS[product], monkeypatch)
+    with monkeypatch.context() as patch:
+        patch.setattr(expression_source, "TEXT_MEMO_SIZE", 3)
+        patch.setattr(row_source, "CONVERSION_MEMO_SIZE", 3)
+        patch.setattr(values, "_CONVERSION_MEMOS", {})
+        fast = compiled_for(CONTRACTS[product])
+        documents = [d.to_bytes() for d in generate_documents(
+            40, seed=43, profile="realistic", edge_share=0.3, product=product)]
+        for number, document in enumerate(documents * 2):
+            assert _exact(fast.map_document(document)) == _exact(generic.map_document(document)), number
+        memos = list(values._CONVERSION_MEMOS.values())
+    assert memos and all(len(memo) <= 3 for memo in memos)
+    assert any(memos)
+    texts = [value for plan in fast.plans if plan.row_values.__name__ == "values"
+             for text_of in plan.row_values.__globals__.values()
+             if getattr(text_of, "__name__", None) == "text_from_element"
+             for name, value in text_of.__globals__.items() if name.startswith("k") and type(value) is dict]
+    assert texts and any(texts) and all(len(memo) <= 3 for memo in texts)
+
+
+def test_conversion_memos_are_only_for_types_that_never_truncate():
+    from xmlshred.contract.values import conversion_memo
+
+    assert conversion_memo("decimal", 2) is conversion_memo("decimal", 2)
+    assert conversion_memo("decimal", 2) is not conversion_memo("decimal", 4)
+    assert conversion_memo("date", None) is conversion_memo("date", 10)  # places only for decimals
+    for data_type in ("string", "int", "bit"):
+        with pytest.raises(ValueError, match=data_type):
+            conversion_memo(data_type, None)

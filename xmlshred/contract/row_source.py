@@ -44,10 +44,13 @@ from xmlshred.contract.plans import (
 )
 from xmlshred.contract.values import (
     _DECIMAL_CONTEXT,
+    _MISSING,
     _QUANTUMS,
     BIT_SPELLINGS,
+    CONVERSION_MEMO_SIZE,
     INTEGER_RANGES,
     MAX_DECIMAL_DIGITS,
+    conversion_memo,
     converter,
     extract_numeric,
     numbers_only,
@@ -364,7 +367,38 @@ class _Writer:
         return lines
 
     def convert(self, field: FieldPlan, indent: str) -> list[str]:
-        """``text`` to ``value`` by the column's type: what ``mapper.field_reader`` does."""
+        """``text`` to ``value`` by the column's type: what ``mapper.field_reader`` does.
+
+        Decimals, floats, dates and datetimes (which never truncate) are looked up first in
+        the type's ``conversion_memo``, and stored there when converted."""
+        column = field.column
+        if column.data_type not in ("decimal", "float", "date", "datetime"):
+            return self.conversion(field, indent)
+        memo = self.constant(conversion_memo(column.data_type, column.data_length))
+        missing = self.constant(_MISSING)
+        inner = indent + "    "
+        return [f"{indent}if not text:",
+                f"{indent}    value, real = None, False",
+                f"{indent}elif (value := {memo}.get(text, {missing})) is {missing}:",
+                *self.conversion(field, inner, empty=False),
+                f"{inner}if len({memo}) >= {self.constant(CONVERSION_MEMO_SIZE)}:",
+                f"{inner}    {memo}.clear()",
+                f"{inner}{memo}[text] = value",
+                f"{indent}elif value is None:",
+                f"{indent}    warn({self.constant(field.unconvertible_warning)})",
+                f"{indent}    real = False"]
+
+    def conversion(self, field: FieldPlan, indent: str, empty: bool = True) -> list[str]:
+        """The conversion itself: ``value`` from ``text`` (which may be empty only if ``empty``)."""
+        lines = self.conversion_chain(field, indent)
+        if empty:
+            return lines
+        # Without the test for an empty text: the next branch opens the chain.
+        if lines[2].startswith(f"{indent}elif "):
+            return [f"{indent}if " + lines[2][len(indent) + 5:], *lines[3:]]
+        return [line[4:] for line in lines[3:]]  # only the ``else`` branch: its body
+
+    def conversion_chain(self, field: FieldPlan, indent: str) -> list[str]:
         column = field.column
         lines = [f"{indent}if not text:", f"{indent}    value, real = None, False"]
         if column.data_type == "string":
