@@ -263,3 +263,50 @@ def test_conversion_memos_are_only_for_types_that_never_truncate():
     for data_type in ("string", "int", "bit"):
         with pytest.raises(ValueError, match=data_type):
             conversion_memo(data_type, None)
+
+
+@pytest.mark.parametrize("status", ["A", "a", "P", "p", "X", "x", "Empty", "EMPTY", "zz", "", " A ",
+                                    "\u00df", "SS"])
+@pytest.mark.parametrize(("signature", "paperless"), [("Y", "true"), ("y", "YES"), ("maybe", "2"), ("", "")])
+def test_word_steps_read_alike_both_ways(status, signature, paperless, tmp_path, monkeypatch):
+    """Enum and bit words take the value worked out at compile time; words whose value is
+    empty and unknown words take the step and conversion as written (the loader refuses
+    values that do not convert): the same records and warnings either way."""
+    import html
+    import json
+
+    contract = json.loads((SHARED / "conformance" / "contract.json").read_text(encoding="utf-8"))
+    contract["enum_mappings"]["status_enum"].update(
+        {"a": 7, "X": 8, "x": 9, "Empty": "", "\u00df": 5})
+    path = tmp_path / "contract.json"
+    path.write_text(json.dumps(contract), encoding="utf-8")
+    data = (SHARED / "conformance" / "cases" / "01_basic.xml").read_text(encoding="utf-8")
+    data = data.replace('Status="A"', f'Status="{html.escape(status)}"') \
+        .replace('signature_ind="Y"', f'signature_ind="{signature}"') \
+        .replace('paperless_flag="true"', f'paperless_flag="{paperless}"')
+    fast = compiled_for(path)
+    generic = _generic_compiled(path, monkeypatch)
+    assert _exact(fast.map_document(data)) == _exact(generic.map_document(data))
+
+
+@pytest.mark.parametrize(("column", "words", "expected"), [
+    (("smallint", None), {"A": 160, "B": "7", "C": None, "D": "", "E": 99999, "F": "abc"},
+     {"A": 160, "B": 7}),
+    (("string", 3), {"A": "abc", "B": "abcd", "C": 5}, {"A": "abc", "C": "5"}),
+    (("bit", None), {"Y": 1, "N": 0, "M": 2, "Q": "maybe"}, {"Y": 1, "N": 0, "M": 1}),
+])
+def test_words_convert_at_compile_time_only_when_clean(column, words, expected):
+    """A word's column value is worked out ahead only when converting it gives a value
+    without a warning or a range error; every other word is marked for the step as written."""
+    from types import SimpleNamespace
+
+    from xmlshred.contract.row_source import _converted_words
+    from xmlshred.contract.values import _MISSING
+    from xmlshred.vocab.schema import Column
+
+    data_type, length = column
+    field = SimpleNamespace(column=Column(name="c", data_type=data_type, data_length=length))
+    converted = _converted_words(field, words)
+    assert set(converted) == set(words)
+    assert {word: value for word, value in converted.items() if value is not _MISSING} == expected
+    assert all(type(converted[word]) is type(value) for word, value in expected.items())

@@ -50,7 +50,9 @@ from xmlshred.contract.values import (
     CONVERSION_MEMO_SIZE,
     INTEGER_RANGES,
     MAX_DECIMAL_DIGITS,
+    ValueRangeError,
     conversion_memo,
+    convert_value,
     converter,
     extract_numeric,
     numbers_only,
@@ -149,6 +151,28 @@ def _key_value_fast_path(writer: _Writer, field: FieldPlan) -> tuple[str, str] |
         return test, (f"(key, {writer.constant(field.attribute or field.node.tag)}, text, "
                       f"{argument})")
     return None
+
+
+_ABSENT = object()
+"""A word missing from a step's exact-case table (``word_step``)."""
+
+
+def _converted_words(field: FieldPlan, words: dict) -> dict:
+    """Each word of a step's table with the column value its step value converts to, or
+    ``_MISSING`` where that is no value or warns (the step and conversion then run)."""
+    converted = {}
+    for word, step in words.items():
+        text = "" if step is None else str(step)
+        value = _MISSING
+        if text:
+            try:
+                result, truncated = convert_value(text, field.column)
+            except ValueRangeError:
+                result, truncated = None, False
+            if result is not None and not truncated:
+                value = result
+        converted[word] = value
+    return converted
 
 
 def _plain_string(field: FieldPlan) -> bool:
@@ -264,11 +288,42 @@ class _Writer:
             lines.append(f"{inner}else:")
             lines.append(f"{inner}    value, real = None, False")
             return lines
+        elif len(codes) == 1 and codes[0] in (ENUM, CHAR_TO_BIT, BOOLEAN_TO_BIT):
+            lines.extend(self.raw_text(field, element, inner))
+            lines.append(f"{inner}real = {field.counts_as_real!r}")
+            lines.extend(self.word_step(field, element, inner))
+            return lines
         else:
             lines.extend(self.raw_text(field, element, inner))
             lines.append(f"{inner}real = {field.counts_as_real!r}")
             lines.extend(self.steps(field, list(field.steps), element, inner))
         lines.extend(self.convert(field, inner))
+        return lines
+
+    def word_step(self, field: FieldPlan, element: str, indent: str) -> list[str]:
+        """A lone enum, char_to_bit or boolean_to_bit step and the conversion after it: a
+        word of its tables takes the column value worked out for it at compile time (when
+        converting it is clean: a value, no warning); any other text (unknown, empty, or a
+        word whose conversion warns) runs the step and the conversion as written."""
+        code, payload = field.steps[0]
+        missing = self.constant(_MISSING)
+        lines = []
+        if code == BOOLEAN_TO_BIT:
+            folded = self.constant(_converted_words(field, payload[0]))
+            lines.append(f"{indent}value = {folded}.get(text.casefold(), {missing}) if text else {missing}")
+        else:
+            table, folded = payload[0], payload[1]
+            # A word of the table with no value falls through to the folded table, as in the step.
+            exact = self.constant(_converted_words(field, {word: step for word, step in table.items()
+                                                           if step is not None}))
+            absent = self.constant(_ABSENT)
+            lines += [f"{indent}value = {exact}.get(text, {absent}) if text else {missing}",
+                      f"{indent}if value is {absent}:",
+                      f"{indent}    value = {self.constant(_converted_words(field, folded))}"
+                      f".get(text.casefold(), {missing})"]
+        lines.append(f"{indent}if value is {missing}:")
+        lines.extend(self.step(field, code, payload, indent + "    "))
+        lines.extend(self.convert(field, indent + "    "))
         return lines
 
     def truncation(self, field: FieldPlan, name: str, indent: str) -> list[str]:
