@@ -110,15 +110,21 @@ def test_fast_path_maps_every_conformance_case_like_the_generic_path(suite, monk
 def test_generated_row_builders_are_readable_source(product):
     """Every row table of the example contracts has a generated builder whose source can
     be dumped, names its constants instead of pasting them, and holds no document value."""
-    from xmlshred.contract.mapper import _key_value_row, _step_function
-    from xmlshred.contract.row_source import generate_key_value_table, generate_table
+    from xmlshred.contract.mapper import _key_value_row, _makes_row, _missing_cell, _step_function
+    from xmlshred.contract.plans import GROUPS
+    from xmlshred.contract.row_source import generate_group_table, generate_key_value_table, generate_table
 
     compiled = compiled_for(CONTRACTS[product])
-    built = key_values = located = straight = 0
+    built = key_values = located = straight = groups = 0
     for plan in compiled.plans:
         if plan.row_values is None or plan.row_values.__name__ not in ("values", "rows"):
             continue
-        if plan.row_values.__name__ == "rows":
+        if plan.kind == GROUPS:
+            generated = generate_group_table(plan, _step_function, _makes_row, _missing_cell)
+            assert generated.source.startswith("def rows(doc, row):")
+            assert "    # group 0" in generated.source
+            groups += 1
+        elif plan.row_values.__name__ == "rows":
             generated = generate_key_value_table(plan, _key_value_row)
             assert generated.source.startswith("def rows(doc, row):")
             key_values += 1
@@ -142,6 +148,7 @@ def test_generated_row_builders_are_readable_source(product):
                         if line.startswith("    if raw and (c") and line.endswith(" := raw.strip()):"))
         built += 1
     assert built >= 5 and key_values >= 4 and located >= 1 and straight >= 1
+    assert groups == (2 if product == "rl" else 0)  # warranties and collateral
 
 
 @pytest.mark.parametrize(("path", "attribute", "table"), [
@@ -310,3 +317,25 @@ def test_words_convert_at_compile_time_only_when_clean(column, words, expected):
     assert set(converted) == set(words)
     assert {word: value for word, value in converted.items() if value is not _MISSING} == expected
     assert all(type(converted[word]) is type(value) for word, value in expected.items())
+
+
+def test_an_empty_non_nullable_group_cell_fails_alike_both_ways(tmp_path, monkeypatch):
+    """A written group row whose non-nullable string cell is empty and has no default fails
+    the record, from the generated group builder as from the mapper's."""
+    import json
+
+    suite = SHARED / "conformance" / "rl"
+    contract = json.loads((suite / "contract.json").read_text(encoding="utf-8"))
+    for mapping in contract["mappings"]:
+        if mapping["target_table"] == "app_collateral_rl" and mapping["target_column"] == "model":
+            mapping["nullable"] = False
+    path = tmp_path / "contract.json"
+    path.write_text(json.dumps(contract), encoding="utf-8")
+    fast = compiled_for(path)
+    generic = _generic_compiled(path, monkeypatch)
+    failed = 0
+    for case in sorted((suite / "cases").glob("*.xml")):
+        expected = generic.map_document(case.read_bytes())
+        assert _exact(fast.map_document(case.read_bytes())) == _exact(expected), case.name
+        failed += isinstance(expected, RecordFailure) and "column=model" in expected.reason
+    assert failed

@@ -10,8 +10,6 @@ instance) without any XPath.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from xmlshred.contract.expression_source import generate
 from xmlshred.contract.expressions import result_to_text
 from xmlshred.contract.parsing import DocumentRejected, check_size, parse_document
@@ -19,6 +17,8 @@ from xmlshred.contract.plans import (
     _HISTORY_EMPTY,
     _INDICATOR_TRUE,
     _NO_DEFAULT,
+    _NUMERIC_TYPES,
+    _ZERO,
     ABOVE,
     BELOW,
     BOOLEAN_TO_BIT,
@@ -41,7 +41,7 @@ from xmlshred.contract.plans import (
     FieldPlan,
     TablePlan,
 )
-from xmlshred.contract.row_source import generate_key_value_table, generate_table
+from xmlshred.contract.row_source import generate_group_table, generate_key_value_table, generate_table
 from xmlshred.contract.values import (
     INTEGER_RANGES,
     ValueRangeError,
@@ -57,8 +57,6 @@ from xmlshred.vocab.results import MappedRecord, RecordFailure
 __all__ = ["map_document"]
 
 """Texts that stand for no value in history, policy-exception and group rows."""
-_NUMERIC_TYPES = frozenset({"int", "smallint", "bigint", "tinyint", "decimal", "float", "bit", "boolean"})
-_ZERO = {"decimal": Decimal(0), "float": 0.0}
 
 
 class _Failed(Exception):
@@ -567,7 +565,7 @@ def _all_rows(doc: _Document) -> list[tuple[TablePlan, list[tuple]]]:
             elif kind == POLICY:
                 rows = _policy_rows(doc, plan)
             elif kind == GROUPS:
-                rows = _group_rows(doc, plan)
+                rows = plan.row_values(doc, None)
             else:
                 values, real = plan.row_values(doc, None)
                 rows = [_finish(doc, plan, None, values)] if real or kind == ROOT else []
@@ -613,6 +611,14 @@ def table_reader(plan: TablePlan):
         return generate_table(plan, _step_function).function
     if SPECIALISE and plan.kind == ROWS:
         return generate_key_value_table(plan, _key_value_row).function
+    if SPECIALISE and plan.kind == GROUPS:
+        generated = generate_group_table(plan, _step_function, _makes_row, _missing_cell)
+        if generated is not None:
+            return generated.function
+    if plan.kind == GROUPS:
+        def generic_groups(doc, row):
+            return _group_rows(doc, plan)
+        return generic_groups
     if plan.kind == ROWS:
         def generic_rows(doc, row):
             return _key_value_rows(doc, plan)
@@ -974,12 +980,16 @@ def _group_rows(doc: _Document, plan: TablePlan) -> list[tuple]:
                 values[position] = default
             elif not column.nullable:
                 if column.data_type not in _NUMERIC_TYPES:
-                    raise _Failed("map", f"table={plan.table.name} column={column.name}: the value "
-                                         "is empty, the column is not nullable and has no "
-                                         "default_value")
+                    _missing_cell(plan, column)
                 values[position] = _ZERO.get(column.data_type, 0)
         rows.append((doc.key, group.argument, *values))
     return rows
+
+
+def _missing_cell(plan: TablePlan, column) -> None:
+    """Fail the record: a written group row's non-nullable string cell is empty, with no default."""
+    raise _Failed("map", f"table={plan.table.name} column={column.name}: the value is empty, the "
+                         "column is not nullable and has no default_value")
 
 
 def _makes_row(value: object, column) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 
 from xmlshred.contract.loader import POLICY_EXCEPTIONS, Contract, Mapping, Relationship
@@ -39,6 +40,9 @@ _INDICATOR_TRUE = frozenset({"y", "yes", "true", "t", "1"})
 _HISTORY_EMPTY = frozenset({"null", "none"})
 """Text (casefolded) that counts as no value for history, policy and group rows."""
 _INTEGER_TYPES = frozenset({"int", "smallint", "bigint", "tinyint"})
+_NUMERIC_TYPES = frozenset({"int", "smallint", "bigint", "tinyint", "decimal", "float", "bit", "boolean"})
+"""Types whose empty non-nullable group cell is zero (``_ZERO``, else 0)."""
+_ZERO = {"decimal": Decimal(0), "float": 0.0}
 _MAX_FIXED_TEXT = 64
 
 

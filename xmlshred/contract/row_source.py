@@ -28,6 +28,9 @@ from xmlshred.contract.generated import Constants, Generated, define
 from xmlshred.contract.plans import (
     _HISTORY_EMPTY,
     _INDICATOR_TRUE,
+    _NO_DEFAULT,
+    _NUMERIC_TYPES,
+    _ZERO,
     BOOLEAN_TO_BIT,
     CALCULATED,
     CHAR_TO_BIT,
@@ -59,7 +62,7 @@ from xmlshred.contract.values import (
     parse_datetime,
 )
 
-__all__ = ["generate_key_value_table", "generate_table"]
+__all__ = ["generate_group_table", "generate_key_value_table", "generate_table"]
 
 def generate_table(plan: TablePlan, step_function) -> Generated:
     """Generate ``plan``'s row builder; ``step_function(field, code, payload)`` gives the
@@ -126,6 +129,57 @@ def generate_key_value_table(plan: TablePlan, make_row) -> Generated:
     lines.extend(body)
     lines.append("    return found")
     return define(lines, "table", writer.names, "rows")
+
+
+def generate_group_table(plan: TablePlan, step_function, makes_row, missing) -> Generated | None:
+    """Generate the rows builder of a group table (``warranty_field(N)`` / ``add_collateral(N)``):
+    ``rows(doc, row) -> rows``, what ``mapper._group_rows`` makes, each cell's field read in
+    line as in a row builder. ``makes_row(value, column)`` (the mapper's) decides whether a
+    read cell makes its group's row; ``missing(plan, column)`` raises the failure for an empty
+    non-nullable cell without a default. None when a cell reads the row's own element
+    (a group has none): the mapper's function builds those rows."""
+    if any(field is not None and field.where == SELF for group in plan.groups for field, _, _ in group.cells):
+        return None
+    writer = _Writer(step_function)
+    body = []
+    for number, group in enumerate(plan.groups):
+        body.append(f"    # group {number}")
+        body.append("    makes_row = False")
+        names = []
+        for position, (field, column, _default) in enumerate(group.cells):
+            name = f"g{position}"
+            names.append(name)
+            if field is None:
+                body.append(f"    {name} = None")
+                continue
+            body.extend(writer.column([field], "    "))
+            body.append(f"    {name} = value")
+            if field.reads_document:
+                body.append("    if real and not makes_row:")
+                body.append(f"        makes_row = {writer.constant(makes_row)}(value, {writer.constant(column)})")
+        body.append("    if makes_row:")
+        for name, (_field, column, default) in zip(names, group.cells, strict=True):
+            if default is not _NO_DEFAULT:
+                body.append(f"        if {name} is None:")
+                body.append(f"            {name} = {writer.constant(default)}")
+            elif not column.nullable:
+                body.append(f"        if {name} is None:")
+                if column.data_type in _NUMERIC_TYPES:
+                    body.append(f"            {name} = {writer.constant(_ZERO.get(column.data_type, 0))}")
+                else:
+                    body.append(f"            {writer.constant(missing)}({writer.constant(plan)}, "
+                                f"{writer.constant(column)})")
+        row = ", ".join(["key", writer.constant(group.argument), *names])
+        body.append(f"        found.append(({row}))")
+    lines = [f"def rows(doc, row):  # {plan.table.name!r}", "    warn = doc.warn", "    found = []",
+             "    key = doc.key"]
+    lines.extend(writer.element_lines())
+    if writer.uses_now:
+        lines.append("    now = doc.compiled.now")
+    lines.extend(body)
+    lines.append("    return found")
+    return define(lines, "table", writer.names, "rows")
+
 
 
 def _key_value_fast_path(writer: _Writer, field: FieldPlan) -> tuple[str, str] | None:
