@@ -195,6 +195,11 @@ def test_attributes_match_their_name_in_any_case(markup, wanted, expected):
     element = etree.fromstring(markup)
     assert doc.attr(element, wanted, wanted.lower()) == expected
     assert doc.attr(element, wanted, wanted.lower()) == expected  # remembered per element
+    # What generated builders test before they call attr_other_case: the name is among the
+    # element's lowered names exactly when it is there in some case.
+    assert ("\0" + wanted.lower() + "\0" in doc.lowered_names(element)) == (expected is not None)
+    doc.lowered = {}
+    assert ("\0" + wanted.lower() + "\0" in doc.lowered_names(element)) == (expected is not None)
 
 
 @pytest.mark.parametrize(("score", "flag", "legacy"), [

@@ -201,13 +201,7 @@ class _Document:
         # as Greek final sigma does) as a dict by their lower case.
         lowered = self.lowered.get(element)
         if lowered is None:
-            keys = element.keys()
-            joined = "\0" + "\0".join(keys) + "\0"
-            if joined.isascii():
-                lowered = joined.lower()
-            else:
-                lowered = {key.lower(): key for key in keys}
-            self.lowered[element] = lowered
+            lowered = self.lower_names(element)
         if type(lowered) is str:
             if f"\0{lower}\0" not in lowered:
                 return None
@@ -217,6 +211,29 @@ class _Document:
             return None  # pragma: no cover - the search found the name
         key = lowered.get(lower)
         return None if key is None else element.get(key)
+
+    def lower_names(self, element) -> str | dict:
+        """The element's attribute names in lower case, read once per document: ASCII names
+        as one string ("\0a\0b\0"), others as a dict of the names by their lower case."""
+        keys = element.keys()
+        joined = "\0" + "\0".join(keys) + "\0"
+        if joined.isascii():
+            lowered = joined.lower()
+        else:
+            lowered = {key.lower(): key for key in keys}
+        self.lowered[element] = lowered
+        return lowered
+
+    def lowered_names(self, element) -> str:
+        """The element's attribute names, each in lower case, as one string "\0a\0b\0": an
+        attribute ``lower`` may be there in another case only when "\0lower\0" is in it
+        (generated builders test that before they call ``attr_other_case``)."""
+        lowered = self.lowered.get(element)
+        if lowered is None:
+            lowered = self.lower_names(element)
+        if type(lowered) is str:
+            return lowered
+        return "\0" + "\0".join(lowered) + "\0"
 
     def valid(self, element, rule) -> bool:
         for name, lower, allowed in rule:

@@ -252,20 +252,30 @@ class _Writer:
         self.names = Constants()
         self.elements: dict[int, str] = {}
         self.located: dict[tuple, tuple[str, str]] = {}  # place -> (variable, field constant)
+        self.lowered: list[str] = []  # variables of lowered attribute names
         self.uses_now = False
 
     def constant(self, value: object) -> str:
         return self.names.name(value)
 
     def element_lines(self) -> list[str]:
-        """The record's first instances the code reads, found once at the top."""
+        """The record's first instances the code reads, found once at the top (and the
+        variables for their lowered attribute names, read at the first miss)."""
         lines = []
         for node_id, name in self.elements.items():
             lines.append(f"    {name} = doc.inst[{node_id}]")
             lines.append(f"    {name} = {name}[0] if {name} else None")
         for name, field in self.located.values():
             lines.append(f"    {name} = doc.locate({field}, None)")
+        lines.extend(f"    {names} = None" for names in self.lowered)
         return lines
+
+    def names_of(self, element: str) -> str:
+        """The variable for ``element``'s lowered attribute names (``_Document.lowered_names``)."""
+        names = f"n{element}"
+        if names not in self.lowered:
+            self.lowered.append(names)
+        return names
 
     def raw_text(self, field: FieldPlan, element: str, indent: str, strip: bool = True) -> list[str]:
         """Code that sets ``text``: the field's attribute (its name matched as
@@ -281,7 +291,15 @@ class _Writer:
         else:
             key, lower = self.constant(name), self.constant(field.attribute_lower)
             lines.append(f"{indent}raw = {element}.get({key}){otherwise}")
-            lines.append(f"{indent}if raw is None{present}:")
+            if element == "element":  # found for this field alone
+                lines.append(f"{indent}if raw is None{present}:")
+            else:
+                # The usual miss is an absent name: one search in the element's lowered
+                # names (read at the first miss) instead of a call.
+                names = self.names_of(element)
+                needle = self.constant("\0" + field.attribute_lower + "\0")
+                lines.append(f"{indent}if raw is None{present} and "
+                             f"{needle} in ({names} or ({names} := doc.lowered_names({element}))):")
             lines.append(f"{indent}    raw = doc.attr_other_case({element}, {lower})")
         if strip:
             lines.append(f"{indent}text = raw.strip() if raw else ''")
