@@ -111,7 +111,7 @@ def test_generated_row_builders_are_readable_source(product):
     """Every row table of the example contracts has a generated builder whose source can
     be dumped, names its constants instead of pasting them, and holds no document value."""
     from xmlshred.contract.mapper import _key_value_row, _makes_row, _missing_cell, _step_function
-    from xmlshred.contract.plans import GROUPS
+    from xmlshred.contract.plans import _NO_DEFAULT, GROUPS
     from xmlshred.contract.row_source import generate_group_table, generate_key_value_table, generate_table
 
     compiled = compiled_for(CONTRACTS[product])
@@ -149,6 +149,18 @@ def test_generated_row_builders_are_readable_source(product):
         built += 1
     assert built >= 5 and key_values >= 4 and located >= 1 and straight >= 1
     assert groups == (2 if product == "rl" else 0)  # warranties and collateral
+    # Written rows are finished by generated code too: one statement per finishing column.
+    from xmlshred.contract.mapper import _missing_value, _parent_value
+    from xmlshred.contract.plans import REPEAT, ROOT, SINGLE
+    from xmlshred.contract.row_source import generate_finish
+
+    finished = [plan for plan in compiled.plans if plan.kind in (ROOT, SINGLE, REPEAT)]
+    assert finished and all(plan.finish_row.__name__ == "finish" for plan in finished)
+    for plan in finished:
+        source = generate_finish(plan, _parent_value, _missing_value).source
+        assert source.count("    if values[") == sum(
+            1 for _, column in plan.finishing
+            if column.default is not _NO_DEFAULT or not column.column.nullable)
 
 
 @pytest.mark.parametrize(("path", "attribute", "table"), [

@@ -14,10 +14,13 @@ from xmlshred.contract.expression_source import generate
 from xmlshred.contract.expressions import result_to_text
 from xmlshred.contract.parsing import DocumentRejected, check_size, parse_document
 from xmlshred.contract.plans import (
+    _FIRST_INSTANCE,
     _HISTORY_EMPTY,
     _INDICATOR_TRUE,
+    _NO_ANCHOR,
     _NO_DEFAULT,
     _NUMERIC_TYPES,
+    _RECORD_KEY,
     _ZERO,
     ABOVE,
     BELOW,
@@ -41,7 +44,12 @@ from xmlshred.contract.plans import (
     FieldPlan,
     TablePlan,
 )
-from xmlshred.contract.row_source import generate_group_table, generate_key_value_table, generate_table
+from xmlshred.contract.row_source import (
+    generate_finish,
+    generate_group_table,
+    generate_key_value_table,
+    generate_table,
+)
 from xmlshred.contract.values import (
     INTEGER_RANGES,
     ValueRangeError,
@@ -575,7 +583,8 @@ def _all_rows(doc: _Document) -> list[tuple[TablePlan, list[tuple]]]:
             kind = plan.kind
             if kind == REPEAT:
                 keep = emitted(plan)
-                rows = [_finish(doc, plan, element, values)
+                finish = plan.finish_row
+                rows = [finish(doc, element, values)
                         for element, values, _ in candidates[id(plan)] if element in keep]
             elif kind == ROWS:
                 rows = plan.row_values(doc, None)
@@ -585,7 +594,7 @@ def _all_rows(doc: _Document) -> list[tuple[TablePlan, list[tuple]]]:
                 rows = plan.row_values(doc, None)
             else:
                 values, real = plan.row_values(doc, None)
-                rows = [_finish(doc, plan, None, values)] if real or kind == ROOT else []
+                rows = [plan.finish_row(doc, None, values)] if real or kind == ROOT else []
         except ValueRangeError as error:
             raise _out_of_range(plan, error) from None
         result.append((plan, rows))
@@ -847,12 +856,27 @@ def _finish(doc: _Document, plan: TablePlan, element, values: list) -> tuple:
             if column.default is not _NO_DEFAULT and (has_real or not column.conditional):
                 values[position] = column.default
             elif not column.column.nullable:
-                raise _Failed("map", f"{column.label}: the value is empty, the column is not "
-                                     "nullable and has no default_value")
+                _missing_value(column.label)
     return tuple(values)
 
 
-_RECORD_KEY, _NO_ANCHOR, _FIRST_INSTANCE = -3, -2, -1
+def _missing_value(label: str) -> None:
+    """Fail the record: a written row's non-nullable column is empty and has no default."""
+    raise _Failed("map", f"{label}: the value is empty, the column is not nullable and has no "
+                         "default_value")
+
+
+def row_finisher(plan: TablePlan):
+    """``finish(doc, element, values) -> row`` for ``plan``'s written rows, chosen once its
+    ``parent_anchor`` is known: generated (``row_source.generate_finish``) on the fast path,
+    else ``_finish``."""
+    if SPECIALISE:
+        return generate_finish(plan, _parent_value, _missing_value).function
+
+    def generic_finish(doc, element, values):
+        return _finish(doc, plan, element, values)
+    return generic_finish
+
 
 
 def parent_anchor(plan: TablePlan, record_key_column: str) -> int:

@@ -30,6 +30,7 @@ from xmlshred.contract.plans import (
     _INDICATOR_TRUE,
     _NO_DEFAULT,
     _NUMERIC_TYPES,
+    _RECORD_KEY,
     _ZERO,
     BOOLEAN_TO_BIT,
     CALCULATED,
@@ -62,7 +63,7 @@ from xmlshred.contract.values import (
     parse_datetime,
 )
 
-__all__ = ["generate_group_table", "generate_key_value_table", "generate_table"]
+__all__ = ["generate_finish", "generate_group_table", "generate_key_value_table", "generate_table"]
 
 def generate_table(plan: TablePlan, step_function) -> Generated:
     """Generate ``plan``'s row builder; ``step_function(field, code, payload)`` gives the
@@ -179,6 +180,31 @@ def generate_group_table(plan: TablePlan, step_function, makes_row, missing) -> 
     lines.extend(body)
     lines.append("    return found")
     return define(lines, "table", writer.names, "rows")
+
+
+
+def generate_finish(plan: TablePlan, parent_value, missing_value) -> Generated:
+    """Generate ``finish(doc, element, values) -> row`` for a row of ``plan`` that is written:
+    what ``mapper._finish`` does, one statement per finishing column. The foreign key is the
+    record key, or ``parent_value(doc, plan, element)``; an empty column takes its default,
+    or ``missing_value(label)`` raises the failure of a non-nullable one."""
+    names = Constants()
+    lines = [f"def finish(doc, element, values):  # {plan.table.name!r}"]
+    for position, column in plan.finishing:
+        cell = f"values[{position}]"
+        if column.parent_key:
+            if plan.parent_anchor == _RECORD_KEY:
+                lines.append(f"    {cell} = doc.key")
+            else:
+                lines.append(f"    {cell} = {names.name(parent_value)}(doc, {names.name(plan)}, element)")
+        if column.default is not _NO_DEFAULT:  # a written row always takes the default
+            lines.append(f"    if {cell} is None:")
+            lines.append(f"        {cell} = {names.name(column.default)}")
+        elif not column.column.nullable:
+            lines.append(f"    if {cell} is None:")
+            lines.append(f"        {names.name(missing_value)}({names.name(column.label)})")
+    lines.append("    return tuple(values)")
+    return define(lines, "finish", names, "finish")
 
 
 
