@@ -426,13 +426,6 @@ class _Document:
 
     def resolve(self, element, name: str | None, attribute: str) -> str | None:
         """An expression's attribute from ``element``: see ``lookup_for``."""
-        # The usual case: the attribute is on the starting element, spelt as written.
-        if element is not None and (name is None
-                                    or element.tag == self.compiled.aliases.get(name, name)):
-            value = element.get(attribute)
-            if value is not None:
-                return value
-        lower = attribute.lower()
         if name is None:
             # A bare name: the element's own attribute, else the nearest ancestor's
             # that has it at all (present, even empty).
@@ -440,11 +433,13 @@ class _Document:
             while element is not None:
                 value = element.get(attribute)
                 if value is None:
-                    value = self.attr_other_case(element, lower)
+                    value = self.attr_other_case(element, attribute.lower())
                 if value is not None:
                     return value
                 element = element.getparent()
             return None
+        # A named element: the starting element or its nearest ancestor of that name, else
+        # the record's first element of that name.
         name = self.compiled.aliases.get(name, name)
         while element is not None and element.tag != name:
             element = element.getparent()
@@ -453,7 +448,7 @@ class _Document:
         if element is None:
             return None
         value = element.get(attribute)
-        return value if value is not None else self.attr_other_case(element, lower)
+        return value if value is not None else self.attr_other_case(element, attribute.lower())
 
     # -- one field's value --
 
