@@ -455,7 +455,9 @@ class _Writer:
         """The code of a calculated field's stripped result text."""
         self.uses_now = True
         text_of = self.constant(generate_expression(field.expression).third)
-        start = f"{element} if {element} is not None else doc.start_of({self.constant(field)}, row)"
+        # A row's own element is always there; another may be missing.
+        start = element if element == "row" else \
+            f"{element} if {element} is not None else doc.start_of({self.constant(field)}, row)"
         # The expression's own text function: its result as text, remembered by its inputs.
         return f"{text_of}(doc, {start}, now)"
 
