@@ -159,10 +159,10 @@ class _Document:
         self.lookups: dict = {}
         self.answers: dict = {}
         nodes = compiled.nodes
-        inst: list[list] = [[] for _ in nodes]
-        kids: list[dict] = [{} for _ in nodes]
+        inst: list = [()] * len(nodes)  # no instances: read only, never appended to
+        root_tag = root.tag
         for node in nodes:
-            if node.parent is None and node.tag == root.tag:
+            if node.parent is None and node.tag == root_tag:
                 inst[node.id] = [root]
         for node in nodes:
             parents = inst[node.id]
@@ -174,7 +174,11 @@ class _Document:
                 for child in parent:
                     target = children.get(child.tag)
                     if target is not None:
-                        found.setdefault(target.id, []).append((parent, child))
+                        pairs = found.get(target.id)
+                        if pairs is None:
+                            found[target.id] = [(parent, child)]
+                        else:
+                            pairs.append((parent, child))
             for child_id, pairs in found.items():
                 child_node = nodes[child_id]
                 if child_node.rule is not None:
@@ -184,15 +188,23 @@ class _Document:
                 if child_node.first_only:
                     pairs = pairs[:1]
                 inst[child_id] = [child for _, child in pairs]
-                by_parent = kids[child_id]
-                for parent, child in pairs:
-                    siblings = by_parent.get(parent)
-                    if siblings is None:
-                        by_parent[parent] = [child]
-                    else:
-                        siblings.append(child)
         self.inst = inst
-        self.kids = kids
+        self.kids: dict[int, dict] = {}
+
+    def children_of(self, node_id: int) -> dict:
+        """The valid instances of a node by their parent element, worked out on first use
+        (only fields below a row or a contact ask): ``inst`` in document order, grouped."""
+        by_parent = self.kids.get(node_id)
+        if by_parent is None:
+            by_parent = self.kids[node_id] = {}
+            for child in self.inst[node_id]:
+                parent = child.getparent()
+                siblings = by_parent.get(parent)
+                if siblings is None:
+                    by_parent[parent] = [child]
+                else:
+                    siblings.append(child)
+        return by_parent
 
     def attr(self, element, name: str, lower: str) -> str | None:
         """An attribute's raw text, its name matched case-insensitively."""
@@ -291,7 +303,7 @@ class _Document:
     def descend(self, element, nodes, typed: bool):
         current = [element]
         for node in nodes:
-            by_parent = self.kids[node.id]
+            by_parent = self.children_of(node.id)
             found = []
             for parent in current:
                 children = by_parent.get(parent)
@@ -373,7 +385,7 @@ class _Document:
             element = row
             current = [row]
             for node in field.where_arg:
-                found = [c for parent in current for c in self.kids[node.id].get(parent, ())]
+                found = [c for parent in current for c in self.children_of(node.id).get(parent, ())]
                 if not found:
                     break
                 current = found
