@@ -41,6 +41,10 @@ def evaluate_both(expression, lookup, now: datetime = NOW):
     from_element = generated.second(_Answers(lookup), _Start(lookup), now)
     assert (type(from_element), repr(from_element)) == (type(expected), repr(expected)), \
         expression.text
+    # The row builders' entry point: the result as text, the second time from its memo.
+    for _ in range(2):
+        text = generated.third(_Answers(lookup), _Start(lookup), now)
+        assert text == result_to_text(expected).strip(), expression.text
     return expected
 
 
@@ -672,3 +676,31 @@ def test_generated_source_names_attribute_and_element_names_as_constants():
     for name in ("applicant_zeta", "contact_omega", "amount_kappa"):
         assert name not in generated.source
         assert name in generated.constants.values()
+
+
+def test_the_text_memo_is_bounded_and_keyed_by_every_input():
+    """``text_from_element`` remembers texts by the attributes read (and ``now`` when the
+    expression reads it), and forgets them all once ``TEXT_MEMO_SIZE`` are held."""
+    from xmlshred.contract import expression_source
+
+    generated = generate(parse_expression("COALESCE(a, b)"))
+    memo = next(value for value in generated.constants.values() if type(value) is dict)
+    for number in range(expression_source.TEXT_MEMO_SIZE + 10):
+        values = {"a": str(number), "b": "x"}
+        text = generated.third(_Answers(_row_lookup(values)), _Start(_row_lookup(values)), NOW)
+        assert text == str(number)
+        assert len(memo) <= expression_source.TEXT_MEMO_SIZE
+    for second in ("y", "z"):  # the same first input, another second one
+        values = {"b": second}
+        assert generated.third(_Answers(_row_lookup(values)), _Start(_row_lookup(values)), NOW) == second
+
+    timed = generate(parse_expression("DATEADD(day, n, GETUTCDATE())"))
+    values = {"n": "1"}
+    first = timed.third(_Answers(_row_lookup(values)), _Start(_row_lookup(values)), NOW)
+    later = timed.third(_Answers(_row_lookup(values)), _Start(_row_lookup(values)),
+                        datetime(2026, 1, 1))
+    assert (first, later) == ("2025-06-16 12:30:00", "2026-01-02 00:00:00")
+
+
+def _row_lookup(values: dict):
+    return lambda element, name: values.get(name)

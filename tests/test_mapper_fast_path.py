@@ -65,6 +65,8 @@ def test_specialised_readers_map_the_realistic_corpus_like_the_generic_path(prod
         expected = generic.map_document(document)
         actual = fast.map_document(document)
         assert _exact(actual) == _exact(expected), f"{product} document {number}"
+        # Again: the fast path's memos (expression texts, conversions) now answer.
+        assert _exact(fast.map_document(document)) == _exact(expected), f"{product} document {number}"
         if isinstance(expected, MappedRecord):
             mapped += 1
             warned += bool(expected.warnings)
@@ -98,23 +100,31 @@ def test_fast_path_maps_every_conformance_case_like_the_generic_path(suite, monk
             except UnicodeDecodeError:
                 pass
             for document in documents:
-                assert _exact(fast.map_document(document)) == _exact(generic.map_document(document)), \
-                    (case.name, strict, type(document).__name__)
+                expected = _exact(generic.map_document(document))
+                for _ in range(2):  # the second time from the fast path's memos
+                    assert _exact(fast.map_document(document)) == expected, \
+                        (case.name, strict, type(document).__name__)
 
 
 @pytest.mark.parametrize("product", sorted(CONTRACTS))
 def test_generated_row_builders_are_readable_source(product):
     """Every row table of the example contracts has a generated builder whose source can
     be dumped, names its constants instead of pasting them, and holds no document value."""
-    from xmlshred.contract.mapper import _key_value_row, _step_function
-    from xmlshred.contract.row_source import generate_key_value_table, generate_table
+    from xmlshred.contract.mapper import _key_value_row, _makes_row, _missing_cell, _step_function
+    from xmlshred.contract.plans import _NO_DEFAULT, GROUPS
+    from xmlshred.contract.row_source import generate_group_table, generate_key_value_table, generate_table
 
     compiled = compiled_for(CONTRACTS[product])
-    built = key_values = located = straight = 0
+    built = key_values = located = straight = groups = 0
     for plan in compiled.plans:
         if plan.row_values is None or plan.row_values.__name__ not in ("values", "rows"):
             continue
-        if plan.row_values.__name__ == "rows":
+        if plan.kind == GROUPS:
+            generated = generate_group_table(plan, _step_function, _makes_row, _missing_cell)
+            assert generated.source.startswith("def rows(doc, row):")
+            assert "    # group 0" in generated.source
+            groups += 1
+        elif plan.row_values.__name__ == "rows":
             generated = generate_key_value_table(plan, _key_value_row)
             assert generated.source.startswith("def rows(doc, row):")
             key_values += 1
@@ -138,6 +148,19 @@ def test_generated_row_builders_are_readable_source(product):
                         if line.startswith("    if raw and (c") and line.endswith(" := raw.strip()):"))
         built += 1
     assert built >= 5 and key_values >= 4 and located >= 1 and straight >= 1
+    assert groups == (2 if product == "rl" else 0)  # warranties and collateral
+    # Written rows are finished by generated code too: one statement per finishing column.
+    from xmlshred.contract.mapper import _missing_value, _parent_value
+    from xmlshred.contract.plans import REPEAT, ROOT, SINGLE
+    from xmlshred.contract.row_source import generate_finish
+
+    finished = [plan for plan in compiled.plans if plan.kind in (ROOT, SINGLE, REPEAT)]
+    assert finished and all(plan.finish_row.__name__ == "finish" for plan in finished)
+    for plan in finished:
+        source = generate_finish(plan, _parent_value, _missing_value).source
+        assert source.count("    if values[") == sum(
+            1 for _, column in plan.finishing
+            if column.default is not _NO_DEFAULT or not column.column.nullable)
 
 
 @pytest.mark.parametrize(("path", "attribute", "table"), [
@@ -184,6 +207,11 @@ def test_attributes_match_their_name_in_any_case(markup, wanted, expected):
     element = etree.fromstring(markup)
     assert doc.attr(element, wanted, wanted.lower()) == expected
     assert doc.attr(element, wanted, wanted.lower()) == expected  # remembered per element
+    # What generated builders test before they call attr_other_case: the name is among the
+    # element's lowered names exactly when it is there in some case.
+    assert ("\0" + wanted.lower() + "\0" in doc.lowered_names(element)) == (expected is not None)
+    doc.lowered = {}
+    assert ("\0" + wanted.lower() + "\0" in doc.lowered_names(element)) == (expected is not None)
 
 
 @pytest.mark.parametrize(("score", "flag", "legacy"), [
@@ -221,3 +249,110 @@ def test_decimal_columns_read_alike_both_ways(apr, monkeypatch):
     fast = compiled_for(contract)
     generic = _generic_compiled(contract, monkeypatch)
     assert _exact(fast.map_document(data)) == _exact(generic.map_document(data))
+
+
+@pytest.mark.parametrize("product", sorted(CONTRACTS))
+def test_small_memos_forget_and_still_map_like_the_generic_path(product, monkeypatch):
+    """With memos of three entries (expression texts, conversions) every one fills up and is
+    cleared again many times over the corpus: records stay the generic path's, and no memo
+    ever holds more than its bound."""
+    from xmlshred.contract import expression_source, row_source, values
+
+    generic = _generic_compiled(CONTRACTS[product], monkeypatch)
+    with monkeypatch.context() as patch:
+        patch.setattr(expression_source, "TEXT_MEMO_SIZE", 3)
+        patch.setattr(row_source, "CONVERSION_MEMO_SIZE", 3)
+        patch.setattr(values, "_CONVERSION_MEMOS", {})
+        fast = compiled_for(CONTRACTS[product])
+        documents = [d.to_bytes() for d in generate_documents(
+            40, seed=43, profile="realistic", edge_share=0.3, product=product)]
+        for number, document in enumerate(documents * 2):
+            assert _exact(fast.map_document(document)) == _exact(generic.map_document(document)), number
+        memos = list(values._CONVERSION_MEMOS.values())
+    assert memos and all(len(memo) <= 3 for memo in memos)
+    assert any(memos)
+    texts = [value for plan in fast.plans if plan.row_values.__name__ == "values"
+             for text_of in plan.row_values.__globals__.values()
+             if getattr(text_of, "__name__", None) == "text_from_element"
+             for name, value in text_of.__globals__.items() if name.startswith("k") and type(value) is dict]
+    assert texts and any(texts) and all(len(memo) <= 3 for memo in texts)
+
+
+def test_conversion_memos_are_only_for_types_that_never_truncate():
+    from xmlshred.contract.values import conversion_memo
+
+    assert conversion_memo("decimal", 2) is conversion_memo("decimal", 2)
+    assert conversion_memo("decimal", 2) is not conversion_memo("decimal", 4)
+    assert conversion_memo("date", None) is conversion_memo("date", 10)  # places only for decimals
+    for data_type in ("string", "int", "bit"):
+        with pytest.raises(ValueError, match=data_type):
+            conversion_memo(data_type, None)
+
+
+@pytest.mark.parametrize("status", ["A", "a", "P", "p", "X", "x", "Empty", "EMPTY", "zz", "", " A ",
+                                    "\u00df", "SS"])
+@pytest.mark.parametrize(("signature", "paperless"), [("Y", "true"), ("y", "YES"), ("maybe", "2"), ("", "")])
+def test_word_steps_read_alike_both_ways(status, signature, paperless, tmp_path, monkeypatch):
+    """Enum and bit words take the value worked out at compile time; words whose value is
+    empty and unknown words take the step and conversion as written (the loader refuses
+    values that do not convert): the same records and warnings either way."""
+    import html
+    import json
+
+    contract = json.loads((SHARED / "conformance" / "contract.json").read_text(encoding="utf-8"))
+    contract["enum_mappings"]["status_enum"].update(
+        {"a": 7, "X": 8, "x": 9, "Empty": "", "\u00df": 5})
+    path = tmp_path / "contract.json"
+    path.write_text(json.dumps(contract), encoding="utf-8")
+    data = (SHARED / "conformance" / "cases" / "01_basic.xml").read_text(encoding="utf-8")
+    data = data.replace('Status="A"', f'Status="{html.escape(status)}"') \
+        .replace('signature_ind="Y"', f'signature_ind="{signature}"') \
+        .replace('paperless_flag="true"', f'paperless_flag="{paperless}"')
+    fast = compiled_for(path)
+    generic = _generic_compiled(path, monkeypatch)
+    assert _exact(fast.map_document(data)) == _exact(generic.map_document(data))
+
+
+@pytest.mark.parametrize(("column", "words", "expected"), [
+    (("smallint", None), {"A": 160, "B": "7", "C": None, "D": "", "E": 99999, "F": "abc"},
+     {"A": 160, "B": 7}),
+    (("string", 3), {"A": "abc", "B": "abcd", "C": 5}, {"A": "abc", "C": "5"}),
+    (("bit", None), {"Y": 1, "N": 0, "M": 2, "Q": "maybe"}, {"Y": 1, "N": 0, "M": 1}),
+])
+def test_words_convert_at_compile_time_only_when_clean(column, words, expected):
+    """A word's column value is worked out ahead only when converting it gives a value
+    without a warning or a range error; every other word is marked for the step as written."""
+    from types import SimpleNamespace
+
+    from xmlshred.contract.row_source import _converted_words
+    from xmlshred.contract.values import _MISSING
+    from xmlshred.vocab.schema import Column
+
+    data_type, length = column
+    field = SimpleNamespace(column=Column(name="c", data_type=data_type, data_length=length))
+    converted = _converted_words(field, words)
+    assert set(converted) == set(words)
+    assert {word: value for word, value in converted.items() if value is not _MISSING} == expected
+    assert all(type(converted[word]) is type(value) for word, value in expected.items())
+
+
+def test_an_empty_non_nullable_group_cell_fails_alike_both_ways(tmp_path, monkeypatch):
+    """A written group row whose non-nullable string cell is empty and has no default fails
+    the record, from the generated group builder as from the mapper's."""
+    import json
+
+    suite = SHARED / "conformance" / "rl"
+    contract = json.loads((suite / "contract.json").read_text(encoding="utf-8"))
+    for mapping in contract["mappings"]:
+        if mapping["target_table"] == "app_collateral_rl" and mapping["target_column"] == "model":
+            mapping["nullable"] = False
+    path = tmp_path / "contract.json"
+    path.write_text(json.dumps(contract), encoding="utf-8")
+    fast = compiled_for(path)
+    generic = _generic_compiled(path, monkeypatch)
+    failed = 0
+    for case in sorted((suite / "cases").glob("*.xml")):
+        expected = generic.map_document(case.read_bytes())
+        assert _exact(fast.map_document(case.read_bytes())) == _exact(expected), case.name
+        failed += isinstance(expected, RecordFailure) and "column=model" in expected.reason
+    assert failed

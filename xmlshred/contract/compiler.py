@@ -22,7 +22,7 @@ from xmlshred.contract.loader import (
     Mapping,
     Relationship,
 )
-from xmlshred.contract.mapper import field_reader, map_document, parent_anchor, table_reader
+from xmlshred.contract.mapper import field_reader, map_document, parent_anchor, row_finisher, table_reader
 from xmlshred.contract.plans import (
     _INTEGER_TYPES,
     _MAX_FIXED_TEXT,
@@ -312,6 +312,7 @@ class _Builder:
                 or not column.column.nullable)
             plan.row_values = table_reader(plan)
             plan.parent_anchor = parent_anchor(plan, key_mapping.target_column)
+            plan.finish_row = row_finisher(plan)
         for plan in ordered:
             if plan.kind == REPEAT:
                 plan.children = tuple(other for other in ordered

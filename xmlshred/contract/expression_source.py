@@ -57,22 +57,15 @@ def generate(expression: ex.Expression) -> Generated:
         # (``_Document.resolve`` answers the others, and misses, once per document).
         lines.append("")
         lines.append("def from_element(doc, start, now):")
-        lines.append("    get = start.get if start is not None else None")
-        if generator.closures:  # a subtree that runs as its closure reads through a lookup
-            lines.append("    lookup = doc.lookup(start)")
-        for name, (element, attribute) in generator.attributes.items():
-            if element is None:
-                lines.append(f"    {name} = get({generator.constant(attribute)}) if get is not None else None")
-                lines.append(f"    if {name} is None:")
-                lines.append(f"        {name} = doc.answer(start, None, {generator.constant(attribute)})")
-            else:
-                lines.append(f"    {name} = doc.answer(start, {generator.constant(element)}, "
-                             f"{generator.constant(attribute)})")
-            lines.append(f"    {name} = ({name}.strip() or None) if {name} else None")
+        reads = generator.reads()
+        lines.extend(reads)
         lines.append(f"    return {body}")
-        return define(lines, "expression", generator.names, "expression", "from_element")
+        lines.extend(generator.text_function(body, reads))
+        return define(lines, "expression", generator.names, "expression", "from_element",
+                      "text_from_element")
     except (SyntaxError, RecursionError, MemoryError, ValueError):  # pragma: no cover - a safety net
-        return Generated(expression.evaluator, "", {}, _closure_from_element(expression.evaluator))
+        from_element = _closure_from_element(expression.evaluator)
+        return Generated(expression.evaluator, "", {}, from_element, _closure_text(from_element))
 
 
 def _closure_from_element(evaluator):
@@ -82,6 +75,18 @@ def _closure_from_element(evaluator):
     return from_element
 
 
+def _closure_text(from_element):
+    """``text_from_element`` for an expression that runs as its closures (no memo)."""
+    def text_from_element(doc, start, now):
+        return ex.result_to_text(from_element(doc, start, now)).strip()
+    return text_from_element
+
+
+TEXT_MEMO_SIZE = 512
+"""How many answers ``text_from_element`` remembers per expression: it forgets them all
+when it is full (values repeat across documents; a bound keeps the memory small)."""
+
+
 class _Generator:
     def __init__(self) -> None:
         self.names = Constants()
@@ -89,6 +94,7 @@ class _Generator:
         self.attribute_names: dict[tuple[str | None, str], str] = {}
         self.temporaries = 0
         self.closures = False
+        self.uses_now = False
 
     # -- names --
 
@@ -108,6 +114,45 @@ class _Generator:
             return "None", NULL
         kind = NUMBER if type(value) is Decimal else TEXT if type(value) is str and value else ANY
         return self.constant(value), kind
+
+    def reads(self) -> list[str]:
+        """``from_element``'s lines reading each attribute into its variable, stripped (or None)."""
+        lines = ["    get = start.get if start is not None else None"]
+        if self.closures:  # a subtree that runs as its closure reads through a lookup
+            lines.append("    lookup = doc.lookup(start)")
+        for name, (element, attribute) in self.attributes.items():
+            if element is None:
+                lines.append(f"    {name} = get({self.constant(attribute)}) if get is not None else None")
+                lines.append(f"    if {name} is None:")
+                lines.append(f"        {name} = doc.answer(start, None, {self.constant(attribute)})")
+            else:
+                lines.append(f"    {name} = doc.answer(start, {self.constant(element)}, "
+                             f"{self.constant(attribute)})")
+            lines.append(f"    {name} = ({name}.strip() or None) if {name} else None")
+        return lines
+
+    def text_function(self, body: str, reads: list[str]) -> list[str]:
+        """``text_from_element(doc, start, now) -> str``: the result as a column reads it
+        (``result_to_text``, stripped). Without closures the body depends only on the
+        attributes read (and ``now``, when it uses it), so the text is remembered by those,
+        across documents, in a dict of at most ``TEXT_MEMO_SIZE`` entries."""
+        text = (f"('' if (result := {body}) is None else result if type(result) is str "
+                f"else {self.helper(ex.result_to_text)}(result)).strip()")
+        lines = ["", "def text_from_element(doc, start, now):", *reads]
+        if self.closures:
+            return [*lines, f"    return {text}"]
+        parts = [*self.attributes, *(["now"] if self.uses_now else [])]
+        key = parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ")"
+        memo = self.constant({})
+        return [*lines,
+                f"    key = {key}",
+                f"    text = {memo}.get(key)",
+                "    if text is None:",
+                f"        text = {text}",
+                f"        if len({memo}) >= {self.constant(TEXT_MEMO_SIZE)}:",
+                f"            {memo}.clear()",
+                f"        {memo}[key] = text",
+                "    return text"]
 
     def closure(self, node) -> tuple[str, str]:
         """The node's own closure, called: for what is not specialised here."""
@@ -250,6 +295,7 @@ class _Generator:
         name = node.name
         arguments = node.arguments
         if name == "GETUTCDATE":
+            self.uses_now = True
             return "now", ANY
         if name in ex.TEXT_METHODS:
             code, kind = self.node(arguments[0], depth)

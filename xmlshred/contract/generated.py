@@ -34,21 +34,23 @@ class Constants:
 
 class Generated:
     """A generated function, its source (for debugging and tests) and its named constants;
-    ``second`` is a second function defined by the same source, when asked for."""
+    ``second`` and ``third`` are further functions defined by the same source, when asked for."""
 
-    __slots__ = ("function", "source", "constants", "second")
+    __slots__ = ("function", "source", "constants", "second", "third")
 
-    def __init__(self, function, source: str, constants: dict[str, object], second=None) -> None:
+    def __init__(self, function, source: str, constants: dict[str, object], second=None,
+                 third=None) -> None:
         self.function = function
         self.source = source
         self.constants = constants
         self.second = second
+        self.third = third
 
 
 def define(lines: list[str], kind: str, constants: Constants, function: str,
-           second: str | None = None) -> Generated:
+           second: str | None = None, third: str | None = None) -> Generated:
     """Compile the generated ``lines``: the function named ``function`` among them (and the
-    one named ``second``, if given).
+    ones named ``second`` and ``third``, if given).
 
     The source is registered with ``linecache`` under ``<kind N>`` so tracebacks and
     debuggers show the generated lines.
@@ -59,4 +61,5 @@ def define(lines: list[str], kind: str, constants: Constants, function: str,
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - generated code, constants by name only
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     return Generated(namespace[function], source, constants.values,
-                     namespace[second] if second is not None else None)
+                     namespace[second] if second is not None else None,
+                     namespace[third] if third is not None else None)

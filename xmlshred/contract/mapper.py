@@ -10,15 +10,18 @@ instance) without any XPath.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from xmlshred.contract.expression_source import generate
 from xmlshred.contract.expressions import result_to_text
 from xmlshred.contract.parsing import DocumentRejected, check_size, parse_document
 from xmlshred.contract.plans import (
+    _FIRST_INSTANCE,
     _HISTORY_EMPTY,
     _INDICATOR_TRUE,
+    _NO_ANCHOR,
     _NO_DEFAULT,
+    _NUMERIC_TYPES,
+    _RECORD_KEY,
+    _ZERO,
     ABOVE,
     BELOW,
     BOOLEAN_TO_BIT,
@@ -41,7 +44,12 @@ from xmlshred.contract.plans import (
     FieldPlan,
     TablePlan,
 )
-from xmlshred.contract.row_source import generate_key_value_table, generate_table
+from xmlshred.contract.row_source import (
+    generate_finish,
+    generate_group_table,
+    generate_key_value_table,
+    generate_table,
+)
 from xmlshred.contract.values import (
     INTEGER_RANGES,
     ValueRangeError,
@@ -57,8 +65,6 @@ from xmlshred.vocab.results import MappedRecord, RecordFailure
 __all__ = ["map_document"]
 
 """Texts that stand for no value in history, policy-exception and group rows."""
-_NUMERIC_TYPES = frozenset({"int", "smallint", "bigint", "tinyint", "decimal", "float", "bit", "boolean"})
-_ZERO = {"decimal": Decimal(0), "float": 0.0}
 
 
 class _Failed(Exception):
@@ -153,10 +159,10 @@ class _Document:
         self.lookups: dict = {}
         self.answers: dict = {}
         nodes = compiled.nodes
-        inst: list[list] = [[] for _ in nodes]
-        kids: list[dict] = [{} for _ in nodes]
+        inst: list = [()] * len(nodes)  # no instances: read only, never appended to
+        root_tag = root.tag
         for node in nodes:
-            if node.parent is None and node.tag == root.tag:
+            if node.parent is None and node.tag == root_tag:
                 inst[node.id] = [root]
         for node in nodes:
             parents = inst[node.id]
@@ -168,7 +174,11 @@ class _Document:
                 for child in parent:
                     target = children.get(child.tag)
                     if target is not None:
-                        found.setdefault(target.id, []).append((parent, child))
+                        pairs = found.get(target.id)
+                        if pairs is None:
+                            found[target.id] = [(parent, child)]
+                        else:
+                            pairs.append((parent, child))
             for child_id, pairs in found.items():
                 child_node = nodes[child_id]
                 if child_node.rule is not None:
@@ -178,15 +188,23 @@ class _Document:
                 if child_node.first_only:
                     pairs = pairs[:1]
                 inst[child_id] = [child for _, child in pairs]
-                by_parent = kids[child_id]
-                for parent, child in pairs:
-                    siblings = by_parent.get(parent)
-                    if siblings is None:
-                        by_parent[parent] = [child]
-                    else:
-                        siblings.append(child)
         self.inst = inst
-        self.kids = kids
+        self.kids: dict[int, dict] = {}
+
+    def children_of(self, node_id: int) -> dict:
+        """The valid instances of a node by their parent element, worked out on first use
+        (only fields below a row or a contact ask): ``inst`` in document order, grouped."""
+        by_parent = self.kids.get(node_id)
+        if by_parent is None:
+            by_parent = self.kids[node_id] = {}
+            for child in self.inst[node_id]:
+                parent = child.getparent()
+                siblings = by_parent.get(parent)
+                if siblings is None:
+                    by_parent[parent] = [child]
+                else:
+                    siblings.append(child)
+        return by_parent
 
     def attr(self, element, name: str, lower: str) -> str | None:
         """An attribute's raw text, its name matched case-insensitively."""
@@ -203,13 +221,7 @@ class _Document:
         # as Greek final sigma does) as a dict by their lower case.
         lowered = self.lowered.get(element)
         if lowered is None:
-            keys = element.keys()
-            joined = "\0" + "\0".join(keys) + "\0"
-            if joined.isascii():
-                lowered = joined.lower()
-            else:
-                lowered = {key.lower(): key for key in keys}
-            self.lowered[element] = lowered
+            lowered = self.lower_names(element)
         if type(lowered) is str:
             if f"\0{lower}\0" not in lowered:
                 return None
@@ -219,6 +231,29 @@ class _Document:
             return None  # pragma: no cover - the search found the name
         key = lowered.get(lower)
         return None if key is None else element.get(key)
+
+    def lower_names(self, element) -> str | dict:
+        """The element's attribute names in lower case, read once per document: ASCII names
+        as one string ("\0a\0b\0"), others as a dict of the names by their lower case."""
+        keys = element.keys()
+        joined = "\0" + "\0".join(keys) + "\0"
+        if joined.isascii():
+            lowered = joined.lower()
+        else:
+            lowered = {key.lower(): key for key in keys}
+        self.lowered[element] = lowered
+        return lowered
+
+    def lowered_names(self, element) -> str:
+        """The element's attribute names, each in lower case, as one string "\0a\0b\0": an
+        attribute ``lower`` may be there in another case only when "\0lower\0" is in it
+        (generated builders test that before they call ``attr_other_case``)."""
+        lowered = self.lowered.get(element)
+        if lowered is None:
+            lowered = self.lower_names(element)
+        if type(lowered) is str:
+            return lowered
+        return "\0" + "\0".join(lowered) + "\0"
 
     def valid(self, element, rule) -> bool:
         for name, lower, allowed in rule:
@@ -268,7 +303,7 @@ class _Document:
     def descend(self, element, nodes, typed: bool):
         current = [element]
         for node in nodes:
-            by_parent = self.kids[node.id]
+            by_parent = self.children_of(node.id)
             found = []
             for parent in current:
                 children = by_parent.get(parent)
@@ -350,7 +385,7 @@ class _Document:
             element = row
             current = [row]
             for node in field.where_arg:
-                found = [c for parent in current for c in self.kids[node.id].get(parent, ())]
+                found = [c for parent in current for c in self.children_of(node.id).get(parent, ())]
                 if not found:
                     break
                 current = found
@@ -403,13 +438,6 @@ class _Document:
 
     def resolve(self, element, name: str | None, attribute: str) -> str | None:
         """An expression's attribute from ``element``: see ``lookup_for``."""
-        # The usual case: the attribute is on the starting element, spelt as written.
-        if element is not None and (name is None
-                                    or element.tag == self.compiled.aliases.get(name, name)):
-            value = element.get(attribute)
-            if value is not None:
-                return value
-        lower = attribute.lower()
         if name is None:
             # A bare name: the element's own attribute, else the nearest ancestor's
             # that has it at all (present, even empty).
@@ -417,11 +445,13 @@ class _Document:
             while element is not None:
                 value = element.get(attribute)
                 if value is None:
-                    value = self.attr_other_case(element, lower)
+                    value = self.attr_other_case(element, attribute.lower())
                 if value is not None:
                     return value
                 element = element.getparent()
             return None
+        # A named element: the starting element or its nearest ancestor of that name, else
+        # the record's first element of that name.
         name = self.compiled.aliases.get(name, name)
         while element is not None and element.tag != name:
             element = element.getparent()
@@ -430,7 +460,7 @@ class _Document:
         if element is None:
             return None
         value = element.get(attribute)
-        return value if value is not None else self.attr_other_case(element, lower)
+        return value if value is not None else self.attr_other_case(element, attribute.lower())
 
     # -- one field's value --
 
@@ -560,17 +590,18 @@ def _all_rows(doc: _Document) -> list[tuple[TablePlan, list[tuple]]]:
             kind = plan.kind
             if kind == REPEAT:
                 keep = emitted(plan)
-                rows = [_finish(doc, plan, element, values)
+                finish = plan.finish_row
+                rows = [finish(doc, element, values)
                         for element, values, _ in candidates[id(plan)] if element in keep]
             elif kind == ROWS:
                 rows = plan.row_values(doc, None)
             elif kind == POLICY:
                 rows = _policy_rows(doc, plan)
             elif kind == GROUPS:
-                rows = _group_rows(doc, plan)
+                rows = plan.row_values(doc, None)
             else:
                 values, real = plan.row_values(doc, None)
-                rows = [_finish(doc, plan, None, values)] if real or kind == ROOT else []
+                rows = [plan.finish_row(doc, None, values)] if real or kind == ROOT else []
         except ValueRangeError as error:
             raise _out_of_range(plan, error) from None
         result.append((plan, rows))
@@ -613,6 +644,14 @@ def table_reader(plan: TablePlan):
         return generate_table(plan, _step_function).function
     if SPECIALISE and plan.kind == ROWS:
         return generate_key_value_table(plan, _key_value_row).function
+    if SPECIALISE and plan.kind == GROUPS:
+        generated = generate_group_table(plan, _step_function, _makes_row, _missing_cell)
+        if generated is not None:
+            return generated.function
+    if plan.kind == GROUPS:
+        def generic_groups(doc, row):
+            return _group_rows(doc, plan)
+        return generic_groups
     if plan.kind == ROWS:
         def generic_rows(doc, row):
             return _key_value_rows(doc, plan)
@@ -824,12 +863,27 @@ def _finish(doc: _Document, plan: TablePlan, element, values: list) -> tuple:
             if column.default is not _NO_DEFAULT and (has_real or not column.conditional):
                 values[position] = column.default
             elif not column.column.nullable:
-                raise _Failed("map", f"{column.label}: the value is empty, the column is not "
-                                     "nullable and has no default_value")
+                _missing_value(column.label)
     return tuple(values)
 
 
-_RECORD_KEY, _NO_ANCHOR, _FIRST_INSTANCE = -3, -2, -1
+def _missing_value(label: str) -> None:
+    """Fail the record: a written row's non-nullable column is empty and has no default."""
+    raise _Failed("map", f"{label}: the value is empty, the column is not nullable and has no "
+                         "default_value")
+
+
+def row_finisher(plan: TablePlan):
+    """``finish(doc, element, values) -> row`` for ``plan``'s written rows, chosen once its
+    ``parent_anchor`` is known: generated (``row_source.generate_finish``) on the fast path,
+    else ``_finish``."""
+    if SPECIALISE:
+        return generate_finish(plan, _parent_value, _missing_value).function
+
+    def generic_finish(doc, element, values):
+        return _finish(doc, plan, element, values)
+    return generic_finish
+
 
 
 def parent_anchor(plan: TablePlan, record_key_column: str) -> int:
@@ -974,12 +1028,16 @@ def _group_rows(doc: _Document, plan: TablePlan) -> list[tuple]:
                 values[position] = default
             elif not column.nullable:
                 if column.data_type not in _NUMERIC_TYPES:
-                    raise _Failed("map", f"table={plan.table.name} column={column.name}: the value "
-                                         "is empty, the column is not nullable and has no "
-                                         "default_value")
+                    _missing_cell(plan, column)
                 values[position] = _ZERO.get(column.data_type, 0)
         rows.append((doc.key, group.argument, *values))
     return rows
+
+
+def _missing_cell(plan: TablePlan, column) -> None:
+    """Fail the record: a written group row's non-nullable string cell is empty, with no default."""
+    raise _Failed("map", f"table={plan.table.name} column={column.name}: the value is empty, the "
+                         "column is not nullable and has no default_value")
 
 
 def _makes_row(value: object, column) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 
 from xmlshred.contract.loader import POLICY_EXCEPTIONS, Contract, Mapping, Relationship
@@ -39,6 +40,11 @@ _INDICATOR_TRUE = frozenset({"y", "yes", "true", "t", "1"})
 _HISTORY_EMPTY = frozenset({"null", "none"})
 """Text (casefolded) that counts as no value for history, policy and group rows."""
 _INTEGER_TYPES = frozenset({"int", "smallint", "bigint", "tinyint"})
+_RECORD_KEY, _NO_ANCHOR, _FIRST_INSTANCE = -3, -2, -1
+"""``TablePlan.parent_anchor`` values other than a number of levels up (``mapper.parent_anchor``)."""
+_NUMERIC_TYPES = frozenset({"int", "smallint", "bigint", "tinyint", "decimal", "float", "bit", "boolean"})
+"""Types whose empty non-nullable group cell is zero (``_ZERO``, else 0)."""
+_ZERO = {"decimal": Decimal(0), "float": 0.0}
 _MAX_FIXED_TEXT = 64
 
 
@@ -148,7 +154,7 @@ class TablePlan:
 
     __slots__ = ("table", "kind", "row_node", "columns", "relationship", "parent", "fields",
                  "key_only", "groups", "notes", "children", "readers", "finishing", "row_values",
-                 "parent_anchor")
+                 "parent_anchor", "finish_row")
 
     def __init__(self, table: Table, kind: int) -> None:
         self.table = table
@@ -174,9 +180,12 @@ class TablePlan:
         self.row_values = None
         """``row_values(doc, row) -> (values, has_real)`` for ROOT, SINGLE and REPEAT
         tables: a row's column values before the null rule; ``row_values(doc, None) -> rows``
-        for ROWS tables (``mapper.table_reader``)."""
+        for ROWS and GROUPS tables (``mapper.table_reader``)."""
         self.parent_anchor = 0
         """How a row finds its foreign key's value (``mapper.parent_anchor``, set after compiling)."""
+        self.finish_row = None
+        """``finish_row(doc, element, values) -> row``: a written row of a ROOT, SINGLE or
+        REPEAT table with its foreign key, defaults and null rule (``mapper.row_finisher``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,11 +24,14 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from xmlshred.contract.expression_source import generate as generate_expression
-from xmlshred.contract.expressions import result_to_text
 from xmlshred.contract.generated import Constants, Generated, define
 from xmlshred.contract.plans import (
     _HISTORY_EMPTY,
     _INDICATOR_TRUE,
+    _NO_DEFAULT,
+    _NUMERIC_TYPES,
+    _RECORD_KEY,
+    _ZERO,
     BOOLEAN_TO_BIT,
     CALCULATED,
     CHAR_TO_BIT,
@@ -45,17 +48,22 @@ from xmlshred.contract.plans import (
 )
 from xmlshred.contract.values import (
     _DECIMAL_CONTEXT,
+    _MISSING,
     _QUANTUMS,
     BIT_SPELLINGS,
+    CONVERSION_MEMO_SIZE,
     INTEGER_RANGES,
     MAX_DECIMAL_DIGITS,
+    ValueRangeError,
+    conversion_memo,
+    convert_value,
     converter,
     extract_numeric,
     numbers_only,
     parse_datetime,
 )
 
-__all__ = ["generate_key_value_table", "generate_table"]
+__all__ = ["generate_finish", "generate_group_table", "generate_key_value_table", "generate_table"]
 
 def generate_table(plan: TablePlan, step_function) -> Generated:
     """Generate ``plan``'s row builder; ``step_function(field, code, payload)`` gives the
@@ -124,6 +132,82 @@ def generate_key_value_table(plan: TablePlan, make_row) -> Generated:
     return define(lines, "table", writer.names, "rows")
 
 
+def generate_group_table(plan: TablePlan, step_function, makes_row, missing) -> Generated | None:
+    """Generate the rows builder of a group table (``warranty_field(N)`` / ``add_collateral(N)``):
+    ``rows(doc, row) -> rows``, what ``mapper._group_rows`` makes, each cell's field read in
+    line as in a row builder. ``makes_row(value, column)`` (the mapper's) decides whether a
+    read cell makes its group's row; ``missing(plan, column)`` raises the failure for an empty
+    non-nullable cell without a default. None when a cell reads the row's own element
+    (a group has none): the mapper's function builds those rows."""
+    if any(field is not None and field.where == SELF for group in plan.groups for field, _, _ in group.cells):
+        return None
+    writer = _Writer(step_function)
+    body = []
+    for number, group in enumerate(plan.groups):
+        body.append(f"    # group {number}")
+        body.append("    makes_row = False")
+        names = []
+        for position, (field, column, _default) in enumerate(group.cells):
+            name = f"g{position}"
+            names.append(name)
+            if field is None:
+                body.append(f"    {name} = None")
+                continue
+            body.extend(writer.column([field], "    "))
+            body.append(f"    {name} = value")
+            if field.reads_document:
+                body.append("    if real and not makes_row:")
+                body.append(f"        makes_row = {writer.constant(makes_row)}(value, {writer.constant(column)})")
+        body.append("    if makes_row:")
+        for name, (_field, column, default) in zip(names, group.cells, strict=True):
+            if default is not _NO_DEFAULT:
+                body.append(f"        if {name} is None:")
+                body.append(f"            {name} = {writer.constant(default)}")
+            elif not column.nullable:
+                body.append(f"        if {name} is None:")
+                if column.data_type in _NUMERIC_TYPES:
+                    body.append(f"            {name} = {writer.constant(_ZERO.get(column.data_type, 0))}")
+                else:
+                    body.append(f"            {writer.constant(missing)}({writer.constant(plan)}, "
+                                f"{writer.constant(column)})")
+        row = ", ".join(["key", writer.constant(group.argument), *names])
+        body.append(f"        found.append(({row}))")
+    lines = [f"def rows(doc, row):  # {plan.table.name!r}", "    warn = doc.warn", "    found = []",
+             "    key = doc.key"]
+    lines.extend(writer.element_lines())
+    if writer.uses_now:
+        lines.append("    now = doc.compiled.now")
+    lines.extend(body)
+    lines.append("    return found")
+    return define(lines, "table", writer.names, "rows")
+
+
+
+def generate_finish(plan: TablePlan, parent_value, missing_value) -> Generated:
+    """Generate ``finish(doc, element, values) -> row`` for a row of ``plan`` that is written:
+    what ``mapper._finish`` does, one statement per finishing column. The foreign key is the
+    record key, or ``parent_value(doc, plan, element)``; an empty column takes its default,
+    or ``missing_value(label)`` raises the failure of a non-nullable one."""
+    names = Constants()
+    lines = [f"def finish(doc, element, values):  # {plan.table.name!r}"]
+    for position, column in plan.finishing:
+        cell = f"values[{position}]"
+        if column.parent_key:
+            if plan.parent_anchor == _RECORD_KEY:
+                lines.append(f"    {cell} = doc.key")
+            else:
+                lines.append(f"    {cell} = {names.name(parent_value)}(doc, {names.name(plan)}, element)")
+        if column.default is not _NO_DEFAULT:  # a written row always takes the default
+            lines.append(f"    if {cell} is None:")
+            lines.append(f"        {cell} = {names.name(column.default)}")
+        elif not column.column.nullable:
+            lines.append(f"    if {cell} is None:")
+            lines.append(f"        {names.name(missing_value)}({names.name(column.label)})")
+    lines.append("    return tuple(values)")
+    return define(lines, "finish", names, "finish")
+
+
+
 def _key_value_fast_path(writer: _Writer, field: FieldPlan) -> tuple[str, str] | None:
     """(test, row) for the usual text of a key/value field: when ``test`` holds, ``row``
     is the row ``make_row`` would make (no conversion, no warning); otherwise the text
@@ -149,6 +233,28 @@ def _key_value_fast_path(writer: _Writer, field: FieldPlan) -> tuple[str, str] |
     return None
 
 
+_ABSENT = object()
+"""A word missing from a step's exact-case table (``word_step``)."""
+
+
+def _converted_words(field: FieldPlan, words: dict) -> dict:
+    """Each word of a step's table with the column value its step value converts to, or
+    ``_MISSING`` where that is no value or warns (the step and conversion then run)."""
+    converted = {}
+    for word, step in words.items():
+        text = "" if step is None else str(step)
+        value = _MISSING
+        if text:
+            try:
+                result, truncated = convert_value(text, field.column)
+            except ValueRangeError:
+                result, truncated = None, False
+            if result is not None and not truncated:
+                value = result
+        converted[word] = value
+    return converted
+
+
 def _plain_string(field: FieldPlan) -> bool:
     """A text straight from the document to a string column: no steps, no selector."""
     return not field.steps and not field.selector and field.column.data_type == "string"
@@ -172,20 +278,30 @@ class _Writer:
         self.names = Constants()
         self.elements: dict[int, str] = {}
         self.located: dict[tuple, tuple[str, str]] = {}  # place -> (variable, field constant)
+        self.lowered: list[str] = []  # variables of lowered attribute names
         self.uses_now = False
 
     def constant(self, value: object) -> str:
         return self.names.name(value)
 
     def element_lines(self) -> list[str]:
-        """The record's first instances the code reads, found once at the top."""
+        """The record's first instances the code reads, found once at the top (and the
+        variables for their lowered attribute names, read at the first miss)."""
         lines = []
         for node_id, name in self.elements.items():
             lines.append(f"    {name} = doc.inst[{node_id}]")
             lines.append(f"    {name} = {name}[0] if {name} else None")
         for name, field in self.located.values():
             lines.append(f"    {name} = doc.locate({field}, None)")
+        lines.extend(f"    {names} = None" for names in self.lowered)
         return lines
+
+    def names_of(self, element: str) -> str:
+        """The variable for ``element``'s lowered attribute names (``_Document.lowered_names``)."""
+        names = f"n{element}"
+        if names not in self.lowered:
+            self.lowered.append(names)
+        return names
 
     def raw_text(self, field: FieldPlan, element: str, indent: str, strip: bool = True) -> list[str]:
         """Code that sets ``text``: the field's attribute (its name matched as
@@ -201,7 +317,15 @@ class _Writer:
         else:
             key, lower = self.constant(name), self.constant(field.attribute_lower)
             lines.append(f"{indent}raw = {element}.get({key}){otherwise}")
-            lines.append(f"{indent}if raw is None{present}:")
+            if element == "element":  # found for this field alone
+                lines.append(f"{indent}if raw is None{present}:")
+            else:
+                # The usual miss is an absent name: one search in the element's lowered
+                # names (read at the first miss) instead of a call.
+                names = self.names_of(element)
+                needle = self.constant("\0" + field.attribute_lower + "\0")
+                lines.append(f"{indent}if raw is None{present} and "
+                             f"{needle} in ({names} or ({names} := doc.lowered_names({element}))):")
             lines.append(f"{indent}    raw = doc.attr_other_case({element}, {lower})")
         if strip:
             lines.append(f"{indent}text = raw.strip() if raw else ''")
@@ -262,11 +386,42 @@ class _Writer:
             lines.append(f"{inner}else:")
             lines.append(f"{inner}    value, real = None, False")
             return lines
+        elif len(codes) == 1 and codes[0] in (ENUM, CHAR_TO_BIT, BOOLEAN_TO_BIT):
+            lines.extend(self.raw_text(field, element, inner))
+            lines.append(f"{inner}real = {field.counts_as_real!r}")
+            lines.extend(self.word_step(field, element, inner))
+            return lines
         else:
             lines.extend(self.raw_text(field, element, inner))
             lines.append(f"{inner}real = {field.counts_as_real!r}")
             lines.extend(self.steps(field, list(field.steps), element, inner))
         lines.extend(self.convert(field, inner))
+        return lines
+
+    def word_step(self, field: FieldPlan, element: str, indent: str) -> list[str]:
+        """A lone enum, char_to_bit or boolean_to_bit step and the conversion after it: a
+        word of its tables takes the column value worked out for it at compile time (when
+        converting it is clean: a value, no warning); any other text (unknown, empty, or a
+        word whose conversion warns) runs the step and the conversion as written."""
+        code, payload = field.steps[0]
+        missing = self.constant(_MISSING)
+        lines = []
+        if code == BOOLEAN_TO_BIT:
+            folded = self.constant(_converted_words(field, payload[0]))
+            lines.append(f"{indent}value = {folded}.get(text.casefold(), {missing}) if text else {missing}")
+        else:
+            table, folded = payload[0], payload[1]
+            # A word of the table with no value falls through to the folded table, as in the step.
+            exact = self.constant(_converted_words(field, {word: step for word, step in table.items()
+                                                           if step is not None}))
+            absent = self.constant(_ABSENT)
+            lines += [f"{indent}value = {exact}.get(text, {absent}) if text else {missing}",
+                      f"{indent}if value is {absent}:",
+                      f"{indent}    value = {self.constant(_converted_words(field, folded))}"
+                      f".get(text.casefold(), {missing})"]
+        lines.append(f"{indent}if value is {missing}:")
+        lines.extend(self.step(field, code, payload, indent + "    "))
+        lines.extend(self.convert(field, indent + "    "))
         return lines
 
     def truncation(self, field: FieldPlan, name: str, indent: str) -> list[str]:
@@ -299,11 +454,12 @@ class _Writer:
     def calculated(self, field: FieldPlan, element: str) -> str:
         """The code of a calculated field's stripped result text."""
         self.uses_now = True
-        evaluate = self.constant(generate_expression(field.expression).second)
-        start = f"{element} if {element} is not None else doc.start_of({self.constant(field)}, row)"
-        # A text result (the commonest) needs no call to become text; None is ''.
-        return (f"('' if (result := {evaluate}(doc, {start}, now)) is None else result "
-                f"if type(result) is str else {self.constant(result_to_text)}(result)).strip()")
+        text_of = self.constant(generate_expression(field.expression).third)
+        # A row's own element is always there; another may be missing.
+        start = element if element == "row" else \
+            f"{element} if {element} is not None else doc.start_of({self.constant(field)}, row)"
+        # The expression's own text function: its result as text, remembered by its inputs.
+        return f"{text_of}(doc, {start}, now)"
 
     def steps(self, field: FieldPlan, steps: list, element: str, indent: str) -> list[str]:
         """The value steps in order, as ``_Document.text`` runs them: a non-empty
@@ -366,7 +522,38 @@ class _Writer:
         return lines
 
     def convert(self, field: FieldPlan, indent: str) -> list[str]:
-        """``text`` to ``value`` by the column's type: what ``mapper.field_reader`` does."""
+        """``text`` to ``value`` by the column's type: what ``mapper.field_reader`` does.
+
+        Decimals, floats, dates and datetimes (which never truncate) are looked up first in
+        the type's ``conversion_memo``, and stored there when converted."""
+        column = field.column
+        if column.data_type not in ("decimal", "float", "date", "datetime"):
+            return self.conversion(field, indent)
+        memo = self.constant(conversion_memo(column.data_type, column.data_length))
+        missing = self.constant(_MISSING)
+        inner = indent + "    "
+        return [f"{indent}if not text:",
+                f"{indent}    value, real = None, False",
+                f"{indent}elif (value := {memo}.get(text, {missing})) is {missing}:",
+                *self.conversion(field, inner, empty=False),
+                f"{inner}if len({memo}) >= {self.constant(CONVERSION_MEMO_SIZE)}:",
+                f"{inner}    {memo}.clear()",
+                f"{inner}{memo}[text] = value",
+                f"{indent}elif value is None:",
+                f"{indent}    warn({self.constant(field.unconvertible_warning)})",
+                f"{indent}    real = False"]
+
+    def conversion(self, field: FieldPlan, indent: str, empty: bool = True) -> list[str]:
+        """The conversion itself: ``value`` from ``text`` (which may be empty only if ``empty``)."""
+        lines = self.conversion_chain(field, indent)
+        if empty:
+            return lines
+        # Without the test for an empty text: the next branch opens the chain.
+        if lines[2].startswith(f"{indent}elif "):
+            return [f"{indent}if " + lines[2][len(indent) + 5:], *lines[3:]]
+        return [line[4:] for line in lines[3:]]  # only the ``else`` branch: its body
+
+    def conversion_chain(self, field: FieldPlan, indent: str) -> list[str]:
         column = field.column
         lines = [f"{indent}if not text:", f"{indent}    value, real = None, False"]
         if column.data_type == "string":

@@ -376,6 +376,31 @@ def converter(data_type: str):
     return _CONVERTERS[data_type]
 
 
+CONVERSION_MEMO_SIZE = 4096
+"""How many texts each ``conversion_memo`` holds before it forgets them all."""
+_CONVERSION_MEMOS: dict[tuple[str, int | None], dict] = {}
+_MISSING = object()
+"""What a memo's ``get(text, _MISSING)`` gives for a text it does not hold."""
+
+
+def conversion_memo(data_type: str, data_length: int | None) -> dict:
+    """The process's memo of ``convert_value`` for one type that never truncates (decimal,
+    float, date, datetime): stripped text → value (None: no value of that type).
+
+    The value depends only on the text, the type and the places, never on the column's
+    name, so columns of the same type share it. Callers store only what the converter
+    returned (never a ValueRangeError) and clear it when it holds ``CONVERSION_MEMO_SIZE``
+    texts. Every value in it is immutable.
+    """
+    if data_type not in ("decimal", "float", "date", "datetime"):
+        raise ValueError(f"no conversion memo for data_type={data_type!r}: it may truncate or is cheap")
+    key = (data_type, data_length if data_type == "decimal" else None)
+    memo = _CONVERSION_MEMOS.get(key)
+    if memo is None:
+        memo = _CONVERSION_MEMOS[key] = {}
+    return memo
+
+
 def convert_value(text: str, column: Column) -> tuple[object, bool]:
     """Convert stripped, non-empty ``text`` to ``column``'s data type.
 
