@@ -202,7 +202,58 @@ def _parse_whole(data: bytes | str):
     return parser.close()
 
 
+def _parse_cut(data: bytes | str, horizon: tuple[str, ...]):
+    """The tree up to the horizon element's end tag, parsed as a complete document; None when
+    this shortcut does not apply (then ``_parse_until``'s incremental parse decides).
+
+    The text is cut just after the first ``</tag…>`` of the horizon's name and closed with the
+    end tags of the horizon's ancestors. When that parses and the last element at each level
+    is the horizon path, the cut closed the horizon element itself: the tree holds exactly what
+    the incremental parser reads before it stops there (it is fed up to the same ``>``). A
+    plain parse leaves no reference cycle (the pull parser does: parser, events and tree keep
+    each other alive until the garbage collector runs), so the tree is freed as soon as the
+    mapping lets go of it. Anything else (no such end tag, a parse error, another path, a
+    namespace, a non-ASCII name) returns None.
+    """
+    if not all(segment.isascii() for segment in horizon):
+        return None
+    tag = horizon[-1]
+    closers = "".join(f"</{segment}>" for segment in reversed(horizon[:-1]))
+    is_bytes = isinstance(data, bytes)
+    marker = ("</" + tag).encode("ascii") if is_bytes else "</" + tag
+    found = data.find(marker)
+    if found < 0:
+        return None
+    closing = data.find(b">" if is_bytes else ">", found)
+    if closing < 0:
+        return None
+    cut = data[:closing + 1] + (closers.encode("ascii") if is_bytes else closers)
+    try:
+        if is_bytes:
+            root = etree.fromstring(cut, etree.XMLParser(**_SAFE))
+        else:
+            parser = etree.XMLParser(**_SAFE)
+            parser.feed(cut)
+            root = parser.close()
+    except Exception:  # the incremental parse gives the verdict and its reason
+        return None
+    element = root
+    for depth, segment in enumerate(horizon):
+        if depth:
+            element = element[-1] if len(element) else None
+        if element is None or element.tag != segment:
+            return None
+    return root
+
+
 def _parse_until(data: bytes | str, horizon: tuple[str, ...]):
+    root = _parse_cut(data, horizon)
+    return root if root is not None else _parse_incrementally(data, horizon)
+
+
+def _parse_incrementally(data: bytes | str, horizon: tuple[str, ...]):
+    """Feed the parser up to each end tag of the horizon's name until one closes the horizon
+    path; the tree then holds everything fed so far (the whole document when none does)."""
     tag = horizon[-1]
     parser = etree.XMLPullParser(events=("end",), tag=tag, **_SAFE)
     is_bytes = isinstance(data, bytes)
