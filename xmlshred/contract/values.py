@@ -383,6 +383,12 @@ _MISSING = object()
 """What a memo's ``get(text, _MISSING)`` gives for a text it does not hold."""
 
 
+def forget_conversions() -> None:
+    """Empty every ``conversion_memo`` (a benchmark's pass then maps as a fresh worker would)."""
+    for memo in _CONVERSION_MEMOS.values():
+        memo.clear()
+
+
 def conversion_memo(data_type: str, data_length: int | None) -> dict:
     """The process's memo of ``convert_value`` for one type that never truncates (decimal,
     float, date, datetime): stripped text → value (None: no value of that type).
