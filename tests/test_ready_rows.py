@@ -228,3 +228,35 @@ def test_the_values_that_cross_the_worker_pipes_pickle_as_calls_and_share_their_
     assert again[0].rows is again[1].rows  # one BatchRows per batch, not one per record
     for value in answer:  # no dataclass __setstate__ that looks up the fields per object
         assert type(value).__reduce__(value)[0] is type(value)
+
+
+def test_postgresql_array_elements_of_whole_columns_equal_those_made_one_by_one():
+    """The column-at-once converters give exactly the per-value element of every value."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from xmlshred.db.values import _element_value, array_element_rows, text_adapters
+    from xmlshred.vocab.schema import Column
+
+    columns = (Column("s", "string", 40), Column("i", "int"), Column("b", "bigint"), Column("d", "decimal", 2),
+               Column("t", "datetime"), Column("day", "date"), Column("f", "float"), Column("bit", "bit"))
+    values = {
+        "s": ["plain", 'say "hi"', "back\\slash", "", "NULL", " spaced ", None, True, 7, "ünï"],
+        "i": [0, -5, 2**31 - 1, None, True, False, "12", 3.5, Decimal("4"), 9],
+        "b": [2**62, None, 1, -1, 0, 5, 6, 7, 8, 9],
+        "d": [Decimal("1.005"), Decimal("-0"), None, Decimal("12"), "3.1", 4, Decimal("1E+3"), Decimal("0.1"),
+              Decimal("-2.675"), Decimal("99.999")],
+        "t": [dt.datetime(2025, 1, 2, 3, 4, 5), dt.datetime(2025, 1, 2, 3, 4, 5, 6), None,
+              dt.datetime(2025, 6, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=2))), "2025-01-01 00:00:00",
+              dt.datetime(1900, 1, 1), dt.datetime(2025, 1, 2), None, dt.datetime(2024, 2, 29, 23, 59, 59), None],
+        "day": [dt.date(2025, 1, 2), dt.datetime(2025, 1, 2, 5, 6), None, "2025-01-02", dt.date(1, 1, 1),
+                dt.date(2025, 12, 31), None, dt.date(2000, 2, 29), dt.date(2025, 1, 1), None],
+        "f": [1.5, None, 0.1 + 0.2, -0.0, 3, float("1e300"), 2.0, None, 7.25, 1e-7],
+        "bit": [True, False, None, 1, 0, True, False, None, 1, 0],
+    }
+    rows = list(zip(*(values[column.name] for column in columns), strict=True))
+    one_by_one = [_element_value(column, adapter) for column, adapter in zip(columns, text_adapters(columns),
+                                                                              strict=True)]
+    expected = [tuple(convert(value) for convert, value in zip(one_by_one, row, strict=True)) for row in rows]
+    assert array_element_rows(columns)(rows) == expected
+    assert expected[1][0] == '"say \\"hi\\""' and expected[6][0] == "NULL" and expected[4][0] == '"NULL"'
