@@ -227,11 +227,20 @@ def test_key_value_rows_read_alike_both_ways(score, flag, legacy, monkeypatch):
     the shared row function for the rest give the generic path's rows and warnings."""
     import html
 
-    contract = SHARED / "conformance" / "contract.json"
+    data = _basic_case({'fico_score="712"': f'fico_score="{html.escape(score)}"',
+                        'fraud_ind="Y"': f'fraud_ind="{flag}"', 'legacy_code="LC7"': f'legacy_code="{legacy}"'})
+    _assert_alike_both_ways(SHARED / "conformance" / "contract.json", data, monkeypatch)
+
+
+def _basic_case(replacements: dict[str, str]) -> str:
+    """The conformance suite's basic case with each attribute text replaced."""
     data = (SHARED / "conformance" / "cases" / "01_basic.xml").read_text(encoding="utf-8")
-    data = data.replace('fico_score="712"', f'fico_score="{html.escape(score)}"') \
-        .replace('fraud_ind="Y"', f'fraud_ind="{flag}"') \
-        .replace('legacy_code="LC7"', f'legacy_code="{legacy}"')
+    for old, new in replacements.items():
+        data = data.replace(old, new)
+    return data
+
+
+def _assert_alike_both_ways(contract, data: str, monkeypatch) -> None:
     fast = compiled_for(contract)
     generic = _generic_compiled(contract, monkeypatch)
     assert _exact(fast.map_document(data)) == _exact(generic.map_document(data))
@@ -304,13 +313,10 @@ def test_word_steps_read_alike_both_ways(status, signature, paperless, tmp_path,
         {"a": 7, "X": 8, "x": 9, "Empty": "", "\u00df": 5})
     path = tmp_path / "contract.json"
     path.write_text(json.dumps(contract), encoding="utf-8")
-    data = (SHARED / "conformance" / "cases" / "01_basic.xml").read_text(encoding="utf-8")
-    data = data.replace('Status="A"', f'Status="{html.escape(status)}"') \
-        .replace('signature_ind="Y"', f'signature_ind="{signature}"') \
-        .replace('paperless_flag="true"', f'paperless_flag="{paperless}"')
-    fast = compiled_for(path)
-    generic = _generic_compiled(path, monkeypatch)
-    assert _exact(fast.map_document(data)) == _exact(generic.map_document(data))
+    data = _basic_case({'Status="A"': f'Status="{html.escape(status)}"',
+                        'signature_ind="Y"': f'signature_ind="{signature}"',
+                        'paperless_flag="true"': f'paperless_flag="{paperless}"'})
+    _assert_alike_both_ways(path, data, monkeypatch)
 
 
 @pytest.mark.parametrize(("column", "words", "expected"), [
