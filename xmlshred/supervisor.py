@@ -229,7 +229,8 @@ def start_migration(settings, leased: LeasedRun | None = None,
         WorkerProcess(config, name=f"xmlshred-mapper-{index}", wait=False, compiled=compiled)
         for index in range(settings.actors.mappers)]
     try:
-        compiled = compiled or compile_for(settings, contract, now)
+        if compiled is None:
+            compiled = compile_for(settings, contract, now)
         run = _start_run(settings, leased, compiled, spec, config, workers)
     except BaseException:
         _stop_workers(workers)

@@ -216,9 +216,10 @@ def _element_value(column: Column, adapter: Adapter | None) -> Callable[[Any], s
 def _element_column(column: Column, adapter: Adapter | None) -> Callable[[Sequence], list[str]]:
     """A whole column's values as array elements, the same as ``_element_value`` gives one by one.
 
-    The common cases run as one comprehension per column, without a function call per
-    value: text columns (a string needing no escapes is just quoted), integer columns
-    and None. Anything else goes through ``_element_value``."""
+    The common values take one comprehension per column, without a function call per
+    value: None, strings needing no escapes (just quoted), ints in integer columns, and the
+    canonical text (as ``_text_value`` writes it, quoted) of naive datetimes, dates and
+    decimals with places in their columns. Any other value goes through ``_element_value``."""
     one = _element_value(column, adapter)
     if adapter is None and column.data_type == "string":
         def strings(values):
