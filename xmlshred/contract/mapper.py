@@ -885,7 +885,6 @@ def row_finisher(plan: TablePlan):
     return generic_finish
 
 
-
 def parent_anchor(plan: TablePlan, record_key_column: str) -> int:
     """How a row of ``plan`` finds its foreign key, decided once at compile time: the
     record key (``_RECORD_KEY``), or the parent row's value from no element

@@ -182,7 +182,6 @@ def generate_group_table(plan: TablePlan, step_function, makes_row, missing) -> 
     return define(lines, "table", writer.names, "rows")
 
 
-
 def generate_finish(plan: TablePlan, parent_value, missing_value) -> Generated:
     """Generate ``finish(doc, element, values) -> row`` for a row of ``plan`` that is written:
     what ``mapper._finish`` does, one statement per finishing column. The foreign key is the
@@ -205,7 +204,6 @@ def generate_finish(plan: TablePlan, parent_value, missing_value) -> Generated:
             lines.append(f"        {names.name(missing_value)}({names.name(column.label)})")
     lines.append("    return tuple(values)")
     return define(lines, "finish", names, "finish")
-
 
 
 def _key_value_fast_path(writer: _Writer, field: FieldPlan) -> tuple[str, str] | None:
@@ -545,47 +543,48 @@ class _Writer:
 
     def conversion(self, field: FieldPlan, indent: str, empty: bool = True) -> list[str]:
         """The conversion itself: ``value`` from ``text`` (which may be empty only if ``empty``)."""
-        lines = self.conversion_chain(field, indent)
+        branches = self.conversion_branches(field)
         if empty:
-            return lines
-        # Without the test for an empty text: the next branch opens the chain.
-        if lines[2].startswith(f"{indent}elif "):
-            return [f"{indent}if " + lines[2][len(indent) + 5:], *lines[3:]]
-        return [line[4:] for line in lines[3:]]  # only the ``else`` branch: its body
+            branches.insert(0, ("not text", ["value, real = None, False"]))
+        condition, body = branches[0]
+        if condition is None:  # only an ``else``: its body is the whole conversion
+            return [f"{indent}{line}" for line in body]
+        lines = []
+        for number, (condition, body) in enumerate(branches):
+            if condition is None:
+                lines.append(f"{indent}else:")
+            else:
+                lines.append(f"{indent}{'elif' if number else 'if'} {condition}:")
+            lines += [f"{indent}    {line}" for line in body]
+        return lines
 
-    def conversion_chain(self, field: FieldPlan, indent: str) -> list[str]:
+    def conversion_branches(self, field: FieldPlan) -> list[tuple[str | None, list[str]]]:
+        """The branches after the test for an empty text: (condition, body lines), the
+        condition None for the closing ``else``; the body lines relative to their branch."""
         column = field.column
-        lines = [f"{indent}if not text:", f"{indent}    value, real = None, False"]
         if column.data_type == "string":
             length = column.data_length if column.data_length and column.data_length > 0 else None
             if length is None:
-                lines += [f"{indent}else:", f"{indent}    value = text"]
-                return lines
-            lines += [f"{indent}elif len(text) > {self.constant(length)}:",
-                      f"{indent}    warn({self.constant(field.truncated_warning)})",
-                      f"{indent}    value = text[:{self.constant(length)}]",
-                      f"{indent}else:",
-                      f"{indent}    value = text"]
-            return lines
+                return [(None, ["value = text"])]
+            return [(f"len(text) > {self.constant(length)}",
+                     [f"warn({self.constant(field.truncated_warning)})",
+                      f"value = text[:{self.constant(length)}]"]),
+                    (None, ["value = text"])]
         if column.data_type in ("date", "datetime"):
             # What the converter does (parse_datetime, the date of it; never truncated), in line.
             date = ".date()" if column.data_type == "date" else ""
-            lines += [f"{indent}elif (value := {self.constant(parse_datetime)}(text)) is not None:",
-                      f"{indent}    value = value{date}" if date else f"{indent}    pass",
-                      f"{indent}else:",
-                      f"{indent}    warn({self.constant(field.unconvertible_warning)})",
-                      f"{indent}    real = False"]
-            return lines
+            return [(f"(value := {self.constant(parse_datetime)}(text)) is not None",
+                     [f"value = value{date}" if date else "pass"]),
+                    (None, [f"warn({self.constant(field.unconvertible_warning)})", "real = False"])]
         convert = self.constant(converter(column.data_type))
+        branches: list[tuple[str | None, list[str]]] = []
         if column.data_type in INTEGER_RANGES:
             # Plain digits within the type's bound, in line (never below its low bound).
             high = self.constant(INTEGER_RANGES[column.data_type][1])
-            lines += [f"{indent}elif len(text) < 19 and text.isascii() and text.isdigit() "
-                      f"and (value := int(text)) <= {high}:",
-                      f"{indent}    pass"]
+            branches.append((f"len(text) < 19 and text.isascii() and text.isdigit() "
+                             f"and (value := int(text)) <= {high}", ["pass"]))
         elif column.data_type in ("bit", "boolean"):
-            lines += [f"{indent}elif (value := {self.constant(BIT_SPELLINGS)}.get(text)) is not None:",
-                      f"{indent}    pass"]
+            branches.append((f"(value := {self.constant(BIT_SPELLINGS)}.get(text)) is not None", ["pass"]))
         elif column.data_type == "decimal" and (column.data_length or 0) + 20 <= MAX_DECIMAL_DIGITS:
             # Plain digits with at most one point, at most 20 characters: parse_number's
             # exact Decimal, within 38 digits at any scale this column has, then quantized
@@ -600,14 +599,12 @@ class _Writer:
                     quantum = Decimal(1).scaleb(-places)
                 exact = (f"{exact}.quantize({self.constant(quantum)}, {self.constant(ROUND_HALF_UP)}, "
                          f"{self.constant(_DECIMAL_CONTEXT)})")
-            lines += [f"{indent}elif len(text) <= 20 and text.isascii() and "
-                      f"text.replace('.', '', 1).isdigit():",
-                      f"{indent}    value = {exact}"]
-        lines += [f"{indent}else:",
-                  f"{indent}    value, truncated = {convert}(text, {self.constant(column)})",
-                  f"{indent}    if truncated:",
-                  f"{indent}        warn({self.constant(field.truncated_warning)})",
-                  f"{indent}    if value is None:",
-                  f"{indent}        warn({self.constant(field.unconvertible_warning)})",
-                  f"{indent}        real = False"]
-        return lines
+            branches.append(("len(text) <= 20 and text.isascii() and text.replace('.', '', 1).isdigit()",
+                             [f"value = {exact}"]))
+        branches.append((None, [f"value, truncated = {convert}(text, {self.constant(column)})",
+                                "if truncated:",
+                                f"    warn({self.constant(field.truncated_warning)})",
+                                "if value is None:",
+                                f"    warn({self.constant(field.unconvertible_warning)})",
+                                "    real = False"]))
+        return branches
