@@ -21,6 +21,7 @@ import os
 import signal
 import threading
 import time
+import weakref
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -192,8 +193,9 @@ class WorkerProcess:
 
     _spawn = multiprocessing.get_context("spawn")
     _fork = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
-    _parent_ends: set = set()
-    """This process's ends of the pipes of its live workers (a forked worker closes its copies)."""
+    _parent_ends: weakref.WeakSet = weakref.WeakSet()
+    """This process's ends of the pipes of its workers (a forked worker closes its copies); weak,
+    so the end of a worker that was replaced without ``stop()`` is still closed once dropped."""
 
     def __init__(self, config: WorkerConfig, name: str, wait: bool = True, compiled=None) -> None:
         """Start the process; with ``wait`` (the default) also ``wait_ready()``.
