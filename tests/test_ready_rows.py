@@ -105,6 +105,18 @@ def test_a_batch_is_one_payload_grouped_by_table_with_each_rows_record():
     assert first.rows.owners == 2
 
 
+def test_one_row_per_key_within_a_record_by_whole_and_one_column_keys():
+    """Skip keeps each key's first row, in first-seen order; update its last, in last-seen order;
+    a one-column key (lookup) dedupes alike."""
+    results = [_record(1, scores=[(1, "A", 1), (1, "B", 5), (1, "A", 2)],
+                       latest=[(1, "A", 1), (1, "B", 5), (1, "A", 2)],
+                       lookup=[("X", "first"), ("Y", "other"), ("X", "again")])]
+    tables = {table.name: table.rows for table in ReadyResults(SCHEMA, SQLITE)(results)[0].rows.tables}
+    assert tables["scores"] == ((1, "A", 1), (1, "B", 5))
+    assert tables["latest"] == ((1, "B", 5), (1, "A", 2))
+    assert tables["lookup"] == (("X", "first"), ("Y", "other"))
+
+
 def test_a_key_column_that_differs_from_the_record_key_marks_the_table_shared():
     ready = ReadyResults(SCHEMA, SQLITE)([_record(1, scores=[(99, "A", 1)])])
     assert {t.name: t.shared_keys for t in ready[0].rows.tables} == {"base": False, "scores": True}
@@ -230,12 +242,11 @@ def test_the_values_that_cross_the_worker_pipes_pickle_as_calls_and_share_their_
         assert type(value).__reduce__(value)[0] is type(value)
 
 
-def test_postgresql_array_elements_of_whole_columns_equal_those_made_one_by_one():
-    """The column-at-once converters give exactly the per-value element of every value."""
+def _awkward_columns():
+    """Columns of every converted type, each with ten values: the usual ones and awkward ones."""
     import datetime as dt
     from decimal import Decimal
 
-    from xmlshred.db.values import _element_value, array_element_rows, text_adapters
     from xmlshred.vocab.schema import Column
 
     columns = (Column("s", "string", 40), Column("i", "int"), Column("b", "bigint"), Column("d", "decimal", 2),
@@ -254,9 +265,31 @@ def test_postgresql_array_elements_of_whole_columns_equal_those_made_one_by_one(
         "f": [1.5, None, 0.1 + 0.2, -0.0, 3, float("1e300"), 2.0, None, 7.25, 1e-7],
         "bit": [True, False, None, 1, 0, True, False, None, 1, 0],
     }
-    rows = list(zip(*(values[column.name] for column in columns), strict=True))
+    return columns, list(zip(*(values[column.name] for column in columns), strict=True))
+
+
+def test_postgresql_array_elements_of_whole_columns_equal_those_made_one_by_one():
+    """The column-at-once converters give exactly the per-value element of every value."""
+    from xmlshred.db.values import _element_value, array_element_rows, text_adapters
+
+    columns, rows = _awkward_columns()
     one_by_one = [_element_value(column, adapter) for column, adapter in zip(columns, text_adapters(columns),
                                                                               strict=True)]
     expected = [tuple(convert(value) for convert, value in zip(one_by_one, row, strict=True)) for row in rows]
     assert array_element_rows(columns)(rows) == expected
     assert expected[1][0] == '"say \\"hi\\""' and expected[6][0] == "NULL" and expected[4][0] == '"NULL"'
+
+
+def test_sqlite_text_of_whole_columns_equals_the_text_made_one_by_one():
+    """SQLite's (and SQL Server's) column-at-once rows hold exactly what each column's adapter
+    gives each value: canonical text for decimals, dates and datetimes, 0/1 for bools, None kept."""
+    from xmlshred.db.values import text_adapters, text_rows
+
+    columns, rows = _awkward_columns()
+    adapters = text_adapters(columns)
+    expected = [tuple(value if adapter is None or value is None else adapter(value)
+                      for adapter, value in zip(adapters, row, strict=True)) for row in rows]
+    assert text_rows(columns)(rows) == expected
+    assert text_rows(columns)([]) == []
+    assert text_rows(columns)([("short",)]) == [("short",)]  # the wrong width: left for the target to refuse
+    assert expected[0][3] == "1.01" and expected[0][7] == 1 and expected[1][7] == 0 and expected[2][7] is None

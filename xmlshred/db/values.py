@@ -23,6 +23,7 @@ Single-row statements outside flushes (xmlshred_runs) use the dialect's
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -132,36 +133,62 @@ def text_adapters(columns: tuple[Column, ...]) -> tuple[Adapter | None, ...]:
     return tuple(_text_value(column) for column in columns)
 
 
-def adapt_rows(adapters: tuple[Adapter | None, ...], rows) -> list[tuple]:
-    """Apply per-column adapters to every row; None values stay None."""
-    active = [(index, adapter) for index, adapter in enumerate(adapters) if adapter is not None]
-    if not active:
-        return [tuple(row) for row in rows]
-    adapted = []
-    for row in rows:
-        values = list(row)
-        for index, adapter in active:
-            if values[index] is not None:
-                values[index] = adapter(values[index])
-        adapted.append(tuple(values))
-    return adapted
-
-
 # ---------------------------------------------------------------- whole rows, per database
 
 
 def text_rows(columns: tuple[Column, ...]) -> RowConverter:
     """SQLite and SQL Server: canonical text for decimals, dates and datetimes; bools as 0/1."""
-    adapters = text_adapters(columns)
+    converters = [(index, _text_column(column, adapter))
+                  for index, (column, adapter) in enumerate(zip(columns, text_adapters(columns), strict=True))
+                  if adapter is not None]
     width = len(columns)
 
     def convert(rows: Sequence[tuple]) -> list[tuple]:
         # A row of the wrong width stays as it is: the target refuses it, naming the table.
-        if all(len(row) == width for row in rows):
-            return adapt_rows(adapters, rows)
-        return [tuple(row) for row in rows]
+        if not converters or not rows or not all(len(row) == width for row in rows):
+            return [tuple(row) for row in rows]
+        # Column by column: one comprehension per column that needs converting, instead of a
+        # call per value; the transpositions run in C (zip).
+        values = list(zip(*rows, strict=True))
+        for index, column in converters:
+            values[index] = column(values[index])
+        return list(zip(*values, strict=True))
 
     return convert
+
+
+def _text_column(column: Column, adapter: Adapter) -> Callable[[Sequence], list]:
+    """A whole column's values as ``adapter`` (``_text_value``) gives them one by one, None kept.
+
+    The common values take one comprehension without a function call: None, naive
+    datetimes, dates, decimals in columns with places, bools in bit columns. Any other
+    value goes through ``adapter``."""
+    if column.data_type == "datetime":
+        def datetimes(values):
+            return [None if value is None else value.isoformat(" ")
+                    if type(value) is dt.datetime and value.tzinfo is None else adapter(value)
+                    for value in values]
+        return datetimes
+    if column.data_type == "date":
+        def dates(values):
+            return [None if value is None else value.isoformat() if type(value) is dt.date
+                    else adapter(value) for value in values]
+        return dates
+    if column.data_type == "decimal" and column.data_length is not None:
+        exponent = Decimal(1).scaleb(-column.data_length)
+
+        def decimals(values):
+            return [None if value is None else format(value.quantize(exponent, ROUND_HALF_UP), "f")
+                    if type(value) is Decimal else adapter(value) for value in values]
+        return decimals
+    if column.data_type in ("bit", "boolean"):
+        def bits(values):
+            return [1 if value is True else 0 if value is False else value for value in values]
+        return bits
+
+    def others(values):
+        return [None if value is None else adapter(value) for value in values]
+    return others
 
 
 def quoted_element(text: str) -> str:
@@ -297,30 +324,35 @@ class _TablePlan:
         self.one_per_key = table is not None and table.on_conflict != "error" and bool(table.primary_key)
         self.update = table is not None and table.on_conflict == "update"
         names = table.column_names if table is not None else ()
-        self.key_positions = [names.index(name) for name in table.primary_key] if self.one_per_key else []
+        # A row's primary key (a tuple, or the one value of a one-column key): only compared
+        # within one batch, never stored.
+        self.key_of = operator.itemgetter(*[names.index(name) for name in table.primary_key]) \
+            if self.one_per_key else None
         # Rows of different records cannot collide when the primary key holds the record key
         # (a flush has one record per key); else the flush keeps one row per key across records.
         self.record_position = (names.index(key_column)
                                 if self.one_per_key and key_column in table.primary_key else None)
 
     def unique(self, rows: Sequence[tuple]) -> Sequence[tuple]:
-        """One row per primary key within one record (skip keeps the first, update the last)."""
-        if not self.one_per_key or len(rows) < 2:
+        """One row per primary key within one record (skip keeps the first, update the last).
+
+        For ``one_per_key`` tables; rows with distinct keys (the usual case) come back as they are."""
+        if len(rows) < 2:
             return rows
-        positions = self.key_positions
-        chosen: dict[tuple, tuple] = {}
-        for row in rows:
-            key = tuple(row[position] for position in positions)
+        keys = list(map(self.key_of, rows))
+        if len(set(keys)) == len(keys):
+            return rows
+        chosen: dict = {}
+        for key, row in zip(keys, rows, strict=True):
             if self.update:
                 chosen.pop(key, None)
                 chosen[key] = row
             elif key not in chosen:
                 chosen[key] = row
-        return list(chosen.values()) if len(chosen) != len(rows) else rows
+        return list(chosen.values())
 
     def shares_keys(self, rows: Sequence[tuple], record_key: int) -> bool:
-        if not self.one_per_key:
-            return False
+        """May these rows (of a ``one_per_key`` table) collide with another record's?"""
         position = self.record_position
         return position is None or any(row[position] != record_key for row in rows)
 
@@ -350,8 +382,8 @@ class ReadyResults:
         return plan
 
     def __call__(self, results: Sequence) -> list:
-        rows: dict[str, list[tuple]] = {}
-        owners: dict[str, list[int]] = {}
+        plans = self._plans
+        gathered: dict[str, tuple[list, list[int]]] = {}  # by table: its rows, and their records
         shared: set[str] = set()
         positions: list[int | None] = []
         owning = 0
@@ -361,19 +393,26 @@ class ReadyResults:
                 continue
             positions.append(owning)
             for name, table_rows in result.tables:
-                plan = self._plan(name)
-                table_rows = plan.unique(table_rows)
-                if name not in shared and plan.shares_keys(table_rows, result.key):
-                    shared.add(name)
-                rows.setdefault(name, []).extend(table_rows)
-                owners.setdefault(name, []).extend([owning] * len(table_rows))
+                plan = plans.get(name) or self._plan(name)
+                if plan.one_per_key:
+                    table_rows = plan.unique(table_rows)
+                    if name not in shared and plan.shares_keys(table_rows, result.key):
+                        shared.add(name)
+                entry = gathered.get(name)
+                if entry is None:
+                    gathered[name] = (list(table_rows), [owning] * len(table_rows))
+                else:
+                    entry[0].extend(table_rows)
+                    entry[1].extend([owning] * len(table_rows))
             owning += 1
         tables = []
         for name in self._order:
-            if name in rows:
-                convert = self._plans[name].convert
-                ready = convert(rows[name]) if convert is not None else rows[name]
-                tables.append(TableRows(name, tuple(ready), tuple(owners[name]), name in shared))
+            entry = gathered.get(name)
+            if entry is not None:
+                table_rows, owners = entry
+                convert = plans[name].convert
+                ready = convert(table_rows) if convert is not None else table_rows
+                tables.append(TableRows(name, tuple(ready), tuple(owners), name in shared))
         batch = BatchRows(tuple(tables), owning)
         ready_results = []
         for result, position in zip(results, positions, strict=True):
