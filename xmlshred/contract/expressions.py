@@ -297,7 +297,15 @@ def _add_months(moment: date, months: int) -> date:
     index = moment.year * 12 + moment.month - 1 + months
     year, month = divmod(index, 12)
     month += 1
-    day = min(moment.day, _days_in_month(year, month)) if 1 <= year <= 9999 else 1
+    if not 1 <= year <= 9999:
+        return moment.replace(year=year)  # raises ValueError: no such date
+    day = min(moment.day, _days_in_month(year, month))
+    kind = type(moment)
+    # The constructors take positional arguments: cheaper than replace()'s keywords.
+    if kind is datetime and moment.tzinfo is None:
+        return datetime(year, month, day, moment.hour, moment.minute, moment.second, moment.microsecond)
+    if kind is date:
+        return date(year, month, day)
     return moment.replace(year=year, month=month, day=day)
 
 
@@ -312,6 +320,8 @@ _DATE_UNITS = {
     "SECOND": "second", "SS": "second", "S": "second",
 }
 _TIME_UNIT_SECONDS = {"hour": 3600, "minute": 60, "second": 1}
+_MONTHS_PER_UNIT = {"year": 12, "quarter": 3, "month": 1}
+_DAYS_PER_UNIT = {"day": 1, "week": 7}
 
 
 def _date_add(unit: str, amount: object, moment: object) -> Value:
@@ -327,11 +337,12 @@ def _date_add(unit: str, amount: object, moment: object) -> Value:
     try:
         # SQL Server truncates a fractional amount toward zero.
         count = int(number)
-        if unit in ("year", "quarter", "month"):
-            months = count * {"year": 12, "quarter": 3, "month": 1}[unit]
-            return _add_months(moment, months)
-        if unit in ("day", "week"):
-            return moment + timedelta(days=count * (7 if unit == "week" else 1))
+        months = _MONTHS_PER_UNIT.get(unit)
+        if months is not None:
+            return _add_months(moment, count * months)
+        days = _DAYS_PER_UNIT.get(unit)
+        if days is not None:
+            return moment + timedelta(days=count * days)
         if type(moment) is date:
             moment = datetime(moment.year, moment.month, moment.day)
         return moment + timedelta(seconds=count * _TIME_UNIT_SECONDS[unit])
