@@ -136,6 +136,11 @@ def text_adapters(columns: tuple[Column, ...]) -> tuple[Adapter | None, ...]:
 # ---------------------------------------------------------------- whole rows, per database
 
 
+def _all_of_width(rows: Sequence[tuple], width: int) -> bool:
+    """Has every row ``width`` values? (checked in C, without a Python step per row)"""
+    return all(map(width.__eq__, map(len, rows)))
+
+
 def text_rows(columns: tuple[Column, ...]) -> RowConverter:
     """SQLite and SQL Server: canonical text for decimals, dates and datetimes; bools as 0/1."""
     converters = [(index, _text_column(column, adapter))
@@ -145,7 +150,7 @@ def text_rows(columns: tuple[Column, ...]) -> RowConverter:
 
     def convert(rows: Sequence[tuple]) -> list[tuple]:
         # A row of the wrong width stays as it is: the target refuses it, naming the table.
-        if not converters or not rows or not all(len(row) == width for row in rows):
+        if not converters or not rows or not _all_of_width(rows, width):
             return [tuple(row) for row in rows]
         # Column by column: one comprehension per column that needs converting, instead of a
         # call per value; the transpositions run in C (zip).
@@ -254,7 +259,8 @@ def _element_column(column: Column, adapter: Adapter | None) -> Callable[[Sequen
                     if type(value) is str and "\\" not in value and '"' not in value else one(value)
                     for value in values]
         return strings
-    if adapter is None and column.data_type in ("int", "smallint", "bigint", "tinyint"):
+    if column.data_type in ("int", "smallint", "bigint", "tinyint", "bit", "boolean"):
+        # A bit column's 0 and 1 are ints too (a bool goes through ``one``: its adapter makes it 0/1).
         def integers(values):
             return ["NULL" if value is None else str(value) if type(value) is int else one(value)
                     for value in values]
@@ -296,7 +302,7 @@ def array_element_rows(columns: tuple[Column, ...]) -> RowConverter:
     width = len(columns)
 
     def convert(rows: Sequence[tuple]) -> list[tuple]:
-        if not all(len(row) == width for row in rows):
+        if not _all_of_width(rows, width):
             return [tuple(row) for row in rows]
         # Column by column: one comprehension per column instead of a call per value.
         if not rows:
