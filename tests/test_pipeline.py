@@ -237,3 +237,37 @@ def test_postgresql_source_table_into_sqlite(tmp_path, pg_database):
     assert result.returncode in (0, 3), result.stderr[-3000:]
     schema, expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)
     assert_target_matches(target_url, schema, expected, ok, failed)
+
+
+def test_a_retried_shard_counts_what_its_earlier_attempt_settled_as_its_own(tmp_path):
+    """A Ray shard retried after its worker died runs again under the same run id and finds what
+    the killed attempt committed: those records are this run's (ok, failed, failures by stage),
+    never read again and not skipped, so the run's totals are those of one uninterrupted run; a
+    later run skips them all."""
+    from tests.helpers import PINNED_NOW
+    from xmlshred import supervisor
+    from xmlshred.settings import load_settings
+    from xmlshred.targets.lease import LeasedRun
+
+    docs = make_source(tmp_path / "source.db", 120, edge_share=0.1, seed=5)
+    target_url = f"sqlite:///{tmp_path / 'target.db'}"
+    schema, expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)
+
+    def run(leased=None, **more):
+        values = {"source.url": f"sqlite:///{tmp_path / 'source.db'}", "target.url": target_url,
+                  "contract.path": str(EXAMPLE_CONTRACT), "actors.mappers": 2, "run.now": PINNED_NOW,
+                  "log.metrics": str(tmp_path / "metrics.jsonl"), "log.progress": "never", **more}
+        return supervisor.run_migration(load_settings(None, values, {}, cwd=tmp_path), leased=leased).summary
+
+    attempt = LeasedRun("run-of-the-shard")
+    killed = run(attempt, **{"run.key_end": 60})  # what the first attempt committed before it died
+    settled_before = killed["records_ok"] + killed["records_failed"]
+    assert 0 < settled_before < len(docs) and killed["failures_by_stage"]
+    retried = run(attempt)
+    assert (retried["records_ok"], retried["records_failed"], retried["skipped"]) == (len(ok), len(failed), 0)
+    assert retried["resumed"] == settled_before
+    assert sum(retried["failures_by_stage"].values()) == len(failed)
+    assert retried["sent"] == len(docs) - settled_before  # the earlier attempt's records were not read again
+    assert_target_matches(target_url, schema, expected, ok, failed)
+    later = run()  # another run: everything is an earlier run's now
+    assert (later["records_ok"], later["records_failed"], later["skipped"], later["resumed"]) == (0, 0, len(docs), 0)

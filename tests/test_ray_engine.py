@@ -153,6 +153,8 @@ def test_sigkill_of_a_shard_worker_mid_run_still_ends_exact(tmp_path, pg_databas
     summary = read_summary(tmp_path / "metrics.jsonl")
     assert summary["outcome"] == "finished"
     assert killed_pid not in {shard["pid"] for shard in summary["shards"]}, "the killed shard was not rerun"
+    # What the killed attempt committed is the run's, not skipped: the totals of an uninterrupted run.
+    assert (summary["records_ok"], summary["records_failed"], summary["skipped"]) == (len(ok), len(failed), 0)
 
 
 def _second_node_raylet() -> psutil.Process:
@@ -181,6 +183,8 @@ def test_stopping_the_second_node_mid_run_still_ends_exact(tmp_path, pg_database
                        capture_output=True, timeout=120, check=False)  # the second node back, for the next test
     assert code == 3, run.stderr[-3000:]
     assert_target_matches(target_url, schema, expected, ok, failed)
+    summary = read_summary(tmp_path / "metrics.jsonl")
+    assert (summary["records_ok"], summary["records_failed"], summary["skipped"]) == (len(ok), len(failed), 0)
 
 
 @pytest.mark.postgres

@@ -30,6 +30,7 @@ from xmlshred.loading.reading import (
     ReadState,
 )
 from xmlshred.sources.types import SourceItem
+from xmlshred.targets.processing_log import Settled
 
 
 class ListSource:
@@ -83,7 +84,10 @@ class ReaderMachine(RuleBasedStateMachine):
         self.done = done
         self.source = ListSource(list(keys))
         self.wanted = wanted_keys(keys, done, self.limits)
-        self.cursor = ReadCursor(self.source, lambda ks: {k: done[k] for k in ks if k in done}, self.limits)
+        # Every entry is an earlier run's: all of them count as skipped.
+        self.cursor = ReadCursor(self.source,
+                                 lambda ks: {k: Settled(done[k], None, "earlier") for k in ks if k in done},
+                                 self.limits, "this-run")
         self.state = ReadState(mappers, max_in_flight, batch_size, mapper_queue_batches)
         self.queues = [deque() for _ in range(mappers)]
         """Batches (lists of keys) each mapper holds, oldest first."""

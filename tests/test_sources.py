@@ -15,6 +15,7 @@ from xmlshred.loading.reading import ReadCursor, ReadLimits
 from xmlshred.sources import SourceError, SourceMissing, SourceSpec, open_source
 from xmlshred.sources.files import FileSource
 from xmlshred.sources.sqlite_table import SqliteTableSource
+from xmlshred.targets.processing_log import Settled
 
 KEYS = [3, 5, 8, 13, 21, 34, 55]
 
@@ -152,18 +153,20 @@ def test_open_source_picks_the_source_by_url_and_rejects_unknown_schemes(tmp_pat
 # The read cursor over a real source -------------------------------------------------
 
 
-def _cursor(tmp_path, done=None, **limits) -> ReadCursor:
+def _cursor(tmp_path, done=None, run_id="this-run", **limits) -> ReadCursor:
+    """A cursor over the fixture source; ``done``: {key: status (an earlier run's) or Settled}."""
     source = _sqlite_source(tmp_path)
     source.open()
-    done = done or {}
+    done = {key: Settled(entry, None, "earlier-run") if isinstance(entry, str) else entry
+            for key, entry in (done or {}).items()}
     asked: list[list[int]] = []
 
-    def done_keys(keys):
+    def done_records(keys):
         asked.append(list(keys))
         return {k: done[k] for k in keys if k in done}
 
     settings = {"max_in_flight": 100, "batch_size": 10, "mapper_queue_batches": 1, "page_size": 2} | limits
-    cursor = ReadCursor(source, done_keys, ReadLimits(**settings))
+    cursor = ReadCursor(source, done_records, ReadLimits(**settings), run_id)
     cursor.asked = asked
     return cursor
 
@@ -191,6 +194,21 @@ def test_read_cursor_skips_done_keys_and_failed_ones_unless_retrying(tmp_path):
     retry = _cursor(tmp_path, done=done, retry_failed=True)
     assert _drain(retry, 2) == [3, 8, 13, 21, 55]
     assert retry.skipped_done == 2
+
+
+def test_read_cursor_counts_what_an_earlier_attempt_of_its_own_run_settled_as_that_runs(tmp_path):
+    """Entries under the cursor's own run id (a retried Ray shard's killed attempt) are not read
+    again and count as resumed, by status and failure stage; other runs' entries as skipped."""
+    done = {5: Settled("success", None, "this-run"), 13: Settled("failed", "parse", "this-run"),
+            21: Settled("failed", None, "this-run"), 34: "success", 55: "failed"}
+    cursor = _cursor(tmp_path, done=done)
+    assert _drain(cursor, 2) == [3, 8]
+    assert (cursor.skipped_done, cursor.resumed_ok, cursor.resumed_failed) == (2, 1, {"parse": 1, "unknown": 1})
+    retry = _cursor(tmp_path, done=done, retry_failed=True)
+    assert _drain(retry, 2) == [3, 8, 13, 21, 55]  # failures are tried again, whoever logged them
+    assert (retry.skipped_done, retry.resumed_ok, retry.resumed_failed) == (1, 1, {})
+    no_run = _cursor(tmp_path, done=done, run_id=None)
+    assert _drain(no_run, 2) == [3, 8] and no_run.skipped_done == 5 and no_run.resumed_ok == 0
 
 
 def test_read_cursor_limit_and_key_range(tmp_path):

@@ -19,6 +19,7 @@ from xmlshred.targets import (
     ConnectTargetError,
     DataTargetError,
     LogRow,
+    Settled,
     TargetError,
     TransientTargetError,
     UnsafeIdentifierError,
@@ -150,6 +151,8 @@ def test_processing_log_upsert_increments_attempts(target):
     assert canonical_text(updated_at) == "2025-10-14 20:10:54"
     assert log[6][1:5] == ("failed", "parse", "not well-formed", 1)
     assert target.done_keys([5, 6, 404]) == {5: "success", 6: "failed"}
+    assert target.done_records([5, 6, 404]) == {5: Settled("success", None, "run-2"),
+                                                6: Settled("failed", "parse", "run-2")}
 
 
 def test_constraint_violation_raises_data_error_and_commits_nothing(target):

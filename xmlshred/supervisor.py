@@ -334,7 +334,8 @@ def _start_actors(run: Migration, settings, spec, compiled, config: WorkerConfig
         retry_failed=settings.run.retry_failed,
     )
     run.reader = ReaderActor.start(lambda: open_source(spec), open_target_fn, mappers, inserter,
-                                   run.reporter, signals, limits, retry_settings=settings.target)
+                                   run.reporter, signals, limits, retry_settings=settings.target,
+                                   run_id=run.run_id)
     run.started.append(run.reader)
     _ping("reader", run.reader)
     run.reader.tell(StartReading())

@@ -38,8 +38,11 @@ class ReaderActor(PipelineActor):
     """
 
     def __init__(self, open_source, open_target, mappers, inserter, reporter, signals,
-                 limits: ReadLimits, retry_settings=None) -> None:
+                 limits: ReadLimits, retry_settings=None, run_id: str | None = None) -> None:
+        """``run_id``: this run's id; processing_log entries under it were settled by an earlier
+        attempt of this run (a retried Ray shard) and count as this run's, not as skipped."""
         super().__init__("reader", signals)
+        self._run_id = run_id
         self._retry = retry_settings
         """connect_retries/retry_backoff_s/retry_backoff_max_s for processing_log lookups (None: no retry)."""
         self._open_source = open_source
@@ -60,7 +63,7 @@ class ReaderActor(PipelineActor):
         self._source = self._open_source()
         self._source.open()
         self._target = self._open_target()
-        self._cursor = ReadCursor(self._source, self._done_keys, self._limits)
+        self._cursor = ReadCursor(self._source, self._done_records, self._limits, self._run_id)
 
     def handle(self, message):
         if isinstance(message, StartReading):
@@ -84,16 +87,16 @@ class ReaderActor(PipelineActor):
             raise UnknownMessage(f"reader cannot handle {type(message).__name__}")
         return None
 
-    def _done_keys(self, keys: list[int]) -> dict[int, str]:
-        """processing_log statuses of ``keys``, retried like a flush through transient errors.
+    def _done_records(self, keys: list[int]) -> dict:
+        """processing_log entries of ``keys``, retried like a flush through transient errors.
 
         Raises RetriesExhausted (the run stops) when the database stays away,
         and any other TargetError at once.
         """
         if self._retry is None:
-            return self._target.done_keys(keys)
+            return self._target.done_records(keys)
         return retry_transient(
-            lambda: self._target.done_keys(keys), self._target.reconnect,
+            lambda: self._target.done_records(keys), self._target.reconnect,
             retries=self._retry.connect_retries, backoff_s=self._retry.retry_backoff_s,
             backoff_max_s=self._retry.retry_backoff_max_s, log=self._log,
             what="a processing_log lookup")
@@ -109,8 +112,10 @@ class ReaderActor(PipelineActor):
             self._batch_id += 1
             self._mappers[index].tell(SourceBatch(self._batch_id, tuple(items), self.actor_ref))
             self._state.sent_batch(index, len(items))
-        self._reporter.tell(ReaderProgress(self._state.sent, self._state.in_flight, self._cursor.skipped_done,
-                                           self._cursor.exhausted or self._state.stopped))
+        cursor = self._cursor
+        self._reporter.tell(ReaderProgress(self._state.sent, self._state.in_flight, cursor.skipped_done,
+                                           cursor.exhausted or self._state.stopped, cursor.resumed_ok,
+                                           tuple(sorted(cursor.resumed_failed.items()))))
         self._end_step()
 
     def _end_step(self) -> None:

@@ -406,7 +406,7 @@ class _Report:
 
         seconds = time.monotonic() - self.started
         per_shard = []
-        totals = {"records_ok": 0, "records_failed": 0, "skipped": 0, "rows": 0, "flushes": 0,
+        totals = {"records_ok": 0, "records_failed": 0, "skipped": 0, "resumed": 0, "rows": 0, "flushes": 0,
                   "workers_replaced": 0}
         by_stage: dict[str, int] = {}
         for shard in shards:
@@ -422,7 +422,8 @@ class _Report:
                 "exit_code": result.get("exit_code"), "error": result.get("error"),
                 "outcome": summary.get("outcome"), "seconds": summary.get("seconds"),
                 "records_ok": summary.get("records_ok", 0), "records_failed": summary.get("records_failed", 0),
-                "skipped": summary.get("skipped", 0), "rows": summary.get("rows", 0),
+                "skipped": summary.get("skipped", 0), "resumed": summary.get("resumed", 0),
+                "rows": summary.get("rows", 0),
                 "records_per_minute": summary.get("records_per_minute"),
             })
         # A shard that did not finish (error, or drained without the driver asking) leaves records: an error.

@@ -30,17 +30,26 @@ class ReadCursor:
     """Keyset paging over a source plus the skip-done filter and ``limit``.
 
     ``next_items(n)`` returns up to n items still to process, or [] at the end.
-    ``done_keys(keys)`` maps keys to their processing_log status.
+    ``done_records(keys)`` maps keys to their processing_log entries (``Settled``).
+
+    A record already settled is not read again. It counts as skipped when an earlier
+    run settled it, and as settled by this run (``resumed_ok``, ``resumed_failed``)
+    when an earlier attempt of this same run did: a Ray shard retried after its
+    worker died finds what its killed attempt had committed under ``run_id``.
     """
 
-    def __init__(self, source, done_keys, limits: ReadLimits) -> None:
+    def __init__(self, source, done_records, limits: ReadLimits, run_id: str | None = None) -> None:
         self._source = source
-        self._done_keys = done_keys
+        self._done_records = done_records
         self._limits = limits
+        self._run_id = run_id
         self._after = None if limits.key_start is None else limits.key_start - 1
         self._pending: list[SourceItem] = []
         self.exhausted_source = False
         self.skipped_done = 0
+        self.resumed_ok = 0
+        self.resumed_failed: dict[str, int] = {}
+        """Failures an earlier attempt of this run logged, by stage."""
         self.taken = 0
 
     def _refill(self) -> None:
@@ -52,11 +61,18 @@ class ReadCursor:
                 return
             self._after = items[-1].position
             keys = [item.key for item in items if item.key is not None]
-            done = self._done_keys(keys) if keys else {}
+            done = self._done_records(keys) if keys else {}
             for item in items:
-                status = done.get(item.key)
+                entry = done.get(item.key)
+                status = entry.status if entry is not None else None
                 if status == "success" or (status == "failed" and not self._limits.retry_failed):
-                    self.skipped_done += 1
+                    if self._run_id is None or entry.run_id != self._run_id:
+                        self.skipped_done += 1
+                    elif status == "success":
+                        self.resumed_ok += 1
+                    else:
+                        stage = entry.stage or "unknown"
+                        self.resumed_failed[stage] = self.resumed_failed.get(stage, 0) + 1
                 else:
                     self._pending.append(item)
 

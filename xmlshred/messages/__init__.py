@@ -179,9 +179,13 @@ class ReaderProgress:
     in_flight: int
     """Records out and not yet settled."""
     skipped_done: int
-    """Records skipped because processing_log already had them."""
+    """Records skipped because processing_log already had them from earlier runs."""
     exhausted: bool
     """True once the source has no more records for this run."""
+    resumed_ok: int = 0
+    """Records not read again because an earlier attempt of this run committed them."""
+    resumed_failed: tuple[tuple[str, int], ...] = ()
+    """(stage, count): failures an earlier attempt of this run logged, not read again."""
 
 
 @dataclass(frozen=True, slots=True)

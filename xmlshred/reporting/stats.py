@@ -108,6 +108,10 @@ class RunStats:
         self.sent = 0
         self.in_flight = 0
         self.skipped_done = 0
+        self.resumed_ok = 0
+        self.resumed_failed: dict[str, int] = {}
+        """Records an earlier attempt of this run settled (a retried Ray shard): counted in
+        records_ok / records_failed and failures_by_stage, never read again."""
         self.exhausted = False
 
         self.workers_replaced = 0
@@ -150,6 +154,15 @@ class RunStats:
         self.in_flight = progress.in_flight
         self.skipped_done = progress.skipped_done
         self.exhausted = progress.exhausted
+        # Totals too: what grew since the last report joins this run's settled records.
+        self.records_ok += progress.resumed_ok - self.resumed_ok
+        self.resumed_ok = progress.resumed_ok
+        for stage, count in progress.resumed_failed:
+            grown = count - self.resumed_failed.get(stage, 0)
+            if grown:
+                self.records_failed += grown
+                self.failures_by_stage[stage] += grown
+                self.resumed_failed[stage] = count
 
     def add_worker_replaced(self, replaced: WorkerReplaced) -> None:
         """Count one replaced worker process."""
@@ -175,6 +188,11 @@ class RunStats:
     def skipped(self) -> int:
         """Records found already done: by the reader (keys) and at flush time (files)."""
         return self.skipped_done + self.flush_skipped
+
+    @property
+    def resumed(self) -> int:
+        """Records an earlier attempt of this run had settled (in records_ok/records_failed)."""
+        return self.resumed_ok + sum(self.resumed_failed.values())
 
     @property
     def done(self) -> int:
@@ -293,7 +311,7 @@ class RunStats:
                 stages["transfer"] += seconds
             elif actor == "insert":
                 stages["insert"] += seconds
-        records = max(self.records_ok + self.records_failed, 1)
+        records = max(self.records_ok + self.records_failed - self.resumed, 1)  # those this attempt handled
         return {stage: round(seconds * 1000.0 / records, 3) for stage, seconds in stages.items()}
 
     def summary(self, outcome: str, now: float | None = None,
@@ -320,6 +338,7 @@ class RunStats:
             "sent": self.sent,
             "in_flight": self.in_flight,
             "skipped": self.skipped,
+            "resumed": self.resumed,
             "source_exhausted": self.exhausted,
             "workers_replaced": self.workers_replaced,
             **self.worker_costs(),
@@ -352,11 +371,17 @@ def summary_line(summary: dict[str, Any]) -> str:
     return (
         f"{prefix}summary run={summary['run_id']} outcome={summary['outcome']} "
         f"ok={summary['records_ok']:,} failed={summary['records_failed']:,} "
-        f"skipped={summary['skipped']:,} rows={summary['rows']:,} {timing} "
+        f"skipped={summary['skipped']:,}{_resumed_clause(summary)} rows={summary['rows']:,} {timing} "
         f"| failures by stage: {by_stage or 'none'} "
         f"| flushes {summary['flushes']:,} | workers replaced {summary['workers_replaced']}"
         + _costs_clause(summary)
     )
+
+
+def _resumed_clause(summary: dict[str, Any]) -> str:
+    """`` (of ok+failed, 120 settled by an earlier attempt of this run)`` when a retried shard found some."""
+    resumed = summary.get("resumed") or 0
+    return f" (of ok+failed, {resumed:,} settled by an earlier attempt of this run)" if resumed else ""
 
 
 def _costs_clause(summary: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ Public API::
     target.create_tables(schema)
     target.write_flush(schema, tables, log_rows)
     target.done_keys(keys) -> {key: status}
+    target.done_records(keys) -> {key: Settled(status, stage, run_id)}
     target.reconnect(); target.close()
 
     lease = RunLease.acquire(spec, schema, run_id, wait_s=0)   # one run per target (targets.lease)
@@ -35,13 +36,13 @@ from xmlshred.db.spec import (
 from xmlshred.db.sql import UnsafeIdentifierError, check_identifier
 from xmlshred.db.values import canonical_text
 from xmlshred.targets.lease import LeasedRun, LeaseError, LeaseHeld, LeaseLost, RunLease
-from xmlshred.targets.processing_log import LogRow
+from xmlshred.targets.processing_log import LogRow, Settled
 from xmlshred.targets.target import Target
 from xmlshred.vocab.schema import TargetSchema
 
 __all__ = [
     "ConnectTargetError", "DIALECTS", "DataTargetError", "Dialect", "LogRow", "MSSQL", "OdbcSettings",
-    "POSTGRESQL", "SQLITE", "Target", "TargetError", "TargetSpec", "TransientTargetError",
+    "POSTGRESQL", "SQLITE", "Settled", "Target", "TargetError", "TargetSpec", "TransientTargetError",
     "UnsafeIdentifierError", "build_connection_string", "canonical_text", "check_identifier",
     "identify_driver", "mask_secrets", "open_target", "parse_target_url", "target_spec",
     "LeaseError", "LeaseHeld", "LeaseLost", "LeasedRun", "RunLease",

@@ -24,6 +24,18 @@ REASON_LENGTH = 1000
 
 
 @dataclass(frozen=True, slots=True)
+class Settled:
+    """A key's processing_log entry, as a reader finds it (``Target.done_records``)."""
+
+    status: str
+    """``success`` | ``failed``."""
+    stage: str | None
+    """The failure's stage; None for a success."""
+    run_id: str | None
+    """The run that wrote the entry last."""
+
+
+@dataclass(frozen=True, slots=True)
 class LogRow:
     """One processing_log entry to write."""
 

@@ -71,6 +71,11 @@ class ReadOnlyTarget:
             return {}
         return self._target.done_keys(keys, schema or self.schema)
 
+    def done_records(self, keys, schema: TargetSchema | None = None) -> dict:
+        if not self.has_processing_log:
+            return {}
+        return self._target.done_records(keys, schema or self.schema)
+
     def table_rows(self, table: str, schema_name: str | None = None) -> list[tuple]:
         return self._target.table_rows(table, schema_name)
 

@@ -261,19 +261,30 @@ class Target:
         write_flush). Raises TargetError (classified) when the table cannot
         be read, e.g. before ``init-db``.
         """
+        return {key: status for key, status in self._logged(keys, schema, ("status",))}
+
+    def done_records(self, keys: Iterable[int],
+                     schema: TargetSchema | None = None) -> dict[int, processing_log.Settled]:
+        """``{key: Settled(status, stage, run_id)}`` for the keys that have a processing_log row
+        (what the reader needs to tell records done by earlier runs from those an earlier
+        attempt of its own run settled). Raises like ``done_keys``."""
+        return {key: processing_log.Settled(status, stage, run_id)
+                for key, status, stage, run_id in self._logged(keys, schema, ("status", "stage", "run_id"))}
+
+    def _logged(self, keys: Iterable[int], schema: TargetSchema | None, columns: tuple[str, ...]) -> list[tuple]:
+        """(key, *columns) of the processing_log rows of ``keys``."""
         schema = self._require_schema(schema)
         keys = list(dict.fromkeys(int(key) for key in keys))
         if not keys:
-            return {}
+            return []
         ref = sql.table_ref(self.dialect, schema.schema_name, processing_log.TABLE_NAME)
-        found: dict[int, str] = {}
+        found: list[tuple] = []
         cursor = self._cursor()
         try:
             for chunk in sql.chunks(keys, min(1000, self.dialect.max_params_per_statement)):
-                statement = sql.select_in(self.dialect, ref, (schema.key_column, "status"),
+                statement = sql.select_in(self.dialect, ref, (schema.key_column, *columns),
                                           schema.key_column, len(chunk))
-                for key, status in cursor.execute(statement, chunk).fetchall():
-                    found[int(key)] = status
+                found += [(int(row[0]), *row[1:]) for row in cursor.execute(statement, chunk).fetchall()]
             self._connection.commit()  # end the read transaction: no idle-in-transaction session
         except Exception as exc:
             raise self._fail(exc, "done_keys", table=processing_log.TABLE_NAME) from exc
