@@ -480,6 +480,13 @@ def test_report_command_reads_metrics_and_processing_log(tmp_path, capsys):
             (3, "failed", "map", "bad date: app_base.birth_date", "run-2"),
             (4, "failed", "parse", "not well-formed", "run-1"),
         ])
+        db.execute("CREATE TABLE xmlshred_runs (run_id TEXT PRIMARY KEY, host TEXT, pid INTEGER, started TEXT, "
+                   "heartbeat TEXT, finished TEXT, outcome TEXT)")
+        db.executemany("INSERT INTO xmlshred_runs VALUES (?, ?, ?, ?, ?, ?, ?)", [
+            ("run-2", "etl-1", 41, "2026-03-02 09:00:00", "2026-03-02 09:00:05", "2026-03-02 09:00:06", "finished"),
+            ("run-9", "etl-2", 77, "2026-03-02 10:00:00", "2026-03-02 10:00:30", "2026-03-02 11:00:00", "abandoned"),
+            ("run-10", "etl-2", 78, "2026-03-02 11:00:00", "2026-03-02 11:00:30", None, "running"),
+        ])
     db.close()
     settings = _report_settings(tmp_path, metrics_path, db_path)
     from xmlshred.reporting.report import run_report_command
@@ -491,6 +498,11 @@ def test_report_command_reads_metrics_and_processing_log(tmp_path, capsys):
     run_part, target_part = out.split("whole target")
     assert "not well-formed" not in run_part  # run-1's failure: only in the whole target's part
     assert "1  parse: not well-formed" in target_part and "2  map: bad date" in target_part
+    # The target's own record of its runs, latest first; those the metrics file lacks marked *.
+    runs_part = run_part.split("Runs recorded by the target (xmlshred_runs): 3\n")[1].splitlines()
+    assert [line.split()[0:2] for line in runs_part[2:5]] == [["run-10", "*"], ["run-9", "*"], ["run-2", "etl-1"]]
+    assert runs_part[2].split()[-4:] == ["2026-03-02", "11:00:00", "-", "running"]
+    assert "abandoned" in runs_part[3] and runs_part[5].startswith(f"* not in {metrics_path}")
     if plot is not None:
         assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

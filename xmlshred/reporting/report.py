@@ -358,6 +358,9 @@ def run_report_command(
             run_failures = failures_from_rows(snapshot.rows, run_id=chosen)
         text = build_report(records, run_failures, chosen)
         sections.append(text.rstrip("\n"))
+        if snapshot.runs is not None:
+            sections.append(_target_runs_section(snapshot.runs, {str(r.get("run_id")) for r in records},
+                                                 metrics_path))
         sections.append(_target_failures_section(label, snapshot))
         chosen_run = _select(group_runs(records), chosen)
         if (chosen_run.summary or {}).get("dry_run") or any(i.get("dry_run") for i in chosen_run.intervals):
@@ -383,6 +386,39 @@ def _read_log(settings: Any, spec):
     # SQLite has no schemas; the others keep processing_log in the contract's target schema.
     schema_name = None if spec.path is not None else _contract_schema_name(settings)
     return read_processing_log(spec, schema_name)
+
+
+TARGET_RUNS_SHOWN = 20
+"""The latest runs of xmlshred_runs that ``report`` lists."""
+
+
+def _target_runs_section(runs: list[tuple], in_metrics: set[str], metrics_path) -> str:
+    """The target's own record of its runs (xmlshred_runs), latest first: also the runs the metrics
+    file does not know (another host or config, a crash before any metrics), marked ``*``."""
+    from xmlshred.targets.runs_table import COLUMNS
+
+    title = "Runs recorded by the target (xmlshred_runs)"
+    if not runs:
+        return f"{title}\nnone"
+    records = sorted((dict(zip(COLUMNS, run, strict=True)) for run in runs),
+                     key=lambda run: str(run["started"]), reverse=True)
+    rows = [[str(run["run_id"]) + ("" if str(run["run_id"]) in in_metrics else " *"), str(run["host"]),
+             str(run["pid"]), _stamp(run["started"]), _stamp(run["finished"]), str(run["outcome"])]
+            for run in records[:TARGET_RUNS_SHOWN]]
+    headers = ["run", "host", "pid", "started (UTC)", "finished (UTC)", "outcome"]
+    shown = f", the latest {TARGET_RUNS_SHOWN}" if len(records) > TARGET_RUNS_SHOWN else ""
+    lines = [f"{title}: {len(records):,}{shown}", *_table(headers, rows, right={2})]
+    if any(row[0].endswith(" *") for row in rows):
+        lines.append(f"* not in {metrics_path}: a run with another metrics file or on another host, "
+                     "or one that stopped before it wrote any metrics")
+    return "\n".join(lines)
+
+
+def _stamp(value: Any) -> str:
+    """A datetime column's value (a datetime, or SQLite's text) to the second; ``-`` for NULL."""
+    if value is None:
+        return "-"
+    return str(value).replace("T", " ")[:19]
 
 
 def _target_failures_section(label: str, snapshot) -> str:

@@ -1,4 +1,5 @@
-"""Reading a target's processing_log without changing anything (``report``, end-of-run notes).
+"""Reading a target's processing_log and xmlshred_runs without changing anything (``report``,
+end-of-run notes).
 
 Opens the target read-only (``targets.readonly``): a missing SQLite file is
 not created, and a missing processing_log is told apart from an empty one.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xmlshred.targets.readonly import open_readonly
-from xmlshred.vocab.names import PROCESSING_LOG
+from xmlshred.vocab.names import PROCESSING_LOG, RUNS_TABLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,8 @@ class LogSnapshot:
     """processing_log is there."""
     rows: list[tuple]
     """Every row, in processing_log column order."""
+    runs: list[tuple] | None = None
+    """Every xmlshred_runs row (targets.runs_table.COLUMNS order); None when the table is not there."""
 
 
 def read_processing_log(spec, schema_name: str | None) -> LogSnapshot:
@@ -33,9 +36,10 @@ def read_processing_log(spec, schema_name: str | None) -> LogSnapshot:
     try:
         if not target.exists:
             return LogSnapshot(False, False, [])
+        runs = target.table_rows(RUNS_TABLE, schema_name) if target.has_table(RUNS_TABLE) else None
         if not target.has_processing_log:
-            return LogSnapshot(True, False, [])
-        return LogSnapshot(True, True, target.table_rows(PROCESSING_LOG, schema_name))
+            return LogSnapshot(True, False, [], runs)
+        return LogSnapshot(True, True, target.table_rows(PROCESSING_LOG, schema_name), runs)
     finally:
         target.close()
 

@@ -49,17 +49,20 @@ class ReadOnlyTarget:
 
             self._target = Target(spec, connect_odbc_target, schema)
         self._target.connect()
-        self.has_processing_log = self._log_exists()
+        self.has_processing_log = self.has_table(processing_log.TABLE_NAME)
 
-    def _log_exists(self) -> bool:
+    def has_table(self, name: str) -> bool:
+        """Is table ``name`` there (in the schema's schema)? False for a target that does not exist."""
+        if self._target is None:
+            return False
         if self.spec.path is not None:
             rows = self._target._read("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                      (processing_log.TABLE_NAME,), processing_log.TABLE_NAME)
+                                      (name,), name)
             return bool(rows)
         schema_name = self.schema.schema_name if self.schema is not None else None
-        ref = sql.table_ref(self.dialect, schema_name, processing_log.TABLE_NAME)
+        ref = sql.table_ref(self.dialect, schema_name, name)
         try:
-            self._target._read(f"SELECT COUNT(*) FROM {ref} WHERE 1 = 0", (), processing_log.TABLE_NAME)
+            self._target._read(f"SELECT COUNT(*) FROM {ref} WHERE 1 = 0", (), name)
         except TargetError as exc:
             if getattr(exc, "sqlstate", None) in _UNDEFINED_TABLE:
                 return False
