@@ -118,6 +118,25 @@ class TreeSampler:
         self._thread.join()
 
 
+def _postgres_cpu_s() -> float | None:
+    """CPU seconds the local PostgreSQL server has used: its live processes' own, plus what the
+    postmaster's exited children (backends of closed connections) used. None when no postgres
+    process is visible (a remote server)."""
+    import psutil
+
+    total, seen = 0.0, False
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] != "postgres":
+            continue
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue  # a backend that just exited: the postmaster's children times have it
+        seen = True
+        total += times.user + times.system + times.children_user + times.children_system
+    return total if seen else None
+
+
 def _summed_pss(processes) -> int:
     """The summed proportional set size (Linux's /proc/PID/smaps_rollup) of ``processes``; 0 where
     the kernel does not give it."""
@@ -191,6 +210,7 @@ def run_pipeline(label: str, source: Path, target_url: str, args, workdir: Path)
     if init.returncode != 0:
         raise SystemExit(f"init-db failed for {label}:\n{init.stderr[-2000:]}")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_before = _postgres_cpu_s() if target_url.startswith("odbc:") else None
     started = time.perf_counter()
     with open(workdir / "migrate.log", "w") as log:
         process = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "migrate", "--config", str(config)],
@@ -199,6 +219,9 @@ def run_pipeline(label: str, source: Path, target_url: str, args, workdir: Path)
             code = process.wait()
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if server_before is not None:
+        time.sleep(0.3)  # the run's backends exit when it closes their connections: let the postmaster reap them
+    server_after = _postgres_cpu_s() if server_before is not None else None
     if code not in (0, 3):
         raise SystemExit(f"migrate into {label} exited {code}; see {workdir / 'migrate.log'}")
     summary = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()
@@ -212,6 +235,8 @@ def run_pipeline(label: str, source: Path, target_url: str, args, workdir: Path)
         "cpu_ms_per_record": cpu * 1000 / max(ok + failed, 1),
         "peak_rss_mb": sampler.peak_bytes / 2**20,
         "peak_pss_mb": sampler.peak_pss_bytes / 2**20,
+        "server_cpu_ms_per_record": (None if server_after is None
+                                     else (server_after - server_before) * 1000 / max(ok + failed, 1)),
         "rows_per_second": rows / seconds if seconds else 0.0,
     }
 
@@ -393,6 +418,10 @@ def main() -> None:
              f"{mapped / horizon['parse_ms_per_record']:.2f}" if mapped and horizon["parse_ms_per_record"] else ""))
     ours = results[0]["records_per_minute"]
     if args.pg_dsn and ours:
+        server = results[1].get("server_cpu_ms_per_record")
+        if server is not None:
+            print(f"PostgreSQL server CPU ms/record (the local postgres processes, beside the run's own "
+                  f"{results[1]['cpu_ms_per_record']:.2f}): {server:.2f}")
         print(f"postgresql_vs_sqlite={results[1]['records_per_minute'] / ours:.2f}")
     ratio = ours / baseline["records_per_minute"] if baseline["records_per_minute"] else 0.0
     print(f"records_per_minute={int(ours)} ratio_vs_parse={ratio:.2f}")

@@ -19,7 +19,7 @@ from tests.helpers import EXAMPLE_CONTRACT, PINNED_NOW
 from xmlshred.contract import MapOptions, compile_contract, load_contract
 from xmlshred.db import sql
 from xmlshred.db.dialects import MSSQL, POSTGRESQL, SQLITE
-from xmlshred.db.values import ReadyResults, array_literal, ready_tables
+from xmlshred.db.values import ReadyResults, column_array, ready_tables
 from xmlshred.targets import open_target, parse_target_url
 from xmlshred.targets.target import _dedupe
 from xmlshred.vocab.results import MappedRecord, ReadyRecord, RecordFailure
@@ -34,8 +34,8 @@ ROW = (7, 'Zoë "Q" \\ back', Decimal("1.005"), AWARE, dt.datetime(1990, 1, 1, 1
 EMPTY = (8, None, None, None, None, None, None)
 
 
-@pytest.mark.parametrize("dialect", [SQLITE, MSSQL])
-def test_sqlite_and_sql_server_get_canonical_text(dialect):
+@pytest.mark.parametrize("dialect", [SQLITE, POSTGRESQL, MSSQL])
+def test_every_database_gets_the_same_canonical_text(dialect):
     converted = dialect.row_values(COLUMNS)([ROW, EMPTY, (9, "NULL", Decimal("2"), dt.datetime(2024, 1, 2, 3, 4, 5),
                                                            dt.date(2024, 2, 29), 0, 1.0)])
     assert converted == [
@@ -45,14 +45,12 @@ def test_sqlite_and_sql_server_get_canonical_text(dialect):
     ]
 
 
-def test_postgresql_gets_array_elements_of_the_same_canonical_text():
+def test_postgresql_gets_each_column_as_one_array_literal_of_that_text():
     converted = POSTGRESQL.row_values(COLUMNS)([ROW, EMPTY, (9, "NULL", Decimal("-0.5"), None, None, 0, 1e20)])
-    assert converted == [
-        ("7", '"Zoë \\"Q\\" \\\\ back"', '"1.01"', '"2025-01-02 03:04:05.678901"', '"1990-01-01"', "1", "0.1"),
-        ("8", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL"),
-        ("9", '"NULL"', '"-0.50"', "NULL", "NULL", "0", "1e+20"),
+    assert [column_array(column) for column in zip(*converted, strict=True)] == [
+        "{7,8,9}", '{"Zoë \\"Q\\" \\\\ back",NULL,"NULL"}', '{"1.01",NULL,"-0.50"}',
+        '{"2025-01-02 03:04:05.678901",NULL,NULL}', '{"1990-01-01",NULL,NULL}', "{1,NULL,0}", "{0.1,NULL,1e+20}",
     ]
-    assert array_literal([row[1] for row in converted]) == '{"Zoë \\"Q\\" \\\\ back",NULL,"NULL"}'
 
 
 def test_a_row_of_the_wrong_width_is_left_for_the_target_to_refuse():
@@ -268,16 +266,35 @@ def _awkward_columns():
     return columns, list(zip(*(values[column.name] for column in columns), strict=True))
 
 
-def test_postgresql_array_elements_of_whole_columns_equal_those_made_one_by_one():
-    """The column-at-once converters give exactly the per-value element of every value."""
-    from xmlshred.db.values import _element_value, array_element_rows, text_adapters
+def test_postgresql_array_literals_joined_in_c_equal_those_made_value_by_value():
+    """``column_array`` gives exactly ``{e1,e2,…}`` of each value's element, for the awkward columns
+    and for random columns of strings (quotes, backslashes, NUL, commas, braces, None) and ints."""
+    import random
+
+    from xmlshred.db.values import _element, text_rows
+
+    def by_value(values):
+        return "{" + ",".join(_element(value) for value in values) + "}"
 
     columns, rows = _awkward_columns()
-    one_by_one = [_element_value(column, adapter) for column, adapter in zip(columns, text_adapters(columns),
-                                                                              strict=True)]
-    expected = [tuple(convert(value) for convert, value in zip(one_by_one, row, strict=True)) for row in rows]
-    assert array_element_rows(columns)(rows) == expected
-    assert expected[1][0] == '"say \\"hi\\""' and expected[6][0] == "NULL" and expected[4][0] == '"NULL"'
+    for values in zip(*text_rows(columns)(rows), strict=True):
+        assert column_array(values) == by_value(values)
+    assert column_array(("say \"hi\"", None, "NULL")) == '{"say \\"hi\\"",NULL,"NULL"}'
+
+    rng = random.Random(11)
+    pieces = ["a", "Zoë", " ", ",", "{", "}", '"', "\\", "\x00", "NULL", "None", "1.50", ""]
+    for _ in range(3000):
+        kind = rng.choice(("text", "int", "mixed"))
+        values = []
+        for _ in range(rng.randint(0, 8)):
+            if rng.random() < 0.25:
+                values.append(None)
+            elif kind == "int" or (kind == "mixed" and rng.random() < 0.3):
+                values.append(rng.choice((0, -7, 2**40, True, 3.5)) if kind == "mixed" else rng.randint(-99, 10**12))
+            else:
+                values.append("".join(rng.choice(pieces) for _ in range(rng.randint(0, 4))))
+        values = tuple(values)
+        assert column_array(values) == by_value(values), values
 
 
 def test_sqlite_text_of_whole_columns_equals_the_text_made_one_by_one():

@@ -11,10 +11,12 @@ inserter handles those objects again:
   date ``YYYY-MM-DD``, a decimal a string with exactly ``data_length`` places.
   SQL Server is sent the same text (its ODBC drivers convert text to DECIMAL,
   DATE and DATETIME2 exactly).
-* PostgreSQL is sent each column of a flush as one array literal
-  (``INSERT … SELECT * FROM unnest(CAST(? AS NUMERIC[]), …)``), so each value
-  becomes an array element: the same canonical text, double-quoted and
-  escaped for strings and datetimes, ``NULL`` for None.
+* PostgreSQL gets the same values from the workers, and the inserter sends
+  each column of a flush as one array literal (``INSERT … SELECT * FROM
+  unnest(CAST(? AS NUMERIC[]), …)``, ``column_array``): each value an array
+  element, the same canonical text double-quoted and escaped for strings,
+  decimals and datetimes, ``NULL`` for None. The usual columns are joined in
+  C, so making a literal costs the single inserter little.
 
 Single-row statements outside flushes (xmlshred_runs) use the dialect's
 ``adapters``: canonical text for SQLite, Python values for the servers.
@@ -204,6 +206,7 @@ def quoted_element(text: str) -> str:
 
 
 def _element(value: Any) -> str:
+    """One value (``text_rows`` form) as a PostgreSQL array element."""
     if value is None:
         return "NULL"
     kind = type(value)
@@ -218,105 +221,35 @@ def _element(value: Any) -> str:
     return quoted_element(str(value))
 
 
-def _string_element(value: Any) -> str:
-    if type(value) is str:
-        if "\\" in value or '"' in value:
-            value = value.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{value}"'
-    return _element(value)
+_NO_VALUE = type(None)
 
 
-def _integer_element(value: Any) -> str:
-    return str(value) if type(value) is int else _element(value)
+def column_array(values: Sequence) -> str:
+    """PostgreSQL: one column of a chunk's rows (``text_rows`` form) as one array literal.
 
-
-def _element_value(column: Column, adapter: Adapter | None) -> Callable[[Any], str]:
-    # Specialised per column type (``_element_column`` applies it to a whole column).
-    if adapter is None:
-        if column.data_type == "string":
-            return _string_element
-        if column.data_type in ("int", "smallint", "bigint", "tinyint"):
-            return _integer_element
-        return _element
-
-    def element(value):
-        return "NULL" if value is None else _element(adapter(value))
-
-    return element
-
-
-def _element_column(column: Column, adapter: Adapter | None) -> Callable[[Sequence], list[str]]:
-    """A whole column's values as array elements, the same as ``_element_value`` gives one by one.
-
-    The common values take one comprehension per column, without a function call per
-    value: None, strings needing no escapes (just quoted), ints in integer columns, and the
-    canonical text (as ``_text_value`` writes it, quoted) of naive datetimes, dates and
-    decimals with places in their columns. Any other value goes through ``_element_value``."""
-    one = _element_value(column, adapter)
-    if adapter is None and column.data_type == "string":
-        def strings(values):
-            return ["NULL" if value is None else f'"{value}"'
-                    if type(value) is str and "\\" not in value and '"' not in value else one(value)
-                    for value in values]
-        return strings
-    if column.data_type in ("int", "smallint", "bigint", "tinyint", "bit", "boolean"):
-        # A bit column's 0 and 1 are ints too (a bool goes through ``one``: its adapter makes it 0/1).
-        def integers(values):
-            return ["NULL" if value is None else str(value) if type(value) is int else one(value)
-                    for value in values]
-        return integers
-
-    if column.data_type == "datetime":
-        def datetimes(values):
-            return ["NULL" if value is None else f'"{value.isoformat(" ")}"'
-                    if type(value) is dt.datetime and value.tzinfo is None else one(value)
-                    for value in values]
-        return datetimes
-    if column.data_type == "date":
-        def dates(values):
-            return ["NULL" if value is None else f'"{value.isoformat()}"' if type(value) is dt.date
-                    else one(value) for value in values]
-        return dates
-    if column.data_type == "decimal" and column.data_length is not None:
-        exponent = Decimal(1).scaleb(-column.data_length)
-
-        def decimals(values):
-            return ["NULL" if value is None else f'"{format(value.quantize(exponent, ROUND_HALF_UP), "f")}"'
-                    if type(value) is Decimal else one(value) for value in values]
-        return decimals
-
-    def others(values):
-        return ["NULL" if value is None else one(value) for value in values]
-    return others
-
-
-def array_element_rows(columns: tuple[Column, ...]) -> RowConverter:
-    """PostgreSQL: every value as an element of an array literal (see the module docstring).
-
-    Strings and datetimes are double-quoted (so ``NULL`` the word and spaces
-    survive), numbers bare, None is ``NULL``; the canonical text of
-    ``text_rows`` underneath, so the server parses the same text.
+    Exactly ``{e1,e2,…}`` of each value's ``_element``: strings (the canonical text of
+    decimals, dates and datetimes too) double-quoted, so that ``NULL`` the word and spaces
+    survive, ints bare, None ``NULL``. A column of strings without a backslash or a double
+    quote, or of ints, with or without None (the usual columns), is joined in C without a
+    Python step per value; any other column (a float, a bool, a string needing escapes) goes
+    value by value.
     """
-    converters = tuple(_element_column(column, adapter)
-                       for column, adapter in zip(columns, text_adapters(columns), strict=True))
-    width = len(columns)
-
-    def convert(rows: Sequence[tuple]) -> list[tuple]:
-        if not _all_of_width(rows, width):
-            return [tuple(row) for row in rows]
-        # Column by column: one comprehension per column instead of a call per value.
-        if not rows:
-            return []
-        columns_in = zip(*rows, strict=True)
-        columns_out = [element(column) for element, column in zip(converters, columns_in, strict=True)]
-        return list(zip(*columns_out, strict=True))
-
-    return convert
-
-
-def array_literal(elements: Sequence[str]) -> str:
-    """``{e1,e2,…}`` of elements already in array-element form."""
-    return "{" + ",".join(elements) + "}"
+    kinds = set(map(type, values))
+    kinds.discard(_NO_VALUE)
+    nulls = values.count(None)
+    # str() of None is "None": where a column holds None and no real "None", the element "None"
+    # (quoted, for strings: values here hold no quote) can only be a None, and becomes NULL.
+    if kinds == {str}:
+        if not (nulls and values.count("None")):
+            literal = '{"' + '","'.join(map(str, values)) + '"}'
+            if "\\" not in literal and literal.count('"') == 2 * len(values):
+                return literal.replace('"None"', "NULL") if nulls else literal
+    elif kinds == {int}:
+        text = ",".join(map(str, values))
+        return "{" + (text.replace("None", "NULL") if nulls else text) + "}"
+    elif not kinds:
+        return "{" + ",".join(["NULL"] * nulls) + "}"
+    return "{" + ",".join(map(_element, values)) + "}"
 
 
 # ---------------------------------------------------------------- a batch, in the worker

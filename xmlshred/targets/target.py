@@ -23,7 +23,7 @@ from xmlshred.db.errors import (
 )
 from xmlshred.db.secrets import mask_secrets
 from xmlshred.db.spec import TargetSpec
-from xmlshred.db.values import array_literal
+from xmlshred.db.values import column_array
 from xmlshred.targets import processing_log, runs_table
 from xmlshred.targets.processing_log import LogRow
 from xmlshred.vocab.schema import Table, TargetSchema
@@ -426,8 +426,8 @@ def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], 
     if dialect.insert_strategy == "column_arrays":
         sql.rows_per_statement(dialect, width)  # refuses a table wider than the parameter limit
         for chunk in sql.chunks(rows, dialect.max_rows_per_statement):
-            # Transposed in C (zip) and joined in C: the elements are ready (db.values.array_element_rows).
-            yield Step(statement(0), [array_literal(column) for column in zip(*chunk, strict=True)], table.name)
+            # Transposed in C (zip); the usual columns joined in C too (db.values.column_array).
+            yield Step(statement(0), [column_array(column) for column in zip(*chunk, strict=True)], table.name)
         return
     if dialect.insert_strategy == "executemany":
         for chunk in sql.chunks(rows, dialect.max_rows_per_statement):
