@@ -370,8 +370,8 @@ def summary_line(summary: dict[str, Any]) -> str:
     prefix = "DRY RUN (nothing written) " if summary.get("dry_run") else ""
     return (
         f"{prefix}summary run={summary['run_id']} outcome={summary['outcome']} "
-        f"ok={summary['records_ok']:,} failed={summary['records_failed']:,} "
-        f"skipped={summary['skipped']:,}{_resumed_clause(summary)} rows={summary['rows']:,} {timing} "
+        f"ok={summary['records_ok']:,} failed={summary['records_failed']:,}{_resumed_clause(summary)} "
+        f"skipped={summary['skipped']:,} rows={summary['rows']:,} {timing} "
         f"| failures by stage: {by_stage or 'none'} "
         f"| flushes {summary['flushes']:,} | workers replaced {summary['workers_replaced']}"
         + _costs_clause(summary)
@@ -379,9 +379,9 @@ def summary_line(summary: dict[str, Any]) -> str:
 
 
 def _resumed_clause(summary: dict[str, Any]) -> str:
-    """`` (of ok+failed, 120 settled by an earlier attempt of this run)`` when a retried shard found some."""
+    """`` (120 of them settled by an earlier attempt of this run)`` when a retried shard found some."""
     resumed = summary.get("resumed") or 0
-    return f" (of ok+failed, {resumed:,} settled by an earlier attempt of this run)" if resumed else ""
+    return f" ({resumed:,} of them settled by an earlier attempt of this run)" if resumed else ""
 
 
 def _costs_clause(summary: dict[str, Any]) -> str:
