@@ -508,9 +508,25 @@ def test_report_command_reads_metrics_and_processing_log(tmp_path, capsys):
 
     assert run_report_command(settings, run_id="nope") == 2
     assert "run 'nope' is not in the metrics" in capsys.readouterr().err
+    # No metrics of this target here (another host ran it): what the target itself recorded.
     missing = _report_settings(tmp_path, tmp_path / "none.jsonl", db_path)
-    assert run_report_command(missing) == 2
+    assert run_report_command(missing) == 0
+    out = capsys.readouterr().out
+    assert "no metrics of this target: metrics file not found" in out and "*" not in out
+    assert "Runs recorded by the target (xmlshred_runs): 3" in out
+    assert "Failures by stage and reason, run run-10 (processing_log)\nnone" in out  # the latest started
+    assert run_report_command(missing, run_id="run-2") == 0
+    assert "run run-2 (processing_log): 2\n  map: 2\n" in capsys.readouterr().out
+    assert run_report_command(missing, run_id="nope") == 2
+    assert "run 'nope' is not recorded by the target" in capsys.readouterr().err
+    if _has_matplotlib():
+        assert run_report_command(missing, plot=tmp_path / "no.png") == 2
+        assert "the chart is drawn from the metrics file" in capsys.readouterr().err
+    # A target that recorded no runs either: the metrics problem, as before.
+    bare = _report_settings(tmp_path, tmp_path / "none.jsonl", tmp_path / "never-written.db")
+    assert run_report_command(bare) == 2
     assert "metrics file not found" in capsys.readouterr().err
+    assert not (tmp_path / "never-written.db").exists()
 
 
 def _has_matplotlib() -> bool:

@@ -253,19 +253,7 @@ def _rate_section(run: RunRecords) -> str:
 
 def _failures_section(run: RunRecords, log_failures: list[tuple[str, str, int]] | None) -> str:
     if log_failures is not None:
-        title = f"Failures by stage and reason, run {run.run_id} (processing_log)"
-        if not log_failures:
-            return f"{title}\nnone"
-        by_stage: dict[str, list[tuple[str, int]]] = {}
-        for stage, reason, count in log_failures:
-            by_stage.setdefault(stage, []).append((reason, count))
-        stage_totals = {stage: sum(count for _, count in reasons) for stage, reasons in by_stage.items()}
-        lines = [f"{title}: {sum(stage_totals.values()):,}"]
-        for stage in sorted(by_stage, key=lambda name: (-stage_totals[name], name)):
-            lines.append(f"  {stage}: {stage_totals[stage]:,}")
-            for reason, count in sorted(by_stage[stage], key=lambda item: (-item[1], item[0])):
-                lines.append(f"    {count:>8,}  {reason or '(no reason given)'}")
-        return "\n".join(lines)
+        return _log_failures_section(run.run_id, log_failures)
     title = f"Failures by stage, run {run.run_id} (metrics; the target has no processing_log to give reasons)"
     by_stage_counts = (run.summary or {}).get("failures_by_stage")
     if by_stage_counts is None:
@@ -275,6 +263,23 @@ def _failures_section(run: RunRecords, log_failures: list[tuple[str, str, int]] 
     lines = [f"{title}: {sum(by_stage_counts.values()):,}"]
     for stage, count in sorted(by_stage_counts.items(), key=lambda item: (-item[1], item[0])):
         lines.append(f"  {stage}: {count:,}")
+    return "\n".join(lines)
+
+
+def _log_failures_section(run_id: str, log_failures: list[tuple[str, str, int]]) -> str:
+    """One run's failures from processing_log, by stage, then by reason."""
+    title = f"Failures by stage and reason, run {run_id} (processing_log)"
+    if not log_failures:
+        return f"{title}\nnone"
+    by_stage: dict[str, list[tuple[str, int]]] = {}
+    for stage, reason, count in log_failures:
+        by_stage.setdefault(stage, []).append((reason, count))
+    stage_totals = {stage: sum(count for _, count in reasons) for stage, reasons in by_stage.items()}
+    lines = [f"{title}: {sum(stage_totals.values()):,}"]
+    for stage in sorted(by_stage, key=lambda name: (-stage_totals[name], name)):
+        lines.append(f"  {stage}: {stage_totals[stage]:,}")
+        for reason, count in sorted(by_stage[stage], key=lambda item: (-item[1], item[0])):
+            lines.append(f"    {count:>8,}  {reason or '(no reason given)'}")
     return "\n".join(lines)
 
 
@@ -332,8 +337,6 @@ def run_report_command(
     out = out if out is not None else sys.stdout
     metrics_path = getattr(settings.log, "metrics", None) or metrics
     try:
-        if not metrics_path:
-            raise ReportError('no metrics file: pass --metrics PATH or set [log] metrics in config.toml')
         from xmlshred.reporting.metrics import read_metrics
 
         try:
@@ -341,14 +344,26 @@ def run_report_command(
             spec = target_spec(settings)
         except TargetError as exc:
             raise ReportError(f"[target] cannot be used: {exc}") from exc
-        all_records = read_metrics(metrics_path)
-        records = [record for record in all_records if record.get("target") == label]
-        others = {str(r.get("run_id")) for r in all_records if r.get("target") != label and r.get("run_id")}
-        if not records:
-            raise ReportError(
+        records: list[dict[str, Any]] = []
+        others: set[str] = set()
+        if not metrics_path:
+            missing = ReportError('no metrics file: pass --metrics PATH or set [log] metrics in config.toml')
+        elif not Path(metrics_path).is_file():
+            missing = ReportError(f"metrics file not found: {metrics_path} (a run writes it; pass --metrics PATH "
+                                  "to point at another one)")
+        else:
+            all_records = read_metrics(metrics_path)
+            records = [record for record in all_records if record.get("target") == label]
+            others = {str(r.get("run_id")) for r in all_records if r.get("target") != label and r.get("run_id")}
+            missing = None if records else ReportError(
                 f"no runs of target {label} in {metrics_path}"
                 + (f" ({len(others)} runs of other targets, or from before metrics named their target; "
                    "pass --target or --config to choose the target)" if others else ""))
+        if missing is not None:
+            # No metrics of this target here (another host ran it, or another metrics file): what
+            # the target itself recorded, when it recorded runs at all.
+            out.write(_target_only_report(label, _recorded_runs_or(missing, settings, spec), run_id, missing, plot))
+            return 0
         chosen = select_run(records, run_id)
         snapshot = _read_log(settings, spec)
         sections = [f"Target {label}"
@@ -380,6 +395,42 @@ def run_report_command(
     return 0
 
 
+def _recorded_runs_or(missing: ReportError, settings: Any, spec):
+    """The target's processing_log and runs; ``missing`` (why there are no metrics) when the target
+    recorded no runs or cannot be read, so the reason to fix first is the one given."""
+    from xmlshred.db.errors import TargetError
+
+    try:
+        snapshot = _read_log(settings, spec)
+    except TargetError:
+        raise missing from None
+    if not snapshot.runs:
+        raise missing
+    return snapshot
+
+
+def _target_only_report(label: str, snapshot, run_id: str | None, missing: ReportError, plot) -> str:
+    """The report from the target alone: its recorded runs, one run's failures (``run_id``, default the
+    latest started) and the whole target's, when there are no metrics of it (``missing`` says why)."""
+    from xmlshred.targets.runs_table import COLUMNS
+
+    if plot:
+        raise ReportError(f"the chart is drawn from the metrics file, and there is none for this target: {missing}")
+    runs = [dict(zip(COLUMNS, row, strict=True)) for row in snapshot.runs]
+    starts = {str(run["run_id"]): str(run["started"]) for run in runs}
+    if run_id is not None and run_id not in starts:
+        raise ReportError(f"run {run_id!r} is not recorded by the target (xmlshred_runs); "
+                          f"it has {len(starts):,} runs")
+    chosen = run_id if run_id is not None else max(starts, key=lambda run: starts[run])
+    sections = [f"Target {label}\n(no metrics of this target: {missing}.\n The runs and failures below are what "
+                "the target itself recorded; rates over time need the metrics file.)",
+                _target_runs_section(snapshot.runs, set(), None)]
+    if snapshot.has_log:
+        sections.append(_log_failures_section(chosen, failures_from_rows(snapshot.rows, run_id=chosen)))
+    sections.append(_target_failures_section(label, snapshot))
+    return "\n\n".join(sections) + "\n"
+
+
 def _read_log(settings: Any, spec):
     from xmlshred.reporting.target_log import read_processing_log
 
@@ -402,7 +453,9 @@ def _target_runs_section(runs: list[tuple], in_metrics: set[str], metrics_path) 
         return f"{title}\nnone"
     records = sorted((dict(zip(COLUMNS, run, strict=True)) for run in runs),
                      key=lambda run: str(run["started"]), reverse=True)
-    rows = [[str(run["run_id"]) + ("" if str(run["run_id"]) in in_metrics else " *"), str(run["host"]),
+    marked = metrics_path is not None  # without metrics every run would be marked: none is
+    rows = [[str(run["run_id"]) + (" *" if marked and str(run["run_id"]) not in in_metrics else ""),
+             str(run["host"]),
              str(run["pid"]), _stamp(run["started"]), _stamp(run["finished"]), str(run["outcome"])]
             for run in records[:TARGET_RUNS_SHOWN]]
     headers = ["run", "host", "pid", "started (UTC)", "finished (UTC)", "outcome"]
