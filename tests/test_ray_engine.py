@@ -139,8 +139,16 @@ def _start_held_run(tmp_path, pg_database, env, count=800, **overrides):
 @needs_cluster
 def test_sigkill_of_a_shard_worker_mid_run_still_ends_exact(tmp_path, pg_database, paused):
     pause, env = paused
+    pause.write_text("60")  # each shard's worker maps 60 records, then waits while the file is there
     run, _, target_url, (schema, expected, ok, failed) = _start_held_run(tmp_path, pg_database, env)
+    keys = sorted({*ok, *failed})
+    boundary = keys[len(keys) // 2 - 1]  # two shards of equal counts: first..boundary, the rest
+    reader = TargetReader(target_url)
     try:
+        # Both shards have committed some records before the pause holds them: whichever is
+        # killed, its retry finds what its killed attempt committed.
+        wait_until(lambda: {key <= boundary for key in reader.log(schema)} == {True, False},
+                   "both shards' first commits", timeout=RUN_BOUND_S)
         victim = _shard_processes()[0]
         killed_pid = victim.pid
         victim.send_signal(signal.SIGKILL)
@@ -148,6 +156,7 @@ def test_sigkill_of_a_shard_worker_mid_run_still_ends_exact(tmp_path, pg_databas
         code = run.wait(timeout=RUN_BOUND_S)
     finally:
         run.ensure_dead()
+        reader.connection.close()
     assert code == 3, run.stderr[-3000:]
     assert_target_matches(target_url, schema, expected, ok, failed)
     summary = read_summary(tmp_path / "metrics.jsonl")
@@ -155,6 +164,7 @@ def test_sigkill_of_a_shard_worker_mid_run_still_ends_exact(tmp_path, pg_databas
     assert killed_pid not in {shard["pid"] for shard in summary["shards"]}, "the killed shard was not rerun"
     # What the killed attempt committed is the run's, not skipped: the totals of an uninterrupted run.
     assert (summary["records_ok"], summary["records_failed"], summary["skipped"]) == (len(ok), len(failed), 0)
+    assert summary["resumed"] > 0 and "of them by its killed attempt" in run.stderr
 
 
 def _second_node_raylet() -> psutil.Process:

@@ -443,10 +443,12 @@ class _Report:
         }
         self._write(summary)
         for row in per_shard:
-            self.log.info("shard {} keys {}: {} ok={:,} failed={:,} skipped={:,} on {} pid {}{}", row["shard"],
+            self.log.info("shard {} keys {}: {} ok={:,} failed={:,}{} skipped={:,} on {} pid {}{}", row["shard"],
                           _range(Shard(row["shard"], row["key_start"], row["key_end"],
                                        row.get("files"))), row["outcome"] or "no summary",
-                          row["records_ok"], row["records_failed"], row["skipped"], row["host"], row["pid"],
+                          row["records_ok"], row["records_failed"],
+                          f" ({row['resumed']:,} of them by its killed attempt)" if row["resumed"] else "",
+                          row["skipped"], row["host"], row["pid"],
                           f" error: {row['error']}" if row["error"] else "")
         self.log.info(summary_line(summary))
         return summary
