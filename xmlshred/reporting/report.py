@@ -337,28 +337,12 @@ def run_report_command(
     out = out if out is not None else sys.stdout
     metrics_path = getattr(settings.log, "metrics", None) or metrics
     try:
-        from xmlshred.reporting.metrics import read_metrics
-
         try:
             label = target_label(settings.target)
             spec = target_spec(settings)
         except TargetError as exc:
             raise ReportError(f"[target] cannot be used: {exc}") from exc
-        records: list[dict[str, Any]] = []
-        others: set[str] = set()
-        if not metrics_path:
-            missing = ReportError('no metrics file: pass --metrics PATH or set [log] metrics in config.toml')
-        elif not Path(metrics_path).is_file():
-            missing = ReportError(f"metrics file not found: {metrics_path} (a run writes it; pass --metrics PATH "
-                                  "to point at another one)")
-        else:
-            all_records = read_metrics(metrics_path)
-            records = [record for record in all_records if record.get("target") == label]
-            others = {str(r.get("run_id")) for r in all_records if r.get("target") != label and r.get("run_id")}
-            missing = None if records else ReportError(
-                f"no runs of target {label} in {metrics_path}"
-                + (f" ({len(others)} runs of other targets, or from before metrics named their target; "
-                   "pass --target or --config to choose the target)" if others else ""))
+        records, others, missing = _metrics_of(label, metrics_path)
         if missing is not None:
             # No metrics of this target here (another host ran it, or another metrics file): what
             # the target itself recorded, when it recorded runs at all.
@@ -393,6 +377,31 @@ def run_report_command(
         print(f"report: cannot read processing_log: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _metrics_of(label: str, metrics_path) -> tuple[list[dict[str, Any]], set[str], ReportError | None]:
+    """The metrics records of target ``label``, the run ids of other targets in the same file, and
+    why there are no records of ``label`` (None when there are): no metrics file set, the file is
+    not there, or it holds no run of this target. A file that is there but cannot be read as
+    metrics raises ``ReportError``."""
+    from xmlshred.reporting.metrics import read_metrics
+
+    if not metrics_path:
+        return [], set(), ReportError('no metrics file: pass --metrics PATH or set [log] metrics in config.toml')
+    try:
+        all_records = read_metrics(metrics_path)
+    except ReportError as exc:
+        if Path(metrics_path).exists():
+            raise
+        return [], set(), exc
+    records = [record for record in all_records if record.get("target") == label]
+    others = {str(r.get("run_id")) for r in all_records if r.get("target") != label and r.get("run_id")}
+    if records:
+        return records, others, None
+    return [], others, ReportError(
+        f"no runs of target {label} in {metrics_path}"
+        + (f" ({len(others)} runs of other targets, or from before metrics named their target; "
+           "pass --target or --config to choose the target)" if others else ""))
 
 
 def _recorded_runs_or(missing: ReportError, settings: Any, spec):
