@@ -298,7 +298,7 @@ def _add_months(moment: date, months: int) -> date:
     year, month = divmod(index, 12)
     month += 1
     if not 1 <= year <= 9999:
-        return moment.replace(year=year)  # raises ValueError: no such date
+        raise ValueError("the year is out of range")  # _date_add: no such date, NULL
     day = min(moment.day, _days_in_month(year, month))
     kind = type(moment)
     # The constructors take positional arguments: cheaper than replace()'s keywords.
