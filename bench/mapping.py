@@ -6,6 +6,10 @@ Prints these figures per corpus, on one core (``time.process_time``, best of
   parse-only          lxml.etree.fromstring of the whole document
   horizon parse only  lxml parsing just the horizon prefix, the way
                       map_document parses (``parsing.parse_document``)
+  read floor          parse the horizon, then read and strip each attribute the
+                      contract maps on every element carrying a mapped tag: one
+                      ``get`` per field and nothing else (no conversion, no rows),
+                      the least any mapper written in Python does per document
   map (no horizon)    parse the whole document + map (strict_wellformed=True)
   map (horizon)       parse up to the contract's horizon + map (the default)
 
@@ -137,6 +141,27 @@ def _paired_ratios(documents: list[bytes], parse, make_mapping, repeat: int) -> 
     return ratios
 
 
+def _read_floor(contract, horizon):
+    """Parse the horizon, then ``get`` and strip every mapped attribute of every element whose
+    tag ends a mapped path (by tag alone: it may read a few elements more than the mapping)."""
+    names: dict[str, set] = {}
+    for mapping in contract.mappings:
+        if mapping.xml_attribute and mapping.xml_path:
+            names.setdefault(mapping.xml_path[-1], set()).add(mapping.xml_attribute)
+    by_tag = {tag: tuple(attributes) for tag, attributes in names.items()}
+
+    def read(document: bytes) -> None:
+        for element in parse_document(document, horizon).iter():
+            attributes = by_tag.get(element.tag)
+            if attributes:
+                get = element.get
+                for name in attributes:
+                    value = get(name)
+                    if value:
+                        value.strip()
+    return read
+
+
 def _fresh(contract, options: MapOptions, warm: list[bytes]):
     """``map_document`` of a newly compiled contract whose memos hold only what mapping the
     ``warm`` documents (others than those timed) left in them. The mapper memoises conversions
@@ -194,8 +219,10 @@ def _measure(documents: list[bytes], contract_path: Path, repeat: int, warm: lis
 
     _time("parse-only", documents, lambda: parse_only, repeat)
     prefix = _time("horizon parse only", documents, lambda: horizon_parse_only, repeat)
+    floor = _time("read floor", documents, lambda: _read_floor(contract, horizon.horizon), repeat)
     _time("map (no horizon)", documents, _fresh(contract, whole.options, warm), repeat)
     mapped_ms = _time("map (horizon)", documents, _fresh(contract, horizon.options, warm), repeat)
+    print(f"  read floor ratio = read floor / horizon parse only = {floor / prefix:.2f}")
     print(f"  mapper ratio = map (horizon) / horizon parse only = {mapped_ms / prefix:.2f}")
     paired = sorted(_paired_ratios(documents, horizon_parse_only, _fresh(contract, horizon.options, warm), repeat))
     print(f"  paired runs: mapper ratio median {statistics.median(paired):.2f} "
