@@ -102,6 +102,18 @@ def test_counts_and_rates_count_only_successes():
     json.dumps(metrics)  # must be one JSON object per line
 
 
+def test_records_an_earlier_attempt_committed_count_as_ok_but_not_in_the_rate():
+    """A retried shard's reader finds 600 records its killed attempt committed: they are the
+    run's ok records, but this attempt wrote only the 120 of its own flushes in its 60 s."""
+    stats = RunStats("r1", mappers=1, started_at=STARTED, start=T0)
+    stats.add_reader_progress(ReaderProgress(sent=0, in_flight=0, skipped_done=0, exhausted=False,
+                                             resumed_ok=600, resumed_failed=(("parse", 5),)))
+    stats.add_flush(flush(120), now=T0 + 30)
+    assert (stats.records_ok, stats.records_failed, stats.resumed) == (720, 5, 605)
+    assert stats.records_per_minute(T0 + 60) == pytest.approx(120.0)
+    assert stats.summary("finished", now=T0 + 60)["records_per_minute"] == 120.0
+
+
 def test_failures_without_a_reason_still_count():
     stats = RunStats("r1", mappers=1, started_at=STARTED, start=T0)
     stats.add_flush(flush(0, 3, failures=[("map", "missing required")]), now=T0 + 1)

@@ -204,8 +204,9 @@ class RunStats:
         return max(0.0, now - self.start)
 
     def records_per_minute(self, now: float) -> float:
-        """Successful records per minute since the start."""
-        return per_minute(self.records_ok, self.seconds(now))
+        """Successful records per minute since the start: those this attempt wrote (not the
+        ones an earlier attempt of the run had committed, which took none of its time)."""
+        return per_minute(self.records_ok - self.resumed_ok, self.seconds(now))
 
     def _recent(self, now: float) -> list[tuple[float, int, float]]:
         cutoff = now - self.recent_window_s
