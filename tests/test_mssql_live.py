@@ -214,3 +214,34 @@ def test_run_lease_is_exclusive_per_schema_and_released_with_the_session(mssql_d
         outcomes = dict(check.execute(
             f"SELECT run_id, outcome FROM [{schema.schema_name}].[xmlshred_runs]").fetchall())
     assert outcomes == {"live-a": "finished", "live-b": "abandoned", "live-c": "finished"}
+
+
+def test_dates_and_datetimes_read_alike_under_every_language_and_into_legacy_columns(mssql_dsn):
+    """The text SQL Server is sent for dates and datetimes (db.values.tsql_text_rows) lands as the
+    same value under a dmy login (British) and a ydm DATEFORMAT, in DATE/DATETIME2 columns and in
+    the DATETIME/SMALLDATETIME columns of a schema made before init-db."""
+    import pyodbc
+
+    from xmlshred.targets import MSSQL
+
+    columns = (Column("at", "datetime"), Column("on", "date"))
+    values = [(dt.datetime(2025, 3, 4, 5, 6, 7), dt.date(2025, 3, 4)),
+              (dt.datetime(2025, 12, 1, 23, 0, 0, 120000), dt.date(2025, 1, 12))]
+    sent = MSSQL.row_values(columns)(values)
+    connection = pyodbc.connect(mssql_dsn, autocommit=True)
+    table = f"#xs_dates_{uuid.uuid4().hex[:8]}"
+    try:
+        for setting in ("SET LANGUAGE British", "SET DATEFORMAT ydm", "SET LANGUAGE us_english"):
+            connection.execute(setting)
+            connection.execute(f"CREATE TABLE {table} (n INT, a DATETIME2(6), b DATETIME, c SMALLDATETIME, "
+                               "d DATE, e DATETIME)")
+            for n, (at, on) in enumerate(sent):
+                connection.execute(f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?)", n, at, at, at, on, on)
+            stored = connection.execute(f"SELECT a, b, c, d, e FROM {table} ORDER BY n").fetchall()
+            for (at, on), (a, b, c, d, e) in zip(values, stored, strict=True):
+                # (SMALLDATETIME keeps the minute: both times here round down to it.)
+                assert (a, b, c) == (at, at, at.replace(second=0, microsecond=0)), setting
+                assert (d, e) == (on, dt.datetime.combine(on, dt.time())), setting
+            connection.execute(f"DROP TABLE {table}")
+    finally:
+        connection.close()

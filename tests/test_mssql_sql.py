@@ -25,6 +25,7 @@ from sqlglot import exp
 
 from tests.conftest import ROOT
 from xmlshred.db import sql
+from xmlshred.db.dialects import SQLITE
 from xmlshred.db.errors import classify_sqlite_error, classify_sqlstate
 from xmlshred.db.spec import parse_connection_string
 from xmlshred.db.values import ready_tables
@@ -160,17 +161,50 @@ def test_values_are_parameters_never_sql_text():
     assert "DROP" not in steps[0].sql and list(steps[0].params[:2]) == [1, row[1]]
 
 
-def test_sql_server_rows_are_canonical_text_made_by_the_worker_and_sent_unchanged():
-    """The workers' conversion (the dialect's row_values) gives text the ODBC drivers convert exactly
-    (ODBC canonical timestamp, ISO date, plain decimal); a flush sends it as it is."""
+def test_sql_server_rows_are_text_made_by_the_worker_and_sent_unchanged():
+    """The workers' conversion (the dialect's row_values) gives text the server converts exactly
+    and alike under every language setting (ISO 8601 datetime with T, unseparated date, plain
+    decimal); a flush sends it as it is."""
     aware = dt.datetime(2025, 1, 2, 5, 4, 5, 678901, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     row = (1, None, None, Decimal("1.5"), aware, dt.datetime(1990, 1, 1, 12, 0), True, None, 0.1)
     for dialect in (FREETDS, MS18):
         (ready,) = dialect.row_values(APP_BASE.columns)([row])
-        assert ready == (1, None, None, "1.50", "2025-01-02 03:04:05.678901", "1990-01-01", 1, None, 0.1)
+        assert ready == (1, None, None, "1.50", "2025-01-02T03:04:05.678901", "19900101", 1, None, 0.1)
         steps = list(plan_flush(dialect, SCHEMA, [("app_base", [ready])], []))
         sent = steps[0].params[0] if steps[0].many else steps[0].params
         assert tuple(sent) == ready
+
+
+def test_sql_server_dates_and_datetimes_are_in_forms_no_dateformat_can_misread():
+    """'YYYY-MM-DD HH:MM:SS' into a DATETIME column is read as year-day-month under DATEFORMAT dmy
+    (2025-03-04 becomes 3 April), and a DATETIME takes at most three fraction digits. SQL Server is
+    sent 'YYYY-MM-DDTHH:MM:SS' with the fraction's significant digits and 'YYYYMMDD' instead: each
+    reads back as the value itself."""
+    import random
+
+    columns = (Column("at", "datetime"), Column("on", "date"))
+    rng = random.Random(12)
+    rows = [(dt.datetime(2025, 3, 4, 5, 6, 7), dt.date(2025, 3, 4)),
+            (dt.datetime(2025, 3, 4, 5, 6, 7, 120000), dt.date(1, 1, 1)),
+            (dt.datetime(9999, 12, 31, 23, 59, 59, 999999), dt.date(9999, 12, 31)),
+            (dt.datetime(2025, 3, 4, 0, 0, 0, 500), None), (None, None)]
+    rows += [(dt.datetime(rng.randrange(1, 10000), rng.randrange(1, 13), rng.randrange(1, 29), rng.randrange(24),
+                          rng.randrange(60), rng.randrange(60), rng.choice((0, 0, 1000 * rng.randrange(1000),
+                                                                           rng.randrange(10**6)))),
+              dt.date(rng.randrange(1, 10000), rng.randrange(1, 13), rng.randrange(1, 29))) for _ in range(2000)]
+    ready = MS18.row_values(columns)(rows)
+    assert ready[:4] == [("2025-03-04T05:06:07", "20250304"), ("2025-03-04T05:06:07.12", "00010101"),
+                         ("9999-12-31T23:59:59.999999", "99991231"), ("2025-03-04T00:00:00.0005", None)]
+    assert ready[4] == (None, None)
+    for (at, on), (at_text, on_text) in zip(rows[5:], ready[5:], strict=True):
+        assert dt.datetime.fromisoformat(at_text) == at and "T" in at_text and " " not in at_text
+        assert not at_text.endswith("0") or "." not in at_text  # no trailing fraction zeros
+        if at.microsecond % 1000 == 0:  # a value a DATETIME column can hold gets at most three digits
+            assert len(at_text.partition(".")[2]) <= 3
+        assert dt.datetime.strptime(on_text, "%Y%m%d").date() == on and len(on_text) == 8
+    # SQLite and PostgreSQL keep the canonical forms of CONTRACT.md.
+    assert SQLITE.row_values(columns)(rows[:2]) == [("2025-03-04 05:06:07", "2025-03-04"),
+                                                    ("2025-03-04 05:06:07.120000", "0001-01-01")]
 
 
 def test_skip_merge_inserts_only_missing_keys():
@@ -201,7 +235,7 @@ def test_processing_log_merge_increments_attempts():
     assert tree.this.sql("tsql").startswith("[sandbox].[processing_log]")
     assert "[t].[attempts] = [t].[attempts] + 1" in steps[0].sql
     assert placeholders(tree) == len(steps[0].params) == 14
-    assert steps[0].params[:7] == [1, "success", None, None, 1, "r", "2025-01-02 03:04:05.678901"]
+    assert steps[0].params[:7] == [1, "success", None, None, 1, "r", "2025-01-02T03:04:05.678901"]
 
 
 def test_processing_log_merge_never_turns_success_into_failed():

@@ -9,8 +9,15 @@ inserter handles those objects again:
   canonical form of CONTRACT.md's conformance section: a datetime is
   ``YYYY-MM-DD HH:MM:SS`` (``.ffffff`` only when the fraction is not zero), a
   date ``YYYY-MM-DD``, a decimal a string with exactly ``data_length`` places.
-  SQL Server is sent the same text (its ODBC drivers convert text to DECIMAL,
-  DATE and DATETIME2 exactly).
+* SQL Server is sent text too, which the server converts into the column's
+  type (``tsql_text_rows``): the same decimals, and dates and datetimes in the
+  ISO 8601 forms that it reads alike under every language and ``DATEFORMAT``,
+  into the DATE and DATETIME2 columns ``init-db`` makes and into the DATETIME
+  and SMALLDATETIME columns of schemas made before it: ``YYYYMMDD`` and
+  ``YYYY-MM-DDTHH:MM:SS`` with the fraction's significant digits only. (Into a
+  DATETIME column, ``YYYY-MM-DD HH:MM:SS`` is read as year-day-month under
+  ``DATEFORMAT dmy``, a British or German login's, and more than three
+  fraction digits are refused.)
 * PostgreSQL gets the same values from the workers, and the inserter sends
   each column of a flush as one array literal (``INSERT … SELECT * FROM
   unnest(CAST(? AS NUMERIC[]), …)``, ``column_array``): each value an array
@@ -144,8 +151,18 @@ def _all_of_width(rows: Sequence[tuple], width: int) -> bool:
 
 
 def text_rows(columns: tuple[Column, ...]) -> RowConverter:
-    """SQLite and SQL Server: canonical text for decimals, dates and datetimes; bools as 0/1."""
-    converters = [(index, _text_column(column, adapter))
+    """SQLite and PostgreSQL: canonical text for decimals, dates and datetimes; bools as 0/1."""
+    return _rows_converter(columns, _text_column)
+
+
+def tsql_text_rows(columns: tuple[Column, ...]) -> RowConverter:
+    """SQL Server: ``text_rows``, with dates as ``YYYYMMDD`` and datetimes as
+    ``YYYY-MM-DDTHH:MM:SS[.f…]`` (see the module docstring)."""
+    return _rows_converter(columns, _tsql_text_column)
+
+
+def _rows_converter(columns: tuple[Column, ...], column_converter) -> RowConverter:
+    converters = [(index, column_converter(column, adapter))
                   for index, (column, adapter) in enumerate(zip(columns, text_adapters(columns), strict=True))
                   if adapter is not None]
     width = len(columns)
@@ -196,6 +213,35 @@ def _text_column(column: Column, adapter: Adapter) -> Callable[[Sequence], list]
     def others(values):
         return [None if value is None else adapter(value) for value in values]
     return others
+
+
+def tsql_datetime(text: str) -> str:
+    """A canonical datetime (``YYYY-MM-DD HH:MM:SS[.ffffff]``) as SQL Server reads it under every
+    language setting: ``T`` between date and time, the fraction without its trailing zeros (a
+    DATETIME column takes at most three digits, and ``.120000`` is ``.12``)."""
+    text = text.replace(" ", "T", 1)
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def tsql_date(text: str) -> str:
+    """A canonical date (``YYYY-MM-DD``) as ``YYYYMMDD``, read alike under every language setting."""
+    return text.replace("-", "")
+
+
+def _tsql_text_column(column: Column, adapter: Adapter) -> Callable[[Sequence], list]:
+    """``_text_column`` for SQL Server: the same values, dates and datetimes in ``tsql_*`` form."""
+    canonical = _text_column(column, adapter)
+    if column.data_type == "datetime":
+        def datetimes(values):
+            return [None if text is None else tsql_datetime(text) if type(text) is str else text
+                    for text in canonical(values)]
+        return datetimes
+    if column.data_type == "date":
+        def dates(values):
+            return [None if text is None else tsql_date(text) if type(text) is str else text
+                    for text in canonical(values)]
+        return dates
+    return canonical
 
 
 def quoted_element(text: str) -> str:
