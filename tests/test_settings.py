@@ -573,3 +573,19 @@ def test_source_and_target_odbc_pieces_are_one_model(tmp_path):
     source = odbc_location("", settings.source.odbc(), role="source")
     assert source.dialect.name == "postgresql"
     assert "SERVER=src" in source.connection_string and "DATABASE=feeds" in source.connection_string
+
+
+def test_the_unpinned_run_clock_is_utc_in_whole_milliseconds(tmp_path):
+    """GETUTCDATE() values must fit a legacy SQL Server DATETIME column (three fraction digits)."""
+    from datetime import UTC, timedelta
+
+    from xmlshred.db.values import canonical_datetime, tsql_datetime
+    from xmlshred.supervisor import run_clock
+
+    settings = load_settings(None, environ={}, cwd=tmp_path)
+    for _ in range(5):
+        before = datetime.now(UTC).replace(tzinfo=None)
+        now = run_clock(settings)
+        assert now.tzinfo is None and now.microsecond % 1000 == 0
+        assert before - timedelta(milliseconds=1) <= now <= datetime.now(UTC).replace(tzinfo=None)
+        assert len(tsql_datetime(canonical_datetime(now)).partition(".")[2]) <= 3

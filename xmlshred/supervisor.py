@@ -61,10 +61,13 @@ class RunResult:
 
 
 def run_clock(settings) -> datetime:
-    """The run's clock: ``[run] now`` when pinned, else the start time in UTC (naive)."""
+    """The run's clock: ``[run] now`` when pinned, else the start time in UTC (naive), in whole
+    milliseconds: SQL Server's own GETUTCDATE() is no finer, and a legacy DATETIME column refuses a
+    value with more than three fraction digits."""
     if settings.run.now is not None:
         return settings.run.now
-    return datetime.now(UTC).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def load_compiled(settings, now: datetime):
