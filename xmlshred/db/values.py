@@ -231,17 +231,13 @@ def tsql_date(text: str) -> str:
 def _tsql_text_column(column: Column, adapter: Adapter) -> Callable[[Sequence], list]:
     """``_text_column`` for SQL Server: the same values, dates and datetimes in ``tsql_*`` form."""
     canonical = _text_column(column, adapter)
-    if column.data_type == "datetime":
-        def datetimes(values):
-            return [None if text is None else tsql_datetime(text) if type(text) is str else text
-                    for text in canonical(values)]
-        return datetimes
-    if column.data_type == "date":
-        def dates(values):
-            return [None if text is None else tsql_date(text) if type(text) is str else text
-                    for text in canonical(values)]
-        return dates
-    return canonical
+    tsql_form = {"datetime": tsql_datetime, "date": tsql_date}.get(column.data_type)
+    if tsql_form is None:
+        return canonical
+
+    def in_tsql_form(values):
+        return [tsql_form(text) if type(text) is str else text for text in canonical(values)]
+    return in_tsql_form
 
 
 def quoted_element(text: str) -> str:
