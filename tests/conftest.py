@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+CONFORMANCE = ROOT / "tests" / "conformance"
+"""The repository's own copy of the conformance suites: every test reads this one."""
+SHARED_CONFORMANCE = ROOT.parent / "shared" / "conformance"
+"""The suites as published beside the checkout, when they are (the copy must equal them)."""
 
 PG_DSN_ENV = "XMLSHRED_PG_DSN"
 MSSQL_DSN_ENV = "XMLSHRED_MSSQL_DSN"
@@ -58,10 +61,7 @@ def pg_database(pg_dsn):
 
 @pytest.fixture
 def conformance_dir() -> Path:
-    path = SHARED / "conformance"
-    if not path.is_dir():
-        pytest.fail(f"conformance cases not found at {path}: ../shared must sit beside the checkout")
-    return path
+    return CONFORMANCE
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

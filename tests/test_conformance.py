@@ -1,4 +1,4 @@
-"""Every case of every conformance suite under ../shared/conformance, each its own test.
+"""Every case of every conformance suite in tests/conformance, each its own test.
 
 A suite is a folder with a ``contract.json`` and ``cases/``: the conformance
 folder itself and every subfolder that has one (``fixes/``, ``rl/`` ...). The
@@ -15,10 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED
+from tests.conftest import CONFORMANCE, SHARED_CONFORMANCE
 from tests.contract_support import assert_matches, compiled_for
-
-CONFORMANCE = SHARED / "conformance"
 
 
 def _suites() -> list[Path]:
@@ -47,9 +45,22 @@ def _expected(case: Path) -> dict:
     return json.loads(case.with_name(case.stem + ".expected.json").read_text("utf-8"))
 
 
+def _files(folder: Path) -> dict[str, bytes]:
+    return {path.relative_to(folder).as_posix(): path.read_bytes()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_the_copy_equals_the_published_suites():
+    """The repository's copy is the published one, file for file and byte for byte."""
+    if not SHARED_CONFORMANCE.is_dir():
+        pytest.skip(f"no published suites at {SHARED_CONFORMANCE} to compare the copy with")
+    ours, published = _files(CONFORMANCE), _files(SHARED_CONFORMANCE)
+    assert sorted(ours) == sorted(published), "the copy and the published suites hold other files"
+    differing = [name for name in ours if ours[name] != published[name]]
+    assert not differing, f"files differ from the published suites: {differing}"
+
+
 def test_the_suites_are_there():
-    if not CONFORMANCE.is_dir():
-        pytest.fail(f"conformance cases not found at {CONFORMANCE}: ../shared must sit beside the checkout")
     suites = _suites()
     assert CONFORMANCE in suites and len(suites) >= 3, suites
     for suite in suites:

@@ -35,9 +35,9 @@ def _big_reports(count: int) -> str:
 
 @pytest.fixture(scope="module")
 def contract_data():
-    from tests.conftest import SHARED
+    from tests.conftest import CONFORMANCE
 
-    return json.loads((SHARED / "conformance" / "contract.json").read_text("utf-8"))
+    return json.loads((CONFORMANCE / "contract.json").read_text("utf-8"))
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xmlshred.contract.expression_source import generate
+from tests.conftest import CONFORMANCE
 from xmlshred.contract.expressions import ExpressionError, parse_expression, result_to_text
 
 NOW = datetime(2025, 6, 15, 12, 30, 0)
-CONFORMANCE = Path(__file__).resolve().parent.parent.parent / "shared" / "conformance"
 
 
 def evaluate(text: str, attributes: dict | None = None, now: datetime = NOW):

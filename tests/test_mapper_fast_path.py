@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import SHARED
+from tests.conftest import CONFORMANCE
 from tests.contract_support import compiled_for
 from tests.helpers import ROOT
 from xmlshred.contract import mapper
@@ -77,7 +77,7 @@ def test_specialised_readers_map_the_realistic_corpus_like_the_generic_path(prod
 
 
 def _suites() -> list:
-    return sorted(path.parent for path in (SHARED / "conformance").rglob("contract.json"))
+    return sorted(path.parent for path in (CONFORMANCE).rglob("contract.json"))
 
 
 def test_the_conformance_suites_are_there():
@@ -229,12 +229,12 @@ def test_key_value_rows_read_alike_both_ways(score, flag, legacy, monkeypatch):
 
     data = _basic_case({'fico_score="712"': f'fico_score="{html.escape(score)}"',
                         'fraud_ind="Y"': f'fraud_ind="{flag}"', 'legacy_code="LC7"': f'legacy_code="{legacy}"'})
-    _assert_alike_both_ways(SHARED / "conformance" / "contract.json", data, monkeypatch)
+    _assert_alike_both_ways(CONFORMANCE / "contract.json", data, monkeypatch)
 
 
 def _basic_case(replacements: dict[str, str]) -> str:
     """The conformance suite's basic case with each attribute text replaced."""
-    data = (SHARED / "conformance" / "cases" / "01_basic.xml").read_text(encoding="utf-8")
+    data = (CONFORMANCE / "cases" / "01_basic.xml").read_text(encoding="utf-8")
     for old, new in replacements.items():
         data = data.replace(old, new)
     return data
@@ -252,8 +252,8 @@ def _assert_alike_both_ways(contract, data: str, monkeypatch) -> None:
                                  "123456789012345678901234567890123456.7", "$4", "1,500.5", "٣"])
 def test_decimal_columns_read_alike_both_ways(apr, monkeypatch):
     """A decimal column's in-line reading of plain digits and the converter for the rest."""
-    contract = SHARED / "conformance" / "contract.json"
-    data = (SHARED / "conformance" / "cases" / "01_basic.xml").read_text(encoding="utf-8")
+    contract = CONFORMANCE / "contract.json"
+    data = (CONFORMANCE / "cases" / "01_basic.xml").read_text(encoding="utf-8")
     data = data.replace('apr="2.345"', f'apr="{apr}"')
     fast = compiled_for(contract)
     generic = _generic_compiled(contract, monkeypatch)
@@ -308,7 +308,7 @@ def test_word_steps_read_alike_both_ways(status, signature, paperless, tmp_path,
     import html
     import json
 
-    contract = json.loads((SHARED / "conformance" / "contract.json").read_text(encoding="utf-8"))
+    contract = json.loads((CONFORMANCE / "contract.json").read_text(encoding="utf-8"))
     contract["enum_mappings"]["status_enum"].update(
         {"a": 7, "X": 8, "x": 9, "Empty": "", "\u00df": 5})
     path = tmp_path / "contract.json"
@@ -347,7 +347,7 @@ def test_an_empty_non_nullable_group_cell_fails_alike_both_ways(tmp_path, monkey
     the record, from the generated group builder as from the mapper's."""
     import json
 
-    suite = SHARED / "conformance" / "rl"
+    suite = CONFORMANCE / "rl"
     contract = json.loads((suite / "contract.json").read_text(encoding="utf-8"))
     for mapping in contract["mappings"]:
         if mapping["target_table"] == "app_collateral_rl" and mapping["target_column"] == "model":
