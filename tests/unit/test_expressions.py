@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xmlshred.contract.expression_source import generate
 from tests.conftest import CONFORMANCE
+from xmlshred.contract.expression_source import generate
 from xmlshred.contract.expressions import ExpressionError, parse_expression, result_to_text
 
 NOW = datetime(2025, 6, 15, 12, 30, 0)
@@ -622,7 +622,7 @@ def test_token_soup_parses_or_fails_cleanly_and_evaluates_without_raising(fragme
 
 def _contract_expressions() -> list[str]:
     """Every expression of the example contracts and the conformance suites."""
-    roots = [Path(__file__).resolve().parent.parent / "examples", CONFORMANCE]
+    roots = [Path(__file__).resolve().parents[2] / "examples", CONFORMANCE]
     texts = set()
     for root in roots:
         for path in sorted(root.rglob("contract.json")):

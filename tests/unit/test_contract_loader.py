@@ -47,7 +47,7 @@ def test_conformance_contract_loads_clean(conformance_dir):
 def test_example_contract_loads_and_compiles():
     from pathlib import Path
 
-    path = Path(__file__).resolve().parent.parent / ROOT_EXAMPLE
+    path = Path(__file__).resolve().parents[2] / ROOT_EXAMPLE
     if not path.exists():
         pytest.skip("no example contract yet")
     contract = load_contract(path)

@@ -19,7 +19,7 @@ from xmlshred.settings import (
     resolve_url,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_CONFIG = ROOT / "config.toml"
 
 

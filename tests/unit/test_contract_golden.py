@@ -27,8 +27,8 @@ import pytest
 from tests.contract_support import assert_matches, compiled_for
 from xmlshred.vocab.results import MappedRecord, RecordFailure
 
-DATA = Path(__file__).parent / "data" / "contract"
-CHANGED = Path(__file__).parent / "data" / "changed_rules"
+DATA = Path(__file__).parents[1] / "data" / "contract"
+CHANGED = Path(__file__).parents[1] / "data" / "changed_rules"
 CASES = sorted((DATA / "cases").glob("*.xml")) + sorted((CHANGED / "cases").glob("*.xml"))
 _ATTRIBUTE_VALUES = re.compile(r'="([^"]{3,})"')
 
