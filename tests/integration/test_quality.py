@@ -160,3 +160,51 @@ def test_shipped_sample_exits_3_then_0(tmp_path):
     assert "1 known-bad document not read again" in result.stderr
     report = run_cli("report", "--target", target, env=env)
     assert "1 failed before a key was known" in report.stdout and "0000000190.xml" in report.stdout
+
+
+def test_bisection_counts_only_the_records_that_commit(tmp_path):
+    """A record the database rejects is isolated by bisection; its changed values are not counted."""
+    import sqlite3
+    from datetime import datetime
+
+    from tests.quality_support import document
+    from xmlshred.contract import MapOptions, compile_contract, load_contract
+    from xmlshred.db.dialects import SQLITE
+    from xmlshred.db.values import ReadyResults
+    from xmlshred.loading import FlushWriter, PendingRecord
+    from xmlshred.messages import MappedItem
+    from xmlshred.sources.types import SourceItem
+    from xmlshred.targets import open_target, parse_target_url
+
+    compiled = compile_contract(load_contract(write_contract(tmp_path)), MapOptions(now=datetime(2025, 1, 1)))
+    keys = list(range(1, 25))
+    ready = ReadyResults(compiled.schema, SQLITE)([compiled.map_document(document(key)) for key in keys])
+    records = [PendingRecord(MappedItem(SourceItem(key, key, f"key={key}"), result), None, None)
+               for key, result in zip(keys, ready, strict=True)]
+    target_url = f"sqlite:///{tmp_path / 't.db'}"
+    target = open_target(parse_target_url(target_url), compiled.schema)
+    target.create_tables(compiled.schema)
+    bad = {12, 21}  # each has changed values (12: name, amount; 21: flag)
+    raw = sqlite3.connect(tmp_path / "t.db")
+    raw.execute(f"CREATE TRIGGER reject BEFORE INSERT ON app_base WHEN NEW.app_id IN ({','.join(map(str, bad))}) "
+                "BEGIN SELECT RAISE(ABORT, 'rejected by a test trigger'); END")
+    raw.commit()
+    writer = FlushWriter(target, compiled.schema, "run-q", retries=0, backoff_s=0.01, backoff_max_s=0.01)
+    half = len(records) // 2
+    first = writer.write(records[:half])
+    second = writer.write(records[half:])
+    assert first.ok + second.ok == len(keys) - len(bad)
+    committed = set(keys) - bad
+    expected = {where: len(found) for where, found in planted(len(keys), committed).items() if found}
+    assert totals_by_column(quality_rows(target_url)) == expected
+    # One writer: one row per table.column and kind, accumulated over its two flushes.
+    assert len({(table, column, kind) for _, _, table, column, kind, _, _ in quality_rows(target_url)}) \
+        == len(quality_rows(target_url))
+    outcome_totals: dict[str, int] = {}
+    for outcome in (first, second):
+        for label, count in outcome.quality.items():
+            where = label.partition(":")[2]
+            outcome_totals[where] = outcome_totals.get(where, 0) + count
+    assert outcome_totals == expected
+    raw.close()
+    target.close()
