@@ -58,6 +58,20 @@ def rejects_of(rows: Sequence[tuple] | None, run_id: str | None = None) -> list[
     return sorted(records, key=lambda record: str(record["seen_at"]), reverse=True)
 
 
+def with_rejects(failures: list[tuple[str, str, int]] | None, rows: Sequence[tuple] | None,
+                 run_id: str) -> list[tuple[str, str, int]] | None:
+    """A run's (stage, reason, count) failures from processing_log plus those of its rejects (marked
+    ``[no key: xmlshred_rejects]``), so the run's failures add up to its runs-table figure."""
+    records = rejects_of(rows, run_id)
+    if failures is None or not records:
+        return failures
+    counts: dict[tuple[str, str], int] = {}
+    for record in records:
+        where = (str(record["stage"]), f"{record['reason'] or '(no reason given)'} [no key: xmlshred_rejects]")
+        counts[where] = counts.get(where, 0) + 1
+    return failures + [(stage, reason, count) for (stage, reason), count in counts.items()]
+
+
 def rejects_section(rows: Sequence[tuple] | None, run_id: str | None) -> str:
     """Documents that failed before their key was known (no processing_log row): path, stage,
     reason, run; of one run or of the whole target."""

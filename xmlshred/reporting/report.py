@@ -354,7 +354,9 @@ def run_report_command(
                     + (f"\n({len(others)} runs of other targets in {metrics_path} not shown)" if others else "")]
         run_failures = None
         if snapshot.has_log:
-            run_failures = failures_from_rows(snapshot.rows, run_id=chosen)
+            from xmlshred.reporting.quality_report import with_rejects
+
+            run_failures = with_rejects(failures_from_rows(snapshot.rows, run_id=chosen), snapshot.rejects, chosen)
         text = build_report(records, run_failures, chosen)
         sections.append(text.rstrip("\n"))
         if snapshot.runs is not None:
@@ -436,7 +438,10 @@ def _target_only_report(label: str, snapshot, run_id: str | None, missing: Repor
                 "the target itself recorded; rates over time need the metrics file.)",
                 _target_runs_section(snapshot.runs, set(), None)]
     if snapshot.has_log:
-        sections.append(_log_failures_section(chosen, failures_from_rows(snapshot.rows, run_id=chosen)))
+        from xmlshred.reporting.quality_report import with_rejects
+
+        sections.append(_log_failures_section(chosen, with_rejects(
+            failures_from_rows(snapshot.rows, run_id=chosen), snapshot.rejects, chosen)))
     sections.append(_target_failures_section(label, snapshot))
     sections += _quality_sections(snapshot, chosen)
     return "\n\n".join(sections) + "\n"
