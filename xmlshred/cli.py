@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help='Ray cluster: "auto", ray://head:10001, or "" for a local Ray ([engine] address)')
     migrate.add_argument("--shards", type=int, metavar="N",
                          help="key ranges for --engine ray (0 = four per cluster CPU) ([engine] shards)")
+    migrate.add_argument("--quality", type=_quality_rule, action="append", metavar="KIND=count|fail",
+                         help="count (default) or fail records whose value of this kind the rules changed: "
+                              "truncated, not_a_number, bad_date, unmapped_code; repeatable ([quality])")
 
     init_db = commands.add_parser("init-db", help="create the contract's tables and processing_log")
     _common(init_db)
@@ -96,6 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quality_rule(text: str) -> tuple[str, str]:
+    """``truncated=fail`` -> ("truncated", "fail"); the settings loader checks kind and action."""
+    kind, equals, action = text.partition("=")
+    if not equals or not kind.strip() or not action.strip():
+        raise argparse.ArgumentTypeError(f"expected KIND=count or KIND=fail (e.g. truncated=fail), got {text!r}")
+    return kind.strip(), action.strip()
+
+
 def _overrides(args: argparse.Namespace) -> dict:
     pairs = {
         "contract.path": getattr(args, "contract", None),
@@ -119,6 +130,8 @@ def _overrides(args: argparse.Namespace) -> dict:
         "engine.shards": getattr(args, "shards", None),
         "log.metrics": getattr(args, "metrics", None),
     }
+    for kind, action in getattr(args, "quality", None) or ():
+        pairs[f"quality.{kind}"] = action
     return {key: value for key, value in pairs.items() if value is not None}
 
 

@@ -256,7 +256,7 @@ def _worker_config(settings, spec, now: datetime) -> WorkerConfig | None:
         return None
     return WorkerConfig(str(settings.contract.path), now, settings.contract.max_document_bytes,
                         settings.contract.strict_wellformed, source=spec, prefix_bytes=settings.source.prefix_bytes,
-                        target_dialect=dialect)
+                        target_dialect=dialect, quality_fail=settings.quality.fail_kinds)
 
 
 def _start_run(settings, leased, compiled, spec, config, workers: list) -> Migration:

@@ -106,7 +106,7 @@ def test_create_schema_parses_and_runs_create_schema_dynamically():
 
 def test_create_tables_parse_with_types_keys_and_existence_check():
     statements = ddl_statements(MSSQL, SCHEMA)[2:]
-    assert len(statements) == 5  # three tables, processing_log and xmlshred_runs
+    assert len(statements) == 7  # three tables, processing_log, xmlshred_runs, xmlshred_quality, xmlshred_rejects
     created = {}
     for statement in statements:
         tree = parse_tsql(statement)

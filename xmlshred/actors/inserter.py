@@ -124,7 +124,8 @@ class InsertActor(PipelineActor):
                         trigger, len(records), outcome.ok, len(outcome.failures), outcome.rows,
                         outcome.seconds)
         self._reporter.tell(FlushReport(outcome.ok, len(outcome.failures), outcome.rows,
-                                        outcome.seconds, tuple(outcome.failures), outcome.skipped))
+                                        outcome.seconds, tuple(outcome.failures), outcome.skipped,
+                                        tuple(outcome.quality.items()), outcome.rejects))
         settled: dict[object, int] = {}
         for pending in records:
             settled[pending.reply_to] = settled.get(pending.reply_to, 0) + 1

@@ -63,7 +63,8 @@ class ReaderActor(PipelineActor):
         self._source = self._open_source()
         self._source.open()
         self._target = self._open_target()
-        self._cursor = ReadCursor(self._source, self._done_records, self._limits, self._run_id)
+        known = {} if self._limits.retry_failed else self._known_rejects()
+        self._cursor = ReadCursor(self._source, self._done_records, self._limits, self._run_id, known)
 
     def handle(self, message):
         if isinstance(message, StartReading):
@@ -101,6 +102,16 @@ class ReaderActor(PipelineActor):
             backoff_max_s=self._retry.retry_backoff_max_s, log=self._log,
             what="a processing_log lookup")
 
+    def _known_rejects(self) -> dict:
+        """xmlshred_rejects as source_ref -> (size, mtime_ns), retried like processing_log lookups."""
+        if self._retry is None:
+            return self._target.known_rejects()
+        return retry_transient(
+            self._target.known_rejects, self._target.reconnect,
+            retries=self._retry.connect_retries, backoff_s=self._retry.retry_backoff_s,
+            backoff_max_s=self._retry.retry_backoff_max_s, log=self._log,
+            what="an xmlshred_rejects lookup")
+
     def _pump(self) -> None:
         if not self._state.started:
             return
@@ -115,7 +126,8 @@ class ReaderActor(PipelineActor):
         cursor = self._cursor
         self._reporter.tell(ReaderProgress(self._state.sent, self._state.in_flight, cursor.skipped_done,
                                            cursor.exhausted or self._state.stopped, cursor.resumed_ok,
-                                           tuple(sorted(cursor.resumed_failed.items()))))
+                                           tuple(sorted(cursor.resumed_failed.items())),
+                                           cursor.skipped_rejects))
         self._end_step()
 
     def _end_step(self) -> None:

@@ -403,12 +403,14 @@ class _Report:
 
     def finish(self, results: dict[int, dict], shards: list[Shard], interrupted: bool, lost: bool) -> dict:
         from xmlshred.reporting.stats import summary_line
+        from xmlshred.vocab.quality import totals_by_kind
 
         seconds = time.monotonic() - self.started
         per_shard = []
         totals = {"records_ok": 0, "records_failed": 0, "skipped": 0, "resumed": 0, "rows": 0, "flushes": 0,
-                  "workers_replaced": 0}
+                  "workers_replaced": 0, "rejects": 0, "skipped_rejects": 0}
         by_stage: dict[str, int] = {}
+        quality: dict[str, int] = {}
         for shard in shards:
             result = results.get(shard.index, {})
             summary = result.get("summary") or {}
@@ -416,6 +418,8 @@ class _Report:
                 totals[key] += int(summary.get(key) or 0)
             for stage, count in (summary.get("failures_by_stage") or {}).items():
                 by_stage[stage] = by_stage.get(stage, 0) + int(count)
+            for label, count in (summary.get("quality") or {}).items():
+                quality[label] = quality.get(label, 0) + int(count)
             per_shard.append({
                 "shard": shard.index, "key_start": shard.key_start, "key_end": shard.key_end, "files": shard.files,
                 "host": result.get("host"), "pid": result.get("pid"),
@@ -439,6 +443,7 @@ class _Report:
             "seconds": round(seconds, 3), **totals,
             "records_per_minute": round(totals["records_ok"] / seconds * 60, 1) if seconds > 0 else 0.0,
             "failures_by_stage": dict(sorted(by_stage.items())), "mappers": self.mappers,
+            "quality": dict(sorted(quality.items())), "quality_by_kind": totals_by_kind(quality),
             "shards": per_shard,
         }
         self._write(summary)

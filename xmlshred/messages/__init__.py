@@ -146,6 +146,10 @@ class FlushReport:
     """(stage, reason) of each failed record in this flush."""
     skipped: int = 0
     """Records found already done in processing_log (file sources) and not written again."""
+    quality: tuple[tuple[str, int], ...] = ()
+    """("kind:table.column", count): values the contract's rules changed in the committed records."""
+    rejects: int = 0
+    """Failures without a key recorded in xmlshred_rejects (among ``records_failed``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +190,8 @@ class ReaderProgress:
     """Records not read again because an earlier attempt of this run committed them."""
     resumed_failed: tuple[tuple[str, int], ...] = ()
     """(stage, count): failures an earlier attempt of this run logged, not read again."""
+    skipped_rejects: int = 0
+    """Documents not read because xmlshred_rejects holds them unchanged (same file, size, mtime)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,16 @@ class ReadOnlyTarget:
             return {}
         return self._target.done_records(keys, schema or self.schema)
 
+    def known_rejects(self, schema: TargetSchema | None = None) -> dict:
+        """source_ref -> (size, mtime_ns) of xmlshred_rejects; empty when the table is not there."""
+        from xmlshred.targets import quality
+        from xmlshred.vocab.names import REJECTS_TABLE
+
+        if not self.has_table(REJECTS_TABLE):
+            return {}
+        schema = schema or self.schema
+        return quality.known_rejects(quality.read_rejects(self._target, schema.schema_name if schema else None))
+
     def table_rows(self, table: str, schema_name: str | None = None) -> list[tuple]:
         return self._target.table_rows(table, schema_name)
 

@@ -137,7 +137,7 @@ class DocumentMapper:
             if read.whole or self._prefix_may_serve(read):
                 result = self._map(read.document, read.item.key, meter)
                 if read.whole or not isinstance(result, RecordFailure):
-                    results[index] = result
+                    results[index] = stamped(result, read.stamp)
                     continue
             fallbacks.append(index)
         whole = self._map_whole([items[i] for i in fallbacks], meter, again=True)
@@ -160,12 +160,19 @@ class DocumentMapper:
             meter.bytes_read += len(document.document)
             meter.whole_reads += 1
             self._inspect(document.document, again)
-            results.append(self._map(document.document, document.item.key, meter))
+            results.append(stamped(self._map(document.document, document.item.key, meter), document.stamp))
         return results
 
     def _map(self, document: bytes | str, expected_key: int | None, meter: _Meter):
         return meter.map(lambda: empty_document_failure(document, expected_key)
                          or self._compiled.map_document(document, expected_key=expected_key))
+
+
+def stamped(result, stamp: tuple[int, int] | None):
+    """A failure without a key carries its file's (size, mtime_ns), for xmlshred_rejects; else ``result``."""
+    if stamp is not None and isinstance(result, RecordFailure) and result.key is None:
+        return RecordFailure(None, result.stage, result.reason, stamp)
+    return result
 
 
 def empty_document_failure(document: bytes | str, expected_key: int | None):
