@@ -33,17 +33,18 @@ from xmlshred.messages import Ping, StartReading, StopReading, Summarize
 from xmlshred.sources import SourceSpec, open_source
 from xmlshred.targets import TargetError, open_target
 from xmlshred.targets.lease import LeasedRun, LeaseHeld, RunLease
+from xmlshred.vocab.errors import TerminalError
 from xmlshred.vocab.exit_codes import ExitCode
 from xmlshred.workers.mapping_worker import WorkerConfig, WorkerProcess, fork_is_safe
 
 PING_TIMEOUT_S = 120
 
 
-class ConfigurationError(Exception):
+class ConfigurationError(TerminalError):
     """The run cannot start: a bad contract or setting (exit 2)."""
 
 
-class RunError(Exception):
+class RunError(TerminalError):
     """The run stopped on an error (exit 1); the message says what to fix."""
 
 

@@ -18,6 +18,8 @@ import re
 
 from lxml import etree
 
+from xmlshred.vocab.errors import DataError
+
 __all__ = ["DocumentRejected", "parse_document", "check_size"]
 
 CHUNK = 16 * 1024
@@ -31,7 +33,7 @@ _EXTERNAL_ID = re.compile(r"<!DOCTYPE\s+[^\s\[>]+\s+(SYSTEM|PUBLIC)\b")
 _EXTERNAL_ID_BYTES = re.compile(rb"<!DOCTYPE\s+[^\s\[>]+\s+(SYSTEM|PUBLIC)\b")
 
 
-class DocumentRejected(Exception):
+class DocumentRejected(DataError):
     """The document cannot be mapped; ``stage`` and ``reason`` go to the log.
 
     The reason names the problem (and, for syntax errors, its line and

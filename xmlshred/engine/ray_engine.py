@@ -35,6 +35,7 @@ from pathlib import Path
 from loguru import logger
 
 from xmlshred.engine.shards import Shard, ShardPlanError, file_chunks, plan_shards
+from xmlshred.vocab.errors import TerminalError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SOME_FAILED, EXIT_SIGNAL = 0, 1, 2, 3, 130
 SHARDS_PER_CPU = 4
@@ -43,7 +44,7 @@ _PASSED_ENV_PREFIXES = ("XMLSHRED_FAULT_",)
 """Test hooks the shards' mapper workers read from the environment (see workers/mapping_worker.py)."""
 
 
-class RayEngineError(Exception):
+class RayEngineError(TerminalError):
     """--engine ray cannot run as configured; ``exit_code`` says how the command ends (2 usage, 1 error)."""
 
     def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from xmlshred.sources.types import SourceItem
+from xmlshred.vocab.errors import TerminalError
 from xmlshred.vocab.results import ReadyRecord, RecordFailure
 
 
-class UnknownMessage(TypeError):
+class UnknownMessage(TerminalError, TypeError):
     """An actor received a message it has no handler for (a wiring bug)."""
 
 

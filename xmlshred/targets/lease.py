@@ -45,6 +45,7 @@ from xmlshred.db.errors import (
 from xmlshred.db.spec import TargetSpec
 from xmlshred.targets import runs_table
 from xmlshred.targets.runs_table import RunRecord, RunsStatements, utc_now
+from xmlshred.vocab.errors import TerminalError, XmlshredError
 from xmlshred.vocab.schema import TargetSchema
 
 HEARTBEAT_S = 5.0
@@ -61,11 +62,11 @@ SQLITE_BUSY_RETRY_S = 10.0
 """How long a SQLite lease transaction is tried again while the file answers BUSY."""
 
 
-class LeaseError(Exception):
+class LeaseError(XmlshredError):
     """The run lease subsystem's errors."""
 
 
-class LeaseHeld(LeaseError):
+class LeaseHeld(LeaseError, TerminalError):
     """Another run holds the target (after waiting ``wait_s``, if asked to): this run must not start."""
 
     def __init__(self, message: str, holder: RunRecord | None) -> None:
@@ -74,7 +75,7 @@ class LeaseHeld(LeaseError):
         """The holder's xmlshred_runs row, or None when it has not written one (yet)."""
 
 
-class LeaseLost(LeaseError):
+class LeaseLost(LeaseError, TerminalError):
     """A held server lease's session was lost and another run has taken the target meanwhile."""
 
 

@@ -23,13 +23,14 @@ from xmlshred.db.errors import TargetError, describe_sqlstate
 from xmlshred.db.secrets import mask_secrets
 from xmlshred.db.spec import TargetSpec
 from xmlshred.targets.processing_log import LogRow
+from xmlshred.vocab.errors import TerminalError
 from xmlshred.vocab.schema import TargetSchema
 
 PROBE_KEY = -1
 """processing_log key of the probe row (never committed)."""
 
 
-class TargetCheckError(TargetError):
+class TargetCheckError(TargetError, TerminalError):
     """The target cannot be used for this run; the message is one line saying what to do."""
 
 

@@ -28,6 +28,7 @@ from datetime import datetime
 from xmlshred.sources import SourceSpec
 from xmlshred.sources.errors import SourceError
 from xmlshred.sources.types import SourceItem
+from xmlshred.vocab.errors import TerminalError, TransientError
 from xmlshred.workers.documents import BatchCosts, DocumentMapper
 
 FAULT_MARKER_ENV = "XMLSHRED_FAULT_KILL_MARKER"
@@ -55,7 +56,7 @@ def _pause_allowance(path: str) -> float:
     return int(text) if text.isdigit() else 0
 
 
-class WorkerDied(Exception):
+class WorkerDied(TransientError):
     """The worker process died (crash, OOM kill, SIGKILL) before answering."""
 
     def __init__(self, exitcode: int | None) -> None:
@@ -63,7 +64,7 @@ class WorkerDied(Exception):
         self.exitcode = exitcode
 
 
-class WorkerStartError(Exception):
+class WorkerStartError(TerminalError):
     """The worker process could not compile the contract or did not start."""
 
 
@@ -151,7 +152,7 @@ def worker_main(connection, config: WorkerConfig, compiled=None, inherited: tupl
         documents.close()
 
 
-class _Orphaned(Exception):
+class _Orphaned(TerminalError):
     """The parent died while a fault hook held the worker."""
 
 
