@@ -394,6 +394,7 @@ def stop_migration(run: Migration, outcome: str, exit_code: int = ExitCode.ERROR
     settings, log = run.settings, run.log
     summary = None
     try:
+        _settle_replies(run.started, log)
         for actor in reversed(run.started):
             try:
                 actor.stop(timeout=60)
@@ -428,6 +429,29 @@ def stop_migration(run: Migration, outcome: str, exit_code: int = ExitCode.ERROR
     if exit_code == ExitCode.OK and summary and summary.get("records_failed"):
         exit_code = ExitCode.SOME_FAILED
     return RunResult(exit_code, run.run_id, summary)
+
+
+SETTLE_TIMEOUT_S = 30
+"""How long a stop waits for one actor to answer the messages it already holds."""
+
+
+def _settle_replies(started: list, log) -> None:
+    """Let every actor answer what it holds before any of them stops (Mopidy's habit).
+
+    A Ping queues behind an actor's pending messages, so once each actor (in
+    start order: the inserter, the mappers, the reader) has answered one, the
+    replies its work sends (a mapper's BatchMapped to the reader) found their
+    receiver still running. The reader has been told to stop reading, so no
+    new work appears. An actor that failed (dead) or does not answer in
+    ``SETTLE_TIMEOUT_S`` is passed over: the stop goes on.
+    """
+    for actor in started:
+        try:
+            actor.ask(Ping(), timeout=SETTLE_TIMEOUT_S)
+        except pykka.Timeout:
+            log.warning("{} did not answer within {} s; stopping it anyway", actor, SETTLE_TIMEOUT_S)
+        except Exception as exc:  # dead, or its start error: the stop goes on
+            log.debug("{} not settled before the stop: {}", actor, type(exc).__name__)
 
 
 def _take_lease(settings, schema, run_id: str, signals: RunSignals) -> RunLease:

@@ -19,7 +19,7 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from xmlshred.db.errors import TargetError, describe_sqlstate
+from xmlshred.db.errors import TargetError
 from xmlshred.db.secrets import mask_secrets
 from xmlshred.db.spec import TargetSpec
 from xmlshred.targets.processing_log import LogRow
@@ -48,6 +48,15 @@ def _said(exc: BaseException) -> str:
     text = str(args[1] if len(args) > 1 and isinstance(args[1], str) else exc)
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return mask_secrets(first)
+
+
+def _explained(exc: BaseException, fallback_hint: str, spec: TargetSpec | None = None) -> str:
+    """The driver's words, codes, cause and hint (``fallback_hint`` when no cause applies)."""
+    from xmlshred.db.diagnosis import diagnose
+    from xmlshred.db.dialects import SQLITE
+
+    diagnosis = diagnose(exc, (spec.dialect if spec else SQLITE).name)
+    return diagnosis.sentence() + ("" if diagnosis.hint else f"; {fallback_hint}")
 
 
 def _code(exc: BaseException) -> str | None:
@@ -93,8 +102,7 @@ def _sqlite_probe(path: Path, where: str, dry_run: bool, timeout_s: float) -> No
         else:
             connection = sqlite3.connect(str(path), timeout=timeout_s, isolation_level=None)
     except sqlite3.Error as exc:
-        raise TargetCheckError(f"{where} cannot be opened: {_said(exc)} ({_code(exc)}); "
-                               "check the file and its folder") from exc
+        raise TargetCheckError(f"{where} cannot be opened: {_explained(exc, 'check the file and its folder')}") from exc
     try:
         if dry_run:
             connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchall()
@@ -104,9 +112,8 @@ def _sqlite_probe(path: Path, where: str, dry_run: bool, timeout_s: float) -> No
         connection.execute('INSERT INTO "xmlshred_write_probe" VALUES (1)')
         connection.execute("ROLLBACK")
     except sqlite3.Error as exc:
-        raise TargetCheckError(
-            f"{where} refuses writes: {_said(exc)} ({_code(exc)}); make the file and its folder "
-            "writable, or stop the other process that holds it") from exc
+        raise TargetCheckError(f"{where} refuses writes: " + _explained(
+            exc, "make the file and its folder writable, or stop the other process that holds it")) from exc
     finally:
         connection.close()
 
@@ -132,10 +139,9 @@ def _check_odbc(spec: TargetSpec, schema: TargetSchema) -> None:
                 else:
                     cursor.execute(step.sql, step.params)
         except Exception as exc:
-            raise TargetCheckError(
-                f"{where} refuses writes: {describe_sqlstate(_code(exc))}: {_said(exc)}; grant this login "
-                "CREATE and INSERT/UPDATE on the contract's schema (or run init-db as a user who may), "
-                "and check that the database is not read-only") from exc
+            raise TargetCheckError(f"{where} refuses writes: " + _explained(
+                exc, "grant this login CREATE and INSERT/UPDATE on the contract's schema (or run init-db as "
+                "a user who may), and check that the database is not read-only", spec)) from exc
         finally:
             try:
                 connection.rollback()

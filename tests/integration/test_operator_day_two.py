@@ -1,0 +1,119 @@
+"""Issue 29, "the operator's day, part two": each finding as a user meets it, through the CLI.
+
+Real databases (SQLite files, the real PostgreSQL server), a real small
+filesystem for the full disk, the CLI as a subprocess. Each test failed on
+main before its change.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import EXAMPLE_CONTRACT, ROOT, pipeline_config, run_cli
+
+SAMPLE = ROOT / "examples" / "sample"
+
+
+def _with(dsn: str, keyword: str, value: str) -> str:
+    parts = [part for part in dsn.split(";") if part and not part.upper().startswith(f"{keyword.upper()}=")]
+    parts.append(f"{keyword}={value}")
+    return ";".join(parts)
+
+
+def _migrate(tmp_path: Path, target: str, *extra: str) -> subprocess.CompletedProcess:
+    config = pipeline_config(tmp_path, str(SAMPLE), target)
+    return run_cli("migrate", "--config", str(config), *extra)
+
+
+# ---------------------------------------------------------------- 1. the database's words
+
+
+def test_a_wrong_postgresql_password_gives_the_drivers_words_and_the_login_hint(tmp_path, pg_dsn):
+    secret = f"wrong-{uuid.uuid4().hex[:8]}"
+    result = _migrate(tmp_path, f"odbc:{_with(pg_dsn, 'PWD', secret)}")
+    assert result.returncode == 1, result.stderr
+    assert "password authentication failed" in result.stderr  # libpq's own words
+    assert "SQLSTATE 08001" in result.stderr
+    assert "authentication:" in result.stderr and "check [target] username and the password" in result.stderr
+    assert secret not in result.stderr and secret not in (tmp_path / "run.log").read_text()
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_postgresql_database_is_told_from_a_wrong_password(tmp_path, pg_dsn):
+    result = _migrate(tmp_path, f"odbc:{_with(pg_dsn, 'DATABASE', 'xs_no_such_database')}")
+    assert result.returncode == 1, result.stderr
+    assert "unknown database:" in result.stderr and "does not exist" in result.stderr
+    assert "CREATE DATABASE" in result.stderr
+
+
+def test_a_missing_odbc_driver_gives_the_driver_managers_words_and_the_installed_drivers(tmp_path):
+    pytest.importorskip("pyodbc")
+    result = _migrate(tmp_path, "odbc:DRIVER={ODBC Driver 18 for SQL Server};SERVER=db;DATABASE=x;UID=u;PWD=pw123")
+    assert result.returncode == 1, result.stderr
+    assert "Can't open lib 'ODBC Driver 18 for SQL Server'" in result.stderr  # unixODBC's words
+    assert "missing driver:" in result.stderr and "installed:" in result.stderr
+    assert "pw123" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def small_filesystem(tmp_path):
+    """A real tmpfs of 400 KB (root only), unmounted afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mount_point)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_full_disk_stops_the_run_with_sqlite_full_the_disk_hint_and_no_traceback(tmp_path, small_filesystem):
+    target = small_filesystem / "target.db"
+    result = _migrate(tmp_path, f"sqlite:///{target}")
+    assert result.returncode == 1, result.stderr
+    assert "database or disk is full" in result.stderr  # SQLite's own words
+    assert "SQLITE_FULL" in result.stderr and "disk full:" in result.stderr
+    assert "free space or grow it" in result.stderr
+    assert "init-db" not in result.stderr  # the old, wrong hint
+    assert "Traceback" not in result.stderr and "ActorDeadError" not in result.stderr
+    # once space is freed, the same command finishes the run
+    subprocess.run(["mount", "-o", "remount,size=16m", str(small_filesystem)], check=True)
+    again = _migrate(tmp_path, f"sqlite:///{target}")
+    assert again.returncode in (0, 3), again.stderr
+
+
+def test_masking_a_message_that_quotes_a_masked_target_keeps_the_rest():
+    from xmlshred.db.secrets import mask_secrets
+
+    said = "cannot connect to target postgresql:DRIVER={x};UID=u;PWD=***: authentication: refused"
+    assert mask_secrets(said) == said
+    assert mask_secrets("UID=u;PWD=hunter2;X=1") == "UID=u;PWD=***;X=1"
+
+
+def test_sqlite_and_errno_codes_are_sorted_without_reading_the_text(tmp_path):
+    import errno
+    import sqlite3
+
+    from xmlshred.db.diagnosis import DISK_FULL, READ_ONLY, diagnose
+
+    db = tmp_path / "ro.db"
+    sqlite3.connect(db).execute("CREATE TABLE t (x)").connection.close()
+    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    with pytest.raises(sqlite3.OperationalError) as raised:
+        connection.execute("INSERT INTO t VALUES (1)")
+    connection.close()
+    assert diagnose(raised.value, "sqlite").cause == READ_ONLY
+    assert diagnose(OSError(errno.ENOSPC, "No space left on device"), "sqlite").cause == DISK_FULL
+    assert re.search(r"ENOSPC", diagnose(OSError(errno.ENOSPC, "x"), "sqlite").codes())
