@@ -287,7 +287,7 @@ def _start_run(settings, leased, compiled, spec, config, workers: list) -> Migra
 
     log.info("{}run {} starting: source={} target={} mappers={} max_in_flight={}",
              "DRY RUN (nothing will be created or written) " if dry_run else "",
-             run_id, _safe_url(spec.url), _safe_url(settings.target.url), settings.actors.mappers,
+             run_id, _safe_url(spec.url), target_label(settings), settings.actors.mappers,
              settings.actors.max_in_flight)
     try:
         with _as_run_error():
@@ -415,7 +415,7 @@ def stop_migration(run: Migration, outcome: str, exit_code: int = ExitCode.ERROR
         if run.dry_log is not None:
             run.dry_log.close()
             log.info("DRY RUN: {} records would fail; their keys, stages and reasons are in {} "
-                     "(python cli.py report --run {})", run.dry_log.count, run.dry_log.path, run.run_id)
+                     "({})", run.dry_log.count, run.dry_log.path, report_command(settings, run.run_id))
     finally:
         for signum, handler in run.previous_handlers.items():
             signal.signal(signum, handler)
@@ -429,6 +429,34 @@ def stop_migration(run: Migration, outcome: str, exit_code: int = ExitCode.ERROR
     if exit_code == ExitCode.OK and summary and summary.get("records_failed"):
         exit_code = ExitCode.SOME_FAILED
     return RunResult(exit_code, run.run_id, summary)
+
+
+def report_command(settings, run_id: str) -> str:
+    """The ``report --run`` command that shows this run, as the user can run it where they are.
+
+    It names ``--config`` when the config file is not ``./config.toml``, and
+    ``--target`` / ``--metrics`` when this run's differ from what that config
+    (with the same environment) gives: a dry run pointed elsewhere by a flag
+    is then still found.
+    """
+    from xmlshred.settings import load_settings
+    from xmlshred.vocab.program import command
+
+    words = ["report", "--run", run_id]
+    config = settings.config_path
+    if config is not None and Path(config).resolve() != (Path.cwd() / "config.toml").resolve():
+        words += ["--config", str(config)]
+    try:
+        configured = load_settings(config, {}, os.environ)
+        same_target = target_label(configured) == target_label(settings)
+        same_metrics = _path_or_none(configured.log.metrics) == _path_or_none(settings.log.metrics)
+    except Exception:  # the config cannot say: name everything
+        same_target = same_metrics = False
+    if not same_target:
+        words += ["--target", target_spec(settings).url]
+    if not same_metrics and settings.log.metrics:
+        words += ["--metrics", str(Path(settings.log.metrics).resolve())]
+    return command(*words)
 
 
 SETTLE_TIMEOUT_S = 30

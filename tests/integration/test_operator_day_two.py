@@ -117,3 +117,63 @@ def test_sqlite_and_errno_codes_are_sorted_without_reading_the_text(tmp_path):
     assert diagnose(raised.value, "sqlite").cause == READ_ONLY
     assert diagnose(OSError(errno.ENOSPC, "No space left on device"), "sqlite").cause == DISK_FULL
     assert re.search(r"ENOSPC", diagnose(OSError(errno.ENOSPC, "x"), "sqlite").codes())
+
+
+# ---------------------------------------------------------------- 3. hints that work
+
+
+def test_the_dry_runs_report_hint_names_the_other_target_and_runs_as_printed(tmp_path):
+    import shlex
+
+    configured = tmp_path / "configured.db"
+    other = tmp_path / "elsewhere" / "other.db"
+    other.parent.mkdir()
+    config = pipeline_config(tmp_path, str(SAMPLE), f"sqlite:///{configured}")
+    result = run_cli("migrate", "--config", str(config), "--dry-run", "--target", f"sqlite:///{other}")
+    assert result.returncode in (0, 3), result.stderr
+    match = re.search(r"DRY RUN: .*\((.* report --run \S+.*)\)\s*$", result.stderr, re.MULTILINE)
+    assert match, result.stderr
+    hint = match.group(1)
+    assert f"--target sqlite:///{other}" in hint and "--config" in hint
+    assert "cli.py" in hint  # the program as this test ran it
+    shown = subprocess.run(shlex.split(hint), cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0, shown.stderr
+    assert "would fail" in shown.stdout or "DRY RUN" in shown.stdout.upper()
+
+
+def test_hints_name_the_program_the_user_ran():
+    from xmlshred.vocab.program import program_name
+
+    assert program_name("/opt/venv/bin/xmlshred") == "xmlshred"
+    assert program_name("cli.py").endswith(" cli.py")
+    assert program_name("/src/xmlshred/__main__.py").endswith(" -m xmlshred")
+
+
+# ---------------------------------------------------------------- 5. one spelling per target
+
+
+def test_a_run_and_its_report_name_the_target_one_way(tmp_path):
+    target = tmp_path / "one" / ".." / "one" / "target.db"
+    (tmp_path / "one").mkdir()
+    config = pipeline_config(tmp_path, str(SAMPLE), f"sqlite:///{target}")
+    result = run_cli("migrate", "--config", str(config))
+    assert result.returncode in (0, 3), result.stderr
+    spellings = set(re.findall(r"sqlite:/+[^\s,;)]*target\.db", result.stderr))
+    assert spellings == {f"sqlite:{os.path.abspath(target)}"}, spellings
+    report = run_cli("report", "--config", str(config))
+    assert report.returncode == 0, report.stderr
+    assert set(re.findall(r"sqlite:/+[^\s,;)]*target\.db", report.stdout)) == spellings
+
+
+# ---------------------------------------------------------------- 8. report of a target that is not there
+
+
+def test_report_of_a_missing_target_in_an_empty_folder_says_the_target_does_not_exist(tmp_path):
+    import sys
+
+    result = subprocess.run([sys.executable, str(ROOT / "cli.py"), "report", "--target", "sqlite:///nope.db"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert f"target sqlite:{tmp_path / 'nope.db'} does not exist" in result.stderr
+    assert "metrics file not found" not in result.stderr
+    assert not (tmp_path / "nope.db").exists()

@@ -193,7 +193,7 @@ def _drive(ray, settings, run_id: str, total: int, shards: list[Shard], leased, 
     shard_settings = dataclasses.replace(settings, engine=dataclasses.replace(settings.engine, kind="local"))
     logger.bind(actor="driver").info(
         "run {} starting on Ray: {} shards, {} records, source={} target={} mappers per shard={}",
-        run_id, len(shards), total, _masked(settings.source.url), _masked(settings.target.url),
+        run_id, len(shards), total, _masked(settings.source.url), _target_named(settings),
         settings.actors.mappers)
     refs = {task.remote(shard_settings, leased, shard, board): shard for shard in shards}
     previous = {}
@@ -453,3 +453,10 @@ class _Report:
                           f" error: {row['error']}" if row["error"] else "")
         self.log.info(summary_line(summary))
         return summary
+
+
+def _target_named(settings) -> str:
+    """The target's one spelling (``TargetSpec.description``), as every line of a run names it."""
+    from xmlshred.reporting.targets import target_label
+
+    return target_label(settings.target)

@@ -343,6 +343,11 @@ def run_report_command(
         except TargetError as exc:
             raise ReportError(f"[target] cannot be used: {exc}") from exc
         records, others, missing = _metrics_of(label, metrics_path)
+        if missing is not None and spec.path is not None and not Path(spec.path).exists():
+            # Nothing recorded this target anywhere: say so first (a dry run's target may be absent
+            # and still have metrics, so only here).
+            raise ReportError(f"target {label} does not exist (no such file) and no run of it is in the "
+                              "metrics; check --target or [target] url (migrate and init-db create it)")
         if missing is not None:
             # No metrics of this target here (another host ran it, or another metrics file): what
             # the target itself recorded, when it recorded runs at all.
@@ -496,7 +501,9 @@ def _target_failures_section(label: str, snapshot) -> str:
     for stage, reason, count in failures:
         lines.append(f"    {count:>8,}  {stage}: {reason or '(no reason given)'}")
     if done.get("failed"):
-        lines.append("(a rerun skips failed records; python cli.py migrate --retry-failed processes them again)")
+        from xmlshred.vocab.program import command
+
+        lines.append(f"(a rerun skips failed records; {command('migrate', '--retry-failed')} processes them again)")
     return "\n".join(lines)
 
 
