@@ -112,7 +112,7 @@ def _select(runs: list[RunRecords], run_id: str | None) -> RunRecords:
 
 
 # Parse errors name where in the document they happened; grouping ignores that.
-_POSITION = re.compile(r" at line \d+, column \d+")
+_POSITION = re.compile(r" at line \d+, column \d+|, line \d+, column \d+")
 
 
 def failures_from_rows(rows: Iterable[Any], run_id: str | None = None) -> list[tuple[str, str, int]]:
