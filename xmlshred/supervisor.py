@@ -421,6 +421,7 @@ def stop_migration(run: Migration, outcome: str, exit_code: int = ExitCode.ERROR
             signal.signal(signum, handler)
         if run.lease is not None:
             run.lease.release(outcome)
+        _tidy_sqlite_files(settings)
     if outcome != "error" and summary is not None:
         from xmlshred.reporting.closing import closing_notes
 
@@ -457,6 +458,28 @@ def report_command(settings, run_id: str) -> str:
     if not same_metrics and settings.log.metrics:
         words += ["--metrics", str(Path(settings.log.metrics).resolve())]
     return command(*words)
+
+
+def _tidy_sqlite_files(settings) -> None:
+    """No empty -wal/-shm files beside the SQLite source and target once the run's connections are closed."""
+    from xmlshred.db.sqlite import tidy_wal
+    from xmlshred.db.urls import UrlError, locate
+
+    paths = []
+    try:
+        kind, where = locate(settings.source.url)
+        if kind == "sqlite":
+            paths.append(where)
+    except UrlError:
+        pass
+    try:
+        spec = target_spec(settings)
+        if spec.path is not None:
+            paths.append(spec.path)
+    except TargetError:
+        pass
+    for path in paths:
+        tidy_wal(path)
 
 
 SETTLE_TIMEOUT_S = 30

@@ -177,3 +177,26 @@ def test_report_of_a_missing_target_in_an_empty_folder_says_the_target_does_not_
     assert f"target sqlite:{tmp_path / 'nope.db'} does not exist" in result.stderr
     assert "metrics file not found" not in result.stderr
     assert not (tmp_path / "nope.db").exists()
+
+
+# ---------------------------------------------------------------- 6. clean files
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_clean_exit_leaves_no_wal_or_shm_files_beside_the_databases(tmp_path, dry_run):
+    import sqlite3
+
+    from tests.helpers import make_source
+
+    source, target = tmp_path / "source.db", tmp_path / "target.db"
+    make_source(source, 30)
+    connection = sqlite3.connect(source)
+    assert connection.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
+    connection.close()
+    config = pipeline_config(tmp_path, f"sqlite:///{source}", f"sqlite:///{target}")
+    if dry_run:  # a dry run reads a target that exists
+        assert run_cli("migrate", "--config", str(config), "--limit", "5").returncode in (0, 3)
+    result = run_cli("migrate", "--config", str(config), *(["--dry-run"] if dry_run else []))
+    assert result.returncode in (0, 3), result.stderr
+    left = sorted(path.name for path in tmp_path.iterdir() if path.name.endswith(("-wal", "-shm")))
+    assert left == []
