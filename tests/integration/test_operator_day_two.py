@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import EXAMPLE_CONTRACT, ROOT, pipeline_config, run_cli
+from tests.helpers import ROOT, pipeline_config, run_cli
 
 SAMPLE = ROOT / "examples" / "sample"
 
@@ -200,3 +200,129 @@ def test_a_clean_exit_leaves_no_wal_or_shm_files_beside_the_databases(tmp_path, 
     assert result.returncode in (0, 3), result.stderr
     left = sorted(path.name for path in tmp_path.iterdir() if path.name.endswith(("-wal", "-shm")))
     assert left == []
+
+
+# ---------------------------------------------------------------- 7. a starting point
+
+
+def _cli_in(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    import sys
+
+    from tests.helpers import cli_env
+
+    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], cwd=folder, env=cli_env(),
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_init_writes_a_config_and_the_examples_and_never_overwrites(tmp_path):
+    import tomllib
+
+    result = _cli_in(tmp_path, "init", "start")
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "start"
+    config = (folder / "config.toml").read_text()
+    assert "# Where the XML documents come from." in config and tomllib.loads(config)["target"]
+    assert (folder / "examples" / "credit_card" / "contract.json").is_file()
+    assert (folder / "examples" / "recreational_lending" / "contract.json").is_file()
+    assert len(list((folder / "examples" / "sample").glob("*.xml"))) == 200
+    # a second init refuses, and a folder holding one of its files gets nothing at all
+    again = _cli_in(tmp_path, "init", "start")
+    assert again.returncode == 2 and "never overwrites" in again.stderr
+    partial = tmp_path / "partial" / "examples" / "credit_card"
+    partial.mkdir(parents=True)
+    (partial / "contract.json").write_text("{}")
+    refused = _cli_in(tmp_path, "init", "partial")
+    assert refused.returncode == 2 and "examples/credit_card/contract.json" in refused.stderr
+    assert not (tmp_path / "partial" / "config.toml").exists()
+    assert (partial / "contract.json").read_text() == "{}"
+
+
+def test_help_says_where_the_built_in_example_contract_is():
+    from xmlshred import data_root
+
+    result = run_cli("--help")
+    assert result.returncode == 0
+    flat = " ".join(result.stdout.split())
+    assert str(data_root() / "examples" / "credit_card" / "contract.json") in flat
+
+
+def test_the_rendered_config_holds_every_key_at_its_default(tmp_path):
+    from xmlshred.settings import describe_settings, load_settings
+    from xmlshred.settings.template import render_config
+
+    text = render_config()
+    for info in describe_settings():
+        assert f"\n{info.key} = {info.default}\n" in text, info
+    (tmp_path / "config.toml").write_text(text)
+    settings = load_settings(tmp_path / "config.toml", {}, {})
+    assert settings.target.url == f"sqlite:///{tmp_path / 'out' / 'target.db'}"
+    assert settings.contract.path == str(tmp_path / "examples" / "credit_card" / "contract.json")
+
+
+def _status_checks(output: str, label: str) -> None:
+    assert output.startswith(f"Target {label}\n")
+    assert re.search(r"^Records: 199 \(success 199\)$", output, re.MULTILINE), output
+    assert re.search(r"^Last run: \S+, started .* finished at ", output, re.MULTILINE), output
+    assert "Lease: free" in output
+    assert re.search(r"^  app_base\s+199$", output, re.MULTILINE), output
+    assert re.search(r"^  processing_log\s+199$", output, re.MULTILINE), output
+
+
+def test_status_of_a_sqlite_target_is_read_only(tmp_path):
+    import hashlib
+
+    target = tmp_path / "target.db"
+    config = pipeline_config(tmp_path, str(SAMPLE), f"sqlite:///{target}")
+    assert run_cli("migrate", "--config", str(config)).returncode == 3  # one sample fails validation
+    before = hashlib.sha256(target.read_bytes()).hexdigest()
+    result = run_cli("status", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    _status_checks(result.stdout, f"sqlite:{target}")
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == before
+    assert not [path for path in tmp_path.iterdir() if path.name.endswith(("-wal", "-shm"))]
+    missing = run_cli("status", "--config", str(config), "--target", f"sqlite:///{tmp_path / 'nope.db'}")
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    assert not (tmp_path / "nope.db").exists()
+
+
+def test_status_of_a_postgresql_target(tmp_path, pg_database):
+    config = pipeline_config(tmp_path, str(SAMPLE), f"odbc:{pg_database}")
+    assert run_cli("migrate", "--config", str(config)).returncode == 3
+    result = run_cli("status", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "PWD=***" in result.stdout.splitlines()[0]
+    _status_checks(result.stdout, result.stdout.splitlines()[0][len("Target "):])
+
+
+def test_after_pip_install_init_then_migrate_works_in_an_empty_folder(tmp_path):
+    import shutil
+    import sys
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--no-deps",
+                          "--quiet", str(ROOT)], capture_output=True, text=True)
+    assert pip.returncode == 0, pip.stderr
+    program = venv / "bin" / "xmlshred"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("XMLSHRED__") and key != "PYTHONPATH"}
+    env["PATH"] = f"{venv / 'bin'}:{env.get('PATH', '')}"
+
+    def run(*args):
+        return subprocess.run([str(program), *args], cwd=empty, env=env, capture_output=True, text=True,
+                              timeout=300)
+
+    init = run("init")
+    assert init.returncode == 0, init.stderr
+    assert "next: xmlshred migrate" in init.stdout  # the program the user has
+    migrate = run("migrate")
+    assert migrate.returncode == 3, migrate.stderr  # 199 succeed, one sample lacks its key
+    assert (empty / "out" / "target.db").is_file()
+    status = run("status")
+    assert status.returncode == 0 and "Records: 199 (success 199)" in status.stdout
+    installed = subprocess.run([str(venv / "bin" / "python"), "-c", "import xmlshred; print(xmlshred.__file__)"],
+                               cwd=empty, env=env, capture_output=True, text=True)
+    assert str(venv) in installed.stdout  # the installed copy ran, not the checkout
+    shutil.rmtree(venv)
