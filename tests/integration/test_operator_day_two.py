@@ -326,3 +326,76 @@ def test_after_pip_install_init_then_migrate_works_in_an_empty_folder(tmp_path):
                                cwd=empty, env=env, capture_output=True, text=True)
     assert str(venv) in installed.stdout  # the installed copy ran, not the checkout
     shutil.rmtree(venv)
+
+
+# ---------------------------------------------------------------- 9. table coverage
+
+RL_CONTRACT = ROOT / "examples" / "recreational_lending" / "contract.json"
+
+
+def _rl_documents_with_contacts_outside_the_application(folder: Path, count: int) -> None:
+    """Generated RL documents whose IL_contact elements sit beside IL_application, not inside it."""
+    from lxml import etree
+
+    from xmlshred.generator.writers import run_generate
+
+    generated = folder / "generated"
+    run_generate(count, str(generated), seed=5, profile="small", edge_share=0.0, product="rl")
+    folder.mkdir(exist_ok=True)
+    moved = 0
+    for path in sorted(generated.glob("*.xml")):
+        tree = etree.parse(str(path))
+        application = tree.find("Request/CustData/IL_application")
+        for contact in application.findall("IL_contact"):
+            application.addnext(contact)  # a sibling of IL_application: outside the application
+            moved += 1
+        tree.write(str(folder / path.name), xml_declaration=True, encoding="UTF-8")
+        path.unlink()
+    generated.rmdir()
+    assert moved >= count
+
+
+def test_coverage_names_the_rl_contact_table_when_contacts_sit_outside_the_application(tmp_path):
+    documents = tmp_path / "docs"
+    _rl_documents_with_contacts_outside_the_application(documents, 29)
+    config = pipeline_config(tmp_path, str(documents), f"sqlite:///{tmp_path / 'target.db'}",
+                             contract__path=str(RL_CONTRACT))
+    dry = run_cli("migrate", "--config", str(config), "--dry-run")
+    assert dry.returncode in (0, 3), dry.stderr
+    assert "coverage: table app_contact_base: rows from 0 of 29 records" in dry.stderr
+    assert re.search(r"coverage: mapping path /Provenir/Request/CustData/IL_application/IL_contact "
+                     r"\(app_contact_base\.\w+.*\) matched no element in the \d+ records checked", dry.stderr)
+    assert not (tmp_path / "target.db").exists()  # the dry run wrote nothing
+    run = run_cli("migrate", "--config", str(config))
+    assert run.returncode in (0, 3), run.stderr
+    assert "coverage: table app_contact_base: rows from 0 of 29 records" in run.stderr
+    assert "coverage: table app_base" not in run.stderr  # every record gave app_base rows
+    report = run_cli("report", "--config", str(config))
+    assert report.returncode == 0, report.stderr
+    assert "table app_contact_base: rows from 0 of 29 records" in report.stdout
+    assert "mapping path /Provenir/Request/CustData/IL_application/IL_contact " in report.stdout
+    for name in ("first_name", "Zephyr"):  # names of columns may appear, never values
+        assert name == "first_name" or name not in run.stderr + report.stdout
+
+
+def test_a_run_whose_tables_all_fill_says_nothing_about_coverage(tmp_path):
+    config = pipeline_config(tmp_path, str(SAMPLE), f"sqlite:///{tmp_path / 'target.db'}")
+    result = run_cli("migrate", "--config", str(config))
+    assert result.returncode == 3, result.stderr
+    assert "coverage:" not in result.stderr
+
+
+def test_path_coverage_stops_looking_once_every_path_is_seen():
+    from xmlshred.contract.coverage import PathCoverage
+
+    coverage = PathCoverage(["/A/B", "/A/C/D"], None, limit=10)
+    coverage.observe(b"<A><B/></A>")
+    assert list(coverage.unseen) == ["/A/C/D"] and coverage.checked == 1
+    coverage.observe(b"<A><C><D/></C></A>")
+    assert coverage.done and not coverage.unseen
+    coverage.observe(b"<A/>")
+    assert coverage.checked == 2  # nothing left to look for: not parsed again
+    capped = PathCoverage(["/X"], None, limit=2)
+    for _ in range(5):
+        capped.observe(b"<A/>")
+    assert capped.checked == 2 and capped.done

@@ -12,6 +12,7 @@ from xmlshred.messages import (
     MappedItem,
     MapperLoad,
     SourceBatch,
+    TableCoverage,
     UnknownMessage,
     WorkerReplaced,
 )
@@ -97,6 +98,9 @@ class MapperActor(PipelineActor):
         tell_quietly(self._reporter, MapperLoad(self.index, len(items), busy, read_cpu_s=costs.read_cpu_s,
                                                 map_cpu_s=costs.map_cpu_s, bytes_read=costs.bytes_read,
                                                 whole_reads=costs.whole_reads, worker_cpu_s=costs.process_cpu_s),
+                     self._log)
+        tell_quietly(self._reporter, TableCoverage(self.index, costs.mapped, costs.table_records,
+                                                   costs.unseen_paths, costs.paths_checked, costs.coverage_cpu_s),
                      self._log)
 
     def _map_one_by_one(self, batch_id: int, items: list) -> tuple[list, float, BatchCosts]:

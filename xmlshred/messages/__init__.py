@@ -172,6 +172,24 @@ class MapperLoad:
 
 
 @dataclass(frozen=True, slots=True)
+class TableCoverage:
+    """What one batch's mapped records gave per table, and the mapping paths its worker has not seen."""
+
+    mapper_index: int
+    """Which mapper."""
+    mapped: int
+    """Records of the batch that mapped."""
+    table_records: tuple[tuple[str, int], ...]
+    """(table, records of the batch with rows in it), every contract table (0 included)."""
+    unseen_paths: tuple[str, ...] | None = None
+    """The worker's mapping paths found in no document it checked yet (None: not checked)."""
+    paths_checked: int = 0
+    """Documents the worker has checked for mapping paths so far."""
+    coverage_cpu_s: float = 0.0
+    """CPU seconds the batch's path check cost the worker."""
+
+
+@dataclass(frozen=True, slots=True)
 class ReaderProgress:
     """The reader's counters after it sent a batch or got credits back."""
 

@@ -367,6 +367,7 @@ def run_report_command(
                                                  metrics_path))
         sections.append(_target_failures_section(label, snapshot))
         chosen_run = _select(group_runs(records), chosen)
+        sections += _coverage_section(chosen_run.summary)
         if (chosen_run.summary or {}).get("dry_run") or any(i.get("dry_run") for i in chosen_run.intervals):
             from xmlshred.reporting.dryrun import dry_run_path, dry_run_section
 
@@ -516,3 +517,14 @@ def _contract_schema_name(settings: Any) -> str | None:
         raise ReportError(
             f"the contract {settings.contract.path} names processing_log's schema and cannot be loaded: {exc}"
         ) from exc
+
+
+def _coverage_section(summary: dict[str, Any] | None) -> list[str]:
+    """The run's table coverage (sparse tables, unmatched mapping paths), when it has something to say."""
+    from xmlshred.reporting.coverage import coverage_lines
+
+    lines = coverage_lines((summary or {}).get("coverage"))
+    if not lines:
+        return []
+    return ["Table coverage (tables that got rows from under 1% of the mapped records, mapping paths that "
+            "matched nothing)\n" + "\n".join(f"    {line}" for line in lines)]

@@ -84,6 +84,13 @@ class WorkerConfig:
     """The target's dialect name (``db.dialects.DIALECTS``): the form rows are sent back in."""
 
 
+def _path_coverage(compiled):
+    """The worker's mapping-path check (``contract.coverage``), looking for every path of the contract."""
+    from xmlshred.contract.coverage import for_contract
+
+    return for_contract(compiled.contract, compiled.horizon)
+
+
 def _contains_marker(document: bytes | str, marker: str) -> bool:
     if isinstance(document, bytes):
         return marker.encode() in document
@@ -124,7 +131,8 @@ def worker_main(connection, config: WorkerConfig, compiled=None, inherited: tupl
     gc.freeze()
     connection.send(("ready", None))
     hooks = _FaultHooks()
-    documents = DocumentMapper(compiled, config.source, config.prefix_bytes, hooks.inspect)
+    documents = DocumentMapper(compiled, config.source, config.prefix_bytes, hooks.inspect,
+                               coverage=_path_coverage(compiled))
     counted = time.process_time()  # the worker's CPU up to here is start-up, not any batch's
     try:
         while True:
