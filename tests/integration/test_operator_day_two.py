@@ -399,3 +399,93 @@ def test_path_coverage_stops_looking_once_every_path_is_seen():
     for _ in range(5):
         capped.observe(b"<A/>")
     assert capped.checked == 2 and capped.done
+
+
+# ---------------------------------------------------------------- 2. shutdown order, no traceback
+
+
+def test_a_late_reply_to_a_stopped_actor_is_dropped_at_debug():
+    import pykka
+    from loguru import logger
+
+    from xmlshred.actors.lifecycle import tell_quietly
+
+    class Listener(pykka.ThreadingActor):
+        def on_receive(self, message):
+            return message
+
+    ref = Listener.start()
+    ref.stop()
+    records = []
+    sink = logger.add(records.append, level="DEBUG", format="{level} {message}")
+    try:
+        assert tell_quietly(ref, "late", logger) is False
+    finally:
+        logger.remove(sink)
+    assert [record.split(" ", 1)[0] for record in records] == ["DEBUG"]
+    assert "dropped a late str" in records[0]
+
+
+def test_a_diagnosed_error_that_pykka_logs_as_unhandled_shows_no_traceback():
+    import logging
+
+    from loguru import logger
+
+    from xmlshred.reporting.logs import InterceptHandler
+    from xmlshred.sources.errors import SourceError
+
+    records = []
+    sink = logger.add(records.append, level="INFO", format="{level} {message}\n{exception}")
+    handler = InterceptHandler()
+    pykka_log = logging.getLogger("pykka.test")
+    pykka_log.addHandler(handler)
+    pykka_log.propagate = False
+    try:
+        try:
+            raise SourceError("source table=app_xml cannot be read")
+        except SourceError:
+            pykka_log.error("Unhandled exception in MapperActor:", exc_info=True)
+        try:
+            raise KeyError("a bug")
+        except KeyError:
+            pykka_log.error("Unhandled exception in MapperActor:", exc_info=True)
+    finally:
+        pykka_log.removeHandler(handler)
+        logger.remove(sink)
+    shown = [(message.record["level"].name, message.record["exception"]) for message in records]
+    assert len(shown) == 1  # the diagnosed one went to DEBUG (line) and TRACE (traceback)
+    level, exception = shown[0]
+    assert level == "ERROR" and exception is not None and exception.type is KeyError  # a bug keeps its traceback
+
+
+@pytest.mark.parametrize("stage", ["contract", "source", "target", "lease"])
+def test_a_fatal_stop_at_each_stage_logs_no_traceback(tmp_path, stage):
+    import fcntl
+
+    target = tmp_path / "target.db"
+    config = pipeline_config(tmp_path, str(SAMPLE), f"sqlite:///{target}")
+    args = ["migrate", "--config", str(config)]
+    held = None
+    if stage == "contract":
+        (tmp_path / "bad.json").write_text('{"mappings": 1}')
+        args += ["--contract", str(tmp_path / "bad.json")]
+    elif stage == "source":
+        args += ["--source", str(tmp_path / "no-such-folder")]
+    elif stage == "target":
+        (tmp_path / "ro").mkdir()
+        (tmp_path / "ro").chmod(0o500)
+        args += ["--target", f"sqlite:///{tmp_path / 'ro' / 'sub' / 't.db'}"]
+        if os.geteuid() == 0:
+            args[-1] = f"sqlite:///{SAMPLE / '0000000001.xml'}/t.db"  # a file where a folder must be
+    else:
+        assert run_cli("migrate", "--config", str(config), "--limit", "1").returncode in (0, 3)
+        held = open(f"{target}.lease", "a+")  # noqa: SIM115 - held across the run below
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        result = run_cli(*args)
+    finally:
+        if held is not None:
+            held.close()
+    assert result.returncode in (1, 2), result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "Traceback" not in (tmp_path / "run.log").read_text() if (tmp_path / "run.log").exists() else True

@@ -39,7 +39,6 @@ from xmlshred.db.errors import (
     ConnectTargetError,
     TargetError,
     TransientTargetError,
-    describe_sqlstate,
     odbc_sqlstate,
 )
 from xmlshred.db.spec import TargetSpec
@@ -447,20 +446,25 @@ class RunLease:
     def _error(self, exc: BaseException, action: str) -> TargetError:
         if isinstance(exc, TargetError):
             return exc
+        from xmlshred.db.diagnosis import explain
+
         kind = self.spec.dialect.classify_error(exc)
         code = getattr(exc, "sqlite_errorname", None) or odbc_sqlstate(exc)
-        return kind(f"{action} failed on target {self.spec.description}: {describe_sqlstate(code)} "
-                    f"({type(exc).__name__}); check that the target is reachable and that its user may "
-                    "create and write tables", sqlstate=code)
+        diagnosis = explain(exc, self.spec)
+        hint = "" if diagnosis.hint else ("; check that the target is reachable and that its user may "
+                                          "create and write tables")
+        return kind(f"{action} failed on target {self.spec.description}: {diagnosis.sentence()}{hint}",
+                    sqlstate=code)
 
 
 def _connect_session_lock(spec: TargetSpec, schema: TargetSchema) -> _SessionLock:
     try:
         return _SessionLock(spec, schema.schema_name)
     except Exception as exc:
-        from xmlshred.db.secrets import mask_secrets
+        from xmlshred.db.diagnosis import explain
 
-        detail = mask_secrets(str(exc.args[1] if len(getattr(exc, "args", ())) > 1 else exc))
-        raise ConnectTargetError(
-            f"cannot connect to target {spec.description} to take the run lease: {detail}. Check the server, "
-            "port, database and credentials ([target] in config.toml)") from exc
+        diagnosis = explain(exc, spec, connecting=True)
+        hint = "" if diagnosis.hint else ("; check the server, port, database and credentials "
+                                          "([target] in config.toml)")
+        raise ConnectTargetError(f"cannot connect to target {spec.description} to take the run lease: "
+                                 f"{diagnosis.sentence()}{hint}") from exc
