@@ -88,9 +88,12 @@ def load_checked_contract(settings):
         if warning not in first_instance:
             logger.warning("contract: {}", warning)
     if first_instance:
+        from xmlshred.vocab.program import command
+
         logger.warning("contract: {} mapping(s) of per-record tables lie inside a repeating element "
                        "without a selector and read its first valid instance; "
-                       "`validate-contract` lists them", len(first_instance))
+                       "`{}` lists them", len(first_instance),
+                       command("validate-contract", str(settings.contract.path)))
     return contract
 
 

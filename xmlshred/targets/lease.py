@@ -268,8 +268,10 @@ class RunLease:
     def _refusal(self, holder: RunRecord | None, wait_s: float) -> str:
         who = holder.describe() if holder else "another run (it has not recorded itself in xmlshred_runs yet)"
         waited = f" after waiting {wait_s:g}s" if wait_s > 0 else ""
+        from xmlshred.vocab.program import command
+
         return (f"target {self.spec.description} is in use by {who}{waited}; let that run finish, or start "
-                "this one with `migrate --wait SECONDS` ([run] wait_s) to wait for it")
+                f"this one with `{command('migrate', '--wait', '600')}` (seconds; [run] wait_s) to wait for it")
 
     def _holder(self) -> RunRecord | None:
         """The latest run xmlshred_runs says is running; None when there is none or it cannot be read."""

@@ -69,7 +69,7 @@ def _code(exc: BaseException) -> str | None:
 
 def _check_sqlite(spec: TargetSpec, dry_run: bool) -> None:
     path = Path(spec.path)
-    where = f"target sqlite:{path}"
+    where = f"target {spec.description}"
     if path.exists():
         if path.is_dir():
             raise TargetCheckError(f"{where} is a folder, not a database file; point [target] url at a file")
