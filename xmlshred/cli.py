@@ -35,7 +35,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="xmlshred", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="xmlshred", description=__doc__.splitlines()[0],
+                                     epilog=_examples_epilog())
     parser.add_argument("--version", action="version", version=f"xmlshred {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
                                          "(default: [target] of the config)")
     report.add_argument("--run", help="run id (default: the target's latest); a dry run's would-fail list too")
     report.add_argument("--plot", type=Path, help="write a PNG chart: rate, failures by stage, flush p95")
+    _starting_point_commands(commands)
     return parser
 
 
@@ -105,6 +107,29 @@ def _quality_rule(text: str) -> tuple[str, str]:
     if not equals or not kind.strip() or not action.strip():
         raise argparse.ArgumentTypeError(f"expected KIND=count or KIND=fail (e.g. truncated=fail), got {text!r}")
     return kind.strip(), action.strip()
+
+
+def _examples_epilog() -> str:
+    from xmlshred.settings.starter import examples_folder
+    from xmlshred.vocab.program import command
+
+    folder = examples_folder()
+    return (f"The built-in example contracts are {folder / 'credit_card' / 'contract.json'} and "
+            f"{folder / 'recreational_lending' / 'contract.json'} (sample documents: {folder / 'sample'}). "
+            f"`{command('init')} DIR` copies them into DIR with a commented config.toml.")
+
+
+def _starting_point_commands(commands) -> None:
+    """``init`` and ``status`` (issue 29): a starting point and a look at a target."""
+    init = commands.add_parser("init", help="write a commented config.toml and the example contracts into DIR",
+                               epilog=_examples_epilog())
+    init.add_argument("dir", nargs="?", default=".", metavar="DIR",
+                      help="the folder to write into (default: the current one); existing files are never "
+                           "overwritten")
+    status = commands.add_parser("status", help="what a target holds: records by status, last run, lease, "
+                                                "tables and row counts (read-only)")
+    _common(status)
+    status.add_argument("--target", help="sqlite:///path.db or odbc:<connection string> (default: [target])")
 
 
 def _overrides(args: argparse.Namespace) -> dict:
@@ -245,7 +270,34 @@ def cmd_report(args) -> int:
                               plot=args.plot)
 
 
+def cmd_init(args) -> int:
+    import shlex
+
+    from xmlshred.settings.starter import StarterError, init_folder
+    from xmlshred.vocab.program import command
+
+    try:
+        written = init_folder(args.dir)
+    except StarterError as exc:
+        print(f"init: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    folder = Path(args.dir).resolve()
+    print(f"wrote {folder / 'config.toml'} and {len(written) - 1} example files under {folder / 'examples'}")
+    hop = "" if folder == Path.cwd().resolve() else f"cd {shlex.quote(args.dir)} && "
+    print(f"next: {hop}{command('migrate')}   (then {command('status')} or {command('report')})")
+    return ExitCode.OK
+
+
+def cmd_status(args) -> int:
+    from xmlshred.reporting.status import run_status_command
+
+    settings = _load_settings(args)
+    return run_status_command(settings)
+
+
 COMMANDS = {
+    "init": cmd_init,
+    "status": cmd_status,
     "migrate": cmd_migrate,
     "init-db": cmd_init_db,
     "generate": cmd_generate,

@@ -329,7 +329,7 @@ def test_postgres_connect_failure_is_masked_and_clear(pg_dsn):
         open_target(spec)
     message = str(caught.value)
     assert "s3cr" not in message and "PWD=***" in message
-    assert "cannot connect" in message and "Check the server" in message
+    assert "cannot connect" in message and "check [target] server and port" in message
 
 
 @pytest.mark.postgres

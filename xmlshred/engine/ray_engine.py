@@ -35,6 +35,7 @@ from pathlib import Path
 from loguru import logger
 
 from xmlshred.engine.shards import Shard, ShardPlanError, file_chunks, plan_shards
+from xmlshred.vocab.errors import TerminalError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SOME_FAILED, EXIT_SIGNAL = 0, 1, 2, 3, 130
 SHARDS_PER_CPU = 4
@@ -43,7 +44,7 @@ _PASSED_ENV_PREFIXES = ("XMLSHRED_FAULT_",)
 """Test hooks the shards' mapper workers read from the environment (see workers/mapping_worker.py)."""
 
 
-class RayEngineError(Exception):
+class RayEngineError(TerminalError):
     """--engine ray cannot run as configured; ``exit_code`` says how the command ends (2 usage, 1 error)."""
 
     def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
@@ -192,7 +193,7 @@ def _drive(ray, settings, run_id: str, total: int, shards: list[Shard], leased, 
     shard_settings = dataclasses.replace(settings, engine=dataclasses.replace(settings.engine, kind="local"))
     logger.bind(actor="driver").info(
         "run {} starting on Ray: {} shards, {} records, source={} target={} mappers per shard={}",
-        run_id, len(shards), total, _masked(settings.source.url), _masked(settings.target.url),
+        run_id, len(shards), total, _masked(settings.source.url), _target_named(settings),
         settings.actors.mappers)
     refs = {task.remote(shard_settings, leased, shard, board): shard for shard in shards}
     previous = {}
@@ -457,3 +458,10 @@ class _Report:
                           f" error: {row['error']}" if row["error"] else "")
         self.log.info(summary_line(summary))
         return summary
+
+
+def _target_named(settings) -> str:
+    """The target's one spelling (``TargetSpec.description``), as every line of a run names it."""
+    from xmlshred.reporting.targets import target_label
+
+    return target_label(settings.target)

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 
 from xmlshred.sources.types import SourceItem
+from xmlshred.vocab.errors import TerminalError
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +114,7 @@ class ReadCursor:
         return self.exhausted_source and not self._pending
 
 
-class AccountingError(Exception):
+class AccountingError(TerminalError):
     """A message that the reader's accounting cannot explain (a bug, never bad input)."""
 
 

@@ -16,6 +16,7 @@ from xmlshred.loading.buffer import PendingRecord
 from xmlshred.loading.retry import RetriesExhausted, retry_transient
 from xmlshred.targets.processing_log import LogRow
 from xmlshred.targets.quality import EXAMPLE_KEYS, QualityRow, RejectRow
+from xmlshred.vocab.errors import TerminalError
 from xmlshred.vocab.quality import add_counts, split_label
 from xmlshred.vocab.results import BatchRows
 from xmlshred.vocab.schema import TargetSchema
@@ -23,7 +24,7 @@ from xmlshred.vocab.schema import TargetSchema
 DUPLICATE_REASON = "duplicate record key in this run's source; the first occurrence was kept"
 
 
-class FlushAborted(Exception):
+class FlushAborted(TerminalError):
     """A flush could not be committed (retries exhausted, or an unclassified
     database error). Nothing of it was marked done; a rerun reads it again."""
 

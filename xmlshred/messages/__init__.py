@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from xmlshred.sources.types import SourceItem
+from xmlshred.vocab.errors import TerminalError
 from xmlshred.vocab.results import ReadyRecord, RecordFailure
 
 
-class UnknownMessage(TypeError):
+class UnknownMessage(TerminalError, TypeError):
     """An actor received a message it has no handler for (a wiring bug)."""
 
 
@@ -172,6 +173,24 @@ class MapperLoad:
     """Documents read whole (no prefix reads, or a prefix that did not serve)."""
     worker_cpu_s: float = 0.0
     """All CPU seconds of the worker process since its previous answer (pipe traffic included)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TableCoverage:
+    """What one batch's mapped records gave per table, and the mapping paths its worker has not seen."""
+
+    mapper_index: int
+    """Which mapper."""
+    mapped: int
+    """Records of the batch that mapped."""
+    table_records: tuple[tuple[str, int], ...]
+    """(table, records of the batch with rows in it), every contract table (0 included)."""
+    unseen_paths: tuple[str, ...] | None = None
+    """The worker's mapping paths found in no document it checked yet (None: not checked)."""
+    paths_checked: int = 0
+    """Documents the worker has checked for mapping paths so far."""
+    coverage_cpu_s: float = 0.0
+    """CPU seconds the batch's path check cost the worker."""
 
 
 @dataclass(frozen=True, slots=True)

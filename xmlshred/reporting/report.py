@@ -112,7 +112,7 @@ def _select(runs: list[RunRecords], run_id: str | None) -> RunRecords:
 
 
 # Parse errors name where in the document they happened; grouping ignores that.
-_POSITION = re.compile(r" at line \d+, column \d+")
+_POSITION = re.compile(r" at line \d+, column \d+|, line \d+, column \d+")
 
 
 def failures_from_rows(rows: Iterable[Any], run_id: str | None = None) -> list[tuple[str, str, int]]:
@@ -343,6 +343,11 @@ def run_report_command(
         except TargetError as exc:
             raise ReportError(f"[target] cannot be used: {exc}") from exc
         records, others, missing = _metrics_of(label, metrics_path)
+        if missing is not None and spec.path is not None and not Path(spec.path).exists():
+            # Nothing recorded this target anywhere: say so first (a dry run's target may be absent
+            # and still have metrics, so only here).
+            raise ReportError(f"target {label} does not exist (no such file) and no run of it is in the "
+                              "metrics; check --target or [target] url (migrate and init-db create it)")
         if missing is not None:
             # No metrics of this target here (another host ran it, or another metrics file): what
             # the target itself recorded, when it recorded runs at all.
@@ -365,6 +370,7 @@ def run_report_command(
         sections.append(_target_failures_section(label, snapshot))
         sections += _quality_sections(snapshot, chosen)
         chosen_run = _select(group_runs(records), chosen)
+        sections += _coverage_section(chosen_run.summary)
         if (chosen_run.summary or {}).get("dry_run") or any(i.get("dry_run") for i in chosen_run.intervals):
             from xmlshred.reporting.dryrun import dry_run_path, dry_run_section
 
@@ -521,7 +527,9 @@ def _target_failures_section(label: str, snapshot) -> str:
     for stage, reason, count in failures:
         lines.append(f"    {count:>8,}  {stage}: {reason or '(no reason given)'}")
     if done.get("failed"):
-        lines.append("(a rerun skips failed records; python cli.py migrate --retry-failed processes them again)")
+        from xmlshred.vocab.program import command
+
+        lines.append(f"(a rerun skips failed records; {command('migrate', '--retry-failed')} processes them again)")
     return "\n".join(lines)
 
 
@@ -534,3 +542,14 @@ def _contract_schema_name(settings: Any) -> str | None:
         raise ReportError(
             f"the contract {settings.contract.path} names processing_log's schema and cannot be loaded: {exc}"
         ) from exc
+
+
+def _coverage_section(summary: dict[str, Any] | None) -> list[str]:
+    """The run's table coverage (sparse tables, unmatched mapping paths), when it has something to say."""
+    from xmlshred.reporting.coverage import coverage_lines
+
+    lines = coverage_lines((summary or {}).get("coverage"))
+    if not lines:
+        return []
+    return ["Table coverage (tables that got rows from under 1% of the mapped records, mapping paths that "
+            "matched nothing)\n" + "\n".join(f"    {line}" for line in lines)]

@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from xmlshred.db import sql
+from xmlshred.db.diagnosis import explain
 from xmlshred.db.dialect import Dialect
 from xmlshred.db.errors import (
     ConnectTargetError,
@@ -21,7 +22,6 @@ from xmlshred.db.errors import (
     TransientTargetError,
     describe_sqlstate,
 )
-from xmlshred.db.secrets import mask_secrets
 from xmlshred.db.spec import TargetSpec
 from xmlshred.db.values import column_array
 from xmlshred.targets import processing_log, quality, runs_table
@@ -33,10 +33,16 @@ _FIX_HINTS = {
                      "to find the record); check the contract's data_length/nullable against the table",
     TransientTargetError: "the connection or transaction was lost (outage, deadlock, timeout); "
                           "reconnect and retry the same flush",
-    TargetError: "check that `python cli.py init-db` created the tables and that the contract matches them",
+    TargetError: "check that `{init_db}` created the tables and that the contract matches them",
 }
 
 _STATEMENT_CACHE_SIZE = 256
+
+
+def _fix_hint(kind: type[TargetError]) -> str:
+    from xmlshred.vocab.program import command
+
+    return _FIX_HINTS[kind].format(init_db=command("init-db"))
 
 
 def _error_code(exc: BaseException) -> str | None:
@@ -107,10 +113,11 @@ class Target:
             pass
 
     def _connect_message(self, exc: BaseException) -> str:
-        detail = mask_secrets(str(exc.args[1] if len(getattr(exc, "args", ())) > 1 else exc))
-        return (f"cannot connect to target {self.spec.description}: {describe_sqlstate(_error_code(exc))}: "
-                f"{detail}. Check the server name and port, that the server is running and reachable, "
-                "the database name and the credentials ([target] in config.toml)")
+        diagnosis = explain(exc, self.spec, connecting=True)
+        hint = "" if diagnosis.hint else (
+            "; check the server name and port, that the server is running and reachable, "
+            "the database name and the credentials ([target] in config.toml)")
+        return f"cannot connect to target {self.spec.description}: {diagnosis.sentence()}{hint}"
 
     def _cursor(self):
         if self._connection is None:
@@ -142,7 +149,14 @@ class Target:
             f" key={key}" if key is not None else "",
         ))
         message = (f"{action} failed on {self.dialect.name} target{where}: {describe_sqlstate(code)} "
-                   f"({type(exc).__name__}); {_FIX_HINTS[kind]}")
+                   f"({type(exc).__name__}); {_fix_hint(kind)}")
+        if kind is not DataTargetError:
+            # Data errors' driver words may quote row values; every other error carries them.
+            diagnosis = explain(exc, self.spec)
+            hint = diagnosis.hint or _fix_hint(kind)
+            message = f"{action} failed on {self.dialect.name} target{where}: {diagnosis.sentence()}"
+            if not diagnosis.hint:
+                message += f"; {hint}"
         return kind(message, sqlstate=code, table=table, key=key)
 
     def _connection_lost(self) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from xmlshred.vocab.errors import TerminalError
+
 PROCESSING_LOG = "processing_log"
 """The engine's ledger table (one row per record); a contract may list it but never maps into it."""
 
@@ -23,7 +25,7 @@ IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 Use :func:`is_identifier` or :func:`check_identifier`; this is the only copy of the rule."""
 
 
-class UnsafeIdentifierError(ValueError):
+class UnsafeIdentifierError(TerminalError, ValueError):
     """A table, column or schema name is not a plain identifier (guarantee 5)."""
 
 

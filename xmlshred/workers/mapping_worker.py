@@ -28,6 +28,7 @@ from datetime import datetime
 from xmlshred.sources import SourceSpec
 from xmlshred.sources.errors import SourceError
 from xmlshred.sources.types import SourceItem
+from xmlshred.vocab.errors import TerminalError, TransientError
 from xmlshred.vocab.quality import fail_reason
 from xmlshred.vocab.results import MappedRecord, RecordFailure
 from xmlshred.workers.documents import BatchCosts, DocumentMapper
@@ -57,7 +58,7 @@ def _pause_allowance(path: str) -> float:
     return int(text) if text.isdigit() else 0
 
 
-class WorkerDied(Exception):
+class WorkerDied(TransientError):
     """The worker process died (crash, OOM kill, SIGKILL) before answering."""
 
     def __init__(self, exitcode: int | None) -> None:
@@ -65,7 +66,7 @@ class WorkerDied(Exception):
         self.exitcode = exitcode
 
 
-class WorkerStartError(Exception):
+class WorkerStartError(TerminalError):
     """The worker process could not compile the contract or did not start."""
 
 
@@ -85,6 +86,13 @@ class WorkerConfig:
     """The target's dialect name (``db.dialects.DIALECTS``): the form rows are sent back in."""
     quality_fail: tuple[str, ...] = ()
     """Kinds of changed value (``[quality]`` set to "fail") that fail a record at ``map``."""
+
+
+def _path_coverage(compiled):
+    """The worker's mapping-path check (``contract.coverage``), looking for every path of the contract."""
+    from xmlshred.contract.coverage import for_contract
+
+    return for_contract(compiled.contract, compiled.horizon)
 
 
 def _contains_marker(document: bytes | str, marker: str) -> bool:
@@ -128,7 +136,8 @@ def worker_main(connection, config: WorkerConfig, compiled=None, inherited: tupl
     connection.send(("ready", None))
     hooks = _FaultHooks()
     fail_kinds = frozenset(config.quality_fail)
-    documents = DocumentMapper(compiled, config.source, config.prefix_bytes, hooks.inspect)
+    documents = DocumentMapper(compiled, config.source, config.prefix_bytes, hooks.inspect,
+                               coverage=_path_coverage(compiled))
     counted = time.process_time()  # the worker's CPU up to here is start-up, not any batch's
     try:
         while True:
@@ -171,7 +180,7 @@ def fail_on_quality(results: list, fail_kinds: frozenset[str]) -> list:
     return checked
 
 
-class _Orphaned(Exception):
+class _Orphaned(TerminalError):
     """The parent died while a fault hook held the worker."""
 
 
