@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--key-end", type=int, help="last key (inclusive)")
     migrate.add_argument("--retry-failed", action="store_true", default=None,
                          help="also process records whose processing_log row says failed")
+    migrate.add_argument("--reprocess", metavar="WHAT",
+                         help="reload records already loaded, replacing their rows: stale (written by another "
+                              "contract fingerprint), failed (as --retry-failed), all, or keys:FILE "
+                              "(one key a line) ([run] reprocess)")
     migrate.add_argument("--dry-run", action="store_true", default=None,
                          help="map and validate everything, write nothing, report what would fail")
     migrate.add_argument("--now", help="pin the run's clock (ISO datetime, UTC)")
@@ -112,6 +116,7 @@ def _overrides(args: argparse.Namespace) -> dict:
         "run.key_end": getattr(args, "key_end", None),
         "run.retry_failed": getattr(args, "retry_failed", None),
         "run.dry_run": getattr(args, "dry_run", None),
+        "run.reprocess": getattr(args, "reprocess", None),
         "run.now": getattr(args, "now", None),
         "run.wait_s": getattr(args, "wait", None),
         "engine.kind": getattr(args, "engine", None),

@@ -22,9 +22,9 @@ from xmlshred.db.errors import (
     TransientTargetError,
     describe_sqlstate,
 )
+from xmlshred.db.record_rows import delete_rows, key_chunk
 from xmlshred.db.secrets import mask_secrets
 from xmlshred.db.spec import TargetSpec
-from xmlshred.db.record_rows import delete_rows, key_chunk
 from xmlshred.db.values import column_array
 from xmlshred.targets import processing_log, runs_table
 from xmlshred.targets.processing_log import LogRow
