@@ -240,7 +240,10 @@ def cmd_validate_contract(args) -> int:
             print(f"  - {problem}", file=sys.stderr)
         return ExitCode.USAGE
     schema = report.contract  # a valid contract
+    from xmlshred.contract import fingerprint_file
+
     print(f"{args.path}: valid ({len(schema.mappings)} mappings)")
+    print(f"fingerprint: {fingerprint_file(args.path)}")
     return ExitCode.OK
 
 
