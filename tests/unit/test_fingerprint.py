@@ -6,9 +6,8 @@ import copy
 import json
 
 from tests.helpers import EXAMPLE_CONTRACT
-from xmlshred.contract import contract_fingerprint, fingerprint_file
+from xmlshred.contract import contract_fingerprint, fingerprint_file, loader
 from xmlshred.contract import fingerprint as fp
-from xmlshred.contract import loader
 from xmlshred.loading.reprocess import Reprocess
 from xmlshred.targets.processing_log import Settled
 
