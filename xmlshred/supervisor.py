@@ -226,9 +226,10 @@ def check_reprocess(settings, schema, run_contract: ContractRun) -> None:
     finally:
         target.close()
     what = f"keys:{reprocess.keys_file}" if reprocess.mode == "keys" else reprocess.mode
-    logger.info("{}reprocess {}: {} records already loaded would be reloaded (contract {}){}",
-                "DRY RUN: " if settings.run.dry_run else "", what, count, run_contract.fingerprint,
-                "; nothing is written" if settings.run.dry_run else "")
+    dry = settings.run.dry_run
+    logger.info("{}reprocess {}: {} records already loaded {} reloaded (contract {}){}",
+                "DRY RUN: " if dry else "", what, count, "would be" if dry else "will be",
+                run_contract.fingerprint, "; nothing is written" if dry else "")
 
 
 def record_contract(settings, schema, run_id: str, run_contract: ContractRun) -> None:

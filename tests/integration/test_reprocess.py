@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+import os
+
+import pytest
 
 from tests.helpers import (
     EXAMPLE_CONTRACT,
@@ -203,3 +207,27 @@ def test_a_target_loaded_before_fingerprints_gains_the_column_without_losing_a_r
 def _plus(expected, ok, failed, extra_docs):
     _, more, more_ok, more_failed = expected_tables(EXAMPLE_CONTRACT, extra_docs)
     return {name: expected[name] + more[name] for name in expected}, ok | more_ok, {**failed, **more_failed}
+
+
+RAY_ADDRESS = os.environ.get("XMLSHRED_RAY_ADDRESS", "")
+
+
+@pytest.mark.postgres
+@pytest.mark.ray
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed: pip install -e '.[ray]'")
+@pytest.mark.skipif(not RAY_ADDRESS, reason="no Ray cluster: start one with `.ci/ray-cluster start` "
+                                            "and export XMLSHRED_RAY_ADDRESS")
+def test_reprocess_stale_on_the_ray_engine_shards_by_key_range(tmp_path, pg_database):
+    target_url = f"odbc:{pg_database}"
+    docs, config = loaded_target(tmp_path, target_url, count=120, edge_share=0.05)
+    changed = changed_contract(tmp_path)
+    result = run_cli("migrate", "--config", str(config), "--contract", str(changed), "--reprocess", "stale",
+                     "--engine", "ray", "--ray-address", RAY_ADDRESS, "--shards", "3", "--mappers", "1",
+                     timeout=300)
+    assert result.returncode in (0, 3), result.stderr[-3000:]
+    assert "reprocess stale: 120 records already loaded will be reloaded" in result.stderr
+    schema, expected, ok, failed = expected_tables(changed, docs)
+    assert_target_matches(target_url, schema, expected, ok, failed)
+    log = log_rows(target_url, schema)
+    assert {row[3] for row in log.values()} == {fingerprint_file(changed)}
+    assert len({row[2] for row in log.values()}) == 1  # one run id: the driver's, for every shard
