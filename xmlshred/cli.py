@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     chosen.add_argument("--keys", type=Path, metavar="FILE", help="the record keys in FILE, one a line")
     chosen.add_argument("--all", action="store_true", help="every source record")
     verify.add_argument("--seed", type=int, default=0, help="the sample's random seed (default 0)")
+    verify.add_argument("--mappers", type=int, help="processes reading and mapping documents ([actors] mappers)")
     verify.add_argument("--now", help="the clock the load pinned (ISO datetime, UTC); without it columns made "
                                       "from the clock are not compared")
     verify.add_argument("--write-keys", type=Path, metavar="FILE",
@@ -275,7 +276,8 @@ def cmd_verify(args) -> int:
             compiled=compiled, fingerprint=fingerprint_file(settings.contract.path),
             lineage=record_lineage(contract, compiled.schema),
             sample=None if (args.all or keys is not None) else (args.sample or VERIFY_DEFAULT_SAMPLE),
-            keys=keys, seed=args.seed, clock_pinned=settings.run.now is not None)
+            keys=keys, seed=args.seed, clock_pinned=settings.run.now is not None,
+            processes=settings.actors.mappers, prefix_bytes=settings.source.prefix_bytes)
         result = run_verify(request)
     except (supervisor.ConfigurationError, ReprocessError, LineageError, VerifyError, TargetError) as exc:
         logger.error("verify cannot run: {}", exc)

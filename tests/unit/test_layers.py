@@ -46,7 +46,7 @@ ALLOWED: dict[str, set[str]] = {
     "supervisor": {"actors", "contract", "db", "vocab", "sources", "targets", "loading", "messages", "reporting",
                    "workers", "settings"},
     "engine": {"supervisor", "contract", "db", "vocab", "sources", "targets", "reporting", "settings"},
-    "verify": {"contract", "db", "vocab", "sources", "targets", "loading"},
+    "verify": {"contract", "db", "vocab", "sources", "targets", "loading", "workers"},
     "cli": {"verify",
             "engine", "supervisor", "actors", "contract", "db", "vocab", "sources", "targets", "loading", "messages",
             "reporting", "workers", "settings", "generator"},

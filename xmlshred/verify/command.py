@@ -21,9 +21,9 @@ from xmlshred.db.spec import TargetSpec
 from xmlshred.sources import SourceError, SourceSpec, open_source
 from xmlshred.targets.readonly import open_readonly
 from xmlshred.targets.record_reader import read_record_rows
-from xmlshred.verify.compare import TableDiff, canonical_row, compare_rows
+from xmlshred.verify.compare import TableDiff, compare_rows, row_canonicalizer
+from xmlshred.verify.mapping import MappedBatches
 from xmlshred.vocab.lineage import RecordLineage
-from xmlshred.vocab.results import MappedRecord
 
 BATCH = 500
 """Records read, mapped and compared together (one fetch, one read per table)."""
@@ -54,6 +54,10 @@ class VerifyRequest:
     """The sample's random seed (the same seed and source give the same sample)."""
     clock_pinned: bool = False
     """The contract's clock was pinned (``--now``): columns made from the clock are compared too."""
+    processes: int = 1
+    """Processes that read and map the documents (``[actors] mappers``); 1: this process alone."""
+    prefix_bytes: int = 0
+    """``[source] prefix_bytes``: read document prefixes first where they suffice, as migrate does."""
 
 
 @dataclass
@@ -151,8 +155,11 @@ def run_verify(request: VerifyRequest) -> VerifyResult:
                               "loaded there (check --target)")
         items = _choose(source, request, result)
         result.selected = len(items)
-        for start in range(0, len(items), BATCH):
-            _verify_batch(request, source, target, items[start:start + BATCH], skips, result)
+        batches = [items[first:first + BATCH] for first in range(0, len(items), BATCH)]
+        with MappedBatches(request.compiled, request.source, request.prefix_bytes, skips,
+                           request.processes) as mapper:
+            for mapped in mapper.map(batches):
+                _verify_batch(request, target, mapped, skips, result)
     except SourceError as exc:
         raise VerifyError(f"source cannot be read: {mask_secrets(str(exc))}") from exc
     except TargetError as exc:
@@ -163,26 +170,17 @@ def run_verify(request: VerifyRequest) -> VerifyResult:
     return result
 
 
-def _verify_batch(request: VerifyRequest, source, target, items: list, skips: dict, result: VerifyResult) -> None:
+def _verify_batch(request: VerifyRequest, target, mapped_batch: list, skips: dict, result: VerifyResult) -> None:
+    """Compare one batch: ``mapped_batch`` is (key, {table: canonical rows} or None for a failure)."""
     schema = request.compiled.schema
-    tables = {table.name: table for table in schema.tables}
-    mapped: dict[int, dict[str, list[tuple]] | None] = {}
-    for document in source.fetch(items):
-        outcome = request.compiled.map_document(document.document, expected_key=document.item.key)
-        key = outcome.key if isinstance(outcome, MappedRecord) else (
-            getattr(outcome, "key", None) if getattr(outcome, "key", None) is not None else document.item.key)
-        if key is None or (request.keys is not None and key not in request.keys):
-            continue
-        if isinstance(outcome, MappedRecord):
-            mapped[key] = {name: [canonical_row(row, tables[name], skips[name]) for row in rows]
-                           for name, rows in outcome.tables}
-        else:
-            mapped[key] = None
+    mapped = {key: tables for key, tables in mapped_batch
+              if key is not None and (request.keys is None or key in request.keys)}
     if not mapped:
         return
     keys = list(mapped)
     entries = target.done_records(keys)
     stored = read_record_rows(target, schema, request.lineage, keys)
+    convert = {table.name: row_canonicalizer(table, skips[table.name]) for table in schema.tables}
     for key, expected_tables in mapped.items():
         result.checked += 1
         entry = entries.get(key)
@@ -191,7 +189,7 @@ def _verify_batch(request: VerifyRequest, source, target, items: list, skips: di
             result.failing_now += 1
         for table in schema.tables:
             expected = (expected_tables or {}).get(table.name, [])
-            actual = [canonical_row(row, table, skips[table.name]) for row in stored[table.name].get(key, ())]
+            actual = [convert[table.name](row) for row in stored[table.name].get(key, ())]
             agrees &= compare_rows(table, key, expected, actual, result.tables[table.name])
         stale = entry is not None and (entry.contract_hash or "") != request.fingerprint
         if expected_tables is not None and entry is None:
