@@ -231,3 +231,45 @@ def test_reprocess_stale_on_the_ray_engine_shards_by_key_range(tmp_path, pg_data
     log = log_rows(target_url, schema)
     assert {row[3] for row in log.values()} == {fingerprint_file(changed)}
     assert len({row[2] for row in log.values()}) == 1  # one run id: the driver's, for every shard
+
+
+def test_reprocess_stale_of_a_file_source_checks_keys_after_mapping(tmp_path):
+    """Files: the keys are known only once mapped, so the writer selects what to reload."""
+    folder = tmp_path / "feed"
+    generated = run_cli("generate", "--count", "15", "--out", str(folder), "--profile", "small", "--seed", "3")
+    assert generated.returncode == 0, generated.stderr[-2000:]
+    target = f"sqlite:///{tmp_path / 'target.db'}"
+    from tests.helpers import pipeline_config
+
+    config = pipeline_config(tmp_path, str(folder), target)
+    assert _migrate(config).returncode in (0, 3)
+    changed = changed_contract(tmp_path)
+    schema = expected_tables(EXAMPLE_CONTRACT, [])[0]
+    before = log_rows(target, schema)
+    result = _migrate(config, "--contract", str(changed), "--reprocess", "stale")
+    assert result.returncode in (0, 3), result.stderr[-3000:]
+    after = log_rows(target, schema)
+    assert set(after) == set(before) and {row[3] for row in after.values()} == {fingerprint_file(changed)}
+    assert run_cli("verify", "--config", str(config), "--contract", str(changed), "--all").returncode == 0
+    again = _migrate(config, "--contract", str(changed), "--reprocess", "stale")
+    assert again.returncode == 0 and log_rows(target, schema) == after  # nothing stale: nothing written
+
+
+def test_validate_contract_prints_the_fingerprint_and_report_counts_records_per_fingerprint(tmp_path):
+    target = f"sqlite:///{tmp_path / 'target.db'}"
+    docs, config = loaded_target(tmp_path, target, count=12, edge_share=0.0)
+    changed = changed_contract(tmp_path)
+    keys = tmp_path / "keys.txt"
+    keys.write_text("1\n2\n3\n", encoding="utf-8")
+    assert _migrate(config, "--contract", str(changed), "--reprocess", f"keys:{keys}").returncode == 0
+    shown = run_cli("validate-contract", str(changed))
+    assert shown.returncode == 0 and f"fingerprint: {fingerprint_file(changed)}" in shown.stdout
+    report = run_cli("report", "--config", str(config), "--contract", str(changed))
+    assert report.returncode == 0, report.stderr[-2000:]
+    section = report.stdout[report.stdout.index("Records by contract fingerprint"):]
+    lines = section.splitlines()
+    new_line = next(line for line in lines if line.startswith(fingerprint_file(changed)))
+    old_line = next(line for line in lines if line.startswith(fingerprint_file(EXAMPLE_CONTRACT)))
+    assert "(current)" in new_line and new_line.split()[-2:] == ["3", "0"]
+    assert old_line.split()[-2:] == [str(len(docs) - 3), "0"]
+    assert "--reprocess stale" in section
