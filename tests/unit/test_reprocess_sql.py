@@ -46,6 +46,15 @@ def test_lineage_reaches_child_tables_through_their_parent():
     assert order.index("app_contact_address") < order.index("app_contact_base") < order.index("app_base")
 
 
+def test_lineage_of_the_recreational_lending_contract():
+    path = EXAMPLE_CONTRACT.parent.parent / "recreational_lending" / "contract.json"
+    contract = load_contract(path)
+    schema = compile_contract(contract, MapOptions(now=datetime(2025, 1, 1))).schema
+    lineage = record_lineage(contract, schema)
+    assert {p.table for p in lineage.paths} == {t.name for t in schema.tables}
+    assert {p.table for p in lineage.paths if p.hops} == {"app_contact_address", "app_contact_employment"}
+
+
 def test_lineage_refuses_a_table_it_cannot_reach():
     contract, compiled = _compiled()
     broken = contract.__class__.__new__(contract.__class__)
