@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--key-end", type=int, help="last key (inclusive)")
     migrate.add_argument("--retry-failed", action="store_true", default=None,
                          help="also process records whose processing_log row says failed")
+    migrate.add_argument("--reprocess", metavar="WHAT",
+                         help="reload records already loaded, replacing their rows: stale (written by another "
+                              "contract fingerprint), failed (as --retry-failed), all, or keys:FILE "
+                              "(one key a line) ([run] reprocess)")
     migrate.add_argument("--dry-run", action="store_true", default=None,
                          help="map and validate everything, write nothing, report what would fail")
     migrate.add_argument("--now", help="pin the run's clock (ISO datetime, UTC)")
@@ -89,6 +93,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate-contract", help="check a contract; list every problem")
     validate.add_argument("path", type=Path, metavar="PATH", help="the mapping contract JSON file to check")
+
+    verify = commands.add_parser("verify", help="compare the target's rows with the source mapped by the "
+                                                 "contract; read-only (exit 0 agree, 1 differ, 2 bad input)")
+    _common(verify)
+    verify.add_argument("--source", help="the source the target was loaded from (default: [source] url)")
+    verify.add_argument("--target", help="the target to check (default: [target] url)")
+    chosen = verify.add_mutually_exclusive_group()
+    chosen.add_argument("--sample", type=int, metavar="N", help="a random sample of N source records (default 1000)")
+    chosen.add_argument("--keys", type=Path, metavar="FILE", help="the record keys in FILE, one a line")
+    chosen.add_argument("--all", action="store_true", help="every source record")
+    verify.add_argument("--seed", type=int, default=0, help="the sample's random seed (default 0)")
+    verify.add_argument("--mappers", type=int, help="processes reading and mapping documents ([actors] mappers)")
+    verify.add_argument("--now", help="the clock the load pinned (ISO datetime, UTC); without it columns made "
+                                      "from the clock are not compared")
+    verify.add_argument("--write-keys", type=Path, metavar="FILE",
+                        help="write the keys that differ, one a line (for migrate --reprocess keys:FILE)")
 
     report = commands.add_parser("report", help="summarise runs from metrics.jsonl and processing_log")
     _common(report)
@@ -148,6 +168,7 @@ def _overrides(args: argparse.Namespace) -> dict:
         "run.key_end": getattr(args, "key_end", None),
         "run.retry_failed": getattr(args, "retry_failed", None),
         "run.dry_run": getattr(args, "dry_run", None),
+        "run.reprocess": getattr(args, "reprocess", None),
         "run.now": getattr(args, "now", None),
         "run.wait_s": getattr(args, "wait", None),
         "engine.kind": getattr(args, "engine", None),
@@ -258,8 +279,53 @@ def cmd_validate_contract(args) -> int:
             print(f"  - {problem}", file=sys.stderr)
         return ExitCode.USAGE
     schema = report.contract  # a valid contract
+    from xmlshred.contract import fingerprint_file
+
     print(f"{args.path}: valid ({len(schema.mappings)} mappings)")
+    print(f"fingerprint: {fingerprint_file(args.path)}")
     return ExitCode.OK
+
+
+VERIFY_DEFAULT_SAMPLE = 1000
+
+
+def cmd_verify(args) -> int:
+    from loguru import logger
+
+    from xmlshred import supervisor
+    from xmlshred.contract import LineageError, fingerprint_file, record_lineage
+    from xmlshred.db.spec import target_spec
+    from xmlshred.loading.reprocess import ReprocessError, read_keys_file
+    from xmlshred.targets import TargetError
+    from xmlshred.verify import VerifyError, VerifyRequest, print_report, run_verify
+    from xmlshred.verify.command import write_keys
+
+    settings = _load_settings(args)
+    _configure_logging(settings)
+    if args.sample is not None and args.sample < 1:
+        logger.error("--sample must be at least 1")
+        return ExitCode.USAGE
+    try:
+        contract = supervisor.load_checked_contract(settings)
+        compiled = supervisor.compile_for(settings, contract, supervisor.run_clock(settings))
+        keys = read_keys_file(args.keys) if args.keys is not None else None
+        request = VerifyRequest(
+            source=supervisor.source_spec(settings, contract), target=target_spec(settings), contract=contract,
+            compiled=compiled, fingerprint=fingerprint_file(settings.contract.path),
+            lineage=record_lineage(contract, compiled.schema),
+            sample=None if (args.all or keys is not None) else (args.sample or VERIFY_DEFAULT_SAMPLE),
+            keys=keys, seed=args.seed, clock_pinned=settings.run.now is not None,
+            processes=settings.actors.mappers, prefix_bytes=settings.source.prefix_bytes)
+        result = run_verify(request)
+    except (supervisor.ConfigurationError, ReprocessError, LineageError, VerifyError, TargetError) as exc:
+        logger.error("verify cannot run: {}", exc)
+        return ExitCode.USAGE
+    print_report(request, result, sys.stdout)
+    if args.write_keys is not None:
+        count = write_keys(result, args.write_keys)
+        print(f"wrote {count} differing keys to {args.write_keys} "
+              f"(reload them: migrate --reprocess keys:{args.write_keys})")
+    return result.exit_code
 
 
 def cmd_report(args) -> int:
@@ -303,6 +369,7 @@ COMMANDS = {
     "generate": cmd_generate,
     "validate-contract": cmd_validate_contract,
     "report": cmd_report,
+    "verify": cmd_verify,
 }
 
 

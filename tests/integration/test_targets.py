@@ -146,7 +146,7 @@ def test_processing_log_upsert_increments_attempts(target):
     write_flush(target, SCHEMA, [], [LogRow(6, "failed", "parse", "not well-formed", "run-2", later)])
 
     log = {row[0]: row for row in target.table_rows("processing_log")}
-    key, status, stage, reason, attempts, run_id, updated_at = log[5]
+    key, status, stage, reason, attempts, run_id, updated_at, _contract_hash = log[5]
     assert (status, stage, reason, attempts, run_id) == ("success", None, None, 2, "run-2")
     assert canonical_text(updated_at) == "2025-10-14 20:10:54"
     assert log[6][1:5] == ("failed", "parse", "not well-formed", 1)

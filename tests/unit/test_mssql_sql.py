@@ -127,10 +127,12 @@ def test_create_tables_parse_with_types_keys_and_existence_check():
     assert created["processing_log"] == {
         "app_id": "BIGINT", "status": "NVARCHAR(16)", "stage": "NVARCHAR(16)", "reason": "NVARCHAR(1000)",
         "attempts": "INTEGER", "run_id": "NVARCHAR(64)", "updated_at": "DATETIME2(6)",
+        "contract_hash": "NVARCHAR(64)",
     }
     assert created["xmlshred_runs"] == {
         "run_id": "NVARCHAR(64)", "host": "NVARCHAR(255)", "pid": "INTEGER", "started": "DATETIME2(6)",
         "heartbeat": "DATETIME2(6)", "finished": "DATETIME2(6)", "outcome": "NVARCHAR(32)",
+        "contract_hash": "NVARCHAR(64)", "contract_tables": "NVARCHAR(4000)",
     }
     assert "DECIMAL(18,2)" in statements[0]  # sqlglot normalises DECIMAL to NUMERIC above
 
@@ -234,7 +236,7 @@ def test_processing_log_merge_increments_attempts():
     assert isinstance(tree, exp.Merge)
     assert tree.this.sql("tsql").startswith("[sandbox].[processing_log]")
     assert "[t].[attempts] = [t].[attempts] + 1" in steps[0].sql
-    assert placeholders(tree) == len(steps[0].params) == 14
+    assert placeholders(tree) == len(steps[0].params) == 16  # 8 columns (contract_hash included) x 2 rows
     assert steps[0].params[:7] == [1, "success", None, None, 1, "r", "2025-01-02T03:04:05.678901"]
 
 

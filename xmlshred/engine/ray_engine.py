@@ -99,6 +99,8 @@ def run_on_ray(settings) -> int:
         contract, compiled = supervisor.load_compiled(settings, now)
         source = supervisor.source_spec(settings, contract)
         total = supervisor._preflight(source, settings, compiled.schema)
+        run_contract = supervisor.contract_run(settings, contract, compiled.schema)
+        supervisor.check_reprocess(settings, compiled.schema, run_contract)  # shards reprocess by key range
     except supervisor.ConfigurationError as exc:
         logger.error("cannot start: {}", exc)
         return EXIT_USAGE
@@ -130,6 +132,7 @@ def run_on_ray(settings) -> int:
         outcome = "error"
         try:
             supervisor._ensure_tables(supervisor.target_opener(settings, compiled.schema))
+            supervisor.record_contract(settings, compiled.schema, run_id, run_contract)
             shard_count = settings.engine.shards or SHARDS_PER_CPU * max(1, int(ray.cluster_resources().get("CPU", 1)))
             if source.keyed:
                 shards = plan_shards(source, min(shard_count, total), settings.run.key_start,

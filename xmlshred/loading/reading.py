@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from xmlshred.loading.reprocess import Reprocess
 from xmlshred.sources.types import SourceItem
 from xmlshred.vocab.errors import TerminalError
 
@@ -26,6 +27,8 @@ class ReadLimits:
     key_start: int | None = None
     key_end: int | None = None
     retry_failed: bool = False
+    reprocess: Reprocess | None = None
+    """``migrate --reprocess``: which already-logged records are read again (None: none)."""
 
 
 class ReadCursor:
@@ -58,6 +61,8 @@ class ReadCursor:
         self.resumed_failed: dict[str, int] = {}
         """Failures an earlier attempt of this run logged, by stage."""
         self.taken = 0
+        self.reloaded = 0
+        """Reprocess: records read again that processing_log already held."""
 
     def _refill(self) -> None:
         while not self._pending and not self.exhausted_source:
@@ -75,7 +80,9 @@ class ReadCursor:
                     continue
                 entry = done.get(item.key)
                 status = entry.status if entry is not None else None
-                if status == "success" or (status == "failed" and not self._limits.retry_failed):
+                if self._limits.reprocess is not None:
+                    self._select_for_reprocess(item, entry)
+                elif status == "success" or (status == "failed" and not self._limits.retry_failed):
                     if self._run_id is None or entry.run_id != self._run_id:
                         self.skipped_done += 1
                     elif status == "success":
@@ -96,6 +103,21 @@ class ReadCursor:
         except OSError:
             return False  # let the worker read it and say what is wrong
         return (status.st_size, status.st_mtime_ns) == known
+
+    def _select_for_reprocess(self, item: SourceItem, entry) -> None:
+        """A reprocess reads what it selects, except what this same run settled already (resumed)."""
+        if entry is not None and self._run_id is not None and entry.run_id == self._run_id:
+            if entry.status == "success":
+                self.resumed_ok += 1
+            else:
+                stage = entry.stage or "unknown"
+                self.resumed_failed[stage] = self.resumed_failed.get(stage, 0) + 1
+        elif self._limits.reprocess.wants(item.key, entry):
+            if entry is not None:
+                self.reloaded += 1
+            self._pending.append(item)
+        else:
+            self.skipped_done += 1
 
     def next_items(self, count: int) -> list[SourceItem]:
         if self._limits.limit:

@@ -13,10 +13,13 @@ from loguru import logger
 
 from xmlshred.db.errors import DataTargetError, TargetError
 from xmlshred.loading.buffer import PendingRecord
+from xmlshred.loading.reprocess import Reprocess
 from xmlshred.loading.retry import RetriesExhausted, retry_transient
 from xmlshred.targets.processing_log import LogRow
 from xmlshred.targets.quality import EXAMPLE_KEYS, QualityRow, RejectRow
+from xmlshred.targets.target import Replacement
 from xmlshred.vocab.errors import TerminalError
+from xmlshred.vocab.lineage import RecordLineage
 from xmlshred.vocab.quality import add_counts, split_label
 from xmlshred.vocab.results import BatchRows
 from xmlshred.vocab.schema import TargetSchema
@@ -69,6 +72,9 @@ class FlushWriter:
         retry_failed: bool = False,
         sleep: Callable[[float], None] = time.sleep,
         on_dry_failure: Callable[[int | None, str, str, str], None] | None = None,
+        contract_hash: str = "",
+        reprocess: Reprocess | None = None,
+        lineage: RecordLineage | None = None,
     ) -> None:
         self.target = target
         self.schema = schema
@@ -82,6 +88,14 @@ class FlushWriter:
         self._sleep = sleep
         self._on_dry_failure = on_dry_failure
         """Dry runs: called with (key, source label, stage, reason) for each record that would fail."""
+        self.contract_hash = contract_hash
+        """The run's contract fingerprint, written on every processing_log row."""
+        self.reprocess = reprocess
+        """``migrate --reprocess``: keys already logged are reloaded, their earlier rows replaced."""
+        self.lineage = lineage
+        """How each table's rows of a record are reached (needed when ``reprocess`` replaces rows)."""
+        if reprocess is not None and reprocess.replaces_rows and lineage is None:
+            raise ValueError("a reprocess that replaces rows needs the contract's record lineage")
         self._log = logger.bind(actor="insert")
         self._table_order = [table.name for table in schema.tables]
         self._now = datetime.now(UTC).replace(tzinfo=None)
@@ -125,7 +139,7 @@ class FlushWriter:
 
     def _log_row(self, key: int, status: str, stage: str | None, reason: str | None) -> LogRow:
         return LogRow(key=key, status=status, stage=stage, reason=reason,
-                      run_id=self.run_id, updated_at=self._now)
+                      run_id=self.run_id, updated_at=self._now, contract_hash=self.contract_hash)
 
     # -- the flush ----------------------------------------------------------
 
@@ -183,8 +197,11 @@ class FlushWriter:
         if not records:
             return records
         keys = [p.mapped.record.key for p in records]
-        statuses = self._with_retries(lambda: self.target.done_keys(keys))
-        done = {key for key, status in statuses.items() if status == "success"}
+        if self.reprocess is not None:
+            done = self._settled_by_this_run(keys)
+        else:
+            statuses = self._with_retries(lambda: self.target.done_keys(keys))
+            done = {key for key, status in statuses.items() if status == "success"}
         if not done:
             return records
         self._log.warning("{} records of this flush were already committed by another run "
@@ -198,7 +215,9 @@ class FlushWriter:
         failures: list[tuple[int | None, object]] = []
         rejects: list[RejectRow] = []
         done: dict[int, str] = {}
-        if self.check_done:
+        if self.check_done and self.reprocess is not None:
+            done = self._reprocess_done([self._key_of(p) for p in records])
+        elif self.check_done:
             keys = [self._key_of(p) for p in records]
             done = self._with_retries(lambda: self.target.done_keys([k for k in keys if k is not None]))
         seen: set[int] = set()
@@ -260,6 +279,23 @@ class FlushWriter:
                                    ",".join(str(key) for key in keys)))
         return rows, touched
 
+    def _settled_by_this_run(self, keys: list[int]) -> set[int]:
+        """Reprocess: the keys this run has committed already (earlier runs' successes are to be replaced)."""
+        entries = self._with_retries(lambda: self.target.done_records(keys))
+        return {key for key, entry in entries.items() if entry.status == "success" and entry.run_id == self.run_id}
+
+    def _reprocess_done(self, keys: list[int | None]) -> dict[int, str]:
+        """Reprocess with keys known only after mapping (files): the keys not to write, each as
+        ``success`` (what makes ``_triage`` skip a key)."""
+        wanted = [key for key in keys if key is not None]
+        entries = self._with_retries(lambda: self.target.done_records(wanted)) if wanted else {}
+        done = {}
+        for key in wanted:
+            entry = entries.get(key)
+            if (entry is not None and entry.run_id == self.run_id) or not self.reprocess.wants(key, entry):
+                done[key] = "success"
+        return done
+
     @staticmethod
     def _key_of(pending: PendingRecord) -> int | None:
         if pending.mapped is not None:
@@ -274,6 +310,9 @@ class FlushWriter:
             return
         quality_rows, totals = self._quality_rows(successes)
         success_keys = [p.mapped.record.key for p in successes]
+        replace = None
+        if self.reprocess is not None and self.reprocess.replaces_rows and success_keys:
+            replace = Replacement(self.lineage, tuple(success_keys))
         attempts = 0
 
         def write() -> None:
@@ -286,7 +325,8 @@ class FlushWriter:
                 self._log.warning("the previous attempt of this flush had committed; not writing it again")
                 return
             self.target.write_flush(self.schema, tables, log_rows, dedupe=dedupe,
-                                    quality_rows=quality_rows, reject_rows=rejects, cleared_rejects=cleared)
+                                    quality_rows=quality_rows, reject_rows=rejects, cleared_rejects=cleared,
+                                    replace=replace)
 
         cleared = self._cleared
         self._with_retries(write)
@@ -296,6 +336,9 @@ class FlushWriter:
         self._quality.update(totals)  # committed: these are now this writer's rows
 
     def _committed_already(self, keys: list[int]) -> bool:
+        if self.reprocess is not None:  # the key had an earlier success: only this run's one counts
+            entry = self.target.done_records(keys[:1]).get(keys[0])
+            return entry is not None and entry.status == "success" and entry.run_id == self.run_id
         statuses = self.target.done_keys(keys[:1])
         return statuses.get(keys[0]) == "success"
 

@@ -369,6 +369,8 @@ def run_report_command(
                                                  metrics_path))
         sections.append(_target_failures_section(label, snapshot))
         sections += _quality_sections(snapshot, chosen)
+        if snapshot.has_log:
+            sections.append(fingerprints_section(snapshot.rows, _current_fingerprint(settings)))
         chosen_run = _select(group_runs(records), chosen)
         sections += _coverage_section(chosen_run.summary)
         if (chosen_run.summary or {}).get("dry_run") or any(i.get("dry_run") for i in chosen_run.intervals):
@@ -489,7 +491,7 @@ def _target_runs_section(runs: list[tuple], in_metrics: set[str], metrics_path) 
     title = "Runs recorded by the target (xmlshred_runs)"
     if not runs:
         return f"{title}\nnone"
-    records = sorted((dict(zip(COLUMNS, run, strict=True)) for run in runs),
+    records = sorted((dict(zip(COLUMNS, run[:len(COLUMNS)], strict=True)) for run in runs),
                      key=lambda run: str(run["started"]), reverse=True)
     marked = metrics_path is not None  # without metrics every run would be marked: none is
     rows = [[str(run["run_id"]) + (" *" if marked and str(run["run_id"]) not in in_metrics else ""),
@@ -503,6 +505,40 @@ def _target_runs_section(runs: list[tuple], in_metrics: set[str], metrics_path) 
         lines.append(f"* not in {metrics_path}: a run with another metrics file or on another host, "
                      "or one that stopped before it wrote any metrics")
     return "\n".join(lines)
+
+
+FINGERPRINT_POSITION = 7
+"""processing_log's contract_hash column (after updated_at); absent on a target not yet upgraded."""
+
+
+def fingerprints_section(rows: Iterable[Sequence[Any]], current: str | None) -> str:
+    """How many records each contract fingerprint produced (processing_log), by status; the current
+    contract's marked. "(none)" is the entries from before fingerprints."""
+    counts: dict[str, dict[str, int]] = {}
+    for row in rows:
+        fingerprint = (row[FINGERPRINT_POSITION] if len(row) > FINGERPRINT_POSITION else None) or ""
+        by_status = counts.setdefault(str(fingerprint), {})
+        by_status[str(row[1])] = by_status.get(str(row[1]), 0) + 1
+    title = "Records by contract fingerprint (processing_log)"
+    if not counts:
+        return f"{title}\nnone"
+    table = [[(fingerprint or "(none)") + (" (current)" if current and fingerprint == current else ""),
+              _number(by_status.get("success", 0)), _number(by_status.get("failed", 0))]
+             for fingerprint, by_status in sorted(counts.items(), key=lambda item: -sum(item[1].values()))]
+    lines = [title, *_table(["fingerprint", "success", "failed"], table, right={1, 2})]
+    if current and any(fingerprint != current for fingerprint in counts):
+        lines.append("records of another fingerprint are stale: migrate --reprocess stale reloads them")
+    return "\n".join(lines)
+
+
+def _current_fingerprint(settings: Any) -> str | None:
+    """The fingerprint of the configured contract, or None when it cannot be read."""
+    from xmlshred.contract import fingerprint_file
+
+    try:
+        return fingerprint_file(settings.contract.path)
+    except (OSError, ValueError):
+        return None
 
 
 def _stamp(value: Any) -> str:

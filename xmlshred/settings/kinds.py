@@ -329,3 +329,24 @@ class Url(Kind):
                 ) from None
             return "sqlite:///" + path  # the scheme as the consumers match it (lower case)
         return scheme + url[len(scheme):]
+
+
+REPROCESS_MODES = ("stale", "failed", "all")
+"""The fixed words of ``[run] reprocess`` (besides ``keys:FILE``)."""
+
+
+@dataclass(frozen=True)
+class ReprocessWhat(Kind):
+    """``[run] reprocess``: "" (none), ``stale``, ``failed``, ``all`` or ``keys:FILE``."""
+
+    description = '"" (none), "stale", "failed", "all" or "keys:FILE" (a file of record keys, one a line)'
+
+    def from_toml(self, value: object) -> str:
+        if not isinstance(value, str):
+            raise Invalid(f"expected {self.description}")
+        text = value.strip()
+        if text in ("", *REPROCESS_MODES):
+            return text
+        if text.startswith("keys:") and text[len("keys:"):].strip():
+            return text
+        raise Invalid(f"expected {self.description}")

@@ -23,6 +23,7 @@ from xmlshred.settings.kinds import (
     Number,
     OptionalInteger,
     Port,
+    ReprocessWhat,
     Text,
     Timestamp,
     Url,
@@ -232,6 +233,11 @@ class RunSettings(_Section):
     key_end: int | None = _key(None, OptionalInteger(), 'highest source key to process; "" = to the last')
     retry_failed: bool = _key(False, Flag(), "process records the processing_log marks failed again")
     dry_run: bool = _key(False, Flag(), "read and map but write nothing")
+    reprocess: str = _key(
+        "", ReprocessWhat(),
+        'reload records already loaded: "stale" (written by another contract fingerprint), "failed" '
+        '(as retry_failed), "all", "keys:FILE" (the keys in FILE, one a line); "" = only new records',
+    )
     wait_s: float = _key(0.0, Number(0), "seconds to wait for another run that holds the target's lease "
                          "(0 = refuse at once, exit 2)")
 

@@ -118,6 +118,14 @@ def _sqlite_probe(path: Path, where: str, dry_run: bool, timeout_s: float) -> No
         connection.close()
 
 
+def _upgrades(cursor, dialect, schema: TargetSchema) -> list[str]:
+    """The ALTER TABLEs ``Target.upgrade_bookkeeping`` will run, so the probe writes the row shape it will."""
+    from xmlshred.targets import processing_log, runs_table, upgrade
+
+    tables = [processing_log.log_table(schema.key_column), runs_table.runs_table()]
+    return upgrade.upgrade_statements(cursor, dialect, schema.schema_name, tables)
+
+
 def _check_odbc(spec: TargetSpec, schema: TargetSchema) -> None:
     from xmlshred.targets import open_target
     from xmlshred.targets.target import ddl_statements, plan_flush
@@ -131,6 +139,8 @@ def _check_odbc(spec: TargetSpec, schema: TargetSchema) -> None:
             if spec.dialect.begin_sql:
                 cursor.execute(spec.dialect.begin_sql)
             for statement in ddl_statements(spec.dialect, schema):
+                cursor.execute(statement)
+            for statement in _upgrades(cursor, spec.dialect, schema):  # an older target's missing columns
                 cursor.execute(statement)
             probe = LogRow(PROBE_KEY, "failed", "probe", "write probe", "probe", datetime(2000, 1, 1))
             for step in plan_flush(spec.dialect, schema, [], [probe], spec.identity_columns, {}):

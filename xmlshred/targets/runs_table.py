@@ -26,6 +26,11 @@ RUNNING = "running"
 ABANDONED = "abandoned"
 OUTCOMES = (RUNNING, "finished", "error", "interrupted", ABANDONED)
 
+CONTRACT_HASH = "contract_hash"
+"""The fingerprint of the run's contract (written by ``targets.fingerprints`` once the run holds the lease)."""
+CONTRACT_TABLES = "contract_tables"
+"""The run's contract's data tables, comma separated (a reprocess checks they are still the contract's)."""
+
 COLUMNS = ("run_id", "host", "pid", "started", "heartbeat", "finished", "outcome")
 
 
@@ -41,6 +46,8 @@ def runs_table() -> Table:
             Column("heartbeat", "datetime", nullable=False),
             Column("finished", "datetime"),
             Column("outcome", "string", 32, nullable=False),
+            Column(CONTRACT_HASH, "string", 64),
+            Column(CONTRACT_TABLES, "string", 4000),
         ),
         primary_key=("run_id",),
         on_conflict="error",

@@ -9,6 +9,7 @@ or unmasked passwords.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -22,10 +23,12 @@ from xmlshred.db.errors import (
     TransientTargetError,
     describe_sqlstate,
 )
+from xmlshred.db.record_rows import delete_rows, key_chunk
 from xmlshred.db.spec import TargetSpec
 from xmlshred.db.values import column_array
 from xmlshred.targets import processing_log, quality, runs_table
 from xmlshred.targets.processing_log import LogRow
+from xmlshred.vocab.lineage import RecordLineage
 from xmlshred.vocab.schema import Table, TargetSchema
 
 _FIX_HINTS = {
@@ -69,6 +72,7 @@ class Target:
         self._connect = connect
         self._connection = None
         self._statements: dict[tuple, str] = {}
+        self._log_has_hash: bool | None = None
 
     # ------------------------------------------------------------ connection
 
@@ -205,6 +209,46 @@ class Target:
             raise self._fail(exc, "create_tables") from exc
         finally:
             cursor.close()
+        self.upgrade_bookkeeping(schema)
+
+    def upgrade_bookkeeping(self, schema: TargetSchema) -> list[str]:
+        """Add the columns an older processing_log / xmlshred_runs lacks (``targets.upgrade``), in
+        one transaction; returns the statements run. Rows already there stay as they were.
+        TargetError (rolled back) when the database refuses."""
+        from xmlshred.targets import upgrade
+
+        tables = [processing_log.log_table(schema.key_column), runs_table.runs_table()]
+        cursor = self._cursor()
+        try:
+            statements = upgrade.upgrade_statements(cursor, self.dialect, schema.schema_name, tables)
+            if statements and self.dialect.begin_sql:
+                cursor.execute(self.dialect.begin_sql)
+            for statement in statements:
+                cursor.execute(statement)
+            self._connection.commit()
+        except Exception as exc:
+            raise self._fail(exc, "upgrade_bookkeeping", table=processing_log.TABLE_NAME) from exc
+        finally:
+            cursor.close()
+        self._log_has_hash = None
+        return statements
+
+    def log_has_contract_hash(self, schema: TargetSchema | None = None) -> bool:
+        """Whether processing_log has the contract_hash column (False on a target not yet upgraded)."""
+        if self._log_has_hash is None:
+            from xmlshred.targets import upgrade
+
+            schema = self._require_schema(schema)
+            cursor = self._cursor()
+            try:
+                names = upgrade.table_columns(cursor, self.dialect, schema.schema_name, processing_log.TABLE_NAME)
+                self._connection.commit()
+            except Exception as exc:
+                raise self._fail(exc, "read columns", table=processing_log.TABLE_NAME) from exc
+            finally:
+                cursor.close()
+            self._log_has_hash = processing_log.CONTRACT_HASH in names
+        return self._log_has_hash
 
     def _ddl(self, schema: TargetSchema) -> list[str]:
         return ddl_statements(self.dialect, schema)
@@ -215,7 +259,8 @@ class Target:
                     log_rows: Sequence[LogRow], dedupe: Collection[str] | None = None,
                     quality_rows: Sequence[quality.QualityRow] = (),
                     reject_rows: Sequence[quality.RejectRow] = (),
-                    cleared_rejects: Sequence[str] = ()) -> None:
+                    cleared_rejects: Sequence[str] = (),
+                    replace: Replacement | None = None) -> None:
         """Write one flush in one transaction: data rows table by table, processing_log, commit.
 
         ``tables``: (table name, row tuples in Table column order), in insertion
@@ -231,11 +276,16 @@ class Target:
         driver's exception. ``quality_rows`` (the writer's running totals in xmlshred_quality)
         and ``reject_rows`` (xmlshred_rejects) are written last, in the same transaction; the
         xmlshred_rejects rows of ``cleared_rejects`` (source refs that now have a key) are deleted.
+        ``replace`` (a reprocess): the earlier rows of those
+        records are deleted from every contract table first, in the same
+        transaction, so a record is wholly old or wholly new.
         """
         self.schema = schema
         single_key = log_rows[0].key if len(log_rows) == 1 else None
         plan = plan_flush(self.dialect, schema, tables, log_rows, self.spec.identity_columns, self._statements,
                           dedupe, quality_rows, reject_rows, cleared_rejects)
+        if replace is not None and replace.keys:
+            plan = itertools.chain(replace_steps(self.dialect, schema, replace), plan)
         cursor = self._cursor()
         current: str | None = None
         identity_off: str | None = None
@@ -284,11 +334,15 @@ class Target:
 
     def done_records(self, keys: Iterable[int],
                      schema: TargetSchema | None = None) -> dict[int, processing_log.Settled]:
-        """``{key: Settled(status, stage, run_id)}`` for the keys that have a processing_log row
+        """``{key: Settled(status, stage, run_id, contract_hash)}`` for the keys that have a processing_log row
         (what the reader needs to tell records done by earlier runs from those an earlier
-        attempt of its own run settled). Raises like ``done_keys``."""
-        return {key: processing_log.Settled(status, stage, run_id)
-                for key, status, stage, run_id in self._logged(keys, schema, ("status", "stage", "run_id"))}
+        attempt of its own run settled, and a reprocess the stale ones). Raises like ``done_keys``."""
+        if not self.log_has_contract_hash(schema):
+            return {key: processing_log.Settled(status, stage, run_id)
+                    for key, status, stage, run_id in self._logged(keys, schema, ("status", "stage", "run_id"))}
+        return {key: processing_log.Settled(status, stage, run_id, contract_hash or "")
+                for key, status, stage, run_id, contract_hash
+                in self._logged(keys, schema, ("status", "stage", "run_id", processing_log.CONTRACT_HASH))}
 
     def _logged(self, keys: Iterable[int], schema: TargetSchema | None, columns: tuple[str, ...]) -> list[tuple]:
         """(key, *columns) of the processing_log rows of ``keys``."""
@@ -379,7 +433,7 @@ class Step:
     many: bool = False
     """Execute with executemany (one row per execution)."""
     kind: str = "write"
-    """``write`` | ``identity_on`` | ``identity_off``."""
+    """``write`` | ``delete`` (a reprocess's earlier rows) | ``identity_on`` | ``identity_off``."""
     undo: str | None = None
     """For identity_on: the statement that switches it off again if the flush fails."""
 
@@ -426,6 +480,26 @@ def plan_flush(dialect: Dialect, schema: TargetSchema, tables: Iterable[tuple[st
             yield Step(statement, params, table.name)
     for statement, params in quality.delete_steps(dialect, schema.schema_name, cleared_rejects):
         yield Step(statement, params, quality.REJECTS_TABLE)
+
+
+@dataclass(frozen=True, slots=True)
+class Replacement:
+    """A reprocess's part of a flush: the records whose earlier rows go before their new ones."""
+
+    lineage: RecordLineage
+    """How each contract table's rows of a record are reached (``contract.record_lineage``)."""
+    keys: tuple[int, ...]
+    """The record keys whose earlier rows are deleted."""
+
+
+def replace_steps(dialect: Dialect, schema: TargetSchema, replace: Replacement) -> Iterator[Step]:
+    """DELETE statements removing the earlier rows of ``replace.keys`` from every contract table,
+    children (reached through their parents) before the parents. Pure, like ``plan_flush``."""
+    keys = list(dict.fromkeys(int(key) for key in replace.keys))
+    for path in replace.lineage.delete_order:
+        for chunk in sql.chunks(keys, key_chunk(dialect)):
+            yield Step(delete_rows(dialect, schema.schema_name, path, replace.lineage.key_column, len(chunk)),
+                       list(chunk), path.table, kind="delete")
 
 
 def _log_converter(dialect: Dialect, log_table: Table, cache: dict):
