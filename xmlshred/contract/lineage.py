@@ -9,11 +9,12 @@ and what ``verify`` reads by.
 
 from __future__ import annotations
 
+from xmlshred.vocab.errors import TerminalError
 from xmlshred.vocab.lineage import Hop, RecordLineage, RowPath
 from xmlshred.vocab.schema import TargetSchema
 
 
-class LineageError(Exception):
+class LineageError(TerminalError):
     """A table whose rows cannot be tied to a record (no key column and no usable parent chain)."""
 
 

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xmlshred.targets.processing_log import Settled
+from xmlshred.vocab.errors import TerminalError
 
 MODES = ("stale", "failed", "all", "keys")
 
 
-class ReprocessError(ValueError):
+class ReprocessError(TerminalError, ValueError):
     """A reprocess that cannot start: a bad keys file (names the file and line)."""
 
 

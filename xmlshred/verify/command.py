@@ -23,6 +23,7 @@ from xmlshred.targets.readonly import open_readonly
 from xmlshred.targets.record_reader import read_record_rows
 from xmlshred.verify.compare import TableDiff, compare_rows, row_canonicalizer
 from xmlshred.verify.mapping import MappedBatches
+from xmlshred.vocab.errors import TerminalError
 from xmlshred.vocab.lineage import RecordLineage
 
 BATCH = 500
@@ -30,7 +31,7 @@ BATCH = 500
 PAGE = 10_000
 
 
-class VerifyError(Exception):
+class VerifyError(TerminalError):
     """Verify cannot run on this input (exit 2); the message names the file, source or target."""
 
 
