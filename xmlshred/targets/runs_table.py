@@ -94,7 +94,9 @@ def _when(value) -> str | None:
 
 
 def record_of(row) -> RunRecord:
-    run_id, host, pid, started, heartbeat, finished, outcome = row
+    """The run a row of xmlshred_runs tells; columns added after the first seven (the contract's
+    fingerprint and tables, added by upgrades) are not part of it."""
+    run_id, host, pid, started, heartbeat, finished, outcome = row[:7]
     return RunRecord(str(run_id), str(host), int(pid), _when(started), _when(heartbeat), _when(finished),
                      str(outcome))
 
