@@ -27,6 +27,7 @@ from xmlshred.contract.plans import (
     BOOLEAN_TO_BIT,
     CALCULATED,
     CHAR_TO_BIT,
+    DEFAULTED,
     ENUM,
     EXTRACT_DATE,
     EXTRACT_NUMERIC,
@@ -490,6 +491,8 @@ class _Document:
                     value = table.get(text)
                     if value is None:
                         value = folded.get(text.casefold())
+                        if value is None:
+                            self.warn(field.unmapped_warning)
                 if value is None:
                     value = empty
                     real = False
@@ -509,7 +512,11 @@ class _Document:
             elif code == BOOLEAN_TO_BIT:
                 folded, empty = payload
                 if text:
-                    text = str(folded.get(text.casefold(), 0))
+                    value = folded.get(text.casefold())
+                    if value is None:
+                        value = 0
+                        self.warn(field.unmapped_warning)
+                    text = str(value)
                 elif empty is not None:
                     text, real = str(empty), False
             elif code == CALCULATED:
@@ -530,11 +537,19 @@ class _Document:
                 continue
             elif code == NUMBERS_ONLY:
                 text = numbers_only(text)
+                if not text:
+                    self.warn(field.not_a_number_warning)
             elif code == EXTRACT_NUMERIC:
                 text = extract_numeric(text)
+                if not text:
+                    self.warn(field.not_a_number_warning)
             elif code == EXTRACT_DATE:
                 moment = parse_datetime(text)
-                text = "" if moment is None else moment.isoformat(" ")
+                if moment is None:
+                    self.warn(field.bad_date_warning)
+                    text = ""
+                else:
+                    text = moment.isoformat(" ")
         return text, real and bool(text)
 
     def value(self, field: FieldPlan, element, row=None) -> tuple[object, bool]:
@@ -792,6 +807,7 @@ def _step_function(field: FieldPlan, code: int, payload):
     """
     if code == ENUM:
         table, folded, empty = payload
+        unmapped_warning = field.unmapped_warning
 
         def enum(doc, text, real):
             value = None
@@ -799,6 +815,8 @@ def _step_function(field: FieldPlan, code: int, payload):
                 value = table.get(text)
                 if value is None:
                     value = folded.get(text.casefold())
+                    if value is None:
+                        doc.warn(unmapped_warning)
             if value is None:
                 value = empty
                 real = False
@@ -823,10 +841,15 @@ def _step_function(field: FieldPlan, code: int, payload):
         return char_to_bit
     if code == BOOLEAN_TO_BIT:
         folded, empty = payload
+        unmapped_warning = field.unmapped_warning
 
         def boolean_to_bit(doc, text, real):
             if text:
-                return str(folded.get(text.casefold(), 0)), real
+                value = folded.get(text.casefold())
+                if value is None:
+                    value = 0
+                    doc.warn(unmapped_warning)
+                return str(value), real
             if empty is not None:
                 return str(empty), False
             return text, real
@@ -837,16 +860,29 @@ def _step_function(field: FieldPlan, code: int, payload):
                 return doc.compiled.now_text, False
             return text, real
         return utc_if_null
-    if code == NUMBERS_ONLY:
-        return lambda doc, text, real: (numbers_only(text) if text else text, real)
-    if code == EXTRACT_NUMERIC:
-        return lambda doc, text, real: (extract_numeric(text) if text else text, real)
+    if code in (NUMBERS_ONLY, EXTRACT_NUMERIC):
+        number_of = numbers_only if code == NUMBERS_ONLY else extract_numeric
+        not_a_number_warning = field.not_a_number_warning
+
+        def number_step(doc, text, real):
+            if not text:
+                return text, real
+            text = number_of(text)
+            if not text:
+                doc.warn(not_a_number_warning)
+            return text, real
+        return number_step
     if code == EXTRACT_DATE:
+        bad_date_warning = field.bad_date_warning
+
         def extract_date(doc, text, real):
             if not text:
                 return text, real
             moment = parse_datetime(text)
-            return ("" if moment is None else moment.isoformat(" ")), real
+            if moment is None:
+                doc.warn(bad_date_warning)
+                return "", real
+            return moment.isoformat(" "), real
         return extract_date
     raise ValueError(f"no step function for step code {code}")  # a new step code needs one
 
@@ -862,6 +898,7 @@ def _finish(doc: _Document, plan: TablePlan, element, values: list) -> tuple:
         if values[position] is None:
             if column.default is not _NO_DEFAULT and (has_real or not column.conditional):
                 values[position] = column.default
+                doc.warn(column.defaulted_warning)
             elif not column.column.nullable:
                 _missing_value(column.label)
     return tuple(values)
@@ -926,10 +963,15 @@ def _parent_value(doc: _Document, plan: TablePlan, element):
         value = _parent_value(doc, parent, anchor)
     else:
         value = None
-        for field in column.fields:
-            value, _ = doc.value(field, doc.locate(field, anchor), anchor)
-            if value is not None:
-                break
+        # The parent's row builder read this value already and counted its warnings.
+        counted, doc.warnings = doc.warnings, {}
+        try:
+            for field in column.fields:
+                value, _ = doc.value(field, doc.locate(field, anchor), anchor)
+                if value is not None:
+                    break
+        finally:
+            doc.warnings = counted
         if value is None and column.default is not _NO_DEFAULT:
             value = column.default
     doc.parent_values[cache_key] = value
@@ -1025,6 +1067,7 @@ def _group_rows(doc: _Document, plan: TablePlan) -> list[tuple]:
                 continue
             if default is not _NO_DEFAULT:
                 values[position] = default
+                doc.warn(f"{DEFAULTED}:{plan.table.name}.{column.name}")
             elif not column.nullable:
                 if column.data_type not in _NUMERIC_TYPES:
                     _missing_cell(plan, column)

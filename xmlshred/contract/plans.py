@@ -34,6 +34,12 @@ SELF, BELOW, ABOVE, RECORD, CONTACT = range(5)
 # key/value rows (add_score ...), RL policy-exception rows, RL group rows.
 ROOT, SINGLE, REPEAT, ROWS, POLICY, GROUPS = range(6)
 
+# The kinds of counted warnings: a value the contract's rules changed on its way in.
+TRUNCATED, NOT_A_NUMBER, BAD_DATE, UNMAPPED_CODE, DEFAULTED = \
+    "truncated", "not_a_number", "bad_date", "unmapped_code", "defaulted"
+WARNING_KINDS = (TRUNCATED, NOT_A_NUMBER, BAD_DATE, UNMAPPED_CODE, DEFAULTED)
+"""Every kind a ``MappedRecord.warnings`` label (``"<kind>:<table>.<column>"``) starts with."""
+
 _NO_DEFAULT = object()
 _INDICATOR_TRUE = frozenset({"y", "yes", "true", "t", "1"})
 """The words (casefolded) an add_indicator field writes a row for."""
@@ -77,6 +83,7 @@ class FieldPlan:
     __slots__ = ("mapping", "node", "attribute", "attribute_lower", "steps", "column",
                  "counts_as_real", "is_key", "expression", "where", "where_arg", "typed",
                  "truncated_warning", "unconvertible_warning", "unmapped_warning",
+                 "not_a_number_warning", "bad_date_warning",
                  "row_step", "row_argument", "history_name", "history_source", "label",
                  "selector", "reads_document", "fallback", "read")
 
@@ -102,9 +109,18 @@ class FieldPlan:
             column = "score" if step is not None and step.name == "add_score" else "value"
         label = f"{mapping.target_table}.{column}"
         self.label = label
+        # The warning labels ("<kind>:<table>.<column>", counted per record; never a value).
         self.truncated_warning = f"truncated:{label}"
-        self.unconvertible_warning = f"unconvertible:{label}"
-        self.unmapped_warning = f"char_to_bit_unmapped:{label}"
+        """A string cut to ``data_length``."""
+        self.not_a_number_warning = f"{NOT_A_NUMBER}:{label}"
+        """A text that is no number (``numbers_only``/``extract_numeric`` found none)."""
+        self.bad_date_warning = f"{BAD_DATE}:{label}"
+        """A text that is no date (``extract_date`` found none)."""
+        self.unconvertible_warning = self.bad_date_warning \
+            if mapping.data_type in ("date", "datetime") else self.not_a_number_warning
+        """A text that does not convert to the column's type: no value is written."""
+        self.unmapped_warning = f"{UNMAPPED_CODE}:{label}"
+        """An enum, char_to_bit or boolean_to_bit code that is in no entry of its table."""
         self.row_step = step.name if step else None
         self.row_argument = step.argument if step else None
         self.selector = mapping.selector is not None
@@ -124,7 +140,8 @@ class FieldPlan:
 class ColumnPlan:
     """How one column of a table gets its value."""
 
-    __slots__ = ("column", "fields", "parent_key", "default", "conditional", "label")
+    __slots__ = ("column", "fields", "parent_key", "default", "conditional", "label",
+                 "defaulted_warning")
 
     def __init__(self, column: Column, table: str) -> None:
         self.column = column
@@ -135,6 +152,8 @@ class ColumnPlan:
         self.default: object = _NO_DEFAULT
         self.conditional = False
         self.label = f"table={table} column={column.name}"
+        self.defaulted_warning = f"{DEFAULTED}:{table}.{column.name}"
+        """The column was empty in a written row and took its ``default_value``."""
 
 
 class GroupPlan:

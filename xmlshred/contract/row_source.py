@@ -36,6 +36,7 @@ from xmlshred.contract.plans import (
     CALCULATED,
     CHAR_TO_BIT,
     CONTACT,
+    DEFAULTED,
     ENUM,
     EXTRACT_DATE,
     EXTRACT_NUMERIC,
@@ -163,6 +164,7 @@ def generate_group_table(plan: TablePlan, step_function, makes_row, missing) -> 
             if default is not _NO_DEFAULT:
                 body.append(f"        if {name} is None:")
                 body.append(f"            {name} = {writer.constant(default)}")
+                body.append(f"            warn({writer.constant(f'{DEFAULTED}:{plan.table.name}.{column.name}')})")
             elif not column.nullable:
                 body.append(f"        if {name} is None:")
                 if column.data_type in _NUMERIC_TYPES:
@@ -199,6 +201,7 @@ def generate_finish(plan: TablePlan, parent_value, missing_value) -> Generated:
         if column.default is not _NO_DEFAULT:  # a written row always takes the default
             lines.append(f"    if {cell} is None:")
             lines.append(f"        {cell} = {names.name(column.default)}")
+            lines.append(f"        doc.warn({names.name(column.defaulted_warning)})")
         elif not column.column.nullable:
             lines.append(f"    if {cell} is None:")
             lines.append(f"        {names.name(missing_value)}({names.name(column.label)})")
@@ -484,10 +487,17 @@ class _Writer:
             helper = {NUMBERS_ONLY: numbers_only, EXTRACT_NUMERIC: extract_numeric,
                       EXTRACT_DATE: parse_datetime}[code]
             if code != EXTRACT_DATE:
-                return [f"{indent}if text:", f"{indent}    text = {self.constant(helper)}(text)"]
+                return [f"{indent}if text:",
+                        f"{indent}    text = {self.constant(helper)}(text)",
+                        f"{indent}    if not text:",
+                        f"{indent}        warn({self.constant(field.not_a_number_warning)})"]
             return [f"{indent}if text:",
                     f"{indent}    moment = {self.constant(helper)}(text)",
-                    f"{indent}    text = '' if moment is None else moment.isoformat(' ')"]
+                    f"{indent}    if moment is None:",
+                    f"{indent}        warn({self.constant(field.bad_date_warning)})",
+                    f"{indent}        text = ''",
+                    f"{indent}    else:",
+                    f"{indent}        text = moment.isoformat(' ')"]
         if code == UTC_IF_NULL:
             return [f"{indent}if not text:", f"{indent}    text, real = doc.compiled.now_text, False"]
         if code in (ENUM, CHAR_TO_BIT):
@@ -497,8 +507,10 @@ class _Writer:
                      f"{indent}    if step is None:",
                      f"{indent}        step = {self.constant(folded)}.get(text.casefold())"]
             if code == ENUM:
-                # An unknown or empty text takes the empty value, which is never real.
-                return lines + [f"{indent}else:",
+                # An unknown (counted) or empty text takes the empty value, which is never real.
+                return lines + [f"{indent}        if step is None:",
+                                f"{indent}            warn({self.constant(field.unmapped_warning)})",
+                                f"{indent}else:",
                                 f"{indent}    step = None",
                                 f"{indent}if step is None:",
                                 f"{indent}    step = {self.constant(empty)}",
@@ -511,7 +523,11 @@ class _Writer:
         elif code == BOOLEAN_TO_BIT:
             folded, empty = payload
             lines = [f"{indent}if text:",
-                     f"{indent}    text = str({self.constant(folded)}.get(text.casefold(), 0))"]
+                     f"{indent}    step = {self.constant(folded)}.get(text.casefold())",
+                     f"{indent}    if step is None:",
+                     f"{indent}        step = 0",
+                     f"{indent}        warn({self.constant(field.unmapped_warning)})",
+                     f"{indent}    text = str(step)"]
         else:  # pragma: no cover - every step code but calculated_field is written above
             step = self.constant(self.step_function(field, code, payload))
             return [f"{indent}text, real = {step}(doc, text, real)"]
