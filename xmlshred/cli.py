@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate-contract", help="check a contract; list every problem")
     validate.add_argument("path", type=Path, metavar="PATH", help="the mapping contract JSON file to check")
+    validate.add_argument("--strict", action="store_true",
+                          help="every warning is a problem too (exit 2), as [contract] strict makes it for migrate")
 
     report = commands.add_parser("report", help="summarise runs from metrics.jsonl and processing_log")
     _common(report)
@@ -211,8 +213,8 @@ def _describe_generated(stats: dict) -> str:
 def cmd_validate_contract(args) -> int:
     from xmlshred.contract import check_contract
 
-    report = check_contract(args.path)
-    for warning in report.warnings:
+    report = check_contract(args.path, strict=args.strict)
+    for warning in () if args.strict else report.warnings:  # --strict lists them as problems
         print(f"warning: {warning}", file=sys.stderr)
     if report.problems:
         print(f"{args.path}: {len(report.problems)} problem(s):", file=sys.stderr)

@@ -282,23 +282,25 @@ class ContractReport:
         return not self.problems
 
 
-def load_contract(path: str | Path) -> Contract:
+def load_contract(path: str | Path, strict: bool = False) -> Contract:
     """Read and validate the contract at ``path``.
 
     Raises ContractError listing every problem (unreadable file, invalid
-    JSON with its line, and each validation error) when it cannot be used.
+    JSON with its line, and each validation error) when it cannot be used;
+    with ``strict``, every warning is such a problem too.
     """
-    report = check_contract(path)
+    report = check_contract(path, strict)
     if report.contract is None:
         raise ContractError(list(report.problems))
     return report.contract
 
 
-def check_contract(path: str | Path) -> ContractReport:
+def check_contract(path: str | Path, strict: bool = False) -> ContractReport:
     """Validate the contract at ``path`` without raising for a bad contract.
 
     A missing or unreadable file, invalid JSON (with line and column) and
-    every validation error become ``problems``; never raises for those.
+    every validation error become ``problems`` (with ``strict``, every warning
+    too: the report then has no contract); never raises for those.
     """
     label = str(path)
     try:
@@ -314,12 +316,12 @@ def check_contract(path: str | Path) -> ContractReport:
             (f"{label}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}",),
             (), None,
         )
-    return _Validator(data, label).run()
+    return _Validator(data, label, strict).run()
 
 
-def contract_from_dict(data: Any, label: str = "<dict>") -> ContractReport:
+def contract_from_dict(data: Any, label: str = "<dict>", strict: bool = False) -> ContractReport:
     """Validate an already decoded contract; same report as ``check_contract``."""
-    return _Validator(data, label).run()
+    return _Validator(data, label, strict).run()
 
 
 # --- validation ---------------------------------------------------------------
@@ -336,6 +338,47 @@ def _hint(word: str, choices) -> str:
         close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
         close = [lowered[c] for c in close]
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+_INFORMATIONAL_KEYS = frozenset({"description", "required"})
+"""Keys that change no data: a near miss of one stays a warning."""
+_TYPO_DISTANCE = 2
+"""An unknown key this close to a known one (edits, case ignored) is taken for a misspelling."""
+_SHORTEST_TYPO = 5
+"""Shorter unknown keys are never taken for misspellings (two edits change most of them)."""
+
+
+def _edit_distance(first: str, second: str, limit: int) -> int:
+    """The optimal string alignment distance (insert, delete, replace, swap two neighbours)
+    between two texts, or ``limit + 1`` once it is certainly more than ``limit``."""
+    if abs(len(first) - len(second)) > limit:
+        return limit + 1
+    before: list[int] = []
+    previous = list(range(len(second) + 1))
+    for i, a in enumerate(first, 1):
+        current = [i] + [0] * len(second)
+        for j, b in enumerate(second, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b))
+            if i > 1 and j > 1 and a == second[j - 2] and first[i - 2] == b:
+                current[j] = min(current[j], before[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        before, previous = previous, current
+    return previous[-1]
+
+
+def _misspelt(key: str, known) -> str | None:
+    """The known key that ``key`` misspells (within ``_TYPO_DISTANCE`` edits, case ignored),
+    or None. Informational keys and short keys are never taken for one."""
+    if len(key) < _SHORTEST_TYPO:
+        return None
+    lowered = key.lower()
+    best, distance = None, _TYPO_DISTANCE + 1
+    for choice in sorted(known):
+        found = _edit_distance(lowered, choice.lower(), _TYPO_DISTANCE)
+        if found < distance:
+            best, distance = choice, found
+    return None if best is None or best in _INFORMATIONAL_KEYS else best
 
 
 def _parse_path(text: Any) -> tuple[str, ...] | None:
@@ -355,9 +398,11 @@ def _is_prefix(prefix: tuple[str, ...], path: tuple[str, ...]) -> bool:
 class _Validator:
     """Walks the decoded JSON once, collecting problems and warnings."""
 
-    def __init__(self, data: Any, label: str) -> None:
+    def __init__(self, data: Any, label: str, strict: bool = False) -> None:
         self.data = data
         self.label = label
+        self.strict = strict
+        """Every warning is an error too (``[contract] strict``, ``validate-contract --strict``)."""
         self.problems: list[str] = []
         self.bad_step_tables: set = set()
         """Tables of mappings dropped for an unreadable mapping_type: cross-checks on them would only echo it."""
@@ -371,8 +416,16 @@ class _Validator:
         self.warnings.append(f"{self.label}: {where}: {what}")
 
     def unknown_keys(self, obj: dict, known: frozenset[str], where: str) -> None:
+        """Unknown keys are warnings (contracts carry comments), except a near miss of a key
+        that changes data: ignoring ``xml_atribute`` would change every record's value."""
         for key in obj:
-            if key not in known:
+            if key in known:
+                continue
+            meant = _misspelt(str(key), known)
+            if meant is not None:
+                self.problem(where, f"unknown key {key!r} (did you mean {meant!r}?): a misspelt key "
+                                    "would be ignored and change the data")
+            else:
                 self.warn(where, f"unknown key {key!r} is ignored{_hint(str(key), known)}")
 
     def identifier(self, value: Any, where: str, what: str, optional: bool = False) -> str | None:
@@ -404,11 +457,19 @@ class _Validator:
 
     # -- the whole contract --
 
+    def failed(self) -> ContractReport:
+        """The report of a contract that cannot be used (under ``strict``, its warnings are
+        listed among the problems)."""
+        problems = list(self.problems)
+        if self.strict:
+            problems.extend(f"{warning} (an error under strict)" for warning in self.warnings)
+        return ContractReport(tuple(problems), tuple(self.warnings), None)
+
     def run(self) -> ContractReport:
         data = self.data
         if not isinstance(data, dict):
             self.problem("top level", "the contract must be a JSON object")
-            return ContractReport(tuple(self.problems), tuple(self.warnings), None)
+            return self.failed()
         self.unknown_keys(data, _TOP_LEVEL_KEYS, "top level")
 
         root_element = data.get("xml_root_element")
@@ -439,8 +500,9 @@ class _Validator:
             self.check_roots(root_element, mappings, relationships, rules)
         if order:
             self.cross_checks(order, mappings, relationships, rules, tables)
-        if self.problems:
-            return ContractReport(tuple(self.problems), tuple(self.warnings), None)
+        self.check_constant_fallbacks(mappings)
+        if self.problems or (self.strict and self.warnings):
+            return self.failed()
         contract = Contract(
             path=self.label,
             xml_root_element=root_element,
@@ -1022,6 +1084,33 @@ class _Validator:
                 self.warn(f"mappings[{mapping.index}]",
                           f"{mapping.target_table}.{mapping.target_column} is the table's "
                           "foreign_key_column: its value comes from the parent, this mapping is ignored")
+
+    def check_constant_fallbacks(self, mappings: list[Mapping]) -> None:
+        """Warn about a mapping that, as far as the contract tells, writes the run clock or its
+        default_value for every record: it names no attribute, so it reads its element's text,
+        and that element is one other mappings read attributes of (such elements carry their
+        values in attributes, not as text). A misspelt or forgotten xml_attribute looks so."""
+        attributes_read: dict[tuple[str, ...], int] = {}
+        for mapping in mappings:
+            if mapping.xml_attribute is not None:
+                attributes_read.setdefault(mapping.xml_path, mapping.index)
+        for mapping in mappings:
+            if mapping.xml_attribute is not None or mapping.has_step("calculated_field"):
+                continue
+            if mapping.has_step("default_getutcdate_if_null"):
+                fallback = "the run clock (default_getutcdate_if_null)"
+            elif mapping.default_value is not None:
+                fallback = "its default_value"
+            else:
+                continue
+            other = attributes_read.get(mapping.xml_path)
+            if other is None:
+                continue
+            column = f" ({mapping.target_table}.{mapping.target_column})" if mapping.target_column else ""
+            self.warn(f"mappings[{mapping.index}]{column}",
+                      f"names no xml_attribute, so it reads the text of {mapping.path_text}, an "
+                      f"element whose attributes other mappings read (mappings[{other}]): unless "
+                      f"that element carries text, every record gets {fallback}")
 
     def check_cycles(self, relationships: list[Relationship]) -> None:
         parents = {r.child_table: r.parent_table for r in relationships}
