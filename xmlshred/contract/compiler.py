@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from xmlshred.contract.loader import (
+from xmlshred.contract.mapper import field_reader, map_document, parent_anchor, row_finisher, table_reader
+from xmlshred.contract.model import (
     GROUP_KEY_COLUMNS,
     GROUP_STEPS,
     POLICY_EXCEPTIONS,
@@ -22,7 +23,6 @@ from xmlshred.contract.loader import (
     Mapping,
     Relationship,
 )
-from xmlshred.contract.mapper import field_reader, map_document, parent_anchor, row_finisher, table_reader
 from xmlshred.contract.plans import (
     _INTEGER_TYPES,
     _MAX_FIXED_TEXT,

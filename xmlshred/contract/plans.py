@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from xmlshred.contract.loader import POLICY_EXCEPTIONS, Contract, Mapping, Relationship
+from xmlshred.contract.model import POLICY_EXCEPTIONS, Contract, Mapping, Relationship
 from xmlshred.vocab.schema import Column, Table, TargetSchema
 
 # Step codes of the value pipeline (small ints: compared once per step per field).
