@@ -13,6 +13,7 @@ import difflib
 import re
 from typing import Any
 
+from xmlshred.contract.expression_source import generate
 from xmlshred.contract.expressions import Expression, ExpressionError, parse_expression
 from xmlshred.contract.model import (
     _ALL_STEPS,
@@ -671,10 +672,16 @@ class _Validator:
             self.problem(where, "calculated_field needs an expression")
             return None
         try:
-            return parse_expression(text)
+            expression = parse_expression(text)
         except ExpressionError as error:
             self.problem(where, f"malformed expression at position {error.position}: {error.message}")
             return None
+        try:
+            generate(expression)  # its code, made now: a failure is the contract's problem
+        except (SyntaxError, RecursionError, MemoryError):
+            self.problem(where, "the expression is too deeply nested to compile; split it or nest less")
+            return None
+        return expression
 
     def default_value(self, default: Any, data_type: str | None, length: int | None,
                       column: str | None, where: str) -> str | None:
