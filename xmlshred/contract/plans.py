@@ -85,7 +85,7 @@ class FieldPlan:
                  "truncated_warning", "unconvertible_warning", "unmapped_warning",
                  "not_a_number_warning", "bad_date_warning",
                  "row_step", "row_argument", "history_name", "history_source", "label",
-                 "selector", "reads_document", "fallback", "read")
+                 "selector", "reads_document", "fallback")
 
     def __init__(self, mapping: Mapping, node: Node) -> None:
         self.mapping = mapping
@@ -132,16 +132,13 @@ class FieldPlan:
         """RL groups: only a value read from the document can make a group's row."""
         self.fallback: tuple = ()
         """The ancestors to search, nearest first, when the mapped element is missing."""
-        self.read = None
-        """``read(doc, row) -> (value, real)``: the whole pipeline for one row, specialised
-        for this field when it is compiled (``mapper.field_reader``)."""
 
 
 class ColumnPlan:
     """How one column of a table gets its value."""
 
     __slots__ = ("column", "fields", "parent_key", "default", "conditional", "label",
-                 "defaulted_warning")
+                 "defaulted_warning", "value_of")
 
     def __init__(self, column: Column, table: str) -> None:
         self.column = column
@@ -154,6 +151,9 @@ class ColumnPlan:
         self.label = f"table={table} column={column.name}"
         self.defaulted_warning = f"{DEFAULTED}:{table}.{column.name}"
         """The column was empty in a written row and took its ``default_value``."""
+        self.value_of = None
+        """``value_of(doc, row) -> value`` when a child table's foreign key is this column
+        (``mapper.column_reader``, set after compiling)."""
 
 
 class GroupPlan:
@@ -172,7 +172,7 @@ class TablePlan:
     """How the rows of one table are built."""
 
     __slots__ = ("table", "kind", "row_node", "columns", "relationship", "parent", "fields",
-                 "key_only", "groups", "notes", "children", "readers", "finishing", "row_values",
+                 "key_only", "groups", "notes", "children", "finishing", "row_values",
                  "parent_anchor", "finish_row")
 
     def __init__(self, table: Table, kind: int) -> None:
@@ -191,15 +191,13 @@ class TablePlan:
         """POLICY tables: the ``policy_exceptions()`` mapping that gives every row's notes."""
         self.children: tuple[TablePlan, ...] = ()
         """REPEAT tables whose rows sit inside this REPEAT table's instances."""
-        self.readers: tuple[tuple, ...] = ()
-        """Per column, the ``read`` functions of its fields, in order (set after compiling)."""
         self.finishing: tuple[tuple[int, ColumnPlan], ...] = ()
         """(position, column) of the columns a written row may still change: the
         parent key, and those with a default or not nullable (set after compiling)."""
         self.row_values = None
         """``row_values(doc, row) -> (values, has_real)`` for ROOT, SINGLE and REPEAT
         tables: a row's column values before the null rule; ``row_values(doc, None) -> rows``
-        for ROWS and GROUPS tables (``mapper.table_reader``)."""
+        for ROWS, POLICY and GROUPS tables (``mapper.table_reader``: generated code)."""
         self.parent_anchor = 0
         """How a row finds its foreign key's value (``mapper.parent_anchor``, set after compiling)."""
         self.finish_row = None
