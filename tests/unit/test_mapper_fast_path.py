@@ -26,7 +26,7 @@ CONTRACTS = {
 }
 
 
-def _generic_compiled(path, monkeypatch=None, **options):
+def _reference_compiled(path, monkeypatch=None, **options):
     """The contract compiled with the reference's row code in place of the generated code."""
     return oracle.compiled(path, **options)
 
@@ -49,7 +49,7 @@ def _exact(result) -> object:
 def test_generated_code_maps_the_realistic_corpus_like_the_reference(product, strict,
                                                                             monkeypatch):
     fast = compiled_for(CONTRACTS[product], strict_wellformed=strict)
-    generic = _generic_compiled(CONTRACTS[product], monkeypatch, strict_wellformed=strict)
+    generic = _reference_compiled(CONTRACTS[product], monkeypatch, strict_wellformed=strict)
     assert _builders(fast) <= {"values", "rows"}  # generated
     assert not _builders(generic) & {"values", "rows"}  # the comparison is between two ways
 
@@ -60,7 +60,7 @@ def test_generated_code_maps_the_realistic_corpus_like_the_reference(product, st
         expected = generic.map_document(document)
         actual = fast.map_document(document)
         assert _exact(actual) == _exact(expected), f"{product} document {number}"
-        # Again: the fast path's memos (expression texts, conversions) now answer.
+        # Again: the generated code's memos (expression texts, conversions) now answer.
         assert _exact(fast.map_document(document)) == _exact(expected), f"{product} document {number}"
         if isinstance(expected, MappedRecord):
             mapped += 1
@@ -86,7 +86,7 @@ def test_generated_code_maps_every_conformance_case_like_the_reference(suite, mo
     assert cases
     for strict in (False, True):
         fast = compiled_for(suite / "contract.json", strict_wellformed=strict)
-        generic = _generic_compiled(suite / "contract.json", monkeypatch, strict_wellformed=strict)
+        generic = _reference_compiled(suite / "contract.json", monkeypatch, strict_wellformed=strict)
         for case in cases:
             data = case.read_bytes()
             documents = [data]
@@ -96,7 +96,7 @@ def test_generated_code_maps_every_conformance_case_like_the_reference(suite, mo
                 pass
             for document in documents:
                 expected = _exact(generic.map_document(document))
-                for _ in range(2):  # the second time from the fast path's memos
+                for _ in range(2):  # the second time from the generated code's memos
                     assert _exact(fast.map_document(document)) == expected, \
                         (case.name, strict, type(document).__name__)
 
@@ -182,7 +182,7 @@ def test_an_out_of_range_value_in_a_repeating_row_fails_the_record_with_the_tabl
     root = etree.fromstring(document)
     root.find(f".//{path}").set(attribute, "99999999999999999999999")
     document = etree.tostring(root)
-    for compiled in (compiled_for(CONTRACTS["cc"]), _generic_compiled(CONTRACTS["cc"], monkeypatch)):
+    for compiled in (compiled_for(CONTRACTS["cc"]), _reference_compiled(CONTRACTS["cc"], monkeypatch)):
         result = compiled.map_document(document)
         assert isinstance(result, RecordFailure), result
         assert result.stage == "map"
@@ -227,7 +227,7 @@ def test_attributes_match_their_name_in_any_case(markup, wanted, expected):
 ])
 def test_key_value_rows_read_alike_both_ways(score, flag, legacy, monkeypatch):
     """Scores, indicators and history rows: the generated shortcut for the usual text and
-    the shared row function for the rest give the generic path's rows and warnings."""
+    the shared row function for the rest give the reference's rows and warnings."""
     import html
 
     data = _basic_case({'fico_score="712"': f'fico_score="{html.escape(score)}"',
@@ -245,7 +245,7 @@ def _basic_case(replacements: dict[str, str]) -> str:
 
 def _assert_alike_both_ways(contract, data: str, monkeypatch) -> None:
     fast = compiled_for(contract)
-    generic = _generic_compiled(contract, monkeypatch)
+    generic = _reference_compiled(contract, monkeypatch)
     assert _exact(fast.map_document(data)) == _exact(generic.map_document(data))
 
 
@@ -259,18 +259,18 @@ def test_decimal_columns_read_alike_both_ways(apr, monkeypatch):
     data = (CONFORMANCE / "cases" / "01_basic.xml").read_text(encoding="utf-8")
     data = data.replace('apr="2.345"', f'apr="{apr}"')
     fast = compiled_for(contract)
-    generic = _generic_compiled(contract, monkeypatch)
+    generic = _reference_compiled(contract, monkeypatch)
     assert _exact(fast.map_document(data)) == _exact(generic.map_document(data))
 
 
 @pytest.mark.parametrize("product", sorted(CONTRACTS))
-def test_small_memos_forget_and_still_map_like_the_generic_path(product, monkeypatch):
+def test_small_memos_forget_and_still_map_like_the_reference(product, monkeypatch):
     """With memos of three entries (expression texts, conversions) every one fills up and is
-    cleared again many times over the corpus: records stay the generic path's, and no memo
+    cleared again many times over the corpus: records stay the reference's, and no memo
     ever holds more than its bound."""
     from xmlshred.contract import expression_source, row_source, values
 
-    generic = _generic_compiled(CONTRACTS[product], monkeypatch)
+    generic = _reference_compiled(CONTRACTS[product], monkeypatch)
     with monkeypatch.context() as patch:
         patch.setattr(expression_source, "TEXT_MEMO_SIZE", 3)
         patch.setattr(row_source, "CONVERSION_MEMO_SIZE", 3)
@@ -358,7 +358,7 @@ def test_an_empty_non_nullable_group_cell_fails_alike_both_ways(tmp_path, monkey
     path = tmp_path / "contract.json"
     path.write_text(json.dumps(contract), encoding="utf-8")
     fast = compiled_for(path)
-    generic = _generic_compiled(path, monkeypatch)
+    generic = _reference_compiled(path, monkeypatch)
     failed = 0
     for case in sorted((suite / "cases").glob("*.xml")):
         expected = generic.map_document(case.read_bytes())

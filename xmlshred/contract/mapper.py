@@ -393,7 +393,10 @@ class _Document:
         return value
 
     def resolve(self, element, name: str | None, attribute: str) -> str | None:
-        """An expression's attribute from ``element``: see ``lookup_for``."""
+        """An expression's attribute from ``element`` (CONTRACT.md): a bare name is the
+        element's own attribute, else the nearest ancestor's that has it at all; a named
+        one the attribute of the nearest element of that name, the element itself or an
+        ancestor, else of the record's first valid one."""
         if name is None:
             # A bare name: the element's own attribute, else the nearest ancestor's
             # that has it at all (present, even empty).
