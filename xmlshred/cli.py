@@ -35,7 +35,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="xmlshred", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="xmlshred", description=__doc__.splitlines()[0],
+                                     epilog=_examples_epilog())
     parser.add_argument("--version", action="version", version=f"xmlshred {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -65,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help='Ray cluster: "auto", ray://head:10001, or "" for a local Ray ([engine] address)')
     migrate.add_argument("--shards", type=int, metavar="N",
                          help="key ranges for --engine ray (0 = four per cluster CPU) ([engine] shards)")
+    migrate.add_argument("--quality", type=_quality_rule, action="append", metavar="KIND=count|fail",
+                         help="count (default) or fail records whose value of this kind the rules changed: "
+                              "truncated, not_a_number, bad_date, unmapped_code; repeatable ([quality])")
 
     init_db = commands.add_parser("init-db", help="create the contract's tables and processing_log")
     _common(init_db)
@@ -95,7 +99,39 @@ def build_parser() -> argparse.ArgumentParser:
                                          "(default: [target] of the config)")
     report.add_argument("--run", help="run id (default: the target's latest); a dry run's would-fail list too")
     report.add_argument("--plot", type=Path, help="write a PNG chart: rate, failures by stage, flush p95")
+    _starting_point_commands(commands)
     return parser
+
+
+def _quality_rule(text: str) -> tuple[str, str]:
+    """``truncated=fail`` -> ("truncated", "fail"); the settings loader checks kind and action."""
+    kind, equals, action = text.partition("=")
+    if not equals or not kind.strip() or not action.strip():
+        raise argparse.ArgumentTypeError(f"expected KIND=count or KIND=fail (e.g. truncated=fail), got {text!r}")
+    return kind.strip(), action.strip()
+
+
+def _examples_epilog() -> str:
+    from xmlshred.settings.starter import examples_folder
+    from xmlshred.vocab.program import command
+
+    folder = examples_folder()
+    return (f"The built-in example contracts are {folder / 'credit_card' / 'contract.json'} and "
+            f"{folder / 'recreational_lending' / 'contract.json'} (sample documents: {folder / 'sample'}). "
+            f"`{command('init')} DIR` copies them into DIR with a commented config.toml.")
+
+
+def _starting_point_commands(commands) -> None:
+    """``init`` and ``status`` (issue 29): a starting point and a look at a target."""
+    init = commands.add_parser("init", help="write a commented config.toml and the example contracts into DIR",
+                               epilog=_examples_epilog())
+    init.add_argument("dir", nargs="?", default=".", metavar="DIR",
+                      help="the folder to write into (default: the current one); existing files are never "
+                           "overwritten")
+    status = commands.add_parser("status", help="what a target holds: records by status, last run, lease, "
+                                                "tables and row counts (read-only)")
+    _common(status)
+    status.add_argument("--target", help="sqlite:///path.db or odbc:<connection string> (default: [target])")
 
 
 def _overrides(args: argparse.Namespace) -> dict:
@@ -121,6 +157,8 @@ def _overrides(args: argparse.Namespace) -> dict:
         "engine.shards": getattr(args, "shards", None),
         "log.metrics": getattr(args, "metrics", None),
     }
+    for kind, action in getattr(args, "quality", None) or ():
+        pairs[f"quality.{kind}"] = action
     return {key: value for key, value in pairs.items() if value is not None}
 
 
@@ -234,7 +272,34 @@ def cmd_report(args) -> int:
                               plot=args.plot)
 
 
+def cmd_init(args) -> int:
+    import shlex
+
+    from xmlshred.settings.starter import StarterError, init_folder
+    from xmlshred.vocab.program import command
+
+    try:
+        written = init_folder(args.dir)
+    except StarterError as exc:
+        print(f"init: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    folder = Path(args.dir).resolve()
+    print(f"wrote {folder / 'config.toml'} and {len(written) - 1} example files under {folder / 'examples'}")
+    hop = "" if folder == Path.cwd().resolve() else f"cd {shlex.quote(args.dir)} && "
+    print(f"next: {hop}{command('migrate')}   (then {command('status')} or {command('report')})")
+    return ExitCode.OK
+
+
+def cmd_status(args) -> int:
+    from xmlshred.reporting.status import run_status_command
+
+    settings = _load_settings(args)
+    return run_status_command(settings)
+
+
 COMMANDS = {
+    "init": cmd_init,
+    "status": cmd_status,
     "migrate": cmd_migrate,
     "init-db": cmd_init_db,
     "generate": cmd_generate,

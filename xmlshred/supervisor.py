@@ -33,17 +33,18 @@ from xmlshred.messages import Ping, StartReading, StopReading, Summarize
 from xmlshred.sources import SourceSpec, open_source
 from xmlshred.targets import TargetError, open_target
 from xmlshred.targets.lease import LeasedRun, LeaseHeld, RunLease
+from xmlshred.vocab.errors import TerminalError
 from xmlshred.vocab.exit_codes import ExitCode
 from xmlshred.workers.mapping_worker import WorkerConfig, WorkerProcess, fork_is_safe
 
 PING_TIMEOUT_S = 120
 
 
-class ConfigurationError(Exception):
+class ConfigurationError(TerminalError):
     """The run cannot start: a bad contract or setting (exit 2)."""
 
 
-class RunError(Exception):
+class RunError(TerminalError):
     """The run stopped on an error (exit 1); the message says what to fix."""
 
 
@@ -87,9 +88,12 @@ def load_checked_contract(settings):
         if warning not in first_instance:
             logger.warning("contract: {}", warning)
     if first_instance:
+        from xmlshred.vocab.program import command
+
         logger.warning("contract: {} mapping(s) of per-record tables lie inside a repeating element "
                        "without a selector and read its first valid instance; "
-                       "`validate-contract` lists them", len(first_instance))
+                       "`{}` lists them", len(first_instance),
+                       command("validate-contract", str(settings.contract.path)))
     return contract
 
 
@@ -256,7 +260,7 @@ def _worker_config(settings, spec, now: datetime) -> WorkerConfig | None:
         return None
     return WorkerConfig(str(settings.contract.path), now, settings.contract.max_document_bytes,
                         settings.contract.strict_wellformed, source=spec, prefix_bytes=settings.source.prefix_bytes,
-                        target_dialect=dialect)
+                        target_dialect=dialect, quality_fail=settings.quality.fail_kinds)
 
 
 def _start_run(settings, leased, compiled, spec, config, workers: list) -> Migration:
@@ -286,7 +290,7 @@ def _start_run(settings, leased, compiled, spec, config, workers: list) -> Migra
 
     log.info("{}run {} starting: source={} target={} mappers={} max_in_flight={}",
              "DRY RUN (nothing will be created or written) " if dry_run else "",
-             run_id, _safe_url(spec.url), _safe_url(settings.target.url), settings.actors.mappers,
+             run_id, _safe_url(spec.url), target_label(settings), settings.actors.mappers,
              settings.actors.max_in_flight)
     try:
         with _as_run_error():
@@ -393,6 +397,7 @@ def stop_migration(run: Migration, outcome: str, exit_code: int = ExitCode.ERROR
     settings, log = run.settings, run.log
     summary = None
     try:
+        _settle_replies(run.started, log)
         for actor in reversed(run.started):
             try:
                 actor.stop(timeout=60)
@@ -413,12 +418,13 @@ def stop_migration(run: Migration, outcome: str, exit_code: int = ExitCode.ERROR
         if run.dry_log is not None:
             run.dry_log.close()
             log.info("DRY RUN: {} records would fail; their keys, stages and reasons are in {} "
-                     "(python cli.py report --run {})", run.dry_log.count, run.dry_log.path, run.run_id)
+                     "({})", run.dry_log.count, run.dry_log.path, report_command(settings, run.run_id))
     finally:
         for signum, handler in run.previous_handlers.items():
             signal.signal(signum, handler)
         if run.lease is not None:
             run.lease.release(outcome)
+        _tidy_sqlite_files(settings)
     if outcome != "error" and summary is not None:
         from xmlshred.reporting.closing import closing_notes
 
@@ -427,6 +433,79 @@ def stop_migration(run: Migration, outcome: str, exit_code: int = ExitCode.ERROR
     if exit_code == ExitCode.OK and summary and summary.get("records_failed"):
         exit_code = ExitCode.SOME_FAILED
     return RunResult(exit_code, run.run_id, summary)
+
+
+def report_command(settings, run_id: str) -> str:
+    """The ``report --run`` command that shows this run, as the user can run it where they are.
+
+    It names ``--config`` when the config file is not ``./config.toml``, and
+    ``--target`` / ``--metrics`` when this run's differ from what that config
+    (with the same environment) gives: a dry run pointed elsewhere by a flag
+    is then still found.
+    """
+    from xmlshred.settings import load_settings
+    from xmlshred.vocab.program import command
+
+    words = ["report", "--run", run_id]
+    config = settings.config_path
+    if config is not None and Path(config).resolve() != (Path.cwd() / "config.toml").resolve():
+        words += ["--config", str(config)]
+    try:
+        configured = load_settings(config, {}, os.environ)
+        same_target = target_label(configured) == target_label(settings)
+        same_metrics = _path_or_none(configured.log.metrics) == _path_or_none(settings.log.metrics)
+    except Exception:  # the config cannot say: name everything
+        same_target = same_metrics = False
+    if not same_target:
+        words += ["--target", target_spec(settings).url]
+    if not same_metrics and settings.log.metrics:
+        words += ["--metrics", str(Path(settings.log.metrics).resolve())]
+    return command(*words)
+
+
+def _tidy_sqlite_files(settings) -> None:
+    """No empty -wal/-shm files beside the SQLite source and target once the run's connections are closed."""
+    from xmlshred.db.sqlite import tidy_wal
+    from xmlshred.db.urls import UrlError, locate
+
+    paths = []
+    try:
+        kind, where = locate(settings.source.url)
+        if kind == "sqlite":
+            paths.append(where)
+    except UrlError:
+        pass
+    try:
+        spec = target_spec(settings)
+        if spec.path is not None:
+            paths.append(spec.path)
+    except TargetError:
+        pass
+    for path in paths:
+        tidy_wal(path)
+
+
+SETTLE_TIMEOUT_S = 30
+"""How long a stop waits for one actor to answer the messages it already holds."""
+
+
+def _settle_replies(started: list, log) -> None:
+    """Let every actor answer what it holds before any of them stops (Mopidy's habit).
+
+    A Ping queues behind an actor's pending messages, so once each actor (in
+    start order: the inserter, the mappers, the reader) has answered one, the
+    replies its work sends (a mapper's BatchMapped to the reader) found their
+    receiver still running. The reader has been told to stop reading, so no
+    new work appears. An actor that failed (dead) or does not answer in
+    ``SETTLE_TIMEOUT_S`` is passed over: the stop goes on.
+    """
+    for actor in started:
+        try:
+            actor.ask(Ping(), timeout=SETTLE_TIMEOUT_S)
+        except pykka.Timeout:
+            log.warning("{} did not answer within {} s; stopping it anyway", actor, SETTLE_TIMEOUT_S)
+        except Exception as exc:  # dead, or its start error: the stop goes on
+            log.debug("{} not settled before the stop: {}", actor, type(exc).__name__)
 
 
 def _take_lease(settings, schema, run_id: str, signals: RunSignals) -> RunLease:

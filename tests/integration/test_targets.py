@@ -329,7 +329,7 @@ def test_postgres_connect_failure_is_masked_and_clear(pg_dsn):
         open_target(spec)
     message = str(caught.value)
     assert "s3cr" not in message and "PWD=***" in message
-    assert "cannot connect" in message and "Check the server" in message
+    assert "cannot connect" in message and "check [target] server and port" in message
 
 
 @pytest.mark.postgres
@@ -348,7 +348,8 @@ def test_postgres_schema_is_created_and_used(pg_database):
             "AND tc.table_schema = kcu.table_schema "
             "WHERE tc.table_schema = 'app' AND tc.table_name = 'processing_log' "
             "AND tc.constraint_type = 'PRIMARY KEY'").fetchall()
-    assert tables == {"app_base", "contact", "scores", "processing_log", "xmlshred_runs"}
+    assert tables == {"app_base", "contact", "scores", "processing_log", "xmlshred_runs", "xmlshred_quality",
+                      "xmlshred_rejects"}
     assert [row[0] for row in key_columns] == ["app_id"]
     target.close()
 

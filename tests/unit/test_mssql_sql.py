@@ -106,7 +106,7 @@ def test_create_schema_parses_and_runs_create_schema_dynamically():
 
 def test_create_tables_parse_with_types_keys_and_existence_check():
     statements = ddl_statements(MSSQL, SCHEMA)[2:]
-    assert len(statements) == 5  # three tables, processing_log and xmlshred_runs
+    assert len(statements) == 7  # three tables, processing_log, xmlshred_runs, xmlshred_quality, xmlshred_rejects
     created = {}
     for statement in statements:
         tree = parse_tsql(statement)
@@ -583,7 +583,7 @@ def test_freetds_against_a_closed_port_fails_fast_with_a_masked_message():
     assert result.stdout.startswith("CONNECT-ERROR 08"), result.stdout
     assert "Sup3r" not in result.stdout + result.stderr
     assert "PWD=***" in result.stdout and f"PORT={port}" in result.stdout
-    assert "Check the server name and port" in result.stdout
+    assert "check [target] server and port" in result.stdout
 
 
 def test_connect_error_type_is_exported():

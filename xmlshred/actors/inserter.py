@@ -7,7 +7,7 @@ import threading
 import pykka
 from loguru import logger
 
-from xmlshred.actors.lifecycle import PipelineActor
+from xmlshred.actors.lifecycle import PipelineActor, tell_quietly
 from xmlshred.loading import FlushAborted, FlushBuffer, FlushWriter, PendingRecord
 from xmlshred.messages import (
     FlushDue,
@@ -123,13 +123,15 @@ class InsertActor(PipelineActor):
         self._log.debug("flush ({}) of {} records: {} ok, {} failed, {} rows in {:.3f}s",
                         trigger, len(records), outcome.ok, len(outcome.failures), outcome.rows,
                         outcome.seconds)
-        self._reporter.tell(FlushReport(outcome.ok, len(outcome.failures), outcome.rows,
-                                        outcome.seconds, tuple(outcome.failures), outcome.skipped))
+        tell_quietly(self._reporter, FlushReport(outcome.ok, len(outcome.failures), outcome.rows,
+                                                 outcome.seconds, tuple(outcome.failures), outcome.skipped,
+                                                 tuple(outcome.quality.items()), outcome.rejects),
+                     self._log)
         settled: dict[object, int] = {}
         for pending in records:
             settled[pending.reply_to] = settled.get(pending.reply_to, 0) + 1
         for reader, count in settled.items():
-            reader.tell(RecordsSettled(count))
+            tell_quietly(reader, RecordsSettled(count), self._log)
 
     def drain(self) -> None:
         self._cancel_timer()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from xmlshred.contract.expressions import Expression
+from xmlshred.vocab.errors import TerminalError
 from xmlshred.vocab.names import PROCESSING_LOG
 from xmlshred.vocab.schema import Column
 
@@ -60,7 +61,7 @@ _STEPS_WITH_ARGUMENT = frozenset({"add_score", "add_indicator", "add_report_look
 _ALL_STEPS = VALUE_STEPS | SELECTOR_STEPS | ROW_STEPS
 
 
-class ContractError(Exception):
+class ContractError(TerminalError):
     """A contract that cannot be used; ``problems`` lists everything wrong."""
 
     def __init__(self, problems: list[str]) -> None:

@@ -7,9 +7,11 @@ hardest logic of the run is testable on its own (tests/test_read_state.py).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from xmlshred.sources.types import SourceItem
+from xmlshred.vocab.errors import TerminalError
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +40,13 @@ class ReadCursor:
     worker died finds what its killed attempt had committed under ``run_id``.
     """
 
-    def __init__(self, source, done_records, limits: ReadLimits, run_id: str | None = None) -> None:
+    def __init__(self, source, done_records, limits: ReadLimits, run_id: str | None = None,
+                 known_rejects: dict[str, tuple[int | None, int | None]] | None = None) -> None:
+        """``known_rejects``: source_ref (file path) -> (size, mtime_ns) of the documents xmlshred_rejects
+        holds; an item whose file still has that size and mtime is skipped (unless ``retry_failed``)."""
         self._source = source
+        self._known_rejects = {} if limits.retry_failed else dict(known_rejects or {})
+        self.skipped_rejects = 0
         self._done_records = done_records
         self._limits = limits
         self._run_id = run_id
@@ -63,6 +70,9 @@ class ReadCursor:
             keys = [item.key for item in items if item.key is not None]
             done = self._done_records(keys) if keys else {}
             for item in items:
+                if self._known_rejects and item.path is not None and self._unchanged_reject(item.path):
+                    self.skipped_rejects += 1
+                    continue
                 entry = done.get(item.key)
                 status = entry.status if entry is not None else None
                 if status == "success" or (status == "failed" and not self._limits.retry_failed):
@@ -75,6 +85,17 @@ class ReadCursor:
                         self.resumed_failed[stage] = self.resumed_failed.get(stage, 0) + 1
                 else:
                     self._pending.append(item)
+
+    def _unchanged_reject(self, path: str) -> bool:
+        """Is this file a known reject with the same size and mtime as when it failed?"""
+        known = self._known_rejects.get(path)
+        if known is None or None in known:
+            return False
+        try:
+            status = os.stat(path)
+        except OSError:
+            return False  # let the worker read it and say what is wrong
+        return (status.st_size, status.st_mtime_ns) == known
 
     def next_items(self, count: int) -> list[SourceItem]:
         if self._limits.limit:
@@ -93,7 +114,7 @@ class ReadCursor:
         return self.exhausted_source and not self._pending
 
 
-class AccountingError(Exception):
+class AccountingError(TerminalError):
     """A message that the reader's accounting cannot explain (a bug, never bad input)."""
 
 

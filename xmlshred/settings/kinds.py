@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
 from xmlshred.db.urls import FileUrlError, UrlError, file_url_path, sqlite_url_path, url_scheme
+from xmlshred.vocab.errors import TerminalError
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 NONE_WORDS = frozenset({"", "none", "null"})
 
 
-class Invalid(ValueError):
+class Invalid(TerminalError, ValueError):
     """A raw value a kind rejects; the message says what was expected."""
 
 

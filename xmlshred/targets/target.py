@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from xmlshred.db import sql
+from xmlshred.db.diagnosis import explain
 from xmlshred.db.dialect import Dialect
 from xmlshred.db.errors import (
     ConnectTargetError,
@@ -21,10 +22,9 @@ from xmlshred.db.errors import (
     TransientTargetError,
     describe_sqlstate,
 )
-from xmlshred.db.secrets import mask_secrets
 from xmlshred.db.spec import TargetSpec
 from xmlshred.db.values import column_array
-from xmlshred.targets import processing_log, runs_table
+from xmlshred.targets import processing_log, quality, runs_table
 from xmlshred.targets.processing_log import LogRow
 from xmlshred.vocab.schema import Table, TargetSchema
 
@@ -33,10 +33,16 @@ _FIX_HINTS = {
                      "to find the record); check the contract's data_length/nullable against the table",
     TransientTargetError: "the connection or transaction was lost (outage, deadlock, timeout); "
                           "reconnect and retry the same flush",
-    TargetError: "check that `python cli.py init-db` created the tables and that the contract matches them",
+    TargetError: "check that `{init_db}` created the tables and that the contract matches them",
 }
 
 _STATEMENT_CACHE_SIZE = 256
+
+
+def _fix_hint(kind: type[TargetError]) -> str:
+    from xmlshred.vocab.program import command
+
+    return _FIX_HINTS[kind].format(init_db=command("init-db"))
 
 
 def _error_code(exc: BaseException) -> str | None:
@@ -107,10 +113,11 @@ class Target:
             pass
 
     def _connect_message(self, exc: BaseException) -> str:
-        detail = mask_secrets(str(exc.args[1] if len(getattr(exc, "args", ())) > 1 else exc))
-        return (f"cannot connect to target {self.spec.description}: {describe_sqlstate(_error_code(exc))}: "
-                f"{detail}. Check the server name and port, that the server is running and reachable, "
-                "the database name and the credentials ([target] in config.toml)")
+        diagnosis = explain(exc, self.spec, connecting=True)
+        hint = "" if diagnosis.hint else (
+            "; check the server name and port, that the server is running and reachable, "
+            "the database name and the credentials ([target] in config.toml)")
+        return f"cannot connect to target {self.spec.description}: {diagnosis.sentence()}{hint}"
 
     def _cursor(self):
         if self._connection is None:
@@ -142,7 +149,14 @@ class Target:
             f" key={key}" if key is not None else "",
         ))
         message = (f"{action} failed on {self.dialect.name} target{where}: {describe_sqlstate(code)} "
-                   f"({type(exc).__name__}); {_FIX_HINTS[kind]}")
+                   f"({type(exc).__name__}); {_fix_hint(kind)}")
+        if kind is not DataTargetError:
+            # Data errors' driver words may quote row values; every other error carries them.
+            diagnosis = explain(exc, self.spec)
+            hint = diagnosis.hint or _fix_hint(kind)
+            message = f"{action} failed on {self.dialect.name} target{where}: {diagnosis.sentence()}"
+            if not diagnosis.hint:
+                message += f"; {hint}"
         return kind(message, sqlstate=code, table=table, key=key)
 
     def _connection_lost(self) -> bool:
@@ -198,7 +212,10 @@ class Target:
     # ------------------------------------------------------------ writes
 
     def write_flush(self, schema: TargetSchema, tables: Sequence[tuple[str, Sequence[tuple]]],
-                    log_rows: Sequence[LogRow], dedupe: Collection[str] | None = None) -> None:
+                    log_rows: Sequence[LogRow], dedupe: Collection[str] | None = None,
+                    quality_rows: Sequence[quality.QualityRow] = (),
+                    reject_rows: Sequence[quality.RejectRow] = (),
+                    cleared_rejects: Sequence[str] = ()) -> None:
         """Write one flush in one transaction: data rows table by table, processing_log, commit.
 
         ``tables``: (table name, row tuples in Table column order), in insertion
@@ -211,12 +228,14 @@ class Target:
         DataTargetError (SQLSTATE 21*/22*/23*: split the flush),
         TransientTargetError (connection lost, deadlock, timeout: reconnect and
         retry) or TargetError (anything else: stop) is raised from the
-        driver's exception.
+        driver's exception. ``quality_rows`` (the writer's running totals in xmlshred_quality)
+        and ``reject_rows`` (xmlshred_rejects) are written last, in the same transaction; the
+        xmlshred_rejects rows of ``cleared_rejects`` (source refs that now have a key) are deleted.
         """
         self.schema = schema
         single_key = log_rows[0].key if len(log_rows) == 1 else None
         plan = plan_flush(self.dialect, schema, tables, log_rows, self.spec.identity_columns, self._statements,
-                          dedupe)
+                          dedupe, quality_rows, reject_rows, cleared_rejects)
         cursor = self._cursor()
         current: str | None = None
         identity_off: str | None = None
@@ -292,6 +311,11 @@ class Target:
             cursor.close()
         return found
 
+    def known_rejects(self, schema: TargetSchema | None = None) -> dict[str, tuple[int | None, int | None]]:
+        """source_ref -> (size, mtime_ns) of every xmlshred_rejects row; TargetError when unreadable."""
+        schema = self._require_schema(schema)
+        return quality.known_rejects(quality.read_rejects(self, schema.schema_name))
+
     def count_rows(self, table: str, schema_name: str | None = None) -> int:
         """Number of rows in ``table`` (for tests and reports); TargetError on failure."""
         statement, params = sql.count_rows(self.dialect, self._ref(table, schema_name))
@@ -335,7 +359,8 @@ def ddl_statements(dialect: Dialect, schema: TargetSchema) -> list[str]:
         sql.check_identifier(schema.schema_name, "schema")
         if dialect.create_schema is not None:
             statements.append(dialect.create_schema(dialect, schema.schema_name))
-    for table in (*schema.tables, processing_log.log_table(schema.key_column), runs_table.runs_table()):
+    for table in (*schema.tables, processing_log.log_table(schema.key_column), runs_table.runs_table(),
+                  *quality.engine_tables()):
         _check_conflict_rule(table)
         statements.append(dialect.create_table(dialect, schema.schema_name, table))
     return statements
@@ -361,7 +386,10 @@ class Step:
 
 def plan_flush(dialect: Dialect, schema: TargetSchema, tables: Iterable[tuple[str, Sequence[tuple]]],
                log_rows: Sequence[LogRow], identity_columns: bool = False,
-               cache: dict | None = None, dedupe: Collection[str] | None = None) -> Iterator[Step]:
+               cache: dict | None = None, dedupe: Collection[str] | None = None,
+               quality_rows: Sequence[quality.QualityRow] = (),
+               reject_rows: Sequence[quality.RejectRow] = (),
+               cleared_rejects: Sequence[str] = ()) -> Iterator[Step]:
     """The statements of one flush, lazily: each table's rows in order, then processing_log.
 
     Data rows are sent as they are (already in ``dialect.row_values`` form);
@@ -393,6 +421,11 @@ def plan_flush(dialect: Dialect, schema: TargetSchema, tables: Iterable[tuple[st
     if values:
         yield from _row_steps(dialect, log_ref, log_table, _log_converter(dialect, log_table, cache)(values),
                               processing_log.INCREMENTED, cache, processing_log.KEEP_RULES)
+    for table, rows in ((quality.quality_table(), quality_rows), (quality.rejects_table(), reject_rows)):
+        for statement, params in quality.upsert_steps(dialect, schema.schema_name, table, rows):
+            yield Step(statement, params, table.name)
+    for statement, params in quality.delete_steps(dialect, schema.schema_name, cleared_rejects):
+        yield Step(statement, params, quality.REJECTS_TABLE)
 
 
 def _log_converter(dialect: Dialect, log_table: Table, cache: dict):
