@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate-contract", help="check a contract; list every problem")
     validate.add_argument("path", type=Path, metavar="PATH", help="the mapping contract JSON file to check")
+    validate.add_argument("--strict", action="store_true",
+                          help="every warning is a problem too (exit 2), as [contract] strict makes it for migrate")
 
     verify = commands.add_parser("verify", help="compare the target's rows with the source mapped by the "
                                                  "contract; read-only (exit 0 agree, 1 differ, 2 bad input)")
@@ -270,8 +272,8 @@ def _describe_generated(stats: dict) -> str:
 def cmd_validate_contract(args) -> int:
     from xmlshred.contract import check_contract
 
-    report = check_contract(args.path)
-    for warning in report.warnings:
+    report = check_contract(args.path, strict=args.strict)
+    for warning in () if args.strict else report.warnings:  # --strict lists them as problems
         print(f"warning: {warning}", file=sys.stderr)
     if report.problems:
         print(f"{args.path}: {len(report.problems)} problem(s):", file=sys.stderr)

@@ -90,7 +90,7 @@ def load_compiled(settings, now: datetime):
 def load_checked_contract(settings):
     """The run's contract, its warnings logged; ConfigurationError when it is bad."""
     try:
-        contract = load_contract(settings.contract.path)
+        contract = load_contract(settings.contract.path, strict=settings.contract.strict)
     except ContractError as exc:
         raise ConfigurationError(str(exc)) from exc
     first_instance = set(contract.first_instance_warnings)

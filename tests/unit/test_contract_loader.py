@@ -202,15 +202,114 @@ def test_table_without_role_is_an_error(conformance):
 
 def test_unknown_keys_are_warnings_with_a_hint(conformance):
     data = copy.deepcopy(conformance)
-    data["relationship"] = []
-    _mapping(data, "ssn")["nulable"] = True
+    data["comments"] = "kept by the team"
+    _mapping(data, "ssn")["note"] = "informational"
+    _mapping(data, "ssn")["owner_team"] = "risk"
+    _mapping(data, "ssn")["descriptions"] = "a near miss of an informational key"
     report = contract_from_dict(data, "c.json")
     assert report.problems == ()
-    assert any("unknown key 'relationship' is ignored (did you mean 'relationships'?)" in w
-               for w in report.warnings)
-    assert any("unknown key 'nulable' is ignored (did you mean 'nullable'?)" in w
+    assert any("unknown key 'comments' is ignored" in w for w in report.warnings)
+    assert any("unknown key 'note' is ignored" in w for w in report.warnings)
+    assert any("unknown key 'descriptions' is ignored (did you mean 'description'?)" in w
                for w in report.warnings)
     assert report.contract.warnings == report.warnings
+
+
+@pytest.mark.parametrize(("written", "meant"), [
+    ("xml_atribute", "xml_attribute"), ("nulable", "nullable"), ("XML_Attribute", "xml_attribute"),
+    ("data_lenght", "data_length"), ("defualt_value", "default_value"), ("mapping_types", "mapping_type"),
+])
+def test_a_near_miss_of_a_mapping_key_is_an_error_with_did_you_mean(conformance, written, meant):
+    data = copy.deepcopy(conformance)
+    mapping = _mapping(data, "ssn")
+    index = data["mappings"].index(mapping)
+    mapping[written] = mapping.get(meant, "x")
+    problems = _problems(data)
+    assert problems == [f"c.json: mappings[{index}] (app_contact_base.ssn): unknown key {written!r} "
+                        f"(did you mean {meant!r}?): a misspelt key would be ignored and change the data"]
+
+
+def test_a_near_miss_elsewhere_is_an_error_too(conformance):
+    data = copy.deepcopy(conformance)
+    data["relationship"] = []
+    data["relationships"][0]["foreign_key_colum"] = "app_id"
+    problems = _problems(data)
+    assert any("top level: unknown key 'relationship' (did you mean 'relationships'?)" in p
+               for p in problems)
+    assert any("relationships[0]: unknown key 'foreign_key_colum' (did you mean 'foreign_key_column'?)"
+               in p for p in problems)
+
+
+def test_strict_turns_every_warning_into_an_error(conformance, tmp_path):
+    data = copy.deepcopy(conformance)
+    data["comments"] = "kept by the team"
+    assert contract_from_dict(data, "c.json").ok
+    strict = contract_from_dict(data, "c.json", strict=True)
+    assert strict.contract is None
+    assert strict.problems == ("c.json: top level: unknown key 'comments' is ignored "
+                               "(an error under strict)",)
+    path = tmp_path / "contract.json"
+    path.write_text(json.dumps(data), "utf-8")
+    assert load_contract(path).warnings
+    with pytest.raises(ContractError) as excinfo:
+        load_contract(path, strict=True)
+    assert "'comments'" in excinfo.value.problems[0]
+    assert list(check_contract(path, strict=True).problems) == excinfo.value.problems
+
+
+def _example() -> dict:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / ROOT_EXAMPLE
+    return json.loads(path.read_text("utf-8"))
+
+
+def test_the_misspelt_attribute_of_the_issue_is_rejected_and_its_clock_fallback_reported():
+    # The credit-card example's entry date with "xml_atribute": without an attribute the
+    # mapping reads the application element's text and would store the run's clock.
+    data = _example()
+    index, mapping = next((i, m) for i, m in enumerate(data["mappings"])
+                          if m.get("target_column") == "entry_date")
+    mapping["xml_atribute"] = mapping.pop("xml_attribute")
+    report = contract_from_dict(data, "contract.json")
+    assert report.contract is None
+    assert report.problems == (f"contract.json: mappings[{index}] (app_base.entry_date): unknown key "
+                               "'xml_atribute' (did you mean 'xml_attribute'?): a misspelt key would "
+                               "be ignored and change the data",)
+    fallback = [w for w in report.warnings if f"mappings[{index}]" in w and "names no xml_attribute" in w]
+    assert len(fallback) == 1 and "the run clock (default_getutcdate_if_null)" in fallback[0]
+
+
+def test_a_mapping_falling_back_to_a_constant_for_every_record_is_a_warning():
+    data = _example()
+    mapping = next(m for m in data["mappings"] if m.get("target_column") == "entry_date")
+    del mapping["xml_attribute"]  # forgotten, not misspelt: loads, with a warning
+    app = next(m for m in data["mappings"] if m.get("xml_attribute") and m["xml_path"] == mapping["xml_path"])
+    constant = dict(app, xml_attribute=None, target_column="branch_name", data_type="string",
+                    default_value="HEAD OFFICE", mapping_type=[])
+    constant.pop("enum_name", None)
+    constant.pop("expression", None)
+    data["mappings"].append(constant)
+    report = contract_from_dict(data, "contract.json")
+    assert report.ok
+    fallback = [w for w in report.warnings if "names no xml_attribute" in w]
+    assert len(fallback) == 2
+    assert "(app_base.entry_date)" in fallback[0] and "the run clock" in fallback[0]
+    assert "its default_value" in fallback[1]
+    assert "strict" not in fallback[0]
+    assert not contract_from_dict(data, "contract.json", strict=True).ok
+
+
+def test_every_shipped_contract_loads_without_a_problem(conformance_dir):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for path in [root / "examples" / "credit_card" / "contract.json",
+                 root / "examples" / "recreational_lending" / "contract.json",
+                 *sorted(conformance_dir.glob("**/contract.json"))]:
+        report = check_contract(path)
+        assert report.problems == (), path
+        assert not any("names no xml_attribute" in w or "did you mean" in w for w in report.warnings), path
 
 
 def test_repeating_element_without_selector_is_a_warning(conformance):

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import CONFORMANCE
+from tests.unit import oracle
 from xmlshred.contract.expression_source import generate
 from xmlshred.contract.expressions import ExpressionError, parse_expression, result_to_text
 
@@ -31,11 +32,14 @@ def evaluate(text: str, attributes: dict | None = None, now: datetime = NOW):
 
 
 def evaluate_both(expression, lookup, now: datetime = NOW):
-    """The closures' answer, checked against the generated function's (same type, same repr)."""
-    expected = expression.evaluate(lookup, now)
+    """The reference tree walk's answer (tests/unit/oracle.py), checked against the generated
+    functions' (same type, same repr), which ``Expression.evaluate`` runs."""
+    expected = oracle.evaluate(expression, lookup, now)
     generated = generate(expression)
     actual = generated.function(lookup, now)
     assert (type(actual), repr(actual)) == (type(expected), repr(expected)), expression.text
+    evaluated = expression.evaluate(lookup, now)
+    assert (type(evaluated), repr(evaluated)) == (type(expected), repr(expected)), expression.text
     # The mapper's entry point: the starting element's own attributes first, the rest asked
     # of the document (here both answered by ``lookup``).
     from_element = generated.second(_Answers(lookup), _Start(lookup), now)
@@ -190,7 +194,7 @@ def test_arithmetic_null_rules(text):
                                    "+4", "1e3", "\u0663", "9" * 40])
 def test_attribute_numbers_read_alike_both_ways(value):
     """Attribute text as an operand: the generated function's in-line reading of plain
-    digits and its fallback give the closures' numbers (or NULL)."""
+    digits and its fallback give the reference's numbers (or NULL)."""
     for text in ("a * 2", "a / 0", "2 - a", "a + a", "DATEADD(day, a, '2025-01-01')",
                  "DATEADD(month, a * 1, '2025-01-31')", "a * 99999999999999999999 * 99999999999999999999"):
         evaluate(text, {"a": value})
@@ -648,10 +652,10 @@ def test_contract_expressions_are_there():
 @settings(max_examples=400, deadline=None)
 @given(index=st.integers(0, 10_000), values=st.dictionaries(
     st.sampled_from(["a", "b", "c", "d", "e", "f"]), _ATTRIBUTE_TEXTS), default=_ATTRIBUTE_TEXTS)
-def test_generated_evaluators_answer_like_the_closures_on_every_contract_expression(index, values,
-                                                                                    default):
+def test_generated_evaluators_answer_like_the_reference_on_every_contract_expression(index, values,
+                                                                                     default):
     """Each contract expression, its attributes given values from a palette (an attribute's
-    value chosen by its name's hash), evaluated by the closures and the generated function."""
+    value chosen by its name's hash), evaluated by the reference and the generated function."""
     expression = parse_expression(_CONTRACT_EXPRESSIONS[index % len(_CONTRACT_EXPRESSIONS)])
     palette = list(values.values()) or [default]
 
@@ -704,3 +708,24 @@ def test_the_text_memo_is_bounded_and_keyed_by_every_input():
 
 def _row_lookup(values: dict):
     return lambda element, name: values.get(name)
+
+
+@pytest.mark.parametrize("text", [
+    "CASE " + " ".join(f"WHEN a = {n} THEN {n}" for n in range(1000)) + " ELSE 7 END",
+    "CASE " + " ".join(f"WHEN a = {n} THEN {n}" for n in range(65)) + " END",
+    "CASE WHEN " + " OR ".join(["a = 1"] * 1000) + " THEN 1 ELSE 2 END",
+    " + ".join(["a"] * 1000),
+    " * ".join(["a"] * 7) + " / 0",
+    "COALESCE(" + ", ".join(["c"] * 300) + ", a)",
+    "CASE WHEN a IN (" + ", ".join(["c"] * 1000) + ", a) THEN 1 END",
+    "CASE WHEN a BETWEEN b AND 9 THEN 1 END",
+    "CASE WHEN b LIKE a THEN 1 ELSE 0 END",
+    "CASE WHEN a LIKE '5%' THEN 1 ELSE 0 END",
+    "CASE WHEN a IN (b, 5) THEN 1 ELSE 0 END",
+    "-" * 39 + "a",
+])
+def test_long_and_deep_expressions_compile_and_answer_like_the_reference(text):
+    """Long CASE lists, chains, IN and COALESCE lists compile (flat helpers beyond a bound,
+    never a nesting the compiler refuses) and give the reference's answers."""
+    for values in ({"a": "5", "b": "1"}, {"a": "x", "b": "%"}, {}):
+        evaluate(text, values)

@@ -1,14 +1,12 @@
-"""The fast path gives exactly what the generic path gives.
+"""The generated row code gives exactly what the plain reference of the rules gives.
 
-At compile time ``mapper.field_reader`` picks a short reader per field,
-``mapper.table_reader`` generates each row table's builder (``row_source``)
-and calculated fields run generated expression functions
-(``expression_source``); with ``mapper.SPECIALISE`` off every field reads
-through ``_Document.locate``/``value``/``text``, rows are built by
-``mapper._values`` and expressions run their closures. Both product lines'
-realistic corpora, edge cases included, and every case of every conformance
-suite are mapped both ways and must give identical records: same keys,
-tables, rows, value types and warnings, or the same failure.
+The mapper runs code generated per contract for every table (``row_source``)
+and every calculated field (``expression_source``): the one run-time
+implementation. ``tests/unit/oracle.py`` restates the rules as plain loops (one
+field at a time: locate, read, steps, convert; a tree walk per expression).
+Both product lines' realistic corpora, edge cases included, and every case of
+every conformance suite are mapped both ways and must give identical records:
+same keys, tables, rows, value types and warnings, or the same failure.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ import pytest
 from tests.conftest import CONFORMANCE
 from tests.contract_support import compiled_for
 from tests.helpers import ROOT
-from xmlshred.contract import mapper
+from tests.unit import oracle
 from xmlshred.generator import generate_documents
 from xmlshred.vocab.results import MappedRecord, RecordFailure
 
@@ -28,15 +26,13 @@ CONTRACTS = {
 }
 
 
-def _generic_compiled(path, monkeypatch, **options):
-    with monkeypatch.context() as patch:
-        patch.setattr(mapper, "SPECIALISE", False)
-        return compiled_for(path, **options)
+def _reference_compiled(path, monkeypatch=None, **options):
+    """The contract compiled with the reference's row code in place of the generated code."""
+    return oracle.compiled(path, **options)
 
 
-def _readers(compiled) -> set[str]:
-    return {field.read.__name__ for plan in compiled.plans for column in plan.columns
-            for field in column.fields}
+def _builders(compiled) -> set[str]:
+    return {plan.row_values.__name__ for plan in compiled.plans}
 
 
 def _exact(result) -> object:
@@ -50,13 +46,12 @@ def _exact(result) -> object:
 
 @pytest.mark.parametrize("product", sorted(CONTRACTS))
 @pytest.mark.parametrize("strict", [False, True])
-def test_specialised_readers_map_the_realistic_corpus_like_the_generic_path(product, strict,
+def test_generated_code_maps_the_realistic_corpus_like_the_reference(product, strict,
                                                                             monkeypatch):
     fast = compiled_for(CONTRACTS[product], strict_wellformed=strict)
-    generic = _generic_compiled(CONTRACTS[product], monkeypatch, strict_wellformed=strict)
-    assert mapper.SPECIALISE
-    assert _readers(generic) == {"generic"}
-    assert "read" in _readers(fast)  # the comparison is between two different paths
+    generic = _reference_compiled(CONTRACTS[product], monkeypatch, strict_wellformed=strict)
+    assert _builders(fast) <= {"values", "rows"}  # generated
+    assert not _builders(generic) & {"values", "rows"}  # the comparison is between two ways
 
     documents = [d.to_bytes() for d in generate_documents(
         300, seed=41, profile="realistic", edge_share=0.3, product=product)]
@@ -65,7 +60,7 @@ def test_specialised_readers_map_the_realistic_corpus_like_the_generic_path(prod
         expected = generic.map_document(document)
         actual = fast.map_document(document)
         assert _exact(actual) == _exact(expected), f"{product} document {number}"
-        # Again: the fast path's memos (expression texts, conversions) now answer.
+        # Again: the generated code's memos (expression texts, conversions) now answer.
         assert _exact(fast.map_document(document)) == _exact(expected), f"{product} document {number}"
         if isinstance(expected, MappedRecord):
             mapped += 1
@@ -85,13 +80,13 @@ def test_the_conformance_suites_are_there():
 
 
 @pytest.mark.parametrize("suite", _suites(), ids=lambda path: path.name)
-def test_fast_path_maps_every_conformance_case_like_the_generic_path(suite, monkeypatch):
+def test_generated_code_maps_every_conformance_case_like_the_reference(suite, monkeypatch):
     """Every case of every suite, as bytes in both parse modes and as text, both ways."""
     cases = sorted((suite / "cases").glob("*.xml"))
     assert cases
     for strict in (False, True):
         fast = compiled_for(suite / "contract.json", strict_wellformed=strict)
-        generic = _generic_compiled(suite / "contract.json", monkeypatch, strict_wellformed=strict)
+        generic = _reference_compiled(suite / "contract.json", monkeypatch, strict_wellformed=strict)
         for case in cases:
             data = case.read_bytes()
             documents = [data]
@@ -101,7 +96,7 @@ def test_fast_path_maps_every_conformance_case_like_the_generic_path(suite, monk
                 pass
             for document in documents:
                 expected = _exact(generic.map_document(document))
-                for _ in range(2):  # the second time from the fast path's memos
+                for _ in range(2):  # the second time from the generated code's memos
                     assert _exact(fast.map_document(document)) == expected, \
                         (case.name, strict, type(document).__name__)
 
@@ -110,9 +105,14 @@ def test_fast_path_maps_every_conformance_case_like_the_generic_path(suite, monk
 def test_generated_row_builders_are_readable_source(product):
     """Every row table of the example contracts has a generated builder whose source can
     be dumped, names its constants instead of pasting them, and holds no document value."""
-    from xmlshred.contract.mapper import _key_value_row, _makes_row, _missing_cell, _step_function
-    from xmlshred.contract.plans import _NO_DEFAULT, GROUPS
-    from xmlshred.contract.row_source import generate_group_table, generate_key_value_table, generate_table
+    from xmlshred.contract.mapper import _key_value_row, _makes_row, _missing_cell
+    from xmlshred.contract.plans import _NO_DEFAULT, GROUPS, POLICY
+    from xmlshred.contract.row_source import (
+        generate_group_table,
+        generate_key_value_table,
+        generate_policy_table,
+        generate_table,
+    )
 
     compiled = compiled_for(CONTRACTS[product])
     built = key_values = located = straight = groups = 0
@@ -120,16 +120,19 @@ def test_generated_row_builders_are_readable_source(product):
         if plan.row_values is None or plan.row_values.__name__ not in ("values", "rows"):
             continue
         if plan.kind == GROUPS:
-            generated = generate_group_table(plan, _step_function, _makes_row, _missing_cell)
+            generated = generate_group_table(plan, _makes_row, _missing_cell)
             assert generated.source.startswith("def rows(doc, row):")
             assert "    # group 0" in generated.source
             groups += 1
+        elif plan.kind == POLICY:
+            generated = generate_policy_table(plan)
+            assert generated.source.startswith("def rows(doc, row):")
         elif plan.row_values.__name__ == "rows":
             generated = generate_key_value_table(plan, _key_value_row)
             assert generated.source.startswith("def rows(doc, row):")
             key_values += 1
         else:
-            generated = generate_table(plan, _step_function)
+            generated = generate_table(plan)
             assert generated.source.startswith("def values(doc, row):")
         compile(generated.source, "<dump>", "exec")
         for name in generated.constants:
@@ -179,7 +182,7 @@ def test_an_out_of_range_value_in_a_repeating_row_fails_the_record_with_the_tabl
     root = etree.fromstring(document)
     root.find(f".//{path}").set(attribute, "99999999999999999999999")
     document = etree.tostring(root)
-    for compiled in (compiled_for(CONTRACTS["cc"]), _generic_compiled(CONTRACTS["cc"], monkeypatch)):
+    for compiled in (compiled_for(CONTRACTS["cc"]), _reference_compiled(CONTRACTS["cc"], monkeypatch)):
         result = compiled.map_document(document)
         assert isinstance(result, RecordFailure), result
         assert result.stage == "map"
@@ -224,7 +227,7 @@ def test_attributes_match_their_name_in_any_case(markup, wanted, expected):
 ])
 def test_key_value_rows_read_alike_both_ways(score, flag, legacy, monkeypatch):
     """Scores, indicators and history rows: the generated shortcut for the usual text and
-    the shared row function for the rest give the generic path's rows and warnings."""
+    the shared row function for the rest give the reference's rows and warnings."""
     import html
 
     data = _basic_case({'fico_score="712"': f'fico_score="{html.escape(score)}"',
@@ -242,7 +245,7 @@ def _basic_case(replacements: dict[str, str]) -> str:
 
 def _assert_alike_both_ways(contract, data: str, monkeypatch) -> None:
     fast = compiled_for(contract)
-    generic = _generic_compiled(contract, monkeypatch)
+    generic = _reference_compiled(contract, monkeypatch)
     assert _exact(fast.map_document(data)) == _exact(generic.map_document(data))
 
 
@@ -256,18 +259,18 @@ def test_decimal_columns_read_alike_both_ways(apr, monkeypatch):
     data = (CONFORMANCE / "cases" / "01_basic.xml").read_text(encoding="utf-8")
     data = data.replace('apr="2.345"', f'apr="{apr}"')
     fast = compiled_for(contract)
-    generic = _generic_compiled(contract, monkeypatch)
+    generic = _reference_compiled(contract, monkeypatch)
     assert _exact(fast.map_document(data)) == _exact(generic.map_document(data))
 
 
 @pytest.mark.parametrize("product", sorted(CONTRACTS))
-def test_small_memos_forget_and_still_map_like_the_generic_path(product, monkeypatch):
+def test_small_memos_forget_and_still_map_like_the_reference(product, monkeypatch):
     """With memos of three entries (expression texts, conversions) every one fills up and is
-    cleared again many times over the corpus: records stay the generic path's, and no memo
+    cleared again many times over the corpus: records stay the reference's, and no memo
     ever holds more than its bound."""
     from xmlshred.contract import expression_source, row_source, values
 
-    generic = _generic_compiled(CONTRACTS[product], monkeypatch)
+    generic = _reference_compiled(CONTRACTS[product], monkeypatch)
     with monkeypatch.context() as patch:
         patch.setattr(expression_source, "TEXT_MEMO_SIZE", 3)
         patch.setattr(row_source, "CONVERSION_MEMO_SIZE", 3)
@@ -355,7 +358,7 @@ def test_an_empty_non_nullable_group_cell_fails_alike_both_ways(tmp_path, monkey
     path = tmp_path / "contract.json"
     path.write_text(json.dumps(contract), encoding="utf-8")
     fast = compiled_for(path)
-    generic = _generic_compiled(path, monkeypatch)
+    generic = _reference_compiled(path, monkeypatch)
     failed = 0
     for case in sorted((suite / "cases").glob("*.xml")):
         expected = generic.map_document(case.read_bytes())

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from xmlshred.contract.loader import (
+from xmlshred.contract.mapper import column_reader, map_document, parent_anchor, row_finisher, table_reader
+from xmlshred.contract.model import (
     GROUP_KEY_COLUMNS,
     GROUP_STEPS,
     POLICY_EXCEPTIONS,
@@ -22,11 +23,11 @@ from xmlshred.contract.loader import (
     Mapping,
     Relationship,
 )
-from xmlshred.contract.mapper import field_reader, map_document, parent_anchor, row_finisher, table_reader
 from xmlshred.contract.plans import (
     _INTEGER_TYPES,
     _MAX_FIXED_TEXT,
     _NO_DEFAULT,
+    _RECORD_KEY,
     _STEP_CODES,
     ABOVE,
     BELOW,
@@ -302,10 +303,6 @@ class _Builder:
                 raise ValueError("relationships form a loop")  # the loader rejects this
         ordered = tuple(plans[name] for name in listed + unlisted)
         for plan in ordered:
-            for field in _fields_of(plan):
-                field.read = field_reader(field)
-            plan.readers = tuple(tuple(field.read for field in column.fields)
-                                 for column in plan.columns)
             plan.finishing = tuple(
                 (position, column) for position, column in enumerate(plan.columns)
                 if column.parent_key or column.default is not _NO_DEFAULT
@@ -313,6 +310,11 @@ class _Builder:
             plan.row_values = table_reader(plan)
             plan.parent_anchor = parent_anchor(plan, key_mapping.target_column)
             plan.finish_row = row_finisher(plan)
+            if plan.parent_anchor != _RECORD_KEY:  # the foreign key is a column of the parent
+                name = plan.relationship.foreign_key_column
+                column = next((c for c in plan.parent.columns if c.column.name == name), None)
+                if column is not None and not column.parent_key and column.value_of is None:
+                    column.value_of = column_reader(column)
         for plan in ordered:
             if plan.kind == REPEAT:
                 plan.children = tuple(other for other in ordered
@@ -552,16 +554,6 @@ class _Builder:
                 if column.name == name:
                     return Column(name, column.data_type, column.data_length, False)
         return Column(name, "bigint", None, False)
-
-
-def _fields_of(plan: TablePlan):
-    for column in plan.columns:
-        yield from column.fields
-    yield from plan.fields
-    for group in plan.groups:
-        yield from (field for field, _, _ in group.cells if field is not None)
-    if plan.notes is not None:
-        yield plan.notes
 
 
 def _argument_column(name: str, arguments: list[str]) -> Column:

@@ -1,8 +1,7 @@
 """Calculated-field expressions compiled to Python source, once per contract.
 
-``expressions.py`` compiles an expression into nested closures: every node is
-a Python call per row. The mapper's fast path instead runs a function
-generated here from the same parsed tree: one ``def`` whose body is a single
+``expressions.py`` parses an expression into a tree; a function generated
+here from that tree evaluates it: one ``def`` whose body is a single
 Python expression, with each attribute read once, the CASE branches as
 conditional expressions, AND/OR/NOT as Python's, and comparisons specialised
 to what is known of their operands when the contract is compiled (text
@@ -15,10 +14,12 @@ helper) lives in the function's namespace under a generated name
 names are identifiers by the grammar and appear as ``repr`` literals.
 ``Generated.source`` is the readable text, for debugging and tests.
 
-Semantics are those of ``expressions.py`` exactly; each value-level rule is
-the same helper function both paths call, and tests evaluate every contract
-expression both ways (tests/test_expressions.py, tests/test_mapper_fast_path.py).
-A subtree this generator does not specialise runs its closure (one call).
+This is the only evaluator of expressions: ``Expression.evaluate`` runs the
+``expression`` function generated here, the row builders its
+``text_from_element``. Each value-level rule is a helper of ``expressions.py``
+(``_compare``, ``_as_number``, ``call_value`` ...) that the generated code calls,
+or whose usual cases it writes in line; tests check every contract expression
+against a small tree-walking reference in tests/unit/oracle.py.
 """
 
 from __future__ import annotations
@@ -37,49 +38,35 @@ _PYTHON_TESTS = {"=": "==", "!=": "!=", "<>": "!=", "<": "<", ">": ">", "<=": "<
 TEXT, NUMBER, CONDITION, NULL, ANY = "text", "number", "condition", "null", "any"
 """TEXT: a str or None; NUMBER: a Decimal or None; CONDITION: a bool; NULL: None."""
 
-_MAX_DEPTH = 12
-"""Subtrees deeper than this run as closures (keeps the generated nesting small)."""
 _MAX_CHAIN = 6
-"""Arithmetic chains longer than this run as closures (no deep helper nesting)."""
+"""Arithmetic chains and COALESCE lists longer than this call one helper on all their
+values (``_chain``, ``_coalesce``) instead of nesting a call per operand."""
+
+_MAX_BRANCHES = 64
+"""CASE expressions with more WHENs call ``_first_branch`` on all their values."""
+
 
 def generate(expression: ex.Expression) -> Generated:
-    """Generate, compile and return ``expression``'s evaluator (same answers as
-    ``expression.evaluate``); falls back to the closures on anything unexpected."""
+    """Generate and compile ``expression``'s three functions: ``expression(lookup, now)``
+    (``.function``: ``Expression.evaluate``), ``from_element(doc, start, now)`` (``.second``)
+    and ``text_from_element(doc, start, now)`` (``.third``: the row builders')."""
     generator = _Generator()
-    try:
-        body, _ = generator.node(expression.root, 0)
-        lines = ["def expression(lookup, now):"]
-        for name, (element, attribute) in generator.attributes.items():
-            lines.append(f"    {name} = lookup({generator.constant(element)}, {generator.constant(attribute)})")
-            lines.append(f"    {name} = ({name}.strip() or None) if {name} else None")
-        lines.append(f"    return {body}")
-        # The same body for the mapper: attributes read from the starting element itself
-        # (``_Document.resolve`` answers the others, and misses, once per document).
-        lines.append("")
-        lines.append("def from_element(doc, start, now):")
-        reads = generator.reads()
-        lines.extend(reads)
-        lines.append(f"    return {body}")
-        lines.extend(generator.text_function(body, reads))
-        return define(lines, "expression", generator.names, "expression", "from_element",
-                      "text_from_element")
-    except (SyntaxError, RecursionError, MemoryError, ValueError):  # pragma: no cover - a safety net
-        from_element = _closure_from_element(expression.evaluator)
-        return Generated(expression.evaluator, "", {}, from_element, _closure_text(from_element))
-
-
-def _closure_from_element(evaluator):
-    """``from_element`` for an expression that runs as its closures."""
-    def from_element(doc, start, now):
-        return evaluator(doc.lookup(start), now)
-    return from_element
-
-
-def _closure_text(from_element):
-    """``text_from_element`` for an expression that runs as its closures (no memo)."""
-    def text_from_element(doc, start, now):
-        return ex.result_to_text(from_element(doc, start, now)).strip()
-    return text_from_element
+    body, _ = generator.node(expression.root, 0)
+    lines = ["def expression(lookup, now):"]
+    for name, (element, attribute) in generator.attributes.items():
+        lines.append(f"    {name} = lookup({generator.constant(element)}, {generator.constant(attribute)})")
+        lines.append(f"    {name} = ({name}.strip() or None) if {name} else None")
+    lines.append(f"    return {body}")
+    # The same body for the mapper: attributes read from the starting element itself
+    # (``_Document.resolve`` answers the others, and misses, once per document).
+    lines.append("")
+    lines.append("def from_element(doc, start, now):")
+    reads = generator.reads()
+    lines.extend(reads)
+    lines.append(f"    return {body}")
+    lines.extend(generator.text_function(body, reads))
+    return define(lines, "expression", generator.names, "expression", "from_element",
+                  "text_from_element")
 
 
 TEXT_MEMO_SIZE = 512
@@ -93,7 +80,6 @@ class _Generator:
         self.attributes: dict[str, tuple[str | None, str]] = {}
         self.attribute_names: dict[tuple[str | None, str], str] = {}
         self.temporaries = 0
-        self.closures = False
         self.uses_now = False
 
     # -- names --
@@ -118,8 +104,6 @@ class _Generator:
     def reads(self) -> list[str]:
         """``from_element``'s lines reading each attribute into its variable, stripped (or None)."""
         lines = ["    get = start.get if start is not None else None"]
-        if self.closures:  # a subtree that runs as its closure reads through a lookup
-            lines.append("    lookup = doc.lookup(start)")
         for name, (element, attribute) in self.attributes.items():
             if element is None:
                 lines.append(f"    {name} = get({self.constant(attribute)}) if get is not None else None")
@@ -133,13 +117,13 @@ class _Generator:
 
     def text_function(self, body: str, reads: list[str]) -> list[str]:
         """``text_from_element(doc, start, now) -> str``: the result as a column reads it
-        (``result_to_text``, stripped). Without closures the body depends only on the
-        attributes read (and ``now``, when it uses it), so the text is remembered by those,
-        across documents, in a dict of at most ``TEXT_MEMO_SIZE`` entries."""
+        (``result_to_text``, stripped). The body depends only on the attributes read (and
+        ``now``, when it uses it), so the text is remembered by those, across documents, in
+        a dict of at most ``TEXT_MEMO_SIZE`` entries."""
         text = (f"('' if (result := {body}) is None else result if type(result) is str "
                 f"else {self.helper(ex.result_to_text)}(result)).strip()")
         lines = ["", "def text_from_element(doc, start, now):", *reads]
-        if self.closures:
+        if not self.attributes and not self.uses_now:  # a constant: nothing to key a memo by
             return [*lines, f"    return {text}"]
         parts = [*self.attributes, *(["now"] if self.uses_now else [])]
         key = parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ")"
@@ -154,22 +138,10 @@ class _Generator:
                 f"        {memo}[key] = text",
                 "    return text"]
 
-    def closure(self, node) -> tuple[str, str]:
-        """The node's own closure, called: for what is not specialised here."""
-        kind = CONDITION if node.is_condition else ANY
-        self.closures = True
-        code = f"{self.constant(node.compile())}(lookup, now)"
-        return (f"bool({code})" if kind == CONDITION else code), kind
-
     # -- nodes --
 
     def node(self, node, depth: int) -> tuple[str, str]:
-        if depth > _MAX_DEPTH:
-            return self.closure(node)
-        method = _METHODS.get(type(node))
-        if method is None:  # pragma: no cover - every node type has a method
-            return self.closure(node)
-        return method(self, node, depth + 1)
+        return _METHODS[type(node)](self, node, depth + 1)
 
     def number(self, node, depth: int) -> str:
         code, kind = self.node(node, depth)
@@ -200,7 +172,10 @@ class _Generator:
 
     def arithmetic(self, node, depth: int) -> tuple[str, str]:
         if len(node.rest) > _MAX_CHAIN:
-            return self.closure(node)
+            first, _ = self.node(node.first, depth)
+            rest = ", ".join(f"({self.constant(operator)}, {self.node(operand, depth)[0]})"
+                             for operator, operand in node.rest)
+            return f"{self.helper(ex._chain)}({first}, ({rest},))", NUMBER
         code = self.number(node.first, depth)
         for operator, operand in node.rest:
             helper = self.helper(_OPERATIONS[operator])
@@ -235,12 +210,16 @@ class _Generator:
                f"and {value} {test} 0)", CONDITION
 
     def between(self, node, depth: int) -> tuple[str, str]:
-        return self.closure(node)
+        operand, _ = self.node(node.operand, depth)
+        low, _ = self.node(node.low, depth)
+        high, _ = self.node(node.high, depth)
+        return f"{self.helper(ex._between)}({operand}, {low}, {high})", CONDITION
 
     def like(self, node, depth: int) -> tuple[str, str]:
         operand, kind = self.node(node.operand, depth)
         if not isinstance(node.pattern, ex._Literal) or kind != TEXT:
-            return self.closure(node)
+            pattern, _ = self.node(node.pattern, depth)
+            return f"{self.helper(ex._like)}({operand}, {pattern})", CONDITION
         constant = node.pattern.value
         if constant is None:
             return "False", CONDITION  # like_constant: no pattern matches nothing
@@ -267,7 +246,8 @@ class _Generator:
             return (f"(({value} := {operand}) is not None and ("
                     f"{number} in {numbers} if ({number} := {self.helper(ex._as_number)}({value})) "
                     f"is not None else {value}.casefold() in {texts}))"), CONDITION
-        return self.closure(node)
+        items = ", ".join(self.node(item, depth)[0] for item in node.items)
+        return f"{self.helper(ex._member)}({operand}, ({items},))", CONDITION
 
     def negation(self, node, depth: int) -> tuple[str, str]:
         code, _ = self.node(node.operand, depth)
@@ -279,14 +259,22 @@ class _Generator:
             CONDITION
 
     def case(self, node, depth: int) -> tuple[str, str]:
-        code, kind = ("None", NULL) if node.otherwise is None else self.node(node.otherwise, depth)
-        kinds = [kind]
-        for condition, result in reversed(node.branches):
+        # One flat chain, ``(v1 if t1 else v2 if t2 else otherwise)``: Python's conditional
+        # expression nests to the right without parentheses, so many WHENs nest nothing.
+        # Beyond ``_MAX_BRANCHES`` (the compiler recurses once per branch) one helper picks
+        # among all the branches' values, worked out first: evaluation is pure and never raises.
+        parts, pairs, kinds = [], [], []
+        for condition, result in node.branches:
             test, _ = self.node(condition, depth)
             value, kind = self.node(result, depth)
             kinds.append(kind)
-            code = f"({value} if {test} else {code})"
-        return code, _common(kinds)
+            parts.append(f"{value} if {test} else ")
+            pairs.append(f"({test}, {value})")
+        code, kind = ("None", NULL) if node.otherwise is None else self.node(node.otherwise, depth)
+        kinds.append(kind)
+        if len(parts) > _MAX_BRANCHES:
+            return f"{self.helper(ex._first_branch)}(({', '.join(pairs)},), {code})", _common(kinds)
+        return "(" + "".join(parts) + code + ")", _common(kinds)
 
     def call(self, node, depth: int) -> tuple[str, str]:
         constant = ex._constant_of(node)
@@ -337,7 +325,10 @@ class _Generator:
                     value = self.temporary()
                     code = f"({value} if ({value} := {value_code}) is not None else {code})"
                 return code, _common([kind for _, kind in values])
-        return self.closure(node)
+            values = [self.node(argument, depth) for argument in arguments]
+            listed = ", ".join(code for code, _ in values)
+            return f"{self.helper(ex._coalesce)}(({listed},))", _common([kind for _, kind in values])
+        raise ValueError(f"no code for the function {name}")  # pragma: no cover - every one has
 
 
 def _common(kinds: list[str]) -> str:

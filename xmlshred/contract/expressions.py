@@ -1,9 +1,10 @@
 """The calculated-field expression language: parse once, evaluate per row.
 
 A hand-written tokenizer and recursive-descent parser build a small AST;
-each node then compiles itself into a closure, so evaluating a row is a few
-nested Python calls with no tree walking or dispatch. Nothing is ever passed
-to ``eval`` or ``exec``.
+``expression_source`` generates one Python function per expression from it
+(the only evaluator), which calls the value-level functions here (``_compare``,
+``_as_number``, ``call_value`` ...): each rule of the language is written once.
+No text of the expression or of a document is ever passed to ``eval``/``exec``.
 
 The parser knows two kinds of expression: *conditions* (comparisons,
 ``AND``/``OR``/``NOT``, ``IS NULL``, ``LIKE``, ``IN``), which evaluate to a
@@ -387,16 +388,15 @@ def _cast(value: object, column: Column) -> Value:
 
 # --- AST ---------------------------------------------------------------------
 #
-# Each node knows its source position (for messages) and compiles itself to
-# a closure ``f(lookup, now)``. Condition nodes' closures return bool.
+# Each node knows its source position (for messages); ``expression_source``
+# generates the code that evaluates the tree. Condition nodes evaluate to bool.
 
 
 class _Node:
+    """A node of the parsed tree; ``expression_source`` generates the code that evaluates it."""
+
     __slots__ = ("position",)
     is_condition = False
-
-    def compile(self) -> Evaluator:  # pragma: no cover - every node overrides
-        raise NotImplementedError
 
 
 class _Literal(_Node):
@@ -407,10 +407,6 @@ class _Literal(_Node):
         # '' is NULL: the language has no distinct empty string.
         self.value = None if value == "" else value
 
-    def compile(self) -> Evaluator:
-        value = self.value
-        return lambda lookup, now: value
-
 
 class _Attribute(_Node):
     __slots__ = ("element", "name")
@@ -420,18 +416,6 @@ class _Attribute(_Node):
         self.element = element
         self.name = name
 
-    def compile(self) -> Evaluator:
-        element, name = self.element, self.name
-
-        def attribute(lookup: Lookup, now: datetime) -> object:
-            text = lookup(element, name)
-            if not text:
-                return None
-            text = text.strip()
-            return text or None
-
-        return attribute
-
 
 class _Negate(_Node):
     __slots__ = ("operand",)
@@ -439,15 +423,6 @@ class _Negate(_Node):
     def __init__(self, position: int, operand: _Node) -> None:
         self.position = position
         self.operand = operand
-
-    def compile(self) -> Evaluator:
-        operand = self.operand.compile()
-
-        def negate(lookup: Lookup, now: datetime) -> object:
-            number = _as_number(operand(lookup, now))
-            return None if number is None else -number
-
-        return negate
 
 
 def _apply(operator: str, left: Decimal, right: Decimal) -> Decimal | None:
@@ -466,6 +441,20 @@ def _apply(operator: str, left: Decimal, right: Decimal) -> Decimal | None:
         return None
 
 
+def _chain(first: object, rest: tuple[tuple[str, object], ...]) -> Decimal | None:
+    """``first op operand op operand …`` left to right, on values: NULL as soon as an
+    operand is no number or a step has no value (division by zero, overflow)."""
+    total = _as_number(first)
+    for operator, operand in rest:
+        if total is None:
+            return None
+        number = _as_number(operand)
+        if number is None:
+            return None
+        total = _apply(operator, total, number)
+    return total
+
+
 class _Arithmetic(_Node):
     """``first op operand op operand …`` at one precedence level, left to right."""
 
@@ -476,37 +465,9 @@ class _Arithmetic(_Node):
         self.first = first
         self.rest = rest
 
-    def compile(self) -> Evaluator:
-        first = self.first.compile()
-        rest = [(operator, node.compile()) for operator, node in self.rest]
 
-        # A loop rather than nested closures: long chains (a + b + c + …)
-        # must not deepen the call stack.
-        def arithmetic(lookup: Lookup, now: datetime) -> object:
-            total = _as_number(first(lookup, now))
-            if total is None:
-                return None
-            for operator, operand in rest:
-                number = _as_number(operand(lookup, now))
-                if number is None:
-                    return None
-                total = _apply(operator, total, number)
-                if total is None:
-                    return None
-            return total
-
-        return arithmetic
-
-
-_COMPARISONS: dict[str, Callable[[int], bool]] = {
-    "=": lambda order: order == 0,
-    "!=": lambda order: order != 0,
-    "<>": lambda order: order != 0,
-    "<": lambda order: order < 0,
-    ">": lambda order: order > 0,
-    "<=": lambda order: order <= 0,
-    ">=": lambda order: order >= 0,
-}
+_COMPARISONS = frozenset({"=", "!=", "<>", "<", ">", "<=", ">="})
+"""The comparison operators (``expression_source`` writes each as Python's)."""
 
 
 class _Comparison(_Node):
@@ -519,24 +480,14 @@ class _Comparison(_Node):
         self.left = left
         self.right = right
 
-    def compile(self) -> Evaluator:
-        left, right = self.left.compile(), self.right.compile()
-        test = _COMPARISONS[self.operator]
-        constant = _constant_of(self.right)
-        if constant is not _NOT_CONSTANT:
-            against = _compare_to_constant(constant)
 
-            def comparison_constant(lookup: Lookup, now: datetime) -> bool:
-                order = against(left(lookup, now))
-                return order is not None and test(order)
-
-            return comparison_constant
-
-        def comparison(lookup: Lookup, now: datetime) -> bool:
-            order = _compare(left(lookup, now), right(lookup, now))
-            return order is not None and test(order)
-
-        return comparison
+def _between(value: object, low: object, high: object) -> bool:
+    """``value BETWEEN low AND high``: both comparisons hold (none with NULL does)."""
+    above = _compare(value, low)
+    if above is None or above < 0:
+        return False
+    below = _compare(value, high)
+    return below is not None and below <= 0
 
 
 class _Between(_Node):
@@ -549,31 +500,12 @@ class _Between(_Node):
         self.low = low
         self.high = high
 
-    def compile(self) -> Evaluator:
-        operand, low, high = self.operand.compile(), self.low.compile(), self.high.compile()
-        low_value, high_value = _constant_of(self.low), _constant_of(self.high)
-        if low_value is not _NOT_CONSTANT and high_value is not _NOT_CONSTANT:
-            above_low, below_high = _compare_to_constant(low_value), _compare_to_constant(high_value)
 
-            def between_constants(lookup: Lookup, now: datetime) -> bool:
-                value = operand(lookup, now)
-                above = above_low(value)
-                if above is None or above < 0:
-                    return False
-                below = below_high(value)
-                return below is not None and below <= 0
-
-            return between_constants
-
-        def between(lookup: Lookup, now: datetime) -> bool:
-            value = operand(lookup, now)
-            above = _compare(value, low(lookup, now))
-            if above is None or above < 0:
-                return False
-            below = _compare(value, high(lookup, now))
-            return below is not None and below <= 0
-
-        return between
+def _like(value: object, pattern: object) -> bool:
+    """``value LIKE pattern`` (``%``, ``_``, case-insensitive); false with a NULL side."""
+    if value is None or pattern is None:
+        return False
+    return _like_regex(result_to_text(pattern)).fullmatch(result_to_text(value)) is not None
 
 
 class _Like(_Node):
@@ -585,32 +517,6 @@ class _Like(_Node):
         self.operand = operand
         self.pattern = pattern
 
-    def compile(self) -> Evaluator:
-        operand = self.operand.compile()
-        if isinstance(self.pattern, _Literal):
-            constant = self.pattern.value
-            regex = None if constant is None else _like_regex(result_to_text(constant))
-
-            def like_constant(lookup: Lookup, now: datetime) -> bool:
-                value = operand(lookup, now)
-                if value is None or regex is None:
-                    return False
-                return regex.fullmatch(result_to_text(value)) is not None
-
-            return like_constant
-
-        pattern = self.pattern.compile()
-
-        def like(lookup: Lookup, now: datetime) -> bool:
-            value = operand(lookup, now)
-            pattern_value = pattern(lookup, now)
-            if value is None or pattern_value is None:
-                return False
-            regex = _like_regex(result_to_text(pattern_value))
-            return regex.fullmatch(result_to_text(value)) is not None
-
-        return like
-
 
 class _IsNull(_Node):
     __slots__ = ("operand",)
@@ -620,9 +526,12 @@ class _IsNull(_Node):
         self.position = position
         self.operand = operand
 
-    def compile(self) -> Evaluator:
-        operand = self.operand.compile()
-        return lambda lookup, now: operand(lookup, now) is None
+
+def _member(value: object, items: tuple) -> bool:
+    """``value IN (items)``: equal to one of them (never with NULL)."""
+    if value is None:
+        return False
+    return any(_compare(value, item) == 0 for item in items)
 
 
 class _In(_Node):
@@ -634,32 +543,6 @@ class _In(_Node):
         self.operand = operand
         self.items = items
 
-    def compile(self) -> Evaluator:
-        operand = self.operand.compile()
-        values = [_constant_of(item) for item in self.items]
-        if all(value is not _NOT_CONSTANT for value in values):
-            constants = [_compare_to_constant(value) for value in values]
-
-            def member_constant(lookup: Lookup, now: datetime) -> bool:
-                value = operand(lookup, now)
-                if value is None:
-                    return False
-                for against in constants:
-                    if against(value) == 0:
-                        return True
-                return False
-
-            return member_constant
-        items = [item.compile() for item in self.items]
-
-        def member(lookup: Lookup, now: datetime) -> bool:
-            value = operand(lookup, now)
-            if value is None:
-                return False
-            return any(_compare(value, item(lookup, now)) == 0 for item in items)
-
-        return member
-
 
 class _Not(_Node):
     __slots__ = ("operand",)
@@ -668,10 +551,6 @@ class _Not(_Node):
     def __init__(self, position: int, operand: _Node) -> None:
         self.position = position
         self.operand = operand
-
-    def compile(self) -> Evaluator:
-        operand = self.operand.compile()
-        return lambda lookup, now: not operand(lookup, now)
 
 
 class _Logical(_Node):
@@ -685,28 +564,13 @@ class _Logical(_Node):
         self.operator = operator
         self.operands = operands
 
-    def compile(self) -> Evaluator:
-        operands = [node.compile() for node in self.operands]
-        # Plain loops: a generator per evaluation (all(... for ...)) costs more than the tests.
-        if len(operands) == 2:
-            first, second = operands
-            if self.operator == "AND":
-                return lambda lookup, now: bool(first(lookup, now)) and bool(second(lookup, now))
-            return lambda lookup, now: bool(first(lookup, now)) or bool(second(lookup, now))
-        if self.operator == "AND":
-            def every(lookup: Lookup, now: datetime) -> bool:
-                for operand in operands:
-                    if not operand(lookup, now):
-                        return False
-                return True
-            return every
 
-        def some(lookup: Lookup, now: datetime) -> bool:
-            for operand in operands:
-                if operand(lookup, now):
-                    return True
-            return False
-        return some
+def _first_branch(branches: tuple, otherwise: object) -> object:
+    """A CASE's value from every branch's (condition, value): the first whose condition holds."""
+    for holds, value in branches:
+        if holds:
+            return value
+    return otherwise
 
 
 class _Case(_Node):
@@ -719,40 +583,18 @@ class _Case(_Node):
         self.branches = branches
         self.otherwise = otherwise
 
-    def compile(self) -> Evaluator:
-        branches = [(cond.compile(), result.compile()) for cond, result in self.branches]
-        otherwise = self.otherwise.compile() if self.otherwise is not None else None
-
-        def case(lookup: Lookup, now: datetime) -> object:
-            for condition, result in branches:
-                if condition(lookup, now):
-                    return result(lookup, now)
-            return None if otherwise is None else otherwise(lookup, now)
-
-        return case
-
 
 class _Call(_Node):
-    """A function call; ``build`` turns the compiled argument closures into the call's closure."""
+    """A function call (``call_value`` gives its value from its arguments' values)."""
 
-    __slots__ = ("name", "arguments", "build", "detail")
+    __slots__ = ("name", "arguments", "detail")
 
-    def __init__(
-        self, position: int, name: str, arguments: list[_Node],
-        build: Callable[[list[Evaluator]], Evaluator], detail: object = None,
-    ) -> None:
+    def __init__(self, position: int, name: str, arguments: list[_Node], detail: object = None) -> None:
         self.position = position
         self.name = name
         self.arguments = arguments
-        self.build = build
         self.detail = detail
         """DATEADD's unit, CAST's target column; None for other functions."""
-
-    def compile(self) -> Evaluator:
-        value = _constant_of(self)
-        if value is not _NOT_CONSTANT:
-            return lambda lookup, now: value
-        return self.build([argument.compile() for argument in self.arguments])
 
 
 _NOT_CONSTANT = object()
@@ -770,7 +612,7 @@ def _constant_of(node: _Node) -> object:
     if isinstance(node, _Call) and node.name != "GETUTCDATE" \
             and all(isinstance(argument, _Literal) for argument in node.arguments):
         try:
-            return node.build([argument.compile() for argument in node.arguments])(None, None)
+            return call_value(node.name, node.detail, [argument.value for argument in node.arguments])
         except Exception:  # noqa: BLE001 - left to fail per row, where the error belongs
             return _NOT_CONSTANT
     return _NOT_CONSTANT
@@ -778,21 +620,9 @@ def _constant_of(node: _Node) -> object:
 
 # --- functions ---------------------------------------------------------------
 #
-# Each builder takes the compiled argument closures and returns the call's
-# closure. Arity is checked by the parser from FUNCTIONS.
-
-
-def _unary_function(apply: Callable[[object], Value]) -> Callable[[list[Evaluator]], Evaluator]:
-    def build(arguments: list[Evaluator]) -> Evaluator:
-        (argument,) = arguments
-
-        def call(lookup: Lookup, now: datetime) -> object:
-            value = argument(lookup, now)
-            return None if value is None else apply(value)
-
-        return call
-
-    return build
+# Each function is a function of its arguments' values (``call_value``); the
+# generated code calls these or writes their usual cases in line. Arity is
+# checked by the parser from FUNCTIONS.
 
 
 def _text_apply(apply: Callable[[str], str]) -> Callable[[object], Value]:
@@ -804,15 +634,12 @@ def _date_of(value: object) -> Value:
     return None if moment is None else moment.date()
 
 
-def _build_coalesce(arguments: list[Evaluator]) -> Evaluator:
-    def coalesce(lookup: Lookup, now: datetime) -> object:
-        for argument in arguments:
-            value = argument(lookup, now)
-            if value is not None:
-                return value
-        return None
-
-    return coalesce
+def _coalesce(values: tuple) -> Value:
+    """The first value that is not NULL (COALESCE, ISNULL), else NULL."""
+    for value in values:
+        if value is not None:
+            return value
+    return None
 
 
 def _round(number: Decimal | None, places: Decimal | None) -> Value:
@@ -824,15 +651,6 @@ def _round(number: Decimal | None, places: Decimal | None) -> Value:
                                context=_ROUNDING)
     except InvalidOperation:
         return None
-
-
-def _build_round(arguments: list[Evaluator]) -> Evaluator:
-    operand, places_argument = arguments
-
-    def round_half_up(lookup: Lookup, now: datetime) -> object:
-        return _round(_as_number(operand(lookup, now)), _as_number(places_argument(lookup, now)))
-
-    return round_half_up
 
 
 def _substring(value: object, start: Decimal | None, length: Decimal | None) -> Value:
@@ -850,30 +668,6 @@ def _substring(value: object, start: Decimal | None, length: Decimal | None) -> 
     return text[max(first, 1) - 1:max(last - 1, 0)] or None
 
 
-def _build_substring(arguments: list[Evaluator]) -> Evaluator:
-    operand, start_argument, length_argument = arguments
-
-    def substring(lookup: Lookup, now: datetime) -> object:
-        return _substring(operand(lookup, now), _as_number(start_argument(lookup, now)),
-                          _as_number(length_argument(lookup, now)))
-
-    return substring
-
-
-def _build_getutcdate(arguments: list[Evaluator]) -> Evaluator:
-    return lambda lookup, now: now
-
-
-def _build_isnull(arguments: list[Evaluator]) -> Evaluator:
-    first, second = arguments
-
-    def isnull(lookup: Lookup, now: datetime) -> object:
-        value = first(lookup, now)
-        return second(lookup, now) if value is None else value
-
-    return isnull
-
-
 def _length(value: object) -> Value:
     # SQL Server's LEN ignores trailing blanks.
     return Decimal(len(result_to_text(value).rstrip(" ")))
@@ -888,7 +682,6 @@ def _absolute(value: object) -> Value:
 class _Function:
     min_arguments: int
     max_arguments: int | None
-    build: Callable[[list[Evaluator]], Evaluator]
 
 
 TEXT_METHODS: dict[str, Callable[[str], str]] = {
@@ -903,14 +696,36 @@ UNARY_VALUES: dict[str, Callable[[object], Value]] = {
 """One-argument functions as functions of a non-NULL value (NULL gives NULL)."""
 
 FUNCTIONS: dict[str, _Function] = {
-    **{name: _Function(1, 1, _unary_function(apply)) for name, apply in UNARY_VALUES.items()},
-    "COALESCE": _Function(1, None, _build_coalesce),
-    "ISNULL": _Function(2, 2, _build_isnull),
-    "ROUND": _Function(2, 2, _build_round),
-    "SUBSTRING": _Function(3, 3, _build_substring),
-    "GETUTCDATE": _Function(0, 0, _build_getutcdate),
+    **{name: _Function(1, 1) for name in UNARY_VALUES},
+    "COALESCE": _Function(1, None),
+    "ISNULL": _Function(2, 2),
+    "ROUND": _Function(2, 2),
+    "SUBSTRING": _Function(3, 3),
+    "GETUTCDATE": _Function(0, 0),
 }
 """Functions with ordinary arguments (DATEADD and CAST have their own syntax)."""
+
+
+def call_value(name: str, detail: object, values: list, now: datetime | None = None) -> Value:
+    """A function's value from its arguments' values (``detail``: DATEADD's unit, CAST's
+    column; ``now``: what GETUTCDATE gives). The one statement of what each function does;
+    the generated code calls it, or the helpers it names, for every call."""
+    if name in UNARY_VALUES:
+        (value,) = values
+        return None if value is None else UNARY_VALUES[name](value)
+    if name in ("COALESCE", "ISNULL"):
+        return _coalesce(tuple(values))
+    if name == "ROUND":
+        return _round(_as_number(values[0]), _as_number(values[1]))
+    if name == "SUBSTRING":
+        return _substring(values[0], _as_number(values[1]), _as_number(values[2]))
+    if name == "DATEADD":
+        return _date_add(detail, values[0], values[1])
+    if name == "CAST":
+        return _cast(values[0], detail)
+    if name == "GETUTCDATE":
+        return now
+    raise ValueError(f"unknown function {name}")  # the parser knows every name
 
 _SPECIAL_FUNCTIONS = ("DATEADD", "CAST")
 _KEYWORDS = frozenset({
@@ -1224,7 +1039,7 @@ class _Parser:
                     wanted = f"{function.min_arguments} to {function.max_arguments}"
                 raise ExpressionError(
                     f"{name} takes {wanted} argument(s), got {count}", name_token.position)
-            node = _Call(name_token.position, name, arguments, function.build)
+            node = _Call(name_token.position, name, arguments)
         self.depth -= 1
         return node
 
@@ -1246,16 +1061,7 @@ class _Parser:
         self.expect_op(",", "after the DATEADD amount (DATEADD(unit, n, date))")
         moment = self.value(self.expression())
         self.expect_op(")", "to close DATEADD(")
-
-        def build(arguments: list[Evaluator]) -> Evaluator:
-            amount_value, moment_value = arguments
-
-            def dateadd(lookup: Lookup, now: datetime) -> object:
-                return _date_add(unit, amount_value(lookup, now), moment_value(lookup, now))
-
-            return dateadd
-
-        return _Call(name_token.position, "DATEADD", [amount, moment], build, unit)
+        return _Call(name_token.position, "DATEADD", [amount, moment], unit)
 
     def cast(self, name_token: _Token) -> _Node:
         operand = self.value(self.expression())
@@ -1287,12 +1093,7 @@ class _Parser:
             length = 4
         self.expect_op(")", "to close CAST(")
         column = Column(name="CAST", data_type=data_type, data_length=length)
-
-        def build(arguments: list[Evaluator]) -> Evaluator:
-            (operand_value,) = arguments
-            return lambda lookup, now: _cast(operand_value(lookup, now), column)
-
-        return _Call(name_token.position, "CAST", [operand], build, column)
+        return _Call(name_token.position, "CAST", [operand], column)
 
     def size(self) -> int | None:
         token = self.token
@@ -1310,9 +1111,9 @@ class _Parser:
 
 
 class Expression:
-    """A parsed, compiled expression; evaluate it once per row."""
+    """A parsed expression; evaluate it once per row."""
 
-    __slots__ = ("text", "references", "root", "_evaluate")
+    __slots__ = ("text", "references", "root", "_generated")
 
     def __init__(self, text: str, root: _Node,
                  references: frozenset[tuple[str | None, str]]) -> None:
@@ -1322,28 +1123,37 @@ class Expression:
         """(element name or None for a bare name, attribute name) pairs read."""
         self.root = root
         """The parsed tree (``expression_source`` generates Python source from it)."""
-        self._evaluate = root.compile()
+        self._generated = None
+
+    @property
+    def generated(self):
+        """The generated functions (``expression_source.generate``), made at first use."""
+        if self._generated is None:
+            from xmlshred.contract.expression_source import generate
+
+            self._generated = generate(self)
+        return self._generated
 
     @property
     def evaluator(self) -> Evaluator:
         """``evaluate`` as a plain function, for a caller that evaluates it once per row."""
-        return self._evaluate
+        return self.generated.function
 
     def evaluate(self, lookup: Lookup, now: datetime) -> Value:
-        """The expression's value for one row.
+        """The expression's value for one row (the generated code's: the only evaluator).
 
         ``lookup(element_or_None, attribute)`` returns the attribute's raw
         text or None; ``now`` is what GETUTCDATE() returns. The result is
         None, Decimal, str, datetime or date. Bad data never raises (it gives
         NULL); only an exception raised by ``lookup`` propagates.
         """
-        return self._evaluate(lookup, now)
+        return self.generated.function(lookup, now)
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
 
     def __reduce__(self):
-        # Closures do not pickle; the text recompiles to the same expression.
+        # Generated functions do not pickle; the text parses to the same expression.
         return (parse_expression, (self.text,))
 
 

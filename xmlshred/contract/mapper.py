@@ -10,8 +10,6 @@ instance) without any XPath.
 
 from __future__ import annotations
 
-from xmlshred.contract.expression_source import generate
-from xmlshred.contract.expressions import result_to_text
 from xmlshred.contract.parsing import DocumentRejected, check_size, parse_document
 from xmlshred.contract.plans import (
     _FIRST_INSTANCE,
@@ -21,17 +19,9 @@ from xmlshred.contract.plans import (
     _NO_DEFAULT,
     _NUMERIC_TYPES,
     _RECORD_KEY,
-    _ZERO,
     ABOVE,
     BELOW,
-    BOOLEAN_TO_BIT,
-    CALCULATED,
-    CHAR_TO_BIT,
-    ENUM,
-    EXTRACT_DATE,
-    EXTRACT_NUMERIC,
     GROUPS,
-    NUMBERS_ONLY,
     POLICY,
     RECORD,
     REPEAT,
@@ -39,26 +29,24 @@ from xmlshred.contract.plans import (
     ROWS,
     SELF,
     SINGLE,
-    UTC_IF_NULL,
+    ColumnPlan,
     CompiledView,
     FieldPlan,
     TablePlan,
 )
 from xmlshred.contract.row_source import (
+    generate_column_value,
     generate_finish,
     generate_group_table,
     generate_key_value_table,
+    generate_policy_table,
     generate_table,
 )
 from xmlshred.contract.values import (
     INTEGER_RANGES,
     ValueRangeError,
     convert_value,
-    converter,
-    extract_numeric,
     format_canonical,
-    numbers_only,
-    parse_datetime,
 )
 from xmlshred.vocab.errors import DataError
 from xmlshred.vocab.results import MappedRecord, RecordFailure
@@ -102,9 +90,8 @@ def map_document(compiled: CompiledView, document: bytes | str,
             warnings = tuple(sorted(doc.warnings.items()))
             return MappedRecord(key=key, tables=tuple(tables), warnings=warnings)
         finally:
-            # The cached lookups refer back to the document: dropping them lets reference
+            # The cached answers refer back to the document: dropping them lets reference
             # counting free the parsed tree now instead of at the next garbage collection.
-            doc.lookups.clear()
             doc.answers.clear()
     except DocumentRejected as rejected:
         return RecordFailure(known_key, rejected.stage, rejected.reason)
@@ -146,7 +133,7 @@ class _Document:
     """The per-document index: valid instances of every needed path, in document order."""
 
     __slots__ = ("compiled", "root", "inst", "kids", "lowered", "warnings", "key",
-                 "contacts", "named", "parent_values", "lookups", "answers")
+                 "contacts", "named", "parent_values", "answers")
 
     def __init__(self, compiled: CompiledView, root) -> None:
         self.compiled = compiled
@@ -157,7 +144,6 @@ class _Document:
         self.contacts: dict = {}
         self.named: dict = {}
         self.parent_values: dict = {}
-        self.lookups: dict = {}
         self.answers: dict = {}
         nodes = compiled.nodes
         inst: list = [()] * len(nodes)  # no instances: read only, never appended to
@@ -398,36 +384,6 @@ class _Document:
                 return instances[0]
         return None
 
-    def lookup(self, own):
-        """The expression lookup from ``own``, made once per element of the document."""
-        found = self.lookups.get(own)
-        if found is None:
-            found = self.lookups[own] = self.lookup_for(own)
-        return found
-
-    def lookup_for(self, own):
-        """``lookup(element_name_or_None, attribute)`` for expressions starting at ``own``.
-
-        Each answer is remembered: the document does not change while it is
-        mapped, and expressions on one row read the same attributes again.
-        """
-        resolve = self.resolve
-        bare: dict = {}  # bare names by attribute (no tuple to build for the usual case)
-        named: dict = {}
-
-        def lookup(name: str | None, attribute: str) -> str | None:
-            if name is None:
-                value = bare.get(attribute, bare)
-                if value is bare:
-                    value = bare[attribute] = resolve(own, None, attribute)
-                return value
-            key = (name, attribute)
-            value = named.get(key, named)
-            if value is named:
-                value = named[key] = resolve(own, name, attribute)
-            return value
-        return lookup
-
     def answer(self, element, name: str | None, attribute: str) -> str | None:
         """``resolve``, each answer remembered for the document (generated expressions ask
         here for what the starting element does not have itself)."""
@@ -438,7 +394,10 @@ class _Document:
         return value
 
     def resolve(self, element, name: str | None, attribute: str) -> str | None:
-        """An expression's attribute from ``element``: see ``lookup_for``."""
+        """An expression's attribute from ``element`` (CONTRACT.md): a bare name is the
+        element's own attribute, else the nearest ancestor's that has it at all; a named
+        one the attribute of the nearest element of that name, the element itself or an
+        ancestor, else of the record's first valid one."""
         if name is None:
             # A bare name: the element's own attribute, else the nearest ancestor's
             # that has it at all (present, even empty).
@@ -462,95 +421,6 @@ class _Document:
             return None
         value = element.get(attribute)
         return value if value is not None else self.attr_other_case(element, attribute.lower())
-
-    # -- one field's value --
-
-    def text(self, field: FieldPlan, element, row=None) -> tuple[str, bool]:
-        """The field's text after its steps, and whether it is a real value.
-
-        A selector that found no instance gives an *absent* value: no step
-        runs on it. ``row`` is the row instance the field was located from
-        (where an expression on a missing element starts its search).
-        """
-        if element is None:
-            if field.selector:
-                return "", False
-            raw = None
-        elif field.attribute is None:
-            raw = element.text
-        else:
-            raw = self.attr(element, field.attribute, field.attribute_lower)
-        text = raw.strip() if raw else ""
-        real = field.counts_as_real
-        last = len(field.steps) - 1
-        for position, (code, payload) in enumerate(field.steps):
-            if code == ENUM:
-                table, folded, empty = payload
-                value = None
-                if text:
-                    value = table.get(text)
-                    if value is None:
-                        value = folded.get(text.casefold())
-                if value is None:
-                    value = empty
-                    real = False
-                text = "" if value is None else str(value)
-            elif code == CHAR_TO_BIT:
-                table, folded, empty = payload
-                if text:
-                    value = table.get(text)
-                    if value is None:
-                        value = folded.get(text.casefold())
-                    if value is None:
-                        value = 0
-                        self.warn(field.unmapped_warning)
-                    text = str(value)
-                elif empty is not None:
-                    text, real = str(empty), False
-            elif code == BOOLEAN_TO_BIT:
-                folded, empty = payload
-                if text:
-                    text = str(folded.get(text.casefold(), 0))
-                elif empty is not None:
-                    text, real = str(empty), False
-            elif code == CALCULATED:
-                start = element if element is not None else self.start_of(field, row)
-                result = result_to_text(
-                    field.expression.evaluate(self.lookup(start), self.compiled.now)).strip()
-                if result:
-                    # A non-empty result is the value: any later steps are a fallback
-                    # for an empty result and run on the mapping's own text instead.
-                    return result, not field.is_key
-                if position == last:
-                    return "", False
-                continue
-            elif code == UTC_IF_NULL:
-                if not text:
-                    text, real = self.compiled.now_text, False
-            elif not text:
-                continue
-            elif code == NUMBERS_ONLY:
-                text = numbers_only(text)
-            elif code == EXTRACT_NUMERIC:
-                text = extract_numeric(text)
-            elif code == EXTRACT_DATE:
-                moment = parse_datetime(text)
-                text = "" if moment is None else moment.isoformat(" ")
-        return text, real and bool(text)
-
-    def value(self, field: FieldPlan, element, row=None) -> tuple[object, bool]:
-        """The field's converted value (None when empty) and whether it is real."""
-        text, real = self.text(field, element, row)
-        if not text:
-            return None, False
-        value, truncated = convert_value(text, field.column)
-        if truncated:
-            self.warn(field.truncated_warning)
-        if value is None:
-            self.warn(field.unconvertible_warning)
-            return None, False
-        return value, real
-
 
 def _all_rows(doc: _Document) -> list[tuple[TablePlan, list[tuple]]]:
     """Every table's rows, in the compiled (insertion) order.
@@ -594,11 +464,7 @@ def _all_rows(doc: _Document) -> list[tuple[TablePlan, list[tuple]]]:
                 finish = plan.finish_row
                 rows = [finish(doc, element, values)
                         for element, values, _ in candidates[id(plan)] if element in keep]
-            elif kind == ROWS:
-                rows = plan.row_values(doc, None)
-            elif kind == POLICY:
-                rows = _policy_rows(doc, plan)
-            elif kind == GROUPS:
+            elif kind in (ROWS, POLICY, GROUPS):
                 rows = plan.row_values(doc, None)
             else:
                 values, real = plan.row_values(doc, None)
@@ -614,276 +480,38 @@ def _out_of_range(plan: TablePlan, error: ValueRangeError) -> _Failed:
     return _Failed("map", f"table={plan.table.name} {error}")
 
 
-def _values(doc: _Document, plan: TablePlan, element) -> tuple[list, bool]:
-    """A row's column values before the null rule, and whether it has a real value."""
-    values = []
-    has_real = False
-    for readers in plan.readers:
-        value = None
-        for read in readers:  # a parent-key column has none
-            value, real = read(doc, element)
-            if value is not None:
-                if real:
-                    has_real = True
-                break
-        values.append(value)
-    return values, has_real
-
-
-SPECIALISE = True
-"""Whether ``field_reader`` may give a field a specialised reader and ``table_reader`` a
-table a generated row builder (read once, at compile time). Only the test that checks
-the fast path against the generic path turns it off; a contract compiled then reads
-every field through ``_Document.value`` and builds rows with ``_values``."""
-
-
-def table_reader(plan: TablePlan):
-    """``row_values(doc, row) -> (values, has_real)`` for ``plan``, chosen at compile time:
-    generated source (``row_source``) on the fast path, else ``_values``. For a key/value
-    table (ROWS) it is ``row_values(doc, None) -> rows``: generated, else ``_key_value_rows``."""
-    if SPECIALISE and plan.kind in (ROOT, SINGLE, REPEAT):
-        return generate_table(plan, _step_function).function
-    if SPECIALISE and plan.kind == ROWS:
-        return generate_key_value_table(plan, _key_value_row).function
-    if SPECIALISE and plan.kind == GROUPS:
-        generated = generate_group_table(plan, _step_function, _makes_row, _missing_cell)
-        if generated is not None:
-            return generated.function
-    if plan.kind == GROUPS:
-        def generic_groups(doc, row):
-            return _group_rows(doc, plan)
-        return generic_groups
-    if plan.kind == ROWS:
-        def generic_rows(doc, row):
-            return _key_value_rows(doc, plan)
-        return generic_rows
-
-    def generic(doc, row):
-        return _values(doc, plan, row)
-    return generic
-
-
-def field_reader(field: FieldPlan):
-    """``read(doc, row) -> (value, real)`` for ``field``, chosen once at compile time.
-
-    The common shapes get a short path: the element is the row's own or the
-    record's first instance (other places go through ``_Document.locate``);
-    a lone ``calculated_field`` evaluates its expression without reading the
-    mapped text (its result does not depend on it); any chain without
-    ``calculated_field`` runs as a tuple of step functions picked here
-    (``_step_function``); a chain mixing ``calculated_field`` with other steps
-    goes through ``_Document.text``.
-    The converter is picked for the column's type. Both paths give the same
-    results (tests/test_mapper_fast_path.py maps the generated corpus both ways).
-    """
-    def generic(doc, row):
-        return doc.value(field, doc.locate(field, row), row)
-
-    if not SPECIALISE:
-        return generic
-    where = field.where
-    node_id = field.node.id
-    if where == RECORD and field.typed:
-        where = None  # through locate
-    elif where not in (SELF, RECORD):
-        where = None
-    name, lower = field.attribute, field.attribute_lower
-    codes = tuple(code for code, _ in field.steps)
-    expression = field.expression if codes == (CALCULATED,) else None
-    evaluate = generate(expression).second if expression is not None else None
-    through_text = CALCULATED in codes and expression is None
-    transforms = () if through_text or expression is not None else \
-        tuple(_step_function(field, code, payload) for code, payload in field.steps)
-    selector = field.selector
-    column = field.column
-    convert = converter(column.data_type)
-    real_value = field.counts_as_real
-    calculated_real = not field.is_key
-    truncated_warning, unconvertible_warning = field.truncated_warning, field.unconvertible_warning
-    # Strings need no conversion, only the length cut (what values._to_string does).
-    string_length = column.data_length if column.data_type == "string" and column.data_length \
-        and column.data_length > 0 else None
-    plain_string = column.data_type == "string" and string_length is None
-
-    if where == SELF and not through_text and expression is None and not transforms \
-            and name is not None and not selector:
-        # The commonest shape of all: an attribute of the row's own element.
-        def read_own_attribute(doc, row):
-            raw = row.get(name) if row is not None else None
-            if raw is None:
-                if row is None:
-                    return None, False
-                raw = doc.attr(row, name, lower)
-                if raw is None:
-                    return None, False
-            text = raw.strip()
-            if not text:
-                return None, False
-            if plain_string:
-                return text, real_value
-            if string_length is not None:
-                if len(text) > string_length:
-                    doc.warn(truncated_warning)
-                    return text[:string_length], real_value
-                return text, real_value
-            value, truncated = convert(text, column)
-            if truncated:
-                doc.warn(truncated_warning)
-            if value is None:
-                doc.warn(unconvertible_warning)
-                return None, False
-            return value, real_value
-        return read_own_attribute
-
-    def read(doc, row):
-        if where == SELF:
-            element = row
-        elif where == RECORD:
-            instances = doc.inst[node_id]
-            element = instances[0] if instances else None
-        else:
-            element = doc.locate(field, row)
-        if through_text:
-            text, real = doc.text(field, element, row)
-        elif element is None and selector:
-            return None, False
-        elif evaluate is not None:
-            # A calculated field's value is the expression's alone: a non-empty result
-            # is the value, an empty one is no value (the mapped text is never used).
-            start = element if element is not None else doc.start_of(field, row)
-            text = result_to_text(evaluate(doc, start, doc.compiled.now)).strip()
-            real = calculated_real
-        else:
-            raw = None
-            if element is not None:
-                if name is None:
-                    raw = element.text
-                else:
-                    raw = element.get(name)
-                    if raw is None:
-                        raw = doc.attr(element, name, lower)
-            text = raw.strip() if raw else ""
-            real = real_value
-            for transform in transforms:
-                text, real = transform(doc, text, real)
-        if not text:
-            return None, False
-        if plain_string:
-            return text, real
-        if string_length is not None:
-            if len(text) > string_length:
-                doc.warn(truncated_warning)
-                return text[:string_length], real
-            return text, real
-        value, truncated = convert(text, column)
-        if truncated:
-            doc.warn(truncated_warning)
-        if value is None:
-            doc.warn(unconvertible_warning)
-            return None, False
-        return value, real
-
-    return read
-
-
-def _step_function(field: FieldPlan, code: int, payload):
-    """``step(doc, text, real) -> (text, real)``: one step of ``_Document.text``, chosen once.
-
-    Every step but ``calculated_field`` (which ``field_reader`` handles on its own).
-    """
-    if code == ENUM:
-        table, folded, empty = payload
-
-        def enum(doc, text, real):
-            value = None
-            if text:
-                value = table.get(text)
-                if value is None:
-                    value = folded.get(text.casefold())
-            if value is None:
-                value = empty
-                real = False
-            return ("" if value is None else str(value)), real
-        return enum
-    if code == CHAR_TO_BIT:
-        table, folded, empty = payload
-        unmapped_warning = field.unmapped_warning
-
-        def char_to_bit(doc, text, real):
-            if text:
-                value = table.get(text)
-                if value is None:
-                    value = folded.get(text.casefold())
-                if value is None:
-                    value = 0
-                    doc.warn(unmapped_warning)
-                return str(value), real
-            if empty is not None:
-                return str(empty), False
-            return text, real
-        return char_to_bit
-    if code == BOOLEAN_TO_BIT:
-        folded, empty = payload
-
-        def boolean_to_bit(doc, text, real):
-            if text:
-                return str(folded.get(text.casefold(), 0)), real
-            if empty is not None:
-                return str(empty), False
-            return text, real
-        return boolean_to_bit
-    if code == UTC_IF_NULL:
-        def utc_if_null(doc, text, real):
-            if not text:
-                return doc.compiled.now_text, False
-            return text, real
-        return utc_if_null
-    if code == NUMBERS_ONLY:
-        return lambda doc, text, real: (numbers_only(text) if text else text, real)
-    if code == EXTRACT_NUMERIC:
-        return lambda doc, text, real: (extract_numeric(text) if text else text, real)
-    if code == EXTRACT_DATE:
-        def extract_date(doc, text, real):
-            if not text:
-                return text, real
-            moment = parse_datetime(text)
-            return ("" if moment is None else moment.isoformat(" ")), real
-        return extract_date
-    raise ValueError(f"no step function for step code {code}")  # a new step code needs one
-
-
-def _finish(doc: _Document, plan: TablePlan, element, values: list) -> tuple:
-    """The written row: foreign keys filled, defaults and the null rule applied."""
-    has_real = True  # only rows that are written get here
-    for position, column in plan.finishing:  # the others stay as they are
-        if column.parent_key:
-            # The usual foreign key, the record key, without the call.
-            values[position] = doc.key if plan.parent_anchor == _RECORD_KEY \
-                else _parent_value(doc, plan, element)
-        if values[position] is None:
-            if column.default is not _NO_DEFAULT and (has_real or not column.conditional):
-                values[position] = column.default
-            elif not column.column.nullable:
-                _missing_value(column.label)
-    return tuple(values)
-
-
 def _missing_value(label: str) -> None:
     """Fail the record: a written row's non-nullable column is empty and has no default."""
     raise _Failed("map", f"{label}: the value is empty, the column is not nullable and has no "
                          "default_value")
 
 
-def row_finisher(plan: TablePlan):
-    """``finish(doc, element, values) -> row`` for ``plan``'s written rows, chosen once its
-    ``parent_anchor`` is known: generated (``row_source.generate_finish``) on the fast path,
-    else ``_finish``."""
-    if SPECIALISE:
-        return generate_finish(plan, _parent_value, _missing_value).function
+def table_reader(plan: TablePlan):
+    """The generated row code of ``plan`` (``row_source``), made once at compile time:
+    ``row_values(doc, row) -> (values, has_real)`` for ROOT, SINGLE and REPEAT tables,
+    ``row_values(doc, None) -> rows`` for key/value, policy-exception and group tables."""
+    kind = plan.kind
+    if kind in (ROOT, SINGLE, REPEAT):
+        return generate_table(plan).function
+    if kind == ROWS:
+        return generate_key_value_table(plan, _key_value_row).function
+    if kind == POLICY:
+        return generate_policy_table(plan).function
+    return generate_group_table(plan, _makes_row, _missing_cell).function
 
-    def generic_finish(doc, element, values):
-        return _finish(doc, plan, element, values)
-    return generic_finish
+
+def row_finisher(plan: TablePlan):
+    """``finish(doc, element, values) -> row`` for ``plan``'s written rows, generated
+    (``row_source.generate_finish``) once its ``parent_anchor`` is known: foreign key,
+    defaults (each counted as ``defaulted``) and the null rule."""
+    return generate_finish(plan, _parent_value, _missing_value).function
+
+
+def column_reader(column: ColumnPlan):
+    """``value_of(doc, row) -> value``: a column's value for a child row's foreign key,
+    generated (``row_source.generate_column_value``); it counts no warning (the column's
+    own row counted them)."""
+    return generate_column_value(column).function
 
 
 def parent_anchor(plan: TablePlan, record_key_column: str) -> int:
@@ -926,26 +554,11 @@ def _parent_value(doc: _Document, plan: TablePlan, element):
     if column.parent_key:
         value = _parent_value(doc, parent, anchor)
     else:
-        value = None
-        for field in column.fields:
-            value, _ = doc.value(field, doc.locate(field, anchor), anchor)
-            if value is not None:
-                break
+        value = column.value_of(doc, anchor)
         if value is None and column.default is not _NO_DEFAULT:
             value = column.default
     doc.parent_values[cache_key] = value
     return value
-
-
-def _key_value_rows(doc: _Document, plan: TablePlan) -> list[tuple]:
-    rows = []
-    for field in plan.fields:
-        text, _ = doc.text(field, doc.locate(field, None))
-        if text:
-            row = _key_value_row(doc, field, text)
-            if row is not None:
-                rows.append(row)
-    return rows
 
 
 def _key_value_row(doc: _Document, field: FieldPlan, text: str) -> tuple | None:
@@ -971,67 +584,6 @@ def _key_value_row(doc: _Document, field: FieldPlan, text: str) -> tuple | None:
     if step == "add_history":
         return (doc.key, field.history_name, field.history_source, text_value)
     return (doc.key, field.attribute or field.node.tag, text_value, field.row_argument)
-
-
-def _real_text(text: str) -> bool:
-    return bool(text) and text.casefold() not in _HISTORY_EMPTY
-
-
-def _policy_rows(doc: _Document, plan: TablePlan) -> list[tuple]:
-    """``policy_exceptions(N)``: a row per real reason code, each with the record's notes."""
-    notes = None
-    if plan.notes is not None:
-        text, _ = doc.text(plan.notes, doc.locate(plan.notes, None))
-        if _real_text(text):
-            notes = _cut(doc, plan.notes, text)
-    rows = []
-    for field in plan.fields:
-        text, _ = doc.text(field, doc.locate(field, None))
-        if _real_text(text):
-            rows.append((doc.key, field.row_argument, _cut(doc, field, text), notes))
-    return rows
-
-
-def _cut(doc: _Document, field: FieldPlan, text: str) -> str:
-    value, truncated = convert_value(text, field.column)
-    if truncated:
-        doc.warn(field.truncated_warning)
-    return value
-
-
-def _group_rows(doc: _Document, plan: TablePlan) -> list[tuple]:
-    """``warranty_field(N)`` / ``add_collateral(N)``: one row per group with a column that makes it.
-
-    A column makes the row when its value was read from the document (not an
-    expression, a bit conversion or a default), is not empty, ``null`` or
-    ``none``, and in a numeric column is not 0. A written row's empty columns
-    take their default; an empty non-nullable numeric column is 0, an empty
-    non-nullable string column fails the record.
-    """
-    rows = []
-    for group in plan.groups:
-        values = []
-        makes_row = False
-        for field, column, _ in group.cells:
-            value = None
-            if field is not None:
-                value, real = field.read(doc, None)  # the reader field_reader chose
-                if real and field.reads_document and not makes_row:
-                    makes_row = _makes_row(value, column)
-            values.append(value)
-        if not makes_row:
-            continue
-        for position, (_field, column, default) in enumerate(group.cells):
-            if values[position] is not None:
-                continue
-            if default is not _NO_DEFAULT:
-                values[position] = default
-            elif not column.nullable:
-                if column.data_type not in _NUMERIC_TYPES:
-                    _missing_cell(plan, column)
-                values[position] = _ZERO.get(column.data_type, 0)
-        rows.append((doc.key, group.argument, *values))
-    return rows
 
 
 def _missing_cell(plan: TablePlan, column) -> None:

@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from xmlshred.contract.loader import POLICY_EXCEPTIONS, Contract, Mapping, Relationship
+from xmlshred.contract.model import POLICY_EXCEPTIONS, Contract, Mapping, Relationship
 from xmlshred.vocab.schema import Column, Table, TargetSchema
 
 # Step codes of the value pipeline (small ints: compared once per step per field).
@@ -33,6 +33,12 @@ SELF, BELOW, ABOVE, RECORD, CONTACT = range(5)
 # Table kinds: the root row, one row per record, one per repeating instance,
 # key/value rows (add_score ...), RL policy-exception rows, RL group rows.
 ROOT, SINGLE, REPEAT, ROWS, POLICY, GROUPS = range(6)
+
+# The kinds of counted warnings: a value the contract's rules changed on its way in.
+TRUNCATED, NOT_A_NUMBER, BAD_DATE, UNMAPPED_CODE, DEFAULTED = \
+    "truncated", "not_a_number", "bad_date", "unmapped_code", "defaulted"
+WARNING_KINDS = (TRUNCATED, NOT_A_NUMBER, BAD_DATE, UNMAPPED_CODE, DEFAULTED)
+"""Every kind a ``MappedRecord.warnings`` label (``"<kind>:<table>.<column>"``) starts with."""
 
 _NO_DEFAULT = object()
 _INDICATOR_TRUE = frozenset({"y", "yes", "true", "t", "1"})
@@ -77,8 +83,9 @@ class FieldPlan:
     __slots__ = ("mapping", "node", "attribute", "attribute_lower", "steps", "column",
                  "counts_as_real", "is_key", "expression", "where", "where_arg", "typed",
                  "truncated_warning", "unconvertible_warning", "unmapped_warning",
+                 "not_a_number_warning", "bad_date_warning",
                  "row_step", "row_argument", "history_name", "history_source", "label",
-                 "selector", "reads_document", "fallback", "read")
+                 "selector", "reads_document", "fallback")
 
     def __init__(self, mapping: Mapping, node: Node) -> None:
         self.mapping = mapping
@@ -102,9 +109,18 @@ class FieldPlan:
             column = "score" if step is not None and step.name == "add_score" else "value"
         label = f"{mapping.target_table}.{column}"
         self.label = label
+        # The warning labels ("<kind>:<table>.<column>", counted per record; never a value).
         self.truncated_warning = f"truncated:{label}"
-        self.unconvertible_warning = f"unconvertible:{label}"
-        self.unmapped_warning = f"char_to_bit_unmapped:{label}"
+        """A string cut to ``data_length``."""
+        self.not_a_number_warning = f"{NOT_A_NUMBER}:{label}"
+        """A text that is no number (``numbers_only``/``extract_numeric`` found none)."""
+        self.bad_date_warning = f"{BAD_DATE}:{label}"
+        """A text that is no date (``extract_date`` found none)."""
+        self.unconvertible_warning = self.bad_date_warning \
+            if mapping.data_type in ("date", "datetime") else self.not_a_number_warning
+        """A text that does not convert to the column's type: no value is written."""
+        self.unmapped_warning = f"{UNMAPPED_CODE}:{label}"
+        """An enum, char_to_bit or boolean_to_bit code that is in no entry of its table."""
         self.row_step = step.name if step else None
         self.row_argument = step.argument if step else None
         self.selector = mapping.selector is not None
@@ -116,15 +132,13 @@ class FieldPlan:
         """RL groups: only a value read from the document can make a group's row."""
         self.fallback: tuple = ()
         """The ancestors to search, nearest first, when the mapped element is missing."""
-        self.read = None
-        """``read(doc, row) -> (value, real)``: the whole pipeline for one row, specialised
-        for this field when it is compiled (``mapper.field_reader``)."""
 
 
 class ColumnPlan:
     """How one column of a table gets its value."""
 
-    __slots__ = ("column", "fields", "parent_key", "default", "conditional", "label")
+    __slots__ = ("column", "fields", "parent_key", "default", "conditional", "label",
+                 "defaulted_warning", "value_of")
 
     def __init__(self, column: Column, table: str) -> None:
         self.column = column
@@ -135,6 +149,11 @@ class ColumnPlan:
         self.default: object = _NO_DEFAULT
         self.conditional = False
         self.label = f"table={table} column={column.name}"
+        self.defaulted_warning = f"{DEFAULTED}:{table}.{column.name}"
+        """The column was empty in a written row and took its ``default_value``."""
+        self.value_of = None
+        """``value_of(doc, row) -> value`` when a child table's foreign key is this column
+        (``mapper.column_reader``, set after compiling)."""
 
 
 class GroupPlan:
@@ -153,7 +172,7 @@ class TablePlan:
     """How the rows of one table are built."""
 
     __slots__ = ("table", "kind", "row_node", "columns", "relationship", "parent", "fields",
-                 "key_only", "groups", "notes", "children", "readers", "finishing", "row_values",
+                 "key_only", "groups", "notes", "children", "finishing", "row_values",
                  "parent_anchor", "finish_row")
 
     def __init__(self, table: Table, kind: int) -> None:
@@ -172,15 +191,13 @@ class TablePlan:
         """POLICY tables: the ``policy_exceptions()`` mapping that gives every row's notes."""
         self.children: tuple[TablePlan, ...] = ()
         """REPEAT tables whose rows sit inside this REPEAT table's instances."""
-        self.readers: tuple[tuple, ...] = ()
-        """Per column, the ``read`` functions of its fields, in order (set after compiling)."""
         self.finishing: tuple[tuple[int, ColumnPlan], ...] = ()
         """(position, column) of the columns a written row may still change: the
         parent key, and those with a default or not nullable (set after compiling)."""
         self.row_values = None
         """``row_values(doc, row) -> (values, has_real)`` for ROOT, SINGLE and REPEAT
         tables: a row's column values before the null rule; ``row_values(doc, None) -> rows``
-        for ROWS and GROUPS tables (``mapper.table_reader``)."""
+        for ROWS, POLICY and GROUPS tables (``mapper.table_reader``: generated code)."""
         self.parent_anchor = 0
         """How a row finds its foreign key's value (``mapper.parent_anchor``, set after compiling)."""
         self.finish_row = None

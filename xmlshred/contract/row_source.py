@@ -1,22 +1,22 @@
-"""A table's row builder as generated Python source, once per contract.
+"""Every table's row code as generated Python source, once per contract.
 
-The generic row builder (``mapper._values``) calls one reader per field and
-loops over columns. For the row-per-record and row-per-instance tables the
-mapper's fast path instead runs one function generated here per table:
-``values(doc, row) -> (values, has_real)``. Each record-level element the
-table reads is found once at the top; the commonest field shapes (an
-attribute or the text of the row's own element or of the record's first
-instance, with plain steps, or a lone ``calculated_field``) are written out
-in line with the decisions made at compile time (which element, which
-converter, which warnings); every other field calls its reader
-(``FieldPlan.read``), as the generic path would.
+This is the one run-time implementation of the value pipeline (CONTRACT.md:
+read, strip, steps, convert, count what changed) and of the rows rules: the
+mapper runs a function generated here for every table. Row-per-record and
+row-per-instance tables: ``values(doc, row) -> (values, has_real)`` and
+``finish(doc, element, values) -> row``; key/value, policy-exception and group
+tables: ``rows(doc, row) -> rows``; a foreign key read from its parent's
+column: ``value_of(doc, row) -> value``. Each record-level element a function
+reads is found once at the top; every field is written out in line with the
+decisions made at compile time (which element, which steps, which converter,
+which warnings); other places go through ``_Document.locate``.
 
 Generated code never contains a document value, and contract values never
 enter it as text: constants (names, labels, tables, helpers, readers) live
 in the function's namespace under generated names (``k0`` ...) and the source
-only names them. ``Generated.source`` is the readable text, for debugging.
-Results are those of the generic path exactly (tests/test_mapper_fast_path.py
-maps generated corpora and every conformance suite both ways).
+only names them. ``Generated.source`` is the readable text, for debugging. Tests map
+generated corpora and every conformance suite both with this code and with a
+plain reference of the rules (tests/unit/oracle.py) and compare the records.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from xmlshred.contract.plans import (
     CALCULATED,
     CHAR_TO_BIT,
     CONTACT,
+    DEFAULTED,
     ENUM,
     EXTRACT_DATE,
     EXTRACT_NUMERIC,
@@ -43,6 +44,7 @@ from xmlshred.contract.plans import (
     RECORD,
     SELF,
     UTC_IF_NULL,
+    ColumnPlan,
     FieldPlan,
     TablePlan,
 )
@@ -63,12 +65,17 @@ from xmlshred.contract.values import (
     parse_datetime,
 )
 
-__all__ = ["generate_finish", "generate_group_table", "generate_key_value_table", "generate_table"]
+__all__ = ["generate_column_value", "generate_finish", "generate_group_table",
+           "generate_key_value_table", "generate_policy_table", "generate_table"]
 
-def generate_table(plan: TablePlan, step_function) -> Generated:
-    """Generate ``plan``'s row builder; ``step_function(field, code, payload)`` gives the
-    function of one value step (the mapper's, so both paths share every step)."""
-    writer = _Writer(step_function)
+
+def _ignore(label: str) -> None:
+    """The ``warn`` of code whose warnings were counted elsewhere."""
+
+
+def generate_table(plan: TablePlan) -> Generated:
+    """Generate ``plan``'s row builder: every column's fields, first value wins."""
+    writer = _Writer()
     body = []
     for position, column in enumerate(plan.columns):
         body.append(f"    # column {position}: {column.column.name!r}")
@@ -83,12 +90,7 @@ def generate_table(plan: TablePlan, step_function) -> Generated:
         body.append("    if real:")
         body.append("        has_real = True")
         body.append(f"    c{position} = value")
-    lines = [f"def values(doc, row):  # {plan.table.name!r}",
-             "    warn = doc.warn",
-             "    has_real = False"]
-    lines.extend(writer.element_lines())
-    if writer.uses_now:
-        lines.append("    now = doc.compiled.now")
+    lines = writer.header(f"def values(doc, row):  # {plan.table.name!r}", "    has_real = False")
     lines.extend(body)
     lines.append("    return [" + ", ".join(f"c{p}" for p in range(len(plan.columns))) + "], has_real")
     return define(lines, "table", writer.names, "values")
@@ -96,21 +98,15 @@ def generate_table(plan: TablePlan, step_function) -> Generated:
 
 def generate_key_value_table(plan: TablePlan, make_row) -> Generated:
     """Generate the rows builder of a key/value table (scores, indicators, history ...):
-    ``rows(doc, row) -> rows``, each field's text read in line when it is an attribute or
-    the text of the record's first instance without steps (else by ``_Document.text``), and
-    ``make_row(doc, field, text)`` (the mapper's, shared with the generic path) making the
-    row of each non-empty text."""
-    writer = _Writer(None)
+    ``rows(doc, row) -> rows``, each field's text read and stepped in line, and
+    ``make_row(doc, field, text)`` (the mapper's) making the row of each non-empty text
+    that the usual shortcut does not."""
+    writer = _Writer()
     body = []
     for number, field in enumerate(plan.fields):
         body.append(f"    # field {number}")
-        plain = field.where == RECORD and not field.typed and not field.selector and not field.steps
         constant = writer.constant(field)
-        if plain:
-            element = writer.element(field, "    ", body)
-            body.extend(writer.raw_text(field, element, "    "))
-        else:
-            body.append(f"    text, _ = doc.text({constant}, doc.locate({constant}, None))")
+        body.extend(writer.text(field, "    "))
         body.append("    if text:")
         indent = "        "
         fast = _key_value_fast_path(writer, field)
@@ -125,23 +121,56 @@ def generate_key_value_table(plan: TablePlan, make_row) -> Generated:
             body.append(f"{indent}made = {writer.constant(make_row)}(doc, {constant}, text)")
             body.append(f"{indent}if made is not None:")
             body.append(f"{indent}    found.append(made)")
-    lines = [f"def rows(doc, row):  # {plan.table.name!r}", "    found = []", "    key = doc.key"]
-    lines.extend(writer.element_lines())
-    lines.extend(body)
-    lines.append("    return found")
-    return define(lines, "table", writer.names, "rows")
+    return define(writer.header(f"def rows(doc, row):  # {plan.table.name!r}",
+                                "    found = []", "    key = doc.key") + body + ["    return found"],
+                  "table", writer.names, "rows")
 
 
-def generate_group_table(plan: TablePlan, step_function, makes_row, missing) -> Generated | None:
+def generate_policy_table(plan: TablePlan) -> Generated:
+    """Generate the rows builder of a policy-exception table: ``rows(doc, row) -> rows``,
+    a row ``(key, N, reason_code, notes)`` per ``policy_exceptions(N)`` field whose text is
+    real (non-empty, not ``null``/``none``), every row with the notes of the
+    ``policy_exceptions()`` field; both cut to the mapping's length (counted)."""
+    writer = _Writer()
+    body = ["    notes = None"]
+    fields = ([plan.notes] if plan.notes is not None else []) + list(plan.fields)
+    for number, field in enumerate(fields):
+        notes = field is plan.notes
+        body.append(f"    # {'notes' if notes else f'exception {number}'}")
+        body.extend(writer.text(field, "    "))
+        body.append(f"    if text and text.casefold() not in {writer.constant(_HISTORY_EMPTY)}:")
+        convert, column = writer.constant(convert_value), writer.constant(field.column)
+        body.append(f"        value, truncated = {convert}(text, {column})")
+        body.append("        if truncated:")
+        body.append(f"            warn({writer.constant(field.truncated_warning)})")
+        if notes:
+            body.append("        notes = value")
+        else:
+            body.append(f"        found.append((key, {writer.constant(field.row_argument)}, value, notes))")
+    return define(writer.header(f"def rows(doc, row):  # {plan.table.name!r}",
+                                "    found = []", "    key = doc.key") + body + ["    return found"],
+                  "table", writer.names, "rows")
+
+
+def generate_column_value(column: ColumnPlan) -> Generated:
+    """Generate ``value_of(doc, row) -> value``: the column's value for ``row`` (which may be
+    None), its first field with a value, counting no warning (its row counted them)."""
+    writer = _Writer(row_optional=True)
+    body = writer.column(column.fields, "    ")
+    lines = writer.header(f"def value_of(doc, row):  # {column.label!r}",
+                          f"    warn = {writer.constant(_ignore)}")
+    return define(lines + body + ["    return value"], "column", writer.names, "value_of")
+
+
+def generate_group_table(plan: TablePlan, makes_row, missing) -> Generated:
     """Generate the rows builder of a group table (``warranty_field(N)`` / ``add_collateral(N)``):
-    ``rows(doc, row) -> rows``, what ``mapper._group_rows`` makes, each cell's field read in
-    line as in a row builder. ``makes_row(value, column)`` (the mapper's) decides whether a
-    read cell makes its group's row; ``missing(plan, column)`` raises the failure for an empty
-    non-nullable cell without a default. None when a cell reads the row's own element
-    (a group has none): the mapper's function builds those rows."""
-    if any(field is not None and field.where == SELF for group in plan.groups for field, _, _ in group.cells):
-        return None
-    writer = _Writer(step_function)
+    ``rows(doc, row) -> rows``, each cell's field read in line as in a row builder.
+    ``makes_row(value, column)`` (the mapper's) decides whether a read cell makes its group's
+    row (a value read from the document: not an expression, a bit conversion or a default;
+    non-empty, not ``null``/``none``, not 0 in a numeric column); in a written row an empty
+    cell takes its default (counted), an empty non-nullable numeric cell 0, and
+    ``missing(plan, column)`` raises the failure of an empty non-nullable string cell."""
+    writer = _Writer()
     body = []
     for number, group in enumerate(plan.groups):
         body.append(f"    # group {number}")
@@ -163,6 +192,7 @@ def generate_group_table(plan: TablePlan, step_function, makes_row, missing) -> 
             if default is not _NO_DEFAULT:
                 body.append(f"        if {name} is None:")
                 body.append(f"            {name} = {writer.constant(default)}")
+                body.append(f"            warn({writer.constant(f'{DEFAULTED}:{plan.table.name}.{column.name}')})")
             elif not column.nullable:
                 body.append(f"        if {name} is None:")
                 if column.data_type in _NUMERIC_TYPES:
@@ -172,14 +202,9 @@ def generate_group_table(plan: TablePlan, step_function, makes_row, missing) -> 
                                 f"{writer.constant(column)})")
         row = ", ".join(["key", writer.constant(group.argument), *names])
         body.append(f"        found.append(({row}))")
-    lines = [f"def rows(doc, row):  # {plan.table.name!r}", "    warn = doc.warn", "    found = []",
-             "    key = doc.key"]
-    lines.extend(writer.element_lines())
-    if writer.uses_now:
-        lines.append("    now = doc.compiled.now")
-    lines.extend(body)
-    lines.append("    return found")
-    return define(lines, "table", writer.names, "rows")
+    return define(writer.header(f"def rows(doc, row):  # {plan.table.name!r}",
+                                "    found = []", "    key = doc.key") + body + ["    return found"],
+                  "table", writer.names, "rows")
 
 
 def generate_finish(plan: TablePlan, parent_value, missing_value) -> Generated:
@@ -199,6 +224,7 @@ def generate_finish(plan: TablePlan, parent_value, missing_value) -> Generated:
         if column.default is not _NO_DEFAULT:  # a written row always takes the default
             lines.append(f"    if {cell} is None:")
             lines.append(f"        {cell} = {names.name(column.default)}")
+            lines.append(f"        doc.warn({names.name(column.defaulted_warning)})")
         elif not column.column.nullable:
             lines.append(f"    if {cell} is None:")
             lines.append(f"        {names.name(missing_value)}({names.name(column.label)})")
@@ -271,8 +297,9 @@ def _row_independent_place(field: FieldPlan) -> tuple | None:
 
 
 class _Writer:
-    def __init__(self, step_function) -> None:
-        self.step_function = step_function
+    def __init__(self, row_optional: bool = False) -> None:
+        self.row_optional = row_optional
+        """``row`` may be None (a foreign key's parent instance that is not there)."""
         self.names = Constants()
         self.elements: dict[int, str] = {}
         self.located: dict[tuple, tuple[str, str]] = {}  # place -> (variable, field constant)
@@ -281,6 +308,34 @@ class _Writer:
 
     def constant(self, value: object) -> str:
         return self.names.name(value)
+
+    def header(self, signature: str, *first: str) -> list[str]:
+        """A generated function's first lines: ``warn`` (unless ``first`` sets it), the given
+        lines, the elements found once (``element_lines``) and ``now`` when code reads it."""
+        lines = [signature]
+        if not any(line.lstrip().startswith("warn =") for line in first):
+            lines.append("    warn = doc.warn")
+        lines.extend(first)
+        lines.extend(self.element_lines())
+        if self.uses_now:
+            lines.append("    now = doc.compiled.now")
+        return lines
+
+    def text(self, field: FieldPlan, indent: str) -> list[str]:
+        """Code that sets ``text``: the field's text after its steps, unconverted (a selector
+        that found no instance gives '' and runs no step)."""
+        lines: list[str] = []
+        element = self.element(field, indent, lines)
+        inner = indent
+        if field.selector:
+            lines.append(f"{indent}if {element} is None:")
+            lines.append(f"{indent}    text = ''")
+            lines.append(f"{indent}else:")
+            inner = indent + "    "
+        lines.extend(self.raw_text(field, element, inner))
+        lines.append(f"{inner}real = {field.counts_as_real!r}")
+        lines.extend(self.steps(field, list(field.steps), element, inner))
+        return lines
 
     def element_lines(self) -> list[str]:
         """The record's first instances the code reads, found once at the top (and the
@@ -307,8 +362,9 @@ class _Writer:
         (only ``raw``, the text as it is or None, when ``strip`` is off)."""
         lines = []
         # A row's own element is always there; another may be missing.
-        present = "" if element == "row" else f" and {element} is not None"
-        otherwise = "" if element == "row" else f" if {element} is not None else None"
+        always = element == "row" and not self.row_optional
+        present = "" if always else f" and {element} is not None"
+        otherwise = "" if always else f" if {element} is not None else None"
         name = field.attribute
         if name is None:
             lines.append(f"{indent}raw = {element}.text{otherwise}")
@@ -362,7 +418,7 @@ class _Writer:
     def field(self, field: FieldPlan, indent: str) -> list[str]:
         codes = tuple(code for code, _ in field.steps)
         if CALCULATED in codes and field.expression is None:  # pragma: no cover - the loader forbids it
-            return [f"{indent}value, real = {self.constant(field.read)}(doc, row)"]
+            raise ValueError(f"{field.label}: calculated_field without an expression")
         lines: list[str] = []
         element = self.element(field, indent, lines)
         inner = indent
@@ -372,7 +428,8 @@ class _Writer:
             lines.append(f"{indent}else:")
             inner = indent + "    "
         if codes == (CALCULATED,):
-            # A calculated field's value is the expression's alone (see mapper.field_reader).
+            # A calculated field's value is the expression's alone: a non-empty result is the
+            # value, an empty one is no value (the mapped text is never read).
             lines.append(f"{inner}text = {self.calculated(field, element)}")
             lines.append(f"{inner}real = {not field.is_key!r}")
         elif not field.steps and field.column.data_type == "string":
@@ -454,7 +511,7 @@ class _Writer:
         self.uses_now = True
         text_of = self.constant(generate_expression(field.expression).third)
         # A row's own element is always there; another may be missing.
-        start = element if element == "row" else \
+        start = element if element == "row" and not self.row_optional else \
             f"{element} if {element} is not None else doc.start_of({self.constant(field)}, row)"
         # The expression's own text function: its result as text, remembered by its inputs.
         return f"{text_of}(doc, {start}, now)"
@@ -484,10 +541,17 @@ class _Writer:
             helper = {NUMBERS_ONLY: numbers_only, EXTRACT_NUMERIC: extract_numeric,
                       EXTRACT_DATE: parse_datetime}[code]
             if code != EXTRACT_DATE:
-                return [f"{indent}if text:", f"{indent}    text = {self.constant(helper)}(text)"]
+                return [f"{indent}if text:",
+                        f"{indent}    text = {self.constant(helper)}(text)",
+                        f"{indent}    if not text:",
+                        f"{indent}        warn({self.constant(field.not_a_number_warning)})"]
             return [f"{indent}if text:",
                     f"{indent}    moment = {self.constant(helper)}(text)",
-                    f"{indent}    text = '' if moment is None else moment.isoformat(' ')"]
+                    f"{indent}    if moment is None:",
+                    f"{indent}        warn({self.constant(field.bad_date_warning)})",
+                    f"{indent}        text = ''",
+                    f"{indent}    else:",
+                    f"{indent}        text = moment.isoformat(' ')"]
         if code == UTC_IF_NULL:
             return [f"{indent}if not text:", f"{indent}    text, real = doc.compiled.now_text, False"]
         if code in (ENUM, CHAR_TO_BIT):
@@ -497,8 +561,10 @@ class _Writer:
                      f"{indent}    if step is None:",
                      f"{indent}        step = {self.constant(folded)}.get(text.casefold())"]
             if code == ENUM:
-                # An unknown or empty text takes the empty value, which is never real.
-                return lines + [f"{indent}else:",
+                # An unknown (counted) or empty text takes the empty value, which is never real.
+                return lines + [f"{indent}        if step is None:",
+                                f"{indent}            warn({self.constant(field.unmapped_warning)})",
+                                f"{indent}else:",
                                 f"{indent}    step = None",
                                 f"{indent}if step is None:",
                                 f"{indent}    step = {self.constant(empty)}",
@@ -511,16 +577,20 @@ class _Writer:
         elif code == BOOLEAN_TO_BIT:
             folded, empty = payload
             lines = [f"{indent}if text:",
-                     f"{indent}    text = str({self.constant(folded)}.get(text.casefold(), 0))"]
+                     f"{indent}    step = {self.constant(folded)}.get(text.casefold())",
+                     f"{indent}    if step is None:",
+                     f"{indent}        step = 0",
+                     f"{indent}        warn({self.constant(field.unmapped_warning)})",
+                     f"{indent}    text = str(step)"]
         else:  # pragma: no cover - every step code but calculated_field is written above
-            step = self.constant(self.step_function(field, code, payload))
-            return [f"{indent}text, real = {step}(doc, text, real)"]
+            raise ValueError(f"{field.label}: no code for step {code}")
         if empty is not None:
             lines += [f"{indent}else:", f"{indent}    text, real = {self.constant(str(empty))}, False"]
         return lines
 
     def convert(self, field: FieldPlan, indent: str) -> list[str]:
-        """``text`` to ``value`` by the column's type: what ``mapper.field_reader`` does.
+        """``text`` to ``value`` by the column's type: a string cut to its length, anything
+        else its type's converter (the usual texts in line), each change counted.
 
         Decimals, floats, dates and datetimes (which never truncate) are looked up first in
         the type's ``conversion_memo``, and stored there when converted."""

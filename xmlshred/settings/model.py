@@ -184,6 +184,8 @@ class ContractSettings(_Section):
     max_document_bytes: int = _key(67108864, Integer(1), "larger documents fail (stage validate) without being parsed")
     strict_wellformed: bool = _key(False, Flag(), "parse every document to its end, not only as far as the contract "
                                    "needs (slower on large documents)")
+    strict: bool = _key(False, Flag(), "every warning about the contract (an unknown key, a mapping that "
+                        "writes a constant for every record ...) is an error that stops the run")
 
 
 @dataclass(frozen=True, repr=False)
