@@ -28,10 +28,11 @@ from xmlshred.actors.mapper import MapperActor
 from xmlshred.actors.reader import ReaderActor, ReadLimits
 from xmlshred.actors.reporter import ReporterActor
 from xmlshred.contract import ContractError, MapOptions, compile_contract, load_contract
+from xmlshred.db.errors import TargetError
 from xmlshred.db.spec import target_spec
 from xmlshred.messages import Ping, StartReading, StopReading, Summarize
 from xmlshred.sources import SourceSpec, open_source
-from xmlshred.targets import TargetError, open_target
+from xmlshred.targets import open_target
 from xmlshred.targets.lease import LeasedRun, LeaseHeld, RunLease
 from xmlshred.vocab.exit_codes import ExitCode
 from xmlshred.workers.mapping_worker import WorkerConfig, WorkerProcess, fork_is_safe
@@ -443,7 +444,7 @@ def _take_lease(settings, schema, run_id: str, signals: RunSignals) -> RunLease:
 
 def _ensure_tables(open_target_fn) -> None:
     """Create missing target tables (CREATE … IF NOT EXISTS), so a fresh target just works."""
-    from xmlshred.targets import TargetError
+    from xmlshred.db.errors import TargetError
 
     try:
         target = open_target_fn()
@@ -475,9 +476,9 @@ def _preflight(spec: SourceSpec, settings, schema) -> int:
     (exit 2). A source that cannot be read, or a target that cannot be
     reached or written (a rolled-back write probe): RunError (exit 1).
     """
+    from xmlshred.db.errors import TargetError
     from xmlshred.sources import SourceError, SourceMissing
     from xmlshred.sources.check import count_source
-    from xmlshred.targets import TargetError
     from xmlshred.targets.probe import check_target
 
     try:

@@ -66,7 +66,8 @@ def schema(mssql_dsn):
 
 @pytest.fixture
 def target(mssql_dsn, schema):
-    from xmlshred.targets import open_target, parse_target_url
+    from xmlshred.db.spec import parse_target_url
+    from xmlshred.targets import open_target
 
     opened = open_target(parse_target_url("odbc:" + mssql_dsn), schema)
     opened.create_tables(schema)
@@ -88,7 +89,7 @@ def logged(*keys: int):
 
 
 def test_create_write_and_read_back(target, schema):
-    from xmlshred.targets import canonical_text
+    from xmlshred.db.values import canonical_text
 
     target.create_tables(schema)  # idempotent
     full = row(1, name="Zoë 🚀 東京", notes="n" * 10_000, amount=Decimal("12.50"), received_at=NOW,
@@ -107,7 +108,7 @@ def test_create_write_and_read_back(target, schema):
 
 
 def test_constraint_violation_is_a_data_error_and_rolls_back(target, schema):
-    from xmlshred.targets import DataTargetError
+    from xmlshred.db.errors import DataTargetError
 
     target.write_flush(schema, [("app_base", [row(1)])], logged(1))
     with pytest.raises(DataTargetError):
@@ -135,7 +136,9 @@ def test_large_flush_is_chunked(target, schema):
 def test_identity_insert_for_real_identity_columns(mssql_dsn, schema):
     import pyodbc
 
-    from xmlshred.targets import DataTargetError, open_target, parse_target_url
+    from xmlshred.db.errors import DataTargetError
+    from xmlshred.db.spec import parse_target_url
+    from xmlshred.targets import open_target
 
     only_base = replace(schema, tables=(APP_BASE,))
     with pyodbc.connect(mssql_dsn, autocommit=True) as admin:
@@ -191,7 +194,7 @@ def test_success_in_processing_log_is_never_turned_into_failed(target, schema):
 
 
 def test_run_lease_is_exclusive_per_schema_and_released_with_the_session(mssql_dsn, schema):
-    from xmlshred.targets import parse_target_url
+    from xmlshred.db.spec import parse_target_url
     from xmlshred.targets.lease import LeaseHeld, RunLease
 
     spec = parse_target_url("odbc:" + mssql_dsn)
@@ -222,7 +225,7 @@ def test_dates_and_datetimes_read_alike_under_every_language_and_into_legacy_col
     the DATETIME/SMALLDATETIME columns of a schema made before init-db."""
     import pyodbc
 
-    from xmlshred.targets import MSSQL
+    from xmlshred.db.dialects import MSSQL
 
     columns = (Column("at", "datetime"), Column("on", "date"))
     values = [(dt.datetime(2025, 3, 4, 5, 6, 7), dt.date(2025, 3, 4)),
