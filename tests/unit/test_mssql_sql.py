@@ -198,7 +198,7 @@ def test_sql_server_dates_and_datetimes_are_in_forms_no_dateformat_can_misread()
         if at.microsecond % 1000 == 0:  # a value a DATETIME column can hold gets at most three digits
             assert len(at_text.partition(".")[2]) <= 3
         assert dt.datetime.strptime(on_text, "%Y%m%d").date() == on and len(on_text) == 8
-    # SQLite and PostgreSQL keep the canonical forms of CONTRACT.md.
+    # SQLite and PostgreSQL keep the canonical forms of docs/contract.md.
     assert SQLITE.row_values(columns)(rows[:2]) == [("2025-03-04 05:06:07", "2025-03-04"),
                                                     ("2025-03-04 05:06:07.120000", "0001-01-01")]
 
