@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,22 +42,44 @@ def _replace_database(dsn: str, database: str) -> str:
     return ";".join(parts)
 
 
-@pytest.fixture
-def pg_database(pg_dsn):
-    """A fresh, empty PostgreSQL database for one test; its DSN; dropped afterwards."""
+@contextmanager
+def fresh_pg_database(pg_dsn: str, before_drop=None):
+    """Create a fresh, empty PostgreSQL database; yield its DSN; drop it afterwards (its sessions
+    terminated first). The admin connection is opened for each use, so it survives a test that
+    restarts the cluster; ``before_drop`` (e.g. starting the cluster again) runs before the drop."""
     import pyodbc
 
     name = f"xs_{uuid.uuid4().hex[:12]}"
     admin = pyodbc.connect(pg_dsn, autocommit=True)
-    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        admin.close()
     try:
         yield _replace_database(pg_dsn, name)
     finally:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ?", name
-        )
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
+        if before_drop is not None:
+            before_drop()
+        admin = pyodbc.connect(pg_dsn, autocommit=True)
+        try:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ?", name)
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        finally:
+            admin.close()
+
+
+@pytest.fixture
+def pg_database(pg_dsn):
+    """A fresh, empty PostgreSQL database for one test; its DSN; dropped afterwards."""
+    with fresh_pg_database(pg_dsn) as dsn:
+        yield dsn
+
+
+@pytest.fixture
+def second_pg_database(pg_dsn):
+    """Another fresh PostgreSQL database beside ``pg_database``, for tests that compare two targets."""
+    with fresh_pg_database(pg_dsn) as dsn:
+        yield dsn
 
 
 @pytest.fixture
