@@ -68,6 +68,15 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+def import_target(node: ast.ImportFrom, package: str) -> str:
+    """The absolute module a ``from … import`` names (relative ones resolved against ``package``)."""
+    if not node.level:
+        return node.module or ""
+    base = package.split(".")
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
 def imported_modules(path: Path) -> list[tuple[int, str]]:
     """(line, absolute module) for every xmlshred import in the file, lazy ones included."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -78,12 +87,7 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - (node.level - 1)]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
+            target = import_target(node, package)
             found.append((node.lineno, target))
             # ``from xmlshred import supervisor`` imports a layer by name
             if target == "xmlshred":
@@ -152,12 +156,7 @@ def module_graph() -> dict[str, set[str]]:
             if isinstance(node, ast.Import):
                 edges |= {alias.name for alias in node.names if alias.name in modules}
             elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    base = package.split(".")
-                    base = base[: len(base) - (node.level - 1)]
-                    target = ".".join(base + ([node.module] if node.module else []))
-                else:
-                    target = node.module or ""
+                target = import_target(node, package)
                 for alias in node.names:
                     if f"{target}.{alias.name}" in modules:
                         edges.add(f"{target}.{alias.name}")
