@@ -277,3 +277,15 @@ def source_config(tmp_path: Path, target_url: str, *, init_db: bool = False, **o
         result = helpers.run_cli("init-db", "--config", str(config))
         assert result.returncode == 0, result.stderr[-3000:]
     return config
+
+
+def held_migrate(tmp_path: Path, target_url: str, count: int, *, seed: int, edge_share: float,
+                 allowance: int) -> tuple[CliRun, helpers.PauseGate, Path, Corpus]:
+    """The suite's usual interrupted run: a corpus (``make_corpus``), a config with SMALL_FLUSHES
+    and the tables created, and ``migrate`` started with each mapper worker held by a pause gate
+    after ``allowance`` records (the test releases the gate). Returns the run, the gate, the config
+    and the corpus."""
+    corpus = make_corpus(tmp_path, count, seed=seed, edge_share=edge_share)
+    config = source_config(tmp_path, target_url, init_db=True, **SMALL_FLUSHES)
+    gate = helpers.PauseGate(tmp_path / "pause", allowance)
+    return CliRun("migrate", "--config", str(config), env=gate.env), gate, config, corpus

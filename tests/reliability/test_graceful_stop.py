@@ -7,16 +7,13 @@ import time
 
 import pytest
 
-from tests.helpers import PauseGate, read_summary, run_cli
+from tests.helpers import read_summary, run_cli
 from tests.reliability.support import (
-    SMALL_FLUSHES,
-    CliRun,
     Corpus,
     assert_partial_state_consistent,
     assert_session_gone,
+    held_migrate,
     log_count,
-    make_corpus,
-    source_config,
     target_kind,
     wait_until,
 )
@@ -32,13 +29,6 @@ ALLOWANCE = 60
 """Records each mapper worker maps before the pause gate holds it: commits to show, never the end."""
 
 
-def _start(tmp_path, target_url, count: int, seed: int, gate: PauseGate):
-    corpus = make_corpus(tmp_path, count, seed=seed, edge_share=0.03)
-    config = source_config(tmp_path, target_url, init_db=True, **SMALL_FLUSHES)
-    run = CliRun("migrate", "--config", str(config), env=gate.env)
-    return run, config, corpus
-
-
 def _rerun_completes_exactly_once(config, target_url, corpus: Corpus) -> int:
     rerun = run_cli("migrate", "--config", str(config), timeout=300)
     assert rerun.returncode in (0, 3), rerun.stderr[-3000:]
@@ -47,8 +37,8 @@ def _rerun_completes_exactly_once(config, target_url, corpus: Corpus) -> int:
 
 
 def test_sigint_drains_and_exits_130_then_a_rerun_completes_once(tmp_path, target_url):
-    gate = PauseGate(tmp_path / "pause", ALLOWANCE)
-    run, config, corpus = _start(tmp_path, target_url, RECORDS, 71, gate)
+    run, gate, config, corpus = held_migrate(tmp_path, target_url, RECORDS, seed=71, edge_share=0.03,
+                                             allowance=ALLOWANCE)
     try:
         wait_until(lambda: not run.running() or log_count(target_url, corpus.schema) >= 50, "the first commits")
         assert run.running(), run.stderr[-3000:]  # held by the gate: it cannot have finished
@@ -73,8 +63,8 @@ def test_sigint_drains_and_exits_130_then_a_rerun_completes_once(tmp_path, targe
 
 
 def test_second_sigint_aborts_at_once_and_nothing_uncommitted_is_marked_done(tmp_path, target_url):
-    gate = PauseGate(tmp_path / "pause", ALLOWANCE)
-    run, config, corpus = _start(tmp_path, target_url, RECORDS, 72, gate)
+    run, gate, config, corpus = held_migrate(tmp_path, target_url, RECORDS, seed=72, edge_share=0.03,
+                                             allowance=ALLOWANCE)
     try:
         wait_until(lambda: not run.running() or log_count(target_url, corpus.schema) >= 50, "the first commits")
         assert run.running(), run.stderr[-3000:]  # held by the gate: it cannot have finished

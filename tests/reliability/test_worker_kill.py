@@ -7,14 +7,11 @@ import signal
 import psutil
 import pytest
 
-from tests.helpers import PauseGate, read_summary
+from tests.helpers import read_summary
 from tests.reliability.support import (
-    SMALL_FLUSHES,
-    CliRun,
     contract_schema,
+    held_migrate,
     log_count,
-    make_corpus,
-    source_config,
     target_kind,
     wait_until,
 )
@@ -28,12 +25,8 @@ ALLOWANCE = 60
 
 
 def test_sigkill_of_workers_is_replaced_and_the_run_completes_once(tmp_path, target_url):
-    corpus = make_corpus(tmp_path, 600, seed=31, edge_share=0.05)
+    run, gate, _, corpus = held_migrate(tmp_path, target_url, 600, seed=31, edge_share=0.05, allowance=ALLOWANCE)
     docs, ok, failed = corpus.docs, corpus.ok, corpus.failed
-    config = source_config(tmp_path, target_url, init_db=True, **SMALL_FLUSHES)
-
-    gate = PauseGate(tmp_path / "pause", ALLOWANCE)
-    run = CliRun("migrate", "--config", str(config), env=gate.env)
     killed, replacements = [], []
     try:
         originals = wait_until(lambda: len(run.workers()) >= 2 and run.workers(), "two mapper workers")
