@@ -27,13 +27,24 @@ def _stop_all_actors():
     pykka.ActorRegistry.stop_all(timeout=10)
 
 
+def _dsn_or_skip(variable: str, what: str) -> str:
+    """The connection string in environment variable ``variable``; the test is skipped, saying so, without it."""
+    dsn = os.environ.get(variable)
+    if not dsn:
+        pytest.skip(f"{variable} is not set: no {what} configured for tests")
+    return dsn
+
+
 @pytest.fixture
 def pg_dsn() -> str:
     """The ODBC connection string of the test PostgreSQL server (skips without one)."""
-    dsn = os.environ.get(PG_DSN_ENV)
-    if not dsn:
-        pytest.skip(f"{PG_DSN_ENV} is not set: no PostgreSQL server configured for tests")
-    return dsn
+    return _dsn_or_skip(PG_DSN_ENV, "PostgreSQL server")
+
+
+@pytest.fixture
+def mssql_dsn() -> str:
+    """The ODBC connection string of the SQL Server for live tests (skips without one)."""
+    return _dsn_or_skip(MSSQL_DSN_ENV, "SQL Server")
 
 
 def _replace_database(dsn: str, database: str) -> str:

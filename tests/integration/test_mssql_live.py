@@ -11,14 +11,12 @@ file stands in for a server.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import uuid
 from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
-from tests.conftest import MSSQL_DSN_ENV
 from xmlshred.vocab.schema import Column, Table, TargetSchema
 
 pytestmark = pytest.mark.mssql
@@ -38,14 +36,6 @@ CONTACT = Table("contact", (Column("con_id", "bigint", nullable=False), Column("
 SCORES = Table("scores", (Column("app_id", "bigint", nullable=False),
                           Column("score_identifier", "string", 10, nullable=False), Column("score", "int")),
                ("app_id", "score_identifier"), "update")
-
-
-@pytest.fixture
-def mssql_dsn() -> str:
-    dsn = os.environ.get(MSSQL_DSN_ENV)
-    if not dsn:
-        pytest.skip(f"{MSSQL_DSN_ENV} is not set: no SQL Server configured for live tests")
-    return dsn
 
 
 @pytest.fixture
