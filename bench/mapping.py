@@ -58,7 +58,6 @@ EXAMPLE_CONTRACTS = {
     "cc": EXAMPLE_CONTRACT,
     "rl": ROOT / "examples" / "recreational_lending" / "contract.json",
 }
-CONFORMANCE = ROOT.parent / "shared" / "conformance"
 
 
 def _built_corpus(count: int) -> list[bytes]:

@@ -36,12 +36,13 @@ def main() -> None:
 
     from xmlshred.contract import MapOptions, compile_contract, load_contract
     from xmlshred.db.dialects import SQLITE
+    from xmlshred.db.spec import parse_target_url
     from xmlshred.db.values import ReadyResults
     from xmlshred.generator.corpus import generate_documents
     from xmlshred.loading import FlushWriter, PendingRecord
     from xmlshred.messages import MappedItem
     from xmlshred.sources.types import SourceItem
-    from xmlshred.targets import open_target, parse_target_url
+    from xmlshred.targets import open_target
     from xmlshred.vocab.results import ReadyRecord
 
     compiled = compile_contract(load_contract(ROOT / "examples" / "credit_card" / "contract.json"),

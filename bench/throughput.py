@@ -459,8 +459,9 @@ def measure_insert_rate(dsn: str, source: Path, args, writers: int, seconds: flo
     from datetime import datetime
 
     from xmlshred.contract import MapOptions, compile_contract, load_contract
+    from xmlshred.db.spec import parse_target_url
     from xmlshred.generator.writers import SOURCE_TABLES
-    from xmlshred.targets import open_target, parse_target_url
+    from xmlshred.targets import open_target
     from xmlshred.targets.processing_log import LogRow
     from xmlshred.vocab.results import MappedRecord
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,13 +27,24 @@ def _stop_all_actors():
     pykka.ActorRegistry.stop_all(timeout=10)
 
 
+def _dsn_or_skip(variable: str, what: str) -> str:
+    """The connection string in environment variable ``variable``; the test is skipped, saying so, without it."""
+    dsn = os.environ.get(variable)
+    if not dsn:
+        pytest.skip(f"{variable} is not set: no {what} configured for tests")
+    return dsn
+
+
 @pytest.fixture
 def pg_dsn() -> str:
     """The ODBC connection string of the test PostgreSQL server (skips without one)."""
-    dsn = os.environ.get(PG_DSN_ENV)
-    if not dsn:
-        pytest.skip(f"{PG_DSN_ENV} is not set: no PostgreSQL server configured for tests")
-    return dsn
+    return _dsn_or_skip(PG_DSN_ENV, "PostgreSQL server")
+
+
+@pytest.fixture
+def mssql_dsn() -> str:
+    """The ODBC connection string of the SQL Server for live tests (skips without one)."""
+    return _dsn_or_skip(MSSQL_DSN_ENV, "SQL Server")
 
 
 def _replace_database(dsn: str, database: str) -> str:
@@ -41,22 +53,44 @@ def _replace_database(dsn: str, database: str) -> str:
     return ";".join(parts)
 
 
-@pytest.fixture
-def pg_database(pg_dsn):
-    """A fresh, empty PostgreSQL database for one test; its DSN; dropped afterwards."""
+@contextmanager
+def fresh_pg_database(pg_dsn: str, before_drop=None):
+    """Create a fresh, empty PostgreSQL database; yield its DSN; drop it afterwards (its sessions
+    terminated first). The admin connection is opened for each use, so it survives a test that
+    restarts the cluster; ``before_drop`` (e.g. starting the cluster again) runs before the drop."""
     import pyodbc
 
     name = f"xs_{uuid.uuid4().hex[:12]}"
     admin = pyodbc.connect(pg_dsn, autocommit=True)
-    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        admin.close()
     try:
         yield _replace_database(pg_dsn, name)
     finally:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ?", name
-        )
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
+        if before_drop is not None:
+            before_drop()
+        admin = pyodbc.connect(pg_dsn, autocommit=True)
+        try:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ?", name)
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        finally:
+            admin.close()
+
+
+@pytest.fixture
+def pg_database(pg_dsn):
+    """A fresh, empty PostgreSQL database for one test; its DSN; dropped afterwards."""
+    with fresh_pg_database(pg_dsn) as dsn:
+        yield dsn
+
+
+@pytest.fixture
+def second_pg_database(pg_dsn):
+    """Another fresh PostgreSQL database beside ``pg_database``, for tests that compare two targets."""
+    with fresh_pg_database(pg_dsn) as dsn:
+        yield dsn
 
 
 @pytest.fixture

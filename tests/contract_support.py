@@ -28,7 +28,7 @@ def check_never_raises(result) -> None:
 
 
 def canonical_tables(compiled: CompiledContract, record: MappedRecord) -> dict[str, list[dict]]:
-    """The record's rows as dicts of canonical values (CONTRACT.md, "Conformance cases")."""
+    """The record's rows as dicts of canonical values (docs/contract.md, "Conformance cases")."""
     tables = {}
     for name, rows in record.tables:
         table = compiled.schema.table(name)

@@ -296,9 +296,9 @@ def cmd_verify(args) -> int:
 
     from xmlshred import supervisor
     from xmlshred.contract import LineageError, fingerprint_file, record_lineage
+    from xmlshred.db.errors import TargetError
     from xmlshred.db.spec import target_spec
     from xmlshred.loading.reprocess import ReprocessError, read_keys_file
-    from xmlshred.targets import TargetError
     from xmlshred.verify import VerifyError, VerifyRequest, print_report, run_verify
     from xmlshred.verify.command import write_keys
 

@@ -36,11 +36,12 @@ from xmlshred.contract import (
     load_contract,
     record_lineage,
 )
+from xmlshred.db.errors import TargetError
 from xmlshred.db.spec import target_spec
 from xmlshred.loading.reprocess import Reprocess, ReprocessError, parse_reprocess
 from xmlshred.messages import Ping, StartReading, StopReading, Summarize
 from xmlshred.sources import SourceSpec, open_source
-from xmlshred.targets import TargetError, open_target
+from xmlshred.targets import open_target
 from xmlshred.targets.lease import LeasedRun, LeaseHeld, RunLease
 from xmlshred.vocab.errors import TerminalError
 from xmlshred.vocab.exit_codes import ExitCode
@@ -621,7 +622,7 @@ def _take_lease(settings, schema, run_id: str, signals: RunSignals) -> RunLease:
 
 def _ensure_tables(open_target_fn) -> None:
     """Create missing target tables (CREATE … IF NOT EXISTS), so a fresh target just works."""
-    from xmlshred.targets import TargetError
+    from xmlshred.db.errors import TargetError
 
     try:
         target = open_target_fn()
@@ -653,9 +654,9 @@ def _preflight(spec: SourceSpec, settings, schema) -> int:
     (exit 2). A source that cannot be read, or a target that cannot be
     reached or written (a rolled-back write probe): RunError (exit 1).
     """
+    from xmlshred.db.errors import TargetError
     from xmlshred.sources import SourceError, SourceMissing
     from xmlshred.sources.check import count_source
-    from xmlshred.targets import TargetError
     from xmlshred.targets.probe import check_target
 
     try:

@@ -14,6 +14,7 @@ from xmlshred.actors.inserter import InsertActor
 from xmlshred.actors.lifecycle import RunSignals
 from xmlshred.actors.reader import ReaderActor, ReadLimits
 from xmlshred.contract import MapOptions, compile_contract, load_contract
+from xmlshred.db.spec import parse_target_url
 from xmlshred.messages import (
     BatchMapped,
     FlushNow,
@@ -25,7 +26,7 @@ from xmlshred.messages import (
     UnknownMessage,
 )
 from xmlshred.sources import SourceSpec, open_source
-from xmlshred.targets import open_target, parse_target_url
+from xmlshred.targets import open_target
 
 WAIT_S = 60
 

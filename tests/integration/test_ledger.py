@@ -13,8 +13,9 @@ import pytest
 
 from tests.helpers import EXAMPLE_CONTRACT, TargetReader, mapped_items
 from xmlshred.contract import MapOptions, compile_contract, load_contract
+from xmlshred.db.spec import parse_target_url
 from xmlshred.loading import FlushWriter, PendingRecord
-from xmlshred.targets import LogRow, open_target, parse_target_url
+from xmlshred.targets import LogRow, open_target
 
 NOW = datetime(2025, 6, 1, 12, 0, 0)
 

@@ -18,10 +18,12 @@ from tests.helpers import (
     mapped_items,
 )
 from xmlshred.contract import MapOptions, compile_contract, load_contract
+from xmlshred.db.errors import TransientTargetError
+from xmlshred.db.spec import parse_target_url
 from xmlshred.loading import FlushAborted, FlushWriter, PendingRecord, RetriesExhausted, retry_transient
 from xmlshred.messages import FailedItem
 from xmlshred.sources.types import SourceItem
-from xmlshred.targets import TransientTargetError, open_target, parse_target_url
+from xmlshred.targets import open_target
 from xmlshred.vocab.results import RecordFailure
 
 

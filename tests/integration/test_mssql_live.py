@@ -11,14 +11,12 @@ file stands in for a server.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import uuid
 from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
-from tests.conftest import MSSQL_DSN_ENV
 from xmlshred.vocab.schema import Column, Table, TargetSchema
 
 pytestmark = pytest.mark.mssql
@@ -41,14 +39,6 @@ SCORES = Table("scores", (Column("app_id", "bigint", nullable=False),
 
 
 @pytest.fixture
-def mssql_dsn() -> str:
-    dsn = os.environ.get(MSSQL_DSN_ENV)
-    if not dsn:
-        pytest.skip(f"{MSSQL_DSN_ENV} is not set: no SQL Server configured for live tests")
-    return dsn
-
-
-@pytest.fixture
 def schema(mssql_dsn):
     """A TargetSchema in a fresh SQL Server schema, dropped with its tables afterwards."""
     import pyodbc
@@ -66,7 +56,8 @@ def schema(mssql_dsn):
 
 @pytest.fixture
 def target(mssql_dsn, schema):
-    from xmlshred.targets import open_target, parse_target_url
+    from xmlshred.db.spec import parse_target_url
+    from xmlshred.targets import open_target
 
     opened = open_target(parse_target_url("odbc:" + mssql_dsn), schema)
     opened.create_tables(schema)
@@ -88,7 +79,7 @@ def logged(*keys: int):
 
 
 def test_create_write_and_read_back(target, schema):
-    from xmlshred.targets import canonical_text
+    from xmlshred.db.values import canonical_text
 
     target.create_tables(schema)  # idempotent
     full = row(1, name="Zoë 🚀 東京", notes="n" * 10_000, amount=Decimal("12.50"), received_at=NOW,
@@ -107,7 +98,7 @@ def test_create_write_and_read_back(target, schema):
 
 
 def test_constraint_violation_is_a_data_error_and_rolls_back(target, schema):
-    from xmlshred.targets import DataTargetError
+    from xmlshred.db.errors import DataTargetError
 
     target.write_flush(schema, [("app_base", [row(1)])], logged(1))
     with pytest.raises(DataTargetError):
@@ -135,7 +126,9 @@ def test_large_flush_is_chunked(target, schema):
 def test_identity_insert_for_real_identity_columns(mssql_dsn, schema):
     import pyodbc
 
-    from xmlshred.targets import DataTargetError, open_target, parse_target_url
+    from xmlshred.db.errors import DataTargetError
+    from xmlshred.db.spec import parse_target_url
+    from xmlshred.targets import open_target
 
     only_base = replace(schema, tables=(APP_BASE,))
     with pyodbc.connect(mssql_dsn, autocommit=True) as admin:
@@ -191,7 +184,7 @@ def test_success_in_processing_log_is_never_turned_into_failed(target, schema):
 
 
 def test_run_lease_is_exclusive_per_schema_and_released_with_the_session(mssql_dsn, schema):
-    from xmlshred.targets import parse_target_url
+    from xmlshred.db.spec import parse_target_url
     from xmlshred.targets.lease import LeaseHeld, RunLease
 
     spec = parse_target_url("odbc:" + mssql_dsn)
@@ -222,7 +215,7 @@ def test_dates_and_datetimes_read_alike_under_every_language_and_into_legacy_col
     the DATETIME/SMALLDATETIME columns of a schema made before init-db."""
     import pyodbc
 
-    from xmlshred.targets import MSSQL
+    from xmlshred.db.dialects import MSSQL
 
     columns = (Column("at", "datetime"), Column("on", "date"))
     values = [(dt.datetime(2025, 3, 4, 5, 6, 7), dt.date(2025, 3, 4)),

@@ -170,11 +170,12 @@ def test_bisection_counts_only_the_records_that_commit(tmp_path):
     from tests.quality_support import document
     from xmlshred.contract import MapOptions, compile_contract, load_contract
     from xmlshred.db.dialects import SQLITE
+    from xmlshred.db.spec import parse_target_url
     from xmlshred.db.values import ReadyResults
     from xmlshred.loading import FlushWriter, PendingRecord
     from xmlshred.messages import MappedItem
     from xmlshred.sources.types import SourceItem
-    from xmlshred.targets import open_target, parse_target_url
+    from xmlshred.targets import open_target
 
     compiled = compile_contract(load_contract(write_contract(tmp_path)), MapOptions(now=datetime(2025, 1, 1)))
     keys = list(range(1, 25))

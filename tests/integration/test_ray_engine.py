@@ -19,7 +19,6 @@ import sys
 import psutil
 import pytest
 
-from tests.conftest import _replace_database
 from tests.helpers import (
     EXAMPLE_CONTRACT,
     ROOT,
@@ -88,37 +87,26 @@ def paused(tmp_path):
 @pytest.mark.ray
 @needs_ray
 @needs_cluster
-def test_a_ray_run_gives_exactly_the_rows_of_a_local_run(tmp_path, pg_dsn, pg_database):
-    import pyodbc
-
+def test_a_ray_run_gives_exactly_the_rows_of_a_local_run(tmp_path, pg_database, second_pg_database):
     docs = make_source(tmp_path / "source.db", 600, seed=14, edge_share=0.05)
     local_dir, ray_dir = tmp_path / "local", tmp_path / "ray"
     local_dir.mkdir(), ray_dir.mkdir()
     local_url = f"odbc:{pg_database}"
-    name = f"xs_ray_{os.getpid()}"
-    admin = pyodbc.connect(pg_dsn, autocommit=True)
-    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        ray_url = f"odbc:{_replace_database(pg_dsn, name)}"
-        local = run_cli("migrate", "--config", str(pipeline_config(local_dir, f"sqlite:///{tmp_path / 'source.db'}",
-                                                                    local_url)))
-        assert local.returncode == 3, local.stderr[-3000:]
-        ray_run = run_cli("migrate", "--config", str(_ray_config(ray_dir, tmp_path / "source.db", ray_url)),
-                          "--shards", "3", timeout=RUN_BOUND_S)
-        assert ray_run.returncode == 3, ray_run.stderr[-3000:]
-        schema = contract_schema()
-        _assert_same_target(schema, local_url, ray_url)
-        expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)[1:]
-        assert_target_matches(ray_url, schema, expected, ok, failed)
-        summary = read_summary(ray_dir / "metrics.jsonl")
-        assert summary["outcome"] == "finished" and len(summary["shards"]) == 3
-        assert sum(s["records_ok"] for s in summary["shards"]) == summary["records_ok"] == len(ok)
-        assert "summary run=" in ray_run.stderr
-    finally:
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ?", name)
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
+    ray_url = f"odbc:{second_pg_database}"
+    local = run_cli("migrate", "--config", str(pipeline_config(local_dir, f"sqlite:///{tmp_path / 'source.db'}",
+                                                                local_url)))
+    assert local.returncode == 3, local.stderr[-3000:]
+    ray_run = run_cli("migrate", "--config", str(_ray_config(ray_dir, tmp_path / "source.db", ray_url)),
+                      "--shards", "3", timeout=RUN_BOUND_S)
+    assert ray_run.returncode == 3, ray_run.stderr[-3000:]
+    schema = contract_schema()
+    _assert_same_target(schema, local_url, ray_url)
+    expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)[1:]
+    assert_target_matches(ray_url, schema, expected, ok, failed)
+    summary = read_summary(ray_dir / "metrics.jsonl")
+    assert summary["outcome"] == "finished" and len(summary["shards"]) == 3
+    assert sum(s["records_ok"] for s in summary["shards"]) == summary["records_ok"] == len(ok)
+    assert "summary run=" in ray_run.stderr
 
 
 def _start_held_run(tmp_path, pg_database, env, count=800, **overrides):
@@ -283,9 +271,8 @@ def test_file_chunks_cover_every_file_once_in_near_equal_parts():
 @pytest.mark.ray
 @needs_ray
 @needs_cluster
-def test_a_file_source_is_split_into_chunks_of_files_and_equals_a_local_run(tmp_path, pg_dsn, pg_database):
-    import pyodbc
-
+def test_a_file_source_is_split_into_chunks_of_files_and_equals_a_local_run(tmp_path, pg_database,
+                                                                             second_pg_database):
     from xmlshred.generator.writers import run_generate
 
     folder = tmp_path / "feed"
@@ -293,23 +280,14 @@ def test_a_file_source_is_split_into_chunks_of_files_and_equals_a_local_run(tmp_
     local_dir, ray_dir = tmp_path / "local", tmp_path / "ray"
     local_dir.mkdir(), ray_dir.mkdir()
     local_url = f"odbc:{pg_database}"
-    name = f"xs_rayf_{os.getpid()}"
-    admin = pyodbc.connect(pg_dsn, autocommit=True)
-    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        ray_url = f"odbc:{_replace_database(pg_dsn, name)}"
-        local = run_cli("migrate", "--config", str(pipeline_config(local_dir, str(folder), local_url)))
-        assert local.returncode in (0, 3), local.stderr[-3000:]
-        config = pipeline_config(ray_dir, str(folder), ray_url, engine__kind="ray", engine__address=RAY_ADDRESS,
-                                 engine__shards=3, actors__mappers=1, flush__max_records=50)
-        ray_run = run_cli("migrate", "--config", str(config), timeout=RUN_BOUND_S)
-        assert ray_run.returncode == local.returncode, ray_run.stderr[-3000:]
-        schema = contract_schema()
-        _assert_same_target(schema, local_url, ray_url)
-        summary = read_summary(ray_dir / "metrics.jsonl")
-        assert [s["files"] for s in summary["shards"]] == [[0, 39], [40, 79], [80, 119]]
-    finally:
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ?", name)
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
+    ray_url = f"odbc:{second_pg_database}"
+    local = run_cli("migrate", "--config", str(pipeline_config(local_dir, str(folder), local_url)))
+    assert local.returncode in (0, 3), local.stderr[-3000:]
+    config = pipeline_config(ray_dir, str(folder), ray_url, engine__kind="ray", engine__address=RAY_ADDRESS,
+                             engine__shards=3, actors__mappers=1, flush__max_records=50)
+    ray_run = run_cli("migrate", "--config", str(config), timeout=RUN_BOUND_S)
+    assert ray_run.returncode == local.returncode, ray_run.stderr[-3000:]
+    schema = contract_schema()
+    _assert_same_target(schema, local_url, ray_url)
+    summary = read_summary(ray_dir / "metrics.jsonl")
+    assert [s["files"] for s in summary["shards"]] == [[0, 39], [40, 79], [80, 119]]

@@ -162,7 +162,7 @@ def test_kill9_of_the_holder_then_the_next_run_takes_over_and_completes_once(tmp
 
 def test_lease_api_refuses_while_held_and_a_killed_holder_is_taken_over(tmp_path, target_url):
     """The library API a scale-out driver uses: acquire, refuse with the holder, take over from the dead."""
-    from xmlshred.targets import parse_target_url
+    from xmlshred.db.spec import parse_target_url
     from xmlshred.targets.lease import LeasedRun, LeaseHeld, RunLease
 
     schema = contract_schema()
@@ -180,7 +180,7 @@ def test_lease_api_refuses_while_held_and_a_killed_holder_is_taken_over(tmp_path
     # A holder in another process that dies without a word: the database / OS drops its lock.
     script = textwrap.dedent(f"""
         import time
-        from xmlshred.targets import parse_target_url
+        from xmlshred.db.spec import parse_target_url
         from xmlshred.targets.lease import RunLease
         from tests.helpers import contract_schema
         RunLease.acquire(parse_target_url({target_url!r}), contract_schema(), "run-doomed")
@@ -214,8 +214,8 @@ def test_a_lost_server_lease_taken_by_another_run_stops_the_first(pg_database):
 
     import pyodbc
 
+    from xmlshred.db.spec import parse_target_url
     from xmlshred.db.sql import ADVISORY_LOCK_CLASS
-    from xmlshred.targets import parse_target_url
     from xmlshred.targets.lease import LeaseLost, RunLease
 
     schema = contract_schema()

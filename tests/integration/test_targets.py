@@ -14,19 +14,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from xmlshred.db.values import ready_tables
-from xmlshred.targets import (
-    ConnectTargetError,
-    DataTargetError,
-    LogRow,
-    Settled,
-    TargetError,
-    TransientTargetError,
-    UnsafeIdentifierError,
-    canonical_text,
-    open_target,
-    parse_target_url,
-)
+from xmlshred.db.errors import ConnectTargetError, DataTargetError, TargetError, TransientTargetError
+from xmlshred.db.spec import parse_target_url
+from xmlshred.db.sql import UnsafeIdentifierError
+from xmlshred.db.values import canonical_text, ready_tables
+from xmlshred.targets import LogRow, Settled, open_target
 from xmlshred.vocab.schema import Column, Table, TargetSchema
 
 NOW = dt.datetime(2025, 10, 14, 20, 9, 54)
@@ -267,8 +259,8 @@ def test_sqlite_busy_is_transient(tmp_path):
 
 def test_sqlite_uses_wal_and_relative_urls(tmp_path):
     script = (
-        "import sys\nfrom xmlshred import targets\n"
-        "spec = targets.parse_target_url('sqlite:///out/rel.db')\n"
+        "import sys\nfrom xmlshred import targets\nfrom xmlshred.db.spec import parse_target_url\n"
+        "spec = parse_target_url('sqlite:///out/rel.db')\n"
         "t = targets.open_target(spec)\n"
         "assert t._connection.execute('PRAGMA journal_mode').fetchone()[0] == 'wal'\n"
         "t.close()\n"

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import time
-import uuid
 
 import pytest
 
-from tests.conftest import _replace_database
+from tests.conftest import fresh_pg_database
 
 PG_VERSION, PG_CLUSTER = "15", "main"
 PG_CTL = ["pg_ctlcluster", "--skip-systemctl-redirect", PG_VERSION, PG_CLUSTER]
@@ -75,20 +74,6 @@ def pg_cluster(pg_dsn):
 
 @pytest.fixture
 def pg_outage_database(pg_cluster, pg_dsn):
-    """A fresh database that survives a cluster restart (the admin connection is opened per use)."""
-    import pyodbc
-
-    name = f"xs_{uuid.uuid4().hex[:12]}"
-    admin = pyodbc.connect(pg_dsn, autocommit=True)
-    admin.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    try:
-        yield _replace_database(pg_dsn, name)
-    finally:
-        pg_cluster.start()
-        admin = pyodbc.connect(pg_dsn, autocommit=True)
-        try:
-            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ?", name)
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        finally:
-            admin.close()
+    """A fresh database that survives a cluster restart; the cluster is up again before the drop."""
+    with fresh_pg_database(pg_dsn, before_drop=pg_cluster.start) as dsn:
+        yield dsn

@@ -10,11 +10,13 @@ import signal
 import subprocess
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 import pytest
 
+from tests import helpers
 from tests.helpers import WAIT_S, TargetReader, contract_schema, log_count, start_cli, wait_until  # noqa: F401
 
 POLL_S = 0.02
@@ -230,3 +232,60 @@ def file_text(path: Path) -> str:
 def target_kind(target_url: str) -> str:
     """``sqlite`` or ``postgres``: a label for printed figures."""
     return "sqlite" if target_url.startswith("sqlite:") else "postgres"
+
+
+# --------------------------------------------------------------------------
+# the corpus and the run most tests of the suite start from
+
+SMALL_FLUSHES = {"flush__max_records": 50, "actors__max_in_flight": 200}
+"""Flushes of 50 records, at most 200 in flight: many commits to interrupt, never the run in one go."""
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """The documents of ``tmp_path/source.db`` and what an uninterrupted run of them leaves in the
+    target (``tests.helpers.expected_tables`` of the example contract)."""
+
+    docs: list
+    schema: object
+    expected: dict
+    ok: set
+    failed: dict
+
+    def assert_target_matches(self, target_url: str, failed: dict | None = None) -> None:
+        """The target holds exactly these rows and processing_log rows, each record once; ``failed``
+        (key -> stage) replaces the expected failures where the test makes more."""
+        helpers.assert_target_matches(target_url, self.schema, self.expected, self.ok,
+                                      self.failed if failed is None else failed)
+
+
+def make_corpus(tmp_path: Path, count: int, *, seed: int, edge_share: float = 0.0, transform=None,
+                left_out=()) -> Corpus:
+    """``count`` documents written to ``tmp_path/source.db`` (``tests.helpers.make_source``) and their
+    expected rows; the keys in ``left_out`` (documents the test makes fail) are not expected."""
+    docs = helpers.make_source(tmp_path / "source.db", count, seed=seed, edge_share=edge_share, transform=transform)
+    schema, expected, ok, failed = helpers.expected_tables(helpers.EXAMPLE_CONTRACT,
+                                                          [d for d in docs if d.key not in left_out])
+    return Corpus(docs, schema, expected, ok, failed)
+
+
+def source_config(tmp_path: Path, target_url: str, *, init_db: bool = False, **overrides) -> Path:
+    """A config that reads ``tmp_path/source.db`` into ``target_url`` (``tests.helpers.pipeline_config``
+    with ``overrides``); with ``init_db``, the target's tables are created first (``init-db``)."""
+    config = helpers.pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url, **overrides)
+    if init_db:
+        result = helpers.run_cli("init-db", "--config", str(config))
+        assert result.returncode == 0, result.stderr[-3000:]
+    return config
+
+
+def held_migrate(tmp_path: Path, target_url: str, count: int, *, seed: int, edge_share: float,
+                 allowance: int) -> tuple[CliRun, helpers.PauseGate, Path, Corpus]:
+    """The suite's usual interrupted run: a corpus (``make_corpus``), a config with SMALL_FLUSHES
+    and the tables created, and ``migrate`` started with each mapper worker held by a pause gate
+    after ``allowance`` records (the test releases the gate). Returns the run, the gate, the config
+    and the corpus."""
+    corpus = make_corpus(tmp_path, count, seed=seed, edge_share=edge_share)
+    config = source_config(tmp_path, target_url, init_db=True, **SMALL_FLUSHES)
+    gate = helpers.PauseGate(tmp_path / "pause", allowance)
+    return CliRun("migrate", "--config", str(config), env=gate.env), gate, config, corpus

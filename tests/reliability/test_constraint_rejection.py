@@ -8,16 +8,15 @@ from dataclasses import replace
 
 import pytest
 
-from tests.helpers import (
-    EXAMPLE_CONTRACT,
-    assert_target_matches,
-    expected_tables,
-    make_source,
-    pipeline_config,
-    read_summary,
-    run_cli,
+from tests.helpers import read_summary, run_cli
+from tests.reliability.support import (
+    file_text,
+    make_corpus,
+    planted_values_absent,
+    read_log,
+    source_config,
+    target_kind,
 )
-from tests.reliability.support import file_text, planted_values_absent, read_log, target_kind
 
 pytestmark = pytest.mark.reliability
 
@@ -50,21 +49,18 @@ def test_a_row_rejected_by_the_target_fails_only_its_record(tmp_path, target_url
             return replace(doc, xml=re.sub(r'device_id="[^"]*"', f'device_id="{PLANTED}"', doc.xml, count=1))
         return doc
 
-    docs = make_source(tmp_path / "source.db", 300, seed=81, transform=plant)
+    corpus = make_corpus(tmp_path, 300, seed=81, transform=plant, left_out={REJECTED_KEY})
+    docs, schema = corpus.docs, corpus.schema
     assert PLANTED in docs[REJECTED_KEY - 1].xml
-    schema, expected, ok, failed = expected_tables(
-        EXAMPLE_CONTRACT, [d for d in docs if d.key != REJECTED_KEY])
-    assert not failed
-    config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url,
-                             flush__max_records=100, flush__max_interval_ms=5000)
-    assert run_cli("init-db", "--config", str(config)).returncode == 0
+    assert not corpus.failed
+    config = source_config(tmp_path, target_url, init_db=True, flush__max_records=100, flush__max_interval_ms=5000)
     _reject_one(target_url, schema)
 
     result = run_cli("migrate", "--config", str(config), timeout=300)
     assert result.returncode == 3, result.stderr[-3000:]
     assert "isolating the bad ones" in result.stderr
     # Everything else committed, the rejected record's flush-mates included.
-    assert_target_matches(target_url, schema, expected, ok, {REJECTED_KEY: "insert"})
+    corpus.assert_target_matches(target_url, failed={REJECTED_KEY: "insert"})
     summary = read_summary(tmp_path / "metrics.jsonl")
     assert summary["records_ok"] == len(docs) - 1 and summary["records_failed"] == 1
 
@@ -75,5 +71,5 @@ def test_a_row_rejected_by_the_target_fails_only_its_record(tmp_path, target_url
         {"reason": reason, "stderr": result.stderr, "log file": file_text(tmp_path / "run.log")},
         [PLANTED, TRIGGER_MESSAGE])
     assert not leaks, leaks
-    print(f"\n[constraint {target_kind(target_url)}] records={len(docs)} ok={len(ok)} failed=1 "
+    print(f"\n[constraint {target_kind(target_url)}] records={len(docs)} ok={len(corpus.ok)} failed=1 "
           f"(stage insert) reason={reason!r}")

@@ -6,16 +6,16 @@ import time
 
 import pytest
 
-from tests.helpers import (
-    EXAMPLE_CONTRACT,
-    PauseGate,
-    assert_target_matches,
-    expected_tables,
-    make_source,
-    pipeline_config,
-    run_cli,
+from tests.helpers import PauseGate, run_cli
+from tests.reliability.support import (
+    SMALL_FLUSHES,
+    CliRun,
+    assert_partial_state_consistent,
+    log_count,
+    make_corpus,
+    source_config,
+    wait_until,
 )
-from tests.reliability.support import CliRun, assert_partial_state_consistent, log_count, wait_until
 
 pytestmark = [pytest.mark.reliability, pytest.mark.postgres]
 
@@ -29,14 +29,34 @@ OUTAGE_S = 4.0
 
 
 def _setup(tmp_path, dsn: str, count: int, seed: int, **overrides):
-    docs = make_source(tmp_path / "source.db", count, seed=seed, edge_share=0.03)
+    corpus = make_corpus(tmp_path, count, seed=seed, edge_share=0.03)
     target_url = f"odbc:{dsn}"
-    config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url,
-                             flush__max_records=50, actors__max_in_flight=200, **overrides)
-    result = run_cli("init-db", "--config", str(config))
-    assert result.returncode == 0, result.stderr[-3000:]
-    schema, expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)
-    return target_url, config, schema, (expected, ok, failed)
+    config = source_config(tmp_path, target_url, init_db=True, **SMALL_FLUSHES, **overrides)
+    return target_url, config, corpus
+
+
+def _into_an_outage(tmp_path, config, target_url: str, schema, pg_cluster, during=None):
+    """Run migrate, each worker held after 2 * STEP records; after the first 100 commits stop the
+    cluster and let the run go on into the outage. ``during(run)``, when given, runs in the outage
+    and the cluster is started again after it; else the cluster stays down until the run has
+    ended. Returns the run, its exit code and what ``during`` returned."""
+    gate = PauseGate(tmp_path / "pause", 2 * STEP)
+    run = CliRun("migrate", "--config", str(config), env=gate.env)
+    seen = None
+    try:
+        wait_until(lambda: not run.running() or log_count(target_url, schema) >= 100, "the first commits")
+        assert run.running(), run.stderr[-3000:]  # held by the gate: it cannot have finished
+        pg_cluster.stop()
+        gate.release()  # the run goes on into the outage
+        if during is not None:
+            seen = during(run)
+            pg_cluster.start()
+        code = run.wait()
+    finally:
+        gate.release()
+        pg_cluster.start()
+        run.ensure_dead()
+    return run, code, seen
 
 
 def _database_of(dsn: str) -> str:
@@ -58,7 +78,7 @@ def _terminate_backends(admin_dsn: str, database: str) -> int:
 
 
 def test_terminated_sessions_are_retried_and_the_run_completes_once(tmp_path, pg_dsn, pg_outage_database):
-    target_url, config, schema, (expected, ok, failed) = _setup(tmp_path, pg_outage_database, RECORDS, 41)
+    target_url, config, corpus = _setup(tmp_path, pg_outage_database, RECORDS, 41)
     database = _database_of(pg_outage_database)
     gate = PauseGate(tmp_path / "pause", 0)
     run = CliRun("migrate", "--config", str(config), env=gate.env)
@@ -66,9 +86,9 @@ def test_terminated_sessions_are_retried_and_the_run_completes_once(tmp_path, pg
     try:
         for step in range(1, TERMINATION_ROUNDS + 1):
             # Let the run make progress between terminations, so each one hits a live pipeline.
-            floor = max(log_count(target_url, schema), 0)
+            floor = max(log_count(target_url, corpus.schema), 0)
             gate.hold(step * STEP)
-            wait_until(lambda: not run.running() or log_count(target_url, schema) >= floor + 50,
+            wait_until(lambda: not run.running() or log_count(target_url, corpus.schema) >= floor + 50,
                        "progress since the last termination")
             assert run.running(), run.stderr[-3000:]  # held by the gate: it cannot have finished
             terminated.append(_terminate_backends(pg_dsn, database))
@@ -81,70 +101,50 @@ def test_terminated_sessions_are_retried_and_the_run_completes_once(tmp_path, pg
     assert len(terminated) >= 3 and sum(terminated) >= 3, (
         f"too few terminations landed mid-run ({terminated})")
     assert "transient database error" in run.stderr, "no reconnect was logged: did a termination hit?"
-    assert_target_matches(target_url, schema, expected, ok, failed)
-    print(f"\n[terminate backends] records={RECORDS} ok={len(ok)} failed={len(failed)} "
+    corpus.assert_target_matches(target_url)
+    print(f"\n[terminate backends] records={RECORDS} ok={len(corpus.ok)} failed={len(corpus.failed)} "
           f"rounds={len(terminated)} sessions terminated per round={terminated} exit={code}")
 
 
 def test_cluster_stopped_for_seconds_then_the_run_retries_and_completes(tmp_path, pg_cluster,
                                                                          pg_outage_database):
-    target_url, config, schema, (expected, ok, failed) = _setup(
+    target_url, config, corpus = _setup(
         tmp_path, pg_outage_database, RECORDS, 42,
         target__connect_retries=8, target__retry_backoff_s=0.5, target__retry_backoff_max_s=2.0)
-    gate = PauseGate(tmp_path / "pause", 2 * STEP)
-    run = CliRun("migrate", "--config", str(config), env=gate.env)
-    try:
-        wait_until(lambda: not run.running() or log_count(target_url, schema) >= 100, "the first commits")
-        assert run.running(), run.stderr[-3000:]  # held by the gate: it cannot have finished
-        pg_cluster.stop()
-        gate.release()  # the run goes on into the outage
+
+    def outage(run) -> float:
         stopped_at = time.monotonic()
         # The outage lasts until the run has noticed it and at least OUTAGE_S have passed.
         wait_until(lambda: not run.running() or (
             "transient database error" in run.stderr and time.monotonic() >= stopped_at + OUTAGE_S),
             "the run to meet the outage")
-        outage_s = time.monotonic() - stopped_at
-        pg_cluster.start()
-        code = run.wait()
-    finally:
-        gate.release()
-        pg_cluster.start()
-        run.ensure_dead()
+        return time.monotonic() - stopped_at
+
+    run, code, outage_s = _into_an_outage(tmp_path, config, target_url, corpus.schema, pg_cluster, outage)
     assert code in (0, 3), f"exit {code}: {run.stderr[-3000:]}"
     retries = run.stderr.count("transient database error")
     assert retries >= 1, run.stderr[-3000:]
-    assert_target_matches(target_url, schema, expected, ok, failed)
-    print(f"\n[cluster stopped] records={RECORDS} ok={len(ok)} failed={len(failed)} outage={outage_s:.1f}s "
-          f"retries logged={retries} exit={code}")
+    corpus.assert_target_matches(target_url)
+    print(f"\n[cluster stopped] records={RECORDS} ok={len(corpus.ok)} failed={len(corpus.failed)} "
+          f"outage={outage_s:.1f}s retries logged={retries} exit={code}")
 
 
 def test_retries_exhausted_stop_with_exit_1_then_a_rerun_completes_once(tmp_path, pg_cluster,
                                                                          pg_outage_database):
-    target_url, config, schema, (expected, ok, failed) = _setup(
+    target_url, config, corpus = _setup(
         tmp_path, pg_outage_database, RECORDS, 43,
         target__connect_retries=1, target__retry_backoff_s=0.05, target__retry_backoff_max_s=0.05)
-    gate = PauseGate(tmp_path / "pause", 2 * STEP)
-    run = CliRun("migrate", "--config", str(config), env=gate.env)
-    try:
-        wait_until(lambda: not run.running() or log_count(target_url, schema) >= 100, "the first commits")
-        assert run.running(), run.stderr[-3000:]  # held by the gate: it cannot have finished
-        pg_cluster.stop()
-        gate.release()  # the run goes on into the outage
-        code = run.wait()
-    finally:
-        gate.release()
-        pg_cluster.start()
-        run.ensure_dead()
+    run, code, _ = _into_an_outage(tmp_path, config, target_url, corpus.schema, pg_cluster)
     assert code == 1, f"exit {code}: {run.stderr[-3000:]}"
     assert "run stopped:" in run.stderr, run.stderr[-3000:]
     message = run.stderr[run.stderr.rindex("run stopped:"):]
     assert "still unavailable after 1 retries" in message and "rerun to continue" in message, message
     assert "PWD=xmlshred" not in run.stderr, "the password reached the log"
-    partial = assert_partial_state_consistent(target_url, schema)
+    partial = assert_partial_state_consistent(target_url, corpus.schema)
     assert 0 < partial < RECORDS
 
     rerun = run_cli("migrate", "--config", str(config), timeout=300)
     assert rerun.returncode in (0, 3), rerun.stderr[-3000:]
-    assert_target_matches(target_url, schema, expected, ok, failed)
-    print(f"\n[retries exhausted] records={RECORDS} ok={len(ok)} failed={len(failed)} settled before outage "
-          f"stop={partial} message={' '.join(message.split())[:200]!r}")
+    corpus.assert_target_matches(target_url)
+    print(f"\n[retries exhausted] records={RECORDS} ok={len(corpus.ok)} failed={len(corpus.failed)} "
+          f"settled before outage stop={partial} message={' '.join(message.split())[:200]!r}")

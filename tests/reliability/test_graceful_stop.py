@@ -7,20 +7,12 @@ import time
 
 import pytest
 
-from tests.helpers import (
-    EXAMPLE_CONTRACT,
-    PauseGate,
-    assert_target_matches,
-    expected_tables,
-    make_source,
-    pipeline_config,
-    read_summary,
-    run_cli,
-)
+from tests.helpers import read_summary, run_cli
 from tests.reliability.support import (
-    CliRun,
+    Corpus,
     assert_partial_state_consistent,
     assert_session_gone,
+    held_migrate,
     log_count,
     target_kind,
     wait_until,
@@ -37,28 +29,18 @@ ALLOWANCE = 60
 """Records each mapper worker maps before the pause gate holds it: commits to show, never the end."""
 
 
-def _start(tmp_path, target_url, count: int, seed: int, gate: PauseGate):
-    docs = make_source(tmp_path / "source.db", count, seed=seed, edge_share=0.03)
-    config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url,
-                             flush__max_records=50, actors__max_in_flight=200)
-    assert run_cli("init-db", "--config", str(config)).returncode == 0
-    schema, expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)
-    run = CliRun("migrate", "--config", str(config), env=gate.env)
-    return run, config, schema, (expected, ok, failed)
-
-
-def _rerun_completes_exactly_once(config, target_url, schema, expected, ok, failed) -> int:
+def _rerun_completes_exactly_once(config, target_url, corpus: Corpus) -> int:
     rerun = run_cli("migrate", "--config", str(config), timeout=300)
     assert rerun.returncode in (0, 3), rerun.stderr[-3000:]
-    assert_target_matches(target_url, schema, expected, ok, failed)
+    corpus.assert_target_matches(target_url)
     return rerun.returncode
 
 
 def test_sigint_drains_and_exits_130_then_a_rerun_completes_once(tmp_path, target_url):
-    gate = PauseGate(tmp_path / "pause", ALLOWANCE)
-    run, config, schema, (expected, ok, failed) = _start(tmp_path, target_url, RECORDS, 71, gate)
+    run, gate, config, corpus = held_migrate(tmp_path, target_url, RECORDS, seed=71, edge_share=0.03,
+                                             allowance=ALLOWANCE)
     try:
-        wait_until(lambda: not run.running() or log_count(target_url, schema) >= 50, "the first commits")
+        wait_until(lambda: not run.running() or log_count(target_url, corpus.schema) >= 50, "the first commits")
         assert run.running(), run.stderr[-3000:]  # held by the gate: it cannot have finished
         run.signal_group(signal.SIGINT)  # as a terminal's Ctrl-C: the workers get it too and ignore it
         wait_until(lambda: "SIGINT received" in run.stderr or not run.running(), "the SIGINT to be handled")
@@ -73,18 +55,18 @@ def test_sigint_drains_and_exits_130_then_a_rerun_completes_once(tmp_path, targe
     assert code == 130, run.stderr[-3000:]
     summary = read_summary(tmp_path / "metrics.jsonl")
     assert summary["outcome"] == "interrupted"
-    drained = assert_partial_state_consistent(target_url, schema)
+    drained = assert_partial_state_consistent(target_url, corpus.schema)
     assert drained == summary["records_ok"] + summary["records_failed"] and drained < RECORDS
-    rerun_code = _rerun_completes_exactly_once(config, target_url, schema, expected, ok, failed)
+    rerun_code = _rerun_completes_exactly_once(config, target_url, corpus)
     print(f"\n[SIGINT {target_kind(target_url)}] records={RECORDS} settled before stop={drained} "
           f"stop took {stop_s:.2f}s, rerun exit={rerun_code}")
 
 
 def test_second_sigint_aborts_at_once_and_nothing_uncommitted_is_marked_done(tmp_path, target_url):
-    gate = PauseGate(tmp_path / "pause", ALLOWANCE)
-    run, config, schema, (expected, ok, failed) = _start(tmp_path, target_url, RECORDS, 72, gate)
+    run, gate, config, corpus = held_migrate(tmp_path, target_url, RECORDS, seed=72, edge_share=0.03,
+                                             allowance=ALLOWANCE)
     try:
-        wait_until(lambda: not run.running() or log_count(target_url, schema) >= 50, "the first commits")
+        wait_until(lambda: not run.running() or log_count(target_url, corpus.schema) >= 50, "the first commits")
         assert run.running(), run.stderr[-3000:]  # held by the gate: it cannot have finished
         run.signal_group(signal.SIGINT)
         # "Right after": as soon as the first one has been handled (two signals that arrive
@@ -101,8 +83,8 @@ def test_second_sigint_aborts_at_once_and_nothing_uncommitted_is_marked_done(tmp
         run.ensure_dead()
     assert code == 130, run.stderr[-3000:]
     assert "second signal" in run.stderr, run.stderr[-3000:]
-    settled = assert_partial_state_consistent(target_url, schema)
+    settled = assert_partial_state_consistent(target_url, corpus.schema)
     assert settled < RECORDS
-    rerun_code = _rerun_completes_exactly_once(config, target_url, schema, expected, ok, failed)
+    rerun_code = _rerun_completes_exactly_once(config, target_url, corpus)
     print(f"\n[double SIGINT {target_kind(target_url)}] records={RECORDS} settled at abort={settled} "
           f"abort took {abort_s:.2f}s, rerun exit={rerun_code}")

@@ -10,16 +10,14 @@ from dataclasses import replace
 
 import pytest
 
-from tests.helpers import (
-    EXAMPLE_CONTRACT,
-    assert_target_matches,
-    expected_tables,
-    make_source,
-    pipeline_config,
-    read_summary,
-    run_cli,
+from tests.helpers import read_summary, run_cli
+from tests.reliability.support import (
+    file_text,
+    make_corpus,
+    planted_values_absent,
+    read_log,
+    source_config,
 )
-from tests.reliability.support import file_text, planted_values_absent, read_log
 
 pytestmark = pytest.mark.reliability
 
@@ -135,18 +133,15 @@ def test_hostile_documents_fail_alone_at_their_stage_without_leaking_values(tmp_
                 return replace(doc, xml=cases[doc.key][2](doc.xml, doc.key), edge_case="hostile")
             return doc
 
-        docs = make_source(tmp_path / "source.db", 160, seed=51, transform=hostile)
+        corpus = make_corpus(tmp_path, 160, seed=51, transform=hostile, left_out=set(cases))
+        docs = corpus.docs
         for key, (what, _, _) in cases.items():
             assert _planted(key) in docs[key - 1].xml or what == "billion laughs", f"{what}: nothing planted"
         assert len(docs[52].xml) > BIG_BYTES
-        good = [d for d in docs if d.key not in cases]
-        schema, expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, good)
-        assert not failed, "the good documents must all map"
+        assert not corpus.failed, "the good documents must all map"
 
         target_url = f"sqlite:///{tmp_path / 'target.db'}"
-        config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url,
-                                 contract__max_document_bytes=LIMIT_BYTES)
-        assert run_cli("init-db", "--config", str(config)).returncode == 0
+        config = source_config(tmp_path, target_url, init_db=True, contract__max_document_bytes=LIMIT_BYTES)
         result = run_cli("migrate", "--config", str(config), env={"XMLSHRED_FAULT_KILL_MARKER": KILL_MARKER},
                          timeout=300)
     finally:
@@ -154,8 +149,8 @@ def test_hostile_documents_fail_alone_at_their_stage_without_leaking_values(tmp_
 
     assert result.returncode == 3, result.stderr[-3000:]
     expected_failed = {key: stage for key, (_, stage, _) in cases.items()}
-    assert_target_matches(target_url, schema, expected, ok, expected_failed)
-    log = read_log(target_url, schema)
+    corpus.assert_target_matches(target_url, failed=expected_failed)
+    log = read_log(target_url, corpus.schema)
     reasons = {key: log[key][2] for key in cases}
     assert all(reasons.values()), f"a failure without a reason: {reasons}"
     assert "poison" in reasons[73] and "worker process died" in result.stderr
@@ -172,8 +167,8 @@ def test_hostile_documents_fail_alone_at_their_stage_without_leaking_values(tmp_
     planted = [_planted(key) for key in cases] + [KILL_MARKER, "root:x:0:0"]
     assert not planted_values_absent(texts, planted), planted_values_absent(texts, planted)
     summary = read_summary(tmp_path / "metrics.jsonl")
-    assert summary["records_ok"] == len(ok) and summary["records_failed"] == len(cases)
-    print(f"\n[hostile input] records={len(docs)} good={len(ok)} bad={len(cases)} "
+    assert summary["records_ok"] == len(corpus.ok) and summary["records_failed"] == len(cases)
+    print(f"\n[hostile input] records={len(docs)} good={len(corpus.ok)} bad={len(cases)} "
           + ", ".join(f"{cases[k][0]}={stage}" for k, stage in sorted(expected_failed.items())))
 
 
@@ -182,12 +177,11 @@ def test_a_50mb_document_under_the_default_limit_is_mapped(tmp_path):
     def big(doc):
         return replace(doc, xml=_big(doc.xml, doc.key)) if doc.key == 5 else doc
 
-    docs = make_source(tmp_path / "source.db", 20, seed=52, transform=big)
-    schema, expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)
-    assert 5 in ok and not failed
+    corpus = make_corpus(tmp_path, 20, seed=52, transform=big)
+    assert 5 in corpus.ok and not corpus.failed
     target_url = f"sqlite:///{tmp_path / 'target.db'}"
-    config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url)
+    config = source_config(tmp_path, target_url)
     result = run_cli("migrate", "--config", str(config), timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert_target_matches(target_url, schema, expected, ok, failed)
+    corpus.assert_target_matches(target_url)
     assert _planted(5) not in result.stderr

@@ -9,21 +9,16 @@ import time
 
 import pytest
 
-from tests.helpers import (
-    EXAMPLE_CONTRACT,
-    PauseGate,
-    assert_target_matches,
-    expected_tables,
-    make_source,
-    pipeline_config,
-    run_cli,
-)
+from tests.helpers import PauseGate, make_source, run_cli
 from tests.reliability.support import (
+    SMALL_FLUSHES,
     CliRun,
     assert_partial_state_consistent,
     assert_session_gone,
     contract_schema,
     log_count,
+    make_corpus,
+    source_config,
     target_kind,
     wait_until,
 )
@@ -49,19 +44,12 @@ def _kill_moment(rng: random.Random, remaining: int, kills_left: int):
     return "commits", rng.randint(1, allowance), allowance
 
 
-def _init(config) -> None:
-    result = run_cli("init-db", "--config", str(config))
-    assert result.returncode == 0, result.stderr[-3000:]
-
-
 def test_kill9_storm_then_reruns_equal_the_uninterrupted_output(tmp_path, target_url):
     kind = target_kind(target_url)
     kills, count, seed = STORM[kind]
-    docs = make_source(tmp_path / "source.db", count, seed=21, edge_share=0.05)
-    config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url,
-                             flush__max_records=50, actors__max_in_flight=200)
-    _init(config)
-    schema, expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)
+    corpus = make_corpus(tmp_path, count, seed=21, edge_share=0.05)
+    schema, ok, failed = corpus.schema, corpus.ok, corpus.failed
+    config = source_config(tmp_path, target_url, init_db=True, **SMALL_FLUSHES)
     rng = random.Random(seed)
     moments = []
     gate = PauseGate(tmp_path / "pause")
@@ -100,7 +88,7 @@ def test_kill9_storm_then_reruns_equal_the_uninterrupted_output(tmp_path, target
             break
     else:
         pytest.fail(f"no run completed in {MAX_RERUNS} reruns: {result.stderr[-3000:]}")
-    assert_target_matches(target_url, schema, expected, ok, failed)
+    corpus.assert_target_matches(target_url)
     print(f"\n[kill storm {kind}] kills={kills} records={count} ok={len(ok)} failed={len(failed)} "
           f"reruns to completion={reruns} (exit {result.returncode}); "
           f"moments (how, amount, workers alive, settled after the kill)={moments}")
@@ -110,9 +98,7 @@ def test_kill9_of_the_parent_alone_leaves_no_orphan_workers(tmp_path):
     """Only the CLI process is killed (not its group): its workers must notice and exit by themselves."""
     make_source(tmp_path / "source.db", 600, seed=22)
     target_url = f"sqlite:///{tmp_path / 'target.db'}"
-    config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url,
-                             flush__max_records=50, actors__max_in_flight=200)
-    _init(config)
+    config = source_config(tmp_path, target_url, init_db=True, **SMALL_FLUSHES)
     gate = PauseGate(tmp_path / "pause", 60)
     run = CliRun("migrate", "--config", str(config), env=gate.env)
     try:

@@ -7,17 +7,14 @@ import signal
 import psutil
 import pytest
 
-from tests.helpers import (
-    EXAMPLE_CONTRACT,
-    PauseGate,
-    assert_target_matches,
-    expected_tables,
-    make_source,
-    pipeline_config,
-    read_summary,
-    run_cli,
+from tests.helpers import read_summary
+from tests.reliability.support import (
+    contract_schema,
+    held_migrate,
+    log_count,
+    target_kind,
+    wait_until,
 )
-from tests.reliability.support import CliRun, contract_schema, log_count, target_kind, wait_until
 
 pytestmark = pytest.mark.reliability
 
@@ -28,14 +25,8 @@ ALLOWANCE = 60
 
 
 def test_sigkill_of_workers_is_replaced_and_the_run_completes_once(tmp_path, target_url):
-    docs = make_source(tmp_path / "source.db", 600, seed=31, edge_share=0.05)
-    config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url,
-                             flush__max_records=50, actors__max_in_flight=200)
-    assert run_cli("init-db", "--config", str(config)).returncode == 0
-    schema, expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)
-
-    gate = PauseGate(tmp_path / "pause", ALLOWANCE)
-    run = CliRun("migrate", "--config", str(config), env=gate.env)
+    run, gate, _, corpus = held_migrate(tmp_path, target_url, 600, seed=31, edge_share=0.05, allowance=ALLOWANCE)
+    docs, ok, failed = corpus.docs, corpus.ok, corpus.failed
     killed, replacements = [], []
     try:
         originals = wait_until(lambda: len(run.workers()) >= 2 and run.workers(), "two mapper workers")
@@ -62,6 +53,6 @@ def test_sigkill_of_workers_is_replaced_and_the_run_completes_once(tmp_path, tar
     assert summary["workers_replaced"] == len(KILL_AFTER_COMMITS), summary
     assert summary["records_ok"] == len(ok) and summary["records_failed"] == len(failed)
     # Exactly once: the killed workers' batches were mapped again, and nothing is there twice.
-    assert_target_matches(target_url, schema, expected, ok, failed)
+    corpus.assert_target_matches(target_url)
     print(f"\n[worker kill {target_kind(target_url)}] records={len(docs)} ok={len(ok)} failed={len(failed)} "
           f"killed pids={killed} after {KILL_AFTER_COMMITS} commits, replacements={replacements}")

@@ -1,8 +1,8 @@
-"""Golden fixtures: one small document per rule of CONTRACT.md and per hostile input.
+"""Golden fixtures: one small document per rule of docs/contract.md and per hostile input.
 
 Two fixture suites, each a contract with its cases: ``tests/data/contract/``
 (the rules and hostile inputs) and ``tests/data/changed_rules/`` (the rules
-CONTRACT.md settled for real contracts, the RL row steps among them).
+docs/contract.md settled for real contracts, the RL row steps among them).
 Each ``cases/NAME.xml`` has ``NAME.expected.json`` beside it,
 in the conformance format plus a few optional keys:
 

@@ -372,10 +372,24 @@ def test_step_arguments_are_checked(conformance):
     assert len(problems) == 1 and "add_score needs an argument" in problems[0]
 
 
-def test_mapping_type_as_a_single_string_is_accepted(conformance):
+def test_mapping_type_as_a_single_string_is_accepted(conformance, conformance_dir):
+    """``"mapping_type": "numbers_only"`` means ``["numbers_only"]``: no problem, no warning, and the
+    same rows (the SSN's digits only) as the list form gives."""
+    assert _mapping(conformance, "ssn")["mapping_type"] == ["numbers_only"]
     data = copy.deepcopy(conformance)
     _mapping(data, "ssn")["mapping_type"] = "numbers_only"
-    assert contract_from_dict(data).contract is not None
+    report = contract_from_dict(data)
+    assert report.problems == () and report.warnings == ()
+    document = (conformance_dir / "cases" / "01_basic.xml").read_bytes()
+    rows = {}
+    for contract in (report.contract, contract_from_dict(conformance).contract):
+        compiled = compile_contract(contract, MapOptions(now=datetime(2025, 1, 1)))
+        table = compiled.schema.table("app_contact_base")
+        record = dict(compiled.map_document(document).tables)
+        rows[contract is report.contract] = [dict(zip(table.column_names, row, strict=True))
+                                             for row in record["app_contact_base"]]
+    assert rows[True] == rows[False]
+    assert [row["ssn"] for row in rows[True]] == ["666024645", "123456789"]
 
 
 def test_root_needs_a_record_key(conformance):

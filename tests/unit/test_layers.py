@@ -70,6 +70,15 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+def import_target(node: ast.ImportFrom, package: str) -> str:
+    """The absolute module a ``from … import`` names (relative ones resolved against ``package``)."""
+    if not node.level:
+        return node.module or ""
+    base = package.split(".")
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
 def imported_modules(path: Path) -> list[tuple[int, str]]:
     """(line, absolute module) for every xmlshred import in the file, lazy ones included."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -80,12 +89,7 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - (node.level - 1)]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
+            target = import_target(node, package)
             found.append((node.lineno, target))
             # ``from xmlshred import supervisor`` imports a layer by name
             if target == "xmlshred":
@@ -140,29 +144,21 @@ def test_messages_and_targets_do_not_load_the_contract_engine():
 
 
 def module_graph() -> dict[str, set[str]]:
-    """Module -> the xmlshred modules it imports at module level (``TYPE_CHECKING`` blocks included,
-    imports inside functions left out: they run later and cannot make a cycle at import time)."""
+    """Module -> the xmlshred modules it imports, anywhere in the file: at module level, in
+    ``TYPE_CHECKING`` blocks and inside functions. A lazy import runs later than a module-level
+    one, but it still ties the two modules together: a cycle through it is a cycle all the same
+    (``generator.corpus`` <-> ``generator.recreational`` hid behind one)."""
     modules = {module_name(path): path for path in PACKAGE.rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         edges: set[str] = set()
-        nodes = list(tree.body)
-        while nodes:
-            node = nodes.pop()
-            if isinstance(node, ast.If | ast.Try):
-                nodes += node.body + node.orelse + getattr(node, "finalbody", []) + \
-                    [n for handler in getattr(node, "handlers", []) for n in handler.body]
-            elif isinstance(node, ast.Import):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
                 edges |= {alias.name for alias in node.names if alias.name in modules}
             elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    base = package.split(".")
-                    base = base[: len(base) - (node.level - 1)]
-                    target = ".".join(base + ([node.module] if node.module else []))
-                else:
-                    target = node.module or ""
+                target = import_target(node, package)
                 for alias in node.names:
                     if f"{target}.{alias.name}" in modules:
                         edges.add(f"{target}.{alias.name}")
@@ -173,8 +169,8 @@ def module_graph() -> dict[str, set[str]]:
     return graph
 
 
-def test_no_import_cycle_between_modules():
-    """No import cycle between modules (e.g. db.dialects <-> db.sql, contract.compiler <-> contract.mapper)."""
+def import_cycles() -> list[str]:
+    """Every import cycle of ``module_graph()``, as ``a -> b -> a``."""
     graph = module_graph()
     cycles = []
     state: dict[str, int] = {}
@@ -191,4 +187,24 @@ def test_no_import_cycle_between_modules():
     for start in sorted(graph):
         if start not in state:
             visit(start, [start])
-    assert cycles == []
+    return cycles
+
+
+def test_no_import_cycle_between_modules():
+    """No import cycle between modules (e.g. db.dialects <-> db.sql, contract.compiler <-> contract.mapper),
+    lazy imports inside functions included."""
+    assert import_cycles() == []
+
+
+def test_the_cycle_check_sees_an_import_inside_a_function(tmp_path, monkeypatch):
+    """The checker itself works: two modules that import each other, one of them only inside a
+    function (as generator.corpus once imported generator.recreational), are a cycle."""
+    fake = tmp_path / "xmlshred"
+    (fake / "generator").mkdir(parents=True)
+    (fake / "generator" / "__init__.py").write_text("")
+    (fake / "generator" / "one.py").write_text("def build():\n    from .two import other\n    return other\n")
+    (fake / "generator" / "two.py").write_text("from .one import build\n\nother = build\n")
+    (fake / "generator" / "three.py").write_text("def f():\n    from xmlshred.generator import one\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
+    assert import_cycles() == ["xmlshred.generator.one -> xmlshred.generator.two -> xmlshred.generator.one"]

@@ -25,24 +25,20 @@ from sqlglot import exp
 
 from tests.conftest import ROOT
 from xmlshred.db import sql
-from xmlshred.db.dialects import SQLITE
-from xmlshred.db.errors import classify_sqlite_error, classify_sqlstate
-from xmlshred.db.spec import parse_connection_string
-from xmlshred.db.values import ready_tables
-from xmlshred.sources.odbc_table import OdbcTableSource
-from xmlshred.targets import (
-    MSSQL,
+from xmlshred.db.dialects import MSSQL, SQLITE, identify_driver
+from xmlshred.db.errors import (
     ConnectTargetError,
     DataTargetError,
-    LogRow,
-    OdbcSettings,
     TargetError,
     TransientTargetError,
-    build_connection_string,
-    identify_driver,
-    mask_secrets,
-    parse_target_url,
+    classify_sqlite_error,
+    classify_sqlstate,
 )
+from xmlshred.db.secrets import mask_secrets
+from xmlshred.db.spec import OdbcSettings, build_connection_string, parse_connection_string, parse_target_url
+from xmlshred.db.values import ready_tables
+from xmlshred.sources.odbc_table import OdbcTableSource
+from xmlshred.targets import LogRow
 from xmlshred.targets.processing_log import log_table
 from xmlshred.targets.target import ddl_statements, plan_flush
 from xmlshred.vocab.schema import Column, Table, TargetSchema
@@ -204,7 +200,7 @@ def test_sql_server_dates_and_datetimes_are_in_forms_no_dateformat_can_misread()
         if at.microsecond % 1000 == 0:  # a value a DATETIME column can hold gets at most three digits
             assert len(at_text.partition(".")[2]) <= 3
         assert dt.datetime.strptime(on_text, "%Y%m%d").date() == on and len(on_text) == 8
-    # SQLite and PostgreSQL keep the canonical forms of CONTRACT.md.
+    # SQLite and PostgreSQL keep the canonical forms of docs/contract.md.
     assert SQLITE.row_values(columns)(rows[:2]) == [("2025-03-04 05:06:07", "2025-03-04"),
                                                     ("2025-03-04 05:06:07.120000", "0001-01-01")]
 
@@ -308,7 +304,7 @@ def test_identity_insert_wraps_identity_tables_only_when_configured():
     assert [step.kind for step in steps] == ["identity_on", "write", "identity_off", "write"]
     assert steps[0].undo == "SET IDENTITY_INSERT [sandbox].[app_base] OFF"
     # PostgreSQL and SQLite have no IDENTITY_INSERT: the setting changes nothing there.
-    from xmlshred.targets import POSTGRESQL
+    from xmlshred.db.dialects import POSTGRESQL
     ready = list(ready_tables(SCHEMA, POSTGRESQL, flush))
     assert [step.kind for step in plan_flush(POSTGRESQL, SCHEMA, ready, [], identity_columns=True)] == [
         "write", "write"]
@@ -571,12 +567,13 @@ def test_freetds_against_a_closed_port_fails_fast_with_a_masked_message():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     script = (
-        "from xmlshred import targets\n"
-        f"spec = targets.parse_target_url('odbc:DRIVER={{FreeTDS}};SERVER=127.0.0.1;PORT={port};"
+        "from xmlshred import targets\nfrom xmlshred.db.errors import ConnectTargetError\n"
+        "from xmlshred.db.spec import parse_target_url\n"
+        f"spec = parse_target_url('odbc:DRIVER={{FreeTDS}};SERVER=127.0.0.1;PORT={port};"
         "DATABASE=credit;UID=sa;PWD={Sup3r;Secret};TDS_Version=7.4', {'timeout': 2})\n"
         "try:\n"
         "    targets.open_target(spec)\n"
-        "except targets.ConnectTargetError as exc:\n"
+        "except ConnectTargetError as exc:\n"
         "    print('CONNECT-ERROR', exc.sqlstate, exc)\n"
     )
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,

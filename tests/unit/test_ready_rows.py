@@ -19,8 +19,9 @@ from tests.helpers import EXAMPLE_CONTRACT, PINNED_NOW
 from xmlshred.contract import MapOptions, compile_contract, load_contract
 from xmlshred.db import sql
 from xmlshred.db.dialects import MSSQL, POSTGRESQL, SQLITE
+from xmlshred.db.spec import parse_target_url
 from xmlshred.db.values import ReadyResults, column_array, ready_tables
-from xmlshred.targets import open_target, parse_target_url
+from xmlshred.targets import open_target
 from xmlshred.targets.target import _dedupe
 from xmlshred.vocab.results import MappedRecord, ReadyRecord, RecordFailure
 from xmlshred.vocab.schema import Column, Table, TargetSchema

@@ -12,9 +12,8 @@ from sqlglot import exp
 from tests.helpers import EXAMPLE_CONTRACT
 from xmlshred.contract import MapOptions, compile_contract, load_contract, record_lineage
 from xmlshred.contract.lineage import LineageError
-from xmlshred.db.dialects import POSTGRESQL, SQLITE
+from xmlshred.db.dialects import POSTGRESQL, SQLITE, identify_driver
 from xmlshred.db.record_rows import delete_rows, key_chunk, select_rows
-from xmlshred.targets import identify_driver
 from xmlshred.targets.target import Replacement, replace_steps
 from xmlshred.targets.upgrade import add_column
 from xmlshred.vocab.lineage import Hop, RowPath

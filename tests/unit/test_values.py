@@ -80,7 +80,7 @@ def test_extract_numeric(text, expected):
         ("$40", Decimal("40")),
         ("-$40", Decimal("-40")),
         (".5", Decimal("0.5")),
-        # Strict: the whole text must be a number (CONTRACT.md, "Data types").
+        # Strict: the whole text must be a number (docs/contract.md, "Data types").
         ("1.5E3", None),
         ("7%", None),
         ("12 months", None),

@@ -6,7 +6,7 @@ workers turn a whole batch of them into database-ready plain values once
 inserter handles those objects again:
 
 * SQLite has no decimal or datetime type, so it stores them as text in the
-  canonical form of CONTRACT.md's conformance section: a datetime is
+  canonical form of docs/contract.md's conformance section: a datetime is
   ``YYYY-MM-DD HH:MM:SS`` (``.ffffff`` only when the fraction is not zero), a
   date ``YYYY-MM-DD``, a decimal a string with exactly ``data_length`` places.
 * SQL Server is sent text too, which the server converts into the column's

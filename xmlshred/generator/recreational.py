@@ -26,38 +26,38 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from .corpus import (
-    _CITIES,
-    _CP1252_FIRST,
-    _CP1252_LAST,
-    _EMAIL_DOMAINS,
-    _EMPLOYERS,
-    _EPOCH,
-    _FIRST_NAMES,
-    _INCOME_FREQ,
-    _JOB_TITLES,
-    _LAST_NAMES,
-    _MARITAL,
-    _NON_ASCII_FIRST,
-    _NON_ASCII_LAST,
-    _RESIDENCE,
-    _STREETS,
-    _SUFFIXES,
+from .common import (
+    CITIES,
+    CP1252_FIRST,
+    CP1252_LAST,
     EDGE_CASES,
+    EMAIL_DOMAINS,
+    EMPLOYERS,
+    EPOCH,
+    FIRST_NAMES,
+    INCOME_FREQ,
+    JOB_TITLES,
+    LAST_NAMES,
+    MARITAL,
+    NON_ASCII_FIRST,
+    NON_ASCII_LAST,
+    RESIDENCE,
+    STREETS,
+    SUFFIXES,
+    Envelope,
     GeneratedDocument,
-    _blank_contact_fields,
-    _break_markup,
-    _element,
-    _Envelope,
-    _esc,
-    _maybe,
-    _missing_id,
-    _no_edit,
-    _provenir_datetime,
-    _sloppy_date,
-    _sloppy_datetime,
-    _with_comma,
+    blank_contact_fields,
+    broken_markup,
+    escape,
+    maybe,
+    missing_id,
+    no_edit,
+    provenir_datetime,
     render_reports_of_size,
+    sloppy_date,
+    sloppy_datetime,
+    with_comma,
+    xml_element,
 )
 
 _APP_TYPES = ("MARINE", "MARINE", "MARINE", "RV", "RV", "RV", "MC", "PWC", "SNOW", "ATV")
@@ -93,7 +93,7 @@ _EXCEPTION_NOTES = (
     "Dealer recourse agreement on file for this exception.",
     "Large down payment offsets the collateral exception.",
 )
-_NOTE_PHRASES = (
+NOTE_PHRASES = (
     "Dealer submitted the buyer's order and the signed credit application.",
     "Called applicant to verify employment and time at residence.",
     "Collateral value checked against the valuation guide; within tolerance.",
@@ -170,7 +170,7 @@ def _vin(rng: random.Random, length: int = 17) -> str:
     return text if rng.random() < 0.9 else text.lower()
 
 
-class _RlDocument(_Envelope):
+class _RlDocument(Envelope):
     """Attribute dictionaries of one RL document, built first so edge cases can edit them."""
 
     def __init__(self, rng: random.Random, key: int, edge: str | None, worked: bool) -> None:
@@ -178,7 +178,7 @@ class _RlDocument(_Envelope):
         self.key = key
         self.edge = edge
         self.worked = worked
-        self.received = _EPOCH + timedelta(seconds=rng.randrange(3 * 365 * 86400),
+        self.received = EPOCH + timedelta(seconds=rng.randrange(3 * 365 * 86400),
                                            microseconds=rng.randrange(10) * 100000)
         self.app_type = rng.choice(_APP_TYPES)
         self.request = self._request()
@@ -198,7 +198,7 @@ class _RlDocument(_Envelope):
         self.stipulations = self._stipulations()
         self.notes = self._notes()
         if edge is not None:
-            _EDGE_EDITS.get(edge, _no_edit)(self)
+            _EDGE_EDITS.get(edge, no_edit)(self)
 
     def _requested(self) -> int:
         return int(self.application["requested_amount"].replace(",", ""))
@@ -214,7 +214,7 @@ class _RlDocument(_Envelope):
             "Version": rng.choice(("5.1", "5.1", "5.2")),
             "Source": rng.choice(("dealer_portal", "DEALER_PORTAL", "web", "branch", "api")),
             "RequestType": rng.choice(("NEW", "NEW", "NEW", "REPROCESS", "RESUBMIT")),
-            "TimeStamp": _provenir_datetime(self.received + timedelta(seconds=rng.randrange(1, 90))),
+            "TimeStamp": provenir_datetime(self.received + timedelta(seconds=rng.randrange(1, 90))),
         }
 
     def _application(self) -> dict:
@@ -224,8 +224,8 @@ class _RlDocument(_Envelope):
         down = rng.choice((0, 0, rng.randrange(5, 200) * 100, rng.randrange(5, 80) * 250))
         income = rng.randrange(2500, 25000)
         return {
-            "app_receive_date": _provenir_datetime(received),
-            "app_entry_date": _maybe(rng, _provenir_datetime(received + timedelta(minutes=rng.randrange(1, 900))), 0.7),
+            "app_receive_date": provenir_datetime(received),
+            "app_entry_date": maybe(rng, provenir_datetime(received + timedelta(minutes=rng.randrange(1, 900))), 0.7),
             "app_type_code": self.app_type if rng.random() < 0.97 else self.app_type.lower(),
             "sub_type_code": rng.choice(_SUB_TYPES),
             "app_status": rng.choice(_STATUSES),
@@ -235,23 +235,23 @@ class _RlDocument(_Envelope):
             "application_num": f"RL-{received.year}-{self.key:09d}",
             "lender_num": rng.choice(("L-0042", "L-0107", "LN 0311", "0042")),
             "region_code": str(rng.randrange(1, 10)),
-            "branch_code": _maybe(rng, str(rng.randrange(1, 400)), 0.8),
-            "priority": _maybe(rng, str(rng.randrange(1, 6)), 0.9),
+            "branch_code": maybe(rng, str(rng.randrange(1, 400)), 0.8),
+            "priority": maybe(rng, str(rng.randrange(1, 6)), 0.9),
             "esign_ind": rng.choice(("Y", "Y", "N", "", "y")),
             "paperless": rng.choice(("true", "false", "yes", "no", "1", "0", "")),
             "joint_app_ind": "N",
             "is_test": rng.choice(("false", "false", "false", "false", "true", "")),
             "loan_purpose": rng.choice(_PURPOSES),
-            "requested_amount": str(requested) if rng.random() < 0.8 else _with_comma(requested),
+            "requested_amount": str(requested) if rng.random() < 0.8 else with_comma(requested),
             "requested_term": str(rng.choice((36, 48, 60, 72, 84, 120, 144, 180, 240))),
             "down_payment": str(down) if rng.random() < 0.9 else rng.choice(("", "0.00")),
             "trade_in_value": rng.choice(("", "", "0", str(rng.randrange(5, 300) * 100))),
             "stated_monthly_income": (str(income) if rng.random() < 0.98
                                       else "org.mozilla.javascript.Undefined@79eee12e"),
-            "last_update": _maybe(rng, _provenir_datetime(received + timedelta(hours=rng.randrange(1, 200))), 0.6),
+            "last_update": maybe(rng, provenir_datetime(received + timedelta(hours=rng.randrange(1, 200))), 0.6),
             "ip_address": f"198.51.100.{rng.randrange(1, 255)}" if rng.random() < 0.8 else f"2001:db8::{rng.randrange(1, 65535):x}",
             "device_id": f"dev-{rng.getrandbits(48):012x}",
-            "intake_notes": _maybe(rng, " ".join(rng.choice(_NOTE_PHRASES) for _ in range(rng.randrange(1, 4))), 0.5),
+            "intake_notes": maybe(rng, " ".join(rng.choice(NOTE_PHRASES) for _ in range(rng.randrange(1, 4))), 0.5),
             "assigned_officer": rng.choice(_OFFICERS),
             "chk_requested_by": rng.choice(_CHECK_REQUESTERS),
             "promo_source": rng.choice(("BOAT_SHOW_25", "RV_EXPO", "SPRING_SALE", "", "")),
@@ -270,38 +270,38 @@ class _RlDocument(_Envelope):
 
     def _contact(self, con_id: int, role: str) -> dict:
         rng = self.rng
-        first = rng.choice(_FIRST_NAMES)
-        last = rng.choice(_LAST_NAMES)
+        first = rng.choice(FIRST_NAMES)
+        last = rng.choice(LAST_NAMES)
         born = date(1945, 1, 1) + timedelta(days=rng.randrange(0, 365 * 60))
         ssn = f"666-{rng.randrange(10, 100)}-{rng.randrange(1000, 10000)}"
         attrs = {
             "con_id": str(con_id),
             "ac_role_tp_c": role,
             "first_name": first,
-            "middle_name": _maybe(rng, rng.choice(_FIRST_NAMES), 0.4),
+            "middle_name": maybe(rng, rng.choice(FIRST_NAMES), 0.4),
             "last_name": last,
-            "suffix": rng.choice(_SUFFIXES) if rng.random() < 0.05 else None,
+            "suffix": rng.choice(SUFFIXES) if rng.random() < 0.05 else None,
             "ssn": ssn if rng.random() < 0.8 else ssn.replace("-", ""),
             "birth_date": born.isoformat(),
-            "email": f"{first}.{last}{rng.randrange(1, 99)}@{rng.choice(_EMAIL_DOMAINS)}" if rng.random() < 0.85 else "",
-            "home_phone": _maybe(rng, f"{rng.randrange(200, 999)}-555-01{rng.randrange(100):02d}", 0.4),
+            "email": f"{first}.{last}{rng.randrange(1, 99)}@{rng.choice(EMAIL_DOMAINS)}" if rng.random() < 0.85 else "",
+            "home_phone": maybe(rng, f"{rng.randrange(200, 999)}-555-01{rng.randrange(100):02d}", 0.4),
             "cell_phone": f"({rng.randrange(200, 999)}) 555-01{rng.randrange(100):02d}",
-            "work_phone": _maybe(rng, f"{rng.randrange(200, 999)}.555.01{rng.randrange(100):02d}", 0.5),
+            "work_phone": maybe(rng, f"{rng.randrange(200, 999)}.555.01{rng.randrange(100):02d}", 0.5),
             "citizenship_code": rng.choice(_CITIZENSHIP),
-            "marital_status": rng.choice(_MARITAL),
+            "marital_status": rng.choice(MARITAL),
             "dependents": str(rng.randrange(0, 6)),
             "military_ind": rng.choice(("N", "N", "N", "Y", "")),
             "employee_ind": rng.choice(("false", "false", "true", "no", "")),
             "id_type": rng.choice(("DL", "DL", "ST", "PP")),
             "id_number": f"D{rng.randrange(10**7, 10**8)}",
-            "id_state": rng.choice(_CITIES)[1],
+            "id_state": rng.choice(CITIES)[1],
             "id_expire_date": (self.received.date() + timedelta(days=rng.randrange(30, 2900))).isoformat(),
             "annual_income": str(rng.randrange(18, 400) * 1000) if rng.random() < 0.85 else "",
             "other_income": rng.choice(("", "", "", "$400/mo", "1500", "Up to $900", "0")),
             "housing_status": rng.choice(_HOUSING),
             "esign_ind": rng.choice(("Y", "Y", "N", "")) if rng.random() < 0.9 else None,
             "relationship_code": rng.choice(_RELATIONSHIPS) if role.upper() != "PR" else None,
-            "contact_notes": _maybe(rng, rng.choice(_NOTE_PHRASES), 0.15),
+            "contact_notes": maybe(rng, rng.choice(NOTE_PHRASES), 0.15),
         }
         addresses = []
         if rng.random() < 0.96:
@@ -319,41 +319,41 @@ class _RlDocument(_Envelope):
 
     def _address(self, kind: str) -> dict:
         rng = self.rng
-        city, state = rng.choice(_CITIES)
+        city, state = rng.choice(CITIES)
         return {
             "address_type_code": kind if rng.random() < 0.97 else kind.lower(),
             "street_num": str(rng.randrange(1, 20000)),
-            "street_name": rng.choice(_STREETS),
+            "street_name": rng.choice(STREETS),
             "unit": rng.choice(("", "", "", "Apt 4", "Unit 12B", "#301", "Slip 14")),
             "city": city,
             "state": state if rng.random() < 0.9 else state.lower(),
             "zip": f"{rng.randrange(10000, 99999)}" + (f"-{rng.randrange(1000, 9999)}" if rng.random() < 0.3 else ""),
-            "county": _maybe(rng, f"{rng.choice(_LAST_NAMES)} County", 0.6),
+            "county": maybe(rng, f"{rng.choice(LAST_NAMES)} County", 0.6),
             "country_code": rng.choice(("USA", "USA", "US", "")),
-            "residence_type": rng.choice(_RESIDENCE),
+            "residence_type": rng.choice(RESIDENCE),
             "residence_monthly_pymnt": rng.choice((f"{rng.randrange(0, 4500)}.{rng.randrange(100):02d}",
-                                                   _with_comma(rng.randrange(900, 4500)), "")),
-            "months_at_address": _maybe(rng, str(rng.randrange(0, 12)), 0.85),
-            "years_at_address": _maybe(rng, str(rng.randrange(0, 30)), 0.85),
+                                                   with_comma(rng.randrange(900, 4500)), "")),
+            "months_at_address": maybe(rng, str(rng.randrange(0, 12)), 0.85),
+            "years_at_address": maybe(rng, str(rng.randrange(0, 30)), 0.85),
             "verified_ind": rng.choice(("Y", "N", "")),
         }
 
     def _employment(self, kind: str) -> dict:
         rng = self.rng
-        city, state = rng.choice(_CITIES)
-        frequency = rng.choice(_INCOME_FREQ)
+        city, state = rng.choice(CITIES)
+        frequency = rng.choice(INCOME_FREQ)
         per_period = {"W": 52, "BW": 26, "SM": 24, "M": 12, "A": 1}[frequency]
         yearly = rng.randrange(18, 300) * 1000
         tenure_days = rng.randrange(30, 9000)
         return {
             "employment_type_code": kind,
-            "employer_name": rng.choice(_EMPLOYERS),
-            "job_title": rng.choice(_JOB_TITLES),
-            "employer_phone": _maybe(rng, f"({rng.randrange(200, 999)}) 555-01{rng.randrange(100):02d}", 0.7),
+            "employer_name": rng.choice(EMPLOYERS),
+            "job_title": rng.choice(JOB_TITLES),
+            "employer_phone": maybe(rng, f"({rng.randrange(200, 999)}) 555-01{rng.randrange(100):02d}", 0.7),
             "income_amount": f"{yearly / per_period:.2f}",
             "income_frequency": frequency,
             "months_at_job": str(tenure_days % 365 // 31),
-            "years_at_job": _maybe(rng, str(tenure_days // 365), 0.85),
+            "years_at_job": maybe(rng, str(tenure_days // 365), 0.85),
             "self_employed_ind": rng.choice(("N", "N", "N", "Y")),
             "start_date": (self.received.date() - timedelta(days=tenure_days)).isoformat(),
             "employer_city": city,
@@ -392,7 +392,7 @@ class _RlDocument(_Envelope):
         slot = {
             p + "type": kind,
             p + "make": rng.choice(makes),
-            p + "model": _maybe(rng, rng.choice(models), 0.85),
+            p + "model": maybe(rng, rng.choice(models), 0.85),
             p + "year": rng.choice((str(year), str(year), f"MY{year}", f"{year} ")),
             p + "vin": _vin(rng, 17 if kind in ("RV", "MOTORCYCLE", "TOW", "TRAILER") else 12) if rng.random() < 0.85 else "",
             p + "new_used": rng.choice(("N", "U", "U", "")),
@@ -404,7 +404,7 @@ class _RlDocument(_Envelope):
             slot[p + "mileage"] = str(rng.randrange(0, 90000)) if kind in ("RV", "MOTORCYCLE", "TOW") else ""
             slot[p + "engine_hours"] = (rng.choice((str(rng.randrange(0, 2500)), f"{rng.randrange(0, 2500)} hrs"))
                                         if kind in ("BOAT", "PWC", "ENGINE") else "")
-            slot[p + "description"] = _maybe(rng, f"{kind.title()} with {rng.choice(('cover', 'canopy', 'upgraded electronics', 'tow package', 'extended warranty transfer'))}", 0.4)
+            slot[p + "description"] = maybe(rng, f"{kind.title()} with {rng.choice(('cover', 'canopy', 'upgraded electronics', 'tow package', 'extended warranty transfer'))}", 0.4)
         return slot
 
     def _pricing(self) -> dict:
@@ -425,19 +425,19 @@ class _RlDocument(_Envelope):
             "term_months": str(term),
             "amount_financed": _money(rng, financed),
             "payment_amount": f"{payment:.2f}",
-            "first_payment_date": first_payment.isoformat() if rng.random() < 0.85 else _sloppy_date(rng, first_payment),
-            "rate_tier": _maybe(rng, str(rng.randrange(1, 8)), 0.9),
+            "first_payment_date": first_payment.isoformat() if rng.random() < 0.85 else sloppy_date(rng, first_payment),
+            "rate_tier": maybe(rng, str(rng.randrange(1, 8)), 0.9),
             "rate_lock_ind": rng.choice(("Y", "N", "N", "")),
             "promo_code": rng.choice(("", "", "", "PROMO25", "promo-boat", "PRXMO1", "SHOW")),
             "doc_fee": rng.choice(("Up to $399", "$199", "249.00", "0", "", "Fee: $150 flat")),
             "rate_sheet_id": f"RS-{rng.randrange(2023, 2026)}-{rng.randrange(1, 53):02d}",
             "pricing_model": rng.choice(("RL_RISK_V4", "RL_RISK_V5", "CHAMPION", "CHALLENGER_B")),
-            "max_advance": _maybe(rng, str(financed + rng.randrange(0, 100) * 100), 0.6),
+            "max_advance": maybe(rng, str(financed + rng.randrange(0, 100) * 100), 0.6),
         }
 
     def _dealer(self) -> dict:
         rng = self.rng
-        city, state = rng.choice(_CITIES)
+        city, state = rng.choice(CITIES)
         name = f"{rng.choice(_DEALER_WORDS)} {rng.choice(_DEALER_KINDS)}"
         since = self.received.date() - timedelta(days=rng.randrange(200, 9000))
         return {
@@ -448,9 +448,9 @@ class _RlDocument(_Envelope):
             "dealer_zip": f"{rng.randrange(10000, 99999)}",
             "dealer_phone": f"{rng.randrange(200, 999)}-555-01{rng.randrange(100):02d}",
             "dealer_type": rng.choice(_DEALER_TYPES),
-            "salesperson": f"{rng.choice(_FIRST_NAMES)} {rng.choice(_LAST_NAMES)}",
-            "fi_manager": _maybe(rng, f"{rng.choice(_FIRST_NAMES)} {rng.choice(_LAST_NAMES)}", 0.7),
-            "dealer_rating": _maybe(rng, str(rng.randrange(1, 6)), 0.8),
+            "salesperson": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+            "fi_manager": maybe(rng, f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}", 0.7),
+            "dealer_rating": maybe(rng, str(rng.randrange(1, 6)), 0.8),
             "participation_pct": rng.choice(("70.000", "75", "80.5", "100", "")),
             "flat_fee": rng.choice(("", "0", "150", "250.00", "$300")),
             "dealer_since": since.isoformat(),
@@ -473,7 +473,7 @@ class _RlDocument(_Envelope):
                 if prefix in ("gap", "svc"):
                     attrs[f"{prefix}_cost"] = _money(rng, amount * rng.uniform(0.3, 0.6), 0.0)
                     attrs[f"{prefix}_eff_date"] = rng.choice((
-                        self.received.date().isoformat(), _sloppy_date(rng, self.received.date()), "", "TBD"))
+                        self.received.date().isoformat(), sloppy_date(rng, self.received.date()), "", "TBD"))
             elif rng.random() < 0.35:
                 # Not sold: the source still writes the attributes, empty or zero.
                 attrs[f"{prefix}_company"] = ""
@@ -488,7 +488,7 @@ class _RlDocument(_Envelope):
         approved = code in ("APPRV", "COND", "CNTR")
         requested = self._requested()
         attrs = {
-            "decision_date": _provenir_datetime(decided) if code else "",
+            "decision_date": provenir_datetime(decided) if code else "",
             "decision_code": code,
             "underwriter_code": rng.choice(_UNDERWRITERS),
             "approved_amount": str(requested - rng.randrange(0, 20) * 100) if approved else "",
@@ -501,8 +501,8 @@ class _RlDocument(_Envelope):
             "decline_reason_3": rng.choice(("LTV", "")) if code == "DECLN" and rng.random() < 0.3 else "",
             "auto_decision": rng.choice(("true", "false", "false", "")),
             "risk_grade": rng.choice(("a", "A", "B", "c", "D", "E", "")),
-            "review_level": _maybe(rng, str(rng.randrange(1, 4)), 0.8),
-            "decision_notes": _maybe(rng, " ".join(rng.choice(_NOTE_PHRASES) for _ in range(rng.randrange(1, 5))), 0.45),
+            "review_level": maybe(rng, str(rng.randrange(1, 4)), 0.8),
+            "decision_notes": maybe(rng, " ".join(rng.choice(NOTE_PHRASES) for _ in range(rng.randrange(1, 5))), 0.45),
             "second_look_ind": rng.choice(("N", "N", "Y", "")),
             "final_approver": rng.choice(_FINAL_APPROVERS),
         }
@@ -523,9 +523,9 @@ class _RlDocument(_Envelope):
         funded = contract + timedelta(days=rng.randrange(1, 45))
         amount = self._requested() + rng.randrange(0, 30) * 50
         return {
-            "contract_date": rng.choice((_provenir_datetime(contract), f"{contract:%m/%d/%Y}",
+            "contract_date": rng.choice((provenir_datetime(contract), f"{contract:%m/%d/%Y}",
                                          contract.date().isoformat(), f"exp {contract:%m/%d/%Y}")),
-            "funded_date": _maybe(rng, _provenir_datetime(funded), 0.85),
+            "funded_date": maybe(rng, provenir_datetime(funded), 0.85),
             "funded_amount": _money(rng, amount),
             "loan_term": rng.choice((self.application["requested_term"],) * 4 + ("60 months",)),
             "title_received": rng.choice(("Y", "N", "")),
@@ -533,10 +533,10 @@ class _RlDocument(_Envelope):
             "poi_received": rng.choice(("true", "false", "")),
             "stips_cleared": rng.choice(("true", "true", "false")),
             "funding_method": rng.choice(_FUNDING_METHODS),
-            "check_number": _maybe(rng, f"CK {rng.randrange(100000, 999999)}", 0.3),
+            "check_number": maybe(rng, f"CK {rng.randrange(100000, 999999)}", 0.3),
             "funder_code": rng.choice(_OFFICERS),
-            "ach_routing": _maybe(rng, f"0{rng.randrange(10**7, 10**8)}", 0.6),
-            "funding_notes": _maybe(rng, rng.choice(_NOTE_PHRASES), 0.3),
+            "ach_routing": maybe(rng, f"0{rng.randrange(10**7, 10**8)}", 0.6),
+            "funding_notes": maybe(rng, rng.choice(NOTE_PHRASES), 0.3),
             "holdback_amount": rng.choice(("", "0", "0.00", "500", "1,000.00")),
             "batch_id": f"FB-{rng.randrange(10**8, 10**9)}",
             "funding_status": rng.choice(("FUNDED", "FUNDED", "PENDING", "SUSPENDED", "")),
@@ -545,12 +545,12 @@ class _RlDocument(_Envelope):
     def _scores(self) -> dict:
         rng = self.rng
         return {
-            "fico_08": _maybe(rng, str(rng.randrange(520, 851)), 0.9),
-            "fico_auto_8": _maybe(rng, str(rng.randrange(500, 901)), 0.6),
-            "vantage_40": _maybe(rng, str(rng.randrange(480, 851)), 0.5),
-            "bk_score": _maybe(rng, str(rng.randrange(1, 1000)), 0.5),
-            "custom_rl_score": _maybe(rng, str(rng.randrange(100, 999)), 0.8),
-            "pd_bps": _maybe(rng, str(rng.randrange(5, 2000)), 0.7),
+            "fico_08": maybe(rng, str(rng.randrange(520, 851)), 0.9),
+            "fico_auto_8": maybe(rng, str(rng.randrange(500, 901)), 0.6),
+            "vantage_40": maybe(rng, str(rng.randrange(480, 851)), 0.5),
+            "bk_score": maybe(rng, str(rng.randrange(1, 1000)), 0.5),
+            "custom_rl_score": maybe(rng, str(rng.randrange(100, 999)), 0.8),
+            "pd_bps": maybe(rng, str(rng.randrange(5, 2000)), 0.7),
             "income_model": rng.choice(("", str(rng.randrange(20, 300) * 1000), "org.mozilla.javascript.Undefined@3c1e8c5a")),
         }
 
@@ -586,7 +586,7 @@ class _RlDocument(_Envelope):
     def _legacy(self) -> dict:
         rng = self.rng
         return {
-            "legacy_app_id": _maybe(rng, f"LRL{rng.randrange(10**6, 10**7)}", 0.6),
+            "legacy_app_id": maybe(rng, f"LRL{rng.randrange(10**6, 10**7)}", 0.6),
             "legacy_program": rng.choice(("MARINE_PLUS", "RV_SELECT", "null", "")),
             "legacy_dealer": rng.choice(("D-0192", "none", None)),
             "legacy_status": rng.choice(("BOOKED", "PAID", "null", "NONE", None)),
@@ -597,7 +597,7 @@ class _RlDocument(_Envelope):
         rng = self.rng
         count = rng.randrange(0, 6)
         return [{"code": code, "status": rng.choice(("OPEN", "CLEARED", "WAIVED")),
-                 "requested": _provenir_datetime(self.received + timedelta(hours=rng.randrange(1, 300)))}
+                 "requested": provenir_datetime(self.received + timedelta(hours=rng.randrange(1, 300)))}
                 for code in rng.sample(_STIPULATIONS, count)]
 
     def _notes(self) -> list[str]:
@@ -616,11 +616,11 @@ class _RlDocument(_Envelope):
         notes = []
         for seq in range(1, count + 1):
             moment += timedelta(minutes=rng.randrange(5, 2000))
-            text = " ".join(rng.choice(_NOTE_PHRASES) for _ in range(rng.randrange(1, 4)))
+            text = " ".join(rng.choice(NOTE_PHRASES) for _ in range(rng.randrange(1, 4)))
             notes.append(
                 f'          <IL_note seq="{seq}" author="{rng.choice(("uw0142", "fund07", "dlr_portal", "system"))}"'
-                f' created="{_provenir_datetime(moment)}" category="{rng.choice(("CALL", "DOC", "UW", "FUND"))}">'
-                f"{_esc(text)}</IL_note>"
+                f' created="{provenir_datetime(moment)}" category="{rng.choice(("CALL", "DOC", "UW", "FUND"))}">'
+                f"{escape(text)}</IL_note>"
             )
         return notes
 
@@ -632,38 +632,35 @@ class _RlDocument(_Envelope):
         inner = indent + "  "
         children = []
         for contact in self.contacts:
-            grand = [_element("IL_contact_address", a, inner + "  ") for a in contact["addresses"]]
-            grand += [_element("IL_contact_employment", e, inner + "  ") for e in contact["employments"]]
-            children.append(_element("IL_contact", contact["attrs"], inner, grand))
-        children.append(_element("IL_collateral", self.collateral, inner))
-        children.append(_element("IL_pricing", self.pricing, inner))
+            grand = [xml_element("IL_contact_address", a, inner + "  ") for a in contact["addresses"]]
+            grand += [xml_element("IL_contact_employment", e, inner + "  ") for e in contact["employments"]]
+            children.append(xml_element("IL_contact", contact["attrs"], inner, grand))
+        children.append(xml_element("IL_collateral", self.collateral, inner))
+        children.append(xml_element("IL_pricing", self.pricing, inner))
         if self.dealer is not None:
-            children.append(_element("IL_dealer", self.dealer, inner))
-        children.append(_element("IL_backend_policies", self.policies, inner))
-        children.append(_element("IL_app_decision_info", self.decision, inner))
+            children.append(xml_element("IL_dealer", self.dealer, inner))
+        children.append(xml_element("IL_backend_policies", self.policies, inner))
+        children.append(xml_element("IL_app_decision_info", self.decision, inner))
         if self.funding is not None:
-            children.append(_element("IL_fund_checklist", self.funding, inner))
-        children.append(_element("IL_scores", self.scores, inner))
-        children.append(_element("IL_flags", self.flags, inner))
-        children.append(_element("IL_credit_summary", self.credit_summary, inner))
+            children.append(xml_element("IL_fund_checklist", self.funding, inner))
+        children.append(xml_element("IL_scores", self.scores, inner))
+        children.append(xml_element("IL_flags", self.flags, inner))
+        children.append(xml_element("IL_credit_summary", self.credit_summary, inner))
         if self.valuation is not None:
-            children.append(_element("IL_valuation", self.valuation, inner))
+            children.append(xml_element("IL_valuation", self.valuation, inner))
         if self.legacy is not None:
-            children.append(_element("IL_legacy", self.legacy, inner))
-        stips = [_element("IL_stipulation", s, inner + "  ") for s in self.stipulations]
-        children.append(_element("IL_stipulations", {}, inner, stips))
+            children.append(xml_element("IL_legacy", self.legacy, inner))
+        stips = [xml_element("IL_stipulation", s, inner + "  ") for s in self.stipulations]
+        children.append(xml_element("IL_stipulations", {}, inner, stips))
         children.append(f"{inner}<IL_app_notes>\n" + "\n".join(self.notes) + f"\n{inner}</IL_app_notes>")
-        return _element("IL_application", self.application, indent, children)
+        return xml_element("IL_application", self.application, indent, children)
 
     def break_markup(self, business: str) -> str:
-        return _break_markup(self.rng, business, "IL_application", "lender_num", "IL_pricing")
+        return broken_markup(self.rng, business, "IL_application", "lender_num", "IL_pricing")
 
 
 # --------------------------------------------------------------------------
 # edge cases: the credit-card corpus's kinds, applied to RL documents
-
-
-
 
 
 def _duplicate_con_id(doc: _RlDocument) -> None:
@@ -699,30 +696,30 @@ def _overlong_values(doc: _RlDocument) -> None:
 
 def _sloppy_dates(doc: _RlDocument) -> None:
     rng = doc.rng
-    doc.application["app_receive_date"] = _sloppy_datetime(rng, doc.received)
+    doc.application["app_receive_date"] = sloppy_datetime(rng, doc.received)
     if doc.decision["decision_date"]:
-        doc.decision["decision_date"] = _sloppy_datetime(rng, doc.received + timedelta(days=1, hours=2))
+        doc.decision["decision_date"] = sloppy_datetime(rng, doc.received + timedelta(days=1, hours=2))
     if doc.funding is not None:
-        doc.funding["contract_date"] = _sloppy_datetime(rng, doc.received + timedelta(days=5))
+        doc.funding["contract_date"] = sloppy_datetime(rng, doc.received + timedelta(days=5))
     for contact in doc.contacts:
         born = date.fromisoformat(contact["attrs"]["birth_date"])
-        contact["attrs"]["birth_date"] = _sloppy_date(rng, born)
+        contact["attrs"]["birth_date"] = sloppy_date(rng, born)
 
 
 def _comma_amounts(doc: _RlDocument) -> None:
     rng = doc.rng
     for n in range(1, doc.slots + 1):
         doc.collateral[f"coll{n}_wholesale_value"] = f"${rng.randrange(10, 400) * 1000:,}"
-    doc.application["requested_amount"] = _with_comma(rng.randrange(20, 400) * 1000)
-    doc.pricing["amount_financed"] = _with_comma(rng.randrange(20, 400) * 1000)
+    doc.application["requested_amount"] = with_comma(rng.randrange(20, 400) * 1000)
+    doc.pricing["amount_financed"] = with_comma(rng.randrange(20, 400) * 1000)
     if doc.funding is not None:
         doc.funding["funded_amount"] = f"${rng.randrange(20, 400) * 1000:,}.00"
     for contact in doc.contacts:
         if contact["attrs"]["annual_income"]:
-            contact["attrs"]["annual_income"] = _with_comma(int(contact["attrs"]["annual_income"]))
+            contact["attrs"]["annual_income"] = with_comma(int(contact["attrs"]["annual_income"]))
 
 
-def _non_ascii_names(doc: _RlDocument, first_pool=_NON_ASCII_FIRST, last_pool=_NON_ASCII_LAST) -> None:
+def _non_ascii_names(doc: _RlDocument, first_pool=NON_ASCII_FIRST, last_pool=NON_ASCII_LAST) -> None:
     rng = doc.rng
     for contact in doc.contacts:
         contact["attrs"]["first_name"] = rng.choice(first_pool)
@@ -731,17 +728,13 @@ def _non_ascii_names(doc: _RlDocument, first_pool=_NON_ASCII_FIRST, last_pool=_N
         doc.contacts[0]["addresses"][0]["city"] = rng.choice(("Ógdén", "Montréal-Nord", "São Bento"))
 
 
-
-
-
-
 def _encoding_declaration(doc: _RlDocument) -> None:
     # Only characters that windows-1252 can encode, so the declaration is true.
-    _non_ascii_names(doc, _CP1252_FIRST, _CP1252_LAST)
+    _non_ascii_names(doc, CP1252_FIRST, CP1252_LAST)
 
 
 _EDGE_EDITS = {
-    "blank_contact_fields": _blank_contact_fields,
+    "blank_contact_fields": blank_contact_fields,
     "duplicate_con_id": _duplicate_con_id,
     "invalid_role": _invalid_role,
     "overlong_values": _overlong_values,
@@ -749,6 +742,6 @@ _EDGE_EDITS = {
     "comma_amounts": _comma_amounts,
     "non_ascii_names": _non_ascii_names,
     "encoding_declaration": _encoding_declaration,
-    "missing_id": _missing_id,
+    "missing_id": missing_id,
 }
 

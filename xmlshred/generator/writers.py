@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from xmlshred.db.urls import UrlError, locate
-from xmlshred.generator.corpus import GeneratedDocument, generate_documents
+from xmlshred.generator.common import GeneratedDocument
+from xmlshred.generator.corpus import generate_documents
 from xmlshred.vocab.errors import TerminalError
 from xmlshred.vocab.names import UnsafeIdentifierError, check_identifier
 

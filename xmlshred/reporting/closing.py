@@ -23,8 +23,8 @@ def closing_notes(summary: dict[str, Any], settings, spec, schema, run_id: str) 
         else:
             notes.append("nothing to do: the source held no records for this run")
     if skipped and not settings.run.retry_failed and not summary.get("dry_run"):
+        from xmlshred.db.errors import TargetError
         from xmlshred.reporting.target_log import failed_from_earlier_runs
-        from xmlshred.targets import TargetError
 
         try:
             failed = failed_from_earlier_runs(spec, schema, run_id)

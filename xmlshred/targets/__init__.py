@@ -1,8 +1,10 @@
-"""Database targets: dialects, DDL, inserts, error classification, connections.
+"""Database targets: open one, create its tables, write flushes to it, hold its run lease.
 
-Public API::
+Public API (what the package itself offers; the database layer it builds on, dialects, SQL,
+URLs, error classes, the password masker, is ``xmlshred.db``: ``db.spec.parse_target_url``,
+``db.errors.TargetError`` and its kinds, ``db.dialects``, ``db.secrets.mask_secrets``)::
 
-    spec = parse_target_url("sqlite:///out/target.db")          # or "odbc:DRIVER={…};SERVER=…"
+    spec = parse_target_url("sqlite:///out/target.db")   # xmlshred.db.spec; or "odbc:DRIVER={…};SERVER=…"
     target = open_target(spec, schema)   # ConnectTargetError when it cannot connect
     target.create_tables(schema)
     target.write_flush(schema, tables, log_rows)
@@ -18,34 +20,14 @@ pyodbc is imported only when an ``odbc:`` target is opened.
 
 from __future__ import annotations
 
-from xmlshred.db.dialects import DIALECTS, MSSQL, POSTGRESQL, SQLITE, Dialect, identify_driver
-from xmlshred.db.errors import (
-    ConnectTargetError,
-    DataTargetError,
-    TargetError,
-    TransientTargetError,
-)
-from xmlshred.db.secrets import mask_secrets
-from xmlshred.db.spec import (
-    OdbcSettings,
-    TargetSpec,
-    build_connection_string,
-    parse_target_url,
-    target_spec,
-)
-from xmlshred.db.sql import UnsafeIdentifierError, check_identifier
-from xmlshred.db.values import canonical_text
+from xmlshred.db.spec import TargetSpec, target_spec
 from xmlshred.targets.lease import LeasedRun, LeaseError, LeaseHeld, LeaseLost, RunLease
 from xmlshred.targets.processing_log import LogRow, Settled
 from xmlshred.targets.target import Target
 from xmlshred.vocab.schema import TargetSchema
 
 __all__ = [
-    "ConnectTargetError", "DIALECTS", "DataTargetError", "Dialect", "LogRow", "MSSQL", "OdbcSettings",
-    "POSTGRESQL", "SQLITE", "Settled", "Target", "TargetError", "TargetSpec", "TransientTargetError",
-    "UnsafeIdentifierError", "build_connection_string", "canonical_text", "check_identifier",
-    "identify_driver", "mask_secrets", "open_target", "parse_target_url", "target_spec",
-    "LeaseError", "LeaseHeld", "LeaseLost", "LeasedRun", "RunLease",
+    "LeaseError", "LeaseHeld", "LeaseLost", "LeasedRun", "LogRow", "RunLease", "Settled", "Target", "open_target",
 ]
 
 
