@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import CONFORMANCE
 from tests.unit import oracle
+from xmlshred.contract import expression_source
 from xmlshred.contract.expression_source import generate
 from xmlshred.contract.expressions import ExpressionError, parse_expression, result_to_text
 
@@ -33,12 +34,12 @@ def evaluate(text: str, attributes: dict | None = None, now: datetime = NOW):
 
 def evaluate_both(expression, lookup, now: datetime = NOW):
     """The reference tree walk's answer (tests/unit/oracle.py), checked against the generated
-    functions' (same type, same repr), which ``Expression.evaluate`` runs."""
+    functions' (same type, same repr), which ``expression_source.evaluate`` runs."""
     expected = oracle.evaluate(expression, lookup, now)
     generated = generate(expression)
     actual = generated.function(lookup, now)
     assert (type(actual), repr(actual)) == (type(expected), repr(expected)), expression.text
-    evaluated = expression.evaluate(lookup, now)
+    evaluated = expression_source.evaluate(expression, lookup, now)
     assert (type(evaluated), repr(evaluated)) == (type(expected), repr(expected)), expression.text
     # The mapper's entry point: the starting element's own attributes first, the rest asked
     # of the document (here both answered by ``lookup``).
@@ -579,7 +580,7 @@ def test_expressions_and_errors_survive_pickling():
     assert restored.text == MONTHS
     assert restored.references == parse_expression(MONTHS).references
     lookup = {(None, "months_at_residence"): "3", (None, "years_at_residence"): "2"}.get
-    assert restored.evaluate(lambda element, name: lookup((element, name)), NOW) == 27
+    assert expression_source.evaluate(restored, lambda element, name: lookup((element, name)), NOW) == 27
     error = pickle.loads(pickle.dumps(error_of("1 +")))
     assert (error.position, error.message) == (3, error_of("1 +").message)
 

@@ -6,8 +6,7 @@ import copy
 import json
 
 from tests.helpers import EXAMPLE_CONTRACT
-from xmlshred.contract import contract_fingerprint, fingerprint_file, loader
-from xmlshred.contract import fingerprint as fp
+from xmlshred.contract import contract_fingerprint, fingerprint_file, model
 from xmlshred.loading.reprocess import Reprocess
 from xmlshred.targets.processing_log import Settled
 
@@ -54,13 +53,24 @@ def test_anything_that_changes_rows_changes_it():
     assert base not in changes and len(set(changes)) == len(changes)
 
 
-def test_the_kept_keys_are_the_loaders_keys_but_description():
-    """A key the loader learns must be added to the fingerprint (or be a comment)."""
-    assert fp.TOP_LEVEL_KEYS == loader._TOP_LEVEL_KEYS - {"description"}
-    assert fp.MAPPING_KEYS == loader._MAPPING_KEYS - {"description"}
-    assert fp.RELATIONSHIP_KEYS == loader._RELATIONSHIP_KEYS - {"description"}
-    assert fp.FILTER_RULE_KEYS == loader._FILTER_RULE_KEYS - {"description"}
-    assert fp.TABLE_OPTION_KEYS == loader._TABLE_OPTION_KEYS - {"description"}
+def test_every_key_the_loader_knows_counts_but_description():
+    """A key the loader learns is fingerprinted from that moment: the fingerprint reads the loader's
+    own key sets (contract.model), leaving out only the comment key."""
+    data = {"mappings": [{}], "relationships": [{}], "element_filtering": {"filter_rules": [{}]},
+            "tables": {"t": {}}}
+    base = contract_fingerprint(data)
+    placed = {"mappings": lambda d, k: d["mappings"][0].__setitem__(k, "x"),
+              "relationships": lambda d, k: d["relationships"][0].__setitem__(k, "x"),
+              "filter_rules": lambda d, k: d["element_filtering"]["filter_rules"][0].__setitem__(k, "x"),
+              "tables": lambda d, k: d["tables"]["t"].__setitem__(k, "x")}
+    for where, keys in (("mappings", model.MAPPING_KEYS), ("relationships", model.RELATIONSHIP_KEYS),
+                        ("filter_rules", model.FILTER_RULE_KEYS), ("tables", model.TABLE_OPTION_KEYS)):
+        for key in keys:
+            variant = copy.deepcopy(data)
+            placed[where](variant, key)
+            assert (contract_fingerprint(variant) == base) == (key == "description"), (where, key)
+    for key in model.TOP_LEVEL_KEYS - {"mappings", "relationships", "element_filtering", "tables"}:
+        assert (contract_fingerprint({**data, key: "x"}) == base) == (key == "description"), key
 
 
 def test_reprocess_selection_by_mode():

@@ -14,7 +14,7 @@ helper) lives in the function's namespace under a generated name
 names are identifiers by the grammar and appear as ``repr`` literals.
 ``Generated.source`` is the readable text, for debugging and tests.
 
-This is the only evaluator of expressions: ``Expression.evaluate`` runs the
+This is the only evaluator of expressions: ``evaluate`` runs the
 ``expression`` function generated here, the row builders its
 ``text_from_element``. Each value-level rule is a helper of ``expressions.py``
 (``_compare``, ``_as_number``, ``call_value`` ...) that the generated code calls,
@@ -46,9 +46,26 @@ _MAX_BRANCHES = 64
 """CASE expressions with more WHENs call ``_first_branch`` on all their values."""
 
 
+def generated_for(expression: ex.Expression) -> Generated:
+    """``expression``'s generated functions, generated once and kept on it (``Expression.code``)."""
+    if expression.code is None:
+        expression.code = generate(expression)
+    return expression.code
+
+
+def evaluate(expression: ex.Expression, lookup, now):
+    """The expression's value for one row, by its generated code (the only evaluator).
+
+    ``lookup(element_or_None, attribute)`` returns the attribute's raw text or None; ``now`` is
+    what GETUTCDATE() returns. The result is None, Decimal, str, datetime or date. Bad data never
+    raises (it gives NULL); only an exception raised by ``lookup`` propagates.
+    """
+    return generated_for(expression).function(lookup, now)
+
+
 def generate(expression: ex.Expression) -> Generated:
     """Generate and compile ``expression``'s three functions: ``expression(lookup, now)``
-    (``.function``: ``Expression.evaluate``), ``from_element(doc, start, now)`` (``.second``)
+    (``.function``: ``evaluate``), ``from_element(doc, start, now)`` (``.second``)
     and ``text_from_element(doc, start, now)`` (``.third``: the row builders')."""
     generator = _Generator()
     body, _ = generator.node(expression.root, 0)

@@ -1113,7 +1113,7 @@ class _Parser:
 class Expression:
     """A parsed expression; evaluate it once per row."""
 
-    __slots__ = ("text", "references", "root", "_generated")
+    __slots__ = ("text", "references", "root", "code")
 
     def __init__(self, text: str, root: _Node,
                  references: frozenset[tuple[str | None, str]]) -> None:
@@ -1123,31 +1123,9 @@ class Expression:
         """(element name or None for a bare name, attribute name) pairs read."""
         self.root = root
         """The parsed tree (``expression_source`` generates Python source from it)."""
-        self._generated = None
-
-    @property
-    def generated(self):
-        """The generated functions (``expression_source.generate``), made at first use."""
-        if self._generated is None:
-            from xmlshred.contract.expression_source import generate
-
-            self._generated = generate(self)
-        return self._generated
-
-    @property
-    def evaluator(self) -> Evaluator:
-        """``evaluate`` as a plain function, for a caller that evaluates it once per row."""
-        return self.generated.function
-
-    def evaluate(self, lookup: Lookup, now: datetime) -> Value:
-        """The expression's value for one row (the generated code's: the only evaluator).
-
-        ``lookup(element_or_None, attribute)`` returns the attribute's raw
-        text or None; ``now`` is what GETUTCDATE() returns. The result is
-        None, Decimal, str, datetime or date. Bad data never raises (it gives
-        NULL); only an exception raised by ``lookup`` propagates.
-        """
-        return self.generated.function(lookup, now)
+        self.code = None
+        """Its generated functions, made at first use by ``expression_source.generated_for``
+        (evaluation lives there only: this module parses)."""
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"

@@ -19,27 +19,19 @@ import json
 from pathlib import Path
 from typing import Any
 
+from xmlshred.contract import model
+
 FORMAT = "xmlshred-contract-fingerprint-v1"
 EMPTY = ""
 """The fingerprint of rows written before fingerprints existed: differs from every contract's."""
 
-TOP_LEVEL_KEYS = frozenset({
-    "xml_root_element", "xml_application_path", "source_table", "source_column",
-    "source_application_table", "target_schema", "table_insertion_order",
-    "element_filtering", "mappings", "relationships", "enum_mappings",
-    "bit_conversions", "tables",
-})
+_COMMENT = frozenset({"description"})
+TOP_LEVEL_KEYS = model.TOP_LEVEL_KEYS - _COMMENT
 """Top-level keys whose content can change rows (``description`` and unknown keys cannot)."""
-MAPPING_KEYS = frozenset({
-    "xml_path", "xml_attribute", "target_table", "target_column", "data_type",
-    "data_length", "nullable", "required", "default_value",
-    "exclude_default_when_record_empty", "mapping_type", "enum_name", "expression",
-})
-RELATIONSHIP_KEYS = frozenset({
-    "parent_table", "child_table", "foreign_key_column", "xml_parent_path", "xml_child_path",
-})
-FILTER_RULE_KEYS = frozenset({"element_type", "xml_parent_path", "xml_child_path", "required_attributes"})
-TABLE_OPTION_KEYS = frozenset({"primary_key", "on_conflict"})
+MAPPING_KEYS = model.MAPPING_KEYS - _COMMENT
+RELATIONSHIP_KEYS = model.RELATIONSHIP_KEYS - _COMMENT
+FILTER_RULE_KEYS = model.FILTER_RULE_KEYS - _COMMENT
+TABLE_OPTION_KEYS = model.TABLE_OPTION_KEYS - _COMMENT
 
 _LIST_ITEM_KEYS = {"mappings": MAPPING_KEYS, "relationships": RELATIONSHIP_KEYS}
 

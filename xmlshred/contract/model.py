@@ -50,6 +50,31 @@ KEY_VALUE_STEPS = frozenset({"add_score", "add_indicator", "add_history", "add_r
 POLICY_EXCEPTIONS = "policy_exceptions"
 """RL: ``policy_exceptions(N)`` writes an exception row; ``policy_exceptions()`` is its notes."""
 GROUP_STEPS = frozenset({"warranty_field", "add_collateral"})
+
+TOP_LEVEL_KEYS = frozenset({
+    "xml_root_element", "xml_application_path", "source_table", "source_column",
+    "source_application_table", "target_schema", "table_insertion_order",
+    "element_filtering", "mappings", "relationships", "enum_mappings",
+    "bit_conversions", "tables", "description",
+})
+"""The keys a contract's top level may have; any other is unknown (a warning, or an error when
+it is a near miss of one of these)."""
+MAPPING_KEYS = frozenset({
+    "xml_path", "xml_attribute", "target_table", "target_column", "data_type",
+    "data_length", "nullable", "required", "default_value",
+    "exclude_default_when_record_empty", "mapping_type", "enum_name", "expression",
+    "description",
+})
+RELATIONSHIP_KEYS = frozenset({
+    "parent_table", "child_table", "foreign_key_column", "xml_parent_path",
+    "xml_child_path", "description",
+})
+FILTER_RULE_KEYS = frozenset({
+    "element_type", "xml_parent_path", "xml_child_path", "required_attributes", "description",
+})
+TABLE_OPTION_KEYS = frozenset({"primary_key", "on_conflict", "description"})
+ON_CONFLICT = ("error", "skip", "update")
+"""How a table's key conflicts are handled (``tables.<name>.on_conflict``)."""
 """RL grouping steps: every mapping with the same argument makes at most one row together."""
 GROUP_KEY_COLUMNS = {"warranty_field": "warranty_type_enum", "add_collateral": "sort_order"}
 """The column that holds a group's argument, per grouping step."""

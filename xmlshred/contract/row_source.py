@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from xmlshred.contract.expression_source import generate as generate_expression
+from xmlshred.contract.expression_source import generated_for
 from xmlshred.contract.generated import Constants, Generated, define
 from xmlshred.contract.plans import (
     _HISTORY_EMPTY,
@@ -509,7 +509,7 @@ class _Writer:
     def calculated(self, field: FieldPlan, element: str) -> str:
         """The code of a calculated field's stripped result text."""
         self.uses_now = True
-        text_of = self.constant(generate_expression(field.expression).third)
+        text_of = self.constant(generated_for(field.expression).third)
         # A row's own element is always there; another may be missing.
         start = element if element == "row" and not self.row_optional else \
             f"{element} if {element} is not None else doc.start_of({self.constant(field)}, row)"

@@ -13,18 +13,24 @@ import difflib
 import re
 from typing import Any
 
-from xmlshred.contract.expression_source import generate
+from xmlshred.contract.expression_source import generated_for
 from xmlshred.contract.expressions import Expression, ExpressionError, parse_expression
 from xmlshred.contract.model import (
     _ALL_STEPS,
     _STEPS_WITH_ARGUMENT,
     DEFAULT_DECIMAL_PLACES,
+    FILTER_RULE_KEYS,
     GROUP_KEY_COLUMNS,
     GROUP_STEPS,
+    MAPPING_KEYS,
+    ON_CONFLICT,
     POLICY_EXCEPTIONS,
     POLICY_KEY_COLUMN,
+    RELATIONSHIP_KEYS,
     ROW_STEPS,
     SELECTOR_STEPS,
+    TABLE_OPTION_KEYS,
+    TOP_LEVEL_KEYS,
     Contract,
     ContractReport,
     FilterRule,
@@ -39,27 +45,12 @@ from xmlshred.vocab.schema import DATA_TYPES, Column
 
 __all__ = ["validate"]
 
-_TOP_LEVEL_KEYS = frozenset({
-    "xml_root_element", "xml_application_path", "source_table", "source_column",
-    "source_application_table", "target_schema", "table_insertion_order",
-    "element_filtering", "mappings", "relationships", "enum_mappings",
-    "bit_conversions", "tables", "description",
-})
-_MAPPING_KEYS = frozenset({
-    "xml_path", "xml_attribute", "target_table", "target_column", "data_type",
-    "data_length", "nullable", "required", "default_value",
-    "exclude_default_when_record_empty", "mapping_type", "enum_name", "expression",
-    "description",
-})
-_RELATIONSHIP_KEYS = frozenset({
-    "parent_table", "child_table", "foreign_key_column", "xml_parent_path",
-    "xml_child_path", "description",
-})
-_FILTER_RULE_KEYS = frozenset({
-    "element_type", "xml_parent_path", "xml_child_path", "required_attributes", "description",
-})
-_TABLE_OPTION_KEYS = frozenset({"primary_key", "on_conflict", "description"})
-_ON_CONFLICT = ("error", "skip", "update")
+_TOP_LEVEL_KEYS = TOP_LEVEL_KEYS
+_MAPPING_KEYS = MAPPING_KEYS
+_RELATIONSHIP_KEYS = RELATIONSHIP_KEYS
+_FILTER_RULE_KEYS = FILTER_RULE_KEYS
+_TABLE_OPTION_KEYS = TABLE_OPTION_KEYS
+_ON_CONFLICT = ON_CONFLICT
 
 _STEP_SYNTAX = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(\s*([^()]*?)\s*\))?\s*")
 _XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
@@ -677,7 +668,7 @@ class _Validator:
             self.problem(where, f"malformed expression at position {error.position}: {error.message}")
             return None
         try:
-            generate(expression)  # its code, made now: a failure is the contract's problem
+            generated_for(expression)  # its code, made now: a failure is the contract's problem
         except (SyntaxError, RecursionError, MemoryError):
             self.problem(where, "the expression is too deeply nested to compile; split it or nest less")
             return None
