@@ -16,6 +16,7 @@ from xmlshred.contract import (
     contract_from_dict,
     load_contract,
 )
+from xmlshred.vocab.names import ENGINE_TABLES
 
 ROOT_EXAMPLE = "examples/credit_card/contract.json"
 
@@ -469,7 +470,7 @@ def test_scores_of_different_types_share_one_exact_column(conformance):
 
 
 def test_the_engine_tables_are_not_contract_tables(conformance):
-    for name in ("processing_log", "xmlshred_runs"):
+    for name in ENGINE_TABLES:
         data = copy.deepcopy(conformance)
         _mapping(data, "first_name")["target_table"] = name
         problems = _problems(data)

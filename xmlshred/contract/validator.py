@@ -40,7 +40,7 @@ from xmlshred.contract.model import (
     TableOptions,
 )
 from xmlshred.contract.values import ValueRangeError, convert_value
-from xmlshred.vocab.names import PROCESSING_LOG, RUNS_TABLE, is_identifier
+from xmlshred.vocab.names import ENGINE_TABLES, PROCESSING_LOG, is_identifier
 from xmlshred.vocab.schema import DATA_TYPES, Column
 
 __all__ = ["validate"]
@@ -530,7 +530,7 @@ class _Validator:
         path = self.path(raw.get("xml_path"), where, "xml_path")
         attribute = self.attribute(raw.get("xml_attribute"), where)
         table = self.identifier(raw.get("target_table"), where, "target_table")
-        if table in (PROCESSING_LOG, RUNS_TABLE):
+        if table in ENGINE_TABLES:
             self.problem(where, f"target_table {table!r} is the engine's own table; "
                                 "map into a table of your own")
         column, row_like = self.target_column(raw, where, row_steps, steps_valid)
