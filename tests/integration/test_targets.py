@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, pg_url_of
 from xmlshred.db.values import ready_tables
 from xmlshred.targets import (
     ConnectTargetError,
@@ -97,10 +97,14 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres),
+                        pytest.param("postgresql-psycopg", marks=pytest.mark.postgres)])
 def target_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'target.db'}"
+    if request.param == "postgresql-psycopg":
+        pytest.importorskip("psycopg", reason="the postgres extra (psycopg) is not installed")
+        return pg_url_of(request.getfixturevalue("pg_database"))
     return "odbc:" + request.getfixturevalue("pg_database")
 
 

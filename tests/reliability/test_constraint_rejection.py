@@ -16,6 +16,7 @@ from tests.helpers import (
     pipeline_config,
     read_summary,
     run_cli,
+    server_connection,
 )
 from tests.reliability.support import file_text, planted_values_absent, read_log, target_kind
 
@@ -36,9 +37,7 @@ def _reject_one(target_url: str, schema) -> None:
         connection.commit()
         connection.close()
         return
-    import pyodbc
-
-    connection = pyodbc.connect(target_url[len("odbc:"):], autocommit=True)
+    connection = server_connection(target_url)
     connection.execute(f'ALTER TABLE "{schema.schema_name}"."app_base" '
                        f"ADD CONSTRAINT reject_one CHECK (app_id <> {REJECTED_KEY})")
     connection.close()

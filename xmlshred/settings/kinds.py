@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from xmlshred.db.urls import FileUrlError, UrlError, file_url_path, sqlite_url_path, url_scheme
+from xmlshred.db.urls import FileUrlError, UrlError, file_url_path, postgres_url, sqlite_url_path, url_scheme
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
@@ -293,6 +293,7 @@ class Url(Kind):
             "sqlite": '"sqlite:///path.db"',
             "odbc": '"odbc:<connection string>"',
             "files": '"files:///absolute/folder"',
+            "postgresql": '"postgresql://user@host/dbname"',
         }
         listed = [forms[s] for s in self.schemes]
         if self.plain_path:
@@ -310,6 +311,8 @@ class Url(Kind):
             raise Invalid(f"expected {self.description}")
         if scheme == "file" and "files" in self.schemes:
             scheme = "files"  # RFC 8089's own spelling
+        if scheme == "postgres" and "postgresql" in self.schemes:
+            scheme = "postgresql"  # libpq reads both spellings
         if scheme not in self.schemes:
             raise Invalid(f"unknown scheme {scheme!r}: expected {self.description}")
         if scheme == "files":
@@ -327,4 +330,9 @@ class Url(Kind):
                     '"sqlite:////absolute/path"'
                 ) from None
             return "sqlite:///" + path  # the scheme as the consumers match it (lower case)
+        if scheme == "postgresql":
+            try:
+                return postgres_url(url)
+            except UrlError as exc:
+                raise Invalid(str(exc)) from None
         return scheme + url[len(scheme):]

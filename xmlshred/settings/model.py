@@ -140,7 +140,7 @@ class SourceSettings(_HasOdbc, _Section):
 
     url: str = _key(
         "examples/sample",
-        Url(("files", "sqlite", "odbc"), plain_path=True),
+        Url(("files", "sqlite", "odbc", "postgresql"), plain_path=True),
         'documents: a folder path or glob, "files:///absolute/folder", "sqlite:///db.sqlite" '
         'or "odbc:<connection string>"',
         resolve="url", shipped=True,
@@ -160,8 +160,9 @@ class TargetSettings(_HasOdbc, _Section):
 
     url: str = _key(
         "sqlite:///out/target.db",
-        Url(("sqlite", "odbc")),
-        'rows go to "sqlite:///file.db" or "odbc:<connection string>" (pieces below fill in the rest)',
+        Url(("sqlite", "odbc", "postgresql")),
+        'rows go to "sqlite:///file.db", "postgresql://user@host/dbname" (psycopg: pip install '
+        '\'xmlshred[postgres]\') or "odbc:<connection string>" (pieces below fill in the rest)',
         resolve="url",
     )
     connect_retries: int = _key(5, Integer(0), "reconnect attempts after a transient error before the run stops")

@@ -20,6 +20,7 @@ from xmlshred.db.errors import (
     TargetError,
     TransientTargetError,
     describe_sqlstate,
+    odbc_sqlstate,
 )
 from xmlshred.db.secrets import mask_secrets
 from xmlshred.db.spec import TargetSpec
@@ -43,10 +44,7 @@ def _error_code(exc: BaseException) -> str | None:
     name = getattr(exc, "sqlite_errorname", None)
     if name:
         return name
-    args = getattr(exc, "args", ())
-    if args and isinstance(args[0], str) and len(args[0]) == 5:
-        return args[0]
-    return None
+    return odbc_sqlstate(exc)  # psycopg's exc.sqlstate, or pyodbc's args[0]
 
 
 class Target:
@@ -225,12 +223,7 @@ class Target:
                 cursor.execute(self.dialect.begin_sql)
             for step in plan:
                 current = step.table
-                if step.many:
-                    if self.dialect.fast_executemany:
-                        cursor.fast_executemany = True
-                    cursor.executemany(step.sql, step.params)
-                else:
-                    cursor.execute(step.sql, step.params)
+                execute_step(cursor, step, self.dialect)
                 if step.kind == "identity_on":
                     identity_off = step.undo
                 elif step.kind == "identity_off":
@@ -341,6 +334,23 @@ def ddl_statements(dialect: Dialect, schema: TargetSchema) -> list[str]:
     return statements
 
 
+def execute_step(cursor, step: Step, dialect: Dialect) -> None:
+    """Run one flush step on ``cursor`` (flushes and the write probe alike)."""
+    if step.kind == "copy":
+        cursor.copy_rows(step.sql, step.params)
+    elif step.kind == "stage":
+        staged = cursor.connection.staged  # a PgConnection: what this session already has
+        if step.sql not in staged:
+            cursor.execute(step.sql)
+            staged.add(step.sql)
+    elif step.many:
+        if dialect.fast_executemany:
+            cursor.fast_executemany = True
+        cursor.executemany(step.sql, step.params)
+    else:
+        cursor.execute(step.sql, step.params)
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     """One statement of a flush, as the Target will execute it."""
@@ -354,7 +364,8 @@ class Step:
     many: bool = False
     """Execute with executemany (one row per execution)."""
     kind: str = "write"
-    """``write`` | ``identity_on`` | ``identity_off``."""
+    """``write`` | ``identity_on`` | ``identity_off`` | ``copy`` (``params`` are the rows of a
+    ``COPY … FROM STDIN``) | ``stage`` (create the session's staging table, once per session)."""
     undo: str | None = None
     """For identity_on: the statement that switches it off again if the flush fails."""
 
@@ -372,6 +383,7 @@ def plan_flush(dialect: Dialect, schema: TargetSchema, tables: Iterable[tuple[st
     unknown table or a row of the wrong width.
     """
     cache = {} if cache is None else cache
+    staged: set[str] = set()  # copy strategy: staging tables already filled in this flush
     log_table = processing_log.log_table(schema.key_column)
     log_ref = sql.table_ref(dialect, schema.schema_name, log_table.name)
     for table_name, rows in tables:
@@ -386,13 +398,13 @@ def plan_flush(dialect: Dialect, schema: TargetSchema, tables: Iterable[tuple[st
             yield Step(on, (), table.name, kind="identity_on", undo=off)
         if dedupe is None or table.name in dedupe:
             rows = _dedupe(table, rows)
-        yield from _row_steps(dialect, ref, table, rows, (), cache)
+        yield from _row_steps(dialect, ref, table, rows, (), cache, staged=staged)
         if off:
             yield Step(off, (), table.name, kind="identity_off")
     values = processing_log.log_values(log_rows)
     if values:
         yield from _row_steps(dialect, log_ref, log_table, _log_converter(dialect, log_table, cache)(values),
-                              processing_log.INCREMENTED, cache, processing_log.KEEP_RULES)
+                              processing_log.INCREMENTED, cache, processing_log.KEEP_RULES, staged=staged)
 
 
 def _log_converter(dialect: Dialect, log_table: Table, cache: dict):
@@ -404,7 +416,7 @@ def _log_converter(dialect: Dialect, log_table: Table, cache: dict):
 
 
 def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], increments: Sequence[str],
-               cache: dict, keep: tuple = ()) -> Iterator[Step]:
+               cache: dict, keep: tuple = (), staged: set[str] | None = None) -> Iterator[Step]:
     width = len(table.columns)
     for row in rows:
         if len(row) != width:
@@ -423,6 +435,10 @@ def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], 
                 cache[cache_key] = text
         return text
 
+    if dialect.insert_strategy == "copy":
+        yield from _copy_steps(dialect, ref, table, rows, increments, keep, cache,
+                               set() if staged is None else staged)
+        return
     if dialect.insert_strategy == "column_arrays":
         sql.rows_per_statement(dialect, width)  # refuses a table wider than the parameter limit
         for chunk in sql.chunks(rows, dialect.max_rows_per_statement):
@@ -435,6 +451,41 @@ def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], 
         return
     for chunk in sql.chunks(rows, sql.rows_per_statement(dialect, width)):
         yield Step(statement(len(chunk)), [value for row in chunk for value in row], table.name)
+
+
+def _copy_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], increments: Sequence[str],
+                keep: tuple, cache: dict, staged: set[str]) -> Iterator[Step]:
+    """PostgreSQL by COPY: a plain table's rows straight in (``COPY ref FROM STDIN``); a skip/update
+    table's (and processing_log's) into the session's temporary staging table, then one
+    ``INSERT … SELECT … FROM stage ON CONFLICT …`` (the same upsert, keep rules and increments as
+    every other path). Any table of the schema and any engine table goes the same way."""
+    _check_conflict_rule(table)
+    columns = table.column_names
+    if table.on_conflict == "error" and not increments and not keep:
+        key = ("copy", ref, columns)
+        text = cache.get(key) or cache.setdefault(key, sql.copy_from_stdin(dialect, ref, columns))
+        yield Step(text, rows, table.name, kind="copy")
+        return
+    key = ("copy-upsert", ref, columns, table.primary_key, table.on_conflict, tuple(increments), keep)
+    statements = cache.get(key)
+    if statements is None:
+        stage = sql.stage_name(ref)
+        quoted = sql.quote(dialect, stage, "table")
+        statements = cache[key] = (
+            stage,
+            sql.create_stage(dialect, stage, ref),
+            sql.copy_from_stdin(dialect, quoted, columns),
+            dialect.upsert(dialect, ref, columns, table.primary_key, 0, table.on_conflict == "update",
+                           increments, keep, row_source=sql.stage_source(dialect, stage, columns)),
+            f"DELETE FROM {quoted}",
+        )
+    stage, create, copy, upsert, empty = statements
+    yield Step(create, (), table.name, kind="stage")
+    if stage in staged:  # the same table twice in one flush: the stage still holds the first rows
+        yield Step(empty, (), table.name)
+    staged.add(stage)
+    yield Step(copy, rows, table.name, kind="copy")
+    yield Step(upsert, (), table.name)
 
 
 def insert_statement(dialect: Dialect, ref: str, table: Table, row_count: int,
