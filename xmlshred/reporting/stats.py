@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from xmlshred.messages import FlushReport, MapperLoad, ReaderProgress, WorkerReplaced
+from xmlshred.reporting.bottleneck import stage_times, verdict, verdict_clause
 
 LATENCY_SAMPLE_SIZE = 10_000
 """Flush latencies kept for the run's percentiles; beyond it, a uniform sample."""
@@ -93,6 +94,8 @@ class RunStats:
         self._sampler = random.Random(0)
         # (arrival time, records ok, flush seconds) of the flushes inside the recent window.
         self._recent_flushes: deque[tuple[float, int, float]] = deque()
+        self.flush_seconds = 0.0
+        """Wall seconds of every flush (the InsertActor's busy time: its CPU and the database wait)."""
 
         self.busy_seconds_by_mapper: dict[int, float] = {}
         self.mapped_records = 0
@@ -133,6 +136,7 @@ class RunStats:
         if unexplained > 0:
             self.failures_by_stage["unknown"] += unexplained
         self._sample_latency(report.seconds)
+        self.flush_seconds += report.seconds
         self._recent_flushes.append((now, report.records_ok, report.seconds))
         self._forget_before(now - self.recent_window_s)
 
@@ -344,7 +348,21 @@ class RunStats:
             "workers_replaced": self.workers_replaced,
             **self.worker_costs(),
             "cpu_ms_per_record": self.cpu_ms_per_record(actor_cpu_s or {}),
+            **self.bottleneck(now, actor_cpu_s or {}),
         }
+
+    def bottleneck(self, now: float, actor_cpu_s: dict[str, float]) -> dict[str, Any]:
+        """``time_by_stage``, ``busy`` and the ``verdict`` (reporting.bottleneck) of the run so far."""
+        worker_other = max(self.worker_cpu_s - self.read_cpu_s - self.map_cpu_s, 0.0)
+        read = self.read_cpu_s + actor_cpu_s.get("reader", 0.0)
+        transfer = worker_other + sum(cpu for actor, cpu in actor_cpu_s.items() if actor.startswith("mapper-"))
+        figures = stage_times(
+            seconds=self.seconds(now), mappers=self.mappers,
+            records=self.records_ok + self.records_failed - self.resumed,
+            mapper_busy_s=sum(self.busy_seconds_by_mapper.values()), flush_s=self.flush_seconds,
+            read_cpu_s=read, transfer_cpu_s=transfer, map_cpu_s=self.map_cpu_s,
+            insert_cpu_s=actor_cpu_s.get("insert", 0.0))
+        return {**figures, "verdict": verdict(figures["busy"], self.mappers)}
 
 
 def format_duration(seconds: float) -> str:
@@ -376,6 +394,7 @@ def summary_line(summary: dict[str, Any]) -> str:
         f"| failures by stage: {by_stage or 'none'} "
         f"| flushes {summary['flushes']:,} | workers replaced {summary['workers_replaced']}"
         + _costs_clause(summary)
+        + verdict_clause(summary)
     )
 
 
