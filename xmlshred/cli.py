@@ -1,4 +1,4 @@
-"""xmlshred command line: migrate, init-db, generate, validate-contract, report.
+"""xmlshred command line: migrate, init-db, generate, validate-contract, report, tune.
 
 Exit codes (this run's records only): 0 all succeeded, 3 finished with some
 failed records, 1 the run stopped on an error, 2 bad usage or configuration,
@@ -93,6 +93,20 @@ def build_parser() -> argparse.ArgumentParser:
                                          "(default: [target] of the config)")
     report.add_argument("--run", help="run id (default: the target's latest); a dry run's would-fail list too")
     report.add_argument("--plot", type=Path, help="write a PNG chart: rate, failures by stage, flush p95")
+
+    tune = commands.add_parser("tune", help="find good [actors]/[flush] settings: real runs on a sample of the "
+                                            "source into a scratch target")
+    _common(tune)
+    tune.add_argument("--source", help="the documents to sample (default: [source] of the config)")
+    tune.add_argument("--target", help="where the scratch target goes: a SQLite target tunes into temporary "
+                                       "SQLite files; a server target into a scratch schema xmlshred_tune_<id> "
+                                       "of its database, dropped afterwards (default: [target])")
+    tune.add_argument("--sample", type=int, default=2000, metavar="N",
+                      help="records per trial run: the first N of the source (default 2,000, or all if fewer)")
+    tune.add_argument("--budget-s", type=float, default=120.0, metavar="S",
+                      help="seconds the search may take (default 120)")
+    tune.add_argument("--write", type=Path, metavar="PATH",
+                      help="put the recommended settings into this config file, comments and layout kept")
     return parser
 
 
@@ -232,12 +246,30 @@ def cmd_report(args) -> int:
                               plot=args.plot)
 
 
+def cmd_tune(args) -> int:
+    from loguru import logger
+
+    from xmlshred.engine.tune import run_tune
+
+    settings = _load_settings(args)
+    if args.log_level is None:
+        from dataclasses import replace
+
+        settings = replace(settings, log=replace(settings.log, level="WARNING"))  # the trials' lines are noise here
+    _configure_logging(settings)
+    if args.sample < 1 or args.budget_s <= 0:
+        logger.error("--sample must be at least 1 and --budget-s positive")
+        return ExitCode.USAGE
+    return run_tune(settings, sample=args.sample, budget_s=args.budget_s, write=args.write)
+
+
 COMMANDS = {
     "migrate": cmd_migrate,
     "init-db": cmd_init_db,
     "generate": cmd_generate,
     "validate-contract": cmd_validate_contract,
     "report": cmd_report,
+    "tune": cmd_tune,
 }
 
 
