@@ -126,7 +126,9 @@ class Scratch:
         self._schema = None
         self._runs = 0
         if self.server:
-            from xmlshred.contract import load_contract
+            from datetime import datetime
+
+            from xmlshred.contract import MapOptions, compile_contract, load_contract
             from xmlshred.targets.scratch import scratch_schema_name
 
             self.schema_name = scratch_schema_name()
@@ -134,7 +136,9 @@ class Scratch:
             data["target_schema"] = self.schema_name
             self.contract_path = folder / "contract.json"
             self.contract_path.write_text(json.dumps(data), encoding="utf-8")
-            self._schema = load_contract(self.contract_path).schema
+            # the scratch schema's tables: the contract's, as the runs will create them
+            contract = load_contract(self.contract_path)
+            self._schema = compile_contract(contract, MapOptions(now=datetime(2000, 1, 1))).schema
 
     @property
     def description(self) -> str:
