@@ -13,8 +13,11 @@ it) so that no process of a run compiles the package from source. Besides
 the table it prints, per pipeline run, CPU ms per record by stage (read,
 transfer, map, insert, other) and source bytes read per record; the
 horizon-parse-only figure and the run's mapper ratio (the workers' parse+map
-CPU per record / the horizon parse alone); and postgresql_vs_sqlite with
---pg-dsn. Failed records are shown separately and never counted as throughput.
+CPU per record / the horizon parse alone); and with --pg-dsn both PostgreSQL
+paths (odbc: through pyodbc, postgresql:// through psycopg and COPY, when the
+postgres extra is installed), each into a fresh database, with the server's CPU
+per record for each: postgresql_vs_sqlite (pyodbc), postgresql_copy_vs_sqlite
+and server_cpu_copy_vs_pyodbc. Failed records are shown separately and never counted as throughput.
 The last line is exactly:
 
     records_per_minute=<int> ratio_vs_parse=<float>
@@ -210,7 +213,7 @@ def run_pipeline(label: str, source: Path, target_url: str, args, workdir: Path)
     if init.returncode != 0:
         raise SystemExit(f"init-db failed for {label}:\n{init.stderr[-2000:]}")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    server_before = _postgres_cpu_s() if target_url.startswith("odbc:") else None
+    server_before = _postgres_cpu_s() if target_url.startswith(("odbc:", "postgresql:")) else None
     started = time.perf_counter()
     with open(workdir / "migrate.log", "w") as log:
         process = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "migrate", "--config", str(config)],
@@ -396,14 +399,27 @@ def main() -> None:
     run_dir = CACHE / f"run-{uuid.uuid4().hex[:8]}"
     results = [run_pipeline("xmlshred migrate -> SQLite", source, f"sqlite:///{run_dir / 'target.db'}",
                             args, run_dir / "sqlite")]
+    postgres = {}
     if args.pg_dsn:
-        # A fresh database each run: the DSN's own may hold these keys as done already (nothing to do).
-        name = f"xsbench_pg_{uuid.uuid4().hex[:6]}"
+        # Both PostgreSQL paths, each into a fresh database (the DSN's own may hold these keys as done
+        # already): odbc: through pyodbc/psqlODBC (INSERT … SELECT unnest), postgresql:// through
+        # psycopg (COPY … FROM STDIN), when the postgres extra is installed.
+        paths = [("pyodbc", "xmlshred migrate -> PostgreSQL (pyodbc)", lambda dsn: f"odbc:{dsn}")]
         try:
-            results.append(run_pipeline("xmlshred migrate -> PostgreSQL", source,
-                                        f"odbc:{_fresh_pg_database(args.pg_dsn, name)}", args, run_dir / "postgres"))
-        finally:
-            _drop_pg_database(args.pg_dsn, name)
+            import psycopg  # noqa: F401
+
+            paths.append(("psycopg", "xmlshred migrate -> PostgreSQL (psycopg COPY)", _pg_url))
+        except ImportError:
+            print("psycopg is not installed (pip install -e '.[postgres]'): the COPY path is not measured")
+        for key, label, url_of in paths:
+            name = f"xsbench_pg_{uuid.uuid4().hex[:6]}"
+            try:
+                result = run_pipeline(label, source, url_of(_fresh_pg_database(args.pg_dsn, name)), args,
+                                      run_dir / f"postgres-{key}")
+            finally:
+                _drop_pg_database(args.pg_dsn, name)
+            postgres[key] = result
+            results.append(result)
     baseline = run_baseline(source, SOURCE_TABLES[args.product])
     results.append(baseline)
     results.append(run_horizon_baseline(source, SOURCE_TABLES[args.product], CONTRACTS[args.product],
@@ -417,12 +433,19 @@ def main() -> None:
           + (f"; in the run, parse+map {mapped:.3f} CPU ms/record: mapper ratio "
              f"{mapped / horizon['parse_ms_per_record']:.2f}" if mapped and horizon["parse_ms_per_record"] else ""))
     ours = results[0]["records_per_minute"]
-    if args.pg_dsn and ours:
-        server = results[1].get("server_cpu_ms_per_record")
-        if server is not None:
-            print(f"PostgreSQL server CPU ms/record (the local postgres processes, beside the run's own "
-                  f"{results[1]['cpu_ms_per_record']:.2f}): {server:.2f}")
-        print(f"postgresql_vs_sqlite={results[1]['records_per_minute'] / ours:.2f}")
+    if postgres and ours:
+        for key, result in postgres.items():
+            server = result.get("server_cpu_ms_per_record")
+            if server is not None:
+                print(f"PostgreSQL server CPU ms/record, {key} (the local postgres processes, beside the run's "
+                      f"own {result['cpu_ms_per_record']:.2f}): {server:.2f}")
+        if "pyodbc" in postgres:
+            print(f"postgresql_vs_sqlite={postgres['pyodbc']['records_per_minute'] / ours:.2f}")
+        if "psycopg" in postgres:
+            print(f"postgresql_copy_vs_sqlite={postgres['psycopg']['records_per_minute'] / ours:.2f}")
+        servers = [postgres[key].get("server_cpu_ms_per_record") for key in ("pyodbc", "psycopg") if key in postgres]
+        if len(servers) == 2 and all(servers) and servers[0]:
+            print(f"server_cpu_copy_vs_pyodbc={servers[1] / servers[0]:.2f}")
     ratio = ours / baseline["records_per_minute"] if baseline["records_per_minute"] else 0.0
     print(f"records_per_minute={int(ours)} ratio_vs_parse={ratio:.2f}")
 
@@ -438,6 +461,18 @@ def _fresh_pg_database(dsn: str, name: str) -> str:
     admin.execute(f'CREATE DATABASE "{name}"')
     admin.close()
     return re.sub(r"(?i)DATABASE=[^;]*", f"DATABASE={name}", dsn)
+
+
+def _pg_url(dsn: str) -> str:
+    """The postgresql:// URL (libpq form, psycopg) of the database the ODBC ``dsn`` names."""
+    from urllib.parse import quote
+
+    values = {key.strip().upper(): value.strip().strip("{}")
+              for key, _, value in (part.partition("=") for part in dsn.split(";") if "=" in part)}
+    user, password = quote(values.get("UID", ""), safe=""), quote(values.get("PWD", ""), safe="")
+    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    port = f":{values['PORT']}" if values.get("PORT") else ""
+    return f"postgresql://{credentials}{values.get('SERVER', '127.0.0.1')}{port}/{quote(values.get('DATABASE', ''))}"
 
 
 def _drop_pg_database(dsn: str, name: str) -> None:
