@@ -141,8 +141,8 @@ class SourceSettings(_HasOdbc, _Section):
     url: str = _key(
         "examples/sample",
         Url(("files", "sqlite", "odbc", "postgresql"), plain_path=True),
-        'documents: a folder path or glob, "files:///absolute/folder", "sqlite:///db.sqlite" '
-        'or "odbc:<connection string>"',
+        'documents: a folder path or glob, "files:///absolute/folder", "sqlite:///db.sqlite", '
+        '"postgresql://user@host/dbname" or "odbc:<connection string>"',
         resolve="url", shipped=True,
     )
     table: str = _key("", Text(), 'table holding the documents; "" = the contract\'s source_table')
