@@ -32,6 +32,7 @@ contract (cc: examples/credit_card, rl: examples/recreational_lending).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -140,6 +141,63 @@ def _postgres_cpu_s() -> float | None:
     return total if seen else None
 
 
+class BackendSampler:
+    """CPU seconds of the PostgreSQL backends serving one database (their process title names it:
+    ``postgres: user dbname host(port) …``), sampled every ``interval`` s while the run goes, each
+    backend's last reading kept (a backend's final tenth of a second after its last sample is
+    missed: its connection is idle by then). Unlike ``_postgres_cpu_s`` (every postgres process),
+    other databases' work on a shared server is not counted. 0.0 when no backend is seen."""
+
+    def __init__(self, database: str, interval: float = 0.1) -> None:
+        self._needle = f" {database} "
+        self._interval = interval
+        self._seen: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        import psutil
+
+        for process in psutil.process_iter(["name", "cmdline"]):
+            if process.info["name"] != "postgres" or self._needle not in " ".join(process.info["cmdline"] or ()) + " ":
+                continue
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            self._seen[process.pid] = max(self._seen.get(process.pid, 0.0), times.user + times.system)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self._interval)
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(self._seen.values())
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _database_of(target_url: str) -> str | None:
+    """The database name of a PostgreSQL target URL (odbc: DATABASE=…, or postgresql://…/name)."""
+    import re
+    from urllib.parse import unquote, urlsplit
+
+    if target_url.startswith("odbc:"):
+        match = re.search(r"(?i)(?:^|;)\s*DATABASE=([^;]*)", target_url[len("odbc:"):])
+        return match.group(1).strip("{}") if match else None
+    if target_url.startswith(("postgresql:", "postgres:")):
+        return unquote(urlsplit(target_url).path.lstrip("/")) or None
+    return None
+
+
 def _summed_pss(processes) -> int:
     """The summed proportional set size (Linux's /proc/PID/smaps_rollup) of ``processes``; 0 where
     the kernel does not give it."""
@@ -218,7 +276,9 @@ def run_pipeline(label: str, source: Path, target_url: str, args, workdir: Path)
     with open(workdir / "migrate.log", "w") as log:
         process = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "migrate", "--config", str(config)],
                                    env=env, stdout=log, stderr=subprocess.STDOUT)
-        with TreeSampler(process.pid) as sampler:
+        database = _database_of(target_url)
+        backends = BackendSampler(database) if database else None
+        with TreeSampler(process.pid) as sampler, (backends or contextlib.nullcontext()):
             code = process.wait()
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -240,6 +300,8 @@ def run_pipeline(label: str, source: Path, target_url: str, args, workdir: Path)
         "peak_pss_mb": sampler.peak_pss_bytes / 2**20,
         "server_cpu_ms_per_record": (None if server_after is None
                                      else (server_after - server_before) * 1000 / max(ok + failed, 1)),
+        "backend_cpu_ms_per_record": (None if backends is None or not backends.cpu_s
+                                      else backends.cpu_s * 1000 / max(ok + failed, 1)),
         "rows_per_second": rows / seconds if seconds else 0.0,
     }
 
@@ -435,15 +497,16 @@ def main() -> None:
     ours = results[0]["records_per_minute"]
     if postgres and ours:
         for key, result in postgres.items():
-            server = result.get("server_cpu_ms_per_record")
+            server, own = result.get("server_cpu_ms_per_record"), result.get("backend_cpu_ms_per_record")
             if server is not None:
-                print(f"PostgreSQL server CPU ms/record, {key} (the local postgres processes, beside the run's "
-                      f"own {result['cpu_ms_per_record']:.2f}): {server:.2f}")
+                print(f"PostgreSQL server CPU ms/record, {key}: the run's own backends "
+                      f"{'-' if own is None else f'{own:.3f}'}; every local postgres process (other "
+                      f"databases' work included) {server:.2f}; the run itself {result['cpu_ms_per_record']:.2f}")
         if "pyodbc" in postgres:
             print(f"postgresql_vs_sqlite={postgres['pyodbc']['records_per_minute'] / ours:.2f}")
         if "psycopg" in postgres:
             print(f"postgresql_copy_vs_sqlite={postgres['psycopg']['records_per_minute'] / ours:.2f}")
-        servers = [postgres[key].get("server_cpu_ms_per_record") for key in ("pyodbc", "psycopg") if key in postgres]
+        servers = [postgres[key].get("backend_cpu_ms_per_record") for key in ("pyodbc", "psycopg") if key in postgres]
         if len(servers) == 2 and all(servers) and servers[0]:
             print(f"server_cpu_copy_vs_pyodbc={servers[1] / servers[0]:.2f}")
     ratio = ours / baseline["records_per_minute"] if baseline["records_per_minute"] else 0.0
