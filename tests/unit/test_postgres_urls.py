@@ -70,15 +70,22 @@ def test_the_copy_plan_copies_plain_tables_and_stages_upserts_and_processing_log
     steps = list(plan_flush(POSTGRESQL_COPY, SCHEMA, [("plain", [(1, "a")]), ("kv", [(1, "k", "v")]),
                                                       ("kv", [(2, "k", "w")])], log))
     kinds = [(step.kind, step.table) for step in steps]
-    assert kinds[0] == ("copy", "plain") and steps[0].sql == 'COPY "dbo"."plain" ("app_id", "v") FROM STDIN'
-    assert kinds[1:4] == [("stage", "kv"), ("copy", "kv"), ("write", "kv")]
-    assert steps[1].sql.startswith("CREATE TEMP TABLE IF NOT EXISTS") and 'LIKE "dbo"."kv"' in steps[1].sql
-    assert 'ON CONFLICT ("app_id", "k") DO UPDATE' in steps[3].sql and "FROM \"xmlshred_stage_" in steps[3].sql
-    # the same table again in one flush: its stage is emptied before the second COPY
-    assert kinds[4:8] == [("stage", "kv"), ("write", "kv"), ("copy", "kv"), ("write", "kv")]
-    assert steps[5].sql.startswith("DELETE FROM")
-    # processing_log: staged and upserted with its keep rule and attempts + 1
-    log_steps = [step for step in steps if step.table == "processing_log"]
-    assert [step.kind for step in log_steps] == ["stage", "copy", "write"]
-    assert "attempts" in log_steps[2].sql and "+ 1" in log_steps[2].sql and "'success'" in log_steps[2].sql
-    assert log_steps[1].params[0][1] == "success"
+    assert kinds == [("copy", "plain"), ("copy_first", "kv"), ("copy_first", "kv"),
+                     ("copy_first", "processing_log")]
+    assert steps[0].sql == 'COPY "dbo"."plain" ("app_id", "v") FROM STDIN'
+    # an upsert table: COPY straight in; on a key already there, its staging table and the upsert
+    first, second = steps[1], steps[2]
+    assert first.sql == 'COPY "dbo"."kv" ("app_id", "k", "v") FROM STDIN' and first.params == [(1, "k", "v")]
+    assert [step.kind for step in first.fallback] == ["stage", "copy", "write"]
+    assert first.fallback[0].sql.startswith("CREATE TEMP TABLE IF NOT EXISTS")
+    assert 'LIKE "dbo"."kv"' in first.fallback[0].sql
+    assert 'ON CONFLICT ("app_id", "k") DO UPDATE' in first.fallback[2].sql
+    assert 'FROM "xmlshred_stage_' in first.fallback[2].sql
+    # the same table again in one flush: its stage is emptied before the second COPY into it
+    assert [step.kind for step in second.fallback] == ["stage", "write", "copy", "write"]
+    assert second.fallback[1].sql.startswith("DELETE FROM")
+    # processing_log: the upsert keeps its keep rule and attempts + 1
+    log_step = steps[3]
+    assert log_step.params[0][1] == "success"
+    upsert = log_step.fallback[-1].sql
+    assert "attempts" in upsert and "+ 1" in upsert and "'success'" in upsert

@@ -119,6 +119,9 @@ class PgConnection:
         self.staged: set[str] = set()
         """CREATE TEMP TABLE statements of staging tables that exist in this session (committed);
         forgotten at rollback, which undoes a creation made in the rolled-back transaction."""
+        self.conflicted: set[str] = set()
+        """COPY statements that met a key already in their table this session: those tables' rows go
+        through their staging table from then on (``targets.target._copy_first``)."""
 
     def cursor(self) -> PgCursor:
         return PgCursor(self.raw.cursor(), self)

@@ -353,6 +353,8 @@ def run_tune(settings, *, sample: int = 2000, budget_s: float = 120.0, write: Pa
                 raise TuneError(f"a trial run stopped: {exc}") from exc
             if result.exit_code == ExitCode.SIGNAL:
                 raise KeyboardInterrupt
+            if result.exit_code == ExitCode.OK and not result.summary:
+                raise TuneError("the source holds no records to sample (in [run] key_start..key_end)")
             if result.exit_code not in (ExitCode.OK, ExitCode.SOME_FAILED) or not result.summary:
                 raise TuneError(f"a trial run ended with exit code {int(result.exit_code)} ({candidate.label()})")
             summary = result.summary

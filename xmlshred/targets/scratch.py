@@ -55,15 +55,3 @@ def drop_scratch_schema(spec: TargetSpec, schema: TargetSchema) -> None:
     finally:
         target.close()
 
-
-def scratch_schema_exists(spec: TargetSpec, schema_name: str) -> bool:
-    """Whether a schema of that name is there (for checks after a tune)."""
-    from xmlshred.targets import open_target
-
-    target = open_target(spec)
-    try:
-        rows = target._read("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?",
-                            (schema_name,), "information_schema.schemata")
-        return int(rows[0][0]) > 0
-    finally:
-        target.close()

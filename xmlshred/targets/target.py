@@ -338,6 +338,8 @@ def execute_step(cursor, step: Step, dialect: Dialect) -> None:
     """Run one flush step on ``cursor`` (flushes and the write probe alike)."""
     if step.kind == "copy":
         cursor.copy_rows(step.sql, step.params)
+    elif step.kind == "copy_first":
+        _copy_first(cursor, step, dialect)
     elif step.kind == "stage":
         staged = cursor.connection.staged  # a PgConnection: what this session already has
         if step.sql not in staged:
@@ -349,6 +351,33 @@ def execute_step(cursor, step: Step, dialect: Dialect) -> None:
         cursor.executemany(step.sql, step.params)
     else:
         cursor.execute(step.sql, step.params)
+
+
+COPY_SAVEPOINT = "xmlshred_copy"
+
+
+def _copy_first(cursor, step: Step, dialect: Dialect) -> None:
+    """A skip/update table's rows (or processing_log's) by a plain COPY into the table, when none of
+    their keys is there yet: the usual case (a record's rows are written once; processing_log gets
+    new keys), at the cost of a plain COPY. A duplicate key (23505) undoes that COPY (savepoint)
+    and the rows go through the staging table and the ON CONFLICT upsert, which gives the table's
+    skip/update rule (and the ledger's keep rule) exactly. A table that met one goes straight
+    to its staging table for the rest of the session. Any other error stays the flush's."""
+    connection = cursor.connection
+    if step.sql not in connection.conflicted:
+        cursor.execute(f"SAVEPOINT {COPY_SAVEPOINT}")
+        try:
+            cursor.copy_rows(step.sql, step.params)
+        except Exception as exc:
+            if odbc_sqlstate(exc) != "23505":
+                raise
+            cursor.execute(f"ROLLBACK TO SAVEPOINT {COPY_SAVEPOINT}")
+            connection.conflicted.add(step.sql)
+        else:
+            cursor.execute(f"RELEASE SAVEPOINT {COPY_SAVEPOINT}")
+            return
+    for fallback in step.fallback:
+        execute_step(cursor, fallback, dialect)
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,9 +394,13 @@ class Step:
     """Execute with executemany (one row per execution)."""
     kind: str = "write"
     """``write`` | ``identity_on`` | ``identity_off`` | ``copy`` (``params`` are the rows of a
-    ``COPY … FROM STDIN``) | ``stage`` (create the session's staging table, once per session)."""
+    ``COPY … FROM STDIN``) | ``copy_first`` (a skip/update table's COPY straight into the table,
+    under a savepoint; on a duplicate key, SQLSTATE 23505, back to the savepoint and ``fallback``)
+    | ``stage`` (create the session's staging table, once per session)."""
     undo: str | None = None
     """For identity_on: the statement that switches it off again if the flush fails."""
+    fallback: tuple = ()
+    """For ``copy_first``: the steps that do the same when the plain COPY meets a key already there."""
 
 
 def plan_flush(dialect: Dialect, schema: TargetSchema, tables: Iterable[tuple[str, Sequence[tuple]]],
@@ -456,9 +489,10 @@ def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], 
 def _copy_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], increments: Sequence[str],
                 keep: tuple, cache: dict, staged: set[str]) -> Iterator[Step]:
     """PostgreSQL by COPY: a plain table's rows straight in (``COPY ref FROM STDIN``); a skip/update
-    table's (and processing_log's) into the session's temporary staging table, then one
-    ``INSERT … SELECT … FROM stage ON CONFLICT …`` (the same upsert, keep rules and increments as
-    every other path). Any table of the schema and any engine table goes the same way."""
+    table's (and processing_log's) straight in too while none of their keys is there (``copy_first``),
+    else into the session's temporary staging table, then one ``INSERT … SELECT … FROM stage ON
+    CONFLICT …`` (the same upsert, keep rules and increments as every other path). Any table of the
+    schema and any engine table goes the same way."""
     _check_conflict_rule(table)
     columns = table.column_names
     if table.on_conflict == "error" and not increments and not keep:
@@ -480,12 +514,14 @@ def _copy_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple],
             f"DELETE FROM {quoted}",
         )
     stage, create, copy, upsert, empty = statements
-    yield Step(create, (), table.name, kind="stage")
-    if stage in staged:  # the same table twice in one flush: the stage still holds the first rows
-        yield Step(empty, (), table.name)
+    direct = cache.get(("copy", ref, columns)) or cache.setdefault(("copy", ref, columns),
+                                                                   sql.copy_from_stdin(dialect, ref, columns))
+    fallback = [Step(create, (), table.name, kind="stage")]
+    if stage in staged:  # the same table twice in one flush: the stage may still hold the first rows
+        fallback.append(Step(empty, (), table.name))
     staged.add(stage)
-    yield Step(copy, rows, table.name, kind="copy")
-    yield Step(upsert, (), table.name)
+    fallback += [Step(copy, rows, table.name, kind="copy"), Step(upsert, (), table.name)]
+    yield Step(direct, rows, table.name, kind="copy_first", fallback=tuple(fallback))
 
 
 def insert_statement(dialect: Dialect, ref: str, table: Table, row_count: int,
