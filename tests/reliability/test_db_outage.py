@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from tests.conftest import pg_url_of
 from tests.helpers import (
     EXAMPLE_CONTRACT,
     PauseGate,
@@ -28,9 +29,17 @@ OUTAGE_S = 4.0
 """How long the cluster stays down in the survivable outage (the retries cover ~13 s)."""
 
 
-def _setup(tmp_path, dsn: str, count: int, seed: int, **overrides):
+@pytest.fixture(params=["odbc", "psycopg"])
+def client(request) -> str:
+    """Each outage on both PostgreSQL paths: odbc: (pyodbc) and postgresql:// (psycopg)."""
+    if request.param == "psycopg":
+        pytest.importorskip("psycopg", reason="the postgres extra (psycopg) is not installed")
+    return request.param
+
+
+def _setup(tmp_path, dsn: str, count: int, seed: int, client: str = "odbc", **overrides):
     docs = make_source(tmp_path / "source.db", count, seed=seed, edge_share=0.03)
-    target_url = f"odbc:{dsn}"
+    target_url = pg_url_of(dsn) if client == "psycopg" else f"odbc:{dsn}"
     config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", target_url,
                              flush__max_records=50, actors__max_in_flight=200, **overrides)
     result = run_cli("init-db", "--config", str(config))
@@ -57,8 +66,8 @@ def _terminate_backends(admin_dsn: str, database: str) -> int:
         admin.close()
 
 
-def test_terminated_sessions_are_retried_and_the_run_completes_once(tmp_path, pg_dsn, pg_outage_database):
-    target_url, config, schema, (expected, ok, failed) = _setup(tmp_path, pg_outage_database, RECORDS, 41)
+def test_terminated_sessions_are_retried_and_the_run_completes_once(tmp_path, pg_dsn, pg_outage_database, client):
+    target_url, config, schema, (expected, ok, failed) = _setup(tmp_path, pg_outage_database, RECORDS, 41, client)
     database = _database_of(pg_outage_database)
     gate = PauseGate(tmp_path / "pause", 0)
     run = CliRun("migrate", "--config", str(config), env=gate.env)
@@ -87,9 +96,9 @@ def test_terminated_sessions_are_retried_and_the_run_completes_once(tmp_path, pg
 
 
 def test_cluster_stopped_for_seconds_then_the_run_retries_and_completes(tmp_path, pg_cluster,
-                                                                         pg_outage_database):
+                                                                         pg_outage_database, client):
     target_url, config, schema, (expected, ok, failed) = _setup(
-        tmp_path, pg_outage_database, RECORDS, 42,
+        tmp_path, pg_outage_database, RECORDS, 42, client,
         target__connect_retries=8, target__retry_backoff_s=0.5, target__retry_backoff_max_s=2.0)
     gate = PauseGate(tmp_path / "pause", 2 * STEP)
     run = CliRun("migrate", "--config", str(config), env=gate.env)
@@ -119,9 +128,9 @@ def test_cluster_stopped_for_seconds_then_the_run_retries_and_completes(tmp_path
 
 
 def test_retries_exhausted_stop_with_exit_1_then_a_rerun_completes_once(tmp_path, pg_cluster,
-                                                                         pg_outage_database):
+                                                                         pg_outage_database, client):
     target_url, config, schema, (expected, ok, failed) = _setup(
-        tmp_path, pg_outage_database, RECORDS, 43,
+        tmp_path, pg_outage_database, RECORDS, 43, client,
         target__connect_retries=1, target__retry_backoff_s=0.05, target__retry_backoff_max_s=0.05)
     gate = PauseGate(tmp_path / "pause", 2 * STEP)
     run = CliRun("migrate", "--config", str(config), env=gate.env)
