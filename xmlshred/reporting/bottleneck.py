@@ -77,9 +77,15 @@ def verdict(busy: dict[str, float], mappers: int) -> dict[str, str]:
 
 
 def verdict_clause(summary: dict[str, Any]) -> str:
-    """`` | mapping-bound: …`` for the summary line ("" for a summary without the figures)."""
+    """`` | CPU/wall s read 0.15/- … | mapping-bound: …`` for the summary line ("" for a summary
+    without the figures)."""
     found = summary.get("verdict")
-    return f" | {found['text']}" if found else ""
+    if not found:
+        return ""
+    stages = summary.get("time_by_stage") or {}
+    times = ", ".join(f"{name} {_figure(figures.get('cpu_s'), 2)}/{_figure(figures.get('wall_s'), 2)}"
+                      for name, figures in stages.items())
+    return (f" | CPU/wall s: {times}" if times else "") + f" | {found['text']}"
 
 
 def bottleneck_section(run_id: str, summary: dict[str, Any] | None) -> str:
