@@ -14,7 +14,9 @@ stage has a wall clock of its own):
 * ``database wait``: the flushes' wall time the InsertActor did not spend on its own CPU:
   waiting for the database (its CPU, locks, commits to disk) and the network.
 
-The bounding stage is the busier of the two ends, when it is busy more than half of the run:
+Busy shares are taken over the run's active window (from its first batch sent to its last commit:
+start-up and stopping belong to no stage). The bounding stage is the busier of the two ends,
+when it is busy more than half of that window:
 mappers busy most of their capacity while the insert actor idles is *mapping-bound*; the insert
 actor busy most of the run (flushing or waiting on the database) while the mappers wait for
 credits is *insert-bound*. Neither busy: the run was short, or held back by ``max_in_flight``.
@@ -31,7 +33,8 @@ BUSY = 0.5
 def stage_times(*, seconds: float, mappers: int, records: int, mapper_busy_s: float, flush_s: float,
                 read_cpu_s: float, transfer_cpu_s: float, map_cpu_s: float, insert_cpu_s: float) -> dict[str, Any]:
     """The summary's ``time_by_stage`` (CPU and wall seconds, CPU ms per record, by stage) and
-    ``busy`` (mappers, insert actor: shares of their wall capacity)."""
+    ``busy`` (mappers, insert actor: shares of their wall capacity over ``seconds``, the run's
+    active window)."""
     records = max(records, 1)
     database_wait = max(flush_s - insert_cpu_s, 0.0)
 
@@ -52,9 +55,9 @@ def stage_times(*, seconds: float, mappers: int, records: int, mapper_busy_s: fl
             "database wait": stage(None, database_wait),
         },
         "busy": {
-            "mappers": round(mapper_busy_s / capacity, 3) if capacity > 0 else 0.0,
-            "insert": round(flush_s / seconds, 3) if seconds > 0 else 0.0,
-            "database_wait": round(database_wait / seconds, 3) if seconds > 0 else 0.0,
+            "mappers": round(min(mapper_busy_s / capacity, 1.0), 3) if capacity > 0 else 0.0,
+            "insert": round(min(flush_s / seconds, 1.0), 3) if seconds > 0 else 0.0,
+            "database_wait": round(min(database_wait / seconds, 1.0), 3) if seconds > 0 else 0.0,
         },
     }
 
@@ -107,7 +110,7 @@ def bottleneck_section(run_id: str, summary: dict[str, Any] | None) -> str:
     busy = summary.get("busy") or {}
     lines.append(f"(map wall = the mappers' busy time; insert wall = the flushes' wall time; busy: mappers "
                  f"{busy.get('mappers', 0):.0%} of their capacity, "
-                 f"insert actor {busy.get('insert', 0):.0%} of the run)")
+                 f"insert actor {busy.get('insert', 0):.0%} of the run's active window)")
     found = summary.get("verdict")
     if found:
         lines.append(f"verdict: {found['text']}")
