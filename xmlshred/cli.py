@@ -41,9 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="move every source record into the target, exactly once")
     _common(migrate)
-    migrate.add_argument("--source", help="sqlite:///path.db, odbc:<conn>, a folder or glob of .xml files, "
+    migrate.add_argument("--source", help="sqlite:///path.db, odbc:<conn>, postgresql://…, a folder or glob "
+                                          "of .xml files, "
                                           "or files:///absolute/folder (RFC 8089)")
-    migrate.add_argument("--target", help="sqlite:///path.db or odbc:<connection string>")
+    migrate.add_argument("--target", help="sqlite:///path.db, postgresql://user@host/dbname (psycopg) "
+                                          "or odbc:<connection string>")
     migrate.add_argument("--mappers", type=int, help="mapper actors (one worker process each)")
     migrate.add_argument("--max-in-flight", type=int, help="records out at most (credits)")
     migrate.add_argument("--flush-records", type=int, help="flush after this many records")
@@ -68,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     init_db = commands.add_parser("init-db", help="create the contract's tables and processing_log")
     _common(init_db)
-    init_db.add_argument("--target", help="sqlite:///path.db or odbc:<connection string>")
+    init_db.add_argument("--target", help="sqlite:///path.db, postgresql://user@host/dbname (psycopg) "
+                                          "or odbc:<connection string>")
 
     generate = commands.add_parser("generate", help="write a synthetic corpus")
     _common(generate)
