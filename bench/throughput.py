@@ -13,8 +13,11 @@ it) so that no process of a run compiles the package from source. Besides
 the table it prints, per pipeline run, CPU ms per record by stage (read,
 transfer, map, insert, other) and source bytes read per record; the
 horizon-parse-only figure and the run's mapper ratio (the workers' parse+map
-CPU per record / the horizon parse alone); and postgresql_vs_sqlite with
---pg-dsn. Failed records are shown separately and never counted as throughput.
+CPU per record / the horizon parse alone); and with --pg-dsn both PostgreSQL
+paths (odbc: through pyodbc, postgresql:// through psycopg and COPY, when the
+postgres extra is installed), each into a fresh database, with the server's CPU
+per record for each: postgresql_vs_sqlite (pyodbc), postgresql_copy_vs_sqlite
+and server_cpu_copy_vs_pyodbc. Failed records are shown separately and never counted as throughput.
 The last line is exactly:
 
     records_per_minute=<int> ratio_vs_parse=<float>
@@ -29,6 +32,7 @@ contract (cc: examples/credit_card, rl: examples/recreational_lending).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -137,6 +141,63 @@ def _postgres_cpu_s() -> float | None:
     return total if seen else None
 
 
+class BackendSampler:
+    """CPU seconds of the PostgreSQL backends serving one database (their process title names it:
+    ``postgres: user dbname host(port) …``), sampled every ``interval`` s while the run goes, each
+    backend's last reading kept (a backend's final tenth of a second after its last sample is
+    missed: its connection is idle by then). Unlike ``_postgres_cpu_s`` (every postgres process),
+    other databases' work on a shared server is not counted. 0.0 when no backend is seen."""
+
+    def __init__(self, database: str, interval: float = 0.1) -> None:
+        self._needle = f" {database} "
+        self._interval = interval
+        self._seen: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        import psutil
+
+        for process in psutil.process_iter(["name", "cmdline"]):
+            if process.info["name"] != "postgres" or self._needle not in " ".join(process.info["cmdline"] or ()) + " ":
+                continue
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            self._seen[process.pid] = max(self._seen.get(process.pid, 0.0), times.user + times.system)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self._interval)
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(self._seen.values())
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _database_of(target_url: str) -> str | None:
+    """The database name of a PostgreSQL target URL (odbc: DATABASE=…, or postgresql://…/name)."""
+    import re
+    from urllib.parse import unquote, urlsplit
+
+    if target_url.startswith("odbc:"):
+        match = re.search(r"(?i)(?:^|;)\s*DATABASE=([^;]*)", target_url[len("odbc:"):])
+        return match.group(1).strip("{}") if match else None
+    if target_url.startswith(("postgresql:", "postgres:")):
+        return unquote(urlsplit(target_url).path.lstrip("/")) or None
+    return None
+
+
 def _summed_pss(processes) -> int:
     """The summed proportional set size (Linux's /proc/PID/smaps_rollup) of ``processes``; 0 where
     the kernel does not give it."""
@@ -210,12 +271,14 @@ def run_pipeline(label: str, source: Path, target_url: str, args, workdir: Path)
     if init.returncode != 0:
         raise SystemExit(f"init-db failed for {label}:\n{init.stderr[-2000:]}")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    server_before = _postgres_cpu_s() if target_url.startswith("odbc:") else None
+    server_before = _postgres_cpu_s() if target_url.startswith(("odbc:", "postgresql:")) else None
     started = time.perf_counter()
     with open(workdir / "migrate.log", "w") as log:
         process = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "migrate", "--config", str(config)],
                                    env=env, stdout=log, stderr=subprocess.STDOUT)
-        with TreeSampler(process.pid) as sampler:
+        database = _database_of(target_url)
+        backends = BackendSampler(database) if database else None
+        with TreeSampler(process.pid) as sampler, (backends or contextlib.nullcontext()):
             code = process.wait()
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -237,6 +300,8 @@ def run_pipeline(label: str, source: Path, target_url: str, args, workdir: Path)
         "peak_pss_mb": sampler.peak_pss_bytes / 2**20,
         "server_cpu_ms_per_record": (None if server_after is None
                                      else (server_after - server_before) * 1000 / max(ok + failed, 1)),
+        "backend_cpu_ms_per_record": (None if backends is None or not backends.cpu_s
+                                      else backends.cpu_s * 1000 / max(ok + failed, 1)),
         "rows_per_second": rows / seconds if seconds else 0.0,
     }
 
@@ -396,14 +461,27 @@ def main() -> None:
     run_dir = CACHE / f"run-{uuid.uuid4().hex[:8]}"
     results = [run_pipeline("xmlshred migrate -> SQLite", source, f"sqlite:///{run_dir / 'target.db'}",
                             args, run_dir / "sqlite")]
+    postgres = {}
     if args.pg_dsn:
-        # A fresh database each run: the DSN's own may hold these keys as done already (nothing to do).
-        name = f"xsbench_pg_{uuid.uuid4().hex[:6]}"
+        # Both PostgreSQL paths, each into a fresh database (the DSN's own may hold these keys as done
+        # already): odbc: through pyodbc/psqlODBC (INSERT … SELECT unnest), postgresql:// through
+        # psycopg (COPY … FROM STDIN), when the postgres extra is installed.
+        paths = [("pyodbc", "xmlshred migrate -> PostgreSQL (pyodbc)", lambda dsn: f"odbc:{dsn}")]
         try:
-            results.append(run_pipeline("xmlshred migrate -> PostgreSQL", source,
-                                        f"odbc:{_fresh_pg_database(args.pg_dsn, name)}", args, run_dir / "postgres"))
-        finally:
-            _drop_pg_database(args.pg_dsn, name)
+            import psycopg  # noqa: F401
+
+            paths.append(("psycopg", "xmlshred migrate -> PostgreSQL (psycopg COPY)", _pg_url))
+        except ImportError:
+            print("psycopg is not installed (pip install -e '.[postgres]'): the COPY path is not measured")
+        for key, label, url_of in paths:
+            name = f"xsbench_pg_{uuid.uuid4().hex[:6]}"
+            try:
+                result = run_pipeline(label, source, url_of(_fresh_pg_database(args.pg_dsn, name)), args,
+                                      run_dir / f"postgres-{key}")
+            finally:
+                _drop_pg_database(args.pg_dsn, name)
+            postgres[key] = result
+            results.append(result)
     baseline = run_baseline(source, SOURCE_TABLES[args.product])
     results.append(baseline)
     results.append(run_horizon_baseline(source, SOURCE_TABLES[args.product], CONTRACTS[args.product],
@@ -417,12 +495,20 @@ def main() -> None:
           + (f"; in the run, parse+map {mapped:.3f} CPU ms/record: mapper ratio "
              f"{mapped / horizon['parse_ms_per_record']:.2f}" if mapped and horizon["parse_ms_per_record"] else ""))
     ours = results[0]["records_per_minute"]
-    if args.pg_dsn and ours:
-        server = results[1].get("server_cpu_ms_per_record")
-        if server is not None:
-            print(f"PostgreSQL server CPU ms/record (the local postgres processes, beside the run's own "
-                  f"{results[1]['cpu_ms_per_record']:.2f}): {server:.2f}")
-        print(f"postgresql_vs_sqlite={results[1]['records_per_minute'] / ours:.2f}")
+    if postgres and ours:
+        for key, result in postgres.items():
+            server, own = result.get("server_cpu_ms_per_record"), result.get("backend_cpu_ms_per_record")
+            if server is not None:
+                print(f"PostgreSQL server CPU ms/record, {key}: the run's own backends "
+                      f"{'-' if own is None else f'{own:.3f}'}; every local postgres process (other "
+                      f"databases' work included) {server:.2f}; the run itself {result['cpu_ms_per_record']:.2f}")
+        if "pyodbc" in postgres:
+            print(f"postgresql_vs_sqlite={postgres['pyodbc']['records_per_minute'] / ours:.2f}")
+        if "psycopg" in postgres:
+            print(f"postgresql_copy_vs_sqlite={postgres['psycopg']['records_per_minute'] / ours:.2f}")
+        servers = [postgres[key].get("backend_cpu_ms_per_record") for key in ("pyodbc", "psycopg") if key in postgres]
+        if len(servers) == 2 and all(servers) and servers[0]:
+            print(f"server_cpu_copy_vs_pyodbc={servers[1] / servers[0]:.2f}")
     ratio = ours / baseline["records_per_minute"] if baseline["records_per_minute"] else 0.0
     print(f"records_per_minute={int(ours)} ratio_vs_parse={ratio:.2f}")
 
@@ -438,6 +524,18 @@ def _fresh_pg_database(dsn: str, name: str) -> str:
     admin.execute(f'CREATE DATABASE "{name}"')
     admin.close()
     return re.sub(r"(?i)DATABASE=[^;]*", f"DATABASE={name}", dsn)
+
+
+def _pg_url(dsn: str) -> str:
+    """The postgresql:// URL (libpq form, psycopg) of the database the ODBC ``dsn`` names."""
+    from urllib.parse import quote
+
+    values = {key.strip().upper(): value.strip().strip("{}")
+              for key, _, value in (part.partition("=") for part in dsn.split(";") if "=" in part)}
+    user, password = quote(values.get("UID", ""), safe=""), quote(values.get("PWD", ""), safe="")
+    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    port = f":{values['PORT']}" if values.get("PORT") else ""
+    return f"postgresql://{credentials}{values.get('SERVER', '127.0.0.1')}{port}/{quote(values.get('DATABASE', ''))}"
 
 
 def _drop_pg_database(dsn: str, name: str) -> None:

@@ -141,6 +141,18 @@ def document_of(doc):
     return doc.xml.encode(doc.encoding)
 
 
+def server_connection(url: str, autocommit: bool = True):
+    """A plain DB-API connection to a server target URL: ``odbc:`` through pyodbc, ``postgresql://``
+    through psycopg (statements without parameters read the same on both)."""
+    if url.startswith("odbc:"):
+        import pyodbc
+
+        return pyodbc.connect(url[len("odbc:"):], autocommit=autocommit)
+    import psycopg
+
+    return psycopg.connect(url, autocommit=autocommit)
+
+
 class TargetReader:
     """Reads a target's tables back with a plain connection (SQLite file or ODBC)."""
 
@@ -149,9 +161,7 @@ class TargetReader:
         if url.startswith("sqlite:///"):
             self.connection = sqlite3.connect(url[len("sqlite:///"):])
         else:
-            import pyodbc
-
-            self.connection = pyodbc.connect(url[len("odbc:"):], autocommit=True)
+            self.connection = server_connection(url)
 
     def name(self, schema, table: str) -> str:
         """The quoted, schema-qualified name of ``table`` on this target."""

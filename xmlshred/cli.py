@@ -1,4 +1,4 @@
-"""xmlshred command line: migrate, init-db, generate, validate-contract, report.
+"""xmlshred command line: migrate, init-db, generate, validate-contract, report, tune.
 
 Exit codes (this run's records only): 0 all succeeded, 3 finished with some
 failed records, 1 the run stopped on an error, 2 bad usage or configuration,
@@ -42,9 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="move every source record into the target, exactly once")
     _common(migrate)
-    migrate.add_argument("--source", help="sqlite:///path.db, odbc:<conn>, a folder or glob of .xml files, "
+    migrate.add_argument("--source", help="sqlite:///path.db, odbc:<conn>, postgresql://…, a folder or glob "
+                                          "of .xml files, "
                                           "or files:///absolute/folder (RFC 8089)")
-    migrate.add_argument("--target", help="sqlite:///path.db or odbc:<connection string>")
+    migrate.add_argument("--target", help="sqlite:///path.db, postgresql://user@host/dbname (psycopg) "
+                                          "or odbc:<connection string>")
     migrate.add_argument("--mappers", type=int, help="mapper actors (one worker process each)")
     migrate.add_argument("--max-in-flight", type=int, help="records out at most (credits)")
     migrate.add_argument("--flush-records", type=int, help="flush after this many records")
@@ -76,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     init_db = commands.add_parser("init-db", help="create the contract's tables and processing_log")
     _common(init_db)
-    init_db.add_argument("--target", help="sqlite:///path.db or odbc:<connection string>")
+    init_db.add_argument("--target", help="sqlite:///path.db, postgresql://user@host/dbname (psycopg) "
+                                          "or odbc:<connection string>")
 
     generate = commands.add_parser("generate", help="write a synthetic corpus")
     _common(generate)
@@ -119,6 +122,20 @@ def build_parser() -> argparse.ArgumentParser:
                                          "(default: [target] of the config)")
     report.add_argument("--run", help="run id (default: the target's latest); a dry run's would-fail list too")
     report.add_argument("--plot", type=Path, help="write a PNG chart: rate, failures by stage, flush p95")
+
+    tune = commands.add_parser("tune", help="find good [actors]/[flush] settings: real runs on a sample of the "
+                                            "source into a scratch target")
+    _common(tune)
+    tune.add_argument("--source", help="the documents to sample (default: [source] of the config)")
+    tune.add_argument("--target", help="where the scratch target goes: a SQLite target tunes into temporary "
+                                       "SQLite files; a server target into a scratch schema xmlshred_tune_<id> "
+                                       "of its database, dropped afterwards (default: [target])")
+    tune.add_argument("--sample", type=int, default=2000, metavar="N",
+                      help="records per trial run: the first N of the source (default 2,000, or all if fewer)")
+    tune.add_argument("--budget-s", type=float, default=120.0, metavar="S",
+                      help="seconds the search may take (default 120)")
+    tune.add_argument("--write", type=Path, metavar="PATH",
+                      help="put the recommended settings into this config file, comments and layout kept")
     _starting_point_commands(commands)
     return parser
 
@@ -363,6 +380,23 @@ def cmd_status(args) -> int:
     return run_status_command(settings)
 
 
+def cmd_tune(args) -> int:
+    from loguru import logger
+
+    from xmlshred.engine.tune import run_tune
+
+    settings = _load_settings(args)
+    if args.log_level is None:
+        from dataclasses import replace
+
+        settings = replace(settings, log=replace(settings.log, level="WARNING"))  # the trials' lines are noise here
+    _configure_logging(settings)
+    if args.sample < 1 or args.budget_s <= 0:
+        logger.error("--sample must be at least 1 and --budget-s positive")
+        return ExitCode.USAGE
+    return run_tune(settings, sample=args.sample, budget_s=args.budget_s, write=args.write)
+
+
 COMMANDS = {
     "init": cmd_init,
     "status": cmd_status,
@@ -372,6 +406,7 @@ COMMANDS = {
     "validate-contract": cmd_validate_contract,
     "report": cmd_report,
     "verify": cmd_verify,
+    "tune": cmd_tune,
 }
 
 

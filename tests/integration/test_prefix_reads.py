@@ -205,7 +205,8 @@ def test_every_local_source_maps_prefixes_exactly_as_whole_documents(tmp_path, c
     assert prefix_costs.bytes_read < 0.7 * whole_costs.bytes_read
 
 
-def test_postgres_source_maps_prefixes_exactly_as_whole_documents(pg_database, corpus):
+@pytest.mark.parametrize("path", ["odbc", "psycopg"])
+def test_postgres_source_maps_prefixes_exactly_as_whole_documents(pg_database, corpus, path):
     import pyodbc
 
     with pyodbc.connect(pg_database, autocommit=True) as setup:
@@ -215,7 +216,13 @@ def test_postgres_source_maps_prefixes_exactly_as_whole_documents(pg_database, c
                            [(key, value if isinstance(value, str) else value.decode("windows-1252"))
                             for key, value in sorted(corpus.items())])
         setup.execute("INSERT INTO app_xml VALUES (9999, NULL)")
-    spec = SourceSpec(f"odbc:{pg_database}", "app_xml", "app_xml", "app_id")
+    if path == "psycopg":  # the same table through a postgresql:// URL
+        pytest.importorskip("psycopg")
+        from tests.conftest import pg_url_of
+
+        spec = SourceSpec(pg_url_of(pg_database), "app_xml", "app_xml", "app_id")
+    else:
+        spec = SourceSpec(f"odbc:{pg_database}", "app_xml", "app_xml", "app_id")
     items = _items(sorted(corpus) + [9999, 424242])
     results, prefix_costs, _ = _compare_in_process(spec, items)
     assert prefix_costs.whole_reads < len(items) - 20

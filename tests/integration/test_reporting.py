@@ -413,8 +413,9 @@ def test_build_report_tables_runs_rates_and_failures():
     failures = [("parse", "not well-formed", 7), ("map", "bad date: app_base.birth_date", 2), ("parse", "too large", 1)]
     text = build_report(metrics, failures, run_id=None)
 
-    runs_part, rate_part, failures_part = text.strip().split("\n\n")
+    runs_part, rate_part, time_part, failures_part = text.strip().split("\n\n")
     assert runs_part.startswith("Runs (3)")
+    assert time_part.startswith("Where the time went")
     header = runs_part.splitlines()[1]
     for column in ("run", "started (UTC)", "duration", "ok", "failed", "records/min", "outcome"):
         assert column in header

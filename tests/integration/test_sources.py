@@ -46,10 +46,23 @@ def _odbc_source(dsn: str):
     return OdbcTableSource(dsn, "app_xml", "app_xml", "app_id")
 
 
-@pytest.fixture(params=["sqlite", "odbc-postgres"])
+def _psycopg_source(dsn: str):
+    """The same table, read through a postgresql:// URL (psycopg), as open_source builds it."""
+    pytest.importorskip("psycopg")
+    from tests.conftest import pg_url_of
+
+    _odbc_source(dsn)  # creates and fills the table
+    source = open_source(SourceSpec(pg_url_of(dsn), "app_xml", "app_xml", "app_id"))
+    assert source.dialect.client == "psycopg"
+    return source
+
+
+@pytest.fixture(params=["sqlite", "odbc-postgres", "psycopg-postgres"])
 def table_source(request, tmp_path):
     if request.param == "sqlite":
         source = _sqlite_source(tmp_path)
+    elif request.param == "psycopg-postgres":
+        source = _psycopg_source(request.getfixturevalue("pg_database"))
     else:
         source = _odbc_source(request.getfixturevalue("pg_database"))
     source.open()

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.helpers import read_summary, run_cli
+from tests.helpers import read_summary, run_cli, server_connection
 from tests.reliability.support import (
     file_text,
     make_corpus,
@@ -35,9 +35,7 @@ def _reject_one(target_url: str, schema) -> None:
         connection.commit()
         connection.close()
         return
-    import pyodbc
-
-    connection = pyodbc.connect(target_url[len("odbc:"):], autocommit=True)
+    connection = server_connection(target_url)
     connection.execute(f'ALTER TABLE "{schema.schema_name}"."app_base" '
                        f"ADD CONSTRAINT reject_one CHECK (app_id <> {REJECTED_KEY})")
     connection.close()

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from tests.conftest import pg_url_of
 from tests.helpers import PauseGate, run_cli
 from tests.reliability.support import (
     SMALL_FLUSHES,
@@ -28,9 +29,17 @@ OUTAGE_S = 4.0
 """How long the cluster stays down in the survivable outage (the retries cover ~13 s)."""
 
 
-def _setup(tmp_path, dsn: str, count: int, seed: int, **overrides):
+@pytest.fixture(params=["odbc", "psycopg"])
+def client(request) -> str:
+    """Each outage on both PostgreSQL paths: odbc: (pyodbc) and postgresql:// (psycopg)."""
+    if request.param == "psycopg":
+        pytest.importorskip("psycopg", reason="the postgres extra (psycopg) is not installed")
+    return request.param
+
+
+def _setup(tmp_path, dsn: str, count: int, seed: int, client: str = "odbc", **overrides):
     corpus = make_corpus(tmp_path, count, seed=seed, edge_share=0.03)
-    target_url = f"odbc:{dsn}"
+    target_url = pg_url_of(dsn) if client == "psycopg" else f"odbc:{dsn}"
     config = source_config(tmp_path, target_url, init_db=True, **SMALL_FLUSHES, **overrides)
     return target_url, config, corpus
 
@@ -77,8 +86,8 @@ def _terminate_backends(admin_dsn: str, database: str) -> int:
         admin.close()
 
 
-def test_terminated_sessions_are_retried_and_the_run_completes_once(tmp_path, pg_dsn, pg_outage_database):
-    target_url, config, corpus = _setup(tmp_path, pg_outage_database, RECORDS, 41)
+def test_terminated_sessions_are_retried_and_the_run_completes_once(tmp_path, pg_dsn, pg_outage_database, client):
+    target_url, config, corpus = _setup(tmp_path, pg_outage_database, RECORDS, 41, client)
     database = _database_of(pg_outage_database)
     gate = PauseGate(tmp_path / "pause", 0)
     run = CliRun("migrate", "--config", str(config), env=gate.env)
@@ -107,9 +116,9 @@ def test_terminated_sessions_are_retried_and_the_run_completes_once(tmp_path, pg
 
 
 def test_cluster_stopped_for_seconds_then_the_run_retries_and_completes(tmp_path, pg_cluster,
-                                                                         pg_outage_database):
+                                                                         pg_outage_database, client):
     target_url, config, corpus = _setup(
-        tmp_path, pg_outage_database, RECORDS, 42,
+        tmp_path, pg_outage_database, RECORDS, 42, client,
         target__connect_retries=8, target__retry_backoff_s=0.5, target__retry_backoff_max_s=2.0)
 
     def outage(run) -> float:
@@ -130,9 +139,9 @@ def test_cluster_stopped_for_seconds_then_the_run_retries_and_completes(tmp_path
 
 
 def test_retries_exhausted_stop_with_exit_1_then_a_rerun_completes_once(tmp_path, pg_cluster,
-                                                                         pg_outage_database):
+                                                                         pg_outage_database, client):
     target_url, config, corpus = _setup(
-        tmp_path, pg_outage_database, RECORDS, 43,
+        tmp_path, pg_outage_database, RECORDS, 43, client,
         target__connect_retries=1, target__retry_backoff_s=0.05, target__retry_backoff_max_s=0.05)
     run, code, _ = _into_an_outage(tmp_path, config, target_url, corpus.schema, pg_cluster)
     assert code == 1, f"exit {code}: {run.stderr[-3000:]}"

@@ -258,9 +258,11 @@ def test_unknown_command_line_setting(tmp_path):
         ('[log]\nlevel = "LOUD"\n', '[log] level: expected one of "TRACE", "DEBUG", "INFO"'),
         ('[log]\nprogress = "sometimes"\n', '[log] progress: expected one of "auto", "always", "never"'),
         ('[source]\nkey_column = ""\n', "[source] key_column: expected a non-empty string (got '')"),
-        ('[target]\nurl = "postgres://db/x"\n', "[target] url: unknown scheme 'postgres'"),
+        ('[target]\nurl = "mysql://db/x"\n', "[target] url: unknown scheme 'mysql'"),
+        ('[target]\nurl = "postgresql://db:54x2/x"\n', "[target] url: a PostgreSQL URL has port '54x2'"),
         ('[target]\nurl = "out/target.db"\n',
-         '[target] url: expected "sqlite:///path.db" or "odbc:<connection string>"'),
+         '[target] url: expected "sqlite:///path.db", "odbc:<connection string>" or '
+         '"postgresql://user@host/dbname"'),
         ('[target]\nurl = "sqlite://out.db"\n', "[target] url: sqlite: URLs take three slashes"),
         ('[source]\nencrypt = "maybe"\n', '[source] encrypt: expected true, false, "yes"'),
         ("[actors]\nmappers = [1, 2]\n", "[actors] mappers: expected an integer ≥ 1 (got [1, 2])"),

@@ -146,7 +146,7 @@ class ReporterActor(PipelineActor):
                 self.stats.add_flush(message, now)
                 self._draw_bar(now)
             case ReaderProgress():
-                self.stats.add_reader_progress(message)
+                self.stats.add_reader_progress(message, now)
                 self._draw_bar(now)
             case MapperLoad():
                 self.stats.add_mapper_load(message)

@@ -52,8 +52,9 @@ class Dialect:
     supports_schemas: bool
     """False: the contract's target_schema is ignored."""
     insert_strategy: str
-    """``multi_row_values`` (chunked VALUES lists), ``executemany`` (one row per execution) or
-    ``column_arrays`` (one array parameter per column, ``SELECT * FROM unnest(…)``)."""
+    """``multi_row_values`` (chunked VALUES lists), ``executemany`` (one row per execution),
+    ``column_arrays`` (one array parameter per column, ``SELECT * FROM unnest(…)``) or ``copy``
+    (``COPY … FROM STDIN``; upsert tables through a temporary staging table)."""
     create_schema: Callable[..., str] | None
     """Builder of the CREATE SCHEMA IF NOT EXISTS statement (None: no schemas)."""
     create_table: Callable[..., str]
@@ -88,3 +89,6 @@ class Dialect:
     """``f(text, 1, n)``: the first n characters of a text value, read by a source (None: not a server source)."""
     stored_length_function: str | None = None
     """``f(text)``: the stored size of a value in bytes (``DATALENGTH``: UTF-16 bytes for nvarchar)."""
+    client: str = "odbc"
+    """How a connection is opened: ``sqlite`` (sqlite3), ``odbc`` (pyodbc) or ``psycopg`` (psycopg 3,
+    ``postgresql://`` URLs; see ``db.pg``)."""

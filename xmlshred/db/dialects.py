@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 from xmlshred.db import sql, values
 from xmlshred.db.dialect import Dialect
-from xmlshred.db.errors import TargetError, classify_sqlite_error, odbc_classifier
+from xmlshred.db.errors import TargetError, classify_psycopg_error, classify_sqlite_error, odbc_classifier
 
 MSSQL_TRANSIENT_NATIVE_CODES = frozenset({1205})  # chosen as deadlock victim
 
@@ -43,6 +43,7 @@ SQLITE = Dialect(
     row_values=values.text_rows,
     classify_error=classify_sqlite_error,
     begin_sql="BEGIN IMMEDIATE",
+    client="sqlite",
 )
 
 POSTGRESQL = Dialect(
@@ -80,6 +81,18 @@ POSTGRESQL = Dialect(
     substring_function="substr",
     stored_length_function="octet_length",
 )
+
+POSTGRESQL_COPY = replace(
+    POSTGRESQL,
+    # postgresql:// URLs (psycopg 3): the same database, reached without ODBC. Rows go by
+    # COPY … FROM STDIN (text format: the rows are already canonical text); a skip/update
+    # table's rows are copied into a temporary staging table and upserted from there.
+    insert_strategy="copy",
+    classify_error=classify_psycopg_error,
+    client="psycopg",
+)
+"""PostgreSQL through psycopg (``postgresql://`` URLs); ``POSTGRESQL`` is the psqlODBC one.
+Same name (``postgresql``): the rows the workers make are the same."""
 
 MSSQL = Dialect(
     name="mssql",

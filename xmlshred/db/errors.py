@@ -114,7 +114,11 @@ _PYODBC_NATIVE = re.compile(r"\((-?\d+)\) \(SQL\w+\)\s*$")
 
 
 def odbc_sqlstate(exc: BaseException) -> str | None:
-    """The SQLSTATE pyodbc puts first in an exception's args."""
+    """The SQLSTATE of a driver exception: psycopg's ``sqlstate`` attribute, or the one pyodbc
+    puts first in an exception's args."""
+    state = getattr(exc, "sqlstate", None)
+    if isinstance(state, str) and len(state) == 5:
+        return state
     args = getattr(exc, "args", ())
     if args and isinstance(args[0], str) and len(args[0]) == 5:
         return args[0]
@@ -142,3 +146,25 @@ def odbc_classifier(transient_native_codes: frozenset[int]) -> Callable[[BaseExc
             return DataTargetError
         return classify_sqlstate(odbc_sqlstate(exc), odbc_native_code(exc), transient_native_codes)
     return classify
+
+
+def classify_psycopg_error(exc: BaseException) -> type[TargetError]:
+    """psycopg 3 (``postgresql://`` targets): by the server's SQLSTATE (``exc.sqlstate``).
+
+    Errors psycopg raises itself carry no SQLSTATE; they are sorted by class:
+    ``OperationalError`` (the connection broke, the server went away) is transient,
+    ``DataError`` (a value it cannot send, e.g. a NUL character in text) is the data's.
+    psycopg is imported only here, and only a psycopg connection raises its errors.
+    """
+    if isinstance(exc, OverflowError):
+        return DataTargetError
+    state = getattr(exc, "sqlstate", None)
+    if state:
+        return classify_sqlstate(state)
+    import psycopg
+
+    if isinstance(exc, psycopg.OperationalError):
+        return TransientTargetError
+    if isinstance(exc, psycopg.DataError):
+        return DataTargetError
+    return TargetError

@@ -8,10 +8,13 @@ _SECRET_PATTERN = re.compile(
     r"(?i)\b(PWD|PASSWORD)(\s*=\s*)(\{(?:[^}]|\}\})*\}?|\*\*\*(?=$|[;:,)\s])|[^;]*)"
 )
 _URL_PASSWORD = re.compile(r"(?i)(\w+://[^:/@\s]+:)([^@\s]+)(@)")
+_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)([^&\s]*)")
+"""libpq URIs may carry the password as a query parameter: ``postgresql://h/db?password=…``."""
 
 
 def mask_secrets(text: str) -> str:
-    """``text`` with every ``PWD=``/``Password=`` value (braced or not) and URL password as ``***``.
+    """``text`` with every ``PWD=``/``Password=`` value (braced or not) and URL password
+    (``user:…@`` or ``?password=…``) as ``***``.
 
     Idempotent: a value already masked (``PWD=***`` then the end, ``;``, ``:``, a comma or a
     space) stays as it is, so masking a message that quotes a masked string keeps the rest.
@@ -19,4 +22,5 @@ def mask_secrets(text: str) -> str:
     if not text:
         return text
     text = _SECRET_PATTERN.sub(lambda match: f"{match.group(1)}{match.group(2)}***", text)
-    return _URL_PASSWORD.sub(r"\1***\3", text)
+    text = _URL_PASSWORD.sub(r"\1***\3", text)
+    return _QUERY_PASSWORD.sub(r"\1***", text)

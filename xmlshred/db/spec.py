@@ -15,10 +15,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from xmlshred.db.dialects import DIALECTS, SQLITE, Dialect, OdbcDriver, identify_driver
+from xmlshred.db.dialects import DIALECTS, POSTGRESQL_COPY, SQLITE, Dialect, OdbcDriver, identify_driver
 from xmlshred.db.errors import TargetError
 from xmlshred.db.secrets import mask_secrets
-from xmlshred.db.urls import UrlError, sqlite_url_path
+from xmlshred.db.urls import UrlError, is_postgres_url, postgres_url, sqlite_url_path
 
 # ---------------------------------------------------------------- connection strings
 
@@ -213,7 +213,8 @@ class TargetSpec:
     path: Path | None = None
     """SQLite file (SQLite only)."""
     connection_string: str | None = field(default=None, repr=False)
-    """ODBC connection string (ODBC only); holds the password: never log it unmasked."""
+    """ODBC connection string (ODBC), or the libpq URI (``postgresql://``, psycopg); may hold the
+    password: never log it unmasked."""
     login_timeout_s: int = 15
     """Seconds a connect may take before it fails."""
     busy_timeout_s: float = 30.0
@@ -222,6 +223,9 @@ class TargetSpec:
     """SQL Server: the target's identity_insert columns are real IDENTITY columns, so
     writes switch ``IDENTITY_INSERT`` on for them. False (default) because
     ``init-db`` creates plain columns, where IDENTITY_INSERT would fail."""
+    password: str | None = field(default=None, repr=False)
+    """psycopg only: ``[target] password`` (or its ``password_env``) for a ``postgresql://`` URL
+    that carries none; libpq's ``PGPASSWORD`` and ``~/.pgpass`` work too."""
 
     @property
     def description(self) -> str:
@@ -233,6 +237,8 @@ class TargetSpec:
         """
         if self.path is not None:
             return f"{self.dialect.name}:{os.path.abspath(self.path)}"
+        if self.dialect.client == "psycopg":
+            return mask_secrets(self.connection_string or "")  # the URL names its dialect itself
         return f"{self.dialect.name}:{mask_secrets(self.connection_string or '')}"
 
     @property
@@ -240,6 +246,8 @@ class TargetSpec:
         """A ``--target`` value that names this target (password masked: give it in the environment)."""
         if self.path is not None:
             return f"sqlite:///{os.path.abspath(self.path)}"
+        if self.dialect.client == "psycopg":
+            return mask_secrets(self.connection_string or "")
         return f"odbc:{mask_secrets(self.connection_string or '')}"
 
     def __repr__(self) -> str:
@@ -267,9 +275,42 @@ def parse_target_url(url: str, odbc_settings: OdbcSettings | Mapping[str, Any] |
         where = odbc_location(url[len("odbc:"):], odbc_settings, role="target", environ=environ)
         return TargetSpec(dialect=where.dialect, connection_string=where.connection_string,
                           login_timeout_s=where.login_timeout_s, identity_columns=identity_columns)
+    if is_postgres_url(url):
+        return postgres_spec(url, odbc_settings, environ=environ)
     raise TargetError(
-        f"target url {mask_secrets(url)!r} has an unknown scheme; use sqlite:///path.db or odbc:DRIVER={{…}};…"
+        f"target url {mask_secrets(url)!r} has an unknown scheme; use sqlite:///path.db, "
+        "postgresql://user@host/dbname or odbc:DRIVER={…};…"
     )
+
+
+def postgres_spec(url: str, odbc_settings: OdbcSettings | None = None, *,
+                  environ: Mapping[str, str] | None = None) -> TargetSpec:
+    """A TargetSpec for a libpq URI (``postgresql://user@host:port/dbname?…``), connected through
+    psycopg (``db.pg``). Of the ``[target]`` pieces only ``password``/``password_env`` (when the URL
+    has no password) and ``timeout`` apply; the others belong in the URL, and setting them is an
+    error naming them (a silent mix of two places would connect somewhere unexpected)."""
+    try:
+        postgres_url(url)
+    except UrlError as exc:
+        raise TargetError(f"target url {mask_secrets(url)!r}: {exc}") from None
+    password = None
+    timeout = 15
+    if odbc_settings is not None:
+        stray = [name for name in ("driver", "server", "port", "database", "username")
+                 if getattr(odbc_settings, name) not in (None, "")]
+        if stray:
+            raise TargetError(
+                f"[target] {', '.join(stray)} cannot complete a postgresql:// URL; write them in the URL "
+                "(postgresql://user@host:port/dbname) and leave them unset")
+        environ = os.environ if environ is None else environ
+        password = odbc_settings.password
+        if password is None and odbc_settings.password_env:
+            password = environ.get(odbc_settings.password_env)
+        if odbc_settings.timeout is not None:
+            timeout = int(odbc_settings.timeout)
+    if password is not None and mask_secrets(url) != url:
+        password = None  # the URL's own password wins
+    return TargetSpec(dialect=POSTGRESQL_COPY, connection_string=url, login_timeout_s=timeout, password=password)
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,6 +153,30 @@ def insert_select(dialect: Dialect, ref: str, columns: Sequence[str], source: st
     return f"INSERT INTO {ref} ({column_list(dialect, columns)}) {source}"
 
 
+def copy_from_stdin(dialect: Dialect, ref: str, columns: Sequence[str]) -> str:
+    """``COPY ref (columns) FROM STDIN``: rows streamed in COPY's text format (PostgreSQL)."""
+    return f"COPY {ref} ({column_list(dialect, columns)}) FROM STDIN"
+
+
+def stage_name(ref: str) -> str:
+    """The temporary staging table of the table ``ref`` (a quoted reference): ``xmlshred_stage_<hash>``,
+    a plain identifier of fixed length whatever the table's name and schema."""
+    return "xmlshred_stage_" + format(zlib.crc32(ref.encode()), "08x")
+
+
+def create_stage(dialect: Dialect, stage: str, ref: str) -> str:
+    """``CREATE TEMP TABLE IF NOT EXISTS stage (LIKE ref INCLUDING DEFAULTS) ON COMMIT DELETE ROWS``:
+    a session's staging table with the target table's columns, types and NOT NULLs (so a value the
+    table refuses is refused by the COPY into it, SQLSTATE 22*/23*), emptied at every commit."""
+    return (f"CREATE TEMP TABLE IF NOT EXISTS {quote(dialect, stage, 'table')} "
+            f"(LIKE {ref} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+
+
+def stage_source(dialect: Dialect, stage: str, columns: Sequence[str]) -> str:
+    """``SELECT columns FROM stage``: the staged rows as an upsert's row source."""
+    return f"SELECT {column_list(dialect, columns)} FROM {quote(dialect, stage, 'table')}"
+
+
 def _update_columns(columns: Sequence[str], keys: Sequence[str]) -> list[str]:
     return [name for name in columns if name not in keys]
 

@@ -3,6 +3,8 @@
 * ``sqlite:///relative/path.db`` and ``sqlite:////absolute/path.db`` (as in
   SQLAlchemy: the part after ``sqlite:///`` is the path);
 * ``odbc:<connection string>`` (``db.spec`` reads the connection string);
+* ``postgresql://user@host:port/dbname?param=value`` (or ``postgres://``), libpq's URI
+  form, connected through psycopg 3 (the ``postgres`` extra), see ``postgres_url``;
 * ``file:`` / ``files:`` URLs as RFC 8089 writes them, see below;
 * a plain path (no scheme): a folder or glob of documents, or a SQLite file
   when it ends in ``.db``/``.sqlite``/``.sqlite3`` (sources and ``generate``).
@@ -86,11 +88,46 @@ def sqlite_url_path(url: str) -> str:
     return url[len(prefix):]
 
 
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+"""libpq's URI schemes (``postgresql://…`` and ``postgres://…``)."""
+
+
+def is_postgres_url(url: str) -> bool:
+    """Whether ``url`` is a libpq URI (``postgresql://`` or ``postgres://``)."""
+    return url_scheme(url) in POSTGRES_SCHEMES and url.split(":", 1)[1].startswith("//")
+
+
+def postgres_url(url: str) -> str:
+    """``url`` checked as a libpq URI (``postgresql://[user[:password]@][host][:port][/dbname][?k=v&…]``).
+
+    libpq itself reads the URI (so every parameter it knows works, e.g. ``sslmode``,
+    ``application_name``, several hosts); this checks only what would otherwise fail
+    late or obscurely: the scheme, the ``//``, and a port that is not a number.
+    Raises UrlError (password masked by the caller's masker) otherwise.
+    """
+    scheme = url_scheme(url)
+    if scheme not in POSTGRES_SCHEMES or not url.split(":", 1)[1].startswith("//"):
+        raise UrlError(
+            "a PostgreSQL URL is written postgresql://user@host:port/dbname (libpq's form); "
+            "postgresql:relative or postgresql:/path are not URLs libpq reads"
+        )
+    rest = url.split("//", 1)[1]
+    authority = rest.split("/", 1)[0].split("?", 1)[0]
+    hosts = authority.rsplit("@", 1)[-1]
+    for host in hosts.split(","):
+        if host.startswith("["):  # [IPv6]:port
+            host = host.partition("]")[2]
+        _, colon, port = host.rpartition(":") if ":" in host else ("", "", "")
+        if colon and port and not port.isdigit():
+            raise UrlError(f"a PostgreSQL URL has port {port!r}, which is not a number; write host:5432")
+    return url
+
+
 def locate(url: str) -> tuple[str, str]:
     """Where a source or a ``generate`` destination is: ``(kind, where)``.
 
     ``("sqlite", path)`` for a ``sqlite:`` URL or a plain path ending in a SQLite
-    suffix, ``("odbc", connection string)``, ``("files", path or glob)`` for a
+    suffix, ``("odbc", connection string)``, ``("postgresql", url)`` for a libpq URI, ``("files", path or glob)`` for a
     ``files:`` URL or any other plain path. Raises UrlError (FileUrlError for a
     file URL RFC 8089 does not allow) for anything else.
     """
@@ -101,10 +138,12 @@ def locate(url: str) -> tuple[str, str]:
         return "odbc", url[len("odbc:"):]
     if scheme in ("file", "files"):
         return "files", file_url_path(url)
+    if scheme in POSTGRES_SCHEMES:
+        return "postgresql", postgres_url(url)
     if scheme is not None and "://" in url:
         raise UrlError(
             f"{url!r}: scheme {scheme!r} is not supported; use sqlite:///path.db, odbc:<connection string>, "
-            "a folder path or files:///absolute/folder"
+            "postgresql://user@host/dbname, a folder path or files:///absolute/folder"
         )
     if url.lower().endswith(SQLITE_SUFFIXES):
         return "sqlite", url

@@ -134,7 +134,7 @@ def parse_destination(out: str) -> tuple[str, Path]:
         kind, where = locate(out)
     except UrlError as exc:
         raise GeneratorError(f"destination {exc}") from None
-    if kind == "odbc":
+    if kind in ("odbc", "postgresql"):
         raise GeneratorError(f"destination {out!r}: use sqlite:///file.db, files:///folder or a folder path")
     return kind, Path(where)
 

@@ -7,8 +7,8 @@ Three panels sharing a wall-clock (UTC) x axis:
    so single flushes do not make a saw-tooth, with the run's overall rate as
    a dashed line;
 2. failed records per time bin, stacked by stage;
-3. flush latency p95 (per progress interval, or the run's p95 when there are
-   no intervals).
+3. flush latency p95: each progress interval's (marked points) and the whole
+   run's (a dashed line).
 
 The counts come from the run's progress intervals in metrics.jsonl when there
 are at least ``MIN_INTERVALS`` of them, otherwise from the run's
@@ -55,6 +55,8 @@ class ChartData:
     window: int = 1
     """Steps (flushes or intervals) each rate point is averaged over."""
     dry_run: bool = False
+    run_p95: float | None = None
+    """The whole run's flush p95 ms (the summary's), drawn across the panel beside the intervals' points."""
 
 
 def _time(text: Any) -> datetime | None:
@@ -112,6 +114,18 @@ def _rates(points: list[tuple[datetime, float]], window: int) -> list[tuple[date
     return out
 
 
+def _work_steps(cumulative: list[tuple[datetime, float]]) -> list[tuple[datetime, float]]:
+    """``cumulative`` without its tail after the last commit: the run's end (the summary's
+    ``finished_at``) comes after its last flush or progress interval by the time it takes to drain
+    and stop, in which nothing is settled. That tail is not an interval of work; a rate over it
+    read as a collapse to 0 at the last point. Each remaining step's rate is its records over its
+    own real length (the overall rate still counts the whole run)."""
+    end = len(cumulative)
+    while end > 2 and cumulative[end - 1][1] == cumulative[end - 2][1]:
+        end -= 1
+    return cumulative[:end]
+
+
 def chart_data(run, log_rows: list[tuple] | None) -> ChartData:
     """The chart's series for ``run`` (a ``report.RunRecords``) and its processing_log rows.
 
@@ -153,7 +167,7 @@ def chart_data(run, log_rows: list[tuple] | None) -> ChartData:
             "start and finish times and no processing_log rows of this run (lower [log] report_every_s)")
     # Smoothed over about a sixth of the run's steps (at least 1, at most 10).
     window = max(1, min(10, round((len(cumulative) - 1) / 6)))
-    rate_points = _rates(cumulative, window)
+    rate_points = _rates(_work_steps(cumulative), window)
     end = cumulative[-1][0]
     edges = _edges(started, end, len(cumulative))
     total_s = max((end - started).total_seconds(), 1e-3)
@@ -178,14 +192,48 @@ def chart_data(run, log_rows: list[tuple] | None) -> ChartData:
             failures[f"{stage} (whole run)"][-1] += int(count)
 
     p95 = [(_time(i["ts"]), float(i["flush_p95_ms"])) for i in intervals if i.get("flush_p95_ms") is not None]
-    if not p95 and summary.get("flush_p95_ms") is not None:
-        p95 = [(started, float(summary["flush_p95_ms"])), (end, float(summary["flush_p95_ms"]))]
+    run_p95 = float(summary["flush_p95_ms"]) if summary.get("flush_p95_ms") is not None else None
     return ChartData(run.run_id, source, edges, rate_points, overall, dict(failures), p95, window,
-                     dry_run=bool(summary.get("dry_run") or any(i.get("dry_run") for i in intervals)))
+                     dry_run=bool(summary.get("dry_run") or any(i.get("dry_run") for i in intervals)),
+                     run_p95=run_p95)
+
+
+def _draw_latency(lat_ax, data: ChartData) -> None:
+    """The flush p95 panel: each progress interval's p95 as a marked point (so one interval, or
+    intervals apart, still show: a line of one point draws nothing), joined when there are
+    several; and the whole run's p95 as a dashed line across the run."""
+    drawn = False
+    if data.p95:
+        lat_ax.plot([t.replace(tzinfo=None) for t, _ in data.p95], [v for _, v in data.p95],
+                    color="tab:red", marker="o", markersize=4, linestyle="-",
+                    label="p95 of each interval's flushes")
+        drawn = True
+    if data.run_p95 is not None:
+        ends = [data.edges[0].replace(tzinfo=None), data.edges[-1].replace(tzinfo=None)]
+        lat_ax.plot(ends, [data.run_p95, data.run_p95], color="tab:red", linestyle="--", alpha=0.6,
+                    label=f"p95 of the whole run's flushes ({data.run_p95:,.0f} ms)")
+        drawn = True
+    if drawn:
+        lat_ax.legend(loc="lower right", fontsize=8)
+    else:
+        lat_ax.text(0.5, 0.5, "no flush timings", transform=lat_ax.transAxes, ha="center", va="center",
+                    color="gray")
 
 
 def draw_chart(data: ChartData, path: str | Path, target: str | None = None) -> Path:
     """Write ``data`` as a PNG; ReportError when matplotlib is missing or the file cannot be written."""
+    figure = build_figure(data, target)
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, format="png")
+    except OSError as exc:
+        raise ReportError(f"cannot write the chart to {path}: {exc}") from exc
+    return path
+
+
+def build_figure(data: ChartData, target: str | None = None):
+    """The chart as a matplotlib Figure (Agg canvas, no pyplot); ReportError without matplotlib."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
@@ -224,13 +272,7 @@ def draw_chart(data: ChartData, path: str | Path, target: str | None = None) -> 
     fail_ax.set_ylabel("failed records\nby stage")
     fail_ax.grid(True, alpha=0.3)
 
-    if data.p95:
-        per_interval = "intervals" in data.source
-        lat_ax.plot([t.replace(tzinfo=None) for t, _ in data.p95], [v for _, v in data.p95],
-                    color="tab:red", marker="o" if per_interval else None, markersize=3,
-                    linestyle="-" if per_interval else "--",
-                    label="p95 of each interval's flushes" if per_interval else "p95 of the whole run's flushes")
-        lat_ax.legend(loc="lower right", fontsize=8)
+    _draw_latency(lat_ax, data)
     lat_ax.set_ylabel("flush p95\nms")
     lat_ax.set_ylim(bottom=0)
     lat_ax.grid(True, alpha=0.3)
@@ -242,10 +284,4 @@ def draw_chart(data: ChartData, path: str | Path, target: str | None = None) -> 
     figure.suptitle(title + (f"\n{target}" if target else ""), fontsize=10)
     rate_ax.set_title(f"from {data.source}", fontsize=8, loc="right", color="gray")
     figure.tight_layout()
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, format="png")
-    except OSError as exc:
-        raise ReportError(f"cannot write the chart to {path}: {exc}") from exc
-    return path
+    return figure

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from xmlshred.reporting.bottleneck import bottleneck_section
 from xmlshred.reporting.errors import ReportError
 from xmlshred.reporting.stats import format_duration
 
@@ -174,6 +175,7 @@ def build_report(
     sections = [
         _runs_table(runs),
         _rate_section(chosen),
+        bottleneck_section(chosen.run_id, chosen.summary),
         _failures_section(chosen, log_failures),
     ]
     return "\n\n".join(sections) + "\n"

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from xmlshred.messages import FlushReport, MapperLoad, ReaderProgress, WorkerReplaced
+from xmlshred.reporting.bottleneck import stage_times, verdict, verdict_clause
 from xmlshred.vocab.quality import totals_by_kind
 
 LATENCY_SAMPLE_SIZE = 10_000
@@ -100,6 +101,12 @@ class RunStats:
         self._sampler = random.Random(0)
         # (arrival time, records ok, flush seconds) of the flushes inside the recent window.
         self._recent_flushes: deque[tuple[float, int, float]] = deque()
+        self.flush_seconds = 0.0
+        """Wall seconds of every flush (the InsertActor's busy time: its CPU and the database wait)."""
+        self.first_sent_at: float | None = None
+        """When the reader had sent its first batch (monotonic), if told."""
+        self.last_flush_at: float | None = None
+        """When the last flush was counted (monotonic)."""
 
         self.busy_seconds_by_mapper: dict[int, float] = {}
         self.mapped_records = 0
@@ -143,6 +150,8 @@ class RunStats:
         if unexplained > 0:
             self.failures_by_stage["unknown"] += unexplained
         self._sample_latency(report.seconds)
+        self.flush_seconds += report.seconds
+        self.last_flush_at = now
         self._recent_flushes.append((now, report.records_ok, report.seconds))
         self._forget_before(now - self.recent_window_s)
 
@@ -158,8 +167,11 @@ class RunStats:
         self.bytes_read += load.bytes_read
         self.whole_reads += load.whole_reads
 
-    def add_reader_progress(self, progress: ReaderProgress) -> None:
-        """Take the reader's latest counters (they are totals, not increments)."""
+    def add_reader_progress(self, progress: ReaderProgress, now: float | None = None) -> None:
+        """Take the reader's latest counters (they are totals, not increments); ``now``: when they
+        arrived (the first batch sent starts the run's active window, see ``bottleneck``)."""
+        if progress.sent and self.first_sent_at is None and now is not None:
+            self.first_sent_at = now
         self.sent = progress.sent
         self.in_flight = progress.in_flight
         self.skipped_done = progress.skipped_done
@@ -359,7 +371,27 @@ class RunStats:
             "quality_by_kind": totals_by_kind(self.quality),
             "rejects": self.rejects,
             "skipped_rejects": self.skipped_rejects,
+            **self.bottleneck(now, actor_cpu_s or {}),
         }
+
+    def bottleneck(self, now: float, actor_cpu_s: dict[str, float]) -> dict[str, Any]:
+        """``time_by_stage``, ``busy`` and the ``verdict`` (reporting.bottleneck) of the run so far."""
+        worker_other = max(self.worker_cpu_s - self.read_cpu_s - self.map_cpu_s, 0.0)
+        read = self.read_cpu_s + actor_cpu_s.get("reader", 0.0)
+        transfer = worker_other + sum(cpu for actor, cpu in actor_cpu_s.items() if actor.startswith("mapper-"))
+        # Busy shares over the run's active window, from its first batch sent to its last commit:
+        # start-up (checks, lease, workers) and stopping are nobody's stage.
+        active = self.seconds(now)
+        if self.first_sent_at is not None and self.last_flush_at is not None \
+                and self.last_flush_at > self.first_sent_at:
+            active = self.last_flush_at - self.first_sent_at
+        figures = stage_times(
+            seconds=active, mappers=self.mappers,
+            records=self.records_ok + self.records_failed - self.resumed,
+            mapper_busy_s=sum(self.busy_seconds_by_mapper.values()), flush_s=self.flush_seconds,
+            read_cpu_s=read, transfer_cpu_s=transfer, map_cpu_s=self.map_cpu_s,
+            insert_cpu_s=actor_cpu_s.get("insert", 0.0))
+        return {**figures, "verdict": verdict(figures["busy"], self.mappers)}
 
 
 def format_duration(seconds: float) -> str:
@@ -391,6 +423,7 @@ def summary_line(summary: dict[str, Any]) -> str:
         f"| failures by stage: {by_stage or 'none'} "
         f"| flushes {summary['flushes']:,} | workers replaced {summary['workers_replaced']}"
         + _quality_clause(summary) + _costs_clause(summary)
+        + verdict_clause(summary)
     )
 
 

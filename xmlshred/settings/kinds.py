@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from xmlshred.db.urls import FileUrlError, UrlError, file_url_path, sqlite_url_path, url_scheme
+from xmlshred.db.urls import FileUrlError, UrlError, file_url_path, postgres_url, sqlite_url_path, url_scheme
 from xmlshred.vocab.errors import TerminalError
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
@@ -294,6 +294,7 @@ class Url(Kind):
             "sqlite": '"sqlite:///path.db"',
             "odbc": '"odbc:<connection string>"',
             "files": '"files:///absolute/folder"',
+            "postgresql": '"postgresql://user@host/dbname"',
         }
         listed = [forms[s] for s in self.schemes]
         if self.plain_path:
@@ -311,6 +312,8 @@ class Url(Kind):
             raise Invalid(f"expected {self.description}")
         if scheme == "file" and "files" in self.schemes:
             scheme = "files"  # RFC 8089's own spelling
+        if scheme == "postgres" and "postgresql" in self.schemes:
+            scheme = "postgresql"  # libpq reads both spellings
         if scheme not in self.schemes:
             raise Invalid(f"unknown scheme {scheme!r}: expected {self.description}")
         if scheme == "files":
@@ -328,6 +331,11 @@ class Url(Kind):
                     '"sqlite:////absolute/path"'
                 ) from None
             return "sqlite:///" + path  # the scheme as the consumers match it (lower case)
+        if scheme == "postgresql":
+            try:
+                return postgres_url(url)
+            except UrlError as exc:
+                raise Invalid(str(exc)) from None
         return scheme + url[len(scheme):]
 
 

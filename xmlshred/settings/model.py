@@ -141,9 +141,9 @@ class SourceSettings(_HasOdbc, _Section):
 
     url: str = _key(
         "examples/sample",
-        Url(("files", "sqlite", "odbc"), plain_path=True),
-        'documents: a folder path or glob, "files:///absolute/folder", "sqlite:///db.sqlite" '
-        'or "odbc:<connection string>"',
+        Url(("files", "sqlite", "odbc", "postgresql"), plain_path=True),
+        'documents: a folder path or glob, "files:///absolute/folder", "sqlite:///db.sqlite", '
+        '"postgresql://user@host/dbname" or "odbc:<connection string>"',
         resolve="url", shipped=True,
     )
     table: str = _key("", Text(), 'table holding the documents; "" = the contract\'s source_table')
@@ -161,8 +161,9 @@ class TargetSettings(_HasOdbc, _Section):
 
     url: str = _key(
         "sqlite:///out/target.db",
-        Url(("sqlite", "odbc")),
-        'rows go to "sqlite:///file.db" or "odbc:<connection string>" (pieces below fill in the rest)',
+        Url(("sqlite", "odbc", "postgresql")),
+        'rows go to "sqlite:///file.db", "postgresql://user@host/dbname" (psycopg: pip install '
+        '\'xmlshred[postgres]\') or "odbc:<connection string>" (pieces below fill in the rest)',
         resolve="url",
     )
     connect_retries: int = _key(5, Integer(0), "reconnect attempts after a transient error before the run stops")

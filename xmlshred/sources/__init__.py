@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xmlshred.db.spec import OdbcSettings
-from xmlshred.db.urls import SQLITE_SUFFIXES, FileUrlError, UrlError, locate
+from xmlshred.db.urls import SQLITE_SUFFIXES, FileUrlError, UrlError, is_postgres_url, locate
 from xmlshred.sources.errors import SourceError, SourceMissing
 from xmlshred.sources.types import SourceDocument, SourceItem, SourcePrefix
 
@@ -21,7 +21,8 @@ class SourceSpec:
     """Which source to read, with names already defaulted from the contract."""
 
     url: str
-    """``sqlite:///path.db``, ``odbc:<connection string>``, ``files:///abs/folder`` (RFC 8089) or a plain path."""
+    """``sqlite:///path.db``, ``odbc:<connection string>``, ``postgresql://user@host/dbname`` (psycopg),
+    ``files:///abs/folder`` (RFC 8089) or a plain path."""
     table: str
     """Table holding the documents (table sources)."""
     column: str
@@ -37,7 +38,8 @@ class SourceSpec:
     @property
     def keyed(self) -> bool:
         """True when the source knows each record's key before its XML is read."""
-        return self.url.startswith(("sqlite:", "odbc:")) or self.url.lower().endswith(SQLITE_SUFFIXES)
+        return (self.url.startswith(("sqlite:", "odbc:")) or is_postgres_url(self.url)
+                or self.url.lower().endswith(SQLITE_SUFFIXES))
 
 
 def open_source(spec: SourceSpec):
@@ -63,6 +65,15 @@ def open_source(spec: SourceSpec):
             raise SourceError(f"[source] {exc}") from exc
         return OdbcTableSource(location.connection_string, spec.table, spec.column, spec.key_column,
                                login_timeout_s=location.login_timeout_s, dialect_name=location.dialect.name)
+    if kind == "postgresql":
+        # A PostgreSQL table read through psycopg (postgresql:// URLs); the same reads as odbc:.
+        from xmlshred.db.dialects import POSTGRESQL_COPY
+        from xmlshred.sources.odbc_table import OdbcTableSource
+
+        timeout = spec.odbc.timeout if spec.odbc is not None and spec.odbc.timeout is not None else 15
+        password = spec.odbc.password if spec.odbc is not None else None
+        return OdbcTableSource(where, spec.table, spec.column, spec.key_column, login_timeout_s=timeout,
+                               dialect=POSTGRESQL_COPY, password=password)
     from xmlshred.sources.files import FileSource
 
     return FileSource(where, spec.files)

@@ -1,4 +1,5 @@
-"""A table of XML documents on a server database (SQL Server, PostgreSQL) via ODBC.
+"""A table of XML documents on a server database (SQL Server, PostgreSQL) via ODBC, or PostgreSQL
+through psycopg (``postgresql://`` URLs, the same statements).
 
 The table has an integer key column and a text column holding the XML
 (SQL Server ``nvarchar(max)``/``varchar(max)``, PostgreSQL ``text``). Keys are
@@ -14,7 +15,8 @@ target dialect record of the connection string's DRIVER.
 from __future__ import annotations
 
 from xmlshred.db import sql
-from xmlshred.db.errors import TargetError
+from xmlshred.db.dialect import Dialect
+from xmlshred.db.errors import TargetError, odbc_sqlstate
 from xmlshred.db.secrets import mask_secrets
 from xmlshred.db.spec import odbc_driver
 from xmlshred.sources.errors import SourceError
@@ -38,13 +40,16 @@ class OdbcTableSource:
 
     def __init__(self, connection_string: str, table: str, column: str, key_column: str, *,
                  schema_name: str | None = None, login_timeout_s: int = 15,
-                 dialect_name: str | None = None) -> None:
+                 dialect_name: str | None = None, dialect: Dialect | None = None,
+                 password: str | None = None) -> None:
         self.table = table
         self._connection_string = connection_string
         self._login_timeout_s = login_timeout_s
+        self._password = password
         self._connection = None
         try:
-            self.dialect = odbc_driver(connection_string, dialect_name).dialect
+            # ``dialect``: a postgresql:// URL (psycopg); else the connection string's DRIVER says
+            self.dialect = dialect or odbc_driver(connection_string, dialect_name).dialect
             if schema_name is None and "." in table:
                 schema_name, table = table.split(".", 1)
             self._ref = sql.table_ref(self.dialect, schema_name, table)
@@ -56,10 +61,8 @@ class OdbcTableSource:
 
     def open(self) -> None:
         """Connect (autocommit: reads hold no transaction open); SourceError when it cannot."""
-        from xmlshred.db.odbc import connect_odbc
-
         try:
-            self._connection = connect_odbc(self._connection_string, self._login_timeout_s, autocommit=True)
+            self._connection = self._connect()
         except TargetError as exc:
             raise SourceError(str(exc)) from exc
         except Exception as exc:
@@ -71,13 +74,24 @@ class OdbcTableSource:
         statement = sql.select_in(self.dialect, self._ref, (self._key_column, self._column), self._key_column, 1)
         self._execute(statement, [-1])  # fails now, with a clear message, if the names are wrong
 
+    def _connect(self):
+        if self.dialect.client == "psycopg":
+            from xmlshred.db.pg import connect_postgres
+
+            return connect_postgres(self._connection_string, self._login_timeout_s, autocommit=True,
+                                    password=None if mask_secrets(self._connection_string) != self._connection_string
+                                    else self._password)
+        from xmlshred.db.odbc import connect_odbc
+
+        return connect_odbc(self._connection_string, self._login_timeout_s, autocommit=True)
+
     def _execute(self, statement: str, params) -> list:
         if self._connection is None:
             self.open()
         try:
             return self._connection.cursor().execute(statement, list(params)).fetchall()
         except Exception as exc:
-            state = exc.args[0] if getattr(exc, "args", None) else None
+            state = odbc_sqlstate(exc)
             raise SourceError(
                 f"reading source table={self.table} failed ({type(exc).__name__}, SQLSTATE {state}); "
                 "check [source] table, column and key_column and that the server is reachable"

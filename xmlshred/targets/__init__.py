@@ -15,7 +15,7 @@ URLs, error classes, the password masker, is ``xmlshred.db``: ``db.spec.parse_ta
     lease = RunLease.acquire(spec, schema, run_id, wait_s=0)   # one run per target (targets.lease)
     lease.leased -> LeasedRun(run_id); lease.release(outcome)
 
-pyodbc is imported only when an ``odbc:`` target is opened.
+pyodbc is imported only when an ``odbc:`` target is opened, psycopg only for a ``postgresql://`` one.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def open_target(spec, schema: TargetSchema | None = None) -> Target:
     if spec.path is not None:
         from xmlshred.db.sqlite import connect_sqlite as connect
     else:
-        from xmlshred.db.odbc import connect_odbc_target as connect
+        from xmlshred.db.connect import connect_server_target as connect
     target = Target(spec, connect, schema)
     target.connect()
     return target

@@ -141,10 +141,10 @@ class _SessionLock:
         self.connect()
 
     def connect(self) -> None:
-        from xmlshred.db.odbc import connect_odbc_target
+        from xmlshred.db.connect import connect_server_target
 
         self.close()
-        self.connection = connect_odbc_target(self.spec)
+        self.connection = connect_server_target(self.spec)
 
     def try_acquire(self) -> bool:
         cursor = self.connection.cursor()

@@ -19,7 +19,7 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from xmlshred.db.errors import TargetError
+from xmlshred.db.errors import TargetError, odbc_sqlstate
 from xmlshred.db.secrets import mask_secrets
 from xmlshred.db.spec import TargetSpec
 from xmlshred.targets.processing_log import LogRow
@@ -63,8 +63,7 @@ def _code(exc: BaseException) -> str | None:
     name = getattr(exc, "sqlite_errorname", None)
     if name:
         return name
-    args = getattr(exc, "args", ())
-    return args[0] if args and isinstance(args[0], str) and len(args[0]) == 5 else None
+    return odbc_sqlstate(exc)
 
 
 def _check_sqlite(spec: TargetSpec, dry_run: bool) -> None:
@@ -128,7 +127,7 @@ def _upgrades(cursor, dialect, schema: TargetSchema) -> list[str]:
 
 def _check_odbc(spec: TargetSpec, schema: TargetSchema) -> None:
     from xmlshred.targets import open_target
-    from xmlshred.targets.target import ddl_statements, plan_flush
+    from xmlshred.targets.target import ddl_statements, execute_step, plan_flush
 
     target = open_target(spec, schema)  # ConnectTargetError already says what to check
     where = f"target {spec.description}"
@@ -144,10 +143,7 @@ def _check_odbc(spec: TargetSpec, schema: TargetSchema) -> None:
                 cursor.execute(statement)
             probe = LogRow(PROBE_KEY, "failed", "probe", "write probe", "probe", datetime(2000, 1, 1))
             for step in plan_flush(spec.dialect, schema, [], [probe], spec.identity_columns, {}):
-                if step.many:
-                    cursor.executemany(step.sql, step.params)
-                else:
-                    cursor.execute(step.sql, step.params)
+                execute_step(cursor, step, spec.dialect)
         except Exception as exc:
             raise TargetCheckError(f"{where} refuses writes: " + _explained(
                 exc, "grant this login CREATE and INSERT/UPDATE on the contract's schema (or run init-db as "

@@ -45,9 +45,9 @@ class ReadOnlyTarget:
         if spec.path is not None:
             self._target = Target(spec, _connect_sqlite_readonly, schema)
         else:
-            from xmlshred.db.odbc import connect_odbc_target
+            from xmlshred.db.connect import connect_server_target
 
-            self._target = Target(spec, connect_odbc_target, schema)
+            self._target = Target(spec, connect_server_target, schema)
         self._target.connect()
         self.has_processing_log = self.has_table(processing_log.TABLE_NAME)
 

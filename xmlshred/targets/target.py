@@ -22,6 +22,7 @@ from xmlshred.db.errors import (
     TargetError,
     TransientTargetError,
     describe_sqlstate,
+    odbc_sqlstate,
 )
 from xmlshred.db.record_rows import delete_rows, key_chunk
 from xmlshred.db.spec import TargetSpec
@@ -52,10 +53,7 @@ def _error_code(exc: BaseException) -> str | None:
     name = getattr(exc, "sqlite_errorname", None)
     if name:
         return name
-    args = getattr(exc, "args", ())
-    if args and isinstance(args[0], str) and len(args[0]) == 5:
-        return args[0]
-    return None
+    return odbc_sqlstate(exc)  # psycopg's exc.sqlstate, or pyodbc's args[0]
 
 
 class Target:
@@ -294,12 +292,7 @@ class Target:
                 cursor.execute(self.dialect.begin_sql)
             for step in plan:
                 current = step.table
-                if step.many:
-                    if self.dialect.fast_executemany:
-                        cursor.fast_executemany = True
-                    cursor.executemany(step.sql, step.params)
-                else:
-                    cursor.execute(step.sql, step.params)
+                execute_step(cursor, step, self.dialect)
                 if step.kind == "identity_on":
                     identity_off = step.undo
                 elif step.kind == "identity_off":
@@ -420,6 +413,52 @@ def ddl_statements(dialect: Dialect, schema: TargetSchema) -> list[str]:
     return statements
 
 
+def execute_step(cursor, step: Step, dialect: Dialect) -> None:
+    """Run one flush step on ``cursor`` (flushes and the write probe alike)."""
+    if step.kind == "copy":
+        cursor.copy_rows(step.sql, step.params)
+    elif step.kind == "copy_first":
+        _copy_first(cursor, step, dialect)
+    elif step.kind == "stage":
+        staged = cursor.connection.staged  # a PgConnection: what this session already has
+        if step.sql not in staged:
+            cursor.execute(step.sql)
+            staged.add(step.sql)
+    elif step.many:
+        if dialect.fast_executemany:
+            cursor.fast_executemany = True
+        cursor.executemany(step.sql, step.params)
+    else:
+        cursor.execute(step.sql, step.params)
+
+
+COPY_SAVEPOINT = "xmlshred_copy"
+
+
+def _copy_first(cursor, step: Step, dialect: Dialect) -> None:
+    """A skip/update table's rows (or processing_log's) by a plain COPY into the table, when none of
+    their keys is there yet: the usual case (a record's rows are written once; processing_log gets
+    new keys), at the cost of a plain COPY. A duplicate key (23505) undoes that COPY (savepoint)
+    and the rows go through the staging table and the ON CONFLICT upsert, which gives the table's
+    skip/update rule (and the ledger's keep rule) exactly. A table that met one goes straight
+    to its staging table for the rest of the session. Any other error stays the flush's."""
+    connection = cursor.connection
+    if step.sql not in connection.conflicted:
+        cursor.execute(f"SAVEPOINT {COPY_SAVEPOINT}")
+        try:
+            cursor.copy_rows(step.sql, step.params)
+        except Exception as exc:
+            if odbc_sqlstate(exc) != "23505":
+                raise
+            cursor.execute(f"ROLLBACK TO SAVEPOINT {COPY_SAVEPOINT}")
+            connection.conflicted.add(step.sql)
+        else:
+            cursor.execute(f"RELEASE SAVEPOINT {COPY_SAVEPOINT}")
+            return
+    for fallback in step.fallback:
+        execute_step(cursor, fallback, dialect)
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     """One statement of a flush, as the Target will execute it."""
@@ -433,9 +472,14 @@ class Step:
     many: bool = False
     """Execute with executemany (one row per execution)."""
     kind: str = "write"
-    """``write`` | ``delete`` (a reprocess's earlier rows) | ``identity_on`` | ``identity_off``."""
+    """``write`` | ``delete`` (a reprocess's earlier rows) | ``identity_on`` | ``identity_off`` |
+    ``copy`` (``params`` are the rows of a ``COPY … FROM STDIN``) | ``copy_first`` (a skip/update
+    table's COPY straight into the table, under a savepoint; on a duplicate key, SQLSTATE 23505,
+    back to the savepoint and ``fallback``) | ``stage`` (create the session's staging table, once per session)."""
     undo: str | None = None
     """For identity_on: the statement that switches it off again if the flush fails."""
+    fallback: tuple = ()
+    """For ``copy_first``: the steps that do the same when the plain COPY meets a key already there."""
 
 
 def plan_flush(dialect: Dialect, schema: TargetSchema, tables: Iterable[tuple[str, Sequence[tuple]]],
@@ -454,6 +498,7 @@ def plan_flush(dialect: Dialect, schema: TargetSchema, tables: Iterable[tuple[st
     unknown table or a row of the wrong width.
     """
     cache = {} if cache is None else cache
+    staged: set[str] = set()  # copy strategy: staging tables already filled in this flush
     log_table = processing_log.log_table(schema.key_column)
     log_ref = sql.table_ref(dialect, schema.schema_name, log_table.name)
     for table_name, rows in tables:
@@ -468,13 +513,13 @@ def plan_flush(dialect: Dialect, schema: TargetSchema, tables: Iterable[tuple[st
             yield Step(on, (), table.name, kind="identity_on", undo=off)
         if dedupe is None or table.name in dedupe:
             rows = _dedupe(table, rows)
-        yield from _row_steps(dialect, ref, table, rows, (), cache)
+        yield from _row_steps(dialect, ref, table, rows, (), cache, staged=staged)
         if off:
             yield Step(off, (), table.name, kind="identity_off")
     values = processing_log.log_values(log_rows)
     if values:
         yield from _row_steps(dialect, log_ref, log_table, _log_converter(dialect, log_table, cache)(values),
-                              processing_log.INCREMENTED, cache, processing_log.KEEP_RULES)
+                              processing_log.INCREMENTED, cache, processing_log.KEEP_RULES, staged=staged)
     for table, rows in ((quality.quality_table(), quality_rows), (quality.rejects_table(), reject_rows)):
         for statement, params in quality.upsert_steps(dialect, schema.schema_name, table, rows):
             yield Step(statement, params, table.name)
@@ -511,7 +556,7 @@ def _log_converter(dialect: Dialect, log_table: Table, cache: dict):
 
 
 def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], increments: Sequence[str],
-               cache: dict, keep: tuple = ()) -> Iterator[Step]:
+               cache: dict, keep: tuple = (), staged: set[str] | None = None) -> Iterator[Step]:
     width = len(table.columns)
     for row in rows:
         if len(row) != width:
@@ -530,6 +575,10 @@ def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], 
                 cache[cache_key] = text
         return text
 
+    if dialect.insert_strategy == "copy":
+        yield from _copy_steps(dialect, ref, table, rows, increments, keep, cache,
+                               set() if staged is None else staged)
+        return
     if dialect.insert_strategy == "column_arrays":
         sql.rows_per_statement(dialect, width)  # refuses a table wider than the parameter limit
         for chunk in sql.chunks(rows, dialect.max_rows_per_statement):
@@ -542,6 +591,44 @@ def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], 
         return
     for chunk in sql.chunks(rows, sql.rows_per_statement(dialect, width)):
         yield Step(statement(len(chunk)), [value for row in chunk for value in row], table.name)
+
+
+def _copy_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], increments: Sequence[str],
+                keep: tuple, cache: dict, staged: set[str]) -> Iterator[Step]:
+    """PostgreSQL by COPY: a plain table's rows straight in (``COPY ref FROM STDIN``); a skip/update
+    table's (and processing_log's) straight in too while none of their keys is there (``copy_first``),
+    else into the session's temporary staging table, then one ``INSERT … SELECT … FROM stage ON
+    CONFLICT …`` (the same upsert, keep rules and increments as every other path). Any table of the
+    schema and any engine table goes the same way."""
+    _check_conflict_rule(table)
+    columns = table.column_names
+    if table.on_conflict == "error" and not increments and not keep:
+        key = ("copy", ref, columns)
+        text = cache.get(key) or cache.setdefault(key, sql.copy_from_stdin(dialect, ref, columns))
+        yield Step(text, rows, table.name, kind="copy")
+        return
+    key = ("copy-upsert", ref, columns, table.primary_key, table.on_conflict, tuple(increments), keep)
+    statements = cache.get(key)
+    if statements is None:
+        stage = sql.stage_name(ref)
+        quoted = sql.quote(dialect, stage, "table")
+        statements = cache[key] = (
+            stage,
+            sql.create_stage(dialect, stage, ref),
+            sql.copy_from_stdin(dialect, quoted, columns),
+            dialect.upsert(dialect, ref, columns, table.primary_key, 0, table.on_conflict == "update",
+                           increments, keep, row_source=sql.stage_source(dialect, stage, columns)),
+            f"DELETE FROM {quoted}",
+        )
+    stage, create, copy, upsert, empty = statements
+    direct = cache.get(("copy", ref, columns)) or cache.setdefault(("copy", ref, columns),
+                                                                   sql.copy_from_stdin(dialect, ref, columns))
+    fallback = [Step(create, (), table.name, kind="stage")]
+    if stage in staged:  # the same table twice in one flush: the stage may still hold the first rows
+        fallback.append(Step(empty, (), table.name))
+    staged.add(stage)
+    fallback += [Step(copy, rows, table.name, kind="copy"), Step(upsert, (), table.name)]
+    yield Step(direct, rows, table.name, kind="copy_first", fallback=tuple(fallback))
 
 
 def insert_statement(dialect: Dialect, ref: str, table: Table, row_count: int,
