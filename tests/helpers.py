@@ -143,14 +143,14 @@ def document_of(doc):
 
 def server_connection(url: str, autocommit: bool = True):
     """A plain DB-API connection to a server target URL: ``odbc:`` through pyodbc, ``postgresql://``
-    through psycopg (statements without parameters read the same on both)."""
+    through psycopg behind the product's qmark wrapper, so one statement with ``?`` serves both."""
     if url.startswith("odbc:"):
         import pyodbc
 
         return pyodbc.connect(url[len("odbc:"):], autocommit=autocommit)
-    import psycopg
+    from xmlshred.db.pg import connect_postgres
 
-    return psycopg.connect(url, autocommit=autocommit)
+    return connect_postgres(url, 10, autocommit=autocommit)  # pyodbc's ``?`` placeholders, as the product's
 
 
 class TargetReader:
