@@ -95,6 +95,10 @@ class PgCursor:
     def fetchall(self) -> list[tuple]:
         return self._raw.fetchall()
 
+    def __iter__(self):
+        """The remaining rows, as iterating a pyodbc cursor gives them."""
+        return iter(self._raw)
+
     def fetchone(self) -> tuple | None:
         return self._raw.fetchone()
 

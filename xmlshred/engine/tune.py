@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from xmlshred.vocab.errors import TerminalError
 from xmlshred.vocab.exit_codes import ExitCode
 
 RUNS_PER_CANDIDATE = 2
@@ -42,7 +43,7 @@ BATCH_SIZES = (5, 10, 20, 50, 100)
 IN_FLIGHT = (250, 500, 1000, 2000, 4000, 8000)
 
 
-class TuneError(Exception):
+class TuneError(TerminalError):
     """tune cannot go on (a run failed, the scratch target cannot be made); the message says why."""
 
 
