@@ -52,14 +52,15 @@ class Dialect:
     supports_schemas: bool
     """False: the contract's target_schema is ignored."""
     insert_strategy: str
-    """``multi_row_values`` (chunked VALUES lists), ``executemany`` (one row per execution) or
-    ``column_arrays`` (one array parameter per column, ``SELECT * FROM unnest(…)``)."""
+    """``multi_row_values`` (chunked VALUES lists), ``executemany`` (one row per execution),
+    ``column_arrays`` (one array parameter per column, ``SELECT * FROM unnest(…)``) or ``openjson``
+    (one JSON parameter per chunk of at most max_rows_per_statement rows, ``OPENJSON(?) WITH (…)``)."""
     create_schema: Callable[..., str] | None
     """Builder of the CREATE SCHEMA IF NOT EXISTS statement (None: no schemas)."""
     create_table: Callable[..., str]
     """Builder of the CREATE TABLE IF NOT EXISTS statement."""
     upsert: Callable[..., str]
-    """Builder of the skip/update insert (ON CONFLICT or MERGE)."""
+    """Builder of the skip/update insert (ON CONFLICT; on SQL Server UPDATE … FROM + INSERT … WHERE NOT EXISTS)."""
     first_n: Callable[..., str]
     """Builder of a SELECT limited to n rows (TOP or LIMIT)."""
     count_expression: str
@@ -83,7 +84,9 @@ class Dialect:
     begin_sql: str | None = None
     """Statement that opens a write transaction (None: the driver opens one)."""
     fast_executemany: bool = False
-    """pyodbc fast_executemany: Microsoft's ODBC Driver 17/18 only (FreeTDS can crash)."""
+    """pyodbc fast_executemany: Microsoft's ODBC Driver 17/18 and later only (FreeTDS segfaults the
+    process). Even when set, a connection turns it on only after asking the driver manager which
+    driver file it loaded (``db.odbc.set_fast_executemany``)."""
     substring_function: str | None = None
     """``f(text, 1, n)``: the first n characters of a text value, read by a source (None: not a server source)."""
     stored_length_function: str | None = None

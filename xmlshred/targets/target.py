@@ -9,8 +9,9 @@ or unmasked passwords.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from xmlshred.db import sql
 from xmlshred.db.dialect import Dialect
@@ -23,7 +24,7 @@ from xmlshred.db.errors import (
 )
 from xmlshred.db.secrets import mask_secrets
 from xmlshred.db.spec import TargetSpec
-from xmlshred.db.values import column_array
+from xmlshred.db.values import column_array, tsql_json_value
 from xmlshred.targets import processing_log, runs_table
 from xmlshred.targets.processing_log import LogRow
 from xmlshred.vocab.schema import Table, TargetSchema
@@ -74,6 +75,7 @@ class Target:
             raise
         except Exception as exc:
             raise ConnectTargetError(self._connect_message(exc), sqlstate=_error_code(exc)) from exc
+        self.dialect = usable_dialect(self.spec.dialect, self._connection)
 
     def reconnect(self) -> None:
         """Drop the connection and open a new one.
@@ -91,6 +93,7 @@ class Target:
             kind = self.dialect.classify_error(exc)
             error = TransientTargetError if kind is TransientTargetError else ConnectTargetError
             raise error(self._connect_message(exc), sqlstate=_error_code(exc)) from exc
+        self.dialect = usable_dialect(self.spec.dialect, self._connection)
 
     def close(self) -> None:
         """Close the connection; never raises (a dead connection is simply dropped)."""
@@ -227,7 +230,9 @@ class Target:
                 current = step.table
                 if step.many:
                     if self.dialect.fast_executemany:
-                        cursor.fast_executemany = True
+                        from xmlshred.db.odbc import set_fast_executemany
+
+                        set_fast_executemany(self._connection, cursor, self.dialect)
                     cursor.executemany(step.sql, step.params)
                 else:
                     cursor.execute(step.sql, step.params)
@@ -325,6 +330,35 @@ class Target:
                               "pass schema= to open_target or done_keys")
         self.schema = schema
         return schema
+
+
+OPENJSON_CHECK = "SELECT COUNT(*) FROM OPENJSON(N'[1]')"
+"""Answers 1 where OPENJSON exists (SQL Server 2016+ at compatibility level 130, Babelfish)."""
+
+
+def usable_dialect(dialect: Dialect, connection) -> Dialect:
+    """``dialect``, or for an ``openjson`` dialect whose server cannot read OPENJSON (SQL Server
+    before 2016, or a database at a compatibility level below 130) the same dialect writing
+    multi-row VALUES. Asks the server once per connection; nothing else changes."""
+    if dialect.insert_strategy != "openjson":
+        return dialect
+    cursor = connection.cursor()
+    try:
+        cursor.execute(OPENJSON_CHECK).fetchall()
+        return dialect
+    except Exception:
+        from loguru import logger
+
+        logger.bind(actor="target").info(
+            "the target cannot read OPENJSON (SQL Server before 2016 or compatibility level below 130); "
+            "writing multi-row VALUES statements instead")
+        return replace(dialect, insert_strategy="multi_row_values", max_rows_per_statement=1000)
+    finally:
+        try:
+            connection.rollback()
+        except Exception:
+            pass
+        cursor.close()
 
 
 def ddl_statements(dialect: Dialect, schema: TargetSchema) -> list[str]:
@@ -429,12 +463,39 @@ def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], 
             # Transposed in C (zip); the usual columns joined in C too (db.values.column_array).
             yield Step(statement(0), [column_array(column) for column in zip(*chunk, strict=True)], table.name)
         return
-    if dialect.insert_strategy == "executemany":
+    if dialect.insert_strategy == "openjson":
+        text = statement(0)
+        uses = sql.source_uses(text, 1)  # an upsert that updates reads the rows twice
         for chunk in sql.chunks(rows, dialect.max_rows_per_statement):
-            yield Step(statement(1), chunk, table.name, many=True)
+            yield Step(text, [json_rows(chunk, table)] * uses, table.name)
         return
-    for chunk in sql.chunks(rows, sql.rows_per_statement(dialect, width)):
-        yield Step(statement(len(chunk)), [value for row in chunk for value in row], table.name)
+    # A statement may read its rows more than once (T-SQL's UPDATE then INSERT): each copy has
+    # the rows' parameters, and the copies together stay within the parameter limit.
+    uses = sql.source_uses(statement(1), width)
+    if dialect.insert_strategy == "executemany":
+        sql.rows_per_statement(dialect, width * uses)
+        for chunk in sql.chunks(rows, dialect.max_rows_per_statement):
+            yield Step(statement(1), chunk if uses == 1 else [row * uses for row in chunk], table.name, many=True)
+        return
+    for chunk in sql.chunks(rows, sql.rows_per_statement(dialect, width * uses)):
+        params = [value for row in chunk for value in row]
+        yield Step(statement(len(chunk)), params * uses, table.name)
+
+
+def json_rows(rows: Sequence[tuple], table: Table) -> str:
+    """The rows as one JSON array of row arrays, the parameter ``sql.json_source`` reads.
+
+    The rows are database-ready (ints, floats, text, None); a value JSON cannot carry (NaN,
+    infinity, an unconverted object) is a DataTargetError naming the table, so the flush is split
+    to find its record, as the server's own refusal would be.
+    """
+    try:
+        return json.dumps(rows, ensure_ascii=False, allow_nan=False, separators=(",", ":"),
+                          default=tsql_json_value)
+    except (TypeError, ValueError) as exc:
+        raise DataTargetError(
+            f"table={table.name} has a value JSON cannot carry ({type(exc).__name__}: not a finite number, "
+            "text or NULL); the record is failed as the server would refuse it", table=table.name) from None
 
 
 def insert_statement(dialect: Dialect, ref: str, table: Table, row_count: int,
@@ -445,7 +506,11 @@ def insert_statement(dialect: Dialect, ref: str, table: Table, row_count: int,
     ``keep``: processing_log KeepRules; an existing row they protect is left as it is.
     """
     _check_conflict_rule(table)
-    source = sql.array_source(dialect, table.columns) if dialect.insert_strategy == "column_arrays" else None
+    source = None
+    if dialect.insert_strategy == "column_arrays":
+        source = sql.array_source(dialect, table.columns)
+    elif dialect.insert_strategy == "openjson":
+        source = sql.json_source(dialect, table.columns)
     if table.on_conflict == "error":
         if source is not None:
             return sql.insert_select(dialect, ref, table.column_names, source)
