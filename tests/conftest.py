@@ -60,13 +60,52 @@ def pg_database(pg_dsn):
 
 
 @pytest.fixture
+def mssql_dsn() -> str:
+    """The ODBC connection string of the test SQL Server / Babelfish (TDS) server (skips without one)."""
+    dsn = os.environ.get(MSSQL_DSN_ENV)
+    if not dsn:
+        pytest.skip(f"{MSSQL_DSN_ENV} is not set: no SQL Server (TDS) server configured for tests "
+                    "(.ci/run sets it when a Babelfish install is at /opt/xmlshred-babelfish)")
+    return dsn
+
+
+@pytest.fixture
+def mssql_database(mssql_dsn):
+    """A fresh, empty database on the TDS server for one test; its DSN; dropped afterwards.
+
+    The login of XMLSHRED_MSSQL_DSN must be allowed to CREATE DATABASE (on Babelfish: bbf_admin).
+    """
+    import pyodbc
+
+    name = f"xs_{uuid.uuid4().hex[:12]}"
+    admin = pyodbc.connect(mssql_dsn, autocommit=True)
+    try:
+        admin.execute(f"CREATE DATABASE [{name}]")
+    except pyodbc.Error as exc:
+        admin.close()
+        pytest.skip(f"the login of {MSSQL_DSN_ENV} may not CREATE DATABASE ({exc.args[0]}); use one that may "
+                    "(bbf_admin on Babelfish, see ../shared/tools/BABELFISH.md)")
+    try:
+        yield _replace_database(mssql_dsn, name)
+    finally:
+        try:
+            admin.execute(f"DROP DATABASE [{name}]")
+        except pyodbc.Error:
+            pass  # a session of a killed process may still hold it; the name is unique, nothing reuses it
+        admin.close()
+
+
+@pytest.fixture
 def conformance_dir() -> Path:
     return CONFORMANCE
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", "mssql"])
 def target_url(request, tmp_path):
-    """A fresh target: a SQLite file, or a fresh database on the test PostgreSQL server."""
+    """A fresh target: a SQLite file, or a fresh database on the test PostgreSQL server, or on the
+    test SQL Server (TDS: Babelfish here) server."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'target.db'}"
+    if request.param == "mssql":
+        return f"odbc:{request.getfixturevalue('mssql_database')}"
     return f"odbc:{request.getfixturevalue('pg_database')}"

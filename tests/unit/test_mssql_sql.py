@@ -65,6 +65,10 @@ CONTACT = Table("contact", (Column("con_id", "bigint", nullable=False), Column("
 SCORES = Table("scores", (Column("app_id", "bigint", nullable=False), Column("score_identifier", "string", 10,
                           nullable=False), Column("score", "int")), ("app_id", "score_identifier"), "update")
 SCHEMA = TargetSchema("sandbox", "app_id", (APP_BASE, CONTACT, SCORES))
+# notes shorter than 4,000 characters: OPENJSON carries every string of this table whole.
+APP_SHORT = replace(APP_BASE, columns=tuple(replace(column, data_length=3999) if column.name == "notes" else column
+                                            for column in APP_BASE.columns))
+SHORT = replace(SCHEMA, tables=(APP_SHORT, CONTACT, SCORES))
 
 
 def parse_tsql(statement: str) -> exp.Expression:
@@ -159,7 +163,7 @@ def test_plain_multi_row_insert_parses_with_one_placeholder_per_value():
 
 def test_freetds_inserts_one_json_parameter_per_chunk_read_by_openjson():
     rows = [app_row(key) for key in range(1, 12_001)]
-    steps = list(plan_flush(FREETDS, SCHEMA, [("app_base", rows)], []))
+    steps = list(plan_flush(FREETDS, SHORT, [("app_base", rows)], []))
     assert FREETDS.insert_strategy == "openjson" and [len(json.loads(step.params[0])) for step in steps] == [
         5000, 5000, 2000]
     tree = parse_tsql(steps[0].sql)
@@ -177,17 +181,28 @@ def test_freetds_inserts_one_json_parameter_per_chunk_read_by_openjson():
                                                  1, 30, 0.5]
 
 
+def test_a_table_with_strings_of_4000_characters_or_more_is_written_with_values():
+    """Babelfish's OPENJSON cuts NVARCHAR(MAX) values at 4,000 characters without a word: such a
+    table (here notes NVARCHAR(9000); also NVARCHAR(MAX) and exactly 4,000) gets multi-row VALUES."""
+    for length in (9000, None, 4000):
+        table = replace(APP_BASE, columns=tuple(replace(column, data_length=length) if column.name == "notes"
+                                                else column for column in APP_BASE.columns))
+        steps = list(plan_flush(FREETDS, replace(SCHEMA, tables=(table,)), [("app_base", [app_row(1)])], []))
+        assert "OPENJSON" not in steps[0].sql and len(steps[0].params) == len(APP_BASE.columns)
+    assert "OPENJSON" in next(plan_flush(FREETDS, SHORT, [("app_base", [app_row(1)])], [])).sql
+
+
 def test_a_value_json_cannot_carry_is_a_data_error_naming_the_table():
     row = (1, None, None, None, None, None, None, None, float("nan"))
     with pytest.raises(DataTargetError, match="table=app_base"):
-        list(plan_flush(FREETDS, SCHEMA, [("app_base", [row])], []))
+        list(plan_flush(FREETDS, SHORT, [("app_base", [row])], []))
 
 
 def test_values_are_parameters_never_sql_text():
     row = (1, "x'); DROP TABLE app_base; --", None, Decimal("9.99"), NOW, None, 0, 1, 1.5)
     steps = list(plan_flush(VALUES, SCHEMA, [("app_base", [row])], []))
     assert "DROP" not in steps[0].sql and list(steps[0].params[:2]) == [1, row[1]]
-    steps = list(plan_flush(FREETDS, SCHEMA, [("app_base", [row])], []))
+    steps = list(plan_flush(FREETDS, SHORT, [("app_base", [row])], []))
     assert "DROP" not in steps[0].sql and json.loads(steps[0].params[0])[0][:2] == [1, row[1]]
 
 
@@ -200,7 +215,7 @@ def test_sql_server_rows_are_text_made_by_the_worker_and_sent_unchanged():
     for dialect in (FREETDS, MS18, VALUES):
         (ready,) = dialect.row_values(APP_BASE.columns)([row])
         assert ready == (1, None, None, "1.50", "2025-01-02T03:04:05.678901", "19900101", 1, None, 0.1)
-        steps = list(plan_flush(dialect, SCHEMA, [("app_base", [ready])], []))
+        steps = list(plan_flush(dialect, SHORT, [("app_base", [ready])], []))
         if dialect.insert_strategy == "openjson":
             sent = json.loads(steps[0].params[0])[0]
         else:

@@ -87,6 +87,9 @@ class Dialect:
     """pyodbc fast_executemany: Microsoft's ODBC Driver 17/18 and later only (FreeTDS segfaults the
     process). Even when set, a connection turns it on only after asking the driver manager which
     driver file it loaded (``db.odbc.set_fast_executemany``)."""
+    rows_per_json: int = 5000
+    """Rows in one JSON parameter of the ``openjson`` strategy (tables it cannot carry whole get
+    multi-row VALUES, within max_rows_per_statement)."""
     substring_function: str | None = None
     """``f(text, 1, n)``: the first n characters of a text value, read by a source (None: not a server source)."""
     stored_length_function: str | None = None

@@ -121,7 +121,7 @@ MSSQL_FREETDS = replace(
     # compatibility level 130; a target without it is written with multi-row VALUES instead
     # (targets.target.usable_dialect finds out when it connects).
     insert_strategy="openjson",
-    max_rows_per_statement=5000,
+    rows_per_json=5000,
 )
 """SQL Server through FreeTDS: never fast_executemany (it kills the process), OPENJSON chunks."""
 

@@ -211,6 +211,19 @@ JSON_INTEGER_TYPES = frozenset({"int", "smallint", "bigint", "tinyint", "bit", "
 column then checks its range, as it does for a parameter."""
 
 
+JSON_TEXT_LIMIT = 4000
+"""Babelfish 4.3's OPENJSON cuts an NVARCHAR(MAX) value at 4,000 characters without a word. A table
+is written through OPENJSON only when each of its string columns is shorter than that (then a cut
+value is still too long for its column, and refused); other tables get multi-row VALUES."""
+
+
+def json_safe(columns: Sequence[Column]) -> bool:
+    """Can these columns go through ``json_source`` without a value being cut (``JSON_TEXT_LIMIT``)?"""
+    return all(column.data_type != "string" or (column.data_length is not None
+                                                and column.data_length < JSON_TEXT_LIMIT)
+               for column in columns)
+
+
 def json_source(dialect: Dialect, columns: Sequence[Column]) -> str:
     """``SELECT … FROM OPENJSON(?) WITH (…)``: the rows of one JSON parameter, an array of row arrays
     (SQL Server 2016+ at database compatibility level 130, and Babelfish).

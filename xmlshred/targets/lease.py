@@ -149,7 +149,12 @@ class _SessionLock:
     def try_acquire(self) -> bool:
         cursor = self.connection.cursor()
         try:
-            granted = cursor.execute(self.statements.acquire).fetchone()[0]
+            cursor.execute(self.statements.acquire)
+            # Some servers (Babelfish) answer a batch's EXEC with a result of its own before the
+            # SELECT's row: the answer is the first result that has columns.
+            while cursor.description is None and cursor.nextset():
+                pass
+            granted = cursor.fetchone()[0]
             self.connection.commit()  # the lock is the session's: it outlives this transaction
         finally:
             cursor.close()

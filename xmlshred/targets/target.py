@@ -352,7 +352,7 @@ def usable_dialect(dialect: Dialect, connection) -> Dialect:
         logger.bind(actor="target").info(
             "the target cannot read OPENJSON (SQL Server before 2016 or compatibility level below 130); "
             "writing multi-row VALUES statements instead")
-        return replace(dialect, insert_strategy="multi_row_values", max_rows_per_statement=1000)
+        return replace(dialect, insert_strategy="multi_row_values")
     finally:
         try:
             connection.rollback()
@@ -447,8 +447,10 @@ def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], 
                 "the mapped rows do not match the schema (a bug in the mapper)", table=table.name
             )
 
+    strategy = insert_strategy(dialect, table)
+
     def statement(row_count: int) -> str:
-        cache_key = (dialect.name, dialect.insert_strategy, ref, table.name, table.on_conflict, row_count,
+        cache_key = (dialect.name, strategy, ref, table.name, table.on_conflict, row_count,
                      tuple(increments), keep)
         text = cache.get(cache_key)
         if text is None:
@@ -457,22 +459,22 @@ def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], 
                 cache[cache_key] = text
         return text
 
-    if dialect.insert_strategy == "column_arrays":
+    if strategy == "column_arrays":
         sql.rows_per_statement(dialect, width)  # refuses a table wider than the parameter limit
         for chunk in sql.chunks(rows, dialect.max_rows_per_statement):
             # Transposed in C (zip); the usual columns joined in C too (db.values.column_array).
             yield Step(statement(0), [column_array(column) for column in zip(*chunk, strict=True)], table.name)
         return
-    if dialect.insert_strategy == "openjson":
+    if strategy == "openjson":
         text = statement(0)
         uses = sql.source_uses(text, 1)  # an upsert that updates reads the rows twice
-        for chunk in sql.chunks(rows, dialect.max_rows_per_statement):
+        for chunk in sql.chunks(rows, dialect.rows_per_json):
             yield Step(text, [json_rows(chunk, table)] * uses, table.name)
         return
     # A statement may read its rows more than once (T-SQL's UPDATE then INSERT): each copy has
     # the rows' parameters, and the copies together stay within the parameter limit.
     uses = sql.source_uses(statement(1), width)
-    if dialect.insert_strategy == "executemany":
+    if strategy == "executemany":
         sql.rows_per_statement(dialect, width * uses)
         for chunk in sql.chunks(rows, dialect.max_rows_per_statement):
             yield Step(statement(1), chunk if uses == 1 else [row * uses for row in chunk], table.name, many=True)
@@ -480,6 +482,14 @@ def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], 
     for chunk in sql.chunks(rows, sql.rows_per_statement(dialect, width * uses)):
         params = [value for row in chunk for value in row]
         yield Step(statement(len(chunk)), params * uses, table.name)
+
+
+def insert_strategy(dialect: Dialect, table: Table) -> str:
+    """The dialect's insert strategy for this table: ``openjson`` only for tables whose strings
+    OPENJSON carries whole (``sql.json_safe``), multi-row VALUES for the others."""
+    if dialect.insert_strategy == "openjson" and not sql.json_safe(table.columns):
+        return "multi_row_values"
+    return dialect.insert_strategy
 
 
 def json_rows(rows: Sequence[tuple], table: Table) -> str:
@@ -507,9 +517,10 @@ def insert_statement(dialect: Dialect, ref: str, table: Table, row_count: int,
     """
     _check_conflict_rule(table)
     source = None
-    if dialect.insert_strategy == "column_arrays":
+    strategy = insert_strategy(dialect, table)
+    if strategy == "column_arrays":
         source = sql.array_source(dialect, table.columns)
-    elif dialect.insert_strategy == "openjson":
+    elif strategy == "openjson":
         source = sql.json_source(dialect, table.columns)
     if table.on_conflict == "error":
         if source is not None:
