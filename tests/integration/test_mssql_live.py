@@ -11,7 +11,6 @@ file stands in for a server.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import uuid
 from dataclasses import replace
 from decimal import Decimal
