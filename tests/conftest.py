@@ -85,14 +85,16 @@ def mssql_database(mssql_dsn):
         admin.close()
         pytest.skip(f"the login of {MSSQL_DSN_ENV} may not CREATE DATABASE ({exc.args[0]}); use one that may "
                     "(bbf_admin on Babelfish, see ../shared/tools/BABELFISH.md)")
+    admin.close()
     try:
         yield _replace_database(mssql_dsn, name)
     finally:
-        try:
+        try:  # a connection of its own: the test may have restarted the server meanwhile
+            admin = pyodbc.connect(mssql_dsn, autocommit=True, timeout=10)
             admin.execute(f"DROP DATABASE [{name}]")
+            admin.close()
         except pyodbc.Error:
             pass  # a session of a killed process may still hold it; the name is unique, nothing reuses it
-        admin.close()
 
 
 @pytest.fixture
