@@ -18,7 +18,7 @@ The upserts write the rows once into an empty table and then once more over them
 exists), and the figure counts both passes. Rows are checked after each shape (count, and one row
 read back). Example:
 
-    python bench/mssql_shapes.py --dsn "DRIVER={FreeTDS};SERVER=127.0.0.1;PORT=1433;DATABASE=appdb;UID=bbf_app;PWD=…;TDS_Version=7.4"
+    python bench/mssql_shapes.py --dsn "DRIVER={FreeTDS};SERVER=127.0.0.1;PORT=1433;DATABASE=appdb;UID=…;PWD=…"
     python bench/mssql_shapes.py --rows 20000            # DSN from XMLSHRED_MSSQL_DSN
 
 Prints one line per shape, ``shape=<name> rows=<n> seconds=<s> rows_per_s=<r>``.
@@ -145,7 +145,8 @@ def main() -> int:
     finally:
         admin.execute(f"IF OBJECT_ID(N'{ref}', N'U') IS NOT NULL DROP TABLE {ref}")
         try:
-            admin.execute(f"IF SCHEMA_ID(N'{schema_name}') IS NOT NULL EXEC sp_executesql N'DROP SCHEMA [{schema_name}]'")
+            admin.execute(f"IF SCHEMA_ID(N'{schema_name}') IS NOT NULL "
+                          f"EXEC sp_executesql N'DROP SCHEMA [{schema_name}]'")
         except pyodbc.Error as exc:  # Babelfish may keep a dependent object of the dropped table a while
             print(f"note: schema {schema_name} left behind ({exc.args[0]})")
         admin.close()

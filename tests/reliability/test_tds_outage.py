@@ -16,8 +16,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MSSQL_DSN_ENV
-from tests.helpers import EXAMPLE_CONTRACT, PauseGate, assert_target_matches, expected_tables, make_source, \
-    pipeline_config, run_cli
+from tests.helpers import (
+    EXAMPLE_CONTRACT,
+    PauseGate,
+    assert_target_matches,
+    expected_tables,
+    make_source,
+    pipeline_config,
+    run_cli,
+)
 from tests.reliability.support import CliRun, log_count, wait_until
 
 pytestmark = [pytest.mark.reliability, pytest.mark.mssql]
