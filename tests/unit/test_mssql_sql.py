@@ -655,6 +655,14 @@ def test_mask_secrets(text, expected):
     assert mask_secrets(text) == expected
 
 
+def test_masking_twice_keeps_the_words_after_a_masked_password():
+    """A message naming a connection string whose PWD comes last, masked again where it is logged,
+    keeps what follows (what the server said, what to do)."""
+    once = mask_secrets("target mssql:DRIVER={FreeTDS};UID=u;PWD=s3cret") + " refuses writes: SQLSTATE 42000; grant"
+    assert mask_secrets(once) == once == "target mssql:DRIVER={FreeTDS};UID=u;PWD=*** refuses writes: SQLSTATE 42000; grant"
+    assert mask_secrets("PWD=***x;UID=u") == "PWD=***;UID=u"  # a password that merely starts with stars
+
+
 def test_dialect_comes_from_the_driver_keyword():
     assert parse_target_url("odbc:DRIVER={PostgreSQL Unicode};SERVER=h").dialect.name == "postgresql"
     assert parse_target_url("odbc:Driver={FreeTDS};Server=h").dialect.name == "mssql"

@@ -87,6 +87,9 @@ class Dialect:
     """pyodbc fast_executemany: Microsoft's ODBC Driver 17/18 and later only (FreeTDS segfaults the
     process). Even when set, a connection turns it on only after asking the driver manager which
     driver file it loaded (``db.odbc.set_fast_executemany``)."""
+    table_exists: Callable[..., str] | None = None
+    """Builder of a query that returns a row when a table exists (None: read the table and treat
+    an undefined-table error as absent). Babelfish answers that error with 42000, not 42S02."""
     rows_per_json: int = 5000
     """Rows in one JSON parameter of the ``openjson`` strategy (tables it cannot carry whole get
     multi-row VALUES, within max_rows_per_statement)."""

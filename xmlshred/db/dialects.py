@@ -98,6 +98,7 @@ MSSQL = Dialect(
     insert_strategy="multi_row_values",
     create_schema=sql.create_schema_tsql,
     create_table=sql.create_table_tsql,
+    table_exists=sql.table_exists_tsql,
     # No MERGE (Babelfish refuses it; SQL Server's has a long record of concurrency bugs).
     upsert=sql.upsert_update_insert,
     first_n=sql.first_n_top,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 _SECRET_PATTERN = re.compile(
-    r"(?i)\b(PWD|PASSWORD)(\s*=\s*)(\{(?:[^}]|\}\})*\}?|[^;]*)"
+    # An already masked value (``***`` then a space, ``;`` or the end) is left as it is, so that masking
+    # twice changes nothing: a message "… PWD=*** refuses writes: …" keeps its words after the mask.
+    r"(?i)\b(PWD|PASSWORD)(\s*=\s*)(\*\*\*(?![^;\s])|\{(?:[^}]|\}\})*\}?|[^;]*)"
 )
 _URL_PASSWORD = re.compile(r"(?i)(\w+://[^:/@\s]+:)([^@\s]+)(@)")
 

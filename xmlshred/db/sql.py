@@ -116,6 +116,11 @@ def create_table_if_not_exists(dialect: Dialect, schema_name: str | None, table:
             f"({column_definitions(dialect, table)})")
 
 
+def table_exists_tsql(dialect: Dialect, schema_name: str | None, table: str) -> str:
+    """One row when the table exists (SQL Server and Babelfish alike)."""
+    return f"SELECT 1 WHERE OBJECT_ID(N'{table_ref(dialect, schema_name, table)}', N'U') IS NOT NULL"
+
+
 def create_table_tsql(dialect: Dialect, schema_name: str | None, table: Table) -> str:
     ref = table_ref(dialect, schema_name, table.name)
     return (f"IF OBJECT_ID(N'{ref}', N'U') IS NULL "
