@@ -10,8 +10,16 @@ import uuid
 
 import pytest
 
-from tests.helpers import EXAMPLE_CONTRACT, ROOT, TargetReader, expected_tables, make_source, pipeline_config, \
-    read_summary, run_cli
+from tests.helpers import (
+    EXAMPLE_CONTRACT,
+    ROOT,
+    TargetReader,
+    expected_tables,
+    make_source,
+    pipeline_config,
+    read_summary,
+    run_cli,
+)
 
 pytestmark = pytest.mark.mssql
 
