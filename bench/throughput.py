@@ -438,10 +438,6 @@ def main() -> None:
                   f"{results[1]['cpu_ms_per_record']:.2f}): {server:.2f}")
         print(f"postgresql_vs_sqlite={results[1]['records_per_minute'] / ours:.2f}")
     if mssql_result is not None and ours:
-        server = mssql_result.get("server_cpu_ms_per_record")
-        if server is not None:
-            print(f"TDS server CPU ms/record (every local postgres process: Babelfish's, and PostgreSQL's if it "
-                  f"runs here): {server:.2f}")
         print(f"mssql_vs_sqlite={mssql_result['records_per_minute'] / ours:.2f} "
               f"(mssql rows/s {mssql_result['rows_per_second']:,.0f})")
     ratio = ours / baseline["records_per_minute"] if baseline["records_per_minute"] else 0.0

@@ -238,3 +238,15 @@ def test_dates_and_datetimes_read_alike_under_every_language_and_into_legacy_col
             connection.execute(f"DROP TABLE {table}")
     finally:
         connection.close()
+
+
+def test_long_texts_arrive_whole_whichever_statement_shape_carries_them(target, schema):
+    """Babelfish's OPENJSON cuts NVARCHAR(MAX) values at 4,000 characters: a flush whose chunk holds
+    one that long goes as VALUES (db.sql.JSON_TEXT_LIMIT), so every text is stored whole."""
+    lengths = {1: 3999, 2: 4000, 3: 4001, 4: 10_000, 5: 0}
+    for key in (1, 5):  # alone: through OPENJSON (FreeTDS)
+        target.write_flush(schema, [("app_base", [row(key, notes="é" * lengths[key])])], logged(key))
+    target.write_flush(schema, [("app_base", [row(key, notes="é" * lengths[key]) for key in (2, 3, 4)])],
+                       logged(2, 3, 4))
+    stored = {item[0]: len(item[2]) for item in target.table_rows("app_base")}
+    assert stored == lengths

@@ -181,15 +181,30 @@ def test_freetds_inserts_one_json_parameter_per_chunk_read_by_openjson():
                                                  1, 30, 0.5]
 
 
-def test_a_table_with_strings_of_4000_characters_or_more_is_written_with_values():
-    """Babelfish's OPENJSON cuts NVARCHAR(MAX) values at 4,000 characters without a word: such a
-    table (here notes NVARCHAR(9000); also NVARCHAR(MAX) and exactly 4,000) gets multi-row VALUES."""
+def test_a_chunk_with_a_text_of_4000_characters_or_more_is_written_with_values():
+    """Babelfish's OPENJSON cuts NVARCHAR(MAX) values at 4,000 characters without a word: a chunk
+    holding such a value in a column that allows it (NVARCHAR(9000), NVARCHAR(MAX), NVARCHAR(4000))
+    goes as multi-row VALUES; the other chunks of the same table still go as JSON."""
     for length in (9000, None, 4000):
         table = replace(APP_BASE, columns=tuple(replace(column, data_length=length) if column.name == "notes"
                                                 else column for column in APP_BASE.columns))
-        steps = list(plan_flush(FREETDS, replace(SCHEMA, tables=(table,)), [("app_base", [app_row(1)])], []))
-        assert "OPENJSON" not in steps[0].sql and len(steps[0].params) == len(APP_BASE.columns)
-    assert "OPENJSON" in next(plan_flush(FREETDS, SHORT, [("app_base", [app_row(1)])], [])).sql
+        schema = replace(SCHEMA, tables=(table,))
+        short = [app_row(key) for key in range(1, 5001)]
+        long = [app_row(key)[:2] + ("n" * 4000,) + app_row(key)[3:] for key in (5001,)]
+        steps = list(plan_flush(FREETDS, schema, [("app_base", short + long + short[:10])], []))
+        # rows 1-5000: one JSON chunk; 5001 (its text too long for OPENJSON) and the 10 after it: VALUES
+        assert ["OPENJSON" in step.sql for step in steps] == [True, False]
+        assert len(json.loads(steps[0].params[0])) == 5000
+        assert len(steps[1].params) == 11 * len(APP_BASE.columns) and "n" * 4000 in steps[1].params
+        mixed = list(plan_flush(FREETDS, schema, [("app_base", short[:3999] + [long[0]])], []))
+        assert not [step for step in mixed if "OPENJSON" in step.sql]  # one chunk: all of it VALUES
+        assert sum(len(step.params) for step in mixed) == 4000 * len(APP_BASE.columns)
+    # 3,999 characters in an NVARCHAR(MAX) column: OPENJSON carries it whole
+    table = replace(APP_BASE, columns=tuple(replace(column, data_length=None) if column.name == "notes"
+                                            else column for column in APP_BASE.columns))
+    row = app_row(1)[:2] + ("n" * 3999,) + app_row(1)[3:]
+    (step,) = plan_flush(FREETDS, replace(SCHEMA, tables=(table,)), [("app_base", [row])], [])
+    assert "OPENJSON" in step.sql and json.loads(step.params[0])[0][2] == "n" * 3999
 
 
 def test_a_value_json_cannot_carry_is_a_data_error_naming_the_table():

@@ -217,16 +217,15 @@ column then checks its range, as it does for a parameter."""
 
 
 JSON_TEXT_LIMIT = 4000
-"""Babelfish 4.3's OPENJSON cuts an NVARCHAR(MAX) value at 4,000 characters without a word. A table
-is written through OPENJSON only when each of its string columns is shorter than that (then a cut
-value is still too long for its column, and refused); other tables get multi-row VALUES."""
+"""Babelfish 4.3's OPENJSON cuts an NVARCHAR(MAX) value at 4,000 characters without a word. A chunk
+holding a value that long in a string column that allows it goes as multi-row VALUES instead
+(a longer value in a shorter column is still too long once cut, and refused)."""
 
 
-def json_safe(columns: Sequence[Column]) -> bool:
-    """Can these columns go through ``json_source`` without a value being cut (``JSON_TEXT_LIMIT``)?"""
-    return all(column.data_type != "string" or (column.data_length is not None
-                                                and column.data_length < JSON_TEXT_LIMIT)
-               for column in columns)
+def json_long_text_columns(columns: Sequence[Column]) -> list[int]:
+    """Positions of the string columns that may hold a value OPENJSON would cut (``JSON_TEXT_LIMIT``)."""
+    return [index for index, column in enumerate(columns) if column.data_type == "string"
+            and (column.data_length is None or column.data_length >= JSON_TEXT_LIMIT)]
 
 
 def json_source(dialect: Dialect, columns: Sequence[Column]) -> str:

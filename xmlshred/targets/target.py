@@ -447,17 +447,25 @@ def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], 
                 "the mapped rows do not match the schema (a bug in the mapper)", table=table.name
             )
 
-    strategy = insert_strategy(dialect, table)
+    strategy = dialect.insert_strategy
 
-    def statement(row_count: int) -> str:
-        cache_key = (dialect.name, strategy, ref, table.name, table.on_conflict, row_count,
+    def statement(row_count: int, shape: str = strategy) -> str:
+        cache_key = (dialect.name, shape, ref, table.name, table.on_conflict, row_count,
                      tuple(increments), keep)
         text = cache.get(cache_key)
         if text is None:
-            text = insert_statement(dialect, ref, table, row_count, increments, keep)
+            text = insert_statement(dialect, ref, table, row_count, increments, keep, shape)
             if len(cache) < _STATEMENT_CACHE_SIZE:  # odd remainders would otherwise pile up
                 cache[cache_key] = text
         return text
+
+    def values_steps(chunk: Sequence[tuple]) -> Iterator[Step]:
+        # A statement may read its rows more than once (T-SQL's UPDATE then INSERT): each copy has
+        # the rows' parameters, and the copies together stay within the parameter limit.
+        uses = sql.source_uses(statement(1, "multi_row_values"), width)
+        for part in sql.chunks(chunk, sql.rows_per_statement(dialect, width * uses)):
+            params = [value for row in part for value in row]
+            yield Step(statement(len(part), "multi_row_values"), params * uses, table.name)
 
     if strategy == "column_arrays":
         sql.rows_per_statement(dialect, width)  # refuses a table wider than the parameter limit
@@ -468,28 +476,23 @@ def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], 
     if strategy == "openjson":
         text = statement(0)
         uses = sql.source_uses(text, 1)  # an upsert that updates reads the rows twice
+        long_text = sql.json_long_text_columns(table.columns)
+        limit = sql.JSON_TEXT_LIMIT
         for chunk in sql.chunks(rows, dialect.rows_per_json):
-            yield Step(text, [json_rows(chunk, table)] * uses, table.name)
+            if long_text and any(type(row[index]) is str and len(row[index]) >= limit
+                                 for row in chunk for index in long_text):
+                # A value OPENJSON would cut (Babelfish): this chunk goes as multi-row VALUES.
+                yield from values_steps(chunk)
+            else:
+                yield Step(text, [json_rows(chunk, table)] * uses, table.name)
         return
-    # A statement may read its rows more than once (T-SQL's UPDATE then INSERT): each copy has
-    # the rows' parameters, and the copies together stay within the parameter limit.
-    uses = sql.source_uses(statement(1), width)
     if strategy == "executemany":
+        uses = sql.source_uses(statement(1), width)
         sql.rows_per_statement(dialect, width * uses)
         for chunk in sql.chunks(rows, dialect.max_rows_per_statement):
             yield Step(statement(1), chunk if uses == 1 else [row * uses for row in chunk], table.name, many=True)
         return
-    for chunk in sql.chunks(rows, sql.rows_per_statement(dialect, width * uses)):
-        params = [value for row in chunk for value in row]
-        yield Step(statement(len(chunk)), params * uses, table.name)
-
-
-def insert_strategy(dialect: Dialect, table: Table) -> str:
-    """The dialect's insert strategy for this table: ``openjson`` only for tables whose strings
-    OPENJSON carries whole (``sql.json_safe``), multi-row VALUES for the others."""
-    if dialect.insert_strategy == "openjson" and not sql.json_safe(table.columns):
-        return "multi_row_values"
-    return dialect.insert_strategy
+    yield from values_steps(rows)
 
 
 def json_rows(rows: Sequence[tuple], table: Table) -> str:
@@ -509,15 +512,17 @@ def json_rows(rows: Sequence[tuple], table: Table) -> str:
 
 
 def insert_statement(dialect: Dialect, ref: str, table: Table, row_count: int,
-                     increments: Sequence[str] = (), keep: tuple = ()) -> str:
-    """The INSERT (or ON CONFLICT/MERGE upsert) for ``row_count`` rows of ``table`` (with the
-    ``column_arrays`` strategy: for one array per column, whatever ``row_count``).
+                     increments: Sequence[str] = (), keep: tuple = (), strategy: str | None = None) -> str:
+    """The INSERT (or upsert) for ``row_count`` rows of ``table`` (with the ``column_arrays`` and
+    ``openjson`` strategies: for one parameter per column / per chunk, whatever ``row_count``).
 
     ``keep``: processing_log KeepRules; an existing row they protect is left as it is.
+    ``strategy``: the statement shape, when not the dialect's own (``multi_row_values`` for a
+    chunk OPENJSON cannot carry whole).
     """
     _check_conflict_rule(table)
     source = None
-    strategy = insert_strategy(dialect, table)
+    strategy = strategy or dialect.insert_strategy
     if strategy == "column_arrays":
         source = sql.array_source(dialect, table.columns)
     elif strategy == "openjson":
