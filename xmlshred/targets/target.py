@@ -556,8 +556,8 @@ def _schema_table(schema: TargetSchema, name: str) -> Table:
 def _dedupe(table: Table, rows: Sequence[tuple]) -> Sequence[tuple]:
     """For skip/update tables: one row per primary key (skip keeps the first, update the last).
 
-    One statement may not touch a key twice (PostgreSQL refuses, MERGE
-    refuses); the outcome equals writing the rows one after another.
+    One statement may not touch a key twice (PostgreSQL refuses; T-SQL's INSERT … WHERE NOT EXISTS
+    would insert it twice); the outcome equals writing the rows one after another.
     """
     if table.on_conflict == "error":
         return rows
