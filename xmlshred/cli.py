@@ -35,7 +35,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="xmlshred", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="xmlshred", description=__doc__.splitlines()[0],
+                                     epilog=_examples_epilog())
     parser.add_argument("--version", action="version", version=f"xmlshred {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -54,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--key-end", type=int, help="last key (inclusive)")
     migrate.add_argument("--retry-failed", action="store_true", default=None,
                          help="also process records whose processing_log row says failed")
+    migrate.add_argument("--reprocess", metavar="WHAT",
+                         help="reload records already loaded, replacing their rows: stale (written by another "
+                              "contract fingerprint), failed (as --retry-failed), all, or keys:FILE "
+                              "(one key a line) ([run] reprocess)")
     migrate.add_argument("--dry-run", action="store_true", default=None,
                          help="map and validate everything, write nothing, report what would fail")
     migrate.add_argument("--now", help="pin the run's clock (ISO datetime, UTC)")
@@ -65,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help='Ray cluster: "auto", ray://head:10001, or "" for a local Ray ([engine] address)')
     migrate.add_argument("--shards", type=int, metavar="N",
                          help="key ranges for --engine ray (0 = four per cluster CPU) ([engine] shards)")
+    migrate.add_argument("--quality", type=_quality_rule, action="append", metavar="KIND=count|fail",
+                         help="count (default) or fail records whose value of this kind the rules changed: "
+                              "truncated, not_a_number, bad_date, unmapped_code; repeatable ([quality])")
 
     init_db = commands.add_parser("init-db", help="create the contract's tables and processing_log")
     _common(init_db)
@@ -86,6 +94,22 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate-contract", help="check a contract; list every problem")
     validate.add_argument("path", type=Path, metavar="PATH", help="the mapping contract JSON file to check")
 
+    verify = commands.add_parser("verify", help="compare the target's rows with the source mapped by the "
+                                                 "contract; read-only (exit 0 agree, 1 differ, 2 bad input)")
+    _common(verify)
+    verify.add_argument("--source", help="the source the target was loaded from (default: [source] url)")
+    verify.add_argument("--target", help="the target to check (default: [target] url)")
+    chosen = verify.add_mutually_exclusive_group()
+    chosen.add_argument("--sample", type=int, metavar="N", help="a random sample of N source records (default 1000)")
+    chosen.add_argument("--keys", type=Path, metavar="FILE", help="the record keys in FILE, one a line")
+    chosen.add_argument("--all", action="store_true", help="every source record")
+    verify.add_argument("--seed", type=int, default=0, help="the sample's random seed (default 0)")
+    verify.add_argument("--mappers", type=int, help="processes reading and mapping documents ([actors] mappers)")
+    verify.add_argument("--now", help="the clock the load pinned (ISO datetime, UTC); without it columns made "
+                                      "from the clock are not compared")
+    verify.add_argument("--write-keys", type=Path, metavar="FILE",
+                        help="write the keys that differ, one a line (for migrate --reprocess keys:FILE)")
+
     report = commands.add_parser("report", help="summarise runs from metrics.jsonl and processing_log")
     _common(report)
     report.add_argument("--metrics", help="metrics.jsonl ([log] metrics)")
@@ -93,7 +117,39 @@ def build_parser() -> argparse.ArgumentParser:
                                          "(default: [target] of the config)")
     report.add_argument("--run", help="run id (default: the target's latest); a dry run's would-fail list too")
     report.add_argument("--plot", type=Path, help="write a PNG chart: rate, failures by stage, flush p95")
+    _starting_point_commands(commands)
     return parser
+
+
+def _quality_rule(text: str) -> tuple[str, str]:
+    """``truncated=fail`` -> ("truncated", "fail"); the settings loader checks kind and action."""
+    kind, equals, action = text.partition("=")
+    if not equals or not kind.strip() or not action.strip():
+        raise argparse.ArgumentTypeError(f"expected KIND=count or KIND=fail (e.g. truncated=fail), got {text!r}")
+    return kind.strip(), action.strip()
+
+
+def _examples_epilog() -> str:
+    from xmlshred.settings.starter import examples_folder
+    from xmlshred.vocab.program import command
+
+    folder = examples_folder()
+    return (f"The built-in example contracts are {folder / 'credit_card' / 'contract.json'} and "
+            f"{folder / 'recreational_lending' / 'contract.json'} (sample documents: {folder / 'sample'}). "
+            f"`{command('init')} DIR` copies them into DIR with a commented config.toml.")
+
+
+def _starting_point_commands(commands) -> None:
+    """``init`` and ``status`` (issue 29): a starting point and a look at a target."""
+    init = commands.add_parser("init", help="write a commented config.toml and the example contracts into DIR",
+                               epilog=_examples_epilog())
+    init.add_argument("dir", nargs="?", default=".", metavar="DIR",
+                      help="the folder to write into (default: the current one); existing files are never "
+                           "overwritten")
+    status = commands.add_parser("status", help="what a target holds: records by status, last run, lease, "
+                                                "tables and row counts (read-only)")
+    _common(status)
+    status.add_argument("--target", help="sqlite:///path.db or odbc:<connection string> (default: [target])")
 
 
 def _overrides(args: argparse.Namespace) -> dict:
@@ -112,6 +168,7 @@ def _overrides(args: argparse.Namespace) -> dict:
         "run.key_end": getattr(args, "key_end", None),
         "run.retry_failed": getattr(args, "retry_failed", None),
         "run.dry_run": getattr(args, "dry_run", None),
+        "run.reprocess": getattr(args, "reprocess", None),
         "run.now": getattr(args, "now", None),
         "run.wait_s": getattr(args, "wait", None),
         "engine.kind": getattr(args, "engine", None),
@@ -119,6 +176,8 @@ def _overrides(args: argparse.Namespace) -> dict:
         "engine.shards": getattr(args, "shards", None),
         "log.metrics": getattr(args, "metrics", None),
     }
+    for kind, action in getattr(args, "quality", None) or ():
+        pairs[f"quality.{kind}"] = action
     return {key: value for key, value in pairs.items() if value is not None}
 
 
@@ -220,8 +279,53 @@ def cmd_validate_contract(args) -> int:
             print(f"  - {problem}", file=sys.stderr)
         return ExitCode.USAGE
     schema = report.contract  # a valid contract
+    from xmlshred.contract import fingerprint_file
+
     print(f"{args.path}: valid ({len(schema.mappings)} mappings)")
+    print(f"fingerprint: {fingerprint_file(args.path)}")
     return ExitCode.OK
+
+
+VERIFY_DEFAULT_SAMPLE = 1000
+
+
+def cmd_verify(args) -> int:
+    from loguru import logger
+
+    from xmlshred import supervisor
+    from xmlshred.contract import LineageError, fingerprint_file, record_lineage
+    from xmlshred.db.spec import target_spec
+    from xmlshred.loading.reprocess import ReprocessError, read_keys_file
+    from xmlshred.targets import TargetError
+    from xmlshred.verify import VerifyError, VerifyRequest, print_report, run_verify
+    from xmlshred.verify.command import write_keys
+
+    settings = _load_settings(args)
+    _configure_logging(settings)
+    if args.sample is not None and args.sample < 1:
+        logger.error("--sample must be at least 1")
+        return ExitCode.USAGE
+    try:
+        contract = supervisor.load_checked_contract(settings)
+        compiled = supervisor.compile_for(settings, contract, supervisor.run_clock(settings))
+        keys = read_keys_file(args.keys) if args.keys is not None else None
+        request = VerifyRequest(
+            source=supervisor.source_spec(settings, contract), target=target_spec(settings), contract=contract,
+            compiled=compiled, fingerprint=fingerprint_file(settings.contract.path),
+            lineage=record_lineage(contract, compiled.schema),
+            sample=None if (args.all or keys is not None) else (args.sample or VERIFY_DEFAULT_SAMPLE),
+            keys=keys, seed=args.seed, clock_pinned=settings.run.now is not None,
+            processes=settings.actors.mappers, prefix_bytes=settings.source.prefix_bytes)
+        result = run_verify(request)
+    except (supervisor.ConfigurationError, ReprocessError, LineageError, VerifyError, TargetError) as exc:
+        logger.error("verify cannot run: {}", exc)
+        return ExitCode.USAGE
+    print_report(request, result, sys.stdout)
+    if args.write_keys is not None:
+        count = write_keys(result, args.write_keys)
+        print(f"wrote {count} differing keys to {args.write_keys} "
+              f"(reload them: migrate --reprocess keys:{args.write_keys})")
+    return result.exit_code
 
 
 def cmd_report(args) -> int:
@@ -232,12 +336,40 @@ def cmd_report(args) -> int:
                               plot=args.plot)
 
 
+def cmd_init(args) -> int:
+    import shlex
+
+    from xmlshred.settings.starter import StarterError, init_folder
+    from xmlshred.vocab.program import command
+
+    try:
+        written = init_folder(args.dir)
+    except StarterError as exc:
+        print(f"init: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    folder = Path(args.dir).resolve()
+    print(f"wrote {folder / 'config.toml'} and {len(written) - 1} example files under {folder / 'examples'}")
+    hop = "" if folder == Path.cwd().resolve() else f"cd {shlex.quote(args.dir)} && "
+    print(f"next: {hop}{command('migrate')}   (then {command('status')} or {command('report')})")
+    return ExitCode.OK
+
+
+def cmd_status(args) -> int:
+    from xmlshred.reporting.status import run_status_command
+
+    settings = _load_settings(args)
+    return run_status_command(settings)
+
+
 COMMANDS = {
+    "init": cmd_init,
+    "status": cmd_status,
     "migrate": cmd_migrate,
     "init-db": cmd_init_db,
     "generate": cmd_generate,
     "validate-contract": cmd_validate_contract,
     "report": cmd_report,
+    "verify": cmd_verify,
 }
 
 

@@ -27,23 +27,34 @@ from xmlshred.actors.lifecycle import RunSignals
 from xmlshred.actors.mapper import MapperActor
 from xmlshred.actors.reader import ReaderActor, ReadLimits
 from xmlshred.actors.reporter import ReporterActor
-from xmlshred.contract import ContractError, MapOptions, compile_contract, load_contract
+from xmlshred.contract import (
+    ContractError,
+    LineageError,
+    MapOptions,
+    compile_contract,
+    fingerprint_file,
+    load_contract,
+    record_lineage,
+)
 from xmlshred.db.spec import target_spec
+from xmlshred.loading.reprocess import Reprocess, ReprocessError, parse_reprocess
 from xmlshred.messages import Ping, StartReading, StopReading, Summarize
 from xmlshred.sources import SourceSpec, open_source
 from xmlshred.targets import TargetError, open_target
 from xmlshred.targets.lease import LeasedRun, LeaseHeld, RunLease
+from xmlshred.vocab.errors import TerminalError
 from xmlshred.vocab.exit_codes import ExitCode
+from xmlshred.vocab.lineage import RecordLineage
 from xmlshred.workers.mapping_worker import WorkerConfig, WorkerProcess, fork_is_safe
 
 PING_TIMEOUT_S = 120
 
 
-class ConfigurationError(Exception):
+class ConfigurationError(TerminalError):
     """The run cannot start: a bad contract or setting (exit 2)."""
 
 
-class RunError(Exception):
+class RunError(TerminalError):
     """The run stopped on an error (exit 1); the message says what to fix."""
 
 
@@ -87,9 +98,12 @@ def load_checked_contract(settings):
         if warning not in first_instance:
             logger.warning("contract: {}", warning)
     if first_instance:
+        from xmlshred.vocab.program import command
+
         logger.warning("contract: {} mapping(s) of per-record tables lie inside a repeating element "
                        "without a selector and read its first valid instance; "
-                       "`validate-contract` lists them", len(first_instance))
+                       "`{}` lists them", len(first_instance),
+                       command("validate-contract", str(settings.contract.path)))
     return contract
 
 
@@ -163,6 +177,80 @@ class Migration:
     dry_log: object = None
     stop: threading.Event | None = None
     """Set by a driver draining its shards: handled like a first SIGINT."""
+    contract_run: ContractRun | None = None
+    """The contract's fingerprint, and what a ``--reprocess`` reloads."""
+
+
+@dataclass(frozen=True, slots=True)
+class ContractRun:
+    """What a run knows of its contract beyond the compiled form."""
+
+    fingerprint: str
+    """``contract.fingerprint_file`` of the contract: written on every processing_log row."""
+    reprocess: Reprocess | None = None
+    """``[run] reprocess`` (``--reprocess``), parsed; None for a plain run."""
+    lineage: RecordLineage | None = None
+    """How each table's rows of a record are reached (a reprocess that replaces rows)."""
+
+
+def contract_run(settings, contract, schema) -> ContractRun:
+    """The run's ContractRun; ConfigurationError for an unusable keys file or contract lineage."""
+    try:
+        fingerprint = fingerprint_file(settings.contract.path)
+        reprocess = parse_reprocess(settings.run.reprocess, fingerprint)
+        lineage = record_lineage(contract, schema) if reprocess is not None and reprocess.replaces_rows else None
+    except (ReprocessError, LineageError) as exc:
+        raise ConfigurationError(f"--reprocess: {exc}") from exc
+    return ContractRun(fingerprint, reprocess, lineage)
+
+
+def check_reprocess(settings, schema, run_contract: ContractRun) -> None:
+    """Before a reprocess takes the lease: refuse (ConfigurationError) when the records' rows are
+    held by tables this contract does not write; in a dry run, say how many records it would
+    reload. Read-only."""
+    reprocess = run_contract.reprocess
+    if reprocess is None:
+        return
+    from xmlshred.targets import fingerprints
+    from xmlshred.targets.readonly import open_readonly
+
+    try:
+        target = open_readonly(target_spec(settings), schema)
+    except TargetError as exc:
+        raise RunError(f"nothing was started: {_safe_url(str(exc))}") from exc
+    try:
+        reasons = fingerprints.foreign_holders(target, schema, run_contract.fingerprint)
+        if reasons:
+            raise ConfigurationError("--reprocess refused: " + "; ".join(reasons)
+                                     + ". Load into a fresh target, or give the tables their earlier names")
+        count = fingerprints.reprocess_count(target, schema, reprocess.mode, reprocess.fingerprint, reprocess.keys,
+                                             settings.run.key_start, settings.run.key_end)
+    except TargetError as exc:
+        raise RunError(f"nothing was started: the target cannot be read: {_safe_url(str(exc))}") from exc
+    finally:
+        target.close()
+    what = f"keys:{reprocess.keys_file}" if reprocess.mode == "keys" else reprocess.mode
+    dry = settings.run.dry_run
+    logger.info("{}reprocess {}: {} records already loaded {} reloaded (contract {}){}",
+                "DRY RUN: " if dry else "", what, count, "would be" if dry else "will be",
+                run_contract.fingerprint, "; nothing is written" if dry else "")
+
+
+def record_contract(settings, schema, run_id: str, run_contract: ContractRun) -> None:
+    """The run's fingerprint and tables on its xmlshred_runs row (it holds the lease; tables exist)."""
+    from xmlshred.targets import fingerprints
+
+    try:
+        target = open_target(target_spec(settings), schema)
+    except TargetError as exc:
+        raise RunError(f"target cannot be reached: {exc}") from exc
+    try:
+        fingerprints.record_run_contract(target, schema, run_id, run_contract.fingerprint,
+                                         [table.name for table in schema.tables])
+    except TargetError as exc:
+        raise RunError(f"the run's contract fingerprint cannot be recorded: {exc}") from exc
+    finally:
+        target.close()
 
 
 GIL_SWITCH_INTERVAL_S = 0.0005
@@ -234,7 +322,8 @@ def start_migration(settings, leased: LeasedRun | None = None,
     try:
         if compiled is None:
             compiled = compile_for(settings, contract, now)
-        run = _start_run(settings, leased, compiled, spec, config, workers)
+        run = _start_run(settings, leased, compiled, spec, config, workers,
+                         contract_run(settings, contract, compiled.schema))
     except BaseException:
         _stop_workers(workers)
         raise
@@ -256,18 +345,23 @@ def _worker_config(settings, spec, now: datetime) -> WorkerConfig | None:
         return None
     return WorkerConfig(str(settings.contract.path), now, settings.contract.max_document_bytes,
                         settings.contract.strict_wellformed, source=spec, prefix_bytes=settings.source.prefix_bytes,
-                        target_dialect=dialect)
+                        target_dialect=dialect, quality_fail=settings.quality.fail_kinds)
 
 
-def _start_run(settings, leased, compiled, spec, config, workers: list) -> Migration:
+def _start_run(settings, leased, compiled, spec, config, workers: list,
+               run_contract: ContractRun | None = None) -> Migration:
     """``start_migration`` once the workers are launched: each one a mapper actor takes over
     leaves ``workers``."""
+    run_contract = run_contract or ContractRun(fingerprint_file(settings.contract.path))
     run_id = leased.run_id if leased else f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     dry_run = settings.run.dry_run
     log = logger.bind(actor="supervisor")
     run = Migration(settings, run_id, compiled.schema, log)
+    run.contract_run = run_contract
     # The one count of the source this run makes: the reporter's total (progress, ETA).
     total = _preflight(spec, settings, compiled.schema)
+    if not leased:  # a shard's driver checked already
+        check_reprocess(settings, compiled.schema, run_contract)
     if total == 0:
         from xmlshred.sources.check import describe_range
 
@@ -286,7 +380,7 @@ def _start_run(settings, leased, compiled, spec, config, workers: list) -> Migra
 
     log.info("{}run {} starting: source={} target={} mappers={} max_in_flight={}",
              "DRY RUN (nothing will be created or written) " if dry_run else "",
-             run_id, _safe_url(spec.url), _safe_url(settings.target.url), settings.actors.mappers,
+             run_id, _safe_url(spec.url), target_label(settings), settings.actors.mappers,
              settings.actors.max_in_flight)
     try:
         with _as_run_error():
@@ -301,8 +395,11 @@ def _start_actors(run: Migration, settings, spec, compiled, config: WorkerConfig
                   total: int, open_target_fn) -> None:
     """Reporter, InsertActor, mappers, reader, each pinged before the next starts; then StartReading."""
     dry_run, signals = settings.run.dry_run, run.signals
+    run_contract = run.contract_run or ContractRun("")
     if not dry_run:
         _ensure_tables(open_target_fn)
+        if run.lease is not None:
+            record_contract(settings, compiled.schema, run.run_id, run_contract)
     else:
         from xmlshred.reporting.dryrun import DryRunLog, dry_run_path
 
@@ -317,7 +414,8 @@ def _start_actors(run: Migration, settings, spec, compiled, config: WorkerConfig
     inserter = InsertActor.start(
         open_target_fn, compiled.schema, run.run_id, settings.flush, settings.target, run.reporter,
         signals, dry_run=dry_run, check_done=not spec.keyed,
-        retry_failed=settings.run.retry_failed, dry_run_log=run.dry_log,
+        retry_failed=settings.run.retry_failed or _reprocesses(run_contract, "failed"), dry_run_log=run.dry_log,
+        contract_hash=run_contract.fingerprint, reprocess=run_contract.reprocess, lineage=run_contract.lineage,
     )
     run.started.append(inserter)
     _ping("insert", inserter)
@@ -334,7 +432,8 @@ def _start_actors(run: Migration, settings, spec, compiled, config: WorkerConfig
         mapper_queue_batches=settings.actors.mapper_queue_batches,
         page_size=settings.source.page_size, limit=settings.run.limit,
         key_start=settings.run.key_start, key_end=settings.run.key_end,
-        retry_failed=settings.run.retry_failed,
+        retry_failed=settings.run.retry_failed or _reprocesses(run_contract, "failed"),
+        reprocess=run_contract.reprocess,
     )
     run.reader = ReaderActor.start(lambda: open_source(spec), open_target_fn, mappers, inserter,
                                    run.reporter, signals, limits, retry_settings=settings.target,
@@ -342,6 +441,10 @@ def _start_actors(run: Migration, settings, spec, compiled, config: WorkerConfig
     run.started.append(run.reader)
     _ping("reader", run.reader)
     run.reader.tell(StartReading())
+
+
+def _reprocesses(run_contract: ContractRun, mode: str) -> bool:
+    return run_contract.reprocess is not None and run_contract.reprocess.mode == mode
 
 
 @contextmanager
@@ -393,6 +496,7 @@ def stop_migration(run: Migration, outcome: str, exit_code: int = ExitCode.ERROR
     settings, log = run.settings, run.log
     summary = None
     try:
+        _settle_replies(run.started, log)
         for actor in reversed(run.started):
             try:
                 actor.stop(timeout=60)
@@ -413,12 +517,13 @@ def stop_migration(run: Migration, outcome: str, exit_code: int = ExitCode.ERROR
         if run.dry_log is not None:
             run.dry_log.close()
             log.info("DRY RUN: {} records would fail; their keys, stages and reasons are in {} "
-                     "(python cli.py report --run {})", run.dry_log.count, run.dry_log.path, run.run_id)
+                     "({})", run.dry_log.count, run.dry_log.path, report_command(settings, run.run_id))
     finally:
         for signum, handler in run.previous_handlers.items():
             signal.signal(signum, handler)
         if run.lease is not None:
             run.lease.release(outcome)
+        _tidy_sqlite_files(settings)
     if outcome != "error" and summary is not None:
         from xmlshred.reporting.closing import closing_notes
 
@@ -427,6 +532,79 @@ def stop_migration(run: Migration, outcome: str, exit_code: int = ExitCode.ERROR
     if exit_code == ExitCode.OK and summary and summary.get("records_failed"):
         exit_code = ExitCode.SOME_FAILED
     return RunResult(exit_code, run.run_id, summary)
+
+
+def report_command(settings, run_id: str) -> str:
+    """The ``report --run`` command that shows this run, as the user can run it where they are.
+
+    It names ``--config`` when the config file is not ``./config.toml``, and
+    ``--target`` / ``--metrics`` when this run's differ from what that config
+    (with the same environment) gives: a dry run pointed elsewhere by a flag
+    is then still found.
+    """
+    from xmlshred.settings import load_settings
+    from xmlshred.vocab.program import command
+
+    words = ["report", "--run", run_id]
+    config = settings.config_path
+    if config is not None and Path(config).resolve() != (Path.cwd() / "config.toml").resolve():
+        words += ["--config", str(config)]
+    try:
+        configured = load_settings(config, {}, os.environ)
+        same_target = target_label(configured) == target_label(settings)
+        same_metrics = _path_or_none(configured.log.metrics) == _path_or_none(settings.log.metrics)
+    except Exception:  # the config cannot say: name everything
+        same_target = same_metrics = False
+    if not same_target:
+        words += ["--target", target_spec(settings).url]
+    if not same_metrics and settings.log.metrics:
+        words += ["--metrics", str(Path(settings.log.metrics).resolve())]
+    return command(*words)
+
+
+def _tidy_sqlite_files(settings) -> None:
+    """No empty -wal/-shm files beside the SQLite source and target once the run's connections are closed."""
+    from xmlshred.db.sqlite import tidy_wal
+    from xmlshred.db.urls import UrlError, locate
+
+    paths = []
+    try:
+        kind, where = locate(settings.source.url)
+        if kind == "sqlite":
+            paths.append(where)
+    except UrlError:
+        pass
+    try:
+        spec = target_spec(settings)
+        if spec.path is not None:
+            paths.append(spec.path)
+    except TargetError:
+        pass
+    for path in paths:
+        tidy_wal(path)
+
+
+SETTLE_TIMEOUT_S = 30
+"""How long a stop waits for one actor to answer the messages it already holds."""
+
+
+def _settle_replies(started: list, log) -> None:
+    """Let every actor answer what it holds before any of them stops (Mopidy's habit).
+
+    A Ping queues behind an actor's pending messages, so once each actor (in
+    start order: the inserter, the mappers, the reader) has answered one, the
+    replies its work sends (a mapper's BatchMapped to the reader) found their
+    receiver still running. The reader has been told to stop reading, so no
+    new work appears. An actor that failed (dead) or does not answer in
+    ``SETTLE_TIMEOUT_S`` is passed over: the stop goes on.
+    """
+    for actor in started:
+        try:
+            actor.ask(Ping(), timeout=SETTLE_TIMEOUT_S)
+        except pykka.Timeout:
+            log.warning("{} did not answer within {} s; stopping it anyway", actor, SETTLE_TIMEOUT_S)
+        except Exception as exc:  # dead, or its start error: the stop goes on
+            log.debug("{} not settled before the stop: {}", actor, type(exc).__name__)
 
 
 def _take_lease(settings, schema, run_id: str, signals: RunSignals) -> RunLease:

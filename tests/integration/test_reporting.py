@@ -534,11 +534,16 @@ def test_report_command_reads_metrics_and_processing_log(tmp_path, capsys):
     if _has_matplotlib():
         assert run_report_command(missing, plot=tmp_path / "no.png") == 2
         assert "the chart is drawn from the metrics file" in capsys.readouterr().err
-    # A target that recorded no runs either: the metrics problem, as before.
+    # A SQLite target that does not exist, with no metrics: that the target does not exist (issue 29).
     bare = _report_settings(tmp_path, tmp_path / "none.jsonl", tmp_path / "never-written.db")
     assert run_report_command(bare) == 2
-    assert "metrics file not found" in capsys.readouterr().err
+    assert "never-written.db does not exist" in capsys.readouterr().err
     assert not (tmp_path / "never-written.db").exists()
+    # A target that is there but recorded no runs either: the metrics problem, as before.
+    (tmp_path / "empty.db").touch()
+    empty = _report_settings(tmp_path, tmp_path / "none.jsonl", tmp_path / "empty.db")
+    assert run_report_command(empty) == 2
+    assert "metrics file not found" in capsys.readouterr().err
 
 
 def _has_matplotlib() -> bool:

@@ -146,7 +146,7 @@ def test_processing_log_upsert_increments_attempts(target):
     write_flush(target, SCHEMA, [], [LogRow(6, "failed", "parse", "not well-formed", "run-2", later)])
 
     log = {row[0]: row for row in target.table_rows("processing_log")}
-    key, status, stage, reason, attempts, run_id, updated_at = log[5]
+    key, status, stage, reason, attempts, run_id, updated_at, _contract_hash = log[5]
     assert (status, stage, reason, attempts, run_id) == ("success", None, None, 2, "run-2")
     assert canonical_text(updated_at) == "2025-10-14 20:10:54"
     assert log[6][1:5] == ("failed", "parse", "not well-formed", 1)
@@ -329,7 +329,7 @@ def test_postgres_connect_failure_is_masked_and_clear(pg_dsn):
         open_target(spec)
     message = str(caught.value)
     assert "s3cr" not in message and "PWD=***" in message
-    assert "cannot connect" in message and "Check the server" in message
+    assert "cannot connect" in message and "check [target] server and port" in message
 
 
 @pytest.mark.postgres
@@ -348,7 +348,8 @@ def test_postgres_schema_is_created_and_used(pg_database):
             "AND tc.table_schema = kcu.table_schema "
             "WHERE tc.table_schema = 'app' AND tc.table_name = 'processing_log' "
             "AND tc.constraint_type = 'PRIMARY KEY'").fetchall()
-    assert tables == {"app_base", "contact", "scores", "processing_log", "xmlshred_runs"}
+    assert tables == {"app_base", "contact", "scores", "processing_log", "xmlshred_runs", "xmlshred_quality",
+                      "xmlshred_rejects"}
     assert [row[0] for row in key_columns] == ["app_id"]
     target.close()
 

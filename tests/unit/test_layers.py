@@ -46,7 +46,9 @@ ALLOWED: dict[str, set[str]] = {
     "supervisor": {"actors", "contract", "db", "vocab", "sources", "targets", "loading", "messages", "reporting",
                    "workers", "settings"},
     "engine": {"supervisor", "contract", "db", "vocab", "sources", "targets", "reporting", "settings"},
-    "cli": {"engine", "supervisor", "actors", "contract", "db", "vocab", "sources", "targets", "loading", "messages",
+    "verify": {"contract", "db", "vocab", "sources", "targets", "loading", "workers"},
+    "cli": {"verify",
+            "engine", "supervisor", "actors", "contract", "db", "vocab", "sources", "targets", "loading", "messages",
             "reporting", "workers", "settings", "generator"},
     "__main__": {"cli"},
 }

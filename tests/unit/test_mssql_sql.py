@@ -112,7 +112,7 @@ def test_create_schema_parses_and_runs_create_schema_dynamically():
 
 def test_create_tables_parse_with_types_keys_and_existence_check():
     statements = ddl_statements(MSSQL, SCHEMA)[2:]
-    assert len(statements) == 5  # three tables, processing_log and xmlshred_runs
+    assert len(statements) == 7  # three tables, processing_log, xmlshred_runs, xmlshred_quality, xmlshred_rejects
     created = {}
     for statement in statements:
         tree = parse_tsql(statement)
@@ -133,10 +133,12 @@ def test_create_tables_parse_with_types_keys_and_existence_check():
     assert created["processing_log"] == {
         "app_id": "BIGINT", "status": "NVARCHAR(16)", "stage": "NVARCHAR(16)", "reason": "NVARCHAR(1000)",
         "attempts": "INTEGER", "run_id": "NVARCHAR(64)", "updated_at": "DATETIME2(6)",
+        "contract_hash": "NVARCHAR(64)",
     }
     assert created["xmlshred_runs"] == {
         "run_id": "NVARCHAR(64)", "host": "NVARCHAR(255)", "pid": "INTEGER", "started": "DATETIME2(6)",
         "heartbeat": "DATETIME2(6)", "finished": "DATETIME2(6)", "outcome": "NVARCHAR(32)",
+        "contract_hash": "NVARCHAR(64)", "contract_tables": "NVARCHAR(4000)",
     }
     assert "DECIMAL(18,2)" in statements[0]  # sqlglot normalises DECIMAL to NUMERIC above
 
@@ -315,11 +317,12 @@ def test_processing_log_upsert_increments_attempts(dialect):
     assert "FROM [sandbox].[processing_log] AS [t] WITH (UPDLOCK, HOLDLOCK) JOIN (" in update.sql("tsql")
     assert "[attempts] = [t].[attempts] + 1" in steps[0].sql
     first = [1, "success", None, None, 1, "r", "2025-01-02T03:04:05.678901"]
+    width = len(log_table("app_id").columns)  # 8: contract_hash included
     if dialect is VALUES:
-        assert placeholders(update) == placeholders(insert) == 14 and len(steps[0].params) == 28
+        assert placeholders(update) == placeholders(insert) == 2 * width and len(steps[0].params) == 4 * width
         assert steps[0].params[:7] == first
     else:
-        assert json.loads(steps[0].params[0])[0] == first
+        assert json.loads(steps[0].params[0])[0][:7] == first
 
 
 
@@ -771,7 +774,7 @@ def test_freetds_against_a_closed_port_fails_fast_with_a_masked_message():
     assert result.stdout.startswith("CONNECT-ERROR 08"), result.stdout
     assert "Sup3r" not in result.stdout + result.stderr
     assert "PWD=***" in result.stdout and f"PORT={port}" in result.stdout
-    assert "Check the server name and port" in result.stdout
+    assert "check [target] server and port" in result.stdout
 
 
 def test_connect_error_type_is_exported():

@@ -223,7 +223,7 @@ def test_postgresql_flush_sends_one_array_parameter_per_column():
     log = [LogRow(key, "success", None, None, "r", dt.datetime(2025, 1, 1)) for key in range(1, 3)]
     steps = list(plan_flush(dialect, SCHEMA, tables, log, dedupe=()))
     assert [(step.table, len(step.params)) for step in steps] == [
-        ("base", 2)] * 3 + [("scores", 3)] * 3 + [("processing_log", 7)]
+        ("base", 2)] * 3 + [("scores", 3)] * 3 + [("processing_log", 8)]
     assert all(step.sql.count("?") == len(step.params) and "unnest(" in step.sql for step in steps)
     assert steps[0].params == ["{" + ",".join(str(key) for key in range(1, 1001)) + "}", "{" + ",".join(
         ['"1.50"'] * 1000) + "}"]

@@ -7,7 +7,7 @@ import threading
 import pykka
 from loguru import logger
 
-from xmlshred.actors.lifecycle import PipelineActor
+from xmlshred.actors.lifecycle import PipelineActor, tell_quietly
 from xmlshred.loading import FlushAborted, FlushBuffer, FlushWriter, PendingRecord
 from xmlshred.messages import (
     FlushDue,
@@ -29,7 +29,7 @@ class InsertActor(PipelineActor):
 
     def __init__(self, open_target, schema, run_id: str, flush_settings, retry_settings,
                  reporter, signals, *, dry_run: bool, check_done: bool, retry_failed: bool,
-                 dry_run_log=None) -> None:
+                 dry_run_log=None, contract_hash: str = "", reprocess=None, lineage=None) -> None:
         super().__init__("insert", signals)
         self._open_target = open_target
         self._schema = schema
@@ -40,6 +40,12 @@ class InsertActor(PipelineActor):
         self._dry_run_log = dry_run_log
         """reporting.dryrun.DryRunLog of a dry run: each would-fail record goes there."""
         self._check_done = check_done
+        self._contract_hash = contract_hash
+        """The run's contract fingerprint (processing_log.contract_hash of every row it writes)."""
+        self._reprocess = reprocess
+        """loading.reprocess.Reprocess of a ``migrate --reprocess`` run, else None."""
+        self._lineage = lineage
+        """vocab.lineage.RecordLineage: how a reprocess finds a record's earlier rows."""
         self._retry_failed = retry_failed
         self._buffer = FlushBuffer(flush_settings.max_records, flush_settings.max_rows,
                                    flush_settings.max_interval_ms / 1000.0)
@@ -58,6 +64,7 @@ class InsertActor(PipelineActor):
             backoff_max_s=self._retry.retry_backoff_max_s, dry_run=self._dry_run,
             check_done=self._check_done, retry_failed=self._retry_failed,
             on_dry_failure=self._dry_run_log.write if self._dry_run_log is not None else None,
+            contract_hash=self._contract_hash, reprocess=self._reprocess, lineage=self._lineage,
         )
 
     def handle(self, message):
@@ -123,13 +130,15 @@ class InsertActor(PipelineActor):
         self._log.debug("flush ({}) of {} records: {} ok, {} failed, {} rows in {:.3f}s",
                         trigger, len(records), outcome.ok, len(outcome.failures), outcome.rows,
                         outcome.seconds)
-        self._reporter.tell(FlushReport(outcome.ok, len(outcome.failures), outcome.rows,
-                                        outcome.seconds, tuple(outcome.failures), outcome.skipped))
+        tell_quietly(self._reporter, FlushReport(outcome.ok, len(outcome.failures), outcome.rows,
+                                                 outcome.seconds, tuple(outcome.failures), outcome.skipped,
+                                                 tuple(outcome.quality.items()), outcome.rejects),
+                     self._log)
         settled: dict[object, int] = {}
         for pending in records:
             settled[pending.reply_to] = settled.get(pending.reply_to, 0) + 1
         for reader, count in settled.items():
-            reader.tell(RecordsSettled(count))
+            tell_quietly(reader, RecordsSettled(count), self._log)
 
     def drain(self) -> None:
         self._cancel_timer()

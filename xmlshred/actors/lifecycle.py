@@ -69,6 +69,27 @@ class RunSignals:
             return tuple(self._failures)
 
 
+def tell_quietly(ref, message, log) -> bool:
+    """Tell ``message`` to ``ref``; a stopped actor drops it, said at DEBUG (never a traceback).
+
+    On a stop, a late reply (a mapper's BatchMapped to a reader that has
+    stopped, a load report to a stopped reporter) has nobody left to act on
+    it: the run's fate is already decided, so it is dropped. Returns whether
+    the message was delivered.
+    """
+    try:
+        ref.tell(message)
+    except pykka.ActorDeadError:
+        log.debug("{} has stopped; dropped a late {}", _actor_name(ref), type(message).__name__)
+        return False
+    return True
+
+
+def _actor_name(ref) -> str:
+    actor_class = getattr(ref, "actor_class", None)
+    return actor_class.__name__ if actor_class is not None else type(ref).__name__
+
+
 class PipelineActor(pykka.ThreadingActor):
     """The start-error, Ping and ``on_failure`` handling every actor of a run shares.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from loguru import logger
 
-from xmlshred.actors.lifecycle import PipelineActor
+from xmlshred.actors.lifecycle import PipelineActor, tell_quietly
 from xmlshred.messages import (
     BatchMapped,
     FailedItem,
@@ -12,6 +12,7 @@ from xmlshred.messages import (
     MappedItem,
     MapperLoad,
     SourceBatch,
+    TableCoverage,
     UnknownMessage,
     WorkerReplaced,
 )
@@ -79,7 +80,7 @@ class MapperActor(PipelineActor):
         self._log.warning(
             "worker process died (exit code {}); starting a new one", error.exitcode
         )
-        self._reporter.tell(WorkerReplaced(self.index, error.exitcode))
+        tell_quietly(self._reporter, WorkerReplaced(self.index, error.exitcode), self._log)
         self._worker = self._new_worker()
 
     def _map(self, batch: SourceBatch) -> None:
@@ -92,11 +93,15 @@ class MapperActor(PipelineActor):
         mapped, failed = split_results(batch, results)
         # Order matters: the rows reach the inserter before the reader learns the
         # batch is done, so the reader's end-of-input FlushNow always comes after them.
-        self._inserter.tell(MappedBatch(batch.batch_id, mapped, failed, batch.reply_to))
-        batch.reply_to.tell(BatchMapped(self.index, batch.batch_id))
-        self._reporter.tell(MapperLoad(self.index, len(items), busy, read_cpu_s=costs.read_cpu_s,
-                                       map_cpu_s=costs.map_cpu_s, bytes_read=costs.bytes_read,
-                                       whole_reads=costs.whole_reads, worker_cpu_s=costs.process_cpu_s))
+        tell_quietly(self._inserter, MappedBatch(batch.batch_id, mapped, failed, batch.reply_to), self._log)
+        tell_quietly(batch.reply_to, BatchMapped(self.index, batch.batch_id), self._log)
+        tell_quietly(self._reporter, MapperLoad(self.index, len(items), busy, read_cpu_s=costs.read_cpu_s,
+                                                map_cpu_s=costs.map_cpu_s, bytes_read=costs.bytes_read,
+                                                whole_reads=costs.whole_reads, worker_cpu_s=costs.process_cpu_s),
+                     self._log)
+        tell_quietly(self._reporter, TableCoverage(self.index, costs.mapped, costs.table_records,
+                                                   costs.unseen_paths, costs.paths_checked, costs.coverage_cpu_s),
+                     self._log)
 
     def _map_one_by_one(self, batch_id: int, items: list) -> tuple[list, float, BatchCosts]:
         results, busy_total, costs_total = [], 0.0, BatchCosts()

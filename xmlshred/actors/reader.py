@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from loguru import logger
 
-from xmlshred.actors.lifecycle import PipelineActor
+from xmlshred.actors.lifecycle import PipelineActor, tell_quietly
 from xmlshred.loading.reading import ReadCursor, ReadLimits, ReadState
 from xmlshred.loading.retry import retry_transient
 from xmlshred.messages import (
@@ -63,7 +63,8 @@ class ReaderActor(PipelineActor):
         self._source = self._open_source()
         self._source.open()
         self._target = self._open_target()
-        self._cursor = ReadCursor(self._source, self._done_records, self._limits, self._run_id)
+        known = {} if self._limits.retry_failed else self._known_rejects()
+        self._cursor = ReadCursor(self._source, self._done_records, self._limits, self._run_id, known)
 
     def handle(self, message):
         if isinstance(message, StartReading):
@@ -101,6 +102,16 @@ class ReaderActor(PipelineActor):
             backoff_max_s=self._retry.retry_backoff_max_s, log=self._log,
             what="a processing_log lookup")
 
+    def _known_rejects(self) -> dict:
+        """xmlshred_rejects as source_ref -> (size, mtime_ns), retried like processing_log lookups."""
+        if self._retry is None:
+            return self._target.known_rejects()
+        return retry_transient(
+            self._target.known_rejects, self._target.reconnect,
+            retries=self._retry.connect_retries, backoff_s=self._retry.retry_backoff_s,
+            backoff_max_s=self._retry.retry_backoff_max_s, log=self._log,
+            what="an xmlshred_rejects lookup")
+
     def _pump(self) -> None:
         if not self._state.started:
             return
@@ -110,19 +121,20 @@ class ReaderActor(PipelineActor):
             if not items:
                 break
             self._batch_id += 1
-            self._mappers[index].tell(SourceBatch(self._batch_id, tuple(items), self.actor_ref))
+            tell_quietly(self._mappers[index], SourceBatch(self._batch_id, tuple(items), self.actor_ref), self._log)
             self._state.sent_batch(index, len(items))
         cursor = self._cursor
-        self._reporter.tell(ReaderProgress(self._state.sent, self._state.in_flight, cursor.skipped_done,
-                                           cursor.exhausted or self._state.stopped, cursor.resumed_ok,
-                                           tuple(sorted(cursor.resumed_failed.items()))))
+        tell_quietly(self._reporter, ReaderProgress(self._state.sent, self._state.in_flight, cursor.skipped_done,
+                                                    cursor.exhausted or self._state.stopped, cursor.resumed_ok,
+                                                    tuple(sorted(cursor.resumed_failed.items())),
+                                                    cursor.skipped_rejects), self._log)
         self._end_step()
 
     def _end_step(self) -> None:
         step = self._state.end_step(self._cursor is not None and self._cursor.exhausted)
         if step.flush_now:
             # Everything is mapped: no reason to wait for the age threshold.
-            self._inserter.tell(FlushNow())
+            tell_quietly(self._inserter, FlushNow(), self._log)
         if step.finished:
             self._log.info("all {} records read this run are settled", self._state.sent)
             self._signals.finished()

@@ -24,9 +24,11 @@ from xmlshred.messages import (
     ReaderProgress,
     ReportTick,
     Summarize,
+    TableCoverage,
     UnknownMessage,
     WorkerReplaced,
 )
+from xmlshred.reporting.coverage import CoverageTally, coverage_lines
 from xmlshred.reporting.metrics import MetricsWriter
 from xmlshred.reporting.progress import ProgressBar
 from xmlshred.reporting.stats import RunStats, summary_line
@@ -99,6 +101,7 @@ class ReporterActor(PipelineActor):
         self._summary: dict[str, Any] | None = None
         self._stop_ticking = threading.Event()
         self._ticker: threading.Thread | None = None
+        self._coverage = CoverageTally()
 
     # lifecycle -------------------------------------------------------------
 
@@ -149,6 +152,8 @@ class ReporterActor(PipelineActor):
                 self.stats.add_mapper_load(message)
             case WorkerReplaced():
                 self.stats.add_worker_replaced(message)
+            case TableCoverage():
+                self._coverage.add(message)
             case ReportTick():
                 self._report_interval(now)
             case Summarize():
@@ -174,7 +179,12 @@ class ReporterActor(PipelineActor):
         if self._bar is not None:
             self._bar.finish()
         self._summary = {**self.stats.summary(outcome, now, actor_cpu_s), **self.tags}
+        coverage = self._coverage.summary()
+        if coverage is not None:
+            self._summary["coverage"] = coverage
         log.info(summary_line(self._summary))
+        for line in coverage_lines(coverage):
+            log.warning("{}coverage: {}", self._prefix, line)
         self._append(self._summary)
         return self._summary
 

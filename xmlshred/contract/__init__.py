@@ -7,6 +7,8 @@ and map documents to rows with it (pure functions: no threads, no database).
 """
 
 from xmlshred.contract.compiler import CompiledContract, MapOptions, compile_contract
+from xmlshred.contract.fingerprint import contract_fingerprint, fingerprint_file
+from xmlshred.contract.lineage import LineageError, record_lineage
 from xmlshred.contract.loader import (
     Contract,
     ContractError,
@@ -26,4 +28,8 @@ __all__ = [
     "Contract",
     "CompiledContract",
     "ContractReport",
+    "contract_fingerprint",
+    "fingerprint_file",
+    "record_lineage",
+    "LineageError",
 ]

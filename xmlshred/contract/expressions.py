@@ -39,6 +39,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
 from xmlshred.contract.values import ValueRangeError, convert_value, parse_datetime
+from xmlshred.vocab.errors import DataError
 from xmlshred.vocab.schema import Column
 
 __all__ = [
@@ -58,7 +59,7 @@ MAX_NESTING = 40
 Keeps parsing and evaluation far from Python's recursion limit."""
 
 
-class ExpressionError(ValueError):
+class ExpressionError(DataError, ValueError):
     """A malformed expression; ``position`` is the 0-based character offset."""
 
     def __init__(self, message: str, position: int) -> None:

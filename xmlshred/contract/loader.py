@@ -19,6 +19,7 @@ from typing import Any
 
 from xmlshred.contract.expressions import Expression, ExpressionError, parse_expression
 from xmlshred.contract.values import ValueRangeError, convert_value
+from xmlshred.vocab.errors import TerminalError
 from xmlshred.vocab.names import PROCESSING_LOG, RUNS_TABLE, is_identifier
 from xmlshred.vocab.schema import DATA_TYPES, Column
 
@@ -99,7 +100,7 @@ _XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 _NO_MATCH = re.match(r"()", "")
 
 
-class ContractError(Exception):
+class ContractError(TerminalError):
     """A contract that cannot be used; ``problems`` lists everything wrong."""
 
     def __init__(self, problems: list[str]) -> None:

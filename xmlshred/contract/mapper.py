@@ -60,6 +60,7 @@ from xmlshred.contract.values import (
     numbers_only,
     parse_datetime,
 )
+from xmlshred.vocab.errors import DataError
 from xmlshred.vocab.results import MappedRecord, RecordFailure
 
 __all__ = ["map_document"]
@@ -67,7 +68,7 @@ __all__ = ["map_document"]
 """Texts that stand for no value in history, policy-exception and group rows."""
 
 
-class _Failed(Exception):
+class _Failed(DataError):
     def __init__(self, stage: str, reason: str) -> None:
         super().__init__(reason)
         self.stage = stage

@@ -18,6 +18,8 @@ import re
 
 from lxml import etree
 
+from xmlshred.vocab.errors import DataError
+
 __all__ = ["DocumentRejected", "parse_document", "check_size"]
 
 CHUNK = 16 * 1024
@@ -31,7 +33,7 @@ _EXTERNAL_ID = re.compile(r"<!DOCTYPE\s+[^\s\[>]+\s+(SYSTEM|PUBLIC)\b")
 _EXTERNAL_ID_BYTES = re.compile(rb"<!DOCTYPE\s+[^\s\[>]+\s+(SYSTEM|PUBLIC)\b")
 
 
-class DocumentRejected(Exception):
+class DocumentRejected(DataError):
     """The document cannot be mapped; ``stage`` and ``reason`` go to the log.
 
     The reason names the problem (and, for syntax errors, its line and
@@ -130,18 +132,25 @@ def _check_prolog(data: bytes | str) -> None:
         raise DocumentRejected("parse", "the DOCTYPE refers to an external DTD, which documents may not do")
 
 
+_QUOTED_BYTES = re.compile(r"\s*Bytes:(?:\s*0x[0-9A-Fa-f]{2})+")
+"""libxml2's encoding errors quote the offending bytes: document content, never shown."""
+_POSITION_SUFFIX = re.compile(r", line \d+, column \d+$")
+
+
 def _syntax_reason(error: Exception) -> str:
-    """What went wrong and where, without quoting the document."""
+    """The cause in lxml's own words with its line and column; never the document's text.
+
+    libxml2's messages name the construct (an entity's or a tag's name, never
+    character data); the bytes an encoding error quotes are cut.
+    """
     if isinstance(error, etree.XMLSyntaxError):
-        kind = ""
-        try:
-            entry = error.error_log.last_error
-            if entry is not None and entry.type_name:
-                kind = f" ({entry.type_name})"
-        except Exception:  # the log is a nicety; the position is what matters
-            kind = ""
         line, column = error.position if error.position else (0, 0)
-        return f"not well-formed XML at line {line}, column {column}{kind}"
+        words = _POSITION_SUFFIX.sub("", (getattr(error, "msg", None) or "").strip())
+        words = " ".join(_QUOTED_BYTES.sub("", words).split()).rstrip(" ,:")
+        kind = f" ({error.type_name})" if getattr(error, "type_name", None) else ""
+        if not words:
+            return f"not well-formed XML at line {line}, column {column}{kind}"
+        return f"not well-formed XML: {words}, line {line}, column {column}{kind}"
     return f"the XML parser failed ({type(error).__name__})"
 
 
@@ -183,6 +192,10 @@ def parse_document(data: bytes | str, horizon: tuple[str, ...] | None):
     except DocumentRejected:
         raise
     except Exception as error:  # lxml raises several types; all mean "cannot parse"
+        # The pull parser can name a later symptom of the cause (ERR_NAME_REQUIRED for an
+        # undefined entity) and the feed parser of a str none at all ("no element found"); a
+        # plain parse of the same text names the first error itself. Only failures pay for it.
+        error = _whole_parse_error(data) or error
         raise DocumentRejected("parse", _syntax_reason(error)) from None
     if root is None:
         raise DocumentRejected("parse", "the document has no element")
@@ -190,6 +203,22 @@ def parse_document(data: bytes | str, horizon: tuple[str, ...] | None):
     if dtd is not None and any(True for _ in dtd.iterentities()):
         raise DocumentRejected("parse", "the DOCTYPE declares entities, which documents may not do")
     return root
+
+
+def _whole_parse_error(data: bytes | str) -> Exception | None:
+    """The error a plain parse of ``data`` raises (None when it parses).
+
+    A str is parsed as its UTF-8 encoding with that encoding imposed (lxml's
+    ``fromstring`` refuses a str with an encoding declaration).
+    """
+    try:
+        if isinstance(data, str):
+            etree.fromstring(data.encode("utf-8", "surrogatepass"), etree.XMLParser(encoding="utf-8", **_SAFE))
+        else:
+            etree.fromstring(data, etree.XMLParser(**_SAFE))
+    except Exception as error:
+        return error
+    return None
 
 
 def _parse_whole(data: bytes | str):

@@ -16,6 +16,7 @@ import re
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal
 
+from xmlshred.vocab.errors import DataError
 from xmlshred.vocab.schema import Column
 
 __all__ = [
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 
-class ValueRangeError(ValueError):
+class ValueRangeError(DataError, ValueError):
     """A value does not fit its column's type (integer range, decimal size).
 
     The message names the column and the rule, never the value: values come

@@ -18,8 +18,10 @@ import re
 import sqlite3
 from collections.abc import Callable
 
+from xmlshred.vocab.errors import DataError, TerminalError, TransientError, XmlshredError
 
-class TargetError(Exception):
+
+class TargetError(XmlshredError):
     """A database target refused an operation for a reason that stops the run."""
 
     def __init__(self, message: str, *, sqlstate: str | None = None, table: str | None = None,
@@ -33,15 +35,15 @@ class TargetError(Exception):
         """The record key, when the failing statement concerned a single record."""
 
 
-class DataTargetError(TargetError):
+class DataTargetError(TargetError, DataError):
     """The database rejected the data (SQLSTATE 21*, 22*, 23*): bisect the flush."""
 
 
-class TransientTargetError(TargetError):
+class TransientTargetError(TargetError, TransientError):
     """A passing failure (connection lost, deadlock, timeout): reconnect and retry."""
 
 
-class ConnectTargetError(TargetError):
+class ConnectTargetError(TargetError, TerminalError):
     """The target could not be reached or logged into when it was opened."""
 
 

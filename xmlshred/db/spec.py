@@ -225,10 +225,22 @@ class TargetSpec:
 
     @property
     def description(self) -> str:
-        """What logs may say about this target (password masked)."""
+        """The one spelling of this target in logs, errors, metrics.jsonl and ``report`` (password masked).
+
+        The dialect and the absolute SQLite path, or the dialect and the ODBC
+        connection string: ``sqlite:/srv/out/target.db``,
+        ``postgresql:DRIVER={PostgreSQL Unicode};SERVER=db;…;PWD=***``.
+        """
         if self.path is not None:
-            return f"{self.dialect.name}:{self.path}"
+            return f"{self.dialect.name}:{os.path.abspath(self.path)}"
         return f"{self.dialect.name}:{mask_secrets(self.connection_string or '')}"
+
+    @property
+    def url(self) -> str:
+        """A ``--target`` value that names this target (password masked: give it in the environment)."""
+        if self.path is not None:
+            return f"sqlite:///{os.path.abspath(self.path)}"
+        return f"odbc:{mask_secrets(self.connection_string or '')}"
 
     def __repr__(self) -> str:
         return f"TargetSpec({self.description}, identity_columns={self.identity_columns})"

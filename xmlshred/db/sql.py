@@ -12,22 +12,25 @@ from collections.abc import Sequence
 
 from xmlshred.db.dialect import Dialect, LockStatements
 from xmlshred.db.errors import TargetError
-from xmlshred.vocab.names import UnsafeIdentifierError as _VocabUnsafeIdentifier
+from xmlshred.vocab.names import UnsafeIdentifierError, is_identifier
 from xmlshred.vocab.names import check_identifier as _check_name
-from xmlshred.vocab.names import is_identifier
 from xmlshred.vocab.schema import Column, Table
 
 
-class UnsafeIdentifierError(TargetError, _VocabUnsafeIdentifier):
-    """A table, column or schema name is not a plain identifier (guarantee 5); a TargetError too."""
+class UnsafeTargetNameError(TargetError, UnsafeIdentifierError):
+    """A table, column or schema name is not a plain identifier (guarantee 5); a TargetError too.
+
+    Catch it as ``UnsafeIdentifierError`` (``vocab.names``, its base, also
+    importable from here) or as ``TargetError``.
+    """
 
 
 def check_identifier(name: str, kind: str = "identifier") -> str:
-    """``name`` when it is a plain identifier (the one rule: ``vocab.names``); else UnsafeIdentifierError."""
+    """``name`` when it is a plain identifier (the one rule: ``vocab.names``); else UnsafeTargetNameError."""
     try:
         return _check_name(name, kind)
-    except _VocabUnsafeIdentifier as exc:
-        raise UnsafeIdentifierError(str(exc)) from None
+    except UnsafeIdentifierError as exc:
+        raise UnsafeTargetNameError(str(exc)) from None
 
 
 def quote(dialect: Dialect, name: str, kind: str = "identifier") -> str:

@@ -7,7 +7,9 @@ insert actor writes.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from pathlib import Path
 
 from xmlshred.db.spec import TargetSpec
 
@@ -33,3 +35,30 @@ def connect_sqlite(spec: TargetSpec) -> sqlite3.Connection:
         connection.close()
         raise
     return connection
+
+
+def tidy_wal(path: str | Path) -> bool:
+    """Checkpoint, then close, so no empty ``-wal``/``-shm`` file stays beside a database a run opened.
+
+    A read-only connection (sources, dry runs) cannot remove a WAL database's
+    ``-wal`` and ``-shm`` files when it closes last; a read-write connection
+    that closes last checkpoints and removes them. Opened only when one of
+    the files is there and the database file and its folder are writable; a
+    checkpoint only moves committed pages into the file. Never waits on
+    another connection and never raises; returns whether the files are gone.
+    """
+    path = Path(path)
+    wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+    if not (wal.exists() or shm.exists()) or not path.is_file():
+        return False
+    if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)):
+        return False
+    try:
+        connection = sqlite3.connect(str(path), timeout=0, isolation_level=None)
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            connection.close()  # the last connection to close removes -wal and -shm
+    except (sqlite3.Error, OSError):
+        return False
+    return not wal.exists() and not shm.exists()

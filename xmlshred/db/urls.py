@@ -26,6 +26,8 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
+from xmlshred.vocab.errors import TerminalError
+
 _FILE_SCHEME = re.compile(r"^(?i:files?):")
 _SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]+):")
 """A scheme has two letters or more: a single letter before the colon is a Windows drive."""
@@ -34,7 +36,7 @@ SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 """A plain path ending so names a SQLite database file, not a folder of documents."""
 
 
-class UrlError(ValueError):
+class UrlError(TerminalError, ValueError):
     """A URL xmlshred cannot use; the message names it and says how to write it."""
 
 

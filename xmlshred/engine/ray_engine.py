@@ -35,6 +35,7 @@ from pathlib import Path
 from loguru import logger
 
 from xmlshred.engine.shards import Shard, ShardPlanError, file_chunks, plan_shards
+from xmlshred.vocab.errors import TerminalError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SOME_FAILED, EXIT_SIGNAL = 0, 1, 2, 3, 130
 SHARDS_PER_CPU = 4
@@ -43,7 +44,7 @@ _PASSED_ENV_PREFIXES = ("XMLSHRED_FAULT_",)
 """Test hooks the shards' mapper workers read from the environment (see workers/mapping_worker.py)."""
 
 
-class RayEngineError(Exception):
+class RayEngineError(TerminalError):
     """--engine ray cannot run as configured; ``exit_code`` says how the command ends (2 usage, 1 error)."""
 
     def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
@@ -98,6 +99,8 @@ def run_on_ray(settings) -> int:
         contract, compiled = supervisor.load_compiled(settings, now)
         source = supervisor.source_spec(settings, contract)
         total = supervisor._preflight(source, settings, compiled.schema)
+        run_contract = supervisor.contract_run(settings, contract, compiled.schema)
+        supervisor.check_reprocess(settings, compiled.schema, run_contract)  # shards reprocess by key range
     except supervisor.ConfigurationError as exc:
         logger.error("cannot start: {}", exc)
         return EXIT_USAGE
@@ -129,6 +132,7 @@ def run_on_ray(settings) -> int:
         outcome = "error"
         try:
             supervisor._ensure_tables(supervisor.target_opener(settings, compiled.schema))
+            supervisor.record_contract(settings, compiled.schema, run_id, run_contract)
             shard_count = settings.engine.shards or SHARDS_PER_CPU * max(1, int(ray.cluster_resources().get("CPU", 1)))
             if source.keyed:
                 shards = plan_shards(source, min(shard_count, total), settings.run.key_start,
@@ -192,7 +196,7 @@ def _drive(ray, settings, run_id: str, total: int, shards: list[Shard], leased, 
     shard_settings = dataclasses.replace(settings, engine=dataclasses.replace(settings.engine, kind="local"))
     logger.bind(actor="driver").info(
         "run {} starting on Ray: {} shards, {} records, source={} target={} mappers per shard={}",
-        run_id, len(shards), total, _masked(settings.source.url), _masked(settings.target.url),
+        run_id, len(shards), total, _masked(settings.source.url), _target_named(settings),
         settings.actors.mappers)
     refs = {task.remote(shard_settings, leased, shard, board): shard for shard in shards}
     previous = {}
@@ -403,12 +407,14 @@ class _Report:
 
     def finish(self, results: dict[int, dict], shards: list[Shard], interrupted: bool, lost: bool) -> dict:
         from xmlshred.reporting.stats import summary_line
+        from xmlshred.vocab.quality import totals_by_kind
 
         seconds = time.monotonic() - self.started
         per_shard = []
         totals = {"records_ok": 0, "records_failed": 0, "skipped": 0, "resumed": 0, "rows": 0, "flushes": 0,
-                  "workers_replaced": 0}
+                  "workers_replaced": 0, "rejects": 0, "skipped_rejects": 0}
         by_stage: dict[str, int] = {}
+        quality: dict[str, int] = {}
         for shard in shards:
             result = results.get(shard.index, {})
             summary = result.get("summary") or {}
@@ -416,6 +422,8 @@ class _Report:
                 totals[key] += int(summary.get(key) or 0)
             for stage, count in (summary.get("failures_by_stage") or {}).items():
                 by_stage[stage] = by_stage.get(stage, 0) + int(count)
+            for label, count in (summary.get("quality") or {}).items():
+                quality[label] = quality.get(label, 0) + int(count)
             per_shard.append({
                 "shard": shard.index, "key_start": shard.key_start, "key_end": shard.key_end, "files": shard.files,
                 "host": result.get("host"), "pid": result.get("pid"),
@@ -439,6 +447,7 @@ class _Report:
             "seconds": round(seconds, 3), **totals,
             "records_per_minute": round(totals["records_ok"] / seconds * 60, 1) if seconds > 0 else 0.0,
             "failures_by_stage": dict(sorted(by_stage.items())), "mappers": self.mappers,
+            "quality": dict(sorted(quality.items())), "quality_by_kind": totals_by_kind(quality),
             "shards": per_shard,
         }
         self._write(summary)
@@ -452,3 +461,10 @@ class _Report:
                           f" error: {row['error']}" if row["error"] else "")
         self.log.info(summary_line(summary))
         return summary
+
+
+def _target_named(settings) -> str:
+    """The target's one spelling (``TargetSpec.description``), as every line of a run names it."""
+    from xmlshred.reporting.targets import target_label
+
+    return target_label(settings.target)

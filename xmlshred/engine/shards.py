@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from xmlshred.vocab.errors import TerminalError
 
-class ShardPlanError(Exception):
+
+class ShardPlanError(TerminalError):
     """The source's keys could not be read to plan the shards; the message names the source."""
 
 

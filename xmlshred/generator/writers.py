@@ -10,6 +10,7 @@ from pathlib import Path
 
 from xmlshred.db.urls import UrlError, locate
 from xmlshred.generator.corpus import GeneratedDocument, generate_documents
+from xmlshred.vocab.errors import TerminalError
 from xmlshred.vocab.names import UnsafeIdentifierError, check_identifier
 
 _BATCH = 2000
@@ -19,7 +20,7 @@ SOURCE_TABLES = {"cc": "app_xml", "rl": "app_xml_rl"}
 """Per product line, the table a SQLite corpus goes to: its example contract's ``source_table``."""
 
 
-class GeneratorError(Exception):
+class GeneratorError(TerminalError):
     """A corpus cannot be written: bad destination, bad identifier, existing keys."""
 
 

@@ -7,9 +7,12 @@ hardest logic of the run is testable on its own (tests/test_read_state.py).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
+from xmlshred.loading.reprocess import Reprocess
 from xmlshred.sources.types import SourceItem
+from xmlshred.vocab.errors import TerminalError
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +27,8 @@ class ReadLimits:
     key_start: int | None = None
     key_end: int | None = None
     retry_failed: bool = False
+    reprocess: Reprocess | None = None
+    """``migrate --reprocess``: which already-logged records are read again (None: none)."""
 
 
 class ReadCursor:
@@ -38,8 +43,13 @@ class ReadCursor:
     worker died finds what its killed attempt had committed under ``run_id``.
     """
 
-    def __init__(self, source, done_records, limits: ReadLimits, run_id: str | None = None) -> None:
+    def __init__(self, source, done_records, limits: ReadLimits, run_id: str | None = None,
+                 known_rejects: dict[str, tuple[int | None, int | None]] | None = None) -> None:
+        """``known_rejects``: source_ref (file path) -> (size, mtime_ns) of the documents xmlshred_rejects
+        holds; an item whose file still has that size and mtime is skipped (unless ``retry_failed``)."""
         self._source = source
+        self._known_rejects = {} if limits.retry_failed else dict(known_rejects or {})
+        self.skipped_rejects = 0
         self._done_records = done_records
         self._limits = limits
         self._run_id = run_id
@@ -51,6 +61,8 @@ class ReadCursor:
         self.resumed_failed: dict[str, int] = {}
         """Failures an earlier attempt of this run logged, by stage."""
         self.taken = 0
+        self.reloaded = 0
+        """Reprocess: records read again that processing_log already held."""
 
     def _refill(self) -> None:
         while not self._pending and not self.exhausted_source:
@@ -63,9 +75,14 @@ class ReadCursor:
             keys = [item.key for item in items if item.key is not None]
             done = self._done_records(keys) if keys else {}
             for item in items:
+                if self._known_rejects and item.path is not None and self._unchanged_reject(item.path):
+                    self.skipped_rejects += 1
+                    continue
                 entry = done.get(item.key)
                 status = entry.status if entry is not None else None
-                if status == "success" or (status == "failed" and not self._limits.retry_failed):
+                if self._limits.reprocess is not None:
+                    self._select_for_reprocess(item, entry)
+                elif status == "success" or (status == "failed" and not self._limits.retry_failed):
                     if self._run_id is None or entry.run_id != self._run_id:
                         self.skipped_done += 1
                     elif status == "success":
@@ -75,6 +92,32 @@ class ReadCursor:
                         self.resumed_failed[stage] = self.resumed_failed.get(stage, 0) + 1
                 else:
                     self._pending.append(item)
+
+    def _unchanged_reject(self, path: str) -> bool:
+        """Is this file a known reject with the same size and mtime as when it failed?"""
+        known = self._known_rejects.get(path)
+        if known is None or None in known:
+            return False
+        try:
+            status = os.stat(path)
+        except OSError:
+            return False  # let the worker read it and say what is wrong
+        return (status.st_size, status.st_mtime_ns) == known
+
+    def _select_for_reprocess(self, item: SourceItem, entry) -> None:
+        """A reprocess reads what it selects, except what this same run settled already (resumed)."""
+        if entry is not None and self._run_id is not None and entry.run_id == self._run_id:
+            if entry.status == "success":
+                self.resumed_ok += 1
+            else:
+                stage = entry.stage or "unknown"
+                self.resumed_failed[stage] = self.resumed_failed.get(stage, 0) + 1
+        elif self._limits.reprocess.wants(item.key, entry):
+            if entry is not None:
+                self.reloaded += 1
+            self._pending.append(item)
+        else:
+            self.skipped_done += 1
 
     def next_items(self, count: int) -> list[SourceItem]:
         if self._limits.limit:
@@ -93,7 +136,7 @@ class ReadCursor:
         return self.exhausted_source and not self._pending
 
 
-class AccountingError(Exception):
+class AccountingError(TerminalError):
     """A message that the reader's accounting cannot explain (a bug, never bad input)."""
 
 

@@ -7,11 +7,12 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from xmlshred.db.errors import TargetError, TransientTargetError
+from xmlshred.vocab.errors import TerminalError
 
 T = TypeVar("T")
 
 
-class RetriesExhausted(Exception):
+class RetriesExhausted(TerminalError):
     """The database stayed unavailable through every retry; chained from the last error."""
 
 

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from xmlshred.sources.types import SourceItem
+from xmlshred.vocab.errors import TerminalError
 from xmlshred.vocab.results import ReadyRecord, RecordFailure
 
 
-class UnknownMessage(TypeError):
+class UnknownMessage(TerminalError, TypeError):
     """An actor received a message it has no handler for (a wiring bug)."""
 
 
@@ -146,6 +147,10 @@ class FlushReport:
     """(stage, reason) of each failed record in this flush."""
     skipped: int = 0
     """Records found already done in processing_log (file sources) and not written again."""
+    quality: tuple[tuple[str, int], ...] = ()
+    """("kind:table.column", count): values the contract's rules changed in the committed records."""
+    rejects: int = 0
+    """Failures without a key recorded in xmlshred_rejects (among ``records_failed``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +176,24 @@ class MapperLoad:
 
 
 @dataclass(frozen=True, slots=True)
+class TableCoverage:
+    """What one batch's mapped records gave per table, and the mapping paths its worker has not seen."""
+
+    mapper_index: int
+    """Which mapper."""
+    mapped: int
+    """Records of the batch that mapped."""
+    table_records: tuple[tuple[str, int], ...]
+    """(table, records of the batch with rows in it), every contract table (0 included)."""
+    unseen_paths: tuple[str, ...] | None = None
+    """The worker's mapping paths found in no document it checked yet (None: not checked)."""
+    paths_checked: int = 0
+    """Documents the worker has checked for mapping paths so far."""
+    coverage_cpu_s: float = 0.0
+    """CPU seconds the batch's path check cost the worker."""
+
+
+@dataclass(frozen=True, slots=True)
 class ReaderProgress:
     """The reader's counters after it sent a batch or got credits back."""
 
@@ -186,6 +209,8 @@ class ReaderProgress:
     """Records not read again because an earlier attempt of this run committed them."""
     resumed_failed: tuple[tuple[str, int], ...] = ()
     """(stage, count): failures an earlier attempt of this run logged, not read again."""
+    skipped_rejects: int = 0
+    """Documents not read because xmlshred_rejects holds them unchanged (same file, size, mtime)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,11 @@ def closing_notes(summary: dict[str, Any], settings, spec, schema, run_id: str) 
     processed = summary.get("records_ok", 0) + summary.get("records_failed", 0)
     skipped = summary.get("skipped", 0)
     if processed == 0 and summary.get("outcome") == "finished":
-        if skipped:
+        known_bad = summary.get("skipped_rejects") or 0
+        if skipped and known_bad:
+            notes.append(f"nothing to do: all {skipped:,} records were already done ({skipped - known_bad:,} in "
+                         f"processing_log, {known_bad:,} known bad in xmlshred_rejects)")
+        elif skipped:
             notes.append(f"nothing to do: all {skipped:,} records read were already done in processing_log")
         else:
             notes.append("nothing to do: the source held no records for this run")
@@ -29,4 +33,15 @@ def closing_notes(summary: dict[str, Any], settings, spec, schema, run_id: str) 
         if failed:
             notes.append(f"{failed:,} records failed in earlier runs and were not retried "
                          "(processing_log says failed); rerun with --retry-failed to process them again")
+    known_bad = summary.get("skipped_rejects") or 0
+    if known_bad:
+        notes.append(f"{known_bad:,} known-bad {'document' if known_bad == 1 else 'documents'} not read again: "
+                     "failed in an earlier run before a key was known and unchanged since (same file, size "
+                     "and mtime; xmlshred_rejects, see python cli.py report); rerun with --retry-failed to "
+                     "process them again")
+    rejects = summary.get("rejects") or 0
+    if rejects:
+        notes.append(f"{rejects:,} {'document' if rejects == 1 else 'documents'} failed before a key was known "
+                     "(no processing_log row): recorded in xmlshred_rejects with the file path; "
+                     "python cli.py report lists them")
     return notes

@@ -16,6 +16,8 @@ from typing import Any
 
 from loguru import logger
 
+from xmlshred.vocab.errors import family_of
+
 _HUMAN_TEMPLATE = (
     "<green>{{time:YYYY-MM-DD HH:mm:ss.SSS}}</green> | <level>{{level: <8}}</level> | "
     "<cyan>{where}</cyan> | <level>{{message}}</level>\n{{exception}}"
@@ -62,7 +64,17 @@ class InterceptHandler(logging.Handler):
             level: str | int = logger.level(record.levelname).name
         except ValueError:
             level = record.levelno
-        logger.opt(depth=_depth_outside_logging(), exception=record.exc_info).log(
+        exc_info = record.exc_info
+        if exc_info and family_of(exc_info[1]) is not None:
+            # An error xmlshred raised on purpose (diagnosed, with its fix in the message): the
+            # supervisor logs that message; pykka's "Unhandled exception" traceback of it is noise
+            # that would read as a crash, so it goes to TRACE and the line to DEBUG.
+            depth = _depth_outside_logging()
+            logger.opt(depth=depth).debug("{} ({}: {})", record.getMessage(), type(exc_info[1]).__name__,
+                                          exc_info[1])
+            logger.opt(depth=depth, exception=exc_info).trace(record.getMessage())
+            return
+        logger.opt(depth=_depth_outside_logging(), exception=exc_info).log(
             level, record.getMessage()
         )
 

@@ -112,7 +112,7 @@ def _select(runs: list[RunRecords], run_id: str | None) -> RunRecords:
 
 
 # Parse errors name where in the document they happened; grouping ignores that.
-_POSITION = re.compile(r" at line \d+, column \d+")
+_POSITION = re.compile(r" at line \d+, column \d+|, line \d+, column \d+")
 
 
 def failures_from_rows(rows: Iterable[Any], run_id: str | None = None) -> list[tuple[str, str, int]]:
@@ -343,6 +343,11 @@ def run_report_command(
         except TargetError as exc:
             raise ReportError(f"[target] cannot be used: {exc}") from exc
         records, others, missing = _metrics_of(label, metrics_path)
+        if missing is not None and spec.path is not None and not Path(spec.path).exists():
+            # Nothing recorded this target anywhere: say so first (a dry run's target may be absent
+            # and still have metrics, so only here).
+            raise ReportError(f"target {label} does not exist (no such file) and no run of it is in the "
+                              "metrics; check --target or [target] url (migrate and init-db create it)")
         if missing is not None:
             # No metrics of this target here (another host ran it, or another metrics file): what
             # the target itself recorded, when it recorded runs at all.
@@ -354,14 +359,20 @@ def run_report_command(
                     + (f"\n({len(others)} runs of other targets in {metrics_path} not shown)" if others else "")]
         run_failures = None
         if snapshot.has_log:
-            run_failures = failures_from_rows(snapshot.rows, run_id=chosen)
+            from xmlshred.reporting.quality_report import with_rejects
+
+            run_failures = with_rejects(failures_from_rows(snapshot.rows, run_id=chosen), snapshot.rejects, chosen)
         text = build_report(records, run_failures, chosen)
         sections.append(text.rstrip("\n"))
         if snapshot.runs is not None:
             sections.append(_target_runs_section(snapshot.runs, {str(r.get("run_id")) for r in records},
                                                  metrics_path))
         sections.append(_target_failures_section(label, snapshot))
+        sections += _quality_sections(snapshot, chosen)
+        if snapshot.has_log:
+            sections.append(fingerprints_section(snapshot.rows, _current_fingerprint(settings)))
         chosen_run = _select(group_runs(records), chosen)
+        sections += _coverage_section(chosen_run.summary)
         if (chosen_run.summary or {}).get("dry_run") or any(i.get("dry_run") for i in chosen_run.intervals):
             from xmlshred.reporting.dryrun import dry_run_path, dry_run_section
 
@@ -435,9 +446,29 @@ def _target_only_report(label: str, snapshot, run_id: str | None, missing: Repor
                 "the target itself recorded; rates over time need the metrics file.)",
                 _target_runs_section(snapshot.runs, set(), None)]
     if snapshot.has_log:
-        sections.append(_log_failures_section(chosen, failures_from_rows(snapshot.rows, run_id=chosen)))
+        from xmlshred.reporting.quality_report import with_rejects
+
+        sections.append(_log_failures_section(chosen, with_rejects(
+            failures_from_rows(snapshot.rows, run_id=chosen), snapshot.rejects, chosen)))
     sections.append(_target_failures_section(label, snapshot))
+    sections += _quality_sections(snapshot, chosen)
     return "\n\n".join(sections) + "\n"
+
+
+def _quality_sections(snapshot, run_id: str) -> list[str]:
+    """Data quality (the run's, and the whole target's when other runs have some) and the rejects
+    (documents that failed before a key was known: the run's, and the whole target's)."""
+    from xmlshred.reporting.quality_report import quality_section, rejects_of, rejects_section
+
+    if not snapshot.exists:
+        return []
+    sections = [quality_section(snapshot.quality, run_id)]
+    if snapshot.quality and any(str(row[0]) != run_id for row in snapshot.quality):
+        sections.append(quality_section(snapshot.quality, None))
+    sections.append(rejects_section(snapshot.rejects, run_id))
+    if snapshot.rejects and len(rejects_of(snapshot.rejects)) != len(rejects_of(snapshot.rejects, run_id)):
+        sections.append(rejects_section(snapshot.rejects, None))
+    return sections
 
 
 def _read_log(settings: Any, spec):
@@ -460,7 +491,7 @@ def _target_runs_section(runs: list[tuple], in_metrics: set[str], metrics_path) 
     title = "Runs recorded by the target (xmlshred_runs)"
     if not runs:
         return f"{title}\nnone"
-    records = sorted((dict(zip(COLUMNS, run, strict=True)) for run in runs),
+    records = sorted((dict(zip(COLUMNS, run[:len(COLUMNS)], strict=True)) for run in runs),
                      key=lambda run: str(run["started"]), reverse=True)
     marked = metrics_path is not None  # without metrics every run would be marked: none is
     rows = [[str(run["run_id"]) + (" *" if marked and str(run["run_id"]) not in in_metrics else ""),
@@ -474,6 +505,40 @@ def _target_runs_section(runs: list[tuple], in_metrics: set[str], metrics_path) 
         lines.append(f"* not in {metrics_path}: a run with another metrics file or on another host, "
                      "or one that stopped before it wrote any metrics")
     return "\n".join(lines)
+
+
+FINGERPRINT_POSITION = 7
+"""processing_log's contract_hash column (after updated_at); absent on a target not yet upgraded."""
+
+
+def fingerprints_section(rows: Iterable[Sequence[Any]], current: str | None) -> str:
+    """How many records each contract fingerprint produced (processing_log), by status; the current
+    contract's marked. "(none)" is the entries from before fingerprints."""
+    counts: dict[str, dict[str, int]] = {}
+    for row in rows:
+        fingerprint = (row[FINGERPRINT_POSITION] if len(row) > FINGERPRINT_POSITION else None) or ""
+        by_status = counts.setdefault(str(fingerprint), {})
+        by_status[str(row[1])] = by_status.get(str(row[1]), 0) + 1
+    title = "Records by contract fingerprint (processing_log)"
+    if not counts:
+        return f"{title}\nnone"
+    table = [[(fingerprint or "(none)") + (" (current)" if current and fingerprint == current else ""),
+              _number(by_status.get("success", 0)), _number(by_status.get("failed", 0))]
+             for fingerprint, by_status in sorted(counts.items(), key=lambda item: -sum(item[1].values()))]
+    lines = [title, *_table(["fingerprint", "success", "failed"], table, right={1, 2})]
+    if current and any(fingerprint != current for fingerprint in counts):
+        lines.append("records of another fingerprint are stale: migrate --reprocess stale reloads them")
+    return "\n".join(lines)
+
+
+def _current_fingerprint(settings: Any) -> str | None:
+    """The fingerprint of the configured contract, or None when it cannot be read."""
+    from xmlshred.contract import fingerprint_file
+
+    try:
+        return fingerprint_file(settings.contract.path)
+    except (OSError, ValueError):
+        return None
 
 
 def _stamp(value: Any) -> str:
@@ -492,11 +557,15 @@ def _target_failures_section(label: str, snapshot) -> str:
                 "migrate or init-db creates it)")
     done = Counter(_log_fields(row)[0] for row in snapshot.rows)
     failures = failures_from_rows(snapshot.rows)
-    lines = [f"{title}: {done.get('failed', 0):,} failed, {done.get('success', 0):,} succeeded"]
+    rejected = len(snapshot.rejects or ())
+    lines = [f"{title}: {done.get('failed', 0):,} failed, {done.get('success', 0):,} succeeded"
+             + (f"; and {rejected:,} failed before a key was known (xmlshred_rejects, below)" if rejected else "")]
     for stage, reason, count in failures:
         lines.append(f"    {count:>8,}  {stage}: {reason or '(no reason given)'}")
     if done.get("failed"):
-        lines.append("(a rerun skips failed records; python cli.py migrate --retry-failed processes them again)")
+        from xmlshred.vocab.program import command
+
+        lines.append(f"(a rerun skips failed records; {command('migrate', '--retry-failed')} processes them again)")
     return "\n".join(lines)
 
 
@@ -509,3 +578,14 @@ def _contract_schema_name(settings: Any) -> str | None:
         raise ReportError(
             f"the contract {settings.contract.path} names processing_log's schema and cannot be loaded: {exc}"
         ) from exc
+
+
+def _coverage_section(summary: dict[str, Any] | None) -> list[str]:
+    """The run's table coverage (sparse tables, unmatched mapping paths), when it has something to say."""
+    from xmlshred.reporting.coverage import coverage_lines
+
+    lines = coverage_lines((summary or {}).get("coverage"))
+    if not lines:
+        return []
+    return ["Table coverage (tables that got rows from under 1% of the mapped records, mapping paths that "
+            "matched nothing)\n" + "\n".join(f"    {line}" for line in lines)]

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from xmlshred.messages import FlushReport, MapperLoad, ReaderProgress, WorkerReplaced
+from xmlshred.vocab.quality import totals_by_kind
 
 LATENCY_SAMPLE_SIZE = 10_000
 """Flush latencies kept for the run's percentiles; beyond it, a uniform sample."""
@@ -87,6 +88,12 @@ class RunStats:
         self.rows = 0
         self.flushes = 0
         self.flush_skipped = 0
+        self.quality: dict[str, int] = {}
+        """"kind:table.column" -> values the contract's rules changed in committed records."""
+        self.rejects = 0
+        """Failed records without a key, recorded in xmlshred_rejects."""
+        self.skipped_rejects = 0
+        """Known-bad documents (xmlshred_rejects, unchanged) not read again."""
         self.failures_by_stage: Counter[str] = Counter()
         self._latency_sample: list[float] = []
         # Seeded: a run's percentiles must not change from one report to the next by chance.
@@ -125,6 +132,9 @@ class RunStats:
         self.rows += report.rows
         self.flushes += 1
         self.flush_skipped += report.skipped
+        self.rejects += report.rejects
+        for label, count in report.quality:
+            self.quality[label] = self.quality.get(label, 0) + count
         for stage, _reason in report.failures:
             self.failures_by_stage[stage] += 1
         # Failed records that never reached a flush's failures tuple (failed
@@ -153,6 +163,7 @@ class RunStats:
         self.sent = progress.sent
         self.in_flight = progress.in_flight
         self.skipped_done = progress.skipped_done
+        self.skipped_rejects = progress.skipped_rejects
         self.exhausted = progress.exhausted
         # Totals too: what grew since the last report joins this run's settled records.
         self.records_ok += progress.resumed_ok - self.resumed_ok
@@ -187,7 +198,7 @@ class RunStats:
     @property
     def skipped(self) -> int:
         """Records found already done: by the reader (keys) and at flush time (files)."""
-        return self.skipped_done + self.flush_skipped
+        return self.skipped_done + self.flush_skipped + self.skipped_rejects
 
     @property
     def resumed(self) -> int:
@@ -344,6 +355,10 @@ class RunStats:
             "workers_replaced": self.workers_replaced,
             **self.worker_costs(),
             "cpu_ms_per_record": self.cpu_ms_per_record(actor_cpu_s or {}),
+            "quality": dict(sorted(self.quality.items())),
+            "quality_by_kind": totals_by_kind(self.quality),
+            "rejects": self.rejects,
+            "skipped_rejects": self.skipped_rejects,
         }
 
 
@@ -375,8 +390,16 @@ def summary_line(summary: dict[str, Any]) -> str:
         f"skipped={summary['skipped']:,} rows={summary['rows']:,} {timing} "
         f"| failures by stage: {by_stage or 'none'} "
         f"| flushes {summary['flushes']:,} | workers replaced {summary['workers_replaced']}"
-        + _costs_clause(summary)
+        + _quality_clause(summary) + _costs_clause(summary)
     )
+
+
+def _quality_clause(summary: dict[str, Any]) -> str:
+    """`` | changed values: truncated=3, bad_date=1`` (`` | changed values: none``); totals per kind."""
+    by_kind = summary.get("quality_by_kind")
+    if by_kind is None:
+        return ""
+    return " | changed values: " + (", ".join(f"{kind}={n:,}" for kind, n in by_kind.items()) or "none")
 
 
 def _resumed_clause(summary: dict[str, Any]) -> str:

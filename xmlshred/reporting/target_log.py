@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xmlshred.targets.readonly import open_readonly
-from xmlshred.vocab.names import PROCESSING_LOG, RUNS_TABLE
+from xmlshred.vocab.names import PROCESSING_LOG, QUALITY_TABLE, REJECTS_TABLE, RUNS_TABLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +25,10 @@ class LogSnapshot:
     """Every row, in processing_log column order."""
     runs: list[tuple] | None = None
     """Every xmlshred_runs row (targets.runs_table.COLUMNS order); None when the table is not there."""
+    quality: list[tuple] | None = None
+    """Every xmlshred_quality row (targets.quality.QUALITY_COLUMNS order); None when the table is not there."""
+    rejects: list[tuple] | None = None
+    """Every xmlshred_rejects row (targets.quality.REJECT_COLUMNS order); None when the table is not there."""
 
 
 def read_processing_log(spec, schema_name: str | None) -> LogSnapshot:
@@ -37,9 +41,13 @@ def read_processing_log(spec, schema_name: str | None) -> LogSnapshot:
         if not target.exists:
             return LogSnapshot(False, False, [])
         runs = target.table_rows(RUNS_TABLE, schema_name) if target.has_table(RUNS_TABLE) else None
+        from xmlshred.targets import quality
+
+        found = quality.read_quality(target._target, schema_name) if target.has_table(QUALITY_TABLE) else None
+        rejects = quality.read_rejects(target._target, schema_name) if target.has_table(REJECTS_TABLE) else None
         if not target.has_processing_log:
-            return LogSnapshot(True, False, [], runs)
-        return LogSnapshot(True, True, target.table_rows(PROCESSING_LOG, schema_name), runs)
+            return LogSnapshot(True, False, [], runs, found, rejects)
+        return LogSnapshot(True, True, target.table_rows(PROCESSING_LOG, schema_name), runs, found, rejects)
     finally:
         target.close()
 

@@ -8,17 +8,12 @@ none) with its password masked: ``sqlite:/srv/out/target.db``,
 
 from __future__ import annotations
 
-import os
-
-from xmlshred.db.secrets import mask_secrets
 from xmlshred.db.spec import TargetSpec, target_spec
 
 
 def label_of_spec(spec: TargetSpec) -> str:
-    """The label of a parsed target."""
-    if spec.path is not None:
-        return f"{spec.dialect.name}:{os.path.abspath(spec.path)}"
-    return f"{spec.dialect.name}:{mask_secrets(spec.connection_string or '')}"
+    """The label of a parsed target: its one spelling, ``TargetSpec.description``."""
+    return spec.description
 
 
 def target_label(settings_target) -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from xmlshred.vocab.errors import TerminalError
 
-class SettingsError(Exception):
+
+class SettingsError(TerminalError):
     """The configuration is unusable; ``problems`` lists every reason at once.
 
     Each problem names where the value came from (the config file, the

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
 from xmlshred.db.urls import FileUrlError, UrlError, file_url_path, sqlite_url_path, url_scheme
+from xmlshred.vocab.errors import TerminalError
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 NONE_WORDS = frozenset({"", "none", "null"})
 
 
-class Invalid(ValueError):
+class Invalid(TerminalError, ValueError):
     """A raw value a kind rejects; the message says what was expected."""
 
 
@@ -328,3 +329,24 @@ class Url(Kind):
                 ) from None
             return "sqlite:///" + path  # the scheme as the consumers match it (lower case)
         return scheme + url[len(scheme):]
+
+
+REPROCESS_MODES = ("stale", "failed", "all")
+"""The fixed words of ``[run] reprocess`` (besides ``keys:FILE``)."""
+
+
+@dataclass(frozen=True)
+class ReprocessWhat(Kind):
+    """``[run] reprocess``: "" (none), ``stale``, ``failed``, ``all`` or ``keys:FILE``."""
+
+    description = '"" (none), "stale", "failed", "all" or "keys:FILE" (a file of record keys, one a line)'
+
+    def from_toml(self, value: object) -> str:
+        if not isinstance(value, str):
+            raise Invalid(f"expected {self.description}")
+        text = value.strip()
+        if text in ("", *REPROCESS_MODES):
+            return text
+        if text.startswith("keys:") and text[len("keys:"):].strip():
+            return text
+        raise Invalid(f"expected {self.description}")

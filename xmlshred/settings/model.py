@@ -23,6 +23,7 @@ from xmlshred.settings.kinds import (
     Number,
     OptionalInteger,
     Port,
+    ReprocessWhat,
     Text,
     Timestamp,
     Url,
@@ -232,6 +233,11 @@ class RunSettings(_Section):
     key_end: int | None = _key(None, OptionalInteger(), 'highest source key to process; "" = to the last')
     retry_failed: bool = _key(False, Flag(), "process records the processing_log marks failed again")
     dry_run: bool = _key(False, Flag(), "read and map but write nothing")
+    reprocess: str = _key(
+        "", ReprocessWhat(),
+        'reload records already loaded: "stale" (written by another contract fingerprint), "failed" '
+        '(as retry_failed), "all", "keys:FILE" (the keys in FILE, one a line); "" = only new records',
+    )
     wait_s: float = _key(0.0, Number(0), "seconds to wait for another run that holds the target's lease "
                          "(0 = refuse at once, exit 2)")
 
@@ -255,6 +261,29 @@ class EngineSettings(_Section):
     shard_retries: int = _key(3, Integer(0), "times Ray reruns a shard whose process or node died")
 
 
+QUALITY_ACTIONS = ("count", "fail")
+
+
+def _quality_key(what: str):
+    return _key("count", Choice(QUALITY_ACTIONS),
+                f'{what}: "count" it (xmlshred_quality, summary, report) or "fail" the record at map')
+
+
+@dataclass(frozen=True, repr=False)
+class QualitySettings(_Section):
+    """[quality]: what happens to a record when the contract's rules change one of its values."""
+
+    truncated: str = _quality_key("a string cut to its column's data_length")
+    not_a_number: str = _quality_key("text that is not a number, written as NULL or a default")
+    bad_date: str = _quality_key("a date that does not parse, written as NULL or a default")
+    unmapped_code: str = _quality_key("a code missing from an enum or bit map, written as a default or NULL")
+
+    @property
+    def fail_kinds(self) -> tuple[str, ...]:
+        """The kinds set to "fail", for the mapper workers (empty: nothing fails for quality)."""
+        return tuple(f.name for f in fields(self) if getattr(self, f.name) == "fail")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a run needs, validated; relative paths already made absolute."""
@@ -267,6 +296,7 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     run: RunSettings = field(default_factory=RunSettings)
     engine: EngineSettings = field(default_factory=EngineSettings)
+    quality: QualitySettings = field(default_factory=QualitySettings)
     config_path: Path | None = None
     """The config file read (absolute), or None when only defaults were used."""
 
@@ -280,6 +310,7 @@ SECTIONS: dict[str, type] = {
     "log": LogSettings,
     "run": RunSettings,
     "engine": EngineSettings,
+    "quality": QualitySettings,
 }
 """Section name -> its dataclass, in config.toml order."""
 

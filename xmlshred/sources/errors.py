@@ -1,7 +1,9 @@
 """The source subsystem's exception type."""
 
+from xmlshred.vocab.errors import TerminalError
 
-class SourceError(Exception):
+
+class SourceError(TerminalError):
     """A source cannot be opened or read; the message names it and says what to check."""
 
 

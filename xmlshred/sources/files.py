@@ -72,23 +72,31 @@ class FileSource:
 
     def fetch(self, items: list[SourceItem]) -> list[SourceDocument]:
         """The bytes of each item's file, in the order asked."""
-        return [SourceDocument(item, self._read(item, None)[0]) for item in items]
+        documents = []
+        for item in items:
+            data, size, stamp = self._read(item, None)
+            documents.append(SourceDocument(item, data, stamp))
+        return documents
 
     def read_prefixes(self, items: list[SourceItem], prefix_bytes: int) -> list[SourcePrefix]:
         """The first ``prefix_bytes`` bytes of each item's file, with the file's size."""
         prefixes = []
         for item in items:
-            data, size = self._read(item, prefix_bytes)
+            data, size, stamp = self._read(item, prefix_bytes)
             prefixes.append(SourcePrefix(item, data, whole=len(data) >= size or len(data) < prefix_bytes,
-                                         size_bound=max(size, len(data))))
+                                         size_bound=max(size, len(data)), stamp=stamp))
         return prefixes
 
-    def _read(self, item: SourceItem, most: int | None) -> tuple[bytes, int]:
-        """(the first ``most`` bytes of the file, or all of it; the file's size); SourceError naming it."""
+    def _read(self, item: SourceItem, most: int | None) -> tuple[bytes, int, tuple[int, int]]:
+        """(the first ``most`` bytes of the file, or all of it; the file's size; (size, mtime_ns)
+        taken before reading, so a file changed while it is read never matches its stamp later);
+        SourceError naming it."""
         try:
             with open(self._path(item), "rb") as handle:
-                size = os.fstat(handle.fileno()).st_size
-                return (handle.read() if most is None else handle.read(most)), size
+                status = os.fstat(handle.fileno())
+                size = status.st_size
+                data = handle.read() if most is None else handle.read(most)
+                return data, size, (size, status.st_mtime_ns)
         except OSError as exc:
             raise SourceError(f"cannot read source file {item.label}: {exc.strerror}") from exc
 

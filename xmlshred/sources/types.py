@@ -31,6 +31,8 @@ class SourceDocument:
     """Which record this is."""
     document: bytes | str
     """The XML exactly as stored (str for text columns, bytes for files)."""
+    stamp: tuple[int, int] | None = None
+    """Files: (size, mtime in ns) from ``fstat`` before the bytes were read; None for tables."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +48,5 @@ class SourcePrefix:
     """True when ``document`` is the whole document."""
     size_bound: int
     """The whole document's size in UTF-8 bytes, or an upper bound of it (never less)."""
+    stamp: tuple[int, int] | None = None
+    """Files: (size, mtime in ns) from ``fstat`` before the bytes were read; None for tables."""

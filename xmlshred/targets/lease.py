@@ -39,12 +39,12 @@ from xmlshred.db.errors import (
     ConnectTargetError,
     TargetError,
     TransientTargetError,
-    describe_sqlstate,
     odbc_sqlstate,
 )
 from xmlshred.db.spec import TargetSpec
 from xmlshred.targets import runs_table
 from xmlshred.targets.runs_table import RunRecord, RunsStatements, utc_now
+from xmlshred.vocab.errors import TerminalError, XmlshredError
 from xmlshred.vocab.schema import TargetSchema
 
 HEARTBEAT_S = 5.0
@@ -61,11 +61,11 @@ SQLITE_BUSY_RETRY_S = 10.0
 """How long a SQLite lease transaction is tried again while the file answers BUSY."""
 
 
-class LeaseError(Exception):
+class LeaseError(XmlshredError):
     """The run lease subsystem's errors."""
 
 
-class LeaseHeld(LeaseError):
+class LeaseHeld(LeaseError, TerminalError):
     """Another run holds the target (after waiting ``wait_s``, if asked to): this run must not start."""
 
     def __init__(self, message: str, holder: RunRecord | None) -> None:
@@ -74,7 +74,7 @@ class LeaseHeld(LeaseError):
         """The holder's xmlshred_runs row, or None when it has not written one (yet)."""
 
 
-class LeaseLost(LeaseError):
+class LeaseLost(LeaseError, TerminalError):
     """A held server lease's session was lost and another run has taken the target meanwhile."""
 
 
@@ -278,8 +278,10 @@ class RunLease:
     def _refusal(self, holder: RunRecord | None, wait_s: float) -> str:
         who = holder.describe() if holder else "another run (it has not recorded itself in xmlshred_runs yet)"
         waited = f" after waiting {wait_s:g}s" if wait_s > 0 else ""
+        from xmlshred.vocab.program import command
+
         return (f"target {self.spec.description} is in use by {who}{waited}; let that run finish, or start "
-                "this one with `migrate --wait SECONDS` ([run] wait_s) to wait for it")
+                f"this one with `{command('migrate', '--wait', '600')}` (seconds; [run] wait_s) to wait for it")
 
     def _holder(self) -> RunRecord | None:
         """The latest run xmlshred_runs says is running; None when there is none or it cannot be read."""
@@ -456,20 +458,25 @@ class RunLease:
     def _error(self, exc: BaseException, action: str) -> TargetError:
         if isinstance(exc, TargetError):
             return exc
+        from xmlshred.db.diagnosis import explain
+
         kind = self.spec.dialect.classify_error(exc)
         code = getattr(exc, "sqlite_errorname", None) or odbc_sqlstate(exc)
-        return kind(f"{action} failed on target {self.spec.description}: {describe_sqlstate(code)} "
-                    f"({type(exc).__name__}); check that the target is reachable and that its user may "
-                    "create and write tables", sqlstate=code)
+        diagnosis = explain(exc, self.spec)
+        hint = "" if diagnosis.hint else ("; check that the target is reachable and that its user may "
+                                          "create and write tables")
+        return kind(f"{action} failed on target {self.spec.description}: {diagnosis.sentence()}{hint}",
+                    sqlstate=code)
 
 
 def _connect_session_lock(spec: TargetSpec, schema: TargetSchema) -> _SessionLock:
     try:
         return _SessionLock(spec, schema.schema_name)
     except Exception as exc:
-        from xmlshred.db.secrets import mask_secrets
+        from xmlshred.db.diagnosis import explain
 
-        detail = mask_secrets(str(exc.args[1] if len(getattr(exc, "args", ())) > 1 else exc))
-        raise ConnectTargetError(
-            f"cannot connect to target {spec.description} to take the run lease: {detail}. Check the server, "
-            "port, database and credentials ([target] in config.toml)") from exc
+        diagnosis = explain(exc, spec, connecting=True)
+        hint = "" if diagnosis.hint else ("; check the server, port, database and credentials "
+                                          "([target] in config.toml)")
+        raise ConnectTargetError(f"cannot connect to target {spec.description} to take the run lease: "
+                                 f"{diagnosis.sentence()}{hint}") from exc

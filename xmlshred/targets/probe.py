@@ -19,17 +19,18 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from xmlshred.db.errors import TargetError, describe_sqlstate
+from xmlshred.db.errors import TargetError
 from xmlshred.db.secrets import mask_secrets
 from xmlshred.db.spec import TargetSpec
 from xmlshred.targets.processing_log import LogRow
+from xmlshred.vocab.errors import TerminalError
 from xmlshred.vocab.schema import TargetSchema
 
 PROBE_KEY = -1
 """processing_log key of the probe row (never committed)."""
 
 
-class TargetCheckError(TargetError):
+class TargetCheckError(TargetError, TerminalError):
     """The target cannot be used for this run; the message is one line saying what to do."""
 
 
@@ -49,6 +50,15 @@ def _said(exc: BaseException) -> str:
     return mask_secrets(first)
 
 
+def _explained(exc: BaseException, fallback_hint: str, spec: TargetSpec | None = None) -> str:
+    """The driver's words, codes, cause and hint (``fallback_hint`` when no cause applies)."""
+    from xmlshred.db.diagnosis import diagnose
+    from xmlshred.db.dialects import SQLITE
+
+    diagnosis = diagnose(exc, (spec.dialect if spec else SQLITE).name)
+    return diagnosis.sentence() + ("" if diagnosis.hint else f"; {fallback_hint}")
+
+
 def _code(exc: BaseException) -> str | None:
     name = getattr(exc, "sqlite_errorname", None)
     if name:
@@ -59,7 +69,7 @@ def _code(exc: BaseException) -> str | None:
 
 def _check_sqlite(spec: TargetSpec, dry_run: bool) -> None:
     path = Path(spec.path)
-    where = f"target sqlite:{path}"
+    where = f"target {spec.description}"
     if path.exists():
         if path.is_dir():
             raise TargetCheckError(f"{where} is a folder, not a database file; point [target] url at a file")
@@ -92,8 +102,7 @@ def _sqlite_probe(path: Path, where: str, dry_run: bool, timeout_s: float) -> No
         else:
             connection = sqlite3.connect(str(path), timeout=timeout_s, isolation_level=None)
     except sqlite3.Error as exc:
-        raise TargetCheckError(f"{where} cannot be opened: {_said(exc)} ({_code(exc)}); "
-                               "check the file and its folder") from exc
+        raise TargetCheckError(f"{where} cannot be opened: {_explained(exc, 'check the file and its folder')}") from exc
     try:
         if dry_run:
             connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchall()
@@ -103,11 +112,18 @@ def _sqlite_probe(path: Path, where: str, dry_run: bool, timeout_s: float) -> No
         connection.execute('INSERT INTO "xmlshred_write_probe" VALUES (1)')
         connection.execute("ROLLBACK")
     except sqlite3.Error as exc:
-        raise TargetCheckError(
-            f"{where} refuses writes: {_said(exc)} ({_code(exc)}); make the file and its folder "
-            "writable, or stop the other process that holds it") from exc
+        raise TargetCheckError(f"{where} refuses writes: " + _explained(
+            exc, "make the file and its folder writable, or stop the other process that holds it")) from exc
     finally:
         connection.close()
+
+
+def _upgrades(cursor, dialect, schema: TargetSchema) -> list[str]:
+    """The ALTER TABLEs ``Target.upgrade_bookkeeping`` will run, so the probe writes the row shape it will."""
+    from xmlshred.targets import processing_log, runs_table, upgrade
+
+    tables = [processing_log.log_table(schema.key_column), runs_table.runs_table()]
+    return upgrade.upgrade_statements(cursor, dialect, schema.schema_name, tables)
 
 
 def _check_odbc(spec: TargetSpec, schema: TargetSchema) -> None:
@@ -126,6 +142,8 @@ def _check_odbc(spec: TargetSpec, schema: TargetSchema) -> None:
                 cursor.execute(dialect.begin_sql)
             for statement in ddl_statements(dialect, schema):
                 cursor.execute(statement)
+            for statement in _upgrades(cursor, dialect, schema):  # an older target's missing columns
+                cursor.execute(statement)
             probe = LogRow(PROBE_KEY, "failed", "probe", "write probe", "probe", datetime(2000, 1, 1))
             for step in plan_flush(dialect, schema, [], [probe], spec.identity_columns, {}):
                 if step.many:
@@ -138,10 +156,9 @@ def _check_odbc(spec: TargetSpec, schema: TargetSchema) -> None:
             _end_quietly(connection, cursor)
         if failure is not None:
             # One line, without the driver's exception chained: what the server said and what to do.
-            raise TargetCheckError(
-                f"{where} refuses writes: {describe_sqlstate(_code(failure))}: {_said(failure)}; grant this "
-                "login CREATE and INSERT/UPDATE on the contract's schema (or run init-db as a user who may), "
-                "and check that the database is not read-only") from None
+            raise TargetCheckError(f"{where} refuses writes: " + _explained(
+                failure, "grant this login CREATE and INSERT/UPDATE on the contract's schema (or run init-db as "
+                "a user who may), and check that the database is not read-only", spec)) from None
     finally:
         target.close()
 

@@ -33,6 +33,8 @@ class Settled:
     """The failure's stage; None for a success."""
     run_id: str | None
     """The run that wrote the entry last."""
+    contract_hash: str = ""
+    """The fingerprint of the contract that wrote it ("" for entries from before fingerprints)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,13 @@ class LogRow:
     """The run that wrote this row."""
     updated_at: dt.datetime
     """When (naive UTC)."""
+    contract_hash: str = ""
+    """The fingerprint of the contract the run maps with (``contract.fingerprint``)."""
+
+
+CONTRACT_HASH = "contract_hash"
+"""The column holding the fingerprint of the contract that produced the record's rows; added to
+an older processing_log by ``targets.upgrade`` (its earlier rows read as "", differing from any)."""
 
 
 def log_table(key_column: str) -> Table:
@@ -65,6 +74,7 @@ def log_table(key_column: str) -> Table:
             Column("attempts", "int", nullable=False),
             Column("run_id", "string", 64),
             Column("updated_at", "datetime", nullable=False),
+            Column(CONTRACT_HASH, "string", 64),
         ),
         primary_key=(key_column,),
         on_conflict="update",
@@ -105,6 +115,7 @@ def log_values(rows) -> list[tuple]:
         latest[row.key] = row
     return [
         (row.key, row.status, row.stage or None,
-         (row.reason[:REASON_LENGTH] if row.reason else None), 1, row.run_id, row.updated_at)
+         (row.reason[:REASON_LENGTH] if row.reason else None), 1, row.run_id, row.updated_at,
+         row.contract_hash)
         for row in latest.values()
     ]

@@ -81,8 +81,35 @@ class ReadOnlyTarget:
             return {}
         return self._target.done_records(keys, schema or self.schema)
 
+    def known_rejects(self, schema: TargetSchema | None = None) -> dict:
+        """source_ref -> (size, mtime_ns) of xmlshred_rejects; empty when the table is not there."""
+        from xmlshred.targets import quality
+        from xmlshred.vocab.names import REJECTS_TABLE
+
+        if not self.has_table(REJECTS_TABLE):
+            return {}
+        schema = schema or self.schema
+        return quality.known_rejects(quality.read_rejects(self._target, schema.schema_name if schema else None))
+
     def table_rows(self, table: str, schema_name: str | None = None) -> list[tuple]:
         return self._target.table_rows(table, schema_name)
+
+    def count_rows(self, table: str, schema_name: str | None = None) -> int | None:
+        """Rows in ``table``; None when the table (or the target) is not there. For ``status``."""
+        if not self.has_table(table):
+            return None
+        return self._target.count_rows(table, schema_name)
+
+    def status_counts(self) -> dict[str, int]:
+        """processing_log rows per status (``success``, ``failed``); empty without a processing_log."""
+        if not self.has_processing_log:
+            return {}
+        schema_name = self.schema.schema_name if self.schema is not None else None
+        ref = sql.table_ref(self.dialect, schema_name, processing_log.TABLE_NAME)
+        status = sql.quote(self.dialect, "status", "column")
+        rows = self._target._read(f"SELECT {status}, COUNT(*) FROM {ref} GROUP BY {status}", (),
+                                  processing_log.TABLE_NAME)
+        return {str(name): int(count) for name, count in rows}
 
     def write_flush(self, *args, **kwargs) -> None:
         raise TargetError("a read-only target takes no writes (dry run or report)")

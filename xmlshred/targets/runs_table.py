@@ -26,6 +26,11 @@ RUNNING = "running"
 ABANDONED = "abandoned"
 OUTCOMES = (RUNNING, "finished", "error", "interrupted", ABANDONED)
 
+CONTRACT_HASH = "contract_hash"
+"""The fingerprint of the run's contract (written by ``targets.fingerprints`` once the run holds the lease)."""
+CONTRACT_TABLES = "contract_tables"
+"""The run's contract's data tables, comma separated (a reprocess checks they are still the contract's)."""
+
 COLUMNS = ("run_id", "host", "pid", "started", "heartbeat", "finished", "outcome")
 
 
@@ -41,6 +46,8 @@ def runs_table() -> Table:
             Column("heartbeat", "datetime", nullable=False),
             Column("finished", "datetime"),
             Column("outcome", "string", 32, nullable=False),
+            Column(CONTRACT_HASH, "string", 64),
+            Column(CONTRACT_TABLES, "string", 4000),
         ),
         primary_key=("run_id",),
         on_conflict="error",
@@ -87,7 +94,9 @@ def _when(value) -> str | None:
 
 
 def record_of(row) -> RunRecord:
-    run_id, host, pid, started, heartbeat, finished, outcome = row
+    """The run a row of xmlshred_runs tells; columns added after the first seven (the contract's
+    fingerprint and tables, added by upgrades) are not part of it."""
+    run_id, host, pid, started, heartbeat, finished, outcome = row[:7]
     return RunRecord(str(run_id), str(host), int(pid), _when(started), _when(heartbeat), _when(finished),
                      str(outcome))
 

@@ -9,11 +9,13 @@ or unmasked passwords.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from xmlshred.db import sql
+from xmlshred.db.diagnosis import explain
 from xmlshred.db.dialect import Dialect
 from xmlshred.db.errors import (
     ConnectTargetError,
@@ -22,11 +24,12 @@ from xmlshred.db.errors import (
     TransientTargetError,
     describe_sqlstate,
 )
-from xmlshred.db.secrets import mask_secrets
+from xmlshred.db.record_rows import delete_rows, key_chunk
 from xmlshred.db.spec import TargetSpec
 from xmlshred.db.values import column_array, tsql_json_value
-from xmlshred.targets import processing_log, runs_table
+from xmlshred.targets import processing_log, quality, runs_table
 from xmlshred.targets.processing_log import LogRow
+from xmlshred.vocab.lineage import RecordLineage
 from xmlshred.vocab.schema import Table, TargetSchema
 
 _FIX_HINTS = {
@@ -34,10 +37,16 @@ _FIX_HINTS = {
                      "to find the record); check the contract's data_length/nullable against the table",
     TransientTargetError: "the connection or transaction was lost (outage, deadlock, timeout); "
                           "reconnect and retry the same flush",
-    TargetError: "check that `python cli.py init-db` created the tables and that the contract matches them",
+    TargetError: "check that `{init_db}` created the tables and that the contract matches them",
 }
 
 _STATEMENT_CACHE_SIZE = 256
+
+
+def _fix_hint(kind: type[TargetError]) -> str:
+    from xmlshred.vocab.program import command
+
+    return _FIX_HINTS[kind].format(init_db=command("init-db"))
 
 
 def _error_code(exc: BaseException) -> str | None:
@@ -64,6 +73,7 @@ class Target:
         self._connect = connect
         self._connection = None
         self._statements: dict[tuple, str] = {}
+        self._log_has_hash: bool | None = None
 
     # ------------------------------------------------------------ connection
 
@@ -110,10 +120,11 @@ class Target:
             pass
 
     def _connect_message(self, exc: BaseException) -> str:
-        detail = mask_secrets(str(exc.args[1] if len(getattr(exc, "args", ())) > 1 else exc))
-        return (f"cannot connect to target {self.spec.description}: {describe_sqlstate(_error_code(exc))}: "
-                f"{detail}. Check the server name and port, that the server is running and reachable, "
-                "the database name and the credentials ([target] in config.toml)")
+        diagnosis = explain(exc, self.spec, connecting=True)
+        hint = "" if diagnosis.hint else (
+            "; check the server name and port, that the server is running and reachable, "
+            "the database name and the credentials ([target] in config.toml)")
+        return f"cannot connect to target {self.spec.description}: {diagnosis.sentence()}{hint}"
 
     def _cursor(self):
         if self._connection is None:
@@ -145,7 +156,14 @@ class Target:
             f" key={key}" if key is not None else "",
         ))
         message = (f"{action} failed on {self.dialect.name} target{where}: {describe_sqlstate(code)} "
-                   f"({type(exc).__name__}); {_FIX_HINTS[kind]}")
+                   f"({type(exc).__name__}); {_fix_hint(kind)}")
+        if kind is not DataTargetError:
+            # Data errors' driver words may quote row values; every other error carries them.
+            diagnosis = explain(exc, self.spec)
+            hint = diagnosis.hint or _fix_hint(kind)
+            message = f"{action} failed on {self.dialect.name} target{where}: {diagnosis.sentence()}"
+            if not diagnosis.hint:
+                message += f"; {hint}"
         return kind(message, sqlstate=code, table=table, key=key)
 
     def _connection_lost(self) -> bool:
@@ -194,6 +212,46 @@ class Target:
             raise self._fail(exc, "create_tables") from exc
         finally:
             cursor.close()
+        self.upgrade_bookkeeping(schema)
+
+    def upgrade_bookkeeping(self, schema: TargetSchema) -> list[str]:
+        """Add the columns an older processing_log / xmlshred_runs lacks (``targets.upgrade``), in
+        one transaction; returns the statements run. Rows already there stay as they were.
+        TargetError (rolled back) when the database refuses."""
+        from xmlshred.targets import upgrade
+
+        tables = [processing_log.log_table(schema.key_column), runs_table.runs_table()]
+        cursor = self._cursor()
+        try:
+            statements = upgrade.upgrade_statements(cursor, self.dialect, schema.schema_name, tables)
+            if statements and self.dialect.begin_sql:
+                cursor.execute(self.dialect.begin_sql)
+            for statement in statements:
+                cursor.execute(statement)
+            self._connection.commit()
+        except Exception as exc:
+            raise self._fail(exc, "upgrade_bookkeeping", table=processing_log.TABLE_NAME) from exc
+        finally:
+            cursor.close()
+        self._log_has_hash = None
+        return statements
+
+    def log_has_contract_hash(self, schema: TargetSchema | None = None) -> bool:
+        """Whether processing_log has the contract_hash column (False on a target not yet upgraded)."""
+        if self._log_has_hash is None:
+            from xmlshred.targets import upgrade
+
+            schema = self._require_schema(schema)
+            cursor = self._cursor()
+            try:
+                names = upgrade.table_columns(cursor, self.dialect, schema.schema_name, processing_log.TABLE_NAME)
+                self._connection.commit()
+            except Exception as exc:
+                raise self._fail(exc, "read columns", table=processing_log.TABLE_NAME) from exc
+            finally:
+                cursor.close()
+            self._log_has_hash = processing_log.CONTRACT_HASH in names
+        return self._log_has_hash
 
     def _ddl(self, schema: TargetSchema) -> list[str]:
         return ddl_statements(self.dialect, schema)
@@ -201,7 +259,11 @@ class Target:
     # ------------------------------------------------------------ writes
 
     def write_flush(self, schema: TargetSchema, tables: Sequence[tuple[str, Sequence[tuple]]],
-                    log_rows: Sequence[LogRow], dedupe: Collection[str] | None = None) -> None:
+                    log_rows: Sequence[LogRow], dedupe: Collection[str] | None = None,
+                    quality_rows: Sequence[quality.QualityRow] = (),
+                    reject_rows: Sequence[quality.RejectRow] = (),
+                    cleared_rejects: Sequence[str] = (),
+                    replace: Replacement | None = None) -> None:
         """Write one flush in one transaction: data rows table by table, processing_log, commit.
 
         ``tables``: (table name, row tuples in Table column order), in insertion
@@ -214,12 +276,19 @@ class Target:
         DataTargetError (SQLSTATE 21*/22*/23*: split the flush),
         TransientTargetError (connection lost, deadlock, timeout: reconnect and
         retry) or TargetError (anything else: stop) is raised from the
-        driver's exception.
+        driver's exception. ``quality_rows`` (the writer's running totals in xmlshred_quality)
+        and ``reject_rows`` (xmlshred_rejects) are written last, in the same transaction; the
+        xmlshred_rejects rows of ``cleared_rejects`` (source refs that now have a key) are deleted.
+        ``replace`` (a reprocess): the earlier rows of those
+        records are deleted from every contract table first, in the same
+        transaction, so a record is wholly old or wholly new.
         """
         self.schema = schema
         single_key = log_rows[0].key if len(log_rows) == 1 else None
         plan = plan_flush(self.dialect, schema, tables, log_rows, self.spec.identity_columns, self._statements,
-                          dedupe)
+                          dedupe, quality_rows, reject_rows, cleared_rejects)
+        if replace is not None and replace.keys:
+            plan = itertools.chain(replace_steps(self.dialect, schema, replace), plan)
         cursor = self._cursor()
         current: str | None = None
         identity_off: str | None = None
@@ -270,11 +339,15 @@ class Target:
 
     def done_records(self, keys: Iterable[int],
                      schema: TargetSchema | None = None) -> dict[int, processing_log.Settled]:
-        """``{key: Settled(status, stage, run_id)}`` for the keys that have a processing_log row
+        """``{key: Settled(status, stage, run_id, contract_hash)}`` for the keys that have a processing_log row
         (what the reader needs to tell records done by earlier runs from those an earlier
-        attempt of its own run settled). Raises like ``done_keys``."""
-        return {key: processing_log.Settled(status, stage, run_id)
-                for key, status, stage, run_id in self._logged(keys, schema, ("status", "stage", "run_id"))}
+        attempt of its own run settled, and a reprocess the stale ones). Raises like ``done_keys``."""
+        if not self.log_has_contract_hash(schema):
+            return {key: processing_log.Settled(status, stage, run_id)
+                    for key, status, stage, run_id in self._logged(keys, schema, ("status", "stage", "run_id"))}
+        return {key: processing_log.Settled(status, stage, run_id, contract_hash or "")
+                for key, status, stage, run_id, contract_hash
+                in self._logged(keys, schema, ("status", "stage", "run_id", processing_log.CONTRACT_HASH))}
 
     def _logged(self, keys: Iterable[int], schema: TargetSchema | None, columns: tuple[str, ...]) -> list[tuple]:
         """(key, *columns) of the processing_log rows of ``keys``."""
@@ -296,6 +369,11 @@ class Target:
         finally:
             cursor.close()
         return found
+
+    def known_rejects(self, schema: TargetSchema | None = None) -> dict[str, tuple[int | None, int | None]]:
+        """source_ref -> (size, mtime_ns) of every xmlshred_rejects row; TargetError when unreadable."""
+        schema = self._require_schema(schema)
+        return quality.known_rejects(quality.read_rejects(self, schema.schema_name))
 
     def count_rows(self, table: str, schema_name: str | None = None) -> int:
         """Number of rows in ``table`` (for tests and reports); TargetError on failure."""
@@ -369,7 +447,8 @@ def ddl_statements(dialect: Dialect, schema: TargetSchema) -> list[str]:
         sql.check_identifier(schema.schema_name, "schema")
         if dialect.create_schema is not None:
             statements.append(dialect.create_schema(dialect, schema.schema_name))
-    for table in (*schema.tables, processing_log.log_table(schema.key_column), runs_table.runs_table()):
+    for table in (*schema.tables, processing_log.log_table(schema.key_column), runs_table.runs_table(),
+                  *quality.engine_tables()):
         _check_conflict_rule(table)
         statements.append(dialect.create_table(dialect, schema.schema_name, table))
     return statements
@@ -388,14 +467,17 @@ class Step:
     many: bool = False
     """Execute with executemany (one row per execution)."""
     kind: str = "write"
-    """``write`` | ``identity_on`` | ``identity_off``."""
+    """``write`` | ``delete`` (a reprocess's earlier rows) | ``identity_on`` | ``identity_off``."""
     undo: str | None = None
     """For identity_on: the statement that switches it off again if the flush fails."""
 
 
 def plan_flush(dialect: Dialect, schema: TargetSchema, tables: Iterable[tuple[str, Sequence[tuple]]],
                log_rows: Sequence[LogRow], identity_columns: bool = False,
-               cache: dict | None = None, dedupe: Collection[str] | None = None) -> Iterator[Step]:
+               cache: dict | None = None, dedupe: Collection[str] | None = None,
+               quality_rows: Sequence[quality.QualityRow] = (),
+               reject_rows: Sequence[quality.RejectRow] = (),
+               cleared_rejects: Sequence[str] = ()) -> Iterator[Step]:
     """The statements of one flush, lazily: each table's rows in order, then processing_log.
 
     Data rows are sent as they are (already in ``dialect.row_values`` form);
@@ -427,6 +509,31 @@ def plan_flush(dialect: Dialect, schema: TargetSchema, tables: Iterable[tuple[st
     if values:
         yield from _row_steps(dialect, log_ref, log_table, _log_converter(dialect, log_table, cache)(values),
                               processing_log.INCREMENTED, cache, processing_log.KEEP_RULES)
+    for table, rows in ((quality.quality_table(), quality_rows), (quality.rejects_table(), reject_rows)):
+        for statement, params in quality.upsert_steps(dialect, schema.schema_name, table, rows):
+            yield Step(statement, params, table.name)
+    for statement, params in quality.delete_steps(dialect, schema.schema_name, cleared_rejects):
+        yield Step(statement, params, quality.REJECTS_TABLE)
+
+
+@dataclass(frozen=True, slots=True)
+class Replacement:
+    """A reprocess's part of a flush: the records whose earlier rows go before their new ones."""
+
+    lineage: RecordLineage
+    """How each contract table's rows of a record are reached (``contract.record_lineage``)."""
+    keys: tuple[int, ...]
+    """The record keys whose earlier rows are deleted."""
+
+
+def replace_steps(dialect: Dialect, schema: TargetSchema, replace: Replacement) -> Iterator[Step]:
+    """DELETE statements removing the earlier rows of ``replace.keys`` from every contract table,
+    children (reached through their parents) before the parents. Pure, like ``plan_flush``."""
+    keys = list(dict.fromkeys(int(key) for key in replace.keys))
+    for path in replace.lineage.delete_order:
+        for chunk in sql.chunks(keys, key_chunk(dialect)):
+            yield Step(delete_rows(dialect, schema.schema_name, path, replace.lineage.key_column, len(chunk)),
+                       list(chunk), path.table, kind="delete")
 
 
 def _log_converter(dialect: Dialect, log_table: Table, cache: dict):

@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import re
 
+from xmlshred.vocab.errors import TerminalError
+
 PROCESSING_LOG = "processing_log"
 """The engine's ledger table (one row per record); a contract may list it but never maps into it."""
 
 RUNS_TABLE = "xmlshred_runs"
 """The engine's record of runs and their lease; never a contract table."""
 
-ENGINE_TABLES = (PROCESSING_LOG, RUNS_TABLE)
+QUALITY_TABLE = "xmlshred_quality"
+"""The engine's counts of values the contract's rules changed, per run, table, column and kind."""
+
+REJECTS_TABLE = "xmlshred_rejects"
+"""The engine's record of documents that failed before their key was known (file sources)."""
+
+ENGINE_TABLES = (PROCESSING_LOG, RUNS_TABLE, QUALITY_TABLE, REJECTS_TABLE)
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 """What every table, column and schema name must match in full (they end up in SQL).
 Use :func:`is_identifier` or :func:`check_identifier`; this is the only copy of the rule."""
 
 
-class UnsafeIdentifierError(ValueError):
+class UnsafeIdentifierError(TerminalError, ValueError):
     """A table, column or schema name is not a plain identifier (guarantee 5)."""
 
 

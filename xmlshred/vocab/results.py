@@ -38,6 +38,10 @@ class RecordFailure:
     """``validate`` | ``parse`` | ``map`` (``insert`` is set by the target)."""
     reason: str
     """Short reason naming what is wrong (column, rule) without values."""
+    source_stamp: tuple[int, int] | None = None
+    """(size in bytes, mtime in ns) of the file the document came from, taken before it was read;
+    set by the mapper worker for a failure without a key (``xmlshred_rejects`` keeps it, so a
+    rerun knows an unchanged file). None otherwise."""
 
 
 @pickled_as_call

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from xmlshred.sources import SourceSpec, open_source
 from xmlshred.sources.types import SourceItem, SourcePrefix
@@ -48,12 +48,29 @@ class BatchCosts:
     process_cpu_s: float = 0.0
     """All the worker process's CPU seconds since its previous answer: the above plus receiving the
     batch, sending the previous answer and the rest of the loop (set by the worker's main loop)."""
+    mapped: int = 0
+    """Records of the batch that mapped (table coverage: the denominator)."""
+    table_records: tuple[tuple[str, int], ...] = ()
+    """(table, records of the batch with at least one row in it), for tables that got rows."""
+    unseen_paths: tuple[str, ...] | None = None
+    """Mapping paths the worker has found in none of the documents it checked (None: not checked)."""
+    paths_checked: int = 0
+    """Documents the worker has checked for mapping paths so far (``contract.coverage``)."""
+    coverage_cpu_s: float = 0.0
+    """CPU seconds of the batch spent on the mapping-path check."""
 
     def plus(self, other: BatchCosts) -> BatchCosts:
-        """The sum of two batches' costs."""
+        """The sum of two batches' costs (the later one's path coverage, which includes the earlier's)."""
+        tables = dict(self.table_records)
+        for name, count in other.table_records:
+            tables[name] = tables.get(name, 0) + count
         return BatchCosts(self.read_cpu_s + other.read_cpu_s, self.map_cpu_s + other.map_cpu_s,
                           self.bytes_read + other.bytes_read, self.whole_reads + other.whole_reads,
-                          self.process_cpu_s + other.process_cpu_s)
+                          self.process_cpu_s + other.process_cpu_s, self.mapped + other.mapped,
+                          tuple(tables.items()),
+                          other.unseen_paths if other.unseen_paths is not None else self.unseen_paths,
+                          max(self.paths_checked, other.paths_checked),
+                          self.coverage_cpu_s + other.coverage_cpu_s)
 
 
 class _Meter:
@@ -64,6 +81,7 @@ class _Meter:
         self.map_s = 0.0
         self.bytes_read = 0
         self.whole_reads = 0
+        self.coverage_s = 0.0
 
     def read(self, call: Callable[[], list]) -> list:
         started = time.process_time()
@@ -80,7 +98,8 @@ class _Meter:
             self.map_s += time.process_time() - started
 
     def costs(self) -> BatchCosts:
-        return BatchCosts(self.read_s, self.map_s, self.bytes_read, self.whole_reads)
+        return BatchCosts(self.read_s, self.map_s, self.bytes_read, self.whole_reads,
+                          coverage_cpu_s=self.coverage_s)
 
 
 class DocumentMapper:
@@ -94,8 +113,11 @@ class DocumentMapper:
     """
 
     def __init__(self, compiled, source: SourceSpec, prefix_bytes: int,
-                 inspect: Callable[[bytes | str, bool], None]) -> None:
+                 inspect: Callable[[bytes | str, bool], None], coverage=None) -> None:
         self._compiled = compiled
+        self._coverage = coverage
+        """A ``contract.coverage.PathCoverage``, or None: no mapping-path check."""
+        self._table_names = tuple(table.name for table in compiled.schema.tables)
         self._spec = source
         self._source = None
         options = compiled.options
@@ -123,10 +145,30 @@ class DocumentMapper:
                 pass
 
     def map_items(self, items: list[SourceItem]) -> tuple[list, BatchCosts]:
-        """The result (MappedRecord or RecordFailure) of each item, in order, and what they cost."""
+        """The result (MappedRecord or RecordFailure) of each item, in order, and what they cost,
+        with the batch's table coverage (records per table, mapping paths not yet seen)."""
         meter = _Meter()
+        results = self._map_items(items, meter)
+        return results, self._with_coverage(results, meter.costs())
+
+    def _with_coverage(self, results: list, costs: BatchCosts) -> BatchCosts:
+        mapped = 0
+        tables: dict[str, int] = dict.fromkeys(self._table_names, 0)
+        for result in results:
+            if isinstance(result, RecordFailure) or result is None:
+                continue
+            mapped += 1
+            for name, rows in result.tables:
+                if rows:
+                    tables[name] = tables.get(name, 0) + 1
+        coverage = self._coverage
+        return replace(costs, mapped=mapped, table_records=tuple(tables.items()),
+                       unseen_paths=None if coverage is None else coverage.unseen_labels(),
+                       paths_checked=0 if coverage is None else coverage.checked)
+
+    def _map_items(self, items: list[SourceItem], meter: _Meter) -> list:
         if not self._prefix_bytes:
-            return self._map_whole(items, meter), meter.costs()
+            return self._map_whole(items, meter)
         reads: list[SourcePrefix] = meter.read(lambda: self.source.read_prefixes(items, self._prefix_bytes))
         results: list = [None] * len(items)
         fallbacks: list[int] = []
@@ -137,13 +179,13 @@ class DocumentMapper:
             if read.whole or self._prefix_may_serve(read):
                 result = self._map(read.document, read.item.key, meter)
                 if read.whole or not isinstance(result, RecordFailure):
-                    results[index] = result
+                    results[index] = stamped(result, read.stamp)
                     continue
             fallbacks.append(index)
         whole = self._map_whole([items[i] for i in fallbacks], meter, again=True)
         for index, result in zip(fallbacks, whole, strict=True):
             results[index] = result
-        return results, meter.costs()
+        return results
 
     def _prefix_may_serve(self, read: SourcePrefix) -> bool:
         """Can mapping this prefix give what the whole document gives? (see the module docstring)"""
@@ -160,12 +202,25 @@ class DocumentMapper:
             meter.bytes_read += len(document.document)
             meter.whole_reads += 1
             self._inspect(document.document, again)
-            results.append(self._map(document.document, document.item.key, meter))
+            results.append(stamped(self._map(document.document, document.item.key, meter), document.stamp))
         return results
 
     def _map(self, document: bytes | str, expected_key: int | None, meter: _Meter):
-        return meter.map(lambda: empty_document_failure(document, expected_key)
-                         or self._compiled.map_document(document, expected_key=expected_key))
+        result = meter.map(lambda: empty_document_failure(document, expected_key)
+                           or self._compiled.map_document(document, expected_key=expected_key))
+        coverage = self._coverage
+        if coverage is not None and not coverage.done and not isinstance(result, RecordFailure):
+            started = time.process_time()
+            coverage.observe(document)
+            meter.coverage_s += time.process_time() - started
+        return result
+
+
+def stamped(result, stamp: tuple[int, int] | None):
+    """A failure without a key carries its file's (size, mtime_ns), for xmlshred_rejects; else ``result``."""
+    if stamp is not None and isinstance(result, RecordFailure) and result.key is None:
+        return RecordFailure(None, result.stage, result.reason, stamp)
+    return result
 
 
 def empty_document_failure(document: bytes | str, expected_key: int | None):

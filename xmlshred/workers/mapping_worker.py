@@ -28,6 +28,9 @@ from datetime import datetime
 from xmlshred.sources import SourceSpec
 from xmlshred.sources.errors import SourceError
 from xmlshred.sources.types import SourceItem
+from xmlshred.vocab.errors import TerminalError, TransientError
+from xmlshred.vocab.quality import fail_reason
+from xmlshred.vocab.results import MappedRecord, RecordFailure
 from xmlshred.workers.documents import BatchCosts, DocumentMapper
 
 FAULT_MARKER_ENV = "XMLSHRED_FAULT_KILL_MARKER"
@@ -55,7 +58,7 @@ def _pause_allowance(path: str) -> float:
     return int(text) if text.isdigit() else 0
 
 
-class WorkerDied(Exception):
+class WorkerDied(TransientError):
     """The worker process died (crash, OOM kill, SIGKILL) before answering."""
 
     def __init__(self, exitcode: int | None) -> None:
@@ -63,7 +66,7 @@ class WorkerDied(Exception):
         self.exitcode = exitcode
 
 
-class WorkerStartError(Exception):
+class WorkerStartError(TerminalError):
     """The worker process could not compile the contract or did not start."""
 
 
@@ -81,6 +84,15 @@ class WorkerConfig:
     """Read this much of each document first ([source] prefix_bytes); 0 = whole documents."""
     target_dialect: str = "sqlite"
     """The target's dialect name (``db.dialects.DIALECTS``): the form rows are sent back in."""
+    quality_fail: tuple[str, ...] = ()
+    """Kinds of changed value (``[quality]`` set to "fail") that fail a record at ``map``."""
+
+
+def _path_coverage(compiled):
+    """The worker's mapping-path check (``contract.coverage``), looking for every path of the contract."""
+    from xmlshred.contract.coverage import for_contract
+
+    return for_contract(compiled.contract, compiled.horizon)
 
 
 def _contains_marker(document: bytes | str, marker: str) -> bool:
@@ -123,7 +135,9 @@ def worker_main(connection, config: WorkerConfig, compiled=None, inherited: tupl
     gc.freeze()
     connection.send(("ready", None))
     hooks = _FaultHooks()
-    documents = DocumentMapper(compiled, config.source, config.prefix_bytes, hooks.inspect)
+    fail_kinds = frozenset(config.quality_fail)
+    documents = DocumentMapper(compiled, config.source, config.prefix_bytes, hooks.inspect,
+                               coverage=_path_coverage(compiled))
     counted = time.process_time()  # the worker's CPU up to here is start-up, not any batch's
     try:
         while True:
@@ -136,6 +150,8 @@ def worker_main(connection, config: WorkerConfig, compiled=None, inherited: tupl
             batch_id, items = message
             try:
                 results, costs = documents.map_items(list(items))
+                if fail_kinds:
+                    results = fail_on_quality(results, fail_kinds)
                 ready_results = ready(results)
                 now = time.process_time()
                 costs, counted = replace(costs, process_cpu_s=now - counted), now
@@ -151,7 +167,20 @@ def worker_main(connection, config: WorkerConfig, compiled=None, inherited: tupl
         documents.close()
 
 
-class _Orphaned(Exception):
+def fail_on_quality(results: list, fail_kinds: frozenset[str]) -> list:
+    """``results`` with each MappedRecord that changed a value of a kind in ``fail_kinds`` turned into a
+    ``map`` failure naming table, column and kind (``app_base.name: truncated``), never the value."""
+    checked = []
+    for result in results:
+        if isinstance(result, MappedRecord) and result.warnings:
+            reason = fail_reason(result.warnings, fail_kinds)
+            if reason is not None:
+                result = RecordFailure(result.key, "map", reason)
+        checked.append(result)
+    return checked
+
+
+class _Orphaned(TerminalError):
     """The parent died while a fault hook held the worker."""
 
 
