@@ -780,3 +780,29 @@ def test_freetds_against_a_closed_port_fails_fast_with_a_masked_message():
 def test_connect_error_type_is_exported():
     assert issubclass(ConnectTargetError, TargetError)
     assert not issubclass(ConnectTargetError, TransientTargetError)
+
+
+# ---------------------------------------------------------------- Express's 10 GB cap (the estimate)
+
+
+def test_express_is_told_by_the_edition_or_the_version_text():
+    from xmlshred.db.capacity import is_express
+
+    assert is_express("Express Edition (64-bit)", "")
+    assert is_express(None, "Microsoft SQL Server 2022 (RTM) … Express Edition (64-bit) on Linux")
+    assert not is_express("Standard Edition", "Babelfish for PostgreSQL with SQL Server Compatibility")
+    assert not is_express("Developer Edition (64-bit)", None)
+
+
+def test_the_size_estimate_scales_the_sampled_rows_stored_sizes_to_the_whole_source():
+    from xmlshred.db.capacity import LOG_ROW_BYTES, estimate_bytes, stored_row_bytes
+    from xmlshred.vocab.results import MappedRecord, RecordFailure
+
+    row = (1, "Zoë", None, Decimal("1.50"), NOW, dt.date(1990, 1, 1), 1, 30, 0.5)
+    # header 10 + null bitmap 2; bigint 8, 3 UTF-16 chars + offset 8, decimal(18,2) 9, datetime2 8, date 3,
+    # bit 1, tinyint 1, float 8; the NULL string takes nothing
+    assert stored_row_bytes(APP_BASE, row) == 12 + 8 + 8 + 9 + 8 + 3 + 1 + 1 + 8
+    records = [MappedRecord(1, (("app_base", (row, row)),)), RecordFailure(2, "parse", "bad")]
+    size, sampled = estimate_bytes({"app_base": APP_BASE}, records, 1_000_000)
+    assert sampled == 2 and size == (2 * stored_row_bytes(APP_BASE, row) + 2 * LOG_ROW_BYTES) * 1_000_000 // 2
+    assert estimate_bytes({"app_base": APP_BASE}, [], 10) == (0, 0)
