@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -89,12 +90,19 @@ def mssql_database(mssql_dsn):
     try:
         yield _replace_database(mssql_dsn, name)
     finally:
-        try:  # a connection of its own: the test may have restarted the server meanwhile
-            admin = pyodbc.connect(mssql_dsn, autocommit=True, timeout=10)
-            admin.execute(f"DROP DATABASE [{name}]")
-            admin.close()
-        except pyodbc.Error:
-            pass  # a session of a killed process may still hold it; the name is unique, nothing reuses it
+        # A connection of its own: the test may have restarted the server meanwhile. The sessions of
+        # a run's processes (killed ones too) may take a moment to end; the name is unique, so a
+        # database that still cannot be dropped harms no other test.
+        for _attempt in range(10):
+            try:
+                admin = pyodbc.connect(mssql_dsn, autocommit=True, timeout=10)
+                try:
+                    admin.execute(f"IF DB_ID(N'{name}') IS NOT NULL DROP DATABASE [{name}]")
+                    break
+                finally:
+                    admin.close()
+            except pyodbc.Error:
+                time.sleep(1)
 
 
 @pytest.fixture
