@@ -3,7 +3,8 @@
 
 Generates (and caches under .bench/) a corpus in a SQLite source table, runs
 `python cli.py migrate` into a fresh SQLite target (and PostgreSQL with
---pg-dsn), and in the same run measures a baseline: one process that reads
+--pg-dsn, SQL Server / Babelfish with --mssql-dsn: a fresh database each), and
+in the same run measures a baseline: one process that reads
 every document from the same source and fully parses it with
 lxml.etree.fromstring, nothing else; and a second baseline that reads only each
 document's prefix and parses up to the contract's parse horizon (the mapper's
@@ -426,6 +427,9 @@ def main() -> None:
                         help="[source] prefix_bytes of the runs (0 = whole documents)")
     parser.add_argument("--pg-dsn", default=os.environ.get("XMLSHRED_BENCH_PG_DSN"),
                         help="ODBC connection string of a PostgreSQL database to benchmark too")
+    parser.add_argument("--mssql-dsn", default=os.environ.get("XMLSHRED_BENCH_MSSQL_DSN"),
+                        help="ODBC connection string of a SQL Server (or Babelfish) whose login may CREATE "
+                             "DATABASE: adds a SQL Server line (a fresh database, dropped after)")
     parser.add_argument("--engine", choices=("local", "ray"), default="local",
                         help="ray: also run --engine ray into PostgreSQL (needs --pg-dsn) and compare")
     parser.add_argument("--shards", type=int, default=0, help="shards for the ray run (0 = four per CPU)")
@@ -482,6 +486,16 @@ def main() -> None:
                 _drop_pg_database(args.pg_dsn, name)
             postgres[key] = result
             results.append(result)
+    mssql_result = None
+    if args.mssql_dsn:
+        name = f"xsbench_ms_{uuid.uuid4().hex[:6]}"
+        try:
+            mssql_result = run_pipeline("xmlshred migrate -> SQL Server", source,
+                                        f"odbc:{_fresh_mssql_database(args.mssql_dsn, name)}", args,
+                                        run_dir / "mssql")
+            results.append(mssql_result)
+        finally:
+            _drop_mssql_database(args.mssql_dsn, name)
     baseline = run_baseline(source, SOURCE_TABLES[args.product])
     results.append(baseline)
     results.append(run_horizon_baseline(source, SOURCE_TABLES[args.product], CONTRACTS[args.product],
@@ -509,6 +523,9 @@ def main() -> None:
         servers = [postgres[key].get("backend_cpu_ms_per_record") for key in ("pyodbc", "psycopg") if key in postgres]
         if len(servers) == 2 and all(servers) and servers[0]:
             print(f"server_cpu_copy_vs_pyodbc={servers[1] / servers[0]:.2f}")
+    if mssql_result is not None and ours:
+        print(f"mssql_vs_sqlite={mssql_result['records_per_minute'] / ours:.2f} "
+              f"(mssql rows/s {mssql_result['rows_per_second']:,.0f})")
     ratio = ours / baseline["records_per_minute"] if baseline["records_per_minute"] else 0.0
     print(f"records_per_minute={int(ours)} ratio_vs_parse={ratio:.2f}")
 
@@ -536,6 +553,37 @@ def _pg_url(dsn: str) -> str:
     credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
     port = f":{values['PORT']}" if values.get("PORT") else ""
     return f"postgresql://{credentials}{values.get('SERVER', '127.0.0.1')}{port}/{quote(values.get('DATABASE', ''))}"
+
+
+def _fresh_mssql_database(dsn: str, name: str) -> str:
+    """A new empty database on the SQL Server (or Babelfish) ``dsn`` names; its DSN."""
+    import re
+
+    import pyodbc
+
+    admin = pyodbc.connect(dsn, autocommit=True)
+    try:
+        admin.execute(f"CREATE DATABASE [{name}]")
+    except pyodbc.Error as exc:
+        raise SystemExit(f"--mssql-dsn: its login may not CREATE DATABASE ({exc.args[0]}); use one that may "
+                         "(bbf_admin on the local Babelfish)") from None
+    finally:
+        admin.close()
+    if re.search(r"(?i)DATABASE=", dsn):
+        return re.sub(r"(?i)DATABASE=[^;]*", f"DATABASE={name}", dsn)
+    return f"{dsn.rstrip(';')};DATABASE={name}"
+
+
+def _drop_mssql_database(dsn: str, name: str) -> None:
+    """Best effort, as _drop_pg_database."""
+    import pyodbc
+
+    try:
+        admin = pyodbc.connect(dsn, autocommit=True)
+        admin.execute(f"IF DB_ID(N'{name}') IS NOT NULL DROP DATABASE [{name}]")
+        admin.close()
+    except pyodbc.Error as exc:
+        print(f"could not drop the benchmark database {name}: {exc.args[0] if exc.args else exc}")
 
 
 def _drop_pg_database(dsn: str, name: str) -> None:

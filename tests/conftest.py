@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,8 +44,9 @@ def pg_dsn() -> str:
 
 @pytest.fixture
 def mssql_dsn() -> str:
-    """The ODBC connection string of the SQL Server for live tests (skips without one)."""
-    return _dsn_or_skip(MSSQL_DSN_ENV, "SQL Server")
+    """The ODBC connection string of the test SQL Server / Babelfish (TDS) server (skips without one;
+    .ci/run sets it when a Babelfish install is at /opt/xmlshred-babelfish)."""
+    return _dsn_or_skip(MSSQL_DSN_ENV, "SQL Server (TDS) server")
 
 
 def _replace_database(dsn: str, database: str) -> str:
@@ -94,6 +96,41 @@ def second_pg_database(pg_dsn):
 
 
 @pytest.fixture
+def mssql_database(mssql_dsn):
+    """A fresh, empty database on the TDS server for one test; its DSN; dropped afterwards.
+
+    The login of XMLSHRED_MSSQL_DSN must be allowed to CREATE DATABASE (on Babelfish: bbf_admin).
+    """
+    import pyodbc
+
+    name = f"xs_{uuid.uuid4().hex[:12]}"
+    admin = pyodbc.connect(mssql_dsn, autocommit=True)
+    try:
+        admin.execute(f"CREATE DATABASE [{name}]")
+    except pyodbc.Error as exc:
+        admin.close()
+        pytest.skip(f"the login of {MSSQL_DSN_ENV} may not CREATE DATABASE ({exc.args[0]}); use one that may "
+                    "(bbf_admin on Babelfish, see ../shared/tools/BABELFISH.md)")
+    admin.close()
+    try:
+        yield _replace_database(mssql_dsn, name)
+    finally:
+        # A connection of its own: the test may have restarted the server meanwhile. The sessions of
+        # a run's processes (killed ones too) may take a moment to end; the name is unique, so a
+        # database that still cannot be dropped harms no other test.
+        for _attempt in range(10):
+            try:
+                admin = pyodbc.connect(mssql_dsn, autocommit=True, timeout=10)
+                try:
+                    admin.execute(f"IF DB_ID(N'{name}') IS NOT NULL DROP DATABASE [{name}]")
+                    break
+                finally:
+                    admin.close()
+            except pyodbc.Error:
+                time.sleep(1)
+
+
+@pytest.fixture
 def conformance_dir() -> Path:
     return CONFORMANCE
 
@@ -112,13 +149,16 @@ def pg_url_of(dsn: str) -> str:
     return f"postgresql://{credentials}{host}{port}/{quote(values.get('DATABASE', ''), safe='')}"
 
 
-@pytest.fixture(params=["sqlite", "postgres", "postgres-psycopg"])
+@pytest.fixture(params=["sqlite", "postgres", "postgres-psycopg", "mssql"])
 def target_url(request, tmp_path):
     """A fresh target: a SQLite file, or a fresh database on the test PostgreSQL server reached
-    through pyodbc/psqlODBC (``odbc:``) or through psycopg (``postgresql://``, COPY)."""
+    through pyodbc/psqlODBC (``odbc:``) or through psycopg (``postgresql://``, COPY), or on the
+    test SQL Server (TDS: Babelfish here) server."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'target.db'}"
     if request.param == "postgres-psycopg":
         pytest.importorskip("psycopg", reason="the postgres extra (psycopg) is not installed")
         return pg_url_of(request.getfixturevalue("pg_database"))
+    if request.param == "mssql":
+        return f"odbc:{request.getfixturevalue('mssql_database')}"
     return f"odbc:{request.getfixturevalue('pg_database')}"

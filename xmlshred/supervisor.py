@@ -673,7 +673,56 @@ def _preflight(spec: SourceSpec, settings, schema) -> int:
         check_target(checked_target, schema, dry_run=settings.run.dry_run)
     except TargetError as exc:
         raise RunError(f"nothing was started: {_safe_url(str(exc))}") from exc
+    if settings.run.dry_run and checked_target.dialect.name == "mssql":
+        _warn_express_cap(settings, spec, checked_target, total)
     return total
+
+
+def _warn_express_cap(settings, spec: SourceSpec, target, total: int) -> None:
+    """A dry run into SQL Server: says how much data the run would add (estimated: ``db.capacity``)
+    and WARNs when an Express edition's 10 GB cap would be passed. Never stops the dry run; what
+    cannot be asked is said at DEBUG."""
+    from xmlshred.db import capacity
+    from xmlshred.db.odbc import connect_odbc
+
+    log = logger.bind(actor="supervisor")
+    try:
+        connection = connect_odbc(target.connection_string, target.login_timeout_s, autocommit=True)
+        try:
+            edition, version = connection.execute(capacity.EDITION_QUERY).fetchone()
+            try:
+                current = int(connection.execute(capacity.DATA_SIZE_QUERY).fetchone()[0] or 0)
+            except Exception:
+                current = None  # e.g. Babelfish has no sys.database_files
+        finally:
+            connection.close()
+        _, compiled = load_compiled(settings, run_clock(settings))
+        source = open_source(spec)
+        source.open()
+        try:
+            items = source.page(None, capacity.SAMPLE_RECORDS, settings.run.key_start, settings.run.key_end)
+            records = [compiled.map_document(document.document, document.item.key)
+                       for document in source.fetch(list(items))]
+        finally:
+            source.close()
+    except Exception as exc:
+        log.debug("no size estimate for the SQL Server target: {}", type(exc).__name__)
+        return
+    tables = {table.name: table for table in compiled.schema.tables}
+    added, sampled = capacity.estimate_bytes(tables, records, total)
+    express = capacity.is_express(edition, version)
+    held = "an unknown amount" if current is None else capacity.gigabytes(current)
+    message = (f"target is SQL Server {edition or '(edition unknown)'}: this run would add about "
+               f"{capacity.gigabytes(added)} of data (estimated: {sampled:,} sampled records mapped, their "
+               f"rows' stored sizes averaged and scaled to {total:,} records; indexes, page fill and LOB "
+               f"pages not counted) to the {held} the database holds")
+    if express and (current or 0) + added > capacity.EXPRESS_CAP_BYTES:
+        log.warning("{}; SQL Server Express caps a database at 10 GB, which this would pass: use another "
+                    "edition, or split the source over databases (--key-start/--key-end)", message)
+    elif express:
+        log.info("{}; within SQL Server Express's 10 GB cap", message)
+    else:
+        log.info("{}", message)
 
 
 def target_label(settings) -> str:

@@ -126,7 +126,7 @@ def test_large_flush_is_chunked(target, schema):
 def test_identity_insert_for_real_identity_columns(mssql_dsn, schema):
     import pyodbc
 
-    from xmlshred.db.errors import DataTargetError
+    from xmlshred.db.errors import TargetError
     from xmlshred.db.spec import parse_target_url
     from xmlshred.targets import open_target
 
@@ -139,8 +139,11 @@ def test_identity_insert_for_real_identity_columns(mssql_dsn, schema):
                       "[score] SMALLINT, [ratio] FLOAT)")
     plain = open_target(parse_target_url("odbc:" + mssql_dsn), only_base)
     plain.create_tables(only_base)
-    with pytest.raises(DataTargetError):
+    # SQL Server: error 544, SQLSTATE 23000 (a DataTargetError); Babelfish answers in PostgreSQL's
+    # words with SQLSTATE 42000 (a TargetError that stops the run): refused either way.
+    with pytest.raises(TargetError) as refused:
         plain.write_flush(only_base, [("app_base", [row(42)])], logged(42))
+    assert refused.value.sqlstate in ("23000", "42000")
     plain.close()
     identity = open_target(parse_target_url("odbc:" + mssql_dsn, identity_columns=True), only_base)
     identity.write_flush(only_base, [("app_base", [row(42)])], logged(42))
@@ -238,3 +241,55 @@ def test_dates_and_datetimes_read_alike_under_every_language_and_into_legacy_col
             connection.execute(f"DROP TABLE {table}")
     finally:
         connection.close()
+
+
+def test_long_texts_arrive_whole_whichever_statement_shape_carries_them(target, schema):
+    """Babelfish's OPENJSON cuts NVARCHAR(MAX) values at 4,000 characters: a flush whose chunk holds
+    one that long goes as VALUES (db.sql.JSON_TEXT_LIMIT), so every text is stored whole."""
+    lengths = {1: 3999, 2: 4000, 3: 4001, 4: 10_000, 5: 0}
+    for key in (1, 5):  # alone: through OPENJSON (FreeTDS)
+        target.write_flush(schema, [("app_base", [row(key, notes="é" * lengths[key])])], logged(key))
+    target.write_flush(schema, [("app_base", [row(key, notes="é" * lengths[key]) for key in (2, 3, 4)])],
+                       logged(2, 3, 4))
+    stored = {item[0]: len(item[2]) for item in target.table_rows("app_base")}
+    assert stored == lengths
+
+
+def test_a_dialect_asking_for_fast_executemany_never_gets_it_through_freetds(mssql_dsn, schema):
+    """FreeTDS with fast_executemany kills the Python process. Even a dialect record forced to ask
+    for it (as a made-up DSN or setting could) writes through FreeTDS with it off: the connection
+    reports its driver file, and only Microsoft's 17+ is trusted. Run in a child process, so that a
+    crash would show as its exit status instead of ending the test run."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    if "freetds" not in mssql_dsn.lower():
+        pytest.skip("the server is reached through another driver than FreeTDS")
+    script = f"""
+import dataclasses, sys
+from xmlshred.db.odbc import loaded_driver, set_fast_executemany
+from xmlshred.targets import LogRow, open_target, parse_target_url
+from xmlshred.vocab.schema import Column, Table, TargetSchema
+import datetime as dt
+spec = parse_target_url(sys.argv[1])
+forced = dataclasses.replace(spec.dialect, fast_executemany=True, insert_strategy="executemany")
+spec = dataclasses.replace(spec, dialect=forced)
+table = Table("fem", (Column("app_id", "bigint", nullable=False), Column("n", "int")), ("app_id",))
+schema = TargetSchema({schema.schema_name!r}, "app_id", (table,))
+target = open_target(spec, schema)
+target.create_tables(schema)
+cursor = target._connection.cursor()
+print("driver", loaded_driver(target._connection), "enabled", set_fast_executemany(target._connection, cursor, forced),
+      cursor.fast_executemany)
+log = [LogRow(1, "success", None, None, "r", dt.datetime(2025, 1, 1))]
+target.write_flush(schema, [("fem", [(1, 1), (2, 2)])], log)
+print("rows", target.count_rows("fem"))
+target.close()
+"""
+    result = subprocess.run([sys.executable, "-c", script, "odbc:" + mssql_dsn], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, (result.returncode, result.stderr[-3000:])
+    assert "enabled False False" in result.stdout and "libtdsodbc" in result.stdout, result.stdout
+    assert "rows 2" in result.stdout

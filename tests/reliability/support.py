@@ -230,8 +230,10 @@ def file_text(path: Path) -> str:
 
 
 def target_kind(target_url: str) -> str:
-    """``sqlite`` or ``postgres``: a label for printed figures."""
-    return "sqlite" if target_url.startswith("sqlite:") else "postgres"
+    """``sqlite``, ``postgres`` or ``mssql``: a label for printed figures."""
+    if target_url.startswith("sqlite:"):
+        return "sqlite"
+    return "postgres" if "postgres" in target_url.lower() else "mssql"
 
 
 # --------------------------------------------------------------------------

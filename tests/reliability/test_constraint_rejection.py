@@ -36,8 +36,9 @@ def _reject_one(target_url: str, schema) -> None:
         connection.close()
         return
     connection = server_connection(target_url)
-    connection.execute(f'ALTER TABLE "{schema.schema_name}"."app_base" '
-                       f"ADD CONSTRAINT reject_one CHECK (app_id <> {REJECTED_KEY})")
+    table = (f"[{schema.schema_name}].[app_base]" if target_kind(target_url) == "mssql"
+             else f'"{schema.schema_name}"."app_base"')
+    connection.execute(f"ALTER TABLE {table} ADD CONSTRAINT reject_one CHECK (app_id <> {REJECTED_KEY})")
     connection.close()
 
 

@@ -25,7 +25,7 @@ from tests.reliability.support import (
 
 pytestmark = pytest.mark.reliability
 
-STORM = {"sqlite": (6, 1200, 20250601), "postgres": (4, 1000, 20250602)}
+STORM = {"sqlite": (6, 1200, 20250601), "postgres": (4, 1000, 20250602), "mssql": (4, 600, 20250603)}
 """Per target: kills K, corpus size, RNG seed of the kill moments."""
 MAX_RERUNS = 3
 BATCH = 20

@@ -34,7 +34,7 @@ from xmlshred.contract import MapOptions, compile_contract, fingerprint_file, lo
 
 pytestmark = pytest.mark.reliability
 
-STORM = {"sqlite": (4, 600, 20251207), "postgres": (3, 500, 20251208)}
+STORM = {"sqlite": (4, 600, 20251207), "postgres": (3, 500, 20251208), "mssql": (3, 400, 20251209)}
 """Per target: kills K, corpus size, RNG seed of the kill moments."""
 MAX_RERUNS = 3
 BATCH = 20

@@ -10,6 +10,7 @@ test_mssql_live.py.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import socket
 import subprocess
 import sys
@@ -45,6 +46,7 @@ from xmlshred.vocab.schema import Column, Table, TargetSchema
 
 FREETDS = identify_driver("FreeTDS").dialect
 MS18 = identify_driver("ODBC Driver 18 for SQL Server").dialect
+VALUES = identify_driver("SQL Server").dialect  # an older Microsoft driver: multi-row VALUES
 NOW = dt.datetime(2025, 1, 2, 3, 4, 5, 678901)
 
 APP_BASE = Table(
@@ -59,6 +61,10 @@ CONTACT = Table("contact", (Column("con_id", "bigint", nullable=False), Column("
 SCORES = Table("scores", (Column("app_id", "bigint", nullable=False), Column("score_identifier", "string", 10,
                           nullable=False), Column("score", "int")), ("app_id", "score_identifier"), "update")
 SCHEMA = TargetSchema("sandbox", "app_id", (APP_BASE, CONTACT, SCORES))
+# notes shorter than 4,000 characters: OPENJSON carries every string of this table whole.
+APP_SHORT = replace(APP_BASE, columns=tuple(replace(column, data_length=3999) if column.name == "notes" else column
+                                            for column in APP_BASE.columns))
+SHORT = replace(SCHEMA, tables=(APP_SHORT, CONTACT, SCORES))
 
 
 def parse_tsql(statement: str) -> exp.Expression:
@@ -144,7 +150,7 @@ def test_create_table_marks_key_columns_not_null():
 
 
 def test_plain_multi_row_insert_parses_with_one_placeholder_per_value():
-    steps = list(plan_flush(FREETDS, SCHEMA, [("app_base", [app_row(1), app_row(2), app_row(3)])], []))
+    steps = list(plan_flush(VALUES, SCHEMA, [("app_base", [app_row(1), app_row(2), app_row(3)])], []))
     assert len(steps) == 1
     tree = parse_tsql(steps[0].sql)
     assert isinstance(tree, exp.Insert)
@@ -153,23 +159,80 @@ def test_plain_multi_row_insert_parses_with_one_placeholder_per_value():
     assert placeholders(tree) == len(steps[0].params) == 3 * len(APP_BASE.columns)
 
 
+def test_freetds_inserts_one_json_parameter_per_chunk_read_by_openjson():
+    rows = [app_row(key) for key in range(1, 12_001)]
+    steps = list(plan_flush(FREETDS, SHORT, [("app_base", rows)], []))
+    assert FREETDS.insert_strategy == "openjson" and [len(json.loads(step.params[0])) for step in steps] == [
+        5000, 5000, 2000]
+    tree = parse_tsql(steps[0].sql)
+    assert isinstance(tree, exp.Insert) and placeholders(tree) == len(steps[0].params) == 1
+    openjson = tree.find(exp.OpenJSON)
+    assert openjson is not None
+    kinds = {definition.this.name: (definition.args["kind"].sql("tsql"), definition.args["path"].name)
+             for definition in openjson.expressions}
+    assert kinds == {  # numbers by type, every other value as text the column assignment converts
+        "app_id": ("BIGINT", "$[0]"), "name": ("NVARCHAR(MAX)", "$[1]"), "notes": ("NVARCHAR(MAX)", "$[2]"),
+        "amount": ("NVARCHAR(MAX)", "$[3]"), "received": ("NVARCHAR(MAX)", "$[4]"),
+        "born": ("NVARCHAR(MAX)", "$[5]"), "active": ("BIGINT", "$[6]"), "age": ("BIGINT", "$[7]"),
+        "ratio": ("FLOAT", "$[8]")}
+    assert json.loads(steps[0].params[0])[0] == [1, "Zoë", None, "1.50", "2025-01-02T03:04:05.678901", "19900101",
+                                                 1, 30, 0.5]
+
+
+def test_a_chunk_with_a_text_of_4000_characters_or_more_is_written_with_values():
+    """Babelfish's OPENJSON cuts NVARCHAR(MAX) values at 4,000 characters without a word: a chunk
+    holding such a value in a column that allows it (NVARCHAR(9000), NVARCHAR(MAX), NVARCHAR(4000))
+    goes as multi-row VALUES; the other chunks of the same table still go as JSON."""
+    for length in (9000, None, 4000):
+        table = replace(APP_BASE, columns=tuple(replace(column, data_length=length) if column.name == "notes"
+                                                else column for column in APP_BASE.columns))
+        schema = replace(SCHEMA, tables=(table,))
+        short = [app_row(key) for key in range(1, 5001)]
+        long = [app_row(key)[:2] + ("n" * 4000,) + app_row(key)[3:] for key in (5001,)]
+        steps = list(plan_flush(FREETDS, schema, [("app_base", short + long + short[:10])], []))
+        # rows 1-5000: one JSON chunk; 5001 (its text too long for OPENJSON) and the 10 after it: VALUES
+        assert ["OPENJSON" in step.sql for step in steps] == [True, False]
+        assert len(json.loads(steps[0].params[0])) == 5000
+        assert len(steps[1].params) == 11 * len(APP_BASE.columns) and "n" * 4000 in steps[1].params
+        mixed = list(plan_flush(FREETDS, schema, [("app_base", short[:3999] + [long[0]])], []))
+        assert not [step for step in mixed if "OPENJSON" in step.sql]  # one chunk: all of it VALUES
+        assert sum(len(step.params) for step in mixed) == 4000 * len(APP_BASE.columns)
+    # 3,999 characters in an NVARCHAR(MAX) column: OPENJSON carries it whole
+    table = replace(APP_BASE, columns=tuple(replace(column, data_length=None) if column.name == "notes"
+                                            else column for column in APP_BASE.columns))
+    row = app_row(1)[:2] + ("n" * 3999,) + app_row(1)[3:]
+    (step,) = plan_flush(FREETDS, replace(SCHEMA, tables=(table,)), [("app_base", [row])], [])
+    assert "OPENJSON" in step.sql and json.loads(step.params[0])[0][2] == "n" * 3999
+
+
+def test_a_value_json_cannot_carry_is_a_data_error_naming_the_table():
+    row = (1, None, None, None, None, None, None, None, float("nan"))
+    with pytest.raises(DataTargetError, match="table=app_base"):
+        list(plan_flush(FREETDS, SHORT, [("app_base", [row])], []))
+
+
 def test_values_are_parameters_never_sql_text():
     row = (1, "x'); DROP TABLE app_base; --", None, Decimal("9.99"), NOW, None, 0, 1, 1.5)
-    steps = list(plan_flush(FREETDS, SCHEMA, [("app_base", [row])], []))
+    steps = list(plan_flush(VALUES, SCHEMA, [("app_base", [row])], []))
     assert "DROP" not in steps[0].sql and list(steps[0].params[:2]) == [1, row[1]]
+    steps = list(plan_flush(FREETDS, SHORT, [("app_base", [row])], []))
+    assert "DROP" not in steps[0].sql and json.loads(steps[0].params[0])[0][:2] == [1, row[1]]
 
 
 def test_sql_server_rows_are_text_made_by_the_worker_and_sent_unchanged():
     """The workers' conversion (the dialect's row_values) gives text the server converts exactly
     and alike under every language setting (ISO 8601 datetime with T, unseparated date, plain
-    decimal); a flush sends it as it is."""
+    decimal); a flush sends it as it is (as parameters, or as the values of the JSON parameter)."""
     aware = dt.datetime(2025, 1, 2, 5, 4, 5, 678901, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     row = (1, None, None, Decimal("1.5"), aware, dt.datetime(1990, 1, 1, 12, 0), True, None, 0.1)
-    for dialect in (FREETDS, MS18):
+    for dialect in (FREETDS, MS18, VALUES):
         (ready,) = dialect.row_values(APP_BASE.columns)([row])
         assert ready == (1, None, None, "1.50", "2025-01-02T03:04:05.678901", "19900101", 1, None, 0.1)
-        steps = list(plan_flush(dialect, SCHEMA, [("app_base", [ready])], []))
-        sent = steps[0].params[0] if steps[0].many else steps[0].params
+        steps = list(plan_flush(dialect, SHORT, [("app_base", [ready])], []))
+        if dialect.insert_strategy == "openjson":
+            sent = json.loads(steps[0].params[0])[0]
+        else:
+            sent = steps[0].params[0] if steps[0].many else steps[0].params
         assert tuple(sent) == ready
 
 
@@ -205,50 +268,96 @@ def test_sql_server_dates_and_datetimes_are_in_forms_no_dateformat_can_misread()
                                                     ("2025-03-04 05:06:07.120000", "0001-01-01")]
 
 
-def test_skip_merge_inserts_only_missing_keys():
-    steps = list(plan_flush(FREETDS, SCHEMA, [("contact", [(1, 1, "A"), (2, 1, "B"), (1, 1, "dup")])], []))
-    tree = parse_tsql(steps[0].sql)
-    assert isinstance(tree, exp.Merge)
-    whens = tree.find_all(exp.When)
-    assert [when.args.get("matched") for when in whens] == [False]  # only WHEN NOT MATCHED
-    assert placeholders(tree) == len(steps[0].params) == 2 * 3  # duplicate key dropped (first kept)
-    assert "WITH (HOLDLOCK)" in steps[0].sql
+def statements_of(sql_text: str) -> list[exp.Expression]:
+    """The statements of one T-SQL batch, each a real expression (never exp.Command)."""
+    trees = sqlglot.parse(sql_text, read="tsql")
+    for tree in trees:
+        assert not [node for node in tree.walk() if isinstance(node, exp.Command)], tree.sql("tsql")
+    return trees
 
 
-def test_update_merge_updates_non_key_columns():
-    steps = list(plan_flush(FREETDS, SCHEMA, [("scores", [(1, "FICO", 1), (1, "FICO", 2)])], []))
-    tree = parse_tsql(steps[0].sql)
-    assert isinstance(tree, exp.Merge)
-    assert sorted(bool(when.args.get("matched")) for when in tree.find_all(exp.When)) == [False, True]
-    assert steps[0].params == [1, "FICO", 2]  # the later row wins
-    assert "[t].[score] = [s].[score]" in steps[0].sql
-    assert "[t].[app_id] =" not in steps[0].sql.split("UPDATE SET")[1].split("WHEN NOT")[0]
+@pytest.mark.parametrize("dialect", [VALUES, FREETDS], ids=["values", "openjson"])
+def test_skip_inserts_only_missing_keys_without_merge(dialect):
+    steps = list(plan_flush(dialect, SCHEMA, [("contact", [(1, 1, "A"), (2, 1, "B"), (1, 1, "dup")])], []))
+    (tree,) = statements_of(steps[0].sql)
+    assert isinstance(tree, exp.Insert) and "MERGE" not in steps[0].sql.upper()
+    exists = tree.find(exp.Exists)
+    assert isinstance(exists.parent, exp.Not)
+    assert exists.find(exp.Table).sql("tsql").startswith("[sandbox].[contact]")
+    assert "WITH (UPDLOCK, HOLDLOCK)" in steps[0].sql
+    if dialect is VALUES:
+        assert placeholders(tree) == len(steps[0].params) == 2 * 3  # duplicate key dropped (first kept)
+    else:
+        assert json.loads(steps[0].params[0]) == [[1, 1, "A"], [2, 1, "B"]]
 
 
-def test_processing_log_merge_increments_attempts():
+@pytest.mark.parametrize("dialect", [VALUES, FREETDS], ids=["values", "openjson"])
+def test_update_is_update_from_then_insert_where_not_exists(dialect):
+    steps = list(plan_flush(dialect, SCHEMA, [("scores", [(1, "FICO", 1), (1, "FICO", 2)])], []))
+    update, insert = statements_of(steps[0].sql)
+    assert isinstance(update, exp.Update) and isinstance(insert, exp.Insert)  # UPDATE first: new rows count once
+    assert [eq.this.name for eq in update.expressions] == ["score"]  # keys are never set
+    assert update.find(exp.Join) is not None and insert.find(exp.Exists) is not None
+    if dialect is VALUES:
+        assert steps[0].params == [1, "FICO", 2] * 2  # the later row wins; the batch reads the rows twice
+        assert placeholders(update) + placeholders(insert) == len(steps[0].params)
+    else:
+        assert steps[0].params == ['[[1,"FICO",2]]'] * 2
+
+
+@pytest.mark.parametrize("dialect", [VALUES, FREETDS], ids=["values", "openjson"])
+def test_processing_log_upsert_increments_attempts(dialect):
     rows = [LogRow(1, "success", None, None, "r", NOW), LogRow(2, "failed", "map", "out of range", "r", NOW)]
-    steps = list(plan_flush(FREETDS, SCHEMA, [], rows))
-    tree = parse_tsql(steps[0].sql)
-    assert isinstance(tree, exp.Merge)
-    assert tree.this.sql("tsql").startswith("[sandbox].[processing_log]")
-    assert "[t].[attempts] = [t].[attempts] + 1" in steps[0].sql
-    assert placeholders(tree) == len(steps[0].params) == 16  # 8 columns (contract_hash included) x 2 rows
-    assert steps[0].params[:7] == [1, "success", None, None, 1, "r", "2025-01-02T03:04:05.678901"]
+    steps = list(plan_flush(dialect, SCHEMA, [], rows))
+    update, insert = statements_of(steps[0].sql)
+    assert "FROM [sandbox].[processing_log] AS [t] WITH (UPDLOCK, HOLDLOCK) JOIN (" in update.sql("tsql")
+    assert "[attempts] = [t].[attempts] + 1" in steps[0].sql
+    first = [1, "success", None, None, 1, "r", "2025-01-02T03:04:05.678901"]
+    width = len(log_table("app_id").columns)  # 8: contract_hash included
+    if dialect is VALUES:
+        assert placeholders(update) == placeholders(insert) == 2 * width and len(steps[0].params) == 4 * width
+        assert steps[0].params[:7] == first
+    else:
+        assert json.loads(steps[0].params[0])[0][:7] == first
 
 
-def test_processing_log_merge_never_turns_success_into_failed():
-    """The MERGE's WHEN MATCHED carries the rule: an existing success meeting an incoming failed is kept."""
-    steps = list(plan_flush(FREETDS, SCHEMA, [], [LogRow(1, "failed", "insert", "conflict", "r", NOW)]))
-    tree = parse_tsql(steps[0].sql)
-    matched = [when for when in tree.find_all(exp.When) if when.args.get("matched")]
-    assert len(matched) == 1
-    condition = matched[0].args["condition"]
+
+
+
+
+
+
+def test_processing_log_upsert_never_turns_success_into_failed():
+    """The UPDATE's WHERE carries the rule: an existing success meeting an incoming failed is kept
+    (and the INSERT only adds keys not there at all)."""
+    steps = list(plan_flush(VALUES, SCHEMA, [], [LogRow(1, "failed", "insert", "conflict", "r", NOW)]))
+    update, _insert = statements_of(steps[0].sql)
+    condition = update.args["where"].this
     assert isinstance(condition, exp.Not)
-    literals = {(column.table, literal.this) for eq in condition.find_all(exp.EQ)
-                for column, literal in [(eq.this, eq.expression)]}
+    literals = {(eq.this.table, eq.expression.this) for eq in condition.find_all(exp.EQ)}
     assert literals == {("t", "success"), ("s", "failed")}
-    assert "WHEN MATCHED AND NOT ([t].[status] = N'success' AND [s].[status] = N'failed') THEN UPDATE" \
-        in steps[0].sql
+    assert "WHERE NOT ([t].[status] = N'success' AND [s].[status] = N'failed');" in steps[0].sql
+
+
+def test_no_statement_of_any_sql_server_dialect_uses_merge():
+    """Babelfish refuses MERGE; every statement a flush, the probe, the lease or init-db sends is
+    checked for the word (the source code of the SQL builders too)."""
+    import xmlshred.db.sql as builders
+    from xmlshred.targets.runs_table import RunsStatements
+
+    rows = [LogRow(1, "failed", "map", "x", "r", NOW)]
+    flush = [("app_base", [app_row(1)]), ("contact", [(1, 1, "A")]), ("scores", [(1, "F", 1)])]
+    for dialect in (FREETDS, MS18, VALUES, MSSQL):
+        texts = [step.sql for step in plan_flush(dialect, SCHEMA, flush, rows, identity_columns=True)]
+        texts += ddl_statements(dialect, SCHEMA)
+        lock = dialect.run_lock(dialect, "sandbox")
+        runs = RunsStatements(dialect, "sandbox")
+        texts += [lock.acquire, lock.release, runs.open_runs(), runs.insert("r", "h", 1, NOW)[0]]
+        assert not [text for text in texts if "MERGE" in text.upper()]
+    source = (ROOT / "xmlshred" / "db" / "sql.py").read_text()
+    assert not [line for line in source.splitlines() if "MERGE " in line and not line.lstrip().startswith("#")
+                and '"""' not in line and "MERGE" in line.split("#")[0] and "f\"" in line]
+    assert not hasattr(builders, "upsert_merge")
 
 
 # ---------------------------------------------------------------- run lease
@@ -266,11 +375,20 @@ def test_run_lease_takes_a_session_applock_without_waiting():
     arguments = {eq.this.name: eq.expression.this for eq in execute.expressions}
     assert arguments == {"Resource": "xmlshred.run.sandbox", "LockMode": "Exclusive",
                          "LockOwner": "Session", "LockTimeout": "0"}
-    assert isinstance(batch[3].expressions[0].this, exp.Case)  # 1 when granted (status >= 0), else 0
+    case = batch[3].expressions[0].this
+    assert isinstance(case, exp.Case)  # 1 when granted (status >= 0), else 0: -1 and -999 both refuse
+    assert isinstance(case.args["ifs"][0].this, exp.GTE) and case.args["ifs"][0].this.expression.name == "0"
 
+    # Released only while held: Babelfish raises on releasing a lock the session does not hold.
     release = parse_tsql(statements.release)
-    assert isinstance(release, exp.Execute) and release.this.name == "sp_releaseapplock"
-    assert {eq.this.name: eq.expression.this for eq in release.expressions} == {
+    assert isinstance(release, exp.IfBlock)
+    mode = release.this
+    assert isinstance(mode, exp.NEQ) and mode.this.name.upper() == "APPLOCK_MODE"
+    assert [arg.this for arg in mode.this.expressions] == ["public", "xmlshred.run.sandbox", "Session"]
+    assert mode.expression.this == "NoLock"
+    execute = release.find(exp.Execute)
+    assert execute.this.name == "sp_releaseapplock"
+    assert {eq.this.name: eq.expression.this for eq in execute.expressions} == {
         "Resource": "xmlshred.run.sandbox", "LockOwner": "Session"}
 
 
@@ -313,15 +431,73 @@ def test_identity_insert_wraps_identity_tables_only_when_configured():
 def test_microsoft_driver_uses_fast_executemany_freetds_never():
     assert MS18.fast_executemany and MS18.insert_strategy == "executemany"
     assert identify_driver("ODBC Driver 17 for SQL Server").dialect.fast_executemany
-    for name in ("FreeTDS", "/usr/lib/x86_64-linux-gnu/odbc/libtdsodbc.so", "ODBC Driver 13 for SQL Server",
+    assert identify_driver("ODBC Driver 19 for SQL Server").dialect.fast_executemany
+    assert not FREETDS.fast_executemany and FREETDS.insert_strategy == "openjson"
+    for name in ("/usr/lib/x86_64-linux-gnu/odbc/libtdsodbc.so", "ODBC Driver 13 for SQL Server",
                  "SQL Server", "SQL Server Native Client 11.0"):
         driver = identify_driver(name)
         assert driver.dialect.name == "mssql"
-        assert not driver.dialect.fast_executemany and driver.dialect.insert_strategy == "multi_row_values"
+        assert not driver.dialect.fast_executemany
+        assert driver.dialect.insert_strategy == ("openjson" if "tds" in name else "multi_row_values")
     steps = list(plan_flush(MS18, SCHEMA, [("app_base", [app_row(key) for key in range(1, 2500)])], []))
     assert all(step.many for step in steps)
     assert [len(step.params) for step in steps] == [1000, 1000, 499]
     assert placeholders(parse_tsql(steps[0].sql)) == len(APP_BASE.columns)
+    # An upsert reads its rows twice: each row's parameters twice over, one execution per row.
+    (step,) = plan_flush(MS18, SCHEMA, [("scores", [(1, "F", 1), (2, "F", 2)])], [])
+    assert step.many and step.params == [(1, "F", 1, 1, "F", 1), (2, "F", 2, 2, "F", 2)]
+
+
+@pytest.mark.parametrize("driver_file, safe", [
+    ("libmsodbcsql-18.3.so.2.1", True), ("libmsodbcsql-17.10.so.6.1", True), ("msodbcsql18.dll", True),
+    ("libmsodbcsql-13.1.so.9.2", False), ("libtdsodbc.so", False), ("libtdsodbc.so.0", False),
+    ("psqlodbcw.so", False), ("SQLSRV32.DLL", False), ("", False), (None, False),
+])
+def test_fast_executemany_needs_microsofts_driver_file_whatever_the_dialect_says(driver_file, safe):
+    from xmlshred.db.dialects import microsoft_driver_file
+
+    assert microsoft_driver_file(driver_file) is safe
+
+
+def test_sqlite_connection_never_gets_fast_executemany(tmp_path):
+    """set_fast_executemany asks the driver manager which driver it loaded; a connection that cannot
+    say (here SQLite's) is unknown, and unknown is never trusted, whatever the dialect record says."""
+    import sqlite3
+
+    from xmlshred.db.odbc import set_fast_executemany
+
+    class Cursor:
+        fast_executemany = False
+
+    connection = sqlite3.connect(str(tmp_path / "x.db"))
+    cursor = Cursor()
+    assert not set_fast_executemany(connection, cursor, MS18) and cursor.fast_executemany is False
+    connection.close()
+
+
+def test_only_one_place_in_the_code_sets_fast_executemany():
+    """No code path can enable fast_executemany with FreeTDS: the only assignment to it, in the
+    package, the CLI and the benchmarks, is in db.odbc.set_fast_executemany, which checks the driver
+    the connection actually loaded (live: test_mssql_live.py runs a forced dialect through FreeTDS)."""
+    import ast
+
+    found = []
+    for path in [*(ROOT / "xmlshred").rglob("*.py"), *(ROOT / "bench").rglob("*.py"), ROOT / "cli.py"]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+                node, (ast.AnnAssign, ast.AugAssign)) else []
+            for target in targets:
+                if isinstance(target, ast.Attribute) and target.attr == "fast_executemany":
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+            if isinstance(node, ast.Call) and any(k.arg == "fast_executemany" for k in node.keywords):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}:call")
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr" and any(
+                    isinstance(arg, ast.Constant) and arg.value == "fast_executemany" for arg in node.args):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}:setattr")
+    odbc = [place for place in found if place.startswith("xmlshred/db/odbc.py:")]
+    assert len(odbc) == 1 and not [place for place in found if place not in odbc
+                                   and not place.startswith("xmlshred/db/dialects.py:")], found
 
 
 def table_of(width: int) -> Table:
@@ -336,13 +512,17 @@ def test_chunks_never_exceed_1000_rows_or_2099_parameters(width, rows, on_confli
     table = replace(table_of(width), on_conflict=on_conflict)
     schema = TargetSchema("dbo", "c0", (table,))
     data = [(key,) + (0,) * (width - 1) for key in range(rows)]
-    steps = list(plan_flush(FREETDS, schema, [("wide", data)], []))
+    steps = list(plan_flush(VALUES, schema, [("wide", data)], []))
+    uses = 2 if on_conflict == "update" and width > 1 else 1  # UPDATE then INSERT read the rows twice
     for step in steps:
         assert len(step.params) <= 2099
-        assert len(step.params) // width <= 1000
+        assert len(step.params) // width <= 1000 * uses
         assert step.sql.count("?") == len(step.params)
-    assert sum(len(step.params) for step in steps) == rows * width
-    assert sum(1 for _ in steps) >= -(-rows // min(1000, 2099 // width))
+    assert sum(len(step.params) for step in steps) == rows * width * uses
+    assert sum(1 for _ in steps) >= -(-rows // min(1000, 2099 // (width * uses)))
+    json_steps = list(plan_flush(FREETDS, schema, [("wide", data)], []))
+    assert all(step.sql.count("?") == len(step.params) == uses for step in json_steps)
+    assert sum(len(json.loads(step.params[0])) for step in json_steps) == rows
 
 
 @pytest.mark.parametrize("width", [1, 2, 7, 300])
@@ -351,16 +531,16 @@ def test_largest_chunks_parse(width):
     data = [(key,) + (0,) * (width - 1) for key in range(1500)]
     for on_conflict in ("error", "update"):
         table = replace(schema.tables[0], on_conflict=on_conflict)
-        step = next(plan_flush(FREETDS, replace(schema, tables=(table,)), [("wide", data)], []))
-        tree = parse_tsql(step.sql)
-        assert placeholders(tree) == len(step.params) <= 2099
+        step = next(plan_flush(VALUES, replace(schema, tables=(table,)), [("wide", data)], []))
+        trees = statements_of(step.sql)
+        assert sum(placeholders(tree) for tree in trees) == len(step.params) <= 2099
 
 
 def test_processing_log_chunks_stay_within_limits():
     rows = [LogRow(key, "success", None, None, "r", NOW) for key in range(1, 1001)]
-    steps = list(plan_flush(FREETDS, SCHEMA, [], rows))
+    steps = list(plan_flush(VALUES, SCHEMA, [], rows))
     assert all(len(step.params) <= 2099 for step in steps)
-    assert sum(len(step.params) for step in steps) == 1000 * len(log_table("app_id").columns)
+    assert sum(len(step.params) for step in steps) == 2 * 1000 * len(log_table("app_id").columns)
 
 
 # ---------------------------------------------------------------- reads (target and source)
@@ -489,6 +669,15 @@ def test_mask_secrets(text, expected):
     assert mask_secrets(text) == expected
 
 
+def test_masking_twice_keeps_the_words_after_a_masked_password():
+    """A message naming a connection string whose PWD comes last, masked again where it is logged,
+    keeps what follows (what the server said, what to do)."""
+    once = mask_secrets("target mssql:DRIVER={FreeTDS};UID=u;PWD=s3cret") + " refuses writes: SQLSTATE 42000; grant"
+    assert mask_secrets(once) == once
+    assert once == "target mssql:DRIVER={FreeTDS};UID=u;PWD=*** refuses writes: SQLSTATE 42000; grant"
+    assert mask_secrets("PWD=***x;UID=u") == "PWD=***;UID=u"  # a password that merely starts with stars
+
+
 def test_dialect_comes_from_the_driver_keyword():
     assert parse_target_url("odbc:DRIVER={PostgreSQL Unicode};SERVER=h").dialect.name == "postgresql"
     assert parse_target_url("odbc:Driver={FreeTDS};Server=h").dialect.name == "mssql"
@@ -588,3 +777,29 @@ def test_freetds_against_a_closed_port_fails_fast_with_a_masked_message():
 def test_connect_error_type_is_exported():
     assert issubclass(ConnectTargetError, TargetError)
     assert not issubclass(ConnectTargetError, TransientTargetError)
+
+
+# ---------------------------------------------------------------- Express's 10 GB cap (the estimate)
+
+
+def test_express_is_told_by_the_edition_or_the_version_text():
+    from xmlshred.db.capacity import is_express
+
+    assert is_express("Express Edition (64-bit)", "")
+    assert is_express(None, "Microsoft SQL Server 2022 (RTM) … Express Edition (64-bit) on Linux")
+    assert not is_express("Standard Edition", "Babelfish for PostgreSQL with SQL Server Compatibility")
+    assert not is_express("Developer Edition (64-bit)", None)
+
+
+def test_the_size_estimate_scales_the_sampled_rows_stored_sizes_to_the_whole_source():
+    from xmlshred.db.capacity import LOG_ROW_BYTES, estimate_bytes, stored_row_bytes
+    from xmlshred.vocab.results import MappedRecord, RecordFailure
+
+    row = (1, "Zoë", None, Decimal("1.50"), NOW, dt.date(1990, 1, 1), 1, 30, 0.5)
+    # header 10 + null bitmap 2; bigint 8, 3 UTF-16 chars + offset 8, decimal(18,2) 9, datetime2 8, date 3,
+    # bit 1, tinyint 1, float 8; the NULL string takes nothing
+    assert stored_row_bytes(APP_BASE, row) == 12 + 8 + 8 + 9 + 8 + 3 + 1 + 1 + 8
+    records = [MappedRecord(1, (("app_base", (row, row)),)), RecordFailure(2, "parse", "bad")]
+    size, sampled = estimate_bytes({"app_base": APP_BASE}, records, 1_000_000)
+    assert sampled == 2 and size == (2 * stored_row_bytes(APP_BASE, row) + 2 * LOG_ROW_BYTES) * 1_000_000 // 2
+    assert estimate_bytes({"app_base": APP_BASE}, [], 10) == (0, 0)

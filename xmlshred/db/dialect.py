@@ -53,14 +53,15 @@ class Dialect:
     """False: the contract's target_schema is ignored."""
     insert_strategy: str
     """``multi_row_values`` (chunked VALUES lists), ``executemany`` (one row per execution),
-    ``column_arrays`` (one array parameter per column, ``SELECT * FROM unnest(…)``) or ``copy``
-    (``COPY … FROM STDIN``; upsert tables through a temporary staging table)."""
+    ``column_arrays`` (one array parameter per column, ``SELECT * FROM unnest(…)``), ``openjson``
+    (one JSON parameter per chunk of at most max_rows_per_statement rows, ``OPENJSON(?) WITH (…)``)
+    or ``copy`` (``COPY … FROM STDIN``; upsert tables through a temporary staging table)."""
     create_schema: Callable[..., str] | None
     """Builder of the CREATE SCHEMA IF NOT EXISTS statement (None: no schemas)."""
     create_table: Callable[..., str]
     """Builder of the CREATE TABLE IF NOT EXISTS statement."""
     upsert: Callable[..., str]
-    """Builder of the skip/update insert (ON CONFLICT or MERGE)."""
+    """Builder of the skip/update insert (ON CONFLICT; on SQL Server UPDATE … FROM + INSERT … WHERE NOT EXISTS)."""
     first_n: Callable[..., str]
     """Builder of a SELECT limited to n rows (TOP or LIMIT)."""
     count_expression: str
@@ -84,7 +85,15 @@ class Dialect:
     begin_sql: str | None = None
     """Statement that opens a write transaction (None: the driver opens one)."""
     fast_executemany: bool = False
-    """pyodbc fast_executemany: Microsoft's ODBC Driver 17/18 only (FreeTDS can crash)."""
+    """pyodbc fast_executemany: Microsoft's ODBC Driver 17/18 and later only (FreeTDS segfaults the
+    process). Even when set, a connection turns it on only after asking the driver manager which
+    driver file it loaded (``db.odbc.set_fast_executemany``)."""
+    table_exists: Callable[..., str] | None = None
+    """Builder of a query that returns a row when a table exists (None: read the table and treat
+    an undefined-table error as absent). Babelfish answers that error with 42000, not 42S02."""
+    rows_per_json: int = 5000
+    """Rows in one JSON parameter of the ``openjson`` strategy (tables it cannot carry whole get
+    multi-row VALUES, within max_rows_per_statement)."""
     substring_function: str | None = None
     """``f(text, 1, n)``: the first n characters of a text value, read by a source (None: not a server source)."""
     stored_length_function: str | None = None

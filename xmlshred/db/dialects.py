@@ -111,7 +111,9 @@ MSSQL = Dialect(
     insert_strategy="multi_row_values",
     create_schema=sql.create_schema_tsql,
     create_table=sql.create_table_tsql,
-    upsert=sql.upsert_merge,
+    table_exists=sql.table_exists_tsql,
+    # No MERGE (Babelfish refuses it; SQL Server's has a long record of concurrency bugs).
+    upsert=sql.upsert_update_insert,
     first_n=sql.first_n_top,
     count_expression="COUNT_BIG(*)",
     identity_insert_template="SET IDENTITY_INSERT {table} {state}",
@@ -125,6 +127,18 @@ MSSQL = Dialect(
     stored_length_function="DATALENGTH",
 )
 
+MSSQL_FREETDS = replace(
+    MSSQL,
+    # One NVARCHAR(MAX) JSON parameter per chunk, read by OPENJSON: the fastest shape measured on
+    # Babelfish through FreeTDS (bench/mssql_shapes.py; 300-row VALUES statements are ~20x slower
+    # there, since every statement is parsed). SQL Server reads OPENJSON from 2016 at database
+    # compatibility level 130; a target without it is written with multi-row VALUES instead
+    # (targets.target.usable_dialect finds out when it connects).
+    insert_strategy="openjson",
+    rows_per_json=5000,
+)
+"""SQL Server through FreeTDS: never fast_executemany (it kills the process), OPENJSON chunks."""
+
 DIALECTS = MappingProxyType({dialect.name: dialect for dialect in (SQLITE, POSTGRESQL, MSSQL)})
 
 
@@ -136,7 +150,7 @@ class OdbcDriver:
     """What the DRIVER keyword of a connection string tells us."""
 
     dialect: Dialect
-    """The database behind this driver (fast_executemany already set)."""
+    """The database behind this driver (fast_executemany and the insert strategy already chosen)."""
     microsoft: bool
     """Microsoft's own driver: understands Encrypt/TrustServerCertificate/MARS_Connection."""
     port_in_server: bool
@@ -163,10 +177,21 @@ def identify_driver(driver: str) -> OdbcDriver:
     if _MS_LEGACY.match(name):
         return OdbcDriver(MSSQL, microsoft=True, port_in_server=True)
     if _FREETDS.search(name):
-        return OdbcDriver(MSSQL, microsoft=False, port_in_server=False)
+        return OdbcDriver(MSSQL_FREETDS, microsoft=False, port_in_server=False)
     if _POSTGRES.search(name):
         return OdbcDriver(POSTGRESQL, microsoft=False, port_in_server=False)
     raise TargetError(
         f"ODBC driver={name!r} is not one xmlshred knows; use 'ODBC Driver 18 for SQL Server', "
         "'FreeTDS' or 'PostgreSQL Unicode' (see `odbcinst -q -d`)"
     )
+
+
+_MS_DRIVER_FILE = re.compile(r"msodbcsql-?(\d+)", re.IGNORECASE)
+
+
+def microsoft_driver_file(driver_file: str | None) -> bool:
+    """Is the ODBC driver a connection loaded (``SQLGetInfo(SQL_DRIVER_NAME)``: ``libmsodbcsql-18.3.so.2.1``,
+    ``msodbcsql18.dll``) Microsoft's ODBC Driver 17 or later, the only ones fast_executemany is safe with?
+    FreeTDS (``libtdsodbc.so``), psqlODBC and anything unknown: no."""
+    match = _MS_DRIVER_FILE.search(driver_file or "")
+    return bool(match) and int(match.group(1)) >= 17

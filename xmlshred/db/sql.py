@@ -119,6 +119,11 @@ def create_table_if_not_exists(dialect: Dialect, schema_name: str | None, table:
             f"({column_definitions(dialect, table)})")
 
 
+def table_exists_tsql(dialect: Dialect, schema_name: str | None, table: str) -> str:
+    """One row when the table exists (SQL Server and Babelfish alike)."""
+    return f"SELECT 1 WHERE OBJECT_ID(N'{table_ref(dialect, schema_name, table)}', N'U') IS NOT NULL"
+
+
 def create_table_tsql(dialect: Dialect, schema_name: str | None, table: Table) -> str:
     ref = table_ref(dialect, schema_name, table.name)
     return (f"IF OBJECT_ID(N'{ref}', N'U') IS NULL "
@@ -230,35 +235,94 @@ def upsert_on_conflict(dialect: Dialect, ref: str, columns: Sequence[str], keys:
     return statement
 
 
-def upsert_merge(dialect: Dialect, ref: str, columns: Sequence[str], keys: Sequence[str],
-                 row_count: int, update: bool, increments: Sequence[str] = (), keep=(),
-                 row_source: str | None = None) -> str:
-    """SQL Server ``MERGE … WITH (HOLDLOCK)``: insert new keys, update or skip existing ones.
+# ---------------------------------------------------------------- T-SQL without MERGE
 
-    ``keep``: KeepRules under which a matched row is left as it is
-    (``WHEN MATCHED AND NOT (…)``). ``row_source``: a SELECT giving the rows
-    instead of ``row_count`` VALUES rows.
+
+JSON_INTEGER_TYPES = frozenset({"int", "smallint", "bigint", "tinyint", "bit", "boolean"})
+"""Contract types whose ready values are JSON numbers read as BIGINT; the assignment into the
+column then checks its range, as it does for a parameter."""
+
+
+JSON_TEXT_LIMIT = 4000
+"""Babelfish 4.3's OPENJSON cuts an NVARCHAR(MAX) value at 4,000 characters without a word. A chunk
+holding a value that long in a string column that allows it goes as multi-row VALUES instead
+(a longer value in a shorter column is still too long once cut, and refused)."""
+
+
+def json_long_text_columns(columns: Sequence[Column]) -> list[int]:
+    """Positions of the string columns that may hold a value OPENJSON would cut (``JSON_TEXT_LIMIT``)."""
+    return [index for index, column in enumerate(columns) if column.data_type == "string"
+            and (column.data_length is None or column.data_length >= JSON_TEXT_LIMIT)]
+
+
+def json_source(dialect: Dialect, columns: Sequence[Column]) -> str:
+    """``SELECT … FROM OPENJSON(?) WITH (…)``: the rows of one JSON parameter, an array of row arrays
+    (SQL Server 2016+ at database compatibility level 130, and Babelfish).
+
+    Each column is read by position (``'$[i]'``). Integers and bits are read as BIGINT and floats as
+    FLOAT; every other value (strings, and the decimals, dates and datetimes the T-SQL row converter
+    made text) as NVARCHAR(MAX), so the assignment into the column converts, refuses an overlong
+    string (no silent cut) or an out-of-range number exactly as it does for a bound parameter.
+    """
+    names = [column.name for column in columns]
+    schema = []
+    for index, column in enumerate(columns):
+        if column.data_type in JSON_INTEGER_TYPES:
+            kind = "BIGINT"
+        elif column.data_type == "float":
+            kind = "FLOAT"
+        else:
+            kind = "NVARCHAR(MAX)"
+        schema.append(f"{quote(dialect, column.name, 'column')} {kind} '$[{index}]'")
+    return f"SELECT {column_list(dialect, names)} FROM OPENJSON(?) WITH ({', '.join(schema)})"
+
+
+UPSERT_HINTS = "WITH (UPDLOCK, HOLDLOCK)"
+"""Key-range locks on the rows an upsert reads, so two writers cannot both find a key missing
+(SQL Server; Babelfish accepts and ignores them: there the run lease serialises writers)."""
+
+
+def upsert_update_insert(dialect: Dialect, ref: str, columns: Sequence[str], keys: Sequence[str],
+                         row_count: int, update: bool, increments: Sequence[str] = (), keep=(),
+                         row_source: str | None = None) -> str:
+    """SQL Server and Babelfish without MERGE: ``UPDATE … FROM`` the incoming rows, then
+    ``INSERT … SELECT … WHERE NOT EXISTS``, one batch in the flush's transaction.
+
+    The UPDATE runs first, so the rows the INSERT adds are never updated (``attempts`` counts
+    once). ``keep``: KeepRules under which an existing row is left as it is (the UPDATE's
+    WHERE). ``row_source``: a SELECT giving the rows (``json_source``) instead of ``row_count``
+    VALUES rows. When the UPDATE is needed the batch reads the rows twice, so its parameters are
+    the rows' parameters twice over (``source_uses`` says how many times).
     """
     rows = row_source if row_source is not None else f"VALUES {values_rows(len(columns), row_count)}"
     target, source = quote(dialect, "t", "alias"), quote(dialect, "s", "alias")
+    derived = f"({rows}) AS {source} ({column_list(dialect, columns)})"
     match = " AND ".join(
         f"{target}.{quote(dialect, key, 'column')} = {source}.{quote(dialect, key, 'column')}" for key in keys
     )
-    statement = (f"MERGE INTO {ref} WITH (HOLDLOCK) AS {target} "
-                 f"USING ({rows}) "
-                 f"AS {source} ({column_list(dialect, columns)}) ON {match}")
+    insert = (f"INSERT INTO {ref} ({column_list(dialect, columns)}) "
+              f"SELECT {column_list(dialect, columns, source + '.')} FROM {derived} "
+              f"WHERE NOT EXISTS (SELECT 1 FROM {ref} AS {target} {UPSERT_HINTS} WHERE {match});")
     targets = _update_columns(columns, keys)
-    if update and targets:
-        sets = []
-        for name in targets:
-            quoted = quote(dialect, name, "column")
-            value = f"{target}.{quoted} + 1" if name in increments else f"{source}.{quoted}"
-            sets.append(f"{target}.{quoted} = {value}")
-        condition = f" AND {keep_condition(dialect, keep, target, source)}" if keep else ""
-        statement += f" WHEN MATCHED{condition} THEN UPDATE SET " + ", ".join(sets)
-    statement += (f" WHEN NOT MATCHED THEN INSERT ({column_list(dialect, columns)}) "
-                  f"VALUES ({column_list(dialect, columns, source + '.')});")
-    return statement
+    if not update or not targets:
+        return insert
+    sets = []
+    for name in targets:
+        quoted = quote(dialect, name, "column")
+        sets.append(f"{quoted} = {target}.{quoted} + 1" if name in increments else f"{quoted} = {source}.{quoted}")
+    condition = f" WHERE {keep_condition(dialect, keep, target, source)}" if keep else ""
+    update_sql = (f"UPDATE {target} SET {', '.join(sets)} FROM {ref} AS {target} {UPSERT_HINTS} "
+                  f"JOIN {derived} ON {match}{condition};")
+    return f"{update_sql} {insert}"
+
+
+def source_uses(statement: str, params_per_source: int) -> int:
+    """How many times ``statement`` reads its rows: its placeholders over one copy's parameters."""
+    count = statement.count("?")
+    if params_per_source < 1 or count % params_per_source or count == 0:
+        raise TargetError(f"a statement with {count} placeholders does not read whole copies of "
+                          f"{params_per_source} row parameters (a bug in a statement builder)")
+    return count // params_per_source
 
 
 def identity_insert(dialect: Dialect, ref: str, on: bool) -> str | None:
@@ -309,14 +373,17 @@ def ddl_lock_tsql(dialect: Dialect) -> str:
 
 def applock_tsql(dialect: Dialect, schema_name: str | None) -> LockStatements:
     """SQL Server: ``sp_getapplock`` owned by the session (released when the session ends),
-    exclusive, without waiting (@LockTimeout = 0; a negative return status means not granted)."""
+    exclusive, without waiting (@LockTimeout = 0). Any negative return status means not granted:
+    SQL Server says -1 (timeout), Babelfish -999 when another session holds it."""
     resource = f"N'{lock_resource(schema_name)}'"
     return LockStatements(
         acquire=("SET NOCOUNT ON; DECLARE @granted INT; "
                  f"EXEC @granted = sp_getapplock @Resource = {resource}, @LockMode = N'Exclusive', "
                  "@LockOwner = N'Session', @LockTimeout = 0; "
                  "SELECT CASE WHEN @granted >= 0 THEN 1 ELSE 0 END AS granted;"),
-        release=f"EXEC sp_releaseapplock @Resource = {resource}, @LockOwner = N'Session';",
+        # Only when held: Babelfish raises (instead of returning -999) on releasing a lock not held.
+        release=(f"IF APPLOCK_MODE(N'public', {resource}, N'Session') <> N'NoLock' BEGIN "
+                 f"EXEC sp_releaseapplock @Resource = {resource}, @LockOwner = N'Session'; END"),
     )
 
 

@@ -228,6 +228,18 @@ def tsql_date(text: str) -> str:
     return text.replace("-", "")
 
 
+def tsql_json_value(value: Any) -> Any:
+    """For ``json.dumps(default=…)``: a value the workers did not make ready (tools and tests that
+    write Python values) in the text form ``tsql_text_rows`` gives it; TypeError for anything else."""
+    if isinstance(value, dt.datetime):
+        return tsql_datetime(canonical_datetime(value))
+    if isinstance(value, dt.date):
+        return tsql_date(value.isoformat())
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    raise TypeError(f"{type(value).__name__} is not a value a row carries")
+
+
 def _tsql_text_column(column: Column, adapter: Adapter) -> Callable[[Sequence], list]:
     """``_text_column`` for SQL Server: the same values, dates and datetimes in ``tsql_*`` form."""
     canonical = _text_column(column, adapter)

@@ -149,11 +149,21 @@ class _SessionLock:
     def try_acquire(self) -> bool:
         cursor = self.connection.cursor()
         try:
-            granted = cursor.execute(self.statements.acquire).fetchone()[0]
+            cursor.execute(self.statements.acquire)
+            # Some servers (Babelfish) answer a batch's EXEC with a result of its own before the
+            # SELECT's row: the answer is the first result that has columns.
+            while cursor.description is None and cursor.nextset():
+                pass
+            granted = int(cursor.fetchone()[0]) == 1
             self.connection.commit()  # the lock is the session's: it outlives this transaction
         finally:
             cursor.close()
-        return int(granted) == 1
+        if not granted:
+            # A fresh session for the next attempt: Babelfish 4.3 keeps the WARNING of each refused
+            # sp_getapplock on the session's error stack, and the fifth or so in one session
+            # PANICs the server (ERRORDATA_STACK_SIZE exceeded), ending every session on it.
+            self.connect()
+        return granted
 
     def release(self) -> None:
         if self.connection is None:

@@ -131,27 +131,42 @@ def _check_odbc(spec: TargetSpec, schema: TargetSchema) -> None:
 
     target = open_target(spec, schema)  # ConnectTargetError already says what to check
     where = f"target {spec.description}"
+    dialect = target.dialect  # as connected: the statement shape this server reads
     try:
         connection = target._connection
         cursor = connection.cursor()
+        failure: BaseException | None = None
         try:
-            if spec.dialect.begin_sql:
-                cursor.execute(spec.dialect.begin_sql)
-            for statement in ddl_statements(spec.dialect, schema):
+            if dialect.begin_sql:
+                cursor.execute(dialect.begin_sql)
+            for statement in ddl_statements(dialect, schema):
                 cursor.execute(statement)
-            for statement in _upgrades(cursor, spec.dialect, schema):  # an older target's missing columns
+            for statement in _upgrades(cursor, dialect, schema):  # an older target's missing columns
                 cursor.execute(statement)
             probe = LogRow(PROBE_KEY, "failed", "probe", "write probe", "probe", datetime(2000, 1, 1))
-            for step in plan_flush(spec.dialect, schema, [], [probe], spec.identity_columns, {}):
-                execute_step(cursor, step, spec.dialect)
+            for step in plan_flush(dialect, schema, [], [probe], spec.identity_columns, {}):
+                execute_step(cursor, step, dialect)
         except Exception as exc:
-            raise TargetCheckError(f"{where} refuses writes: " + _explained(
-                exc, "grant this login CREATE and INSERT/UPDATE on the contract's schema (or run init-db as "
-                "a user who may), and check that the database is not read-only", spec)) from exc
+            failure = exc
         finally:
-            try:
-                connection.rollback()
-            finally:
-                cursor.close()
+            _end_quietly(connection, cursor)
+        if failure is not None:
+            # One line, without the driver's exception chained: what the server said and what to do.
+            raise TargetCheckError(f"{where} refuses writes: " + _explained(
+                failure, "grant this login CREATE and INSERT/UPDATE on the contract's schema (or run init-db as "
+                "a user who may), and check that the database is not read-only", spec)) from None
     finally:
         target.close()
+
+
+def _end_quietly(connection, cursor) -> None:
+    """Roll the probe back and close its cursor; never raises. A server that already ended the
+    transaction (Babelfish answers ROLLBACK outside one with an error) has nothing left to undo."""
+    try:
+        connection.rollback()
+    except Exception:
+        pass
+    try:
+        cursor.close()
+    except Exception:
+        pass

@@ -60,6 +60,8 @@ class ReadOnlyTarget:
                                       (name,), name)
             return bool(rows)
         schema_name = self.schema.schema_name if self.schema is not None else None
+        if self.dialect.table_exists is not None:
+            return bool(self._target._read(self.dialect.table_exists(self.dialect, schema_name, name), (), name))
         ref = sql.table_ref(self.dialect, schema_name, name)
         try:
             self._target._read(f"SELECT COUNT(*) FROM {ref} WHERE 1 = 0", (), name)

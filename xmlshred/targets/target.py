@@ -10,8 +10,9 @@ or unmasked passwords.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from xmlshred.db import sql
 from xmlshred.db.diagnosis import explain
@@ -26,7 +27,7 @@ from xmlshred.db.errors import (
 )
 from xmlshred.db.record_rows import delete_rows, key_chunk
 from xmlshred.db.spec import TargetSpec
-from xmlshred.db.values import column_array
+from xmlshred.db.values import column_array, tsql_json_value
 from xmlshred.targets import processing_log, quality, runs_table
 from xmlshred.targets.processing_log import LogRow
 from xmlshred.vocab.lineage import RecordLineage
@@ -82,6 +83,7 @@ class Target:
             raise
         except Exception as exc:
             raise ConnectTargetError(self._connect_message(exc), sqlstate=_error_code(exc)) from exc
+        self.dialect = usable_dialect(self.spec.dialect, self._connection)
 
     def reconnect(self) -> None:
         """Drop the connection and open a new one.
@@ -99,6 +101,7 @@ class Target:
             kind = self.dialect.classify_error(exc)
             error = TransientTargetError if kind is TransientTargetError else ConnectTargetError
             raise error(self._connect_message(exc), sqlstate=_error_code(exc)) from exc
+        self.dialect = usable_dialect(self.spec.dialect, self._connection)
 
     def close(self) -> None:
         """Close the connection; never raises (a dead connection is simply dropped)."""
@@ -398,6 +401,35 @@ class Target:
         return schema
 
 
+OPENJSON_CHECK = "SELECT COUNT(*) FROM OPENJSON(N'[1]')"
+"""Answers 1 where OPENJSON exists (SQL Server 2016+ at compatibility level 130, Babelfish)."""
+
+
+def usable_dialect(dialect: Dialect, connection) -> Dialect:
+    """``dialect``, or for an ``openjson`` dialect whose server cannot read OPENJSON (SQL Server
+    before 2016, or a database at a compatibility level below 130) the same dialect writing
+    multi-row VALUES. Asks the server once per connection; nothing else changes."""
+    if dialect.insert_strategy != "openjson":
+        return dialect
+    cursor = connection.cursor()
+    try:
+        cursor.execute(OPENJSON_CHECK).fetchall()
+        return dialect
+    except Exception:
+        from loguru import logger
+
+        logger.bind(actor="target").info(
+            "the target cannot read OPENJSON (SQL Server before 2016 or compatibility level below 130); "
+            "writing multi-row VALUES statements instead")
+        return replace(dialect, insert_strategy="multi_row_values")
+    finally:
+        try:
+            connection.rollback()
+        except Exception:
+            pass
+        cursor.close()
+
+
 def ddl_statements(dialect: Dialect, schema: TargetSchema) -> list[str]:
     """CREATE SCHEMA (where schemas exist) and CREATE TABLE IF NOT EXISTS for every table,
     processing_log and xmlshred_runs (the run lease's record)."""
@@ -426,7 +458,9 @@ def execute_step(cursor, step: Step, dialect: Dialect) -> None:
             staged.add(step.sql)
     elif step.many:
         if dialect.fast_executemany:
-            cursor.fast_executemany = True
+            from xmlshred.db.odbc import set_fast_executemany
+
+            set_fast_executemany(cursor.connection, cursor, dialect)  # only with Microsoft's driver
         cursor.executemany(step.sql, step.params)
     else:
         cursor.execute(step.sql, step.params)
@@ -565,32 +599,72 @@ def _row_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], 
                 "the mapped rows do not match the schema (a bug in the mapper)", table=table.name
             )
 
-    def statement(row_count: int) -> str:
-        cache_key = (dialect.name, dialect.insert_strategy, ref, table.name, table.on_conflict, row_count,
+    strategy = dialect.insert_strategy
+
+    def statement(row_count: int, shape: str = strategy) -> str:
+        cache_key = (dialect.name, shape, ref, table.name, table.on_conflict, row_count,
                      tuple(increments), keep)
         text = cache.get(cache_key)
         if text is None:
-            text = insert_statement(dialect, ref, table, row_count, increments, keep)
+            text = insert_statement(dialect, ref, table, row_count, increments, keep, shape)
             if len(cache) < _STATEMENT_CACHE_SIZE:  # odd remainders would otherwise pile up
                 cache[cache_key] = text
         return text
 
-    if dialect.insert_strategy == "copy":
+    def values_steps(chunk: Sequence[tuple]) -> Iterator[Step]:
+        # A statement may read its rows more than once (T-SQL's UPDATE then INSERT): each copy has
+        # the rows' parameters, and the copies together stay within the parameter limit.
+        uses = sql.source_uses(statement(1, "multi_row_values"), width)
+        for part in sql.chunks(chunk, sql.rows_per_statement(dialect, width * uses)):
+            params = [value for row in part for value in row]
+            yield Step(statement(len(part), "multi_row_values"), params * uses, table.name)
+
+    if strategy == "copy":
         yield from _copy_steps(dialect, ref, table, rows, increments, keep, cache,
                                set() if staged is None else staged)
         return
-    if dialect.insert_strategy == "column_arrays":
+    if strategy == "column_arrays":
         sql.rows_per_statement(dialect, width)  # refuses a table wider than the parameter limit
         for chunk in sql.chunks(rows, dialect.max_rows_per_statement):
             # Transposed in C (zip); the usual columns joined in C too (db.values.column_array).
             yield Step(statement(0), [column_array(column) for column in zip(*chunk, strict=True)], table.name)
         return
-    if dialect.insert_strategy == "executemany":
-        for chunk in sql.chunks(rows, dialect.max_rows_per_statement):
-            yield Step(statement(1), chunk, table.name, many=True)
+    if strategy == "openjson":
+        text = statement(0)
+        uses = sql.source_uses(text, 1)  # an upsert that updates reads the rows twice
+        long_text = sql.json_long_text_columns(table.columns)
+        limit = sql.JSON_TEXT_LIMIT
+        for chunk in sql.chunks(rows, dialect.rows_per_json):
+            if long_text and any(type(row[index]) is str and len(row[index]) >= limit
+                                 for row in chunk for index in long_text):
+                # A value OPENJSON would cut (Babelfish): this chunk goes as multi-row VALUES.
+                yield from values_steps(chunk)
+            else:
+                yield Step(text, [json_rows(chunk, table)] * uses, table.name)
         return
-    for chunk in sql.chunks(rows, sql.rows_per_statement(dialect, width)):
-        yield Step(statement(len(chunk)), [value for row in chunk for value in row], table.name)
+    if strategy == "executemany":
+        uses = sql.source_uses(statement(1), width)
+        sql.rows_per_statement(dialect, width * uses)
+        for chunk in sql.chunks(rows, dialect.max_rows_per_statement):
+            yield Step(statement(1), chunk if uses == 1 else [row * uses for row in chunk], table.name, many=True)
+        return
+    yield from values_steps(rows)
+
+
+def json_rows(rows: Sequence[tuple], table: Table) -> str:
+    """The rows as one JSON array of row arrays, the parameter ``sql.json_source`` reads.
+
+    The rows are database-ready (ints, floats, text, None); a value JSON cannot carry (NaN,
+    infinity, an unconverted object) is a DataTargetError naming the table, so the flush is split
+    to find its record, as the server's own refusal would be.
+    """
+    try:
+        return json.dumps(rows, ensure_ascii=False, allow_nan=False, separators=(",", ":"),
+                          default=tsql_json_value)
+    except (TypeError, ValueError) as exc:
+        raise DataTargetError(
+            f"table={table.name} has a value JSON cannot carry ({type(exc).__name__}: not a finite number, "
+            "text or NULL); the record is failed as the server would refuse it", table=table.name) from None
 
 
 def _copy_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple], increments: Sequence[str],
@@ -632,14 +706,21 @@ def _copy_steps(dialect: Dialect, ref: str, table: Table, rows: Sequence[tuple],
 
 
 def insert_statement(dialect: Dialect, ref: str, table: Table, row_count: int,
-                     increments: Sequence[str] = (), keep: tuple = ()) -> str:
-    """The INSERT (or ON CONFLICT/MERGE upsert) for ``row_count`` rows of ``table`` (with the
-    ``column_arrays`` strategy: for one array per column, whatever ``row_count``).
+                     increments: Sequence[str] = (), keep: tuple = (), strategy: str | None = None) -> str:
+    """The INSERT (or upsert) for ``row_count`` rows of ``table`` (with the ``column_arrays`` and
+    ``openjson`` strategies: for one parameter per column / per chunk, whatever ``row_count``).
 
     ``keep``: processing_log KeepRules; an existing row they protect is left as it is.
+    ``strategy``: the statement shape, when not the dialect's own (``multi_row_values`` for a
+    chunk OPENJSON cannot carry whole).
     """
     _check_conflict_rule(table)
-    source = sql.array_source(dialect, table.columns) if dialect.insert_strategy == "column_arrays" else None
+    source = None
+    strategy = strategy or dialect.insert_strategy
+    if strategy == "column_arrays":
+        source = sql.array_source(dialect, table.columns)
+    elif strategy == "openjson":
+        source = sql.json_source(dialect, table.columns)
     if table.on_conflict == "error":
         if source is not None:
             return sql.insert_select(dialect, ref, table.column_names, source)
@@ -669,8 +750,8 @@ def _schema_table(schema: TargetSchema, name: str) -> Table:
 def _dedupe(table: Table, rows: Sequence[tuple]) -> Sequence[tuple]:
     """For skip/update tables: one row per primary key (skip keeps the first, update the last).
 
-    One statement may not touch a key twice (PostgreSQL refuses, MERGE
-    refuses); the outcome equals writing the rows one after another.
+    One statement may not touch a key twice (PostgreSQL refuses; T-SQL's INSERT … WHERE NOT EXISTS
+    would insert it twice); the outcome equals writing the rows one after another.
     """
     if table.on_conflict == "error":
         return rows
