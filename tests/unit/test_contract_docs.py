@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.contract_support import NOW, assert_matches, canonical_tables
-from xmlshred.contract import MapOptions, compile_contract, contract_from_dict, expressions, loader, model
+from xmlshred.contract import MapOptions, compile_contract, contract_from_dict, expressions, model
 from xmlshred.vocab.results import STAGES, MappedRecord
 from xmlshred.vocab.schema import DATA_TYPES
 
@@ -36,10 +36,10 @@ REGISTRIES: dict[str, frozenset[str]] = {
     "filter_rule_keys": frozenset(model.FILTER_RULE_KEYS),
     "table_option_keys": frozenset(model.TABLE_OPTION_KEYS),
     "on_conflict": frozenset(model.ON_CONFLICT),
-    "value_steps": frozenset(loader.VALUE_STEPS),
-    "selector_steps": frozenset(loader.SELECTOR_STEPS),
-    "key_value_steps": frozenset(loader.KEY_VALUE_STEPS),
-    "rl_row_steps": frozenset(loader.GROUP_STEPS | {loader.POLICY_EXCEPTIONS}),
+    "value_steps": frozenset(model.VALUE_STEPS),
+    "selector_steps": frozenset(model.SELECTOR_STEPS),
+    "key_value_steps": frozenset(model.KEY_VALUE_STEPS),
+    "rl_row_steps": frozenset(model.GROUP_STEPS | {model.POLICY_EXCEPTIONS}),
     "data_types": frozenset(DATA_TYPES),
     "functions": frozenset(expressions.FUNCTIONS) | frozenset(expressions._SPECIAL_FUNCTIONS),
     "comparisons": frozenset(expressions._COMPARISONS),
@@ -189,7 +189,7 @@ def test_the_value_examples_give_what_the_reference_says():
         shown_steps |= set(mapping["mapping_type"])
         shown_types.add(mapping["data_type"])
     # calculated_field has the expression examples; identity_insert is every example's key
-    assert shown_steps == loader.VALUE_STEPS - {"calculated_field", "identity_insert"}
+    assert shown_steps == model.VALUE_STEPS - {"calculated_field", "identity_insert"}
     assert shown_types == set(DATA_TYPES)
 
 

@@ -9,14 +9,8 @@ and map documents to rows with it (pure functions: no threads, no database).
 from xmlshred.contract.compiler import CompiledContract, MapOptions, compile_contract
 from xmlshred.contract.fingerprint import contract_fingerprint, fingerprint_file
 from xmlshred.contract.lineage import LineageError, record_lineage
-from xmlshred.contract.loader import (
-    Contract,
-    ContractError,
-    ContractReport,
-    check_contract,
-    contract_from_dict,
-    load_contract,
-)
+from xmlshred.contract.loader import check_contract, contract_from_dict, load_contract
+from xmlshred.contract.model import Contract, ContractError, ContractReport
 
 __all__ = [
     "load_contract",

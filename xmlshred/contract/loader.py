@@ -1,8 +1,8 @@
 """Read a mapping contract from JSON and validate all of it at once.
 
 ``load_contract``/``check_contract`` read the file; ``validator.py`` checks the
-decoded JSON and builds the immutable ``Contract`` (``model.py``, whose names
-are re-exported here). Compiling it into something that maps documents is
+decoded JSON and builds the immutable ``Contract`` (``model.py``: the contract's
+values, step names and key sets). Compiling it into something that maps documents is
 ``compiler.py``'s job; nothing here reads a document.
 """
 
@@ -12,49 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from xmlshred.contract.model import (
-    GROUP_KEY_COLUMNS,
-    GROUP_STEPS,
-    KEY_VALUE_STEPS,
-    POLICY_EXCEPTIONS,
-    POLICY_KEY_COLUMN,
-    PROCESSING_LOG,
-    ROW_STEPS,
-    SELECTOR_STEPS,
-    VALUE_STEPS,
-    Contract,
-    ContractError,
-    ContractReport,
-    FilterRule,
-    Mapping,
-    Relationship,
-    Step,
-    TableOptions,
-)
+from xmlshred.contract.model import Contract, ContractError, ContractReport
 from xmlshred.contract.validator import validate
 
-__all__ = [
-    "ContractError",
-    "ContractReport",
-    "Contract",
-    "Mapping",
-    "Step",
-    "FilterRule",
-    "Relationship",
-    "TableOptions",
-    "load_contract",
-    "check_contract",
-    "contract_from_dict",
-    "VALUE_STEPS",
-    "SELECTOR_STEPS",
-    "ROW_STEPS",
-    "KEY_VALUE_STEPS",
-    "GROUP_STEPS",
-    "GROUP_KEY_COLUMNS",
-    "POLICY_EXCEPTIONS",
-    "POLICY_KEY_COLUMN",
-    "PROCESSING_LOG",
-]
+__all__ = ["load_contract", "check_contract", "contract_from_dict"]
 
 
 def load_contract(path: str | Path, strict: bool = False) -> Contract:
