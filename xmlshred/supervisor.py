@@ -1,5 +1,14 @@
 """Starts, watches and stops the actors of one migration run. No XML, no SQL.
 
+The engine API: an engine (``run_migration`` here, ``engine.ray_engine``) is
+built from these public functions: ``run_clock``, ``new_run_id``,
+``load_compiled``, ``source_spec``, ``preflight`` (check both ends, count the
+source), ``contract_run`` / ``check_reprocess``, ``take_lease``,
+``target_opener`` / ``ensure_tables`` (create or upgrade the tables),
+``record_contract``, ``masked_url`` and ``target_label``; failures are
+``ConfigurationError`` (exit 2), its subclass ``TargetBusy`` and ``RunError``
+(exit 1); exit codes are ``vocab.exit_codes.ExitCode``.
+
 Start order: reporter, InsertActor, mappers, reader (each pinged before the
 next starts); stop order is the reverse, in a ``finally``. The first
 SIGINT/SIGTERM stops reading and drains (exit 130); a second one aborts at
@@ -72,6 +81,11 @@ class RunResult:
     summary: dict | None
 
 
+def new_run_id() -> str:
+    """A new run id: the start time in UTC and six hex digits (``20260101T120000-1a2b3c``)."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
 def run_clock(settings) -> datetime:
     """The run's clock: ``[run] now`` when pinned, else the start time in UTC (naive), in whole
     milliseconds: SQL Server's own GETUTCDATE() is no finer, and a legacy DATETIME column refuses a
@@ -137,7 +151,7 @@ def target_opener(settings, schema):
 def init_db(settings) -> list[str]:
     """Create the contract's tables, processing_log and xmlshred_runs in the target; returns the table names."""
     _, compiled = load_compiled(settings, run_clock(settings))
-    _ensure_tables(target_opener(settings, compiled.schema))
+    ensure_tables(target_opener(settings, compiled.schema))
     return [table.name for table in compiled.schema.tables] + ["processing_log", "xmlshred_runs"]
 
 
@@ -218,7 +232,7 @@ def check_reprocess(settings, schema, run_contract: ContractRun) -> None:
     try:
         target = open_readonly(target_spec(settings), schema)
     except TargetError as exc:
-        raise RunError(f"nothing was started: {_safe_url(str(exc))}") from exc
+        raise RunError(f"nothing was started: {masked_url(str(exc))}") from exc
     try:
         reasons = fingerprints.foreign_holders(target, schema, run_contract.fingerprint)
         if reasons:
@@ -227,7 +241,7 @@ def check_reprocess(settings, schema, run_contract: ContractRun) -> None:
         count = fingerprints.reprocess_count(target, schema, reprocess.mode, reprocess.fingerprint, reprocess.keys,
                                              settings.run.key_start, settings.run.key_end)
     except TargetError as exc:
-        raise RunError(f"nothing was started: the target cannot be read: {_safe_url(str(exc))}") from exc
+        raise RunError(f"nothing was started: the target cannot be read: {masked_url(str(exc))}") from exc
     finally:
         target.close()
     what = f"keys:{reprocess.keys_file}" if reprocess.mode == "keys" else reprocess.mode
@@ -354,26 +368,26 @@ def _start_run(settings, leased, compiled, spec, config, workers: list,
     """``start_migration`` once the workers are launched: each one a mapper actor takes over
     leaves ``workers``."""
     run_contract = run_contract or ContractRun(fingerprint_file(settings.contract.path))
-    run_id = leased.run_id if leased else f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    run_id = leased.run_id if leased else new_run_id()
     dry_run = settings.run.dry_run
     log = logger.bind(actor="supervisor")
     run = Migration(settings, run_id, compiled.schema, log)
     run.contract_run = run_contract
     # The one count of the source this run makes: the reporter's total (progress, ETA).
-    total = _preflight(spec, settings, compiled.schema)
+    total = preflight(spec, settings, compiled.schema)
     if not leased:  # a shard's driver checked already
         check_reprocess(settings, compiled.schema, run_contract)
     if total == 0:
         from xmlshred.sources.check import describe_range
 
         where = describe_range(settings.run.key_start, settings.run.key_end)
-        logger.warning(f"nothing to do: source {_safe_url(spec.url)} holds no records{where}; "
+        logger.warning(f"nothing to do: source {masked_url(spec.url)} holds no records{where}; "
                        "nothing was created or written")
         run.idle = True
         return run
     open_target_fn = target_opener(settings, compiled.schema)
     signals = run.signals
-    run.lease = None if leased or dry_run else _take_lease(settings, compiled.schema, run_id, signals)
+    run.lease = None if leased or dry_run else take_lease(settings, compiled.schema, run_id, signals)
     run.state = _SignalState(signals)
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -381,7 +395,7 @@ def _start_run(settings, leased, compiled, spec, config, workers: list,
 
     log.info("{}run {} starting: source={} target={} mappers={} max_in_flight={}",
              "DRY RUN (nothing will be created or written) " if dry_run else "",
-             run_id, _safe_url(spec.url), target_label(settings), settings.actors.mappers,
+             run_id, masked_url(spec.url), target_label(settings), settings.actors.mappers,
              settings.actors.max_in_flight)
     try:
         with _as_run_error():
@@ -398,7 +412,7 @@ def _start_actors(run: Migration, settings, spec, compiled, config: WorkerConfig
     dry_run, signals = settings.run.dry_run, run.signals
     run_contract = run.contract_run or ContractRun("")
     if not dry_run:
-        _ensure_tables(open_target_fn)
+        ensure_tables(open_target_fn)
         if run.lease is not None:
             record_contract(settings, compiled.schema, run.run_id, run_contract)
     else:
@@ -608,8 +622,10 @@ def _settle_replies(started: list, log) -> None:
             log.debug("{} not settled before the stop: {}", actor, type(exc).__name__)
 
 
-def _take_lease(settings, schema, run_id: str, signals: RunSignals) -> RunLease:
-    """The target's run lease for ``run_id``; a lost lease fails the run like a dead actor."""
+def take_lease(settings, schema, run_id: str, signals: RunSignals) -> RunLease:
+    """The target's run lease for ``run_id``; a lost lease calls ``signals.failed("lease", error)``
+    and so fails the run like a dead actor. TargetBusy when another run holds it (still after
+    ``[run] wait_s``), RunError when it cannot be taken for another reason."""
     spec = target_spec(settings)
     try:
         return RunLease.acquire(spec, schema, run_id, wait_s=settings.run.wait_s,
@@ -620,8 +636,9 @@ def _take_lease(settings, schema, run_id: str, signals: RunSignals) -> RunLease:
         raise RunError(f"the target's run lease cannot be taken: {exc}") from exc
 
 
-def _ensure_tables(open_target_fn) -> None:
-    """Create missing target tables (CREATE … IF NOT EXISTS), so a fresh target just works."""
+def ensure_tables(open_target_fn) -> None:
+    """Create missing target tables and upgrade the engine tables (CREATE … IF NOT EXISTS), so a
+    fresh target just works; RunError when the target cannot be reached or refuses."""
     from xmlshred.db.errors import TargetError
 
     try:
@@ -647,7 +664,7 @@ def _ping(name: str, actor) -> None:
         raise RunError(f"{name} could not start: {exc}") from exc
 
 
-def _preflight(spec: SourceSpec, settings, schema) -> int:
+def preflight(spec: SourceSpec, settings, schema) -> int:
     """Check both ends before anything is created or read; returns the source's record count.
 
     A source that does not exist or matches nothing: ConfigurationError
@@ -672,7 +689,7 @@ def _preflight(spec: SourceSpec, settings, schema) -> int:
     try:
         check_target(checked_target, schema, dry_run=settings.run.dry_run)
     except TargetError as exc:
-        raise RunError(f"nothing was started: {_safe_url(str(exc))}") from exc
+        raise RunError(f"nothing was started: {masked_url(str(exc))}") from exc
     if settings.run.dry_run and checked_target.dialect.name == "mssql":
         _warn_express_cap(settings, spec, checked_target, total)
     return total
@@ -736,7 +753,8 @@ def _path_or_none(value) -> Path | None:
     return Path(value) if value else None
 
 
-def _safe_url(url: str) -> str:
+def masked_url(url: str) -> str:
+    """``url`` (or a message holding one) with its password masked, as logs and errors show it."""
     from xmlshred.db.secrets import mask_secrets
 
     return mask_secrets(url)

@@ -1,0 +1,66 @@
+"""The engines use only public names of other modules (``ast``): the supervisor's engine API.
+
+An engine (``xmlshred/engine/``) is built from the supervisor's public functions
+(preflight, lease, tables, run id, masked URL), ``ExitCode`` and the targets'
+public methods. A private name (``_x``) of another module, reached as
+``module._x`` or imported with ``from module import _x``, fails this test.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+ENGINE = ROOT / "xmlshred" / "engine"
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _is_module(dotted: str) -> bool:
+    try:
+        return importlib.util.find_spec(dotted) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def private_uses(source: str, module: str) -> list[str]:
+    """Each use of another module's private name in ``source`` (a module named ``module``), as text."""
+    tree = ast.parse(source)
+    modules: set[str] = set()  # local names bound to an imported module
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                modules.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            for alias in node.names:
+                if node.module != module and _private(alias.name):
+                    found.append(f"line {node.lineno}: from {node.module} import {alias.name}")
+                elif _is_module(f"{node.module}.{alias.name}"):
+                    modules.add(alias.asname or alias.name)
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and _private(node.attr) and isinstance(node.value, ast.Name)
+                and node.value.id in modules):
+            found.append(f"line {node.lineno}: {node.value.id}.{node.attr}")
+    return sorted(found, key=lambda use: int(use.split()[1].rstrip(":")))
+
+
+def test_the_check_finds_private_names_of_other_modules():
+    source = ("from xmlshred import supervisor\nimport xmlshred.db.secrets as secrets\n"
+              "from xmlshred.supervisor import _ping\n"
+              "def f(x):\n    supervisor._preflight(x)\n    secrets._hidden\n    x._cursor()\n")
+    assert private_uses(source, "xmlshred.engine.sample") == [
+        "line 3: from xmlshred.supervisor import _ping",
+        "line 5: supervisor._preflight", "line 6: secrets._hidden"]
+
+
+def test_no_engine_module_uses_a_private_name_of_another_module():
+    problems = []
+    for path in sorted(ENGINE.glob("*.py")):
+        module = "xmlshred.engine." + path.stem
+        problems += [f"{path.relative_to(ROOT)} {use}" for use in private_uses(path.read_text(), module)]
+    assert not problems, "engine modules use private names of other modules:\n" + "\n".join(problems)
