@@ -64,3 +64,30 @@ def test_no_engine_module_uses_a_private_name_of_another_module():
         module = "xmlshred.engine." + path.stem
         problems += [f"{path.relative_to(ROOT)} {use}" for use in private_uses(path.read_text(), module)]
     assert not problems, "engine modules use private names of other modules:\n" + "\n".join(problems)
+
+
+def test_actors_get_a_retry_policy_and_workers_the_runs_map_options(tmp_path):
+    from dataclasses import fields
+    from datetime import datetime
+
+    from xmlshred import supervisor
+    from xmlshred.settings import load_settings
+    from xmlshred.sources import SourceSpec
+
+    config = tmp_path / "config.toml"
+    config.write_text('[target]\nurl = "odbc:Driver={PostgreSQL Unicode};Server=db;Database=d;UID=u;PWD=s3cret"\n'
+                      "connect_retries = 7\nretry_backoff_s = 0.25\nretry_backoff_max_s = 4\n"
+                      "[contract]\nmax_document_bytes = 1000\nstrict_wellformed = true\n", encoding="utf-8")
+    settings = load_settings(config, environ={})
+    policy = supervisor.retry_policy(settings)
+    assert (policy.connect_retries, policy.backoff_s, policy.backoff_max_s) == (7, 0.25, 4)
+    assert [f.name for f in fields(policy)] == ["connect_retries", "backoff_s", "backoff_max_s"]
+    assert "s3cret" not in repr(policy)
+
+    now = datetime(2025, 1, 1)
+    target = supervisor.run_target(settings)
+    assert target.dialect.name == "postgresql"
+    worker = supervisor._worker_config(settings, SourceSpec("files:/nowhere", "t", "c", "k"), target, now)
+    assert worker.options == supervisor.map_options(settings, now)
+    assert (worker.options.max_document_bytes, worker.options.strict_wellformed) == (1000, True)
+    assert worker.target_dialect == "postgresql"

@@ -51,11 +51,9 @@ class RayEngineError(TerminalError):
         self.exit_code = exit_code
 
 
-def check_ray_settings(settings) -> None:
-    """Refuse what a sharded run cannot do, before anything starts (RayEngineError, exit 2)."""
-    from xmlshred.db.spec import target_spec
-
-    spec = target_spec(settings)
+def check_ray_settings(settings, spec) -> None:
+    """Refuse what a sharded run cannot do (``spec``: the run's TargetSpec), before anything starts
+    (RayEngineError, exit 2)."""
     if spec.dialect.name == "sqlite":
         raise RayEngineError(
             f"--engine ray needs a server target that many writers share (PostgreSQL or SQL Server), "
@@ -86,20 +84,24 @@ def run_on_ray(settings) -> int:
     from xmlshred import supervisor
 
     try:
-        check_ray_settings(settings)
+        target = supervisor.run_target(settings)
+        check_ray_settings(settings, target)
         ray = import_ray()
     except RayEngineError as exc:
         logger.error("cannot start: {}", exc)
         return exc.exit_code
+    except supervisor.ConfigurationError as exc:
+        logger.error("cannot start: {}", exc)
+        return ExitCode.USAGE
     now = supervisor.run_clock(settings)
     if settings.run.now is None:  # every shard maps with the same clock
         settings = dataclasses.replace(settings, run=dataclasses.replace(settings.run, now=now))
     try:
         contract, compiled = supervisor.load_compiled(settings, now)
         source = supervisor.source_spec(settings, contract)
-        total = supervisor.preflight(source, settings, compiled.schema)
+        total = supervisor.preflight(source, target, settings, compiled.schema)
         run_contract = supervisor.contract_run(settings, contract, compiled.schema)
-        supervisor.check_reprocess(settings, compiled.schema, run_contract)  # shards reprocess by key range
+        supervisor.check_reprocess(settings, target, compiled.schema, run_contract)  # shards reprocess by key range
     except supervisor.ConfigurationError as exc:
         logger.error("cannot start: {}", exc)
         return ExitCode.USAGE
@@ -121,7 +123,7 @@ def run_on_ray(settings) -> int:
     try:
         signals = _DriverSignals()
         try:
-            lease = supervisor.take_lease(settings, compiled.schema, run_id, signals)
+            lease = supervisor.take_lease(target, compiled.schema, run_id, signals, settings.run.wait_s)
         except supervisor.TargetBusy as exc:
             logger.error("cannot start: {}", exc)
             return ExitCode.USAGE
@@ -130,8 +132,8 @@ def run_on_ray(settings) -> int:
             return ExitCode.ERROR
         outcome = "error"
         try:
-            supervisor.ensure_tables(supervisor.target_opener(settings, compiled.schema))
-            supervisor.record_contract(settings, compiled.schema, run_id, run_contract)
+            supervisor.ensure_tables(supervisor.target_opener(target, compiled.schema))
+            supervisor.record_contract(target, compiled.schema, run_id, run_contract)
             shard_count = settings.engine.shards or SHARDS_PER_CPU * max(1, int(ray.cluster_resources().get("CPU", 1)))
             if source.keyed:
                 shards = plan_shards(source, min(shard_count, total), settings.run.key_start,
