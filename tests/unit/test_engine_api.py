@@ -91,3 +91,20 @@ def test_actors_get_a_retry_policy_and_workers_the_runs_map_options(tmp_path):
     assert worker.options == supervisor.map_options(settings, now)
     assert (worker.options.max_document_bytes, worker.options.strict_wellformed) == (1000, True)
     assert worker.target_dialect == "postgresql"
+
+
+def test_the_ray_drivers_metrics_lines_end_a_torn_line_first(tmp_path):
+    from xmlshred.engine.ray_engine import _Report
+    from xmlshred.reporting.metrics import read_metrics
+    from xmlshred.settings import load_settings
+
+    metrics = tmp_path / "metrics.jsonl"
+    metrics.write_text('{"event": "progress", "run_id": "a"}\n{"event": "progr', encoding="utf-8")  # a crash
+    config = tmp_path / "config.toml"
+    config.write_text(f'[target]\nurl = "sqlite:///{tmp_path / "t.db"}"\n[log]\nmetrics = "{metrics}"\n',
+                      encoding="utf-8")
+    report = _Report(load_settings(config, environ={}), "run-b", total=0, shard_count=0)
+    summary = report.finish({}, [], interrupted=False, lost=False)
+    records = read_metrics(metrics)
+    assert [(r["event"], r["run_id"]) for r in records] == [("progress", "a"), ("summary", "run-b")]
+    assert records[-1]["engine"] == "ray" and summary["outcome"] == "finished"
