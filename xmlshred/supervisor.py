@@ -1,5 +1,14 @@
 """Starts, watches and stops the actors of one migration run. No XML, no SQL.
 
+The engine API: an engine (``run_migration`` here, ``engine.ray_engine``) is
+built from these public functions: ``run_clock``, ``new_run_id``,
+``load_compiled``, ``source_spec``, ``preflight`` (check both ends, count the
+source), ``contract_run`` / ``check_reprocess``, ``take_lease``,
+``target_opener`` / ``ensure_tables`` (create or upgrade the tables),
+``record_contract``, ``masked_url`` and ``target_label``; failures are
+``ConfigurationError`` (exit 2), its subclass ``TargetBusy`` and ``RunError``
+(exit 1); exit codes are ``vocab.exit_codes.ExitCode``.
+
 Start order: reporter, InsertActor, mappers, reader (each pinged before the
 next starts); stop order is the reverse, in a ``finally``. The first
 SIGINT/SIGTERM stops reading and drains (exit 130); a second one aborts at
@@ -37,8 +46,9 @@ from xmlshred.contract import (
     record_lineage,
 )
 from xmlshred.db.errors import TargetError
-from xmlshred.db.spec import target_spec
+from xmlshred.db.spec import TargetSpec, target_spec
 from xmlshred.loading.reprocess import Reprocess, ReprocessError, parse_reprocess
+from xmlshred.loading.retry import RetryPolicy
 from xmlshred.messages import Ping, StartReading, StopReading, Summarize
 from xmlshred.sources import SourceSpec, open_source
 from xmlshred.targets import open_target
@@ -70,6 +80,11 @@ class RunResult:
     exit_code: ExitCode
     run_id: str
     summary: dict | None
+
+
+def new_run_id() -> str:
+    """A new run id: the start time in UTC and six hex digits (``20260101T120000-1a2b3c``)."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
 def run_clock(settings) -> datetime:
@@ -108,11 +123,31 @@ def load_checked_contract(settings):
     return contract
 
 
+def map_options(settings, now: datetime) -> MapOptions:
+    """The run's one ``MapOptions`` (the clock, ``[contract]`` max_document_bytes and
+    strict_wellformed): this process and the mapper workers compile with it."""
+    return MapOptions(now=now, max_document_bytes=settings.contract.max_document_bytes,
+                      strict_wellformed=settings.contract.strict_wellformed)
+
+
 def compile_for(settings, contract, now: datetime):
     """``contract`` compiled with the run's options."""
-    options = MapOptions(now=now, max_document_bytes=settings.contract.max_document_bytes,
-                         strict_wellformed=settings.contract.strict_wellformed)
-    return compile_contract(contract, options)
+    return compile_contract(contract, map_options(settings, now))
+
+
+def run_target(settings) -> TargetSpec:
+    """The run's ``TargetSpec``, built once and passed down; ConfigurationError ("[target]: …",
+    exit 2) for a target setting that names no usable database."""
+    try:
+        return target_spec(settings)
+    except TargetError as exc:
+        raise ConfigurationError(f"[target]: {exc}") from exc
+
+
+def retry_policy(settings) -> RetryPolicy:
+    """What the actors get of ``[target]``: how to retry through transient errors, never credentials."""
+    target = settings.target
+    return RetryPolicy(target.connect_retries, target.retry_backoff_s, target.retry_backoff_max_s)
 
 
 def source_spec(settings, contract) -> SourceSpec:
@@ -125,9 +160,9 @@ def source_spec(settings, contract) -> SourceSpec:
     )
 
 
-def target_opener(settings, schema):
-    spec = target_spec(settings)
-    if settings.run.dry_run:
+def target_opener(spec: TargetSpec, schema, dry_run: bool = False):
+    """A function opening a connection to the run's target (read-only for a dry run)."""
+    if dry_run:
         from xmlshred.targets.readonly import open_readonly
 
         return lambda: open_readonly(spec, schema)  # a dry run creates and writes nothing
@@ -137,7 +172,7 @@ def target_opener(settings, schema):
 def init_db(settings) -> list[str]:
     """Create the contract's tables, processing_log and xmlshred_runs in the target; returns the table names."""
     _, compiled = load_compiled(settings, run_clock(settings))
-    _ensure_tables(target_opener(settings, compiled.schema))
+    ensure_tables(target_opener(run_target(settings), compiled.schema, settings.run.dry_run))
     return [table.name for table in compiled.schema.tables] + ["processing_log", "xmlshred_runs"]
 
 
@@ -166,6 +201,8 @@ class Migration:
     schema: object
     log: object
     signals: RunSignals = field(default_factory=RunSignals)
+    target: TargetSpec | None = None
+    """The run's TargetSpec (``run_target``), built once."""
     idle: bool = False
     """The source holds nothing to do: no actor was started, no lease taken."""
     lease: RunLease | None = None
@@ -205,7 +242,7 @@ def contract_run(settings, contract, schema) -> ContractRun:
     return ContractRun(fingerprint, reprocess, lineage)
 
 
-def check_reprocess(settings, schema, run_contract: ContractRun) -> None:
+def check_reprocess(settings, spec: TargetSpec, schema, run_contract: ContractRun) -> None:
     """Before a reprocess takes the lease: refuse (ConfigurationError) when the records' rows are
     held by tables this contract does not write; in a dry run, say how many records it would
     reload. Read-only."""
@@ -216,9 +253,9 @@ def check_reprocess(settings, schema, run_contract: ContractRun) -> None:
     from xmlshred.targets.readonly import open_readonly
 
     try:
-        target = open_readonly(target_spec(settings), schema)
+        target = open_readonly(spec, schema)
     except TargetError as exc:
-        raise RunError(f"nothing was started: {_safe_url(str(exc))}") from exc
+        raise RunError(f"nothing was started: {masked_url(str(exc))}") from exc
     try:
         reasons = fingerprints.foreign_holders(target, schema, run_contract.fingerprint)
         if reasons:
@@ -227,7 +264,7 @@ def check_reprocess(settings, schema, run_contract: ContractRun) -> None:
         count = fingerprints.reprocess_count(target, schema, reprocess.mode, reprocess.fingerprint, reprocess.keys,
                                              settings.run.key_start, settings.run.key_end)
     except TargetError as exc:
-        raise RunError(f"nothing was started: the target cannot be read: {_safe_url(str(exc))}") from exc
+        raise RunError(f"nothing was started: the target cannot be read: {masked_url(str(exc))}") from exc
     finally:
         target.close()
     what = f"keys:{reprocess.keys_file}" if reprocess.mode == "keys" else reprocess.mode
@@ -237,12 +274,12 @@ def check_reprocess(settings, schema, run_contract: ContractRun) -> None:
                 run_contract.fingerprint, "; nothing is written" if dry else "")
 
 
-def record_contract(settings, schema, run_id: str, run_contract: ContractRun) -> None:
+def record_contract(spec: TargetSpec, schema, run_id: str, run_contract: ContractRun) -> None:
     """The run's fingerprint and tables on its xmlshred_runs row (it holds the lease; tables exist)."""
     from xmlshred.targets import fingerprints
 
     try:
-        target = open_target(target_spec(settings), schema)
+        target = open_target(spec, schema)
     except TargetError as exc:
         raise RunError(f"target cannot be reached: {exc}") from exc
     try:
@@ -310,20 +347,21 @@ def start_migration(settings, leased: LeasedRun | None = None,
     spec = source_spec(settings, contract)
     if files is not None:
         spec = dataclasses.replace(spec, files=files)
-    config = _worker_config(settings, spec, now)
+    target = run_target(settings)
+    config = _worker_config(settings, spec, target, now)
     # The mapper workers start now, each mapper actor takes its own over later. Forked from this
     # process once it has compiled the contract (while no other thread runs), they start with it
     # compiled; spawned (a test runner's or a Ray worker's threads), they import and compile it
     # themselves while this process compiles, counts the source and takes the lease.
     forking = fork_is_safe()
     compiled = compile_for(settings, contract, now) if forking else None
-    workers = [] if config is None else [
+    workers = [
         WorkerProcess(config, name=f"xmlshred-mapper-{index}", wait=False, compiled=compiled)
         for index in range(settings.actors.mappers)]
     try:
         if compiled is None:
             compiled = compile_for(settings, contract, now)
-        run = _start_run(settings, leased, compiled, spec, config, workers,
+        run = _start_run(settings, leased, compiled, spec, target, config, workers,
                          contract_run(settings, contract, compiled.schema))
     except BaseException:
         _stop_workers(workers)
@@ -338,42 +376,39 @@ def _stop_workers(workers: list[WorkerProcess]) -> None:
         workers.pop().stop()
 
 
-def _worker_config(settings, spec, now: datetime) -> WorkerConfig | None:
-    """What the mapper workers need; None for a target setting the preflight will refuse."""
-    try:
-        dialect = target_spec(settings).dialect.name
-    except TargetError:
-        return None
-    return WorkerConfig(str(settings.contract.path), now, settings.contract.max_document_bytes,
-                        settings.contract.strict_wellformed, source=spec, prefix_bytes=settings.source.prefix_bytes,
-                        target_dialect=dialect, quality_fail=settings.quality.fail_kinds)
+def _worker_config(settings, spec: SourceSpec, target: TargetSpec, now: datetime) -> WorkerConfig:
+    """What the mapper workers need: the run's MapOptions, source, target dialect, quality rule."""
+    return WorkerConfig(str(settings.contract.path), map_options(settings, now), source=spec,
+                        prefix_bytes=settings.source.prefix_bytes, target_dialect=target.dialect.name,
+                        quality_fail=settings.quality.fail_kinds)
 
 
-def _start_run(settings, leased, compiled, spec, config, workers: list,
+def _start_run(settings, leased, compiled, spec: SourceSpec, target: TargetSpec, config, workers: list,
                run_contract: ContractRun | None = None) -> Migration:
     """``start_migration`` once the workers are launched: each one a mapper actor takes over
     leaves ``workers``."""
     run_contract = run_contract or ContractRun(fingerprint_file(settings.contract.path))
-    run_id = leased.run_id if leased else f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    run_id = leased.run_id if leased else new_run_id()
     dry_run = settings.run.dry_run
     log = logger.bind(actor="supervisor")
-    run = Migration(settings, run_id, compiled.schema, log)
+    run = Migration(settings, run_id, compiled.schema, log, target=target)
     run.contract_run = run_contract
     # The one count of the source this run makes: the reporter's total (progress, ETA).
-    total = _preflight(spec, settings, compiled.schema)
+    total = preflight(spec, target, settings, compiled.schema)
     if not leased:  # a shard's driver checked already
-        check_reprocess(settings, compiled.schema, run_contract)
+        check_reprocess(settings, target, compiled.schema, run_contract)
     if total == 0:
         from xmlshred.sources.check import describe_range
 
         where = describe_range(settings.run.key_start, settings.run.key_end)
-        logger.warning(f"nothing to do: source {_safe_url(spec.url)} holds no records{where}; "
+        logger.warning(f"nothing to do: source {masked_url(spec.url)} holds no records{where}; "
                        "nothing was created or written")
         run.idle = True
         return run
-    open_target_fn = target_opener(settings, compiled.schema)
+    open_target_fn = target_opener(target, compiled.schema, dry_run)
     signals = run.signals
-    run.lease = None if leased or dry_run else _take_lease(settings, compiled.schema, run_id, signals)
+    run.lease = None if leased or dry_run else take_lease(target, compiled.schema, run_id, signals,
+                                                          settings.run.wait_s)
     run.state = _SignalState(signals)
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -381,7 +416,7 @@ def _start_run(settings, leased, compiled, spec, config, workers: list,
 
     log.info("{}run {} starting: source={} target={} mappers={} max_in_flight={}",
              "DRY RUN (nothing will be created or written) " if dry_run else "",
-             run_id, _safe_url(spec.url), target_label(settings), settings.actors.mappers,
+             run_id, masked_url(spec.url), target_label(settings), settings.actors.mappers,
              settings.actors.max_in_flight)
     try:
         with _as_run_error():
@@ -398,9 +433,9 @@ def _start_actors(run: Migration, settings, spec, compiled, config: WorkerConfig
     dry_run, signals = settings.run.dry_run, run.signals
     run_contract = run.contract_run or ContractRun("")
     if not dry_run:
-        _ensure_tables(open_target_fn)
+        ensure_tables(open_target_fn)
         if run.lease is not None:
-            record_contract(settings, compiled.schema, run.run_id, run_contract)
+            record_contract(run.target, compiled.schema, run.run_id, run_contract)
     else:
         from xmlshred.reporting.dryrun import DryRunLog, dry_run_path
 
@@ -413,7 +448,7 @@ def _start_actors(run: Migration, settings, spec, compiled, config: WorkerConfig
     )
     _ping("reporter", run.reporter)
     inserter = InsertActor.start(
-        open_target_fn, compiled.schema, run.run_id, settings.flush, settings.target, run.reporter,
+        open_target_fn, compiled.schema, run.run_id, settings.flush, retry_policy(settings), run.reporter,
         signals, dry_run=dry_run, check_done=not spec.keyed,
         retry_failed=settings.run.retry_failed or _reprocesses(run_contract, "failed"), dry_run_log=run.dry_log,
         contract_hash=run_contract.fingerprint, reprocess=run_contract.reprocess, lineage=run_contract.lineage,
@@ -437,7 +472,7 @@ def _start_actors(run: Migration, settings, spec, compiled, config: WorkerConfig
         reprocess=run_contract.reprocess,
     )
     run.reader = ReaderActor.start(lambda: open_source(spec), open_target_fn, mappers, inserter,
-                                   run.reporter, signals, limits, retry_settings=settings.target,
+                                   run.reporter, signals, limits, retry=retry_policy(settings),
                                    run_id=run.run_id)
     run.started.append(run.reader)
     _ping("reader", run.reader)
@@ -524,11 +559,11 @@ def stop_migration(run: Migration, outcome: str, exit_code: int = ExitCode.ERROR
             signal.signal(signum, handler)
         if run.lease is not None:
             run.lease.release(outcome)
-        _tidy_sqlite_files(settings)
+        _tidy_sqlite_files(settings, run.target)
     if outcome != "error" and summary is not None:
         from xmlshred.reporting.closing import closing_notes
 
-        for note in closing_notes(summary, settings, target_spec(settings), run.schema, run.run_id):
+        for note in closing_notes(summary, settings, run.target, run.schema, run.run_id):
             log.warning(note)
     if exit_code == ExitCode.OK and summary and summary.get("records_failed"):
         exit_code = ExitCode.SOME_FAILED
@@ -563,7 +598,7 @@ def report_command(settings, run_id: str) -> str:
     return command(*words)
 
 
-def _tidy_sqlite_files(settings) -> None:
+def _tidy_sqlite_files(settings, target: TargetSpec | None) -> None:
     """No empty -wal/-shm files beside the SQLite source and target once the run's connections are closed."""
     from xmlshred.db.sqlite import tidy_wal
     from xmlshred.db.urls import UrlError, locate
@@ -575,12 +610,8 @@ def _tidy_sqlite_files(settings) -> None:
             paths.append(where)
     except UrlError:
         pass
-    try:
-        spec = target_spec(settings)
-        if spec.path is not None:
-            paths.append(spec.path)
-    except TargetError:
-        pass
+    if target is not None and target.path is not None:
+        paths.append(target.path)
     for path in paths:
         tidy_wal(path)
 
@@ -608,11 +639,12 @@ def _settle_replies(started: list, log) -> None:
             log.debug("{} not settled before the stop: {}", actor, type(exc).__name__)
 
 
-def _take_lease(settings, schema, run_id: str, signals: RunSignals) -> RunLease:
-    """The target's run lease for ``run_id``; a lost lease fails the run like a dead actor."""
-    spec = target_spec(settings)
+def take_lease(spec: TargetSpec, schema, run_id: str, signals, wait_s: float) -> RunLease:
+    """The target's run lease for ``run_id``; a lost lease calls ``signals.failed("lease", error)``
+    and so fails the run like a dead actor. TargetBusy when another run holds it (still after
+    ``wait_s``: ``[run] wait_s``), RunError when it cannot be taken for another reason."""
     try:
-        return RunLease.acquire(spec, schema, run_id, wait_s=settings.run.wait_s,
+        return RunLease.acquire(spec, schema, run_id, wait_s=wait_s,
                                 on_lost=lambda lost: signals.failed("lease", lost))
     except LeaseHeld as exc:
         raise TargetBusy(str(exc)) from exc
@@ -620,8 +652,9 @@ def _take_lease(settings, schema, run_id: str, signals: RunSignals) -> RunLease:
         raise RunError(f"the target's run lease cannot be taken: {exc}") from exc
 
 
-def _ensure_tables(open_target_fn) -> None:
-    """Create missing target tables (CREATE … IF NOT EXISTS), so a fresh target just works."""
+def ensure_tables(open_target_fn) -> None:
+    """Create missing target tables and upgrade the engine tables (CREATE … IF NOT EXISTS), so a
+    fresh target just works; RunError when the target cannot be reached or refuses."""
     from xmlshred.db.errors import TargetError
 
     try:
@@ -647,7 +680,7 @@ def _ping(name: str, actor) -> None:
         raise RunError(f"{name} could not start: {exc}") from exc
 
 
-def _preflight(spec: SourceSpec, settings, schema) -> int:
+def preflight(spec: SourceSpec, checked_target: TargetSpec, settings, schema) -> int:
     """Check both ends before anything is created or read; returns the source's record count.
 
     A source that does not exist or matches nothing: ConfigurationError
@@ -660,10 +693,6 @@ def _preflight(spec: SourceSpec, settings, schema) -> int:
     from xmlshred.targets.probe import check_target
 
     try:
-        checked_target = target_spec(settings)
-    except TargetError as exc:
-        raise ConfigurationError(f"[target]: {exc}") from exc
-    try:
         total = count_source(spec, settings.run.key_start, settings.run.key_end)
     except SourceMissing as exc:
         raise ConfigurationError(str(exc)) from exc
@@ -672,7 +701,7 @@ def _preflight(spec: SourceSpec, settings, schema) -> int:
     try:
         check_target(checked_target, schema, dry_run=settings.run.dry_run)
     except TargetError as exc:
-        raise RunError(f"nothing was started: {_safe_url(str(exc))}") from exc
+        raise RunError(f"nothing was started: {masked_url(str(exc))}") from exc
     if settings.run.dry_run and checked_target.dialect.name == "mssql":
         _warn_express_cap(settings, spec, checked_target, total)
     return total
@@ -736,7 +765,8 @@ def _path_or_none(value) -> Path | None:
     return Path(value) if value else None
 
 
-def _safe_url(url: str) -> str:
+def masked_url(url: str) -> str:
+    """``url`` (or a message holding one) with its password masked, as logs and errors show it."""
     from xmlshred.db.secrets import mask_secrets
 
     return mask_secrets(url)

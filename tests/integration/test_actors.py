@@ -15,6 +15,7 @@ from xmlshred.actors.lifecycle import RunSignals
 from xmlshred.actors.reader import ReaderActor, ReadLimits
 from xmlshred.contract import MapOptions, compile_contract, load_contract
 from xmlshred.db.spec import parse_target_url
+from xmlshred.loading.retry import RetryPolicy
 from xmlshred.messages import (
     BatchMapped,
     FlushNow,
@@ -117,7 +118,7 @@ def test_inserter_flushes_on_age_alone_when_the_source_is_slow(tmp_path):
     reader = Recorder.start(on_settled)
     reporter = Recorder.start(_ignore)
     flush = SimpleNamespace(max_records=1000, max_rows=1_000_000, max_interval_ms=150)
-    retry = SimpleNamespace(connect_retries=2, retry_backoff_s=0.1, retry_backoff_max_s=1)
+    retry = RetryPolicy(connect_retries=2, backoff_s=0.1, backoff_max_s=1)
     inserter = InsertActor.start(lambda: open_target(target_spec, schema), schema, "run-age", flush, retry,
                                  reporter, RunSignals(), dry_run=False, check_done=False,
                                  retry_failed=False)
@@ -137,7 +138,7 @@ def test_unknown_message_is_an_error_not_ignored(tmp_path):
     target_url = f"sqlite:///{tmp_path / 'target.db'}"
     target_spec = parse_target_url(target_url)
     flush = SimpleNamespace(max_records=10, max_rows=100, max_interval_ms=1000)
-    retry = SimpleNamespace(connect_retries=0, retry_backoff_s=0.1, retry_backoff_max_s=1)
+    retry = RetryPolicy(connect_retries=0, backoff_s=0.1, backoff_max_s=1)
     reporter = Recorder.start(_ignore)
     inserter = InsertActor.start(lambda: open_target(target_spec, schema), schema, "r", flush, retry, reporter,
                                  RunSignals(), dry_run=False, check_done=False, retry_failed=False)
@@ -162,7 +163,7 @@ def test_every_actor_start_error_surfaces_through_ping_and_a_later_failure_throu
     target_spec = parse_target_url(f"sqlite:///{blocker / 'target.db'}")  # a file is no folder
     inserter = InsertActor.start(lambda: open_target(target_spec, schema), schema, "r1",
                                  SimpleNamespace(max_records=10, max_rows=100, max_interval_ms=50),
-                                 SimpleNamespace(connect_retries=0, retry_backoff_s=0.01, retry_backoff_max_s=0.01),
+                                 RetryPolicy(connect_retries=0, backoff_s=0.01, backoff_max_s=0.01),
                                  reporter, signals, dry_run=False, check_done=False, retry_failed=False)
     with pytest.raises(Exception) as raised:
         inserter.ask(Ping(), timeout=WAIT_S)

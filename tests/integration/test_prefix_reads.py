@@ -36,6 +36,8 @@ PREFIX = 8192
 LIMIT = 4_000_000
 """max_document_bytes of these tests; one constructed document is larger."""
 NOW = datetime(2025, 6, 1, 12)
+OPTIONS = MapOptions(now=NOW, max_document_bytes=LIMIT)
+"""The workers' MapOptions (WorkerConfig.options)."""
 HORIZON_END = "</application>"
 
 
@@ -150,7 +152,7 @@ def test_worker_processes_map_the_corpus_from_prefixes_exactly_as_from_whole_doc
     items = _items(sorted(corpus) + [424242])  # the last key is not in the table
     answers = {}
     for prefix in (PREFIX, 0):
-        worker = WorkerProcess(WorkerConfig(str(EXAMPLE_CONTRACT), NOW, LIMIT, False, spec, prefix), "test-worker")
+        worker = WorkerProcess(WorkerConfig(str(EXAMPLE_CONTRACT), OPTIONS, spec, prefix), "test-worker")
         try:
             results, costs = [], None
             for batch_id, start in enumerate(range(0, len(items), 20), start=1):
@@ -356,7 +358,7 @@ def test_a_worker_that_cannot_read_the_source_stops_its_mapper_naming_the_file(t
     folder = tmp_path / "docs"
     folder.mkdir()
     spec = SourceSpec(str(folder), "", "", "app_id")
-    config = WorkerConfig(str(EXAMPLE_CONTRACT), NOW, LIMIT, False, spec, PREFIX)
+    config = WorkerConfig(str(EXAMPLE_CONTRACT), OPTIONS, spec, PREFIX)
     signals = RunSignals()
     sink = _Sink.start()
     mapper = MapperActor.start(0, config, sink, sink, signals)
@@ -370,7 +372,7 @@ def test_a_worker_that_cannot_read_the_source_stops_its_mapper_naming_the_file(t
 
 def test_a_worker_reports_a_missing_source_database(tmp_path):
     spec = _table_spec(tmp_path / "nowhere.db")
-    worker = WorkerProcess(WorkerConfig(str(EXAMPLE_CONTRACT), NOW, LIMIT, False, spec, PREFIX), "test-worker")
+    worker = WorkerProcess(WorkerConfig(str(EXAMPLE_CONTRACT), OPTIONS, spec, PREFIX), "test-worker")
     try:
         with pytest.raises(SourceError, match="nowhere.db does not exist"):
             worker.map_batch(1, _items([1]))

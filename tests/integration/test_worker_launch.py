@@ -16,6 +16,7 @@ import pytest
 
 from tests.helpers import EXAMPLE_CONTRACT, PINNED_NOW, make_source
 from xmlshred import supervisor
+from xmlshred.contract import MapOptions
 from xmlshred.db.spec import parse_target_url
 from xmlshred.settings import load_settings
 from xmlshred.sources import SourceSpec
@@ -23,6 +24,7 @@ from xmlshred.targets.lease import RunLease
 from xmlshred.workers.mapping_worker import WorkerConfig, WorkerProcess
 
 NOW = supervisor.datetime.fromisoformat(PINNED_NOW)
+OPTIONS = MapOptions(now=NOW, max_document_bytes=10_000_000)
 
 
 def _settings(tmp_path, source_url: str, target_url: str, **more):
@@ -80,7 +82,7 @@ def test_a_worker_stopped_before_it_is_ready_is_terminated_at_once(tmp_path):
     make_source(tmp_path / "source.db", 1)
     spec = SourceSpec(url=f"sqlite:///{tmp_path / 'source.db'}", table="app_xml", column="app_xml",
                       key_column="app_id")
-    worker = WorkerProcess(WorkerConfig(str(EXAMPLE_CONTRACT), NOW, 10_000_000, False, spec), "xmlshred-mapper-t",
+    worker = WorkerProcess(WorkerConfig(str(EXAMPLE_CONTRACT), OPTIONS, spec), "xmlshred-mapper-t",
                            wait=False)
     started = time.monotonic()
     worker.stop()
@@ -92,9 +94,9 @@ def test_a_worker_stopped_before_it_is_ready_is_terminated_at_once(tmp_path):
 
 
 def _compiled_example():
-    from xmlshred.contract import MapOptions, compile_contract, load_contract
+    from xmlshred.contract import compile_contract, load_contract
 
-    return compile_contract(load_contract(EXAMPLE_CONTRACT), MapOptions(now=NOW, max_document_bytes=10_000_000))
+    return compile_contract(load_contract(EXAMPLE_CONTRACT), OPTIONS)
 
 
 def _answers(worker: WorkerProcess, keys) -> list:
@@ -120,7 +122,7 @@ def test_a_worker_is_forked_with_the_compiled_contract_only_while_no_other_threa
     docs = make_source(tmp_path / "source.db", 12, profile="realistic", edge_share=0.3)
     spec = SourceSpec(url=f"sqlite:///{tmp_path / 'source.db'}", table="app_xml", column="app_xml",
                       key_column="app_id")
-    config = WorkerConfig(str(EXAMPLE_CONTRACT), NOW, 10_000_000, False, spec, prefix_bytes=16384)
+    config = WorkerConfig(str(EXAMPLE_CONTRACT), OPTIONS, spec, prefix_bytes=16384)
     compiled = _compiled_example()
     keys = list(range(1, len(docs) + 1))
     if threading.active_count() != 1:
@@ -152,7 +154,7 @@ def test_a_forked_worker_sees_the_end_of_its_pipe_when_the_parent_lets_go(tmp_pa
     make_source(tmp_path / "source.db", 1)
     spec = SourceSpec(url=f"sqlite:///{tmp_path / 'source.db'}", table="app_xml", column="app_xml",
                       key_column="app_id")
-    config = WorkerConfig(str(EXAMPLE_CONTRACT), NOW, 10_000_000, False, spec)
+    config = WorkerConfig(str(EXAMPLE_CONTRACT), OPTIONS, spec)
     import threading
 
     if threading.active_count() != 1:

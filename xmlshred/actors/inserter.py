@@ -9,6 +9,7 @@ from loguru import logger
 
 from xmlshred.actors.lifecycle import PipelineActor, tell_quietly
 from xmlshred.loading import FlushAborted, FlushBuffer, FlushWriter, PendingRecord
+from xmlshred.loading.retry import RetryPolicy
 from xmlshred.messages import (
     FlushDue,
     FlushNow,
@@ -27,14 +28,14 @@ class InsertActor(PipelineActor):
     the records of that flush stay unmarked, to be read again next run.
     """
 
-    def __init__(self, open_target, schema, run_id: str, flush_settings, retry_settings,
+    def __init__(self, open_target, schema, run_id: str, flush_settings, retry: RetryPolicy,
                  reporter, signals, *, dry_run: bool, check_done: bool, retry_failed: bool,
                  dry_run_log=None, contract_hash: str = "", reprocess=None, lineage=None) -> None:
         super().__init__("insert", signals)
         self._open_target = open_target
         self._schema = schema
         self._run_id = run_id
-        self._retry = retry_settings
+        self._retry = retry
         self._reporter = reporter
         self._dry_run = dry_run
         self._dry_run_log = dry_run_log
@@ -60,8 +61,8 @@ class InsertActor(PipelineActor):
         self._target = self._open_target()
         self._writer = FlushWriter(
             self._target, self._schema, self._run_id,
-            retries=self._retry.connect_retries, backoff_s=self._retry.retry_backoff_s,
-            backoff_max_s=self._retry.retry_backoff_max_s, dry_run=self._dry_run,
+            retries=self._retry.connect_retries, backoff_s=self._retry.backoff_s,
+            backoff_max_s=self._retry.backoff_max_s, dry_run=self._dry_run,
             check_done=self._check_done, retry_failed=self._retry_failed,
             on_dry_failure=self._dry_run_log.write if self._dry_run_log is not None else None,
             contract_hash=self._contract_hash, reprocess=self._reprocess, lineage=self._lineage,

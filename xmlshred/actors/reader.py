@@ -13,7 +13,7 @@ from loguru import logger
 
 from xmlshred.actors.lifecycle import PipelineActor, tell_quietly
 from xmlshred.loading.reading import ReadCursor, ReadLimits, ReadState
-from xmlshred.loading.retry import retry_transient
+from xmlshred.loading.retry import RetryPolicy, retry_transient
 from xmlshred.messages import (
     BatchMapped,
     FlushNow,
@@ -38,13 +38,13 @@ class ReaderActor(PipelineActor):
     """
 
     def __init__(self, open_source, open_target, mappers, inserter, reporter, signals,
-                 limits: ReadLimits, retry_settings=None, run_id: str | None = None) -> None:
+                 limits: ReadLimits, retry: RetryPolicy | None = None, run_id: str | None = None) -> None:
         """``run_id``: this run's id; processing_log entries under it were settled by an earlier
         attempt of this run (a retried Ray shard) and count as this run's, not as skipped."""
         super().__init__("reader", signals)
         self._run_id = run_id
-        self._retry = retry_settings
-        """connect_retries/retry_backoff_s/retry_backoff_max_s for processing_log lookups (None: no retry)."""
+        self._retry = retry
+        """How processing_log lookups retry through transient errors (None: no retry)."""
         self._open_source = open_source
         self._open_target = open_target
         self._mappers = list(mappers)
@@ -98,8 +98,8 @@ class ReaderActor(PipelineActor):
             return self._target.done_records(keys)
         return retry_transient(
             lambda: self._target.done_records(keys), self._target.reconnect,
-            retries=self._retry.connect_retries, backoff_s=self._retry.retry_backoff_s,
-            backoff_max_s=self._retry.retry_backoff_max_s, log=self._log,
+            retries=self._retry.connect_retries, backoff_s=self._retry.backoff_s,
+            backoff_max_s=self._retry.backoff_max_s, log=self._log,
             what="a processing_log lookup")
 
     def _known_rejects(self) -> dict:
@@ -108,8 +108,8 @@ class ReaderActor(PipelineActor):
             return self._target.known_rejects()
         return retry_transient(
             self._target.known_rejects, self._target.reconnect,
-            retries=self._retry.connect_retries, backoff_s=self._retry.retry_backoff_s,
-            backoff_max_s=self._retry.retry_backoff_max_s, log=self._log,
+            retries=self._retry.connect_retries, backoff_s=self._retry.backoff_s,
+            backoff_max_s=self._retry.backoff_max_s, log=self._log,
             what="an xmlshred_rejects lookup")
 
     def _pump(self) -> None:

@@ -28,7 +28,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,8 +35,8 @@ from loguru import logger
 
 from xmlshred.engine.shards import Shard, ShardPlanError, file_chunks, plan_shards
 from xmlshred.vocab.errors import TerminalError
+from xmlshred.vocab.exit_codes import ExitCode
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SOME_FAILED, EXIT_SIGNAL = 0, 1, 2, 3, 130
 SHARDS_PER_CPU = 4
 RAY_EXTRA_HINT = "install the extra: pip install -e '.[ray]' (or pip install 'ray[default]')"
 _PASSED_ENV_PREFIXES = ("XMLSHRED_FAULT_",)
@@ -47,16 +46,14 @@ _PASSED_ENV_PREFIXES = ("XMLSHRED_FAULT_",)
 class RayEngineError(TerminalError):
     """--engine ray cannot run as configured; ``exit_code`` says how the command ends (2 usage, 1 error)."""
 
-    def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
+    def __init__(self, message: str, exit_code: ExitCode = ExitCode.USAGE) -> None:
         super().__init__(message)
         self.exit_code = exit_code
 
 
-def check_ray_settings(settings) -> None:
-    """Refuse what a sharded run cannot do, before anything starts (RayEngineError, exit 2)."""
-    from xmlshred.db.spec import target_spec
-
-    spec = target_spec(settings)
+def check_ray_settings(settings, spec) -> None:
+    """Refuse what a sharded run cannot do (``spec``: the run's TargetSpec), before anything starts
+    (RayEngineError, exit 2)."""
     if spec.dialect.name == "sqlite":
         raise RayEngineError(
             f"--engine ray needs a server target that many writers share (PostgreSQL or SQL Server), "
@@ -87,52 +84,56 @@ def run_on_ray(settings) -> int:
     from xmlshred import supervisor
 
     try:
-        check_ray_settings(settings)
+        target = supervisor.run_target(settings)
+        check_ray_settings(settings, target)
         ray = import_ray()
     except RayEngineError as exc:
         logger.error("cannot start: {}", exc)
         return exc.exit_code
+    except supervisor.ConfigurationError as exc:
+        logger.error("cannot start: {}", exc)
+        return ExitCode.USAGE
     now = supervisor.run_clock(settings)
     if settings.run.now is None:  # every shard maps with the same clock
         settings = dataclasses.replace(settings, run=dataclasses.replace(settings.run, now=now))
     try:
         contract, compiled = supervisor.load_compiled(settings, now)
         source = supervisor.source_spec(settings, contract)
-        total = supervisor._preflight(source, settings, compiled.schema)
+        total = supervisor.preflight(source, target, settings, compiled.schema)
         run_contract = supervisor.contract_run(settings, contract, compiled.schema)
-        supervisor.check_reprocess(settings, compiled.schema, run_contract)  # shards reprocess by key range
+        supervisor.check_reprocess(settings, target, compiled.schema, run_contract)  # shards reprocess by key range
     except supervisor.ConfigurationError as exc:
         logger.error("cannot start: {}", exc)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except supervisor.RunError as exc:
         logger.error("run stopped: {}", exc)
-        return EXIT_ERROR
-    run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+        return ExitCode.ERROR
+    run_id = supervisor.new_run_id()
     if total == 0:
         logger.warning("nothing to do: source {} holds no records in range; nothing was created or written",
-                       supervisor._safe_url(source.url))
-        return EXIT_OK
+                       supervisor.masked_url(source.url))
+        return ExitCode.OK
     try:
         _connect(ray, settings)
     except Exception as exc:  # ray raises ConnectionError, RuntimeError, ValueError for a bad address
         logger.error("cannot start: Ray cluster at address={!r} cannot be reached ({}: {}); start one with "
                      "`ray start --head` and set [engine] address (or --ray-address)",
                      settings.engine.address, type(exc).__name__, exc)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     try:
         signals = _DriverSignals()
         try:
-            lease = supervisor._take_lease(settings, compiled.schema, run_id, signals)
+            lease = supervisor.take_lease(target, compiled.schema, run_id, signals, settings.run.wait_s)
         except supervisor.TargetBusy as exc:
             logger.error("cannot start: {}", exc)
-            return EXIT_USAGE
+            return ExitCode.USAGE
         except supervisor.RunError as exc:
             logger.error("run stopped: {}", exc)
-            return EXIT_ERROR
+            return ExitCode.ERROR
         outcome = "error"
         try:
-            supervisor._ensure_tables(supervisor.target_opener(settings, compiled.schema))
-            supervisor.record_contract(settings, compiled.schema, run_id, run_contract)
+            supervisor.ensure_tables(supervisor.target_opener(target, compiled.schema))
+            supervisor.record_contract(target, compiled.schema, run_id, run_contract)
             shard_count = settings.engine.shards or SHARDS_PER_CPU * max(1, int(ray.cluster_resources().get("CPU", 1)))
             if source.keyed:
                 shards = plan_shards(source, min(shard_count, total), settings.run.key_start,
@@ -143,7 +144,7 @@ def run_on_ray(settings) -> int:
             return exit_code
         except (supervisor.RunError, ShardPlanError) as exc:
             logger.error("run stopped: {}", exc)
-            return EXIT_ERROR
+            return ExitCode.ERROR
         finally:
             lease.release(outcome)
     finally:
@@ -170,7 +171,7 @@ class _DriverSignals:
         self.changed = threading.Event()
         self.lost: list[str] = []
 
-    def failed(self, actor: str, error) -> None:  # RunLease's on_lost, as in supervisor._take_lease
+    def failed(self, actor: str, error) -> None:  # supervisor.take_lease's signals: a lost lease
         self.lost.append(f"{actor}: {error}")
         self.changed.set()
 
@@ -188,6 +189,8 @@ def _drive(ray, settings, run_id: str, total: int, shards: list[Shard], leased, 
     """Submit the shards, report progress, drain on a signal; returns (outcome, exit code)."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+    from xmlshred import supervisor
+
     # The board lives on the driver's node: losing a worker node must not lose the run's view or stop flag.
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     board = ray.remote(ProgressBoard).options(num_cpus=0, scheduling_strategy=here, max_restarts=-1).remote()
@@ -196,7 +199,7 @@ def _drive(ray, settings, run_id: str, total: int, shards: list[Shard], leased, 
     shard_settings = dataclasses.replace(settings, engine=dataclasses.replace(settings.engine, kind="local"))
     logger.bind(actor="driver").info(
         "run {} starting on Ray: {} shards, {} records, source={} target={} mappers per shard={}",
-        run_id, len(shards), total, _masked(settings.source.url), _target_named(settings),
+        run_id, len(shards), total, supervisor.masked_url(settings.source.url), supervisor.target_label(settings),
         settings.actors.mappers)
     refs = {task.remote(shard_settings, leased, shard, board): shard for shard in shards}
     previous = {}
@@ -234,17 +237,17 @@ def _drive(ray, settings, run_id: str, total: int, shards: list[Shard], leased, 
             signal.signal(signum, handler)
     summary = report.finish(results, shards, interrupted=bool(signals.count), lost=bool(signals.lost))
     if signals.count:
-        return "interrupted", EXIT_SIGNAL
+        return "interrupted", ExitCode.SIGNAL
     if summary["outcome"] == "error":
-        return "error", EXIT_ERROR
+        return "error", ExitCode.ERROR
     if summary["records_failed"]:
-        return "finished", EXIT_SOME_FAILED
-    return "finished", EXIT_OK
+        return "finished", ExitCode.SOME_FAILED
+    return "finished", ExitCode.OK
 
 
 def _failed_shard(shard: Shard, exc: BaseException) -> dict:
     return {"shard": shard.index, "key_start": shard.key_start, "key_end": shard.key_end, "files": shard.files,
-            "exit_code": EXIT_ERROR, "error": type(exc).__name__, "summary": None}
+            "exit_code": ExitCode.ERROR, "error": type(exc).__name__, "summary": None}
 
 
 def _range(shard: Shard) -> str:
@@ -253,12 +256,6 @@ def _range(shard: Shard) -> str:
     low = "first" if shard.key_start is None else shard.key_start
     high = "last" if shard.key_end is None else shard.key_end
     return f"{low}..{high}"
-
-
-def _masked(url: str) -> str:
-    from xmlshred.db.secrets import mask_secrets
-
-    return mask_secrets(url)
 
 
 class ProgressBoard:
@@ -307,11 +304,11 @@ def run_shard(settings, leased, shard: Shard, board) -> dict:
             result = supervisor.run_migration(settings, leased=leased, stop=stop, files=shard.files)
             outcome.update(exit_code=result.exit_code, summary=result.summary)
         except supervisor.ConfigurationError as exc:
-            outcome.update(exit_code=EXIT_USAGE, error=str(exc))
+            outcome.update(exit_code=ExitCode.USAGE, error=str(exc))
         except supervisor.RunError as exc:
-            outcome.update(exit_code=EXIT_ERROR, error=str(exc))
+            outcome.update(exit_code=ExitCode.ERROR, error=str(exc))
         except Exception as exc:  # reported to the driver as this shard's error
-            outcome.update(exit_code=EXIT_ERROR, error=f"{type(exc).__name__}: {exc}")
+            outcome.update(exit_code=ExitCode.ERROR, error=f"{type(exc).__name__}: {exc}")
 
     worker = threading.Thread(target=pipeline, name=f"shard-{shard.index}", daemon=True)
     worker.start()
@@ -368,15 +365,16 @@ class _Report:
         self.last = self.started
         self.tags = {"target": target_label(settings.target), "dry_run": False, "engine": "ray"}
         self.path = Path(settings.log.metrics) if settings.log.metrics else None
-        if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         self.mappers = settings.actors.mappers
         self.log = logger.bind(actor="driver")
 
     def _write(self, record: dict) -> None:
+        """One line of metrics.jsonl, through ``MetricsWriter`` (which ends a torn last line first)."""
         if self.path is not None:
-            with self.path.open("a", encoding="utf-8") as out:
-                out.write(json.dumps({**record, **self.tags}, default=str) + "\n")
+            from xmlshred.reporting.metrics import MetricsWriter
+
+            with MetricsWriter(self.path) as writer:
+                writer.write({**record, **self.tags})
 
     def maybe_progress(self, read_board) -> None:
         now = time.monotonic()
@@ -435,7 +433,7 @@ class _Report:
                 "records_per_minute": summary.get("records_per_minute"),
             })
         # A shard that did not finish (error, or drained without the driver asking) leaves records: an error.
-        errors = any(result.get("exit_code") in (EXIT_ERROR, EXIT_USAGE, EXIT_SIGNAL)
+        errors = any(result.get("exit_code") in (ExitCode.ERROR, ExitCode.USAGE, ExitCode.SIGNAL)
                      or (result.get("summary") or {"outcome": "finished"}).get("outcome") != "finished"
                      for result in results.values())
         errors = errors or len(results) < len(shards)
@@ -462,9 +460,3 @@ class _Report:
         self.log.info(summary_line(summary))
         return summary
 
-
-def _target_named(settings) -> str:
-    """The target's one spelling (``TargetSpec.description``), as every line of a run names it."""
-    from xmlshred.reporting.targets import target_label
-
-    return target_label(settings.target)

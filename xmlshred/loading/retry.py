@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from xmlshred.db.errors import TargetError, TransientTargetError
 from xmlshred.vocab.errors import TerminalError
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How an actor retries through transient database errors (``[target]`` connect_retries,
+    retry_backoff_s, retry_backoff_max_s): the only part of the target's settings actors get."""
+
+    connect_retries: int
+    """Reconnect attempts after a transient error before the run stops."""
+    backoff_s: float
+    """First wait between reconnects; doubled each attempt."""
+    backoff_max_s: float
+    """Longest wait between reconnects."""
 
 
 class RetriesExhausted(TerminalError):

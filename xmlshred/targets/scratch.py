@@ -42,15 +42,7 @@ def drop_scratch_schema(spec: TargetSpec, schema: TargetSchema) -> None:
                   for table in (*(table.name for table in schema.tables), *ENGINE_TABLES)]
     statements.append(f"DROP SCHEMA IF EXISTS {sql.quote(spec.dialect, name, 'schema')}")
     try:
-        cursor = target._cursor()
-        try:
-            for statement in statements:
-                cursor.execute(statement)
-            target._connection.commit()
-        finally:
-            cursor.close()
-    except Exception as exc:
-        raise target._fail(exc, f"dropping scratch schema {name}") from exc
+        target.execute_statements(statements, f"dropping scratch schema {name}")
     finally:
         target.close()
 

@@ -129,6 +129,22 @@ class Target:
             raise TargetError(f"target {self.spec.description} is not connected; call reconnect()")
         return self._connection.cursor()
 
+    def execute_statements(self, statements: list[str], action: str) -> None:
+        """Run ``statements`` (DDL or other statements without parameters) in one transaction and commit.
+
+        Raises the classified TargetError (rolled back) naming ``action`` when one fails.
+        """
+        try:
+            cursor = self._cursor()
+            try:
+                for statement in statements:
+                    cursor.execute(statement)
+                self._connection.commit()
+            finally:
+                cursor.close()
+        except Exception as exc:
+            raise self._fail(exc, action) from exc
+
     def __enter__(self) -> Target:
         return self
 

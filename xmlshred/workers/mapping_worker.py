@@ -23,7 +23,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass, replace
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from xmlshred.sources import SourceSpec
 from xmlshred.sources.errors import SourceError
@@ -32,6 +32,9 @@ from xmlshred.vocab.errors import TerminalError, TransientError
 from xmlshred.vocab.quality import fail_reason
 from xmlshred.vocab.results import MappedRecord, RecordFailure
 from xmlshred.workers.documents import BatchCosts, DocumentMapper
+
+if TYPE_CHECKING:
+    from xmlshred.contract import MapOptions
 
 FAULT_MARKER_ENV = "XMLSHRED_FAULT_KILL_MARKER"
 """Fault injection for tests: a worker that sees this marker in a document
@@ -75,9 +78,8 @@ class WorkerConfig:
     """What a worker needs to build its compiled contract and open its source, once."""
 
     contract_path: str
-    now: datetime
-    max_document_bytes: int
-    strict_wellformed: bool
+    options: MapOptions
+    """How the contract is compiled: the run's one ``MapOptions`` (``supervisor.map_options``)."""
     source: SourceSpec
     """The source the worker reads documents from (its own read-only connection)."""
     prefix_bytes: int = 0
@@ -113,20 +115,13 @@ def worker_main(connection, config: WorkerConfig, compiled=None, inherited: tupl
         parent_end.close()
     # The parent decides when to stop; a terminal's Ctrl-C must not kill workers mid-batch.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from xmlshred.contract import MapOptions, compile_contract, load_contract
+    from xmlshred.contract import compile_contract, load_contract
     from xmlshred.db.dialects import DIALECTS
     from xmlshred.db.values import ReadyResults
 
     try:
         if compiled is None:
-            compiled = compile_contract(
-                load_contract(config.contract_path),
-                MapOptions(
-                    now=config.now,
-                    max_document_bytes=config.max_document_bytes,
-                    strict_wellformed=config.strict_wellformed,
-                ),
-            )
+            compiled = compile_contract(load_contract(config.contract_path), config.options)
         ready = ReadyResults(compiled.schema, DIALECTS[config.target_dialect])
     except Exception as exc:  # the parent reports it and stops the run
         connection.send(("error", f"{exc.__class__.__name__}: {exc}"))
