@@ -3,7 +3,7 @@
 Runs when XMLSHRED_MSSQL_DSN names the local Babelfish server and its install is at
 XMLSHRED_BABELFISH (default /opt/xmlshred-babelfish, where .ci/run looks); skipped, saying so,
 otherwise. The server runs as OS user ``bbf`` (PostgreSQL refuses root), so it is stopped and
-started as that user, as ../shared/tools/BABELFISH.md says.
+started as that user, with the install's own pg_ctl.
 """
 
 from __future__ import annotations
