@@ -110,7 +110,7 @@ def mssql_database(mssql_dsn):
     except pyodbc.Error as exc:
         admin.close()
         pytest.skip(f"the login of {MSSQL_DSN_ENV} may not CREATE DATABASE ({exc.args[0]}); use one that may "
-                    "(bbf_admin on Babelfish, see ../shared/tools/BABELFISH.md)")
+                    "(bbf_admin on Babelfish)")
     admin.close()
     try:
         yield _replace_database(mssql_dsn, name)

@@ -270,7 +270,8 @@ def test_a_dialect_asking_for_fast_executemany_never_gets_it_through_freetds(mss
     script = f"""
 import dataclasses, sys
 from xmlshred.db.odbc import loaded_driver, set_fast_executemany
-from xmlshred.targets import LogRow, open_target, parse_target_url
+from xmlshred.db.spec import parse_target_url
+from xmlshred.targets import LogRow, open_target
 from xmlshred.vocab.schema import Column, Table, TargetSchema
 import datetime as dt
 spec = parse_target_url(sys.argv[1])
