@@ -34,14 +34,13 @@ def stage_times(*, seconds: float, mappers: int, records: int, mapper_busy_s: fl
                 read_cpu_s: float, transfer_cpu_s: float, map_cpu_s: float, insert_cpu_s: float) -> dict[str, Any]:
     """The summary's ``time_by_stage`` (CPU and wall seconds, CPU ms per record, by stage) and
     ``busy`` (mappers, insert actor: shares of their wall capacity over ``seconds``, the run's
-    active window)."""
-    records = max(records, 1)
+    active window). A run that mapped no record has no per-record figures (None)."""
     database_wait = max(flush_s - insert_cpu_s, 0.0)
 
     def stage(cpu: float | None, wall: float | None) -> dict[str, float | None]:
         return {
             "cpu_s": None if cpu is None else round(cpu, 3),
-            "cpu_ms_per_record": None if cpu is None else round(cpu * 1000.0 / records, 3),
+            "cpu_ms_per_record": None if cpu is None or records <= 0 else round(cpu * 1000.0 / records, 3),
             "wall_s": None if wall is None else round(wall, 3),
         }
 
@@ -62,8 +61,11 @@ def stage_times(*, seconds: float, mappers: int, records: int, mapper_busy_s: fl
     }
 
 
-def verdict(busy: dict[str, float], mappers: int) -> dict[str, str]:
-    """``{"bound": "mapping" | "insert" | "none", "text": …}`` from the ``busy`` shares."""
+def verdict(busy: dict[str, float], mappers: int, records: int = 1) -> dict[str, str]:
+    """``{"bound": "mapping" | "insert" | "none", "text": …}`` from the ``busy`` shares; a run that
+    mapped no record (everything already done) is bound by nothing worth naming."""
+    if records <= 0:
+        return {"bound": "none", "text": "no verdict: this run mapped no record (nothing to do)"}
     mapping, insert, wait = busy.get("mappers", 0.0), busy.get("insert", 0.0), busy.get("database_wait", 0.0)
     if insert >= BUSY and insert >= mapping:
         return {"bound": "insert", "text": (

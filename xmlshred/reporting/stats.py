@@ -387,11 +387,12 @@ class RunStats:
             active = self.last_flush_at - self.first_sent_at
         figures = stage_times(
             seconds=active, mappers=self.mappers,
-            records=self.records_ok + self.records_failed - self.resumed,
+            records=max(self.records_ok + self.records_failed - self.resumed, 0),
             mapper_busy_s=sum(self.busy_seconds_by_mapper.values()), flush_s=self.flush_seconds,
             read_cpu_s=read, transfer_cpu_s=transfer, map_cpu_s=self.map_cpu_s,
             insert_cpu_s=actor_cpu_s.get("insert", 0.0))
-        return {**figures, "verdict": verdict(figures["busy"], self.mappers)}
+        mapped = self.records_ok + self.records_failed - self.resumed
+        return {**figures, "verdict": verdict(figures["busy"], self.mappers, mapped)}
 
 
 def format_duration(seconds: float) -> str:
