@@ -19,7 +19,7 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from xmlshred.db.errors import TargetError, odbc_sqlstate
+from xmlshred.db.errors import TargetError, TransientTargetError, odbc_sqlstate
 from xmlshred.db.secrets import mask_secrets
 from xmlshred.db.spec import TargetSpec
 from xmlshred.targets.processing_log import LogRow
@@ -55,8 +55,15 @@ def _explained(exc: BaseException, fallback_hint: str, spec: TargetSpec | None =
     from xmlshred.db.diagnosis import diagnose
     from xmlshred.db.dialects import SQLITE
 
-    diagnosis = diagnose(exc, (spec.dialect if spec else SQLITE).name)
-    return diagnosis.sentence() + ("" if diagnosis.hint else f"; {fallback_hint}")
+    dialect = spec.dialect if spec else SQLITE
+    diagnosis = diagnose(exc, dialect.name)
+    if diagnosis.hint:
+        return diagnosis.sentence()
+    if issubclass(dialect.classify_error(exc), TransientTargetError):
+        # the session was lost (server restarting, backend terminated, timeout): not a permission
+        return diagnosis.sentence() + "; the connection was lost or timed out, not refused: run it again " \
+                                      "once the server answers"
+    return diagnosis.sentence() + f"; {fallback_hint}"
 
 
 def _code(exc: BaseException) -> str | None:
