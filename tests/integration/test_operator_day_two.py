@@ -489,3 +489,17 @@ def test_a_fatal_stop_at_each_stage_logs_no_traceback(tmp_path, stage):
     assert result.returncode in (1, 2), result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     assert "Traceback" not in (tmp_path / "run.log").read_text() if (tmp_path / "run.log").exists() else True
+
+
+def test_report_of_a_sqlite_target_leaves_it_as_it_was(tmp_path):
+    """``report`` only reads: the target's bytes are unchanged and no -wal/-shm file stays."""
+    import hashlib
+
+    target = tmp_path / "target.db"
+    config = pipeline_config(tmp_path, str(SAMPLE), f"sqlite:///{target}")
+    assert run_cli("migrate", "--config", str(config)).returncode == 3  # one sample fails validation
+    before = hashlib.sha256(target.read_bytes()).hexdigest()
+    result = run_cli("report", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == before
+    assert not [path.name for path in tmp_path.iterdir() if path.name.endswith(("-wal", "-shm"))]

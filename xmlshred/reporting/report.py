@@ -389,7 +389,23 @@ def run_report_command(
     except TargetError as exc:
         print(f"report: cannot read processing_log: {exc}", file=sys.stderr)
         return 1
+    finally:
+        _tidy_sqlite_target(settings)
     return 0
+
+
+def _tidy_sqlite_target(settings: Any) -> None:
+    """A read-only look leaves no empty -wal/-shm files beside a SQLite target (as ``status``)."""
+    from xmlshred.db.errors import TargetError
+    from xmlshred.db.spec import target_spec
+    from xmlshred.db.sqlite import tidy_wal
+
+    try:
+        path = target_spec(settings).path
+    except TargetError:
+        return
+    if path is not None:
+        tidy_wal(path)
 
 
 def _metrics_of(label: str, metrics_path) -> tuple[list[dict[str, Any]], set[str], ReportError | None]:
