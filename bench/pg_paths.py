@@ -24,19 +24,11 @@ import time
 import uuid
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def _pg_url(dsn: str) -> str:
-    values = {key.strip().upper(): value.strip().strip("{}")
-              for key, _, value in (part.partition("=") for part in dsn.split(";") if "=" in part)}
-    user, password = quote(values.get("UID", ""), safe=""), quote(values.get("PWD", ""), safe="")
-    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    port = f":{values['PORT']}" if values.get("PORT") else ""
-    return f"postgresql://{credentials}{values.get('SERVER', '127.0.0.1')}{port}/{quote(values.get('DATABASE', ''))}"
+from throughput import pg_url  # noqa: E402  (the sibling script, on sys.path as this one's folder)
 
 
 def _with_database(dsn: str, name: str) -> str:
@@ -118,7 +110,7 @@ def main() -> None:
     rows = sum(len(rows) for tables, _ in flushes for _, rows in tables)
     records = sum(len(log) for _, log in flushes)
     print(f"{records:,} records, {rows:,} rows, {len(flushes)} flushes")
-    paths = {"pyodbc": lambda dsn: f"odbc:{dsn}", "psycopg": _pg_url}
+    paths = {"pyodbc": lambda dsn: f"odbc:{dsn}", "psycopg": pg_url}
     figures: dict[str, list[float]] = {key: [] for key in paths}
     for repetition in range(args.repeat):
         for key, url_of in paths.items():

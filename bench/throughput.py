@@ -474,7 +474,7 @@ def main() -> None:
         try:
             import psycopg  # noqa: F401
 
-            paths.append(("psycopg", "xmlshred migrate -> PostgreSQL (psycopg COPY)", _pg_url))
+            paths.append(("psycopg", "xmlshred migrate -> PostgreSQL (psycopg COPY)", pg_url))
         except ImportError:
             print("psycopg is not installed (pip install -e '.[postgres]'): the COPY path is not measured")
         for key, label, url_of in paths:
@@ -543,8 +543,9 @@ def _fresh_pg_database(dsn: str, name: str) -> str:
     return re.sub(r"(?i)DATABASE=[^;]*", f"DATABASE={name}", dsn)
 
 
-def _pg_url(dsn: str) -> str:
-    """The postgresql:// URL (libpq form, psycopg) of the database the ODBC ``dsn`` names."""
+def pg_url(dsn: str) -> str:
+    """The postgresql:// URL (libpq form, psycopg) of the database the ODBC ``dsn`` names
+    (``bench/pg_paths.py`` uses it too)."""
     from urllib.parse import quote
 
     values = {key.strip().upper(): value.strip().strip("{}")
