@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from throughput import pg_url  # noqa: E402  (the sibling script, on sys.path as this one's folder)
+from xmlshred.db.spec import libpq_url  # noqa: E402  (the checkout, on sys.path above)
 
 
 def _with_database(dsn: str, name: str) -> str:
@@ -110,7 +110,7 @@ def main() -> None:
     rows = sum(len(rows) for tables, _ in flushes for _, rows in tables)
     records = sum(len(log) for _, log in flushes)
     print(f"{records:,} records, {rows:,} rows, {len(flushes)} flushes")
-    paths = {"pyodbc": lambda dsn: f"odbc:{dsn}", "psycopg": pg_url}
+    paths = {"pyodbc": lambda dsn: f"odbc:{dsn}", "psycopg": libpq_url}
     figures: dict[str, list[float]] = {key: [] for key in paths}
     for repetition in range(args.repeat):
         for key, url_of in paths.items():

@@ -454,6 +454,7 @@ def main() -> None:
             raise SystemExit("--engine ray benchmarks a PostgreSQL target: give --pg-dsn (or XMLSHRED_BENCH_PG_DSN)")
         return compare_ray(args)
 
+    from xmlshred.db.spec import libpq_url
     from xmlshred.generator.writers import SOURCE_TABLES
 
     source = corpus(args.count, args.profile, args.seed, args.edge_share, args.product)
@@ -474,7 +475,7 @@ def main() -> None:
         try:
             import psycopg  # noqa: F401
 
-            paths.append(("psycopg", "xmlshred migrate -> PostgreSQL (psycopg COPY)", pg_url))
+            paths.append(("psycopg", "xmlshred migrate -> PostgreSQL (psycopg COPY)", libpq_url))
         except ImportError:
             print("psycopg is not installed (pip install -e '.[postgres]'): the COPY path is not measured")
         for key, label, url_of in paths:
@@ -541,19 +542,6 @@ def _fresh_pg_database(dsn: str, name: str) -> str:
     admin.execute(f'CREATE DATABASE "{name}"')
     admin.close()
     return re.sub(r"(?i)DATABASE=[^;]*", f"DATABASE={name}", dsn)
-
-
-def pg_url(dsn: str) -> str:
-    """The postgresql:// URL (libpq form, psycopg) of the database the ODBC ``dsn`` names
-    (``bench/pg_paths.py`` uses it too)."""
-    from urllib.parse import quote
-
-    values = {key.strip().upper(): value.strip().strip("{}")
-              for key, _, value in (part.partition("=") for part in dsn.split(";") if "=" in part)}
-    user, password = quote(values.get("UID", ""), safe=""), quote(values.get("PWD", ""), safe="")
-    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    port = f":{values['PORT']}" if values.get("PORT") else ""
-    return f"postgresql://{credentials}{values.get('SERVER', '127.0.0.1')}{port}/{quote(values.get('DATABASE', ''))}"
 
 
 def _fresh_mssql_database(dsn: str, name: str) -> str:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from xmlshred.db.spec import libpq_url
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFORMANCE = ROOT / "tests" / "conformance"
 """The repository's own copy of the conformance suites: every test reads this one."""
@@ -135,20 +137,6 @@ def conformance_dir() -> Path:
     return CONFORMANCE
 
 
-def pg_url_of(dsn: str) -> str:
-    """The ``postgresql://`` URL (libpq form, psycopg) of the same database as ODBC ``dsn``."""
-    from urllib.parse import quote
-
-    pairs = dict(part.split("=", 1) for part in dsn.split(";") if "=" in part)
-    values = {key.upper(): value.strip("{}") for key, value in pairs.items()}
-    user = quote(values.get("UID", ""), safe="")
-    password = quote(values.get("PWD", ""), safe="")
-    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = values.get("SERVER", "127.0.0.1")
-    port = f":{values['PORT']}" if values.get("PORT") else ""
-    return f"postgresql://{credentials}{host}{port}/{quote(values.get('DATABASE', ''), safe='')}"
-
-
 @pytest.fixture(params=["sqlite", "postgres", "postgres-psycopg", "mssql"])
 def target_url(request, tmp_path):
     """A fresh target: a SQLite file, or a fresh database on the test PostgreSQL server reached
@@ -158,7 +146,7 @@ def target_url(request, tmp_path):
         return f"sqlite:///{tmp_path / 'target.db'}"
     if request.param == "postgres-psycopg":
         pytest.importorskip("psycopg", reason="the postgres extra (psycopg) is not installed")
-        return pg_url_of(request.getfixturevalue("pg_database"))
+        return libpq_url(request.getfixturevalue("pg_database"))
     if request.param == "mssql":
         return f"odbc:{request.getfixturevalue('mssql_database')}"
     return f"odbc:{request.getfixturevalue('pg_database')}"

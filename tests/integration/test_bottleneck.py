@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import pg_url_of
 from tests.helpers import make_source, pipeline_config, read_summary, run_cli, server_connection
+from xmlshred.db.spec import libpq_url
 
 
 def _run(tmp_path, target_url: str, count: int, **overrides) -> dict:
@@ -54,7 +54,7 @@ def test_a_slow_target_is_insert_bound(tmp_path, pg_database, path):
     admin.close()
     if path == "psycopg":
         pytest.importorskip("psycopg")
-        url = pg_url_of(pg_database)
+        url = libpq_url(pg_database)
     else:
         url = f"odbc:{pg_database}"
     run = _run(tmp_path, url, 250, flush__max_records=1, actors__batch_size=1)

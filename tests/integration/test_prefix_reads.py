@@ -220,9 +220,9 @@ def test_postgres_source_maps_prefixes_exactly_as_whole_documents(pg_database, c
         setup.execute("INSERT INTO app_xml VALUES (9999, NULL)")
     if path == "psycopg":  # the same table through a postgresql:// URL
         pytest.importorskip("psycopg")
-        from tests.conftest import pg_url_of
+        from xmlshred.db.spec import libpq_url
 
-        spec = SourceSpec(pg_url_of(pg_database), "app_xml", "app_xml", "app_id")
+        spec = SourceSpec(libpq_url(pg_database), "app_xml", "app_xml", "app_id")
     else:
         spec = SourceSpec(f"odbc:{pg_database}", "app_xml", "app_xml", "app_id")
     items = _items(sorted(corpus) + [9999, 424242])

@@ -49,10 +49,10 @@ def _odbc_source(dsn: str):
 def _psycopg_source(dsn: str):
     """The same table, read through a postgresql:// URL (psycopg), as open_source builds it."""
     pytest.importorskip("psycopg")
-    from tests.conftest import pg_url_of
+    from xmlshred.db.spec import libpq_url
 
     _odbc_source(dsn)  # creates and fills the table
-    source = open_source(SourceSpec(pg_url_of(dsn), "app_xml", "app_xml", "app_id"))
+    source = open_source(SourceSpec(libpq_url(dsn), "app_xml", "app_xml", "app_id"))
     assert source.dialect.client == "psycopg"
     return source
 

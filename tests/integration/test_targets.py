@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, pg_url_of
+from tests.conftest import ROOT
 from xmlshred.db.errors import ConnectTargetError, DataTargetError, TargetError, TransientTargetError
-from xmlshred.db.spec import parse_target_url
+from xmlshred.db.spec import libpq_url, parse_target_url
 from xmlshred.db.sql import UnsafeIdentifierError
 from xmlshred.db.values import canonical_text, ready_tables
 from xmlshred.targets import LogRow, Settled, open_target
@@ -96,7 +96,7 @@ def target_url(request, tmp_path) -> str:
         return f"sqlite:///{tmp_path / 'target.db'}"
     if request.param == "postgresql-psycopg":
         pytest.importorskip("psycopg", reason="the postgres extra (psycopg) is not installed")
-        return pg_url_of(request.getfixturevalue("pg_database"))
+        return libpq_url(request.getfixturevalue("pg_database"))
     return "odbc:" + request.getfixturevalue("pg_database")
 
 
@@ -293,7 +293,7 @@ def test_postgres_terminated_connection_is_transient_then_reconnect_retries(pg_d
 
     if path == "psycopg":
         pytest.importorskip("psycopg")
-    url = pg_url_of(pg_database) if path == "psycopg" else "odbc:" + pg_database
+    url = libpq_url(pg_database) if path == "psycopg" else "odbc:" + pg_database
     target = open_target(parse_target_url(url))
     target.create_tables(SCHEMA)
     admin = pyodbc.connect(pg_database, autocommit=True)

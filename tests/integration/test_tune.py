@@ -14,7 +14,6 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import pg_url_of
 from tests.helpers import (
     PauseGate,
     make_source,
@@ -24,6 +23,7 @@ from tests.helpers import (
     start_cli,
     wait_until,
 )
+from xmlshred.db.spec import libpq_url
 
 
 def _digest(path) -> str:
@@ -103,7 +103,7 @@ def _table_digest(url: str, schema: str) -> dict:
 def test_tune_into_postgresql_uses_a_scratch_schema_and_drops_it(tmp_path, pg_database, path):
     if path == "psycopg":
         pytest.importorskip("psycopg")
-    url = pg_url_of(pg_database) if path == "psycopg" else f"odbc:{pg_database}"
+    url = libpq_url(pg_database) if path == "psycopg" else f"odbc:{pg_database}"
     make_source(tmp_path / "src.db", 120, profile="realistic", seed=62)
     config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'src.db'}", url)
     assert run_cli("migrate", "--config", str(config), "--limit", "30").returncode in (0, 3)
@@ -120,7 +120,7 @@ def test_tune_into_postgresql_uses_a_scratch_schema_and_drops_it(tmp_path, pg_da
 @pytest.mark.postgres
 def test_ctrl_c_stops_tune_and_drops_the_scratch_schema(tmp_path, pg_database):
     pytest.importorskip("psycopg")
-    url = pg_url_of(pg_database)
+    url = libpq_url(pg_database)
     make_source(tmp_path / "src.db", 120, profile="realistic", seed=63)
     config = pipeline_config(tmp_path, f"sqlite:///{tmp_path / 'src.db'}", url)
     gate = PauseGate(tmp_path / "pause", allowance=0)  # the first trial run's workers wait

@@ -6,7 +6,6 @@ import time
 
 import pytest
 
-from tests.conftest import pg_url_of
 from tests.helpers import PauseGate, run_cli
 from tests.reliability.support import (
     SMALL_FLUSHES,
@@ -17,6 +16,7 @@ from tests.reliability.support import (
     source_config,
     wait_until,
 )
+from xmlshred.db.spec import libpq_url
 
 pytestmark = [pytest.mark.reliability, pytest.mark.postgres]
 
@@ -39,7 +39,7 @@ def client(request) -> str:
 
 def _setup(tmp_path, dsn: str, count: int, seed: int, client: str = "odbc", **overrides):
     corpus = make_corpus(tmp_path, count, seed=seed, edge_share=0.03)
-    target_url = pg_url_of(dsn) if client == "psycopg" else f"odbc:{dsn}"
+    target_url = libpq_url(dsn) if client == "psycopg" else f"odbc:{dsn}"
     config = source_config(tmp_path, target_url, init_db=True, **SMALL_FLUSHES, **overrides)
     return target_url, config, corpus
 

@@ -10,7 +10,7 @@ from xmlshred.db.dialects import POSTGRESQL, POSTGRESQL_COPY
 from xmlshred.db.errors import DataTargetError, TargetError, TransientTargetError, classify_psycopg_error
 from xmlshred.db.pg import qmark_to_format
 from xmlshred.db.secrets import mask_secrets
-from xmlshred.db.spec import OdbcSettings, parse_target_url
+from xmlshred.db.spec import OdbcSettings, libpq_url, parse_target_url
 from xmlshred.db.urls import UrlError, locate, postgres_url
 from xmlshred.targets.processing_log import LogRow
 from xmlshred.targets.target import plan_flush
@@ -39,6 +39,15 @@ def test_a_postgres_target_spec_uses_psycopg_and_masks_its_password():
         parse_target_url("postgresql://etl@db01/x", OdbcSettings(server="elsewhere"))
     # odbc: strings to PostgreSQL keep the pyodbc dialect
     assert parse_target_url("odbc:DRIVER={PostgreSQL Unicode};SERVER=h;DATABASE=d").dialect is POSTGRESQL
+
+
+def test_an_odbc_connection_string_names_the_same_database_as_a_postgresql_url():
+    dsn = "DRIVER={PostgreSQL Unicode};Server=db01;PORT=5433;DATABASE=len ding;UID=etl;PWD={p;w@d}"
+    url = libpq_url(dsn)
+    assert url == "postgresql://etl:p%3Bw%40d@db01:5433/len%20ding"
+    assert postgres_url(url) == url  # a URL the psycopg path accepts as it is
+    assert libpq_url("DRIVER={PostgreSQL Unicode};DATABASE=x") == "postgresql://127.0.0.1/x"
+    assert libpq_url("DATABASE=x;UID=etl") == "postgresql://etl@127.0.0.1/x"
 
 
 def test_qmark_placeholders_become_format_ones_outside_quotes():

@@ -88,6 +88,21 @@ def format_connection_string(pairs: list[tuple[str, str]]) -> str:
     )
 
 
+def libpq_url(connection_string: str) -> str:
+    """The ``postgresql://`` URL (psycopg's path) of the PostgreSQL database an ODBC connection
+    string names: its UID, PWD, SERVER (default 127.0.0.1), PORT and DATABASE, percent-quoted."""
+    from urllib.parse import quote
+
+    pairs = parse_connection_string(connection_string)
+
+    def part(keyword: str, default: str = "") -> str:
+        return quote(_keyword_value(pairs, keyword) or default, safe="")
+
+    user, password, port = part("UID"), part("PWD"), part("PORT")
+    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    return f"postgresql://{credentials}{part('SERVER', '127.0.0.1')}{':' + port if port else ''}/{part('DATABASE')}"
+
+
 def _keyword_value(pairs: list[tuple[str, str]], keyword: str) -> str | None:
     for key, value in pairs:
         if key.upper() == keyword.upper():
