@@ -240,16 +240,18 @@ def contract_schema():
     return compiled.schema
 
 
-def log_count(target_url: str, schema=None) -> int:
-    """Rows in processing_log, or -1 when the target cannot be read right now."""
+def log_count(target_url: str, schema=None, contract_hash: str | None = None) -> int:
+    """Rows in processing_log (those written under ``contract_hash`` when given), or -1 when the
+    target cannot be read right now."""
     schema = schema or contract_schema()
     try:
         reader = TargetReader(target_url)
     except Exception:
         return -1
+    where, params = ("WHERE contract_hash = ?", (contract_hash,)) if contract_hash is not None else ("", ())
     try:
         return int(reader.connection.execute(
-            f"SELECT COUNT(*) FROM {reader.name(schema, 'processing_log')}").fetchone()[0])
+            f"SELECT COUNT(*) FROM {reader.name(schema, 'processing_log')} {where}", params).fetchone()[0])
     except Exception:
         return -1
     finally:

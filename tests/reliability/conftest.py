@@ -8,26 +8,11 @@ import time
 import pytest
 
 from tests.conftest import fresh_pg_database
+from tests.reliability.support import server_answers
 
 PG_VERSION, PG_CLUSTER = "15", "main"
 PG_CTL = ["pg_ctlcluster", "--skip-systemctl-redirect", PG_VERSION, PG_CLUSTER]
 CLUSTER_UP_S = 90.0
-
-
-def _accepts_connections(dsn: str) -> bool:
-    import pyodbc
-
-    try:
-        connection = pyodbc.connect(dsn, autocommit=True, timeout=3)
-    except pyodbc.Error:
-        return False
-    try:
-        connection.execute("SELECT 1").fetchone()
-        return True
-    except pyodbc.Error:
-        return False
-    finally:
-        connection.close()
 
 
 class PgCluster:
@@ -53,13 +38,13 @@ class PgCluster:
 
     def wait_ready(self, timeout: float = CLUSTER_UP_S) -> None:
         deadline = time.monotonic() + timeout
-        while not _accepts_connections(self.admin_dsn):
+        while not server_answers(self.admin_dsn):
             if time.monotonic() >= deadline:
                 raise AssertionError(f"PostgreSQL did not accept connections within {timeout:.0f}s")
             time.sleep(0.1)
 
     def is_down(self) -> bool:
-        return not _accepts_connections(self.admin_dsn)
+        return not server_answers(self.admin_dsn)
 
 
 @pytest.fixture

@@ -113,6 +113,23 @@ class CliRun:
             pass
 
 
+def server_answers(dsn: str) -> bool:
+    """Whether the server ``dsn`` names takes a connection and answers ``SELECT 1`` right now."""
+    import pyodbc
+
+    try:
+        connection = pyodbc.connect(dsn, autocommit=True, timeout=3)
+    except pyodbc.Error:
+        return False
+    try:
+        connection.execute("SELECT 1").fetchall()
+        return True
+    except pyodbc.Error:
+        return False
+    finally:
+        connection.close()
+
+
 def session_processes(sid: int) -> list[psutil.Process]:
     """Live (non-zombie) processes whose session id is ``sid``."""
     found = []

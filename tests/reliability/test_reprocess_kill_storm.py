@@ -15,7 +15,6 @@ from tests.helpers import (
     EXAMPLE_CONTRACT,
     PINNED_NOW,
     PauseGate,
-    TargetReader,
     assert_target_matches,
     expected_tables,
     make_source,
@@ -26,6 +25,7 @@ from tests.reliability.support import (
     CliRun,
     assert_partial_state_consistent,
     assert_session_gone,
+    log_count,
     target_kind,
     wait_until,
 )
@@ -38,22 +38,6 @@ STORM = {"sqlite": (4, 600, 20251207), "postgres": (3, 500, 20251208), "mssql": 
 """Per target: kills K, corpus size, RNG seed of the kill moments."""
 MAX_RERUNS = 3
 BATCH = 20
-
-
-def _reloaded(target_url: str, schema, fingerprint: str) -> int:
-    """processing_log rows already written under ``fingerprint`` (-1 when unreadable right now)."""
-    try:
-        reader = TargetReader(target_url)
-    except Exception:
-        return -1
-    try:
-        return int(reader.connection.execute(
-            f"SELECT COUNT(*) FROM {reader.name(schema, 'processing_log')} WHERE contract_hash = ?",
-            (fingerprint,)).fetchone()[0])
-    except Exception:
-        return -1
-    finally:
-        reader.close()
 
 
 def _wrong_records(contract_path, source_url: str, target_url: str) -> list[int]:
@@ -89,7 +73,7 @@ def test_kill9_storm_during_reprocess_then_reruns_equal_a_fresh_load(tmp_path, t
     gate = PauseGate(tmp_path / "pause")
     moments = []
     for trial in range(kills):
-        before = _reloaded(target_url, schema, new_hash)
+        before = log_count(target_url, schema, new_hash)
         remaining = count - before
         allowance = BATCH * rng.randint(1, max(1, remaining // (2 * (kills - trial) + 2) // BATCH))
         gate.hold(allowance)
@@ -101,7 +85,7 @@ def test_kill9_storm_during_reprocess_then_reruns_equal_a_fresh_load(tmp_path, t
                            f"{amount:.2f}s into the run")
             else:
                 how, amount = "commits", rng.randint(1, allowance)
-                wait_until(lambda: not run.running() or _reloaded(target_url, schema, new_hash) >= before + amount,
+                wait_until(lambda: not run.running() or log_count(target_url, schema, new_hash) >= before + amount,
                            f"{amount} more reloaded records")
             assert run.running(), f"trial {trial}: the run ended before its kill ({how} {amount})\n{run.stderr[-2000:]}"
             run.kill_session()
@@ -113,7 +97,7 @@ def test_kill9_storm_during_reprocess_then_reruns_equal_a_fresh_load(tmp_path, t
         # Wholly old or wholly new: no record disagrees with the contract its fingerprint names.
         assert _wrong_records(changed, source_url, target_url) == []
         assert _wrong_records(EXAMPLE_CONTRACT, source_url, target_url) == []
-        reloaded = _reloaded(target_url, schema, new_hash)
+        reloaded = log_count(target_url, schema, new_hash)
         moments.append((how, round(amount, 2), reloaded))
         assert reloaded < count, f"trial {trial}: everything was reloaded before the kill"
 
@@ -125,6 +109,6 @@ def test_kill9_storm_during_reprocess_then_reruns_equal_a_fresh_load(tmp_path, t
     else:
         pytest.fail(f"no reprocess completed in {MAX_RERUNS} reruns: {result.stderr[-3000:]}")
     assert_target_matches(target_url, schema, expected, ok, failed)
-    assert _reloaded(target_url, schema, new_hash) == count
+    assert log_count(target_url, schema, new_hash) == count
     print(f"\n[reprocess kill storm {kind}] kills={kills} records={count} reruns={reruns} "
           f"moments (how, amount, reloaded after the kill)={moments}")

@@ -25,7 +25,7 @@ from tests.helpers import (
     pipeline_config,
     run_cli,
 )
-from tests.reliability.support import CliRun, log_count, wait_until
+from tests.reliability.support import CliRun, log_count, server_answers, wait_until
 
 pytestmark = [pytest.mark.reliability, pytest.mark.mssql]
 
@@ -57,24 +57,9 @@ class BabelfishServer:
             result = self._pg_ctl("-l", str(self.install / "logs" / "postgres.log"), "-w", "-t", "120", "start")
             assert result.returncode == 0, f"pg_ctl start failed: {result.stderr}"
         deadline = time.monotonic() + SERVER_UP_S
-        while not self._answers():
+        while not server_answers(self.dsn):
             assert time.monotonic() < deadline, f"Babelfish did not answer within {SERVER_UP_S:.0f}s"
             time.sleep(0.2)
-
-    def _answers(self) -> bool:
-        import pyodbc
-
-        try:
-            connection = pyodbc.connect(self.dsn, autocommit=True, timeout=3)
-        except pyodbc.Error:
-            return False
-        try:
-            connection.execute("SELECT 1").fetchall()
-            return True
-        except pyodbc.Error:
-            return False
-        finally:
-            connection.close()
 
 
 @pytest.fixture
