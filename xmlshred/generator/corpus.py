@@ -18,33 +18,20 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 from .common import (
     BUREAUS,
     EDGE_CASES,
-    EMPLOYERS,
     FAILING_EDGE_CASES,
-    JOB_TITLES,
     MARITAL,
     NOTE_PHRASES,
     RESIDENCE,
     GeneratedDocument,
-    Job,
     NoteStyle,
     ProductDocument,
-    applicant,
-    build_document,
-    email_address,
-    flag_attrs,
-    id_document_attrs,
     maybe,
-    name_attrs,
     provenir_datetime,
-    request_attrs,
-    sloppy_date,
-    sloppy_datetime,
-    street_attrs,
     with_comma,
     xml_element,
 )
@@ -96,7 +83,7 @@ def generate_documents(
 
 def generate_document(key: int, seed: int, with_reports: bool, edge_share: float) -> GeneratedDocument:
     """Build credit-card document ``key`` of the corpus ``seed`` (independent of every other document)."""
-    return build_document(_DocumentModel, "xmlshred-corpus", key, seed, with_reports, edge_share)
+    return _DocumentModel.build("xmlshred-corpus", key, seed, with_reports, edge_share)
 
 
 # --------------------------------------------------------------------------
@@ -120,15 +107,14 @@ _FUNDING = ("ACH", "CHECK", "WIRE", "DEBIT", "")
 _OTHER_ROLES = ("GUAR", "SEC", "COAPP", "JOINT")
 _QUEUES = ("AUTO", "UW_STANDARD", "UW_SENIOR", "FRAUD_REVIEW", "DOC_VERIFY")
 _REVIEW_REASONS = ("INCOME", "ID_MISMATCH", "THIN_FILE", "HIGH_EXPOSURE", "")
+# Each score's range and how often it is there; the income model is in whole thousands.
+_SCORES = {"fico_08": (range(480, 851), 0.9), "vantage_40": (range(480, 851), 0.7), "bk_score": (range(1, 1000), 0.6),
+           "fraud_score": (range(1, 1000), 0.8), "income_model": (range(15_000, 300_000, 1000), 0.5),
+           "custom_risk": (range(0, 1000), 0.8), "attrition_score": (range(0, 100), 0.3)}
 
 
 class _DocumentModel(ProductDocument):
     """Attribute dictionaries of one credit-card document, built first so edge cases can edit them."""
-
-    TWIN_ROLES = ("AUTHU", "PR", "authu")
-    INVALID_ROLES = ("GUAR", "XX", "", "P R", "AUTH")
-    NOTES = NoteStyle(tag="app_note", longest_gap=3000, authors=("uw0142", "uw0177", "csr031", "system"),
-                      categories=("CALL", "DOC", "UW", "FRAUD"), phrases=NOTE_PHRASES)
 
     def __init__(self, rng: random.Random, key: int, edge: str | None, worked: bool) -> None:
         super().__init__(rng, key, edge, worked)
@@ -147,9 +133,9 @@ class _DocumentModel(ProductDocument):
     # -- elements ----------------------------------------------------------
 
     def _request(self) -> dict:
-        return request_attrs(self, _STATUSES, 9.5, versions=("3.2", "3.2", "3.3", "4.0"),
-                             sources=("web", "WEB", "branch", "phone", "mail", "api"),
-                             creators=("svc_web01", "svc_web02", "svc_batch", "svc_branch", ""))
+        return self._request_attrs(_STATUSES, 9.5, versions=("3.2", "3.2", "3.3", "4.0"),
+                                   sources=("web", "WEB", "branch", "phone", "mail", "api"),
+                                   creators=("svc_web01", "svc_web02", "svc_batch", "svc_branch", ""))
 
     def _application(self) -> dict:
         rng = self.rng
@@ -247,19 +233,19 @@ class _DocumentModel(ProductDocument):
 
     def _contact(self, con_id: int, role: str) -> dict:
         rng = self.rng
-        first, last, born, ssn = applicant(rng, 1940, 65)
+        first, last, born, ssn = self._applicant(1940, 65)
         if rng.random() < 0.2:
             ssn = ssn.replace("-", "")
         attrs = {
-            **name_attrs(rng, con_id, role, first, last),
+            **self._name_attrs(con_id, role, first, last),
             "ssn": ssn,
             "birth_date": born.isoformat(),
-            "email": email_address(rng, first, last, 0.9),
+            "email": self._email(first, last, 0.9),
             "citizenship_tp_c": rng.choice(_CITIZENSHIP),
             "marital_status": rng.choice(MARITAL),
             "dependents_cnt": str(rng.randrange(0, 6)),
             "education_tp_c": rng.choice(_EDUCATION),
-            **id_document_attrs(rng, self.received),
+            **self._id_document_attrs(),
             "annual_income": str(rng.randrange(12, 300) * 1000) if rng.random() < 0.85 else "",
             "other_income": rng.choice(("", "", "$250/mo", "1200", "Up to $500", "0")),
             "housing_status": rng.choice(_HOUSING),
@@ -271,7 +257,7 @@ class _DocumentModel(ProductDocument):
     def _address(self, kind: str) -> dict:
         rng = self.rng
         return {
-            **street_attrs(rng, "address_tp_c", kind, ("", "", "", "Apt 4", "Unit 12B", "#301")),
+            **self._street_attrs("address_tp_c", kind, ("", "", "", "Apt 4", "Unit 12B", "#301")),
             "country_cd": rng.choice(("USA", "USA", "US", "")),
             "residence_tp_c": rng.choice(RESIDENCE),
             "residence_monthly_pymnt": f"{rng.randrange(0, 4000)}.{rng.randrange(100):02d}" if rng.random() < 0.8 else "",
@@ -284,11 +270,9 @@ class _DocumentModel(ProductDocument):
 
     def _employment(self, kind: str) -> dict:
         rng = self.rng
-        job = Job.draw(rng, 15, 250)
+        job = self._job(15, 250)
         return {
-            "employment_tp_c": kind,
-            "employer_name": rng.choice(EMPLOYERS),
-            "job_title": rng.choice(JOB_TITLES),
+            **job.named("employment_tp_c", kind),
             "occupation_cd": rng.choice(("11-1021", "29-1141", "25-2021", "53-3032", "")),
             "employer_phone": maybe(rng, f"{rng.randrange(200, 999)}.555.01{rng.randrange(100):02d}", 0.7),
             **job.pay_attrs(rng, "income_amt"),
@@ -321,23 +305,14 @@ class _DocumentModel(ProductDocument):
         }
 
     def _indicators(self) -> dict:
-        return flag_attrs(self.rng, (
+        return self._flag_attrs((
             "fraud_alert", "ofac_hit", "id_verified", "mla_covered", "bankruptcy_flag",
             "deceased_flag", "frozen_file", "address_mismatch", "thin_file", "ssn_mismatch",
             "income_verified",
         ))
 
     def _scores(self) -> dict:
-        rng = self.rng
-        return {
-            "fico_08": maybe(rng, str(rng.randrange(480, 851)), 0.9),
-            "vantage_40": maybe(rng, str(rng.randrange(480, 851)), 0.7),
-            "bk_score": maybe(rng, str(rng.randrange(1, 1000)), 0.6),
-            "fraud_score": maybe(rng, str(rng.randrange(1, 1000)), 0.8),
-            "income_model": maybe(rng, str(rng.randrange(15, 300) * 1000), 0.5),
-            "custom_risk": maybe(rng, str(rng.randrange(0, 1000)), 0.8),
-            "attrition_score": maybe(rng, str(rng.randrange(0, 100)), 0.3),
-        }
+        return self._score_attrs(_SCORES)
 
     def _credit_summary(self) -> dict:
         rng = self.rng
@@ -360,6 +335,9 @@ class _DocumentModel(ProductDocument):
             "device_risk": rng.choice(("LOW", "LOW", "MEDIUM", "HIGH")),
             "email_age_days": str(rng.randrange(0, 5000)),
         }
+
+    NOTES = NoteStyle(tag="app_note", longest_gap=3000, authors=("uw0142", "uw0177", "csr031", "system"),
+                      categories=("CALL", "DOC", "UW", "FRAUD"), phrases=NOTE_PHRASES)
 
     def _note_count(self) -> int:
         rng = self.rng
@@ -404,16 +382,18 @@ class _DocumentModel(ProductDocument):
 
     # -- edge cases: what the shared edits do to the credit-card parts -------
 
+    TWIN_ROLES = ("AUTHU", "PR", "authu")
+    INVALID_ROLES = ("GUAR", "XX", "", "P R", "AUTH")
+
     def overlong_business(self, filler: str, contact: dict) -> None:
         for job in contact["employments"]:
             job["employer_name"] = filler
         self.application["sub_channel"] = filler
         self.product["pricing_strategy"] = filler
 
-    def sloppy_business_dates(self) -> None:
-        rng = self.rng
-        self.rmts["booked_date"] = sloppy_datetime(rng, self.received + timedelta(days=2, hours=3, minutes=7))
-        self.product["decision_date"] = sloppy_date(rng, self.received.date())
+    def sloppy_business_dates(self) -> list[tuple[dict, str, date]]:
+        return [(self.rmts, "booked_date", self.received + timedelta(days=2, hours=3, minutes=7)),
+                (self.product, "decision_date", self.received.date())]
 
     def comma_business_amounts(self) -> None:
         rng = self.rng
