@@ -5,8 +5,11 @@ their documents from this module and import nothing from each other. Here are
 the ``GeneratedDocument`` value and the edge-case tags, the made-up value pools
 both products draw from (names, places, employers, note phrases), the markup
 and value builders (``xml_element``, ``maybe``, ``provenir_datetime``, …), the
-Provenir ``Envelope`` around a business part with its envelope edge cases, the
-edge edits that do the same to either product's model, and the bulky
+Provenir ``Envelope`` around a business part with its envelope edge cases,
+``ProductDocument``: the model each product's document class extends, which
+builds the parts both lines write alike (request, contact names and ID
+document, address and job basics, scores, flags, notes) and the edge edits
+(``EDGE_EDITS``) that do the same to either product's model, and the bulky
 ``Reports`` section that no mapping reads. Everything is invented: see
 ``corpus`` for the rules the pools follow.
 """
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 EDGE_CASES = (
     "blank_contact_fields",
@@ -242,6 +245,330 @@ def broken_markup(rng: random.Random, business: str, application: str = "applica
     if style == 1:
         return business.replace(f' {attribute}="', f' {attribute}="A & B ', 1)
     return business.replace(f"<{element} ", f"<{element} <", 1)
+
+
+# --------------------------------------------------------------------------
+# the document model both product lines share: one applicant, many parts
+
+
+@dataclass(frozen=True, slots=True)
+class NoteStyle:
+    """How a product line writes its notes."""
+
+    tag: str
+    longest_gap: int
+    """Minutes at most between two notes."""
+    authors: tuple[str, ...]
+    categories: tuple[str, ...]
+    phrases: tuple[str, ...]
+
+
+class ProductDocument(Envelope):
+    """Attribute dictionaries of one document of a product line, built first so edge cases can edit them.
+
+    A product's class builds its parts in ``__init__`` (after this one's) and
+    ends with ``edit_for_edge()``. It draws its own values; the parts both
+    lines write alike (the request, a contact's names, ID document, places and
+    jobs, scores, flags, notes, the edge edits) are built here. Every value
+    comes from ``rng`` in the order the parts are built, so the order of the
+    calls is part of the corpus: a change to it changes every document.
+    """
+
+    TWIN_ROLES: tuple[str, ...]
+    """Roles the duplicated contact of ``duplicate_con_id`` may get."""
+    INVALID_ROLES: tuple[str, ...]
+    """Roles that ``invalid_role`` puts on a contact: none that the contract's contact rule keeps."""
+    NOTES: NoteStyle
+
+    def __init__(self, rng: random.Random, key: int, edge: str | None, worked: bool) -> None:
+        self.rng = rng
+        self.key = key
+        self.edge = edge
+        self.worked = worked
+        self.received = EPOCH + timedelta(seconds=rng.randrange(3 * 365 * 86400),
+                                           microseconds=rng.randrange(10) * 100000)
+
+    @classmethod
+    def build(cls, corpus: str, key: int, seed: int, with_reports: bool, edge_share: float) -> GeneratedDocument:
+        """Document ``key`` of the corpus ``seed`` (independent of every other document); ``corpus`` names
+        the product line's random stream."""
+        # A string seed is hashed with SHA-512 by random.Random, so it is stable
+        # across processes and Python versions, unlike hash() of a tuple.
+        rng = random.Random(f"{corpus}:{seed}:{key}")
+        edge = rng.choice(EDGE_CASES) if rng.random() < edge_share else None
+        doc = cls(rng, key, edge, worked=with_reports)
+        business = doc.render_business()
+        reports = render_reports_of_size(rng, key, doc.report_target()) if with_reports else ""
+        xml = doc.render(business, reports)
+        encoding = "windows-1252" if edge == "encoding_declaration" else "utf-8"
+        return GeneratedDocument(key=key, xml=xml, edge_case=edge, encoding=encoding)
+
+    def edit_for_edge(self) -> None:
+        if self.edge is not None:
+            EDGE_EDITS.get(self.edge, no_edit)(self)
+
+    # -- what each product line says for itself ------------------------------
+
+    def render_business(self) -> str:
+        raise NotImplementedError
+
+    def report_target(self) -> int:
+        """How many characters of bureau reports this document carries (``realistic`` profile)."""
+        raise NotImplementedError
+
+    def _contact(self, con_id: int, role: str) -> dict:
+        raise NotImplementedError
+
+    def _address(self, kind: str) -> dict:
+        raise NotImplementedError
+
+    def _employment(self, kind: str) -> dict:
+        raise NotImplementedError
+
+    def _note_count(self) -> int:
+        raise NotImplementedError
+
+    def overlong_business(self, filler: str, contact: dict) -> None:
+        """``overlong_values`` for the product's own parts, once the first contact's names and addresses have it."""
+        raise NotImplementedError
+
+    def sloppy_business_dates(self) -> list[tuple[dict, str, date]]:
+        """Where ``sloppy_dates`` writes which moment badly, in order, between the receive date and the
+        birth dates: (attributes, name, a datetime or a date)."""
+        raise NotImplementedError
+
+    def comma_business_amounts(self) -> None:
+        """``comma_amounts`` for the product's own amounts, before the contacts' incomes."""
+        raise NotImplementedError
+
+    def names_changed(self) -> None:
+        """What follows from new contact names (``non_ascii_names``); nothing by default."""
+
+    # -- parts both product lines build alike --------------------------------
+
+    def _request_attrs(self, statuses: tuple[str, ...], slowest: float, versions: tuple[str, ...],
+                       sources: tuple[str, ...], creators: tuple[str, ...] = ()) -> dict:
+        """The attributes of ``Request``: its ID is the key; ``CreatedBy`` only where ``creators`` are given."""
+        rng = self.rng
+        attrs = {
+            "ID": str(self.key),
+            "Status": rng.choice(statuses),
+            "ProcessingTime": f"{rng.uniform(0.05, slowest):.3f}",
+            "Version": rng.choice(versions),
+            "Source": rng.choice(sources),
+        }
+        if creators:
+            attrs["CreatedBy"] = rng.choice(creators)
+        attrs["RequestType"] = rng.choice(("NEW", "NEW", "NEW", "REPROCESS", "RESUBMIT"))
+        attrs["TimeStamp"] = provenir_datetime(self.received + timedelta(seconds=rng.randrange(1, 90)))
+        return attrs
+
+    def _applicant(self, born_from: int, years: int) -> tuple[str, str, date, str]:
+        """First and last name, birth date (within ``years`` years from ``born_from``) and SSN of a contact."""
+        rng = self.rng
+        first = rng.choice(FIRST_NAMES)
+        last = rng.choice(LAST_NAMES)
+        born = date(born_from, 1, 1) + timedelta(days=rng.randrange(0, 365 * years))
+        ssn = f"666-{rng.randrange(10, 100)}-{rng.randrange(1000, 10000)}"
+        return first, last, born, ssn
+
+    def _name_attrs(self, con_id: int, role: str, first: str, last: str) -> dict:
+        """A contact's first attributes: its ID, its role and its names."""
+        rng = self.rng
+        return {
+            "con_id": str(con_id),
+            "ac_role_tp_c": role,
+            "first_name": first,
+            "middle_name": maybe(rng, rng.choice(FIRST_NAMES), 0.4),
+            "last_name": last,
+            "suffix": rng.choice(SUFFIXES) if rng.random() < 0.05 else None,
+        }
+
+    def _email(self, first: str, last: str, present: float) -> str:
+        rng = self.rng
+        return f"{first}.{last}{rng.randrange(1, 99)}@{rng.choice(EMAIL_DOMAINS)}" if rng.random() < present else ""
+
+    def _id_document_attrs(self) -> dict:
+        """A contact's status flags and identity document, valid for a while after receipt."""
+        rng = self.rng
+        return {
+            "military_ind": rng.choice(("N", "N", "N", "Y", "")),
+            "employee_ind": rng.choice(("false", "false", "true", "no", "")),
+            "id_type": rng.choice(("DL", "DL", "ST", "PP")),
+            "id_number": f"D{rng.randrange(10**7, 10**8)}",
+            "id_state": rng.choice(CITIES)[1],
+            "id_expire_date": (self.received.date() + timedelta(days=rng.randrange(30, 2900))).isoformat(),
+        }
+
+    def _with_places(self, attrs: dict, address_shares: tuple[float, ...], job_shares: tuple[float, ...]) -> dict:
+        """A contact: ``attrs``, then its current, previous and mailing addresses and its current and
+        previous jobs, each there with its share."""
+        rng = self.rng
+        addresses = [self._address(kind) for kind, share in zip(("CURR", "PREV", "MAIL"), address_shares, strict=True)
+                     if rng.random() < share]
+        employments = [self._employment(kind) for kind, share in zip(("CURR", "PREV"), job_shares, strict=True)
+                       if rng.random() < share]
+        return {"attrs": attrs, "addresses": addresses, "employments": employments}
+
+    def _street_attrs(self, type_attr: str, kind: str, units: tuple[str, ...]) -> dict:
+        """The first attributes of an address of ``kind`` (``CURR``, ``PREV``, ``MAIL``): where it is."""
+        rng = self.rng
+        city, state = rng.choice(CITIES)
+        return {
+            type_attr: kind if rng.random() < 0.97 else kind.lower(),
+            "street_num": str(rng.randrange(1, 20000)),
+            "street_name": rng.choice(STREETS),
+            "unit": rng.choice(units),
+            "city": city,
+            "state": state if rng.random() < 0.9 else state.lower(),
+            "zip": f"{rng.randrange(10000, 99999)}" + (f"-{rng.randrange(1000, 9999)}" if rng.random() < 0.3 else ""),
+        }
+
+    def _job(self, lowest: int, highest: int) -> Job:
+        """A job paying ``lowest`` to ``highest`` thousand a year."""
+        rng = self.rng
+        city, state = rng.choice(CITIES)
+        frequency = rng.choice(INCOME_FREQ)
+        yearly = rng.randrange(lowest, highest) * 1000
+        tenure_days = rng.randrange(30, 9000)
+        return Job(city, state, frequency, yearly, tenure_days, rng.choice(EMPLOYERS), rng.choice(JOB_TITLES))
+
+    def _score_attrs(self, ranges: dict[str, tuple[range, float]]) -> dict:
+        """Scores, each drawn from its range and there with its share."""
+        rng = self.rng
+        return {name: maybe(rng, str(rng.randrange(span.start, span.stop, span.step)), present)
+                for name, (span, present) in ranges.items()}
+
+    def _flag_attrs(self, names: tuple[str, ...]) -> dict:
+        """Yes/no flags, mostly no, each spelt one of the ways source systems spell them."""
+        rng = self.rng
+        truthy = ("Y", "yes", "true", "1", "T", "TRUE")
+        falsy = ("N", "no", "false", "0", "")
+        return {name: rng.choice(truthy) if rng.random() < 0.15 else rng.choice(falsy) for name in names}
+
+    def _notes(self) -> list[str]:
+        """The note elements, ``_note_count()`` of them, minutes to days apart from receipt on."""
+        rng = self.rng
+        style = self.NOTES
+        count = self._note_count()
+        moment = self.received
+        notes = []
+        for seq in range(1, count + 1):
+            moment += timedelta(minutes=rng.randrange(5, style.longest_gap))
+            text = " ".join(rng.choice(style.phrases) for _ in range(rng.randrange(1, 4)))
+            notes.append(
+                f'          <{style.tag} seq="{seq}" author="{rng.choice(style.authors)}"'
+                f' created="{provenir_datetime(moment)}" category="{rng.choice(style.categories)}">'
+                f"{escape(text)}</{style.tag}>"
+            )
+        return notes
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A contact's job (``ProductDocument._job``): where, how often and how much it pays, how long it has lasted."""
+
+    city: str
+    state: str
+    frequency: str
+    yearly: int
+    tenure_days: int
+    employer: str
+    title: str
+
+    def named(self, type_attr: str, kind: str) -> dict:
+        """The first attributes of an employment of ``kind`` (``CURR``, ``PREV``): which job it is."""
+        return {type_attr: kind, "employer_name": self.employer, "job_title": self.title}
+
+    def pay_attrs(self, rng: random.Random, income_attr: str) -> dict:
+        """The pay per period (as ``income_attr``) and the tenure."""
+        per_period = {"W": 52, "BW": 26, "SM": 24, "M": 12, "A": 1}[self.frequency]
+        return {
+            income_attr: f"{self.yearly / per_period:.2f}",
+            "income_frequency": self.frequency,
+            "months_at_job": str(self.tenure_days % 365 // 31),
+            "years_at_job": maybe(rng, str(self.tenure_days // 365), 0.85),
+            "self_employed_ind": rng.choice(("N", "N", "N", "Y")),
+        }
+
+    def started(self, received: datetime) -> str:
+        return (received.date() - timedelta(days=self.tenure_days)).isoformat()
+
+
+# --------------------------------------------------------------------------
+# edge cases on the product models: each edits an otherwise ordinary document
+
+
+def duplicate_con_id(doc: ProductDocument) -> None:
+    first = doc.contacts[0]["attrs"]
+    twin = doc._contact(int(first["con_id"]), doc.rng.choice(doc.TWIN_ROLES))
+    # Before or after the original: the dedupe tie-break depends on document order.
+    doc.contacts.insert(doc.rng.randrange(0, len(doc.contacts) + 1), twin)
+
+
+def invalid_role(doc: ProductDocument) -> None:
+    victim = doc.rng.choice(doc.contacts)
+    victim["attrs"]["ac_role_tp_c"] = doc.rng.choice(doc.INVALID_ROLES)
+    if doc.rng.random() < 0.3:
+        victim["attrs"]["con_id"] = ""
+
+
+def overlong_values(doc: ProductDocument) -> None:
+    filler = "Overlong value from an upstream free-text field " * doc.rng.randrange(6, 14)
+    contact = doc.contacts[0]
+    contact["attrs"]["first_name"] = "Maximiliana-" + filler
+    contact["attrs"]["email"] = filler.replace(" ", ".").lower() + "@example.com"
+    for address in contact["addresses"]:
+        address["street_name"] = filler
+        address["city"] = "City of " + filler
+    doc.overlong_business(filler, contact)
+
+
+def sloppy_dates(doc: ProductDocument) -> None:
+    rng = doc.rng
+    doc.application["app_receive_date"] = sloppy_datetime(rng, doc.received)
+    for attrs, name, moment in doc.sloppy_business_dates():
+        attrs[name] = sloppy_datetime(rng, moment) if isinstance(moment, datetime) else sloppy_date(rng, moment)
+    for contact in doc.contacts:
+        born = date.fromisoformat(contact["attrs"]["birth_date"])
+        contact["attrs"]["birth_date"] = sloppy_date(rng, born)
+
+
+def comma_amounts(doc: ProductDocument) -> None:
+    doc.comma_business_amounts()
+    for contact in doc.contacts:
+        if contact["attrs"]["annual_income"]:
+            contact["attrs"]["annual_income"] = with_comma(int(contact["attrs"]["annual_income"]))
+
+
+def non_ascii_names(doc: ProductDocument, first_pool: tuple[str, ...] = NON_ASCII_FIRST,
+                    last_pool: tuple[str, ...] = NON_ASCII_LAST) -> None:
+    rng = doc.rng
+    for contact in doc.contacts:
+        contact["attrs"]["first_name"] = rng.choice(first_pool)
+        contact["attrs"]["last_name"] = rng.choice(last_pool)
+    if doc.contacts[0]["addresses"]:
+        doc.contacts[0]["addresses"][0]["city"] = rng.choice(("Ógdén", "Montréal-Nord", "São Bento"))
+    doc.names_changed()
+
+
+def encoding_declaration(doc: ProductDocument) -> None:
+    # Only characters that windows-1252 can encode, so the declaration is true.
+    non_ascii_names(doc, CP1252_FIRST, CP1252_LAST)
+
+
+EDGE_EDITS = {
+    "blank_contact_fields": blank_contact_fields,
+    "duplicate_con_id": duplicate_con_id,
+    "invalid_role": invalid_role,
+    "overlong_values": overlong_values,
+    "sloppy_dates": sloppy_dates,
+    "comma_amounts": comma_amounts,
+    "non_ascii_names": non_ascii_names,
+    "encoding_declaration": encoding_declaration,
+    "missing_id": missing_id,
+}
+"""What each edge case does to a document model (``malformed_xml``, ``wrong_root`` and ``bom`` are the envelope's)."""
 
 
 # --------------------------------------------------------------------------

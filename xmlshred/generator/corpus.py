@@ -22,36 +22,16 @@ from datetime import date, timedelta
 
 from .common import (
     BUREAUS,
-    CITIES,
-    CP1252_FIRST,
-    CP1252_LAST,
     EDGE_CASES,
-    EMAIL_DOMAINS,
-    EMPLOYERS,
-    EPOCH,
     FAILING_EDGE_CASES,
-    FIRST_NAMES,
-    INCOME_FREQ,
-    JOB_TITLES,
-    LAST_NAMES,
     MARITAL,
-    NON_ASCII_FIRST,
-    NON_ASCII_LAST,
     NOTE_PHRASES,
     RESIDENCE,
-    STREETS,
-    SUFFIXES,
-    Envelope,
     GeneratedDocument,
-    blank_contact_fields,
-    escape,
+    NoteStyle,
+    ProductDocument,
     maybe,
-    missing_id,
-    no_edit,
     provenir_datetime,
-    render_reports_of_size,
-    sloppy_date,
-    sloppy_datetime,
     with_comma,
     xml_element,
 )
@@ -102,17 +82,8 @@ def generate_documents(
 
 
 def generate_document(key: int, seed: int, with_reports: bool, edge_share: float) -> GeneratedDocument:
-    """Build document ``key`` of the corpus ``seed`` (independent of every other document)."""
-    # A string seed is hashed with SHA-512 by random.Random, so it is stable
-    # across processes and Python versions, unlike hash() of a tuple.
-    rng = random.Random(f"xmlshred-corpus:{seed}:{key}")
-    edge = rng.choice(EDGE_CASES) if rng.random() < edge_share else None
-    doc = _DocumentModel(rng, key, edge, worked=with_reports)
-    business = doc.render_business()
-    reports = _render_reports(rng, key) if with_reports else ""
-    xml = doc.render(business, reports)
-    encoding = "windows-1252" if edge == "encoding_declaration" else "utf-8"
-    return GeneratedDocument(key=key, xml=xml, edge_case=edge, encoding=encoding)
+    """Build credit-card document ``key`` of the corpus ``seed`` (independent of every other document)."""
+    return _DocumentModel.build("xmlshred-corpus", key, seed, with_reports, edge_share)
 
 
 # --------------------------------------------------------------------------
@@ -134,20 +105,19 @@ _EDUCATION = ("HS", "AA", "BA", "BS", "MS", "PHD", "NONE", "")
 _HOUSING = ("OWN", "RENT", "RENT", "FAM", "OTH")
 _FUNDING = ("ACH", "CHECK", "WIRE", "DEBIT", "")
 _OTHER_ROLES = ("GUAR", "SEC", "COAPP", "JOINT")
-_INVALID_ROLES = ("GUAR", "XX", "", "P R", "AUTH")
 _QUEUES = ("AUTO", "UW_STANDARD", "UW_SENIOR", "FRAUD_REVIEW", "DOC_VERIFY")
 _REVIEW_REASONS = ("INCOME", "ID_MISMATCH", "THIN_FILE", "HIGH_EXPOSURE", "")
+# Each score's range and how often it is there; the income model is in whole thousands.
+_SCORES = {"fico_08": (range(480, 851), 0.9), "vantage_40": (range(480, 851), 0.7), "bk_score": (range(1, 1000), 0.6),
+           "fraud_score": (range(1, 1000), 0.8), "income_model": (range(15_000, 300_000, 1000), 0.5),
+           "custom_risk": (range(0, 1000), 0.8), "attrition_score": (range(0, 100), 0.3)}
 
 
-class _DocumentModel(Envelope):
-    """Attribute dictionaries of one document, built first so edge cases can edit them."""
+class _DocumentModel(ProductDocument):
+    """Attribute dictionaries of one credit-card document, built first so edge cases can edit them."""
 
     def __init__(self, rng: random.Random, key: int, edge: str | None, worked: bool) -> None:
-        self.rng = rng
-        self.worked = worked
-        self.key = key
-        self.edge = edge
-        self.received = EPOCH + timedelta(seconds=rng.randrange(3 * 365 * 86400), microseconds=rng.randrange(10) * 100000)
+        super().__init__(rng, key, edge, worked)
         self.request = self._request()
         self.application = self._application()
         self.product = self._product()
@@ -158,23 +128,14 @@ class _DocumentModel(Envelope):
         self.credit_summary = self._credit_summary()
         self.fraud_summary = self._fraud_summary()
         self.notes = self._notes()
-        if edge is not None:
-            _EDGE_EDITS.get(edge, no_edit)(self)
+        self.edit_for_edge()
 
     # -- elements ----------------------------------------------------------
 
     def _request(self) -> dict:
-        rng = self.rng
-        return {
-            "ID": str(self.key),
-            "Status": rng.choice(_STATUSES),
-            "ProcessingTime": f"{rng.uniform(0.05, 9.5):.3f}",
-            "Version": rng.choice(("3.2", "3.2", "3.3", "4.0")),
-            "Source": rng.choice(("web", "WEB", "branch", "phone", "mail", "api")),
-            "CreatedBy": rng.choice(("svc_web01", "svc_web02", "svc_batch", "svc_branch", "")),
-            "RequestType": rng.choice(("NEW", "NEW", "NEW", "REPROCESS", "RESUBMIT")),
-            "TimeStamp": provenir_datetime(self.received + timedelta(seconds=rng.randrange(1, 90))),
-        }
+        return self._request_attrs(_STATUSES, 9.5, versions=("3.2", "3.2", "3.3", "4.0"),
+                                   sources=("web", "WEB", "branch", "phone", "mail", "api"),
+                                   creators=("svc_web01", "svc_web02", "svc_batch", "svc_branch", ""))
 
     def _application(self) -> dict:
         rng = self.rng
@@ -272,63 +233,31 @@ class _DocumentModel(Envelope):
 
     def _contact(self, con_id: int, role: str) -> dict:
         rng = self.rng
-        first = rng.choice(FIRST_NAMES)
-        last = rng.choice(LAST_NAMES)
-        born = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 365 * 65))
-        ssn = f"666-{rng.randrange(10, 100)}-{rng.randrange(1000, 10000)}"
+        first, last, born, ssn = self._applicant(1940, 65)
         if rng.random() < 0.2:
             ssn = ssn.replace("-", "")
         attrs = {
-            "con_id": str(con_id),
-            "ac_role_tp_c": role,
-            "first_name": first,
-            "middle_name": maybe(rng, rng.choice(FIRST_NAMES), 0.4),
-            "last_name": last,
-            "suffix": rng.choice(SUFFIXES) if rng.random() < 0.05 else None,
+            **self._name_attrs(con_id, role, first, last),
             "ssn": ssn,
             "birth_date": born.isoformat(),
-            "email": f"{first}.{last}{rng.randrange(1, 99)}@{rng.choice(EMAIL_DOMAINS)}" if rng.random() < 0.9 else "",
+            "email": self._email(first, last, 0.9),
             "citizenship_tp_c": rng.choice(_CITIZENSHIP),
             "marital_status": rng.choice(MARITAL),
             "dependents_cnt": str(rng.randrange(0, 6)),
             "education_tp_c": rng.choice(_EDUCATION),
-            "military_ind": rng.choice(("N", "N", "N", "Y", "")),
-            "employee_ind": rng.choice(("false", "false", "true", "no", "")),
-            "id_type": rng.choice(("DL", "DL", "ST", "PP")),
-            "id_number": f"D{rng.randrange(10**7, 10**8)}",
-            "id_state": rng.choice(CITIES)[1],
-            "id_expire_date": (self.received.date() + timedelta(days=rng.randrange(30, 2900))).isoformat(),
+            **self._id_document_attrs(),
             "annual_income": str(rng.randrange(12, 300) * 1000) if rng.random() < 0.85 else "",
             "other_income": rng.choice(("", "", "$250/mo", "1200", "Up to $500", "0")),
             "housing_status": rng.choice(_HOUSING),
             "preferred_contact": rng.choice(("EMAIL", "PHONE", "MAIL", "SMS", "")),
             "consent_date": maybe(rng, provenir_datetime(self.received), 0.6),
         }
-        addresses = []
-        if rng.random() < 0.95:
-            addresses.append(self._address("CURR"))
-        if rng.random() < 0.4:
-            addresses.append(self._address("PREV"))
-        if rng.random() < 0.05:
-            addresses.append(self._address("MAIL"))
-        employments = []
-        if rng.random() < 0.85:
-            employments.append(self._employment("CURR"))
-        if rng.random() < 0.35:
-            employments.append(self._employment("PREV"))
-        return {"attrs": attrs, "addresses": addresses, "employments": employments}
+        return self._with_places(attrs, address_shares=(0.95, 0.4, 0.05), job_shares=(0.85, 0.35))
 
     def _address(self, kind: str) -> dict:
         rng = self.rng
-        city, state = rng.choice(CITIES)
         return {
-            "address_tp_c": kind if rng.random() < 0.97 else kind.lower(),
-            "street_num": str(rng.randrange(1, 20000)),
-            "street_name": rng.choice(STREETS),
-            "unit": rng.choice(("", "", "", "Apt 4", "Unit 12B", "#301")),
-            "city": city,
-            "state": state if rng.random() < 0.9 else state.lower(),
-            "zip": f"{rng.randrange(10000, 99999)}" + (f"-{rng.randrange(1000, 9999)}" if rng.random() < 0.3 else ""),
+            **self._street_attrs("address_tp_c", kind, ("", "", "", "Apt 4", "Unit 12B", "#301")),
             "country_cd": rng.choice(("USA", "USA", "US", "")),
             "residence_tp_c": rng.choice(RESIDENCE),
             "residence_monthly_pymnt": f"{rng.randrange(0, 4000)}.{rng.randrange(100):02d}" if rng.random() < 0.8 else "",
@@ -341,26 +270,15 @@ class _DocumentModel(Envelope):
 
     def _employment(self, kind: str) -> dict:
         rng = self.rng
-        city, state = rng.choice(CITIES)
-        frequency = rng.choice(INCOME_FREQ)
-        per_period = {"W": 52, "BW": 26, "SM": 24, "M": 12, "A": 1}[frequency]
-        yearly = rng.randrange(15, 250) * 1000
-        tenure_days = rng.randrange(30, 9000)
-        started = self.received.date() - timedelta(days=tenure_days)
+        job = self._job(15, 250)
         return {
-            "employment_tp_c": kind,
-            "employer_name": rng.choice(EMPLOYERS),
-            "job_title": rng.choice(JOB_TITLES),
+            **job.named("employment_tp_c", kind),
             "occupation_cd": rng.choice(("11-1021", "29-1141", "25-2021", "53-3032", "")),
             "employer_phone": maybe(rng, f"{rng.randrange(200, 999)}.555.01{rng.randrange(100):02d}", 0.7),
-            "income_amt": f"{yearly / per_period:.2f}",
-            "income_frequency": frequency,
-            "months_at_job": str(tenure_days % 365 // 31),
-            "years_at_job": maybe(rng, str(tenure_days // 365), 0.85),
-            "self_employed_ind": rng.choice(("N", "N", "N", "Y")),
-            "employer_city": city,
-            "employer_state": state,
-            "start_date": started.isoformat(),
+            **job.pay_attrs(rng, "income_amt"),
+            "employer_city": job.city,
+            "employer_state": job.state,
+            "start_date": job.started(self.received),
             "income_verified": rng.choice(("true", "false", "")),
         }
 
@@ -387,30 +305,14 @@ class _DocumentModel(Envelope):
         }
 
     def _indicators(self) -> dict:
-        rng = self.rng
-        names = (
+        return self._flag_attrs((
             "fraud_alert", "ofac_hit", "id_verified", "mla_covered", "bankruptcy_flag",
             "deceased_flag", "frozen_file", "address_mismatch", "thin_file", "ssn_mismatch",
             "income_verified",
-        )
-        truthy = ("Y", "yes", "true", "1", "T", "TRUE")
-        falsy = ("N", "no", "false", "0", "")
-        return {
-            name: rng.choice(truthy) if rng.random() < 0.15 else rng.choice(falsy)
-            for name in names
-        }
+        ))
 
     def _scores(self) -> dict:
-        rng = self.rng
-        return {
-            "fico_08": maybe(rng, str(rng.randrange(480, 851)), 0.9),
-            "vantage_40": maybe(rng, str(rng.randrange(480, 851)), 0.7),
-            "bk_score": maybe(rng, str(rng.randrange(1, 1000)), 0.6),
-            "fraud_score": maybe(rng, str(rng.randrange(1, 1000)), 0.8),
-            "income_model": maybe(rng, str(rng.randrange(15, 300) * 1000), 0.5),
-            "custom_risk": maybe(rng, str(rng.randrange(0, 1000)), 0.8),
-            "attrition_score": maybe(rng, str(rng.randrange(0, 100)), 0.3),
-        }
+        return self._score_attrs(_SCORES)
 
     def _credit_summary(self) -> dict:
         rng = self.rng
@@ -434,31 +336,30 @@ class _DocumentModel(Envelope):
             "email_age_days": str(rng.randrange(0, 5000)),
         }
 
-    def _notes(self) -> list[str]:
+    NOTES = NoteStyle(tag="app_note", longest_gap=3000, authors=("uw0142", "uw0177", "csr031", "system"),
+                      categories=("CALL", "DOC", "UW", "FRAUD"), phrases=NOTE_PHRASES)
+
+    def _note_count(self) -> int:
         rng = self.rng
         # Production-like documents carry a handful to a few dozen notes; the
         # long tail of heavily worked ones is what pushes the business part
         # toward ~35 KB. The small profile keeps only a few.
         roll = rng.random()
         if not self.worked:
-            count = rng.randrange(1, 7)
-        elif roll < 0.55:
-            count = rng.randrange(4, 14)
-        elif roll < 0.97:
-            count = rng.randrange(12, 36)
-        else:
-            count = rng.randrange(60, 110)
-        moment = self.received
-        notes = []
-        for seq in range(1, count + 1):
-            moment += timedelta(minutes=rng.randrange(5, 3000))
-            text = " ".join(rng.choice(NOTE_PHRASES) for _ in range(rng.randrange(1, 4)))
-            notes.append(
-                f'        <app_note seq="{seq}" author="{rng.choice(("uw0142", "uw0177", "csr031", "system"))}"'
-                f' created="{provenir_datetime(moment)}" category="{rng.choice(("CALL", "DOC", "UW", "FRAUD"))}">'
-                f"{escape(text)}</app_note>"
-            )
-        return notes
+            return rng.randrange(1, 7)
+        if roll < 0.55:
+            return rng.randrange(4, 14)
+        if roll < 0.97:
+            return rng.randrange(12, 36)
+        return rng.randrange(60, 110)
+
+    def report_target(self) -> int:
+        rng = self.rng
+        if rng.random() < _LARGE_SHARE:
+            return rng.randrange(1_600_000, 2_100_000)
+        # Triangular with a mean of ~225 KB: with the rare 2 MB documents and
+        # the ~8 KB business part, documents average ~250 KB.
+        return int(rng.triangular(30_000, 500_000, 140_000))
 
     # -- rendering ---------------------------------------------------------
 
@@ -476,102 +377,33 @@ class _DocumentModel(Envelope):
         children.append(xml_element("scores", self.scores, indent + "  "))
         children.append(xml_element("credit_report_summary", self.credit_summary, indent + "  "))
         children.append(xml_element("fraud_check_summary", self.fraud_summary, indent + "  "))
-        children.append(f"{indent}  <app_notes>\n" + "\n".join("  " + n for n in self.notes) + f"\n{indent}  </app_notes>")
+        children.append(f"{indent}  <app_notes>\n" + "\n".join(self.notes) + f"\n{indent}  </app_notes>")
         return xml_element("application", self.application, indent, children)
 
+    # -- edge cases: what the shared edits do to the credit-card parts -------
 
-# --------------------------------------------------------------------------
-# edge cases: each edits the model of an otherwise ordinary document
+    TWIN_ROLES = ("AUTHU", "PR", "authu")
+    INVALID_ROLES = ("GUAR", "XX", "", "P R", "AUTH")
 
+    def overlong_business(self, filler: str, contact: dict) -> None:
+        for job in contact["employments"]:
+            job["employer_name"] = filler
+        self.application["sub_channel"] = filler
+        self.product["pricing_strategy"] = filler
 
-def _duplicate_con_id(doc: _DocumentModel) -> None:
-    first = doc.contacts[0]["attrs"]
-    twin = doc._contact(int(first["con_id"]), doc.rng.choice(("AUTHU", "PR", "authu")))
-    # Before or after the original: the dedupe tie-break depends on document order.
-    doc.contacts.insert(doc.rng.randrange(0, len(doc.contacts) + 1), twin)
+    def sloppy_business_dates(self) -> list[tuple[dict, str, date]]:
+        return [(self.rmts, "booked_date", self.received + timedelta(days=2, hours=3, minutes=7)),
+                (self.product, "decision_date", self.received.date())]
 
+    def comma_business_amounts(self) -> None:
+        rng = self.rng
+        line = rng.randrange(10, 60) * 100
+        self.product["credit_line"] = with_comma(line)
+        self.product["requested_line"] = with_comma(line + 500)
+        self.application["annual_income_stated"] = with_comma(rng.randrange(20, 400) * 1000)
 
-def _invalid_role(doc: _DocumentModel) -> None:
-    victim = doc.rng.choice(doc.contacts)
-    victim["attrs"]["ac_role_tp_c"] = doc.rng.choice(_INVALID_ROLES)
-    if doc.rng.random() < 0.3:
-        victim["attrs"]["con_id"] = ""
-
-
-def _overlong_values(doc: _DocumentModel) -> None:
-    rng = doc.rng
-    filler = "Overlong value from an upstream free-text field " * rng.randrange(6, 14)
-    contact = doc.contacts[0]
-    contact["attrs"]["first_name"] = "Maximiliana-" + filler
-    contact["attrs"]["email"] = filler.replace(" ", ".").lower() + "@example.com"
-    for address in contact["addresses"]:
-        address["street_name"] = filler
-        address["city"] = "City of " + filler
-    for job in contact["employments"]:
-        job["employer_name"] = filler
-    doc.application["sub_channel"] = filler
-    doc.product["pricing_strategy"] = filler
-
-
-def _sloppy_dates(doc: _DocumentModel) -> None:
-    rng = doc.rng
-    doc.application["app_receive_date"] = sloppy_datetime(rng, doc.received)
-    doc.rmts["booked_date"] = sloppy_datetime(rng, doc.received + timedelta(days=2, hours=3, minutes=7))
-    doc.product["decision_date"] = sloppy_date(rng, doc.received.date())
-    for contact in doc.contacts:
-        born = date.fromisoformat(contact["attrs"]["birth_date"])
-        contact["attrs"]["birth_date"] = sloppy_date(rng, born)
-
-
-def _comma_amounts(doc: _DocumentModel) -> None:
-    rng = doc.rng
-    line = rng.randrange(10, 60) * 100
-    doc.product["credit_line"] = with_comma(line)
-    doc.product["requested_line"] = with_comma(line + 500)
-    doc.application["annual_income_stated"] = with_comma(rng.randrange(20, 400) * 1000)
-    for contact in doc.contacts:
-        if contact["attrs"]["annual_income"]:
-            contact["attrs"]["annual_income"] = with_comma(int(contact["attrs"]["annual_income"]))
-
-
-def _non_ascii_names(doc: _DocumentModel, first_pool=NON_ASCII_FIRST, last_pool=NON_ASCII_LAST) -> None:
-    rng = doc.rng
-    for contact in doc.contacts:
-        contact["attrs"]["first_name"] = rng.choice(first_pool)
-        contact["attrs"]["last_name"] = rng.choice(last_pool)
-    doc.rmts["embossed_name"] = f"{doc.contacts[0]['attrs']['first_name']} {doc.contacts[0]['attrs']['last_name']}"
-    if doc.contacts[0]["addresses"]:
-        doc.contacts[0]["addresses"][0]["city"] = rng.choice(("Ógdén", "Montréal-Nord", "São Bento"))
-
-
-def _encoding_declaration(doc: _DocumentModel) -> None:
-    # Only characters that windows-1252 can encode, so the declaration is true.
-    _non_ascii_names(doc, CP1252_FIRST, CP1252_LAST)
-
-
-_EDGE_EDITS = {
-    "blank_contact_fields": blank_contact_fields,
-    "duplicate_con_id": _duplicate_con_id,
-    "invalid_role": _invalid_role,
-    "overlong_values": _overlong_values,
-    "sloppy_dates": _sloppy_dates,
-    "comma_amounts": _comma_amounts,
-    "non_ascii_names": _non_ascii_names,
-    "encoding_declaration": _encoding_declaration,
-    "missing_id": missing_id,
-}
+    def names_changed(self) -> None:
+        self.rmts["embossed_name"] = f"{self.contacts[0]['attrs']['first_name']} {self.contacts[0]['attrs']['last_name']}"
 
 
 _LARGE_SHARE = 0.005
-
-
-def _render_reports(rng: random.Random, key: int) -> str:
-    if rng.random() < _LARGE_SHARE:
-        target = rng.randrange(1_600_000, 2_100_000)
-    else:
-        # Triangular with a mean of ~225 KB: with the rare 2 MB documents and
-        # the ~8 KB business part, documents average ~250 KB.
-        target = int(rng.triangular(30_000, 500_000, 140_000))
-    return render_reports_of_size(rng, key, target)
-
-

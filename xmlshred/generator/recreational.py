@@ -28,34 +28,17 @@ from datetime import date, timedelta
 
 from .common import (
     CITIES,
-    CP1252_FIRST,
-    CP1252_LAST,
-    EDGE_CASES,
-    EMAIL_DOMAINS,
-    EMPLOYERS,
-    EPOCH,
     FIRST_NAMES,
-    INCOME_FREQ,
-    JOB_TITLES,
     LAST_NAMES,
     MARITAL,
-    NON_ASCII_FIRST,
-    NON_ASCII_LAST,
     RESIDENCE,
-    STREETS,
-    SUFFIXES,
-    Envelope,
     GeneratedDocument,
-    blank_contact_fields,
+    NoteStyle,
+    ProductDocument,
     broken_markup,
-    escape,
     maybe,
-    missing_id,
-    no_edit,
     provenir_datetime,
-    render_reports_of_size,
     sloppy_date,
-    sloppy_datetime,
     with_comma,
     xml_element,
 )
@@ -132,27 +115,14 @@ _ADDONS = (
     ("TOW", ("Pathway Motors", "Stonegate Trucks"), ("Tow 2500", "Hauler HD")),
 )
 _VIN_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+# Each score's range and how often it is there.
+_SCORES = {"fico_08": (range(520, 851), 0.9), "fico_auto_8": (range(500, 901), 0.6), "vantage_40": (range(480, 851), 0.5),
+           "bk_score": (range(1, 1000), 0.5), "custom_rl_score": (range(100, 999), 0.8), "pd_bps": (range(5, 2000), 0.7)}
 
 
 def generate_rl_document(key: int, seed: int, with_reports: bool, edge_share: float) -> GeneratedDocument:
     """Build RL document ``key`` of the corpus ``seed`` (independent of every other document)."""
-    rng = random.Random(f"xmlshred-rl-corpus:{seed}:{key}")
-    edge = rng.choice(EDGE_CASES) if rng.random() < edge_share else None
-    doc = _RlDocument(rng, key, edge, worked=with_reports)
-    business = doc.render_business()
-    reports = render_reports_of_size(rng, key, _report_target(rng)) if with_reports else ""
-    xml = doc.render(business, reports)
-    encoding = "windows-1252" if edge == "encoding_declaration" else "utf-8"
-    return GeneratedDocument(key=key, xml=xml, edge_case=edge, encoding=encoding)
-
-
-def _report_target(rng: random.Random) -> int:
-    # RL applications carry fewer and smaller bureau pulls than credit-card
-    # ones: ~75 KB of reports on average (the report loop overshoots its
-    # target by about half a report), with a rare ~1 MB one.
-    if rng.random() < 0.003:
-        return rng.randrange(800_000, 1_100_000)
-    return int(rng.triangular(10_000, 140_000, 30_000))
+    return _RlDocument.build("xmlshred-rl-corpus", key, seed, with_reports, edge_share)
 
 
 def _money(rng: random.Random, amount: float, comma_share: float = 0.1) -> str:
@@ -170,16 +140,11 @@ def _vin(rng: random.Random, length: int = 17) -> str:
     return text if rng.random() < 0.9 else text.lower()
 
 
-class _RlDocument(Envelope):
+class _RlDocument(ProductDocument):
     """Attribute dictionaries of one RL document, built first so edge cases can edit them."""
 
     def __init__(self, rng: random.Random, key: int, edge: str | None, worked: bool) -> None:
-        self.rng = rng
-        self.key = key
-        self.edge = edge
-        self.worked = worked
-        self.received = EPOCH + timedelta(seconds=rng.randrange(3 * 365 * 86400),
-                                           microseconds=rng.randrange(10) * 100000)
+        super().__init__(rng, key, edge, worked)
         self.app_type = rng.choice(_APP_TYPES)
         self.request = self._request()
         self.application = self._application()
@@ -197,8 +162,7 @@ class _RlDocument(Envelope):
         self.legacy = self._legacy() if rng.random() < 0.25 else None
         self.stipulations = self._stipulations()
         self.notes = self._notes()
-        if edge is not None:
-            _EDGE_EDITS.get(edge, no_edit)(self)
+        self.edit_for_edge()
 
     def _requested(self) -> int:
         return int(self.application["requested_amount"].replace(",", ""))
@@ -206,16 +170,8 @@ class _RlDocument(Envelope):
     # -- elements ----------------------------------------------------------
 
     def _request(self) -> dict:
-        rng = self.rng
-        return {
-            "ID": str(self.key),
-            "Status": rng.choice(("A", "A", "P", "D")),
-            "ProcessingTime": f"{rng.uniform(0.05, 12.0):.3f}",
-            "Version": rng.choice(("5.1", "5.1", "5.2")),
-            "Source": rng.choice(("dealer_portal", "DEALER_PORTAL", "web", "branch", "api")),
-            "RequestType": rng.choice(("NEW", "NEW", "NEW", "REPROCESS", "RESUBMIT")),
-            "TimeStamp": provenir_datetime(self.received + timedelta(seconds=rng.randrange(1, 90))),
-        }
+        return self._request_attrs(("A", "A", "P", "D"), 12.0, versions=("5.1", "5.1", "5.2"),
+                                   sources=("dealer_portal", "DEALER_PORTAL", "web", "branch", "api"))
 
     def _application(self) -> dict:
         rng = self.rng
@@ -270,32 +226,19 @@ class _RlDocument(Envelope):
 
     def _contact(self, con_id: int, role: str) -> dict:
         rng = self.rng
-        first = rng.choice(FIRST_NAMES)
-        last = rng.choice(LAST_NAMES)
-        born = date(1945, 1, 1) + timedelta(days=rng.randrange(0, 365 * 60))
-        ssn = f"666-{rng.randrange(10, 100)}-{rng.randrange(1000, 10000)}"
+        first, last, born, ssn = self._applicant(1945, 60)
         attrs = {
-            "con_id": str(con_id),
-            "ac_role_tp_c": role,
-            "first_name": first,
-            "middle_name": maybe(rng, rng.choice(FIRST_NAMES), 0.4),
-            "last_name": last,
-            "suffix": rng.choice(SUFFIXES) if rng.random() < 0.05 else None,
+            **self._name_attrs(con_id, role, first, last),
             "ssn": ssn if rng.random() < 0.8 else ssn.replace("-", ""),
             "birth_date": born.isoformat(),
-            "email": f"{first}.{last}{rng.randrange(1, 99)}@{rng.choice(EMAIL_DOMAINS)}" if rng.random() < 0.85 else "",
+            "email": self._email(first, last, 0.85),
             "home_phone": maybe(rng, f"{rng.randrange(200, 999)}-555-01{rng.randrange(100):02d}", 0.4),
             "cell_phone": f"({rng.randrange(200, 999)}) 555-01{rng.randrange(100):02d}",
             "work_phone": maybe(rng, f"{rng.randrange(200, 999)}.555.01{rng.randrange(100):02d}", 0.5),
             "citizenship_code": rng.choice(_CITIZENSHIP),
             "marital_status": rng.choice(MARITAL),
             "dependents": str(rng.randrange(0, 6)),
-            "military_ind": rng.choice(("N", "N", "N", "Y", "")),
-            "employee_ind": rng.choice(("false", "false", "true", "no", "")),
-            "id_type": rng.choice(("DL", "DL", "ST", "PP")),
-            "id_number": f"D{rng.randrange(10**7, 10**8)}",
-            "id_state": rng.choice(CITIES)[1],
-            "id_expire_date": (self.received.date() + timedelta(days=rng.randrange(30, 2900))).isoformat(),
+            **self._id_document_attrs(),
             "annual_income": str(rng.randrange(18, 400) * 1000) if rng.random() < 0.85 else "",
             "other_income": rng.choice(("", "", "", "$400/mo", "1500", "Up to $900", "0")),
             "housing_status": rng.choice(_HOUSING),
@@ -303,31 +246,12 @@ class _RlDocument(Envelope):
             "relationship_code": rng.choice(_RELATIONSHIPS) if role.upper() != "PR" else None,
             "contact_notes": maybe(rng, rng.choice(NOTE_PHRASES), 0.15),
         }
-        addresses = []
-        if rng.random() < 0.96:
-            addresses.append(self._address("CURR"))
-        if rng.random() < 0.35:
-            addresses.append(self._address("PREV"))
-        if rng.random() < 0.05:
-            addresses.append(self._address("MAIL"))
-        employments = []
-        if rng.random() < 0.85:
-            employments.append(self._employment("CURR"))
-        if rng.random() < 0.3:
-            employments.append(self._employment("PREV"))
-        return {"attrs": attrs, "addresses": addresses, "employments": employments}
+        return self._with_places(attrs, address_shares=(0.96, 0.35, 0.05), job_shares=(0.85, 0.3))
 
     def _address(self, kind: str) -> dict:
         rng = self.rng
-        city, state = rng.choice(CITIES)
         return {
-            "address_type_code": kind if rng.random() < 0.97 else kind.lower(),
-            "street_num": str(rng.randrange(1, 20000)),
-            "street_name": rng.choice(STREETS),
-            "unit": rng.choice(("", "", "", "Apt 4", "Unit 12B", "#301", "Slip 14")),
-            "city": city,
-            "state": state if rng.random() < 0.9 else state.lower(),
-            "zip": f"{rng.randrange(10000, 99999)}" + (f"-{rng.randrange(1000, 9999)}" if rng.random() < 0.3 else ""),
+            **self._street_attrs("address_type_code", kind, ("", "", "", "Apt 4", "Unit 12B", "#301", "Slip 14")),
             "county": maybe(rng, f"{rng.choice(LAST_NAMES)} County", 0.6),
             "country_code": rng.choice(("USA", "USA", "US", "")),
             "residence_type": rng.choice(RESIDENCE),
@@ -340,24 +264,14 @@ class _RlDocument(Envelope):
 
     def _employment(self, kind: str) -> dict:
         rng = self.rng
-        city, state = rng.choice(CITIES)
-        frequency = rng.choice(INCOME_FREQ)
-        per_period = {"W": 52, "BW": 26, "SM": 24, "M": 12, "A": 1}[frequency]
-        yearly = rng.randrange(18, 300) * 1000
-        tenure_days = rng.randrange(30, 9000)
+        job = self._job(18, 300)
         return {
-            "employment_type_code": kind,
-            "employer_name": rng.choice(EMPLOYERS),
-            "job_title": rng.choice(JOB_TITLES),
+            **job.named("employment_type_code", kind),
             "employer_phone": maybe(rng, f"({rng.randrange(200, 999)}) 555-01{rng.randrange(100):02d}", 0.7),
-            "income_amount": f"{yearly / per_period:.2f}",
-            "income_frequency": frequency,
-            "months_at_job": str(tenure_days % 365 // 31),
-            "years_at_job": maybe(rng, str(tenure_days // 365), 0.85),
-            "self_employed_ind": rng.choice(("N", "N", "N", "Y")),
-            "start_date": (self.received.date() - timedelta(days=tenure_days)).isoformat(),
-            "employer_city": city,
-            "employer_state": state,
+            **job.pay_attrs(rng, "income_amount"),
+            "start_date": job.started(self.received),
+            "employer_city": job.city,
+            "employer_state": job.state,
         }
 
     def _collateral(self) -> tuple[dict, int]:
@@ -545,22 +459,13 @@ class _RlDocument(Envelope):
     def _scores(self) -> dict:
         rng = self.rng
         return {
-            "fico_08": maybe(rng, str(rng.randrange(520, 851)), 0.9),
-            "fico_auto_8": maybe(rng, str(rng.randrange(500, 901)), 0.6),
-            "vantage_40": maybe(rng, str(rng.randrange(480, 851)), 0.5),
-            "bk_score": maybe(rng, str(rng.randrange(1, 1000)), 0.5),
-            "custom_rl_score": maybe(rng, str(rng.randrange(100, 999)), 0.8),
-            "pd_bps": maybe(rng, str(rng.randrange(5, 2000)), 0.7),
+            **self._score_attrs(_SCORES),
             "income_model": rng.choice(("", str(rng.randrange(20, 300) * 1000), "org.mozilla.javascript.Undefined@3c1e8c5a")),
         }
 
     def _flags(self) -> dict:
-        rng = self.rng
-        names = ("ofac_hit", "fraud_alert", "id_verified", "bankruptcy_flag", "repo_history", "first_time_buyer",
-                 "dealer_watchlist", "mla_covered", "collateral_title_issue")
-        truthy = ("Y", "yes", "true", "1", "T", "TRUE")
-        falsy = ("N", "no", "false", "0", "")
-        return {name: rng.choice(truthy) if rng.random() < 0.15 else rng.choice(falsy) for name in names}
+        return self._flag_attrs(("ofac_hit", "fraud_alert", "id_verified", "bankruptcy_flag", "repo_history",
+                                 "first_time_buyer", "dealer_watchlist", "mla_covered", "collateral_title_issue"))
 
     def _credit_summary(self) -> dict:
         rng = self.rng
@@ -600,29 +505,29 @@ class _RlDocument(Envelope):
                  "requested": provenir_datetime(self.received + timedelta(hours=rng.randrange(1, 300)))}
                 for code in rng.sample(_STIPULATIONS, count)]
 
-    def _notes(self) -> list[str]:
+    NOTES = NoteStyle(tag="IL_note", longest_gap=2000, authors=("uw0142", "fund07", "dlr_portal", "system"),
+                      categories=("CALL", "DOC", "UW", "FUND"), phrases=NOTE_PHRASES)
+
+    def _note_count(self) -> int:
         rng = self.rng
         # Dealer-originated loans are worked a lot (calls, stips, funding
         # review): the notes are what brings the business part to ~12 KB.
         if not self.worked:
-            count = rng.randrange(1, 6)
-        elif rng.random() < 0.6:
-            count = rng.randrange(10, 26)
-        elif rng.random() < 0.95:
-            count = rng.randrange(24, 52)
-        else:
-            count = rng.randrange(70, 120)
-        moment = self.received
-        notes = []
-        for seq in range(1, count + 1):
-            moment += timedelta(minutes=rng.randrange(5, 2000))
-            text = " ".join(rng.choice(NOTE_PHRASES) for _ in range(rng.randrange(1, 4)))
-            notes.append(
-                f'          <IL_note seq="{seq}" author="{rng.choice(("uw0142", "fund07", "dlr_portal", "system"))}"'
-                f' created="{provenir_datetime(moment)}" category="{rng.choice(("CALL", "DOC", "UW", "FUND"))}">'
-                f"{escape(text)}</IL_note>"
-            )
-        return notes
+            return rng.randrange(1, 6)
+        if rng.random() < 0.6:
+            return rng.randrange(10, 26)
+        if rng.random() < 0.95:
+            return rng.randrange(24, 52)
+        return rng.randrange(70, 120)
+
+    def report_target(self) -> int:
+        rng = self.rng
+        # RL applications carry fewer and smaller bureau pulls than credit-card
+        # ones: ~75 KB of reports on average (the report loop overshoots its
+        # target by about half a report), with a rare ~1 MB one.
+        if rng.random() < 0.003:
+            return rng.randrange(800_000, 1_100_000)
+        return int(rng.triangular(10_000, 140_000, 30_000))
 
     # -- rendering ---------------------------------------------------------
 
@@ -658,90 +563,32 @@ class _RlDocument(Envelope):
     def break_markup(self, business: str) -> str:
         return broken_markup(self.rng, business, "IL_application", "lender_num", "IL_pricing")
 
+    # -- edge cases: what the shared edits do to the RL parts ----------------
 
-# --------------------------------------------------------------------------
-# edge cases: the credit-card corpus's kinds, applied to RL documents
+    TWIN_ROLES = ("SEC", "PR", "sec")
+    INVALID_ROLES = ("GUAR", "COAPP", "", "P R", "SECX")
 
+    def overlong_business(self, filler: str, contact: dict) -> None:
+        self.collateral["coll1_make"] = "Custom build: " + filler
+        self.collateral["coll1_description"] = filler * 3
+        self.application["intake_notes"] = filler * 4
+        self.decision["override_notes"] = filler
+        if self.dealer is not None:
+            self.dealer["dealer_name"] = filler
 
-def _duplicate_con_id(doc: _RlDocument) -> None:
-    first = doc.contacts[0]["attrs"]
-    twin = doc._contact(int(first["con_id"]), doc.rng.choice(("SEC", "PR", "sec")))
-    # Before or after the original: the dedupe tie-break depends on document order.
-    doc.contacts.insert(doc.rng.randrange(0, len(doc.contacts) + 1), twin)
+    def sloppy_business_dates(self) -> list[tuple[dict, str, date]]:
+        moments = []
+        if self.decision["decision_date"]:
+            moments.append((self.decision, "decision_date", self.received + timedelta(days=1, hours=2)))
+        if self.funding is not None:
+            moments.append((self.funding, "contract_date", self.received + timedelta(days=5)))
+        return moments
 
-
-def _invalid_role(doc: _RlDocument) -> None:
-    victim = doc.rng.choice(doc.contacts)
-    victim["attrs"]["ac_role_tp_c"] = doc.rng.choice(("GUAR", "COAPP", "", "P R", "SECX"))
-    if doc.rng.random() < 0.3:
-        victim["attrs"]["con_id"] = ""
-
-
-def _overlong_values(doc: _RlDocument) -> None:
-    rng = doc.rng
-    filler = "Overlong value from an upstream free-text field " * rng.randrange(6, 14)
-    contact = doc.contacts[0]
-    contact["attrs"]["first_name"] = "Maximiliana-" + filler
-    contact["attrs"]["email"] = filler.replace(" ", ".").lower() + "@example.com"
-    for address in contact["addresses"]:
-        address["street_name"] = filler
-        address["city"] = "City of " + filler
-    doc.collateral["coll1_make"] = "Custom build: " + filler
-    doc.collateral["coll1_description"] = filler * 3
-    doc.application["intake_notes"] = filler * 4
-    doc.decision["override_notes"] = filler
-    if doc.dealer is not None:
-        doc.dealer["dealer_name"] = filler
-
-
-def _sloppy_dates(doc: _RlDocument) -> None:
-    rng = doc.rng
-    doc.application["app_receive_date"] = sloppy_datetime(rng, doc.received)
-    if doc.decision["decision_date"]:
-        doc.decision["decision_date"] = sloppy_datetime(rng, doc.received + timedelta(days=1, hours=2))
-    if doc.funding is not None:
-        doc.funding["contract_date"] = sloppy_datetime(rng, doc.received + timedelta(days=5))
-    for contact in doc.contacts:
-        born = date.fromisoformat(contact["attrs"]["birth_date"])
-        contact["attrs"]["birth_date"] = sloppy_date(rng, born)
-
-
-def _comma_amounts(doc: _RlDocument) -> None:
-    rng = doc.rng
-    for n in range(1, doc.slots + 1):
-        doc.collateral[f"coll{n}_wholesale_value"] = f"${rng.randrange(10, 400) * 1000:,}"
-    doc.application["requested_amount"] = with_comma(rng.randrange(20, 400) * 1000)
-    doc.pricing["amount_financed"] = with_comma(rng.randrange(20, 400) * 1000)
-    if doc.funding is not None:
-        doc.funding["funded_amount"] = f"${rng.randrange(20, 400) * 1000:,}.00"
-    for contact in doc.contacts:
-        if contact["attrs"]["annual_income"]:
-            contact["attrs"]["annual_income"] = with_comma(int(contact["attrs"]["annual_income"]))
-
-
-def _non_ascii_names(doc: _RlDocument, first_pool=NON_ASCII_FIRST, last_pool=NON_ASCII_LAST) -> None:
-    rng = doc.rng
-    for contact in doc.contacts:
-        contact["attrs"]["first_name"] = rng.choice(first_pool)
-        contact["attrs"]["last_name"] = rng.choice(last_pool)
-    if doc.contacts[0]["addresses"]:
-        doc.contacts[0]["addresses"][0]["city"] = rng.choice(("Ógdén", "Montréal-Nord", "São Bento"))
-
-
-def _encoding_declaration(doc: _RlDocument) -> None:
-    # Only characters that windows-1252 can encode, so the declaration is true.
-    _non_ascii_names(doc, CP1252_FIRST, CP1252_LAST)
-
-
-_EDGE_EDITS = {
-    "blank_contact_fields": blank_contact_fields,
-    "duplicate_con_id": _duplicate_con_id,
-    "invalid_role": _invalid_role,
-    "overlong_values": _overlong_values,
-    "sloppy_dates": _sloppy_dates,
-    "comma_amounts": _comma_amounts,
-    "non_ascii_names": _non_ascii_names,
-    "encoding_declaration": _encoding_declaration,
-    "missing_id": missing_id,
-}
-
+    def comma_business_amounts(self) -> None:
+        rng = self.rng
+        for n in range(1, self.slots + 1):
+            self.collateral[f"coll{n}_wholesale_value"] = f"${rng.randrange(10, 400) * 1000:,}"
+        self.application["requested_amount"] = with_comma(rng.randrange(20, 400) * 1000)
+        self.pricing["amount_financed"] = with_comma(rng.randrange(20, 400) * 1000)
+        if self.funding is not None:
+            self.funding["funded_amount"] = f"${rng.randrange(20, 400) * 1000:,}.00"
