@@ -87,12 +87,14 @@ def log_failure(exc: ConfigurationError | RunError) -> ExitCode:
     """Log why a run ended before its pipeline could (one ERROR line) and give its exit code.
 
     A ConfigurationError (TargetBusy too) is ``cannot start: …``, exit 2; a
-    RunError is ``run stopped: …``, exit 1. Both engines and ``cli`` end this way.
+    RunError is ``run stopped: …``, exit 1. Both engines and ``cli`` end this way;
+    the line names the caller's module, as if the caller had logged it.
     """
+    log = logger.opt(depth=1)
     if isinstance(exc, ConfigurationError):
-        logger.error("cannot start: {}", exc)
+        log.error("cannot start: {}", exc)
         return ExitCode.USAGE
-    logger.error("run stopped: {}", exc)
+    log.error("run stopped: {}", exc)
     return ExitCode.ERROR
 
 
