@@ -261,13 +261,13 @@ def test_a_retried_shard_counts_what_its_earlier_attempt_settled_as_its_own(tmp_
 
     attempt = LeasedRun("run-of-the-shard")
     killed = run(attempt, **{"run.key_end": 60})  # what the first attempt committed before it died
-    settled_before = killed["records_ok"] + killed["records_failed"]
-    assert 0 < settled_before < len(docs) and killed["failures_by_stage"]
+    settled_before = killed.records_ok + killed.records_failed
+    assert 0 < settled_before < len(docs) and killed.failures_by_stage
     retried = run(attempt)
-    assert (retried["records_ok"], retried["records_failed"], retried["skipped"]) == (len(ok), len(failed), 0)
-    assert retried["resumed"] == settled_before
-    assert sum(retried["failures_by_stage"].values()) == len(failed)
-    assert retried["sent"] == len(docs) - settled_before  # the earlier attempt's records were not read again
+    assert (retried.records_ok, retried.records_failed, retried.skipped) == (len(ok), len(failed), 0)
+    assert retried.resumed == settled_before
+    assert sum(retried.failures_by_stage.values()) == len(failed)
+    assert retried.sent == len(docs) - settled_before  # the earlier attempt's records were not read again
     assert_target_matches(target_url, schema, expected, ok, failed)
     later = run()  # another run: everything is an earlier run's now
-    assert (later["records_ok"], later["records_failed"], later["skipped"], later["resumed"]) == (0, 0, len(docs), 0)
+    assert (later.records_ok, later.records_failed, later.skipped, later.resumed) == (0, 0, len(docs), 0)
