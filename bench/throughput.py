@@ -261,6 +261,8 @@ def write_config(directory: Path, source: Path, target_url: str, args) -> Path:
 
 
 def run_pipeline(label: str, source: Path, target_url: str, args, workdir: Path) -> dict:
+    from xmlshred.reporting.summary import RunSummary
+
     workdir.mkdir(parents=True, exist_ok=True)
     config = write_config(workdir, source, target_url, args)
     env = {k: v for k, v in os.environ.items() if not k.startswith("XMLSHRED__")}
@@ -288,10 +290,10 @@ def run_pipeline(label: str, source: Path, target_url: str, args, workdir: Path)
     server_after = _postgres_cpu_s() if server_before is not None else None
     if code not in (0, 3):
         raise SystemExit(f"migrate into {label} exited {code}; see {workdir / 'migrate.log'}")
-    summary = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()
-               if '"summary"' in line][-1]
+    summary = RunSummary.from_dict([json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()
+                                    if '"summary"' in line][-1])
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    ok, failed, rows = summary["records_ok"], summary["records_failed"], summary.get("rows", 0)
+    ok, failed, rows = summary.records_ok, summary.records_failed, summary.rows
     return {
         "summary": summary,
         "label": label, "records": ok, "failed": failed, "seconds": seconds,
@@ -384,13 +386,13 @@ def print_stages(results: list[dict]) -> None:
     """CPU milliseconds per record by stage, and source bytes read per record, of each pipeline run."""
     for r in results:
         summary = r.get("summary")
-        if not summary:
+        if summary is None:
             continue
-        stages = summary.get("cpu_ms_per_record") or {}
+        stages = summary.cpu_ms_per_record or {}
         named = sum(stages.values())
         parts = " ".join(f"{stage}={ms:.3f}" for stage, ms in stages.items())
         other = r["cpu_ms_per_record"] - named
-        read = summary.get("bytes_read_per_record")
+        read = summary.bytes_read_per_record
         read_text = f"; source bytes read per record {read / 1024:.1f} KB" if read is not None else ""
         print(f"{r['label']}: CPU ms/record by stage: {parts} other={other:.3f}{read_text}")
 
@@ -504,7 +506,7 @@ def main() -> None:
     print_table(results)
     print_stages(results)
     horizon = results[-1]
-    mapped = results[0]["summary"].get("map_cpu_ms_per_record")
+    mapped = results[0]["summary"].map_cpu_ms_per_record
     print(f"horizon parse only: {horizon['parse_ms_per_record']:.3f} CPU ms/record "
           f"(its prefix read {horizon['read_ms_per_record']:.3f})"
           + (f"; in the run, parse+map {mapped:.3f} CPU ms/record: mapper ratio "
@@ -681,13 +683,13 @@ def compare_ray(args) -> None:
                            f"odbc:{ray_dsn}", args, run_dir / "ray")
     print_table([local, ray_run])
     overhead = ray_run["seconds"] / local["seconds"] - 1 if local["seconds"] else 0.0
-    shards = ray_run["summary"].get("shards", [])
+    shards = ray_run["summary"].shards or []
     shard_rates = [s["records_per_minute"] for s in shards if s.get("records_per_minute")]
     per_shard = sum(shard_rates) / len(shard_rates) if shard_rates else 0.0
     summary = local["summary"]
-    rows_per_record = summary["rows"] / max(summary["records_ok"], 1)
-    rows_per_flush = summary["rows"] / max(summary["flushes"], 1)
-    flush_s = (summary.get("flush_p50_ms") or 0) / 1000
+    rows_per_record = summary.rows / max(summary.records_ok, 1)
+    rows_per_flush = summary.rows / max(summary.flushes, 1)
+    flush_s = (summary.flush_p50_ms or 0) / 1000
     insert_rows_s = rows_per_flush / flush_s if flush_s else 0.0
     sustained = {w: measure_insert_rate(_fresh_pg_database(args.pg_dsn, f"xsbench_ins{w}_{tag}"), source, args, w)
                  for w in (1, 4)}

@@ -203,13 +203,16 @@ def assert_target_matches(target_url: str, schema, expected: dict[str, Counter],
         reader.close()
 
 
-def read_summary(metrics_path: Path) -> dict:
+def read_summary(metrics_path: Path):
+    """The last run's summary in ``metrics_path`` (a ``RunSummary``)."""
     import json
+
+    from xmlshred.reporting.summary import RunSummary
 
     summaries = [json.loads(line) for line in metrics_path.read_text().splitlines()
                  if line.strip() and json.loads(line).get("event") == "summary"]
     assert summaries, f"no summary in {metrics_path}"
-    return summaries[-1]
+    return RunSummary.from_dict(summaries[-1])
 
 
 WAIT_S = 120.0

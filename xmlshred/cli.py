@@ -229,12 +229,8 @@ def cmd_migrate(args) -> int:
         return run_on_ray(settings)
     try:
         result = supervisor.run_migration(settings)
-    except supervisor.ConfigurationError as exc:
-        logger.error("cannot start: {}", exc)
-        return ExitCode.USAGE
-    except supervisor.RunError as exc:
-        logger.error("run stopped: {}", exc)
-        return ExitCode.ERROR
+    except (supervisor.ConfigurationError, supervisor.RunError) as exc:
+        return supervisor.log_failure(exc)
     except KeyboardInterrupt:  # Ctrl-C during the checks or while waiting for a lease
         logger.warning("interrupted before the run started; nothing was written")
         return ExitCode.SIGNAL

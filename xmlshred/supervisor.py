@@ -50,6 +50,7 @@ from xmlshred.db.spec import TargetSpec, target_spec
 from xmlshred.loading.reprocess import Reprocess, ReprocessError, parse_reprocess
 from xmlshred.loading.retry import RetryPolicy
 from xmlshred.messages import Ping, StartReading, StopReading, Summarize
+from xmlshred.reporting.summary import RunSummary
 from xmlshred.sources import SourceSpec, open_source
 from xmlshred.targets import open_target
 from xmlshred.targets.lease import LeasedRun, LeaseHeld, RunLease
@@ -79,7 +80,22 @@ class RunResult:
 
     exit_code: ExitCode
     run_id: str
-    summary: dict | None
+    summary: RunSummary | None
+
+
+def log_failure(exc: ConfigurationError | RunError) -> ExitCode:
+    """Log why a run ended before its pipeline could (one ERROR line) and give its exit code.
+
+    A ConfigurationError (TargetBusy too) is ``cannot start: …``, exit 2; a
+    RunError is ``run stopped: …``, exit 1. Both engines and ``cli`` end this way;
+    the line names the caller's module, as if the caller had logged it.
+    """
+    log = logger.opt(depth=1)
+    if isinstance(exc, ConfigurationError):
+        log.error("cannot start: {}", exc)
+        return ExitCode.USAGE
+    log.error("run stopped: {}", exc)
+    return ExitCode.ERROR
 
 
 def new_run_id() -> str:
@@ -565,7 +581,7 @@ def stop_migration(run: Migration, outcome: str, exit_code: int = ExitCode.ERROR
 
         for note in closing_notes(summary, settings, run.target, run.schema, run.run_id):
             log.warning(note)
-    if exit_code == ExitCode.OK and summary and summary.get("records_failed"):
+    if exit_code == ExitCode.OK and summary is not None and summary.records_failed:
         exit_code = ExitCode.SOME_FAILED
     return RunResult(exit_code, run.run_id, summary)
 

@@ -32,9 +32,9 @@ def test_one_mapper_is_mapping_bound(tmp_path):
     run = _run(tmp_path, f"sqlite:///{tmp_path / 't.db'}", 500, actors__mappers=1,
                actors__max_in_flight=2000, flush__max_records=100, flush__max_interval_ms=200)
     summary = run["summary"]
-    assert summary["verdict"]["bound"] == "mapping", summary["busy"]
-    assert summary["busy"]["mappers"] > summary["busy"]["insert"]
-    stages = summary["time_by_stage"]
+    assert summary.verdict["bound"] == "mapping", summary.busy
+    assert summary.busy["mappers"] > summary.busy["insert"]
+    stages = summary.time_by_stage
     assert set(stages) == {"read", "transfer", "map", "insert", "database wait"}
     assert stages["map"]["cpu_s"] > 0 and stages["map"]["wall_s"] > 0 and stages["insert"]["wall_s"] > 0
     # the report names it, with the evidence, and so does the run's summary line
@@ -59,7 +59,7 @@ def test_a_slow_target_is_insert_bound(tmp_path, pg_database, path):
         url = f"odbc:{pg_database}"
     run = _run(tmp_path, url, 250, flush__max_records=1, actors__batch_size=1)
     summary = run["summary"]
-    assert summary["verdict"]["bound"] == "insert", summary["busy"]
-    assert summary["busy"]["insert"] > summary["busy"]["mappers"]
-    assert summary["time_by_stage"]["database wait"]["wall_s"] > 0
+    assert summary.verdict["bound"] == "insert", summary.busy
+    assert summary.busy["insert"] > summary.busy["mappers"]
+    assert summary.time_by_stage["database wait"]["wall_s"] > 0
     assert "insert-bound: insert actor busy" in run["report"]

@@ -72,7 +72,7 @@ def test_init_db_and_migrate_give_sqlites_row_counts_and_a_rerun_writes_nothing(
         second = run_cli("migrate", "--config", str(config))
         assert second.returncode == 0, second.stderr[-3000:]
         summary = read_summary(folder / "metrics.jsonl")
-        assert summary["records_ok"] == 0 and summary["records_failed"] == 0  # the rerun wrote nothing
+        assert summary.records_ok == 0 and summary.records_failed == 0  # the rerun wrote nothing
         assert _counts(url, schema) == counts[kind]
     assert counts["mssql"] == counts["sqlite"]
     assert counts["mssql"]["processing_log"] == len(ok) + len(failed) and sum(counts["mssql"].values()) > len(ok)

@@ -24,6 +24,7 @@ from tests.helpers import (
     run_cli,
     write_config,
 )
+from xmlshred.reporting.summary import RunSummary
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \| ")
 
@@ -221,13 +222,14 @@ def test_dry_run_creates_nothing_and_lists_what_would_fail(tmp_path):
     assert not target.exists() and not target.parent.exists()
     assert "DRY RUN" in result.stderr
     assert re.search(r"DRY RUN.*summary run=", result.stderr)
-    summary = [line for line in _metrics(tmp_path / "metrics.jsonl") if line["event"] == "summary"][-1]
-    assert summary["dry_run"] is True
-    run_id = summary["run_id"]
+    summary = RunSummary.from_dict(
+        [line for line in _metrics(tmp_path / "metrics.jsonl") if line["event"] == "summary"][-1])
+    assert summary.dry_run is True
+    run_id = summary.run_id
     dry_file = tmp_path / f"dry-run-{run_id}.jsonl"
     assert str(dry_file) in result.stderr
     rows = [json.loads(line) for line in dry_file.read_text().splitlines()]
-    assert len(rows) == summary["records_failed"] > 0
+    assert len(rows) == summary.records_failed > 0
     assert all(set(row) == {"key", "source", "stage", "reason"} and isinstance(row["key"], int) for row in rows)
     # never a field value: no name, SSN or e-mail of any document appears
     text = dry_file.read_text()

@@ -51,13 +51,13 @@ def test_full_run_equals_engine_output_then_rerun_does_nothing(tmp_path, target_
     assert first.returncode == 3, first.stderr[-3000:]
     assert_target_matches(target_url, schema, expected, ok, failed)
     summary = read_summary(tmp_path / "metrics.jsonl")
-    assert summary["records_ok"] == len(ok)
-    assert summary["records_failed"] == len(failed)
+    assert summary.records_ok == len(ok)
+    assert summary.records_failed == len(failed)
 
     second = _migrate(config)
     assert second.returncode == 0, second.stderr[-3000:]
     summary = read_summary(tmp_path / "metrics.jsonl")
-    assert summary["records_ok"] == 0 and summary["records_failed"] == 0
+    assert summary.records_ok == 0 and summary.records_failed == 0
     assert_target_matches(target_url, schema, expected, ok, failed)
 
 
@@ -120,7 +120,7 @@ def test_dry_run_writes_nothing_and_reports_failures(tmp_path):
     result = _migrate(config, "--dry-run")
     assert result.returncode == 3, result.stderr[-3000:]
     summary = read_summary(tmp_path / "metrics.jsonl")
-    assert summary["records_failed"] > 0 and summary["records_ok"] > 0
+    assert summary.records_failed > 0 and summary.records_ok > 0
     connection = sqlite3.connect(tmp_path / "target.db")
     assert connection.execute("SELECT COUNT(*) FROM processing_log").fetchone()[0] == 0
     assert connection.execute("SELECT COUNT(*) FROM app_base").fetchone()[0] == 0
@@ -150,9 +150,9 @@ def test_signal_drains_exits_130_and_rerun_completes(tmp_path, signum):
         run.ensure_dead()
     assert code == 130, run.stderr[-3000:]
     summary = read_summary(tmp_path / "metrics.jsonl")
-    assert summary["outcome"] == "interrupted"
+    assert summary.outcome == "interrupted"
     drained = log_count(target_url)
-    assert drained == summary["records_ok"] + summary["records_failed"]
+    assert drained == summary.records_ok + summary.records_failed
     rerun = _migrate(config)
     assert rerun.returncode in (0, 3), rerun.stderr[-3000:]
     schema, expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)
@@ -215,7 +215,7 @@ def test_retry_failed_reprocesses_only_failed_records(tmp_path):
     connection.close()
     assert attempts == {"success": "1", "failed": "2"}
     summary = read_summary(tmp_path / "metrics.jsonl")
-    assert summary["records_ok"] == 0 and summary["records_failed"] > 0
+    assert summary.records_ok == 0 and summary.records_failed > 0
 
 
 @pytest.mark.postgres
@@ -261,13 +261,13 @@ def test_a_retried_shard_counts_what_its_earlier_attempt_settled_as_its_own(tmp_
 
     attempt = LeasedRun("run-of-the-shard")
     killed = run(attempt, **{"run.key_end": 60})  # what the first attempt committed before it died
-    settled_before = killed["records_ok"] + killed["records_failed"]
-    assert 0 < settled_before < len(docs) and killed["failures_by_stage"]
+    settled_before = killed.records_ok + killed.records_failed
+    assert 0 < settled_before < len(docs) and killed.failures_by_stage
     retried = run(attempt)
-    assert (retried["records_ok"], retried["records_failed"], retried["skipped"]) == (len(ok), len(failed), 0)
-    assert retried["resumed"] == settled_before
-    assert sum(retried["failures_by_stage"].values()) == len(failed)
-    assert retried["sent"] == len(docs) - settled_before  # the earlier attempt's records were not read again
+    assert (retried.records_ok, retried.records_failed, retried.skipped) == (len(ok), len(failed), 0)
+    assert retried.resumed == settled_before
+    assert sum(retried.failures_by_stage.values()) == len(failed)
+    assert retried.sent == len(docs) - settled_before  # the earlier attempt's records were not read again
     assert_target_matches(target_url, schema, expected, ok, failed)
     later = run()  # another run: everything is an earlier run's now
-    assert (later["records_ok"], later["records_failed"], later["skipped"], later["resumed"]) == (0, 0, len(docs), 0)
+    assert (later.records_ok, later.records_failed, later.skipped, later.resumed) == (0, 0, len(docs), 0)

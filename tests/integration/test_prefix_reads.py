@@ -411,10 +411,10 @@ def test_migrate_with_prefix_reads_writes_the_same_rows_as_with_whole_reads(tmp_
             reader.close()
         snapshots.append((tables, log))
         summary = read_summary(run / "metrics.jsonl")
-        assert summary["bytes_read_per_record"] > 0 and summary["map_cpu_ms_per_record"] > 0
+        assert summary.bytes_read_per_record > 0 and summary.map_cpu_ms_per_record > 0
         assert "per record: read" in result.stderr
         if prefix:
-            assert summary["bytes_read_per_record"] < 100_000 < sum(len(d.xml) for d in docs) / len(docs)
+            assert summary.bytes_read_per_record < 100_000 < sum(len(d.xml) for d in docs) / len(docs)
     assert snapshots[0] == snapshots[1]
     assert sum(1 for row in snapshots[0][1].values() if row[0] == "success") > 40
 

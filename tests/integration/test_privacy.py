@@ -41,7 +41,7 @@ def test_no_document_value_reaches_logs_metrics_or_processing_log(tmp_path):
     result = run_cli("migrate", "--config", str(config))
     assert result.returncode == 3, result.stderr[-3000:]
     summary = read_summary(tmp_path / "metrics.jsonl")
-    assert summary["records_failed"] > 10
+    assert summary.records_failed > 10
 
     connection = sqlite3.connect(tmp_path / "target.db")
     reasons = " | ".join(r or "" for (r,) in connection.execute("SELECT reason FROM processing_log"))
@@ -79,10 +79,10 @@ def test_summary_counts_equal_the_database(tmp_path):
                    "SELECT name FROM sqlite_master WHERE type='table' "
                    "AND name NOT IN ('processing_log', 'xmlshred_runs', 'xmlshred_quality', 'xmlshred_rejects')"))
     connection.close()
-    assert summary["records_ok"] == counts["success"]
-    assert summary["records_failed"] == counts["failed"]
-    assert summary["failures_by_stage"] == by_stage
-    assert summary["rows"] == rows
+    assert summary.records_ok == counts["success"]
+    assert summary.records_failed == counts["failed"]
+    assert summary.failures_by_stage == by_stage
+    assert summary.rows == rows
 
 
 def test_summary_gives_cpu_by_stage_that_adds_up(tmp_path):
@@ -97,10 +97,10 @@ def test_summary_gives_cpu_by_stage_that_adds_up(tmp_path):
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert result.returncode in (0, 3), result.stderr[-3000:]
     summary = read_summary(tmp_path / "metrics.jsonl")
-    stages = summary["cpu_ms_per_record"]
+    stages = summary.cpu_ms_per_record
     assert set(stages) == {"read", "transfer", "map", "insert"}
     assert all(ms > 0 for ms in stages.values()), stages
-    records = summary["records_ok"] + summary["records_failed"]
+    records = summary.records_ok + summary.records_failed
     used_ms = ((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1000 / records
     assert sum(stages.values()) < used_ms
     assert stages["map"] == max(stages.values()), stages  # mapping is the work; the rest is plumbing

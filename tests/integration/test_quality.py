@@ -17,6 +17,7 @@ from tests.quality_support import (
     write_contract,
     write_corpus,
 )
+from xmlshred.reporting.summary import RunSummary
 
 COUNT = 60
 
@@ -37,9 +38,9 @@ def _config(tmp_path, target_url, **quality):
     return write_config(tmp_path / "config.toml", sections)
 
 
-def _summaries(tmp_path) -> list[dict]:
+def _summaries(tmp_path) -> list[RunSummary]:
     lines = (tmp_path / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
-    return [record for record in map(json.loads, lines) if record.get("event") == "summary"]
+    return [RunSummary.from_dict(record) for record in map(json.loads, lines) if record.get("event") == "summary"]
 
 
 def test_every_changed_value_is_counted_and_keyless_failures_are_recorded(tmp_path, target_url):
@@ -59,13 +60,13 @@ def test_every_changed_value_is_counted_and_keyless_failures_are_recorded(tmp_pa
     # The summary line and metrics.jsonl carry the same counts.
     summary = _summaries(tmp_path)[-1]
     by_column = {}
-    for label, count in summary["quality"].items():
+    for label, count in summary.quality.items():
         kind, _, where = label.partition(":")
         by_column[where] = by_column.get(where, 0) + count
     assert by_column == {where: len(keys) for where, keys in expected.items()}
-    assert summary["quality_by_kind"]["truncated"] == len(expected["app_base.name"])
+    assert summary.quality_by_kind["truncated"] == len(expected["app_base.name"])
     assert "changed values: " in first.stderr and f"truncated={len(expected['app_base.name'])}" in first.stderr
-    assert summary["rejects"] == len(REJECT_FILES) and summary["records_failed"] == len(REJECT_FILES)
+    assert summary.rejects == len(REJECT_FILES) and summary.records_failed == len(REJECT_FILES)
 
     rejects = reject_rows(target_url)
     assert sorted(ref.rsplit("/", 1)[-1] for ref, *_ in rejects) == sorted(REJECT_FILES)
@@ -87,7 +88,7 @@ def test_every_changed_value_is_counted_and_keyless_failures_are_recorded(tmp_pa
     assert second.returncode == 0, second.stderr[-3000:]
     assert "3 known-bad documents not read again" in second.stderr
     assert totals_by_column(quality_rows(target_url)) == {where: len(keys) for where, keys in expected.items()}
-    assert _summaries(tmp_path)[-1]["skipped_rejects"] == 3
+    assert _summaries(tmp_path)[-1].skipped_rejects == 3
 
     # A reject that is fixed (its file changed) is read again; its reject row goes.
     (tmp_path / "docs" / "z_nokey.xml").write_text(

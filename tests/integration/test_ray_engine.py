@@ -104,8 +104,8 @@ def test_a_ray_run_gives_exactly_the_rows_of_a_local_run(tmp_path, pg_database, 
     expected, ok, failed = expected_tables(EXAMPLE_CONTRACT, docs)[1:]
     assert_target_matches(ray_url, schema, expected, ok, failed)
     summary = read_summary(ray_dir / "metrics.jsonl")
-    assert summary["outcome"] == "finished" and len(summary["shards"]) == 3
-    assert sum(s["records_ok"] for s in summary["shards"]) == summary["records_ok"] == len(ok)
+    assert summary.outcome == "finished" and len(summary.shards) == 3
+    assert sum(s["records_ok"] for s in summary.shards) == summary.records_ok == len(ok)
     assert "summary run=" in ray_run.stderr
 
 
@@ -148,11 +148,11 @@ def test_sigkill_of_a_shard_worker_mid_run_still_ends_exact(tmp_path, pg_databas
     assert code == 3, run.stderr[-3000:]
     assert_target_matches(target_url, schema, expected, ok, failed)
     summary = read_summary(tmp_path / "metrics.jsonl")
-    assert summary["outcome"] == "finished"
-    assert killed_pid not in {shard["pid"] for shard in summary["shards"]}, "the killed shard was not rerun"
+    assert summary.outcome == "finished"
+    assert killed_pid not in {shard["pid"] for shard in summary.shards}, "the killed shard was not rerun"
     # What the killed attempt committed is the run's, not skipped: the totals of an uninterrupted run.
-    assert (summary["records_ok"], summary["records_failed"], summary["skipped"]) == (len(ok), len(failed), 0)
-    assert summary["resumed"] > 0 and "of them by its killed attempt" in run.stderr
+    assert (summary.records_ok, summary.records_failed, summary.skipped) == (len(ok), len(failed), 0)
+    assert summary.resumed > 0 and "of them by its killed attempt" in run.stderr
 
 
 def _second_node_raylet() -> psutil.Process:
@@ -182,7 +182,7 @@ def test_stopping_the_second_node_mid_run_still_ends_exact(tmp_path, pg_database
     assert code == 3, run.stderr[-3000:]
     assert_target_matches(target_url, schema, expected, ok, failed)
     summary = read_summary(tmp_path / "metrics.jsonl")
-    assert (summary["records_ok"], summary["records_failed"], summary["skipped"]) == (len(ok), len(failed), 0)
+    assert (summary.records_ok, summary.records_failed, summary.skipped) == (len(ok), len(failed), 0)
 
 
 @pytest.mark.postgres
@@ -203,8 +203,8 @@ def test_sigint_to_the_driver_drains_every_shard_exits_130_and_a_rerun_completes
         run.ensure_dead()
     assert code == 130, run.stderr[-3000:]
     summary = read_summary(tmp_path / "metrics.jsonl")
-    assert summary["outcome"] == "interrupted"
-    assert summary["records_ok"] + summary["records_failed"] < 1500
+    assert summary.outcome == "interrupted"
+    assert summary.records_ok + summary.records_failed < 1500
     rerun = run_cli("migrate", "--config", str(config), timeout=RUN_BOUND_S)
     assert rerun.returncode == 3, rerun.stderr[-3000:]
     assert_target_matches(target_url, schema, expected, ok, failed)
@@ -290,4 +290,4 @@ def test_a_file_source_is_split_into_chunks_of_files_and_equals_a_local_run(tmp_
     schema = contract_schema()
     _assert_same_target(schema, local_url, ray_url)
     summary = read_summary(ray_dir / "metrics.jsonl")
-    assert [s["files"] for s in summary["shards"]] == [[0, 39], [40, 79], [80, 119]]
+    assert [s["files"] for s in summary.shards] == [[0, 39], [40, 79], [80, 119]]

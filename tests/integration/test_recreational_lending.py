@@ -151,12 +151,12 @@ def test_rl_migrate_equals_engine_output_then_rerun_does_nothing(tmp_path, targe
     assert first.returncode == 3, first.stderr[-3000:]
     assert_target_matches(target_url, schema, expected, ok, failed)
     summary = read_summary(tmp_path / "metrics.jsonl")
-    assert (summary["records_ok"], summary["records_failed"]) == (len(ok), len(failed))
+    assert (summary.records_ok, summary.records_failed) == (len(ok), len(failed))
 
     second = run_cli("migrate", "--config", str(config))
     assert second.returncode == 0, second.stderr[-3000:]
     summary = read_summary(tmp_path / "metrics.jsonl")
-    assert summary["records_ok"] == 0 and summary["records_failed"] == 0
+    assert summary.records_ok == 0 and summary.records_failed == 0
     assert_target_matches(target_url, schema, expected, ok, failed)
 
 

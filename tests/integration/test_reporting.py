@@ -111,7 +111,7 @@ def test_records_an_earlier_attempt_committed_count_as_ok_but_not_in_the_rate():
     stats.add_flush(flush(120), now=T0 + 30)
     assert (stats.records_ok, stats.records_failed, stats.resumed) == (720, 5, 605)
     assert stats.records_per_minute(T0 + 60) == pytest.approx(120.0)
-    assert stats.summary("finished", now=T0 + 60)["records_per_minute"] == 120.0
+    assert stats.summary("finished", now=T0 + 60).records_per_minute == 120.0
 
 
 def test_failures_without_a_reason_still_count():
@@ -136,7 +136,7 @@ def test_flush_latency_percentiles():
     assert metrics["flush_p50_ms"] == 100.0
     assert metrics["flush_p95_ms"] == 190.0
     summary = stats.summary("finished", now=T0 + 21)
-    assert (summary["flush_p50_ms"], summary["flush_p95_ms"]) == (100.0, 190.0)
+    assert (summary.flush_p50_ms, summary.flush_p95_ms) == (100.0, 190.0)
     # Only the flushes inside the recent window count for the interval figure.
     assert stats.interval_metrics(T0 + 115)["flush_p50_ms"] == 180.0
     assert percentile([], 50) is None
@@ -145,17 +145,17 @@ def test_flush_latency_percentiles():
 
 def test_worker_costs_are_summed_per_mapped_record():
     stats = RunStats("r1", mappers=2, started_at=STARTED, start=T0)
-    assert stats.summary("finished", T0 + 1)["bytes_read_per_record"] is None  # no record yet
+    assert stats.summary("finished", T0 + 1).bytes_read_per_record is None  # no record yet
     stats.add_mapper_load(MapperLoad(0, records=10, busy_seconds=1.0, read_cpu_s=0.02, map_cpu_s=0.5,
                                      bytes_read=100_000, whole_reads=2))
     stats.add_mapper_load(MapperLoad(1, records=30, busy_seconds=2.0, read_cpu_s=0.06, map_cpu_s=1.5,
                                      bytes_read=300_000, whole_reads=1))
     stats.add_mapper_load(MapperLoad(1, records=10, busy_seconds=1.0))  # the fields before prefix reads
     summary = stats.summary("finished", T0 + 60)
-    assert summary["bytes_read"] == 400_000 and summary["whole_reads"] == 3
-    assert summary["bytes_read_per_record"] == 8000
-    assert summary["read_cpu_ms_per_record"] == pytest.approx(1.6)
-    assert summary["map_cpu_ms_per_record"] == pytest.approx(40.0)
+    assert summary.bytes_read == 400_000 and summary.whole_reads == 3
+    assert summary.bytes_read_per_record == 8000
+    assert summary.read_cpu_ms_per_record == pytest.approx(1.6)
+    assert summary.map_cpu_ms_per_record == pytest.approx(40.0)
     assert stats.interval_metrics(T0 + 60)["map_cpu_ms_per_record"] == pytest.approx(40.0)
     assert "per record: read 7.8 KB, CPU read 1.60 ms + map 40.00 ms" in summary_line(summary)
 
@@ -190,14 +190,14 @@ def test_progress_line_and_summary():
         assert part in line, (part, line)
 
     summary = stats.summary("finished", now=T0 + 120)
-    assert summary["event"] == "summary"
-    assert summary["outcome"] == "finished"
-    assert summary["run_id"] == "run-7"
-    assert summary["started_at"] == "2026-03-01T12:00:00.000+00:00"
-    assert summary["seconds"] == 120
-    assert (summary["records_ok"], summary["records_failed"], summary["rows"], summary["flushes"]) == (1500, 4, 9000, 1)
-    assert summary["records_per_minute"] == 750.0
-    assert summary["failures_by_stage"] == {"parse": 4}
+    assert summary.as_dict()["event"] == "summary"
+    assert summary.outcome == "finished"
+    assert summary.run_id == "run-7"
+    assert summary.started_at == "2026-03-01T12:00:00.000+00:00"
+    assert summary.seconds == 120
+    assert (summary.records_ok, summary.records_failed, summary.rows, summary.flushes) == (1500, 4, 9000, 1)
+    assert summary.records_per_minute == 750.0
+    assert summary.failures_by_stage == {"parse": 4}
 
 
 # metrics.jsonl -----------------------------------------------------------------
@@ -273,12 +273,11 @@ def test_reporter_ticks_and_summarises(tmp_path):
     finally:
         logger.remove(sink_id)
 
-    assert summary["event"] == "summary"
-    assert (summary["run_id"], summary["outcome"]) == ("run-a", "finished")
-    assert (summary["records_ok"], summary["records_failed"], summary["rows"]) == (37, 3, 120)
-    assert summary["failures_by_stage"] == {"insert": 1, "parse": 2}
-    assert summary["workers_replaced"] == 1
-    assert summary["skipped"] == 1
+    assert (summary.run_id, summary.outcome) == ("run-a", "finished")
+    assert (summary.records_ok, summary.records_failed, summary.rows) == (37, 3, 120)
+    assert summary.failures_by_stage == {"insert": 1, "parse": 2}
+    assert summary.workers_replaced == 1
+    assert summary.skipped == 1
     assert again == summary  # asked twice, counted once
 
     records = read_metrics(path)
@@ -287,7 +286,7 @@ def test_reporter_ticks_and_summarises(tmp_path):
     assert len(progress) >= 2
     assert all(record["run_id"] == "run-a" for record in progress)
     assert progress[-1]["records_ok"] == 37
-    assert summaries == [summary]
+    assert summaries == [summary.as_dict()]
     assert "ok=37 failed=3" in progress_lines[-1]
 
 
@@ -311,8 +310,8 @@ def test_reporter_answers_ping_and_can_run_without_a_metrics_file(tmp_path):
     assert reporter.ask(Ping(), timeout=10) is None
     reporter.tell(FlushReport(records_ok=5, records_failed=0, rows=5, seconds=0.01, failures=()))
     summary = reporter.ask(Summarize(outcome="finished"), timeout=10)
-    assert summary["records_ok"] == 5 and summary["started_at"].startswith("2020-01-01T00:00:00")
-    assert summary["seconds"] < 60
+    assert summary.records_ok == 5 and summary.started_at.startswith("2020-01-01T00:00:00")
+    assert summary.seconds < 60
     assert list(tmp_path.iterdir()) == []
 
 
@@ -373,14 +372,14 @@ def _two_runs_metrics() -> list[dict]:
     records.append(first.interval_metrics(T0 + 10))
     first.add_flush(flush(200, 2, rows=800, failures=[("parse", "x")] * 2), now=T0 + 15)
     records.append(first.interval_metrics(T0 + 20))
-    records.append(first.summary("finished", now=T0 + 30))
+    records.append(first.summary("finished", now=T0 + 30).as_dict())
 
     second = RunStats("run-2", mappers=2, started_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
                       start=T0, recent_window_s=10)
     for i in range(1, 4):
         second.add_flush(flush(60 * i, 1, failures=[("map", "bad date")]), now=T0 + 10 * i - 1)
         records.append(second.interval_metrics(T0 + 10 * i))
-    records.append(second.summary("interrupted", now=T0 + 31))
+    records.append(second.summary("interrupted", now=T0 + 31).as_dict())
     # A run that was killed: intervals, no summary.
     killed = RunStats("run-0", mappers=1, started_at=datetime(2026, 2, 1, tzinfo=UTC), start=T0)
     killed.add_flush(flush(10), now=T0 + 1)

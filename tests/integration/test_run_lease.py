@@ -130,8 +130,8 @@ def test_with_wait_the_second_run_waits_then_finds_nothing_to_do(tmp_path, targe
         if second is not None:
             second.ensure_dead()
     summary = read_summary(tmp_path / "second.jsonl")
-    assert summary["records_ok"] == 0 and summary["records_failed"] == 0
-    assert summary["skipped"] == RECORDS
+    assert summary.records_ok == 0 and summary.records_failed == 0
+    assert summary.skipped == RECORDS
     _assert_once(target_url, schema, expected, ok, failed)
     outcomes = {run_id: row[3] for run_id, row in _runs(target_url).items()}
     assert outcomes[holder] == "finished" and sorted(outcomes.values()) == ["finished", "finished"]

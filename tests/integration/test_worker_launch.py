@@ -73,8 +73,8 @@ def test_a_started_run_hands_each_launched_worker_to_its_mapper(tmp_path):
     make_source(tmp_path / "source.db", 30)
     settings = _settings(tmp_path, f"sqlite:///{tmp_path / 'source.db'}", f"sqlite:///{tmp_path / 'target.db'}")
     result = supervisor.run_migration(settings)
-    assert result.summary["records_ok"] + result.summary["records_failed"] == 30
-    assert result.summary["workers_replaced"] == 0
+    assert result.summary.records_ok + result.summary.records_failed == 30
+    assert result.summary.workers_replaced == 0
     assert _mapper_workers() == []  # the mapper actors stopped them
 
 

@@ -61,7 +61,7 @@ def test_a_row_rejected_by_the_target_fails_only_its_record(tmp_path, target_url
     # Everything else committed, the rejected record's flush-mates included.
     corpus.assert_target_matches(target_url, failed={REJECTED_KEY: "insert"})
     summary = read_summary(tmp_path / "metrics.jsonl")
-    assert summary["records_ok"] == len(docs) - 1 and summary["records_failed"] == 1
+    assert summary.records_ok == len(docs) - 1 and summary.records_failed == 1
 
     reason = read_log(target_url, schema)[REJECTED_KEY][2]
     assert reason and "app_base" in reason, reason

@@ -54,9 +54,9 @@ def test_sigint_drains_and_exits_130_then_a_rerun_completes_once(tmp_path, targe
         run.ensure_dead()
     assert code == 130, run.stderr[-3000:]
     summary = read_summary(tmp_path / "metrics.jsonl")
-    assert summary["outcome"] == "interrupted"
+    assert summary.outcome == "interrupted"
     drained = assert_partial_state_consistent(target_url, corpus.schema)
-    assert drained == summary["records_ok"] + summary["records_failed"] and drained < RECORDS
+    assert drained == summary.records_ok + summary.records_failed and drained < RECORDS
     rerun_code = _rerun_completes_exactly_once(config, target_url, corpus)
     print(f"\n[SIGINT {target_kind(target_url)}] records={RECORDS} settled before stop={drained} "
           f"stop took {stop_s:.2f}s, rerun exit={rerun_code}")

@@ -167,7 +167,7 @@ def test_hostile_documents_fail_alone_at_their_stage_without_leaking_values(tmp_
     planted = [_planted(key) for key in cases] + [KILL_MARKER, "root:x:0:0"]
     assert not planted_values_absent(texts, planted), planted_values_absent(texts, planted)
     summary = read_summary(tmp_path / "metrics.jsonl")
-    assert summary["records_ok"] == len(corpus.ok) and summary["records_failed"] == len(cases)
+    assert summary.records_ok == len(corpus.ok) and summary.records_failed == len(cases)
     print(f"\n[hostile input] records={len(docs)} good={len(corpus.ok)} bad={len(cases)} "
           + ", ".join(f"{cases[k][0]}={stage}" for k, stage in sorted(expected_failed.items())))
 

@@ -33,7 +33,7 @@ def _peak_rss(tmp_path, count: int) -> tuple[int, int, float]:
         run.ensure_dead()
     assert code == 0, run.stderr[-3000:]
     summary = read_summary(folder / "metrics.jsonl")
-    assert summary["records_ok"] == count, summary
+    assert summary.records_ok == count, summary
     assert sampler.samples > 10, "too few RSS samples to trust the peak"
     return sampler.peak, sampler.samples, seconds
 

@@ -50,8 +50,8 @@ def test_sigkill_of_workers_is_replaced_and_the_run_completes_once(tmp_path, tar
     assert code == (3 if failed else 0), run.stderr[-3000:]
     assert run.stderr.count("worker process died") == len(KILL_AFTER_COMMITS), run.stderr[-3000:]
     summary = read_summary(tmp_path / "metrics.jsonl")
-    assert summary["workers_replaced"] == len(KILL_AFTER_COMMITS), summary
-    assert summary["records_ok"] == len(ok) and summary["records_failed"] == len(failed)
+    assert summary.workers_replaced == len(KILL_AFTER_COMMITS), summary
+    assert summary.records_ok == len(ok) and summary.records_failed == len(failed)
     # Exactly once: the killed workers' batches were mapped again, and nothing is there twice.
     corpus.assert_target_matches(target_url)
     print(f"\n[worker kill {target_kind(target_url)}] records={len(docs)} ok={len(ok)} failed={len(failed)} "

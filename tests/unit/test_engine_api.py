@@ -107,4 +107,4 @@ def test_the_ray_drivers_metrics_lines_end_a_torn_line_first(tmp_path):
     summary = report.finish({}, [], interrupted=False, lost=False)
     records = read_metrics(metrics)
     assert [(r["event"], r["run_id"]) for r in records] == [("progress", "a"), ("summary", "run-b")]
-    assert records[-1]["engine"] == "ray" and summary["outcome"] == "finished"
+    assert records[-1]["engine"] == "ray" and summary.outcome == "finished"

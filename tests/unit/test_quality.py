@@ -120,7 +120,7 @@ def test_the_summary_sums_the_flushes_counts_and_its_line_gives_totals_per_kind(
                                 (("truncated:a.name", 2), ("bad_date:a.born", 1)), 1), 1.0)
     stats.add_flush(FlushReport(5, 0, 50, 0.1, (), 0, (("truncated:a.name", 1), ("truncated:b.city", 4))), 2.0)
     summary = stats.summary("finished", 3.0)
-    assert summary["quality"] == {"bad_date:a.born": 1, "truncated:a.name": 3, "truncated:b.city": 4}
-    assert summary["quality_by_kind"] == {"bad_date": 1, "truncated": 7}
-    assert summary["rejects"] == 1
+    assert summary.quality == {"bad_date:a.born": 1, "truncated:a.name": 3, "truncated:b.city": 4}
+    assert summary.quality_by_kind == {"bad_date": 1, "truncated": 7}
+    assert summary.rejects == 1
     assert "| changed values: bad_date=1, truncated=7" in summary_line(summary)

@@ -7,6 +7,7 @@ never sees documents, only counts, so nothing it logs can hold record data.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import threading
 import time
@@ -32,6 +33,7 @@ from xmlshred.reporting.coverage import CoverageTally, coverage_lines
 from xmlshred.reporting.metrics import MetricsWriter
 from xmlshred.reporting.progress import ProgressBar
 from xmlshred.reporting.stats import RunStats, summary_line
+from xmlshred.reporting.summary import RunSummary
 
 PROGRESS_MODES = ("auto", "always", "never")
 
@@ -46,11 +48,11 @@ class ReporterActor(PipelineActor):
       appended to ``metrics_path``;
     - on ``Summarize`` (asked once by the supervisor at the end): the
       summary at INFO, a ``summary`` object in ``metrics_path``, and the
-      summary dict as the reply; no progress ticks after it;
+      ``RunSummary`` as the reply; no progress ticks after it;
     - ``started_at`` dates the summary; rates are timed from the actor's
       construction (the supervisor starts the reporter first);
     - ``metrics_path`` None: log lines only, no metrics file;
-    - ``tags`` (the masked ``target``, ``dry_run``) go into every metrics object;
+    - ``tags`` (the masked ``target``, ``dry_run``: fields of ``RunSummary``) go into every metrics object;
     - ``progress_mode``: ``auto`` draws a bar on stderr when it is a
       terminal, ``always`` draws it anyway, ``never`` does not.
 
@@ -98,7 +100,7 @@ class ReporterActor(PipelineActor):
         )
         self._writer: MetricsWriter | None = None
         self._bar: ProgressBar | None = None
-        self._summary: dict[str, Any] | None = None
+        self._summary: RunSummary | None = None
         self._stop_ticking = threading.Event()
         self._ticker: threading.Thread | None = None
         self._coverage = CoverageTally()
@@ -170,7 +172,7 @@ class ReporterActor(PipelineActor):
         # The log line wiped the bar from the terminal; put it back at once.
         self._draw_bar(now, force=True)
 
-    def _summarize(self, outcome: str, now: float, actor_cpu_s: dict[str, float]) -> dict[str, Any]:
+    def _summarize(self, outcome: str, now: float, actor_cpu_s: dict[str, float]) -> RunSummary:
         if self._summary is not None:
             # A second ask (e.g. from an error path) must not count the run twice.
             return self._summary
@@ -178,14 +180,13 @@ class ReporterActor(PipelineActor):
         self._draw_bar(now, force=True)
         if self._bar is not None:
             self._bar.finish()
-        self._summary = {**self.stats.summary(outcome, now, actor_cpu_s), **self.tags}
         coverage = self._coverage.summary()
-        if coverage is not None:
-            self._summary["coverage"] = coverage
+        self._summary = dataclasses.replace(self.stats.summary(outcome, now, actor_cpu_s), **self.tags,
+                                            coverage=coverage)
         log.info(summary_line(self._summary))
         for line in coverage_lines(coverage):
             log.warning("{}coverage: {}", self._prefix, line)
-        self._append(self._summary)
+        self._append(self._summary.as_dict())
         return self._summary
 
     def _draw_bar(self, now: float, force: bool = False) -> None:
@@ -199,7 +200,7 @@ class ReporterActor(PipelineActor):
             ok=stats.records_ok,
             failed=stats.records_failed,
             records_per_minute=stats.records_per_minute(now),
-            in_flight=stats.in_flight,
+            in_flight=stats.reader.in_flight,
             seconds=stats.seconds(now),
         )
 

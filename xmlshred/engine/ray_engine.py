@@ -28,12 +28,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 from loguru import logger
 
 from xmlshred.engine.shards import Shard, ShardPlanError, file_chunks, plan_shards
+from xmlshred.reporting.summary import RunSummary
 from xmlshred.vocab.errors import TerminalError
 from xmlshred.vocab.exit_codes import ExitCode
 
@@ -91,8 +93,7 @@ def run_on_ray(settings) -> int:
         logger.error("cannot start: {}", exc)
         return exc.exit_code
     except supervisor.ConfigurationError as exc:
-        logger.error("cannot start: {}", exc)
-        return ExitCode.USAGE
+        return supervisor.log_failure(exc)
     now = supervisor.run_clock(settings)
     if settings.run.now is None:  # every shard maps with the same clock
         settings = dataclasses.replace(settings, run=dataclasses.replace(settings.run, now=now))
@@ -102,12 +103,8 @@ def run_on_ray(settings) -> int:
         total = supervisor.preflight(source, target, settings, compiled.schema)
         run_contract = supervisor.contract_run(settings, contract, compiled.schema)
         supervisor.check_reprocess(settings, target, compiled.schema, run_contract)  # shards reprocess by key range
-    except supervisor.ConfigurationError as exc:
-        logger.error("cannot start: {}", exc)
-        return ExitCode.USAGE
-    except supervisor.RunError as exc:
-        logger.error("run stopped: {}", exc)
-        return ExitCode.ERROR
+    except (supervisor.ConfigurationError, supervisor.RunError) as exc:
+        return supervisor.log_failure(exc)
     run_id = supervisor.new_run_id()
     if total == 0:
         logger.warning("nothing to do: source {} holds no records in range; nothing was created or written",
@@ -124,12 +121,8 @@ def run_on_ray(settings) -> int:
         signals = _DriverSignals()
         try:
             lease = supervisor.take_lease(target, compiled.schema, run_id, signals, settings.run.wait_s)
-        except supervisor.TargetBusy as exc:
-            logger.error("cannot start: {}", exc)
-            return ExitCode.USAGE
-        except supervisor.RunError as exc:
-            logger.error("run stopped: {}", exc)
-            return ExitCode.ERROR
+        except (supervisor.TargetBusy, supervisor.RunError) as exc:
+            return supervisor.log_failure(exc)
         outcome = "error"
         try:
             supervisor.ensure_tables(supervisor.target_opener(target, compiled.schema))
@@ -238,9 +231,9 @@ def _drive(ray, settings, run_id: str, total: int, shards: list[Shard], leased, 
     summary = report.finish(results, shards, interrupted=bool(signals.count), lost=bool(signals.lost))
     if signals.count:
         return "interrupted", ExitCode.SIGNAL
-    if summary["outcome"] == "error":
+    if summary.outcome == "error":
         return "error", ExitCode.ERROR
-    if summary["records_failed"]:
+    if summary.records_failed:
         return "finished", ExitCode.SOME_FAILED
     return "finished", ExitCode.OK
 
@@ -403,52 +396,38 @@ class _Report:
                      "records_per_minute": round(rate, 1), "in_flight": in_flight, "skipped": skipped,
                      "shards": {str(k): v for k, v in sorted(board.items())}})
 
-    def finish(self, results: dict[int, dict], shards: list[Shard], interrupted: bool, lost: bool) -> dict:
+    def finish(self, results: dict[int, dict], shards: list[Shard], interrupted: bool, lost: bool) -> RunSummary:
         from xmlshred.reporting.stats import summary_line
         from xmlshred.vocab.quality import totals_by_kind
 
         seconds = time.monotonic() - self.started
-        per_shard = []
-        totals = {"records_ok": 0, "records_failed": 0, "skipped": 0, "resumed": 0, "rows": 0, "flushes": 0,
-                  "workers_replaced": 0, "rejects": 0, "skipped_rejects": 0}
-        by_stage: dict[str, int] = {}
-        quality: dict[str, int] = {}
-        for shard in shards:
-            result = results.get(shard.index, {})
-            summary = result.get("summary") or {}
-            for key in totals:
-                totals[key] += int(summary.get(key) or 0)
-            for stage, count in (summary.get("failures_by_stage") or {}).items():
-                by_stage[stage] = by_stage.get(stage, 0) + int(count)
-            for label, count in (summary.get("quality") or {}).items():
-                quality[label] = quality.get(label, 0) + int(count)
-            per_shard.append({
-                "shard": shard.index, "key_start": shard.key_start, "key_end": shard.key_end, "files": shard.files,
-                "host": result.get("host"), "pid": result.get("pid"),
-                "exit_code": result.get("exit_code"), "error": result.get("error"),
-                "outcome": summary.get("outcome"), "seconds": summary.get("seconds"),
-                "records_ok": summary.get("records_ok", 0), "records_failed": summary.get("records_failed", 0),
-                "skipped": summary.get("skipped", 0), "resumed": summary.get("resumed", 0),
-                "rows": summary.get("rows", 0),
-                "records_per_minute": summary.get("records_per_minute"),
-            })
+        summaries = {index: result.get("summary") for index, result in results.items()}
+        done = [summaries[shard.index] for shard in shards if summaries.get(shard.index) is not None]
+        per_shard = [_shard_row(shard, results.get(shard.index, {}), summaries.get(shard.index))
+                     for shard in shards]
+        by_stage: Counter[str] = Counter()
+        quality: Counter[str] = Counter()
+        for summary in done:
+            by_stage.update(summary.failures_by_stage)
+            quality.update(summary.quality)
         # A shard that did not finish (error, or drained without the driver asking) leaves records: an error.
         errors = any(result.get("exit_code") in (ExitCode.ERROR, ExitCode.USAGE, ExitCode.SIGNAL)
-                     or (result.get("summary") or {"outcome": "finished"}).get("outcome") != "finished"
-                     for result in results.values())
+                     or (summaries[index] is not None and summaries[index].outcome != "finished")
+                     for index, result in results.items())
         errors = errors or len(results) < len(shards)
         outcome = "interrupted" if interrupted else ("error" if lost or errors else "finished")
-        summary = {
-            "event": "summary", "run_id": self.run_id, "outcome": outcome,
-            "started_at": self.started_at.isoformat(timespec="milliseconds"),
-            "finished_at": datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds"),
-            "seconds": round(seconds, 3), **totals,
-            "records_per_minute": round(totals["records_ok"] / seconds * 60, 1) if seconds > 0 else 0.0,
-            "failures_by_stage": dict(sorted(by_stage.items())), "mappers": self.mappers,
-            "quality": dict(sorted(quality.items())), "quality_by_kind": totals_by_kind(quality),
-            "shards": per_shard,
-        }
-        self._write(summary)
+        totals = {name: sum(getattr(summary, name) for summary in done) for name in _SUMMED}
+        summary = RunSummary(
+            run_id=self.run_id, outcome=outcome,
+            started_at=self.started_at.isoformat(timespec="milliseconds"),
+            finished_at=datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds"),
+            seconds=round(seconds, 3), **totals,
+            records_per_minute=round(totals["records_ok"] / seconds * 60, 1) if seconds > 0 else 0.0,
+            failures_by_stage=dict(sorted(by_stage.items())), mappers=self.mappers,
+            quality=dict(sorted(quality.items())), quality_by_kind=totals_by_kind(dict(quality)),
+            shards=per_shard, **self.tags,
+        )
+        self._write(summary.as_dict())
         for row in per_shard:
             self.log.info("shard {} keys {}: {} ok={:,} failed={:,}{} skipped={:,} on {} pid {}{}", row["shard"],
                           _range(Shard(row["shard"], row["key_start"], row["key_end"],
@@ -459,4 +438,22 @@ class _Report:
                           f" error: {row['error']}" if row["error"] else "")
         self.log.info(summary_line(summary))
         return summary
+
+
+_SUMMED = ("records_ok", "records_failed", "skipped", "resumed", "rows", "flushes", "workers_replaced", "rejects",
+           "skipped_rejects")
+"""The run's figures that are the sums of its shards' (RunSummary fields)."""
+
+
+def _shard_row(shard: Shard, result: dict, summary: RunSummary | None) -> dict:
+    """A shard's object in the run's summary: where it ran, how it ended, its counts."""
+    row = {"shard": shard.index, "key_start": shard.key_start, "key_end": shard.key_end, "files": shard.files,
+           "host": result.get("host"), "pid": result.get("pid"),
+           "exit_code": result.get("exit_code"), "error": result.get("error")}
+    if summary is None:
+        return {**row, "outcome": None, "seconds": None, "records_ok": 0, "records_failed": 0, "skipped": 0,
+                "resumed": 0, "rows": 0, "records_per_minute": None}
+    return {**row, "outcome": summary.outcome, "seconds": summary.seconds, "records_ok": summary.records_ok,
+            "records_failed": summary.records_failed, "skipped": summary.skipped, "resumed": summary.resumed,
+            "rows": summary.rows, "records_per_minute": summary.records_per_minute}
 

@@ -354,19 +354,19 @@ def run_tune(settings, *, sample: int = 2000, budget_s: float = 120.0, write: Pa
                 raise TuneError(f"a trial run stopped: {exc}") from exc
             if result.exit_code == ExitCode.SIGNAL:
                 raise KeyboardInterrupt
-            if result.exit_code == ExitCode.OK and not result.summary:
+            if result.exit_code == ExitCode.OK and result.summary is None:
                 raise TuneError("the source holds no records to sample (in [run] key_start..key_end)")
-            if result.exit_code not in (ExitCode.OK, ExitCode.SOME_FAILED) or not result.summary:
+            if result.exit_code not in (ExitCode.OK, ExitCode.SOME_FAILED) or result.summary is None:
                 raise TuneError(f"a trial run ended with exit code {int(result.exit_code)} ({candidate.label()})")
             summary = result.summary
-            if not summary.get("records_ok"):
+            if not summary.records_ok:
                 raise TuneError("a trial run wrote no records: the sample holds nothing that maps "
                                 "(check [source] and the contract with migrate --dry-run)")
             figures = RunFigures(
-                records_per_minute=float(summary["records_per_minute"]), seconds=float(summary["seconds"]),
-                cpu_ms_per_record=dict(summary.get("cpu_ms_per_record") or {}),
-                flush_p95_ms=summary.get("flush_p95_ms"), bound=(summary.get("verdict") or {}).get("bound", "-"),
-                rows_per_record=float(summary["rows"]) / max(int(summary["records_ok"]), 1))
+                records_per_minute=float(summary.records_per_minute), seconds=float(summary.seconds),
+                cpu_ms_per_record=dict(summary.cpu_ms_per_record or {}),
+                flush_p95_ms=summary.flush_p95_ms, bound=(summary.verdict or {}).get("bound", "-"),
+                rows_per_record=float(summary.rows) / max(summary.records_ok, 1))
             bar.show(count, search.best().median if search.trials else None, candidate.label())
             return figures
 

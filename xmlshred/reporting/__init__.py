@@ -10,9 +10,11 @@ from xmlshred.reporting.metrics import MetricsWriter, read_metrics
 from xmlshred.reporting.progress import ProgressBar, render_progress
 from xmlshred.reporting.report import build_report, failures_from_rows, plot_rate, select_run
 from xmlshred.reporting.stats import RunStats
+from xmlshred.reporting.summary import RunSummary
 
 __all__ = [
     "ReportError", "configure_logging", "install_thread_dump_on_sigusr1", "log_thread_stacks",
     "MetricsWriter", "read_metrics", "ProgressBar", "render_progress",
     "build_report", "failures_from_rows", "plot_rate", "select_run", "RunStats",
+    "RunSummary",
 ]

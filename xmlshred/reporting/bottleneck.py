@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from xmlshred.reporting.summary import RunSummary
+
 BUSY = 0.5
 """A stage busier than this share of the run's wall time (of the mappers' capacity for mapping) bounds it."""
 
@@ -81,27 +83,25 @@ def verdict(busy: dict[str, float], mappers: int, records: int = 1) -> dict[str,
         "the reader or the source, the start-up of a short run, or [actors] max_in_flight held it back")}
 
 
-def verdict_clause(summary: dict[str, Any]) -> str:
+def verdict_clause(summary: RunSummary) -> str:
     """`` | CPU/wall s read 0.15/- … | mapping-bound: …`` for the summary line ("" for a summary
     without the figures)."""
-    found = summary.get("verdict")
-    if not found:
+    if not summary.verdict:
         return ""
-    stages = summary.get("time_by_stage") or {}
     times = ", ".join(f"{name} {_figure(figures.get('cpu_s'), 2)}/{_figure(figures.get('wall_s'), 2)}"
-                      for name, figures in stages.items())
-    return (f" | CPU/wall s: {times}" if times else "") + f" | {found['text']}"
+                      for name, figures in (summary.time_by_stage or {}).items())
+    return (f" | CPU/wall s: {times}" if times else "") + f" | {summary.verdict['text']}"
 
 
-def bottleneck_section(run_id: str, summary: dict[str, Any] | None) -> str:
+def bottleneck_section(run_id: str, summary: RunSummary | None) -> str:
     """``report``'s per-stage table (CPU and wall time) and the verdict of one run."""
     title = f"Where the time went, run {run_id}"
-    if not summary or "time_by_stage" not in summary:
+    if summary is None or summary.time_by_stage is None:
         return f"{title}\n(no per-stage figures: the run has no summary, or an older xmlshred wrote it)"
-    lines = [f"{title} (wall {float(summary.get('seconds') or 0):,.1f} s, {summary.get('mappers', '?')} mappers)"]
+    lines = [f"{title} (wall {float(summary.seconds or 0):,.1f} s, {summary.mappers or '?'} mappers)"]
     header = ("stage", "CPU ms/record", "CPU s", "wall s")
     rows = []
-    for name, figures in summary["time_by_stage"].items():
+    for name, figures in summary.time_by_stage.items():
         rows.append((name, _figure(figures.get("cpu_ms_per_record"), 3), _figure(figures.get("cpu_s"), 2),
                      _figure(figures.get("wall_s"), 2)))
     widths = [max(len(header[i]), *(len(row[i]) for row in rows)) for i in range(4)]
@@ -109,13 +109,12 @@ def bottleneck_section(run_id: str, summary: dict[str, Any] | None) -> str:
     lines.append("  ".join("-" * width for width in widths))
     for row in rows:
         lines.append("  ".join(row[i].ljust(widths[i]) if i == 0 else row[i].rjust(widths[i]) for i in range(4)))
-    busy = summary.get("busy") or {}
+    busy = summary.busy or {}
     lines.append(f"(map wall = the mappers' busy time; insert wall = the flushes' wall time; busy: mappers "
                  f"{busy.get('mappers', 0):.0%} of their capacity, "
                  f"insert actor {busy.get('insert', 0):.0%} of the run's active window)")
-    found = summary.get("verdict")
-    if found:
-        lines.append(f"verdict: {found['text']}")
+    if summary.verdict:
+        lines.append(f"verdict: {summary.verdict['text']}")
     return "\n".join(lines)
 
 

@@ -133,18 +133,19 @@ def chart_data(run, log_rows: list[tuple] | None) -> ChartData:
     run_id, updated_at``) of this run only, or None. Raises ReportError when
     there is nothing to chart.
     """
-    summary = run.summary or {}
+    summary = run.summary
+    summary_ok = float(summary.records_ok) if summary is not None else 0.0
     intervals = [i for i in run.intervals if _time(i.get("ts")) is not None]
     started = run.started_at
     rows = [(str(r[1]), r[2], _time(r[6])) for r in (log_rows or [])]
     rows = [r for r in rows if r[2] is not None]
-    finished = _time(summary.get("finished_at"))
+    finished = _time(summary.finished_at) if summary is not None else None
     if len(intervals) >= MIN_INTERVALS:
         source = f"{len(intervals)} progress intervals"
         started = started or _time(intervals[0]["ts"])
         cumulative = [(started, 0.0)] + [(_time(i["ts"]), float(i.get("records_ok") or 0)) for i in intervals]
         if finished is not None and finished > cumulative[-1][0]:
-            cumulative.append((finished, float(summary.get("records_ok") or 0)))
+            cumulative.append((finished, summary_ok))
     elif rows:
         flushes = _flushes(rows)
         source = f"processing_log timestamps ({len(flushes)} flushes)"
@@ -160,7 +161,7 @@ def chart_data(run, log_rows: list[tuple] | None) -> ChartData:
         # overwritten by a later run): the summary's average is all there is.
         source = "the run's summary only (too short for progress intervals, no processing_log rows)"
         finished = max(finished, started + timedelta(milliseconds=1))
-        cumulative = [(started, 0.0), (finished, float(summary.get("records_ok") or 0))]
+        cumulative = [(started, 0.0), (finished, summary_ok)]
     else:
         raise ReportError(
             f"run {run.run_id} has nothing to plot: fewer than {MIN_INTERVALS} progress intervals, no "
@@ -185,16 +186,17 @@ def chart_data(run, log_rows: list[tuple] | None) -> ChartData:
             if failed > previous:
                 failures["failed (stage unknown)"][_bin_of(edges, _time(interval["ts"]))] += failed - previous
             previous = failed
-        if summary and int(summary.get("records_failed") or 0) > previous:
-            failures["failed (stage unknown)"][-1] += int(summary["records_failed"]) - previous
-    elif summary.get("records_failed"):
-        for stage, count in (summary.get("failures_by_stage") or {}).items():
+        if summary is not None and summary.records_failed > previous:
+            failures["failed (stage unknown)"][-1] += summary.records_failed - previous
+    elif summary is not None and summary.records_failed:
+        for stage, count in summary.failures_by_stage.items():
             failures[f"{stage} (whole run)"][-1] += int(count)
 
     p95 = [(_time(i["ts"]), float(i["flush_p95_ms"])) for i in intervals if i.get("flush_p95_ms") is not None]
-    run_p95 = float(summary["flush_p95_ms"]) if summary.get("flush_p95_ms") is not None else None
+    run_p95 = float(summary.flush_p95_ms) if summary is not None and summary.flush_p95_ms is not None else None
+    dry_run = bool(summary is not None and summary.dry_run) or any(i.get("dry_run") for i in intervals)
     return ChartData(run.run_id, source, edges, rate_points, overall, dict(failures), p95, window,
-                     dry_run=bool(summary.get("dry_run") or any(i.get("dry_run") for i in intervals)),
+                     dry_run=dry_run,
                      run_p95=run_p95)
 
 

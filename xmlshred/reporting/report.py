@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from xmlshred.reporting.bottleneck import bottleneck_section
 from xmlshred.reporting.errors import ReportError
 from xmlshred.reporting.stats import format_duration
+from xmlshred.reporting.summary import RunSummary
 
 MAX_RATE_ROWS = 40
 """Longest rate-over-time table; longer runs are shown at evenly spaced intervals."""
@@ -36,19 +37,19 @@ class RunRecords:
 
     run_id: str
     intervals: list[dict[str, Any]] = field(default_factory=list)
-    summary: dict[str, Any] | None = None
+    summary: RunSummary | None = None
 
     @property
     def last(self) -> dict[str, Any]:
-        """The most complete figures: the summary, else the last interval."""
+        """The most complete figures as a metrics object: the summary's, else the last interval."""
         if self.summary is not None:
-            return self.summary
+            return self.summary.as_dict()
         return self.intervals[-1]
 
     @property
     def started_at(self) -> datetime | None:
-        if self.summary is not None and self.summary.get("started_at"):
-            return _parse_time(self.summary["started_at"])
+        if self.summary is not None and self.summary.started_at:
+            return _parse_time(self.summary.started_at)
         first = self.intervals[0] if self.intervals else None
         if first and first.get("ts"):
             moment = _parse_time(first["ts"])
@@ -59,7 +60,7 @@ class RunRecords:
     @property
     def outcome(self) -> str:
         # No summary: the process ended without reaching it (killed, crashed).
-        return self.summary.get("outcome", "?") if self.summary is not None else "no summary"
+        return (self.summary.outcome or "?") if self.summary is not None else "no summary"
 
 
 def _parse_time(text: Any) -> datetime | None:
@@ -80,7 +81,7 @@ def group_runs(metrics_records: Iterable[Mapping[str, Any]]) -> list[RunRecords]
         run = runs.setdefault(str(run_id), RunRecords(str(run_id)))
         event = record.get("event")
         if event == "summary":
-            run.summary = dict(record)
+            run.summary = RunSummary.from_dict(dict(record))
         elif event == "progress":
             run.intervals.append(dict(record))
     known = [run for run in runs.values() if run.summary is not None or run.intervals]
@@ -257,9 +258,9 @@ def _failures_section(run: RunRecords, log_failures: list[tuple[str, str, int]] 
     if log_failures is not None:
         return _log_failures_section(run.run_id, log_failures)
     title = f"Failures by stage, run {run.run_id} (metrics; the target has no processing_log to give reasons)"
-    by_stage_counts = (run.summary or {}).get("failures_by_stage")
-    if by_stage_counts is None:
+    if run.summary is None:
         return f"{title}\n(unknown: the run wrote no summary)"
+    by_stage_counts = run.summary.failures_by_stage
     if not by_stage_counts:
         return f"{title}\nnone"
     lines = [f"{title}: {sum(by_stage_counts.values()):,}"]
@@ -375,7 +376,8 @@ def run_report_command(
             sections.append(fingerprints_section(snapshot.rows, _current_fingerprint(settings)))
         chosen_run = _select(group_runs(records), chosen)
         sections += _coverage_section(chosen_run.summary)
-        if (chosen_run.summary or {}).get("dry_run") or any(i.get("dry_run") for i in chosen_run.intervals):
+        summary_dry = chosen_run.summary is not None and bool(chosen_run.summary.dry_run)
+        if summary_dry or any(i.get("dry_run") for i in chosen_run.intervals):
             from xmlshred.reporting.dryrun import dry_run_path, dry_run_section
 
             sections.append(dry_run_section(chosen, dry_run_path(metrics_path, chosen)))
@@ -598,11 +600,11 @@ def _contract_schema_name(settings: Any) -> str | None:
         ) from exc
 
 
-def _coverage_section(summary: dict[str, Any] | None) -> list[str]:
+def _coverage_section(summary: RunSummary | None) -> list[str]:
     """The run's table coverage (sparse tables, unmatched mapping paths), when it has something to say."""
     from xmlshred.reporting.coverage import coverage_lines
 
-    lines = coverage_lines((summary or {}).get("coverage"))
+    lines = coverage_lines(summary.coverage if summary is not None else None)
     if not lines:
         return []
     return ["Table coverage (tables that got rows from under 1% of the mapped records, mapping paths that "

@@ -22,6 +22,7 @@ from typing import Any
 
 from xmlshred.messages import FlushReport, MapperLoad, ReaderProgress, WorkerReplaced
 from xmlshred.reporting.bottleneck import stage_times, verdict, verdict_clause
+from xmlshred.reporting.summary import RunSummary
 from xmlshred.vocab.quality import totals_by_kind
 
 LATENCY_SAMPLE_SIZE = 10_000
@@ -93,8 +94,6 @@ class RunStats:
         """"kind:table.column" -> values the contract's rules changed in committed records."""
         self.rejects = 0
         """Failed records without a key, recorded in xmlshred_rejects."""
-        self.skipped_rejects = 0
-        """Known-bad documents (xmlshred_rejects, unchanged) not read again."""
         self.failures_by_stage: Counter[str] = Counter()
         self._latency_sample: list[float] = []
         # Seeded: a run's percentiles must not change from one report to the next by chance.
@@ -119,14 +118,9 @@ class RunStats:
         self.bytes_read = 0
         self.whole_reads = 0
 
-        self.sent = 0
-        self.in_flight = 0
-        self.skipped_done = 0
-        self.resumed_ok = 0
-        self.resumed_failed: dict[str, int] = {}
-        """Records an earlier attempt of this run settled (a retried Ray shard): counted in
-        records_ok / records_failed and failures_by_stage, never read again."""
-        self.exhausted = False
+        self.reader = ReaderProgress(sent=0, in_flight=0, skipped_done=0, exhausted=False)
+        """The reader's latest counters. Its resumed records (an earlier attempt of this run settled
+        them: a retried Ray shard) are counted in records_ok / records_failed and failures_by_stage."""
 
         self.workers_replaced = 0
 
@@ -172,20 +166,15 @@ class RunStats:
         arrived (the first batch sent starts the run's active window, see ``bottleneck``)."""
         if progress.sent and self.first_sent_at is None and now is not None:
             self.first_sent_at = now
-        self.sent = progress.sent
-        self.in_flight = progress.in_flight
-        self.skipped_done = progress.skipped_done
-        self.skipped_rejects = progress.skipped_rejects
-        self.exhausted = progress.exhausted
         # Totals too: what grew since the last report joins this run's settled records.
-        self.records_ok += progress.resumed_ok - self.resumed_ok
-        self.resumed_ok = progress.resumed_ok
+        self.records_ok += progress.resumed_ok - self.reader.resumed_ok
+        before = dict(self.reader.resumed_failed)
         for stage, count in progress.resumed_failed:
-            grown = count - self.resumed_failed.get(stage, 0)
+            grown = count - before.get(stage, 0)
             if grown:
                 self.records_failed += grown
                 self.failures_by_stage[stage] += grown
-                self.resumed_failed[stage] = count
+        self.reader = progress
 
     def add_worker_replaced(self, replaced: WorkerReplaced) -> None:
         """Count one replaced worker process."""
@@ -210,12 +199,12 @@ class RunStats:
     @property
     def skipped(self) -> int:
         """Records found already done: by the reader (keys) and at flush time (files)."""
-        return self.skipped_done + self.flush_skipped + self.skipped_rejects
+        return self.reader.skipped_done + self.flush_skipped + self.reader.skipped_rejects
 
     @property
     def resumed(self) -> int:
         """Records an earlier attempt of this run had settled (in records_ok/records_failed)."""
-        return self.resumed_ok + sum(self.resumed_failed.values())
+        return self.reader.resumed_ok + sum(count for _, count in self.reader.resumed_failed)
 
     @property
     def done(self) -> int:
@@ -229,7 +218,7 @@ class RunStats:
     def records_per_minute(self, now: float) -> float:
         """Successful records per minute since the start: those this attempt wrote (not the
         ones an earlier attempt of the run had committed, which took none of its time)."""
-        return per_minute(self.records_ok - self.resumed_ok, self.seconds(now))
+        return per_minute(self.records_ok - self.reader.resumed_ok, self.seconds(now))
 
     def _recent(self, now: float) -> list[tuple[float, int, float]]:
         cutoff = now - self.recent_window_s
@@ -290,7 +279,7 @@ class RunStats:
         return (
             f"progress ok={self.records_ok:,} failed={self.records_failed:,} skipped={self.skipped:,} | "
             f"{self.records_per_minute(now):,.0f}/min, recent {self.recent_records_per_minute(now):,.0f} | "
-            f"in flight {self.in_flight:,} | flush p95 {latency} | "
+            f"in flight {self.reader.in_flight:,} | flush p95 {latency} | "
             f"mappers {self.mapper_utilisation(now):.0%} | {format_duration(self.seconds(now))}"
         )
 
@@ -305,8 +294,8 @@ class RunStats:
             "records_failed": self.records_failed,
             "records_per_minute": round(self.records_per_minute(now), 1),
             "recent_records_per_minute": round(self.recent_records_per_minute(now), 1),
-            "in_flight": self.in_flight,
-            "sent": self.sent,
+            "in_flight": self.reader.in_flight,
+            "sent": self.reader.sent,
             "flushes": self.flushes,
             "flush_p50_ms": _ms(self.recent_flush_latency(now, 50)),
             "flush_p95_ms": _ms(self.recent_flush_latency(now, 95)),
@@ -339,40 +328,27 @@ class RunStats:
         return {stage: round(seconds * 1000.0 / records, 3) for stage, seconds in stages.items()}
 
     def summary(self, outcome: str, now: float | None = None,
-                actor_cpu_s: dict[str, float] | None = None) -> dict[str, Any]:
-        """The final metrics.jsonl object of the run (``now`` defaults to the clock)."""
+                actor_cpu_s: dict[str, float] | None = None) -> RunSummary:
+        """The final figures of the run (``now`` defaults to the clock)."""
         now = time.monotonic() if now is None else now
-        return {
-            "event": "summary",
-            "run_id": self.run_id,
-            "outcome": outcome,
-            "started_at": iso_utc(self.started_at),
-            "finished_at": iso_utc(self.timestamp(now)),
-            "seconds": round(self.seconds(now), 3),
-            "records_ok": self.records_ok,
-            "records_failed": self.records_failed,
-            "records_per_minute": round(self.records_per_minute(now), 1),
-            "failures_by_stage": dict(sorted(self.failures_by_stage.items())),
-            "rows": self.rows,
-            "flushes": self.flushes,
-            "flush_p50_ms": _ms(self.flush_latency(50)),
-            "flush_p95_ms": _ms(self.flush_latency(95)),
-            "mapper_utilisation": round(self.mapper_utilisation(now), 3),
-            "mappers": self.mappers,
-            "sent": self.sent,
-            "in_flight": self.in_flight,
-            "skipped": self.skipped,
-            "resumed": self.resumed,
-            "source_exhausted": self.exhausted,
-            "workers_replaced": self.workers_replaced,
+        return RunSummary(
+            run_id=self.run_id, outcome=outcome,
+            started_at=iso_utc(self.started_at), finished_at=iso_utc(self.timestamp(now)),
+            seconds=round(self.seconds(now), 3),
+            records_ok=self.records_ok, records_failed=self.records_failed,
+            records_per_minute=round(self.records_per_minute(now), 1),
+            failures_by_stage=dict(sorted(self.failures_by_stage.items())),
+            rows=self.rows, flushes=self.flushes,
+            flush_p50_ms=_ms(self.flush_latency(50)), flush_p95_ms=_ms(self.flush_latency(95)),
+            mapper_utilisation=round(self.mapper_utilisation(now), 3), mappers=self.mappers,
+            sent=self.reader.sent, in_flight=self.reader.in_flight, skipped=self.skipped, resumed=self.resumed,
+            source_exhausted=self.reader.exhausted, workers_replaced=self.workers_replaced,
             **self.worker_costs(),
-            "cpu_ms_per_record": self.cpu_ms_per_record(actor_cpu_s or {}),
-            "quality": dict(sorted(self.quality.items())),
-            "quality_by_kind": totals_by_kind(self.quality),
-            "rejects": self.rejects,
-            "skipped_rejects": self.skipped_rejects,
+            cpu_ms_per_record=self.cpu_ms_per_record(actor_cpu_s or {}),
+            quality=dict(sorted(self.quality.items())), quality_by_kind=totals_by_kind(self.quality),
+            rejects=self.rejects, skipped_rejects=self.reader.skipped_rejects,
             **self.bottleneck(now, actor_cpu_s or {}),
-        }
+        )
 
     def bottleneck(self, now: float, actor_cpu_s: dict[str, float]) -> dict[str, Any]:
         """``time_by_stage``, ``busy`` and the ``verdict`` (reporting.bottleneck) of the run so far."""
@@ -407,44 +383,42 @@ def format_duration(seconds: float) -> str:
     return f"{secs}s"
 
 
-def summary_line(summary: dict[str, Any]) -> str:
-    """The final INFO line for a ``summary()`` object (``DRY RUN`` first when it was one).
+def summary_line(summary: RunSummary) -> str:
+    """The final INFO line for a run's summary (``DRY RUN`` first when it was one).
 
     A run shorter than a second gets no rate: "in <1s" says why.
     """
-    by_stage = ", ".join(f"{stage}={n:,}" for stage, n in summary["failures_by_stage"].items())
-    seconds = float(summary["seconds"])
-    timing = (f"in {format_duration(seconds)} ({summary['records_per_minute']:,.0f} rec/min)"
+    by_stage = ", ".join(f"{stage}={n:,}" for stage, n in summary.failures_by_stage.items())
+    seconds = float(summary.seconds)
+    timing = (f"in {format_duration(seconds)} ({summary.records_per_minute:,.0f} rec/min)"
               if seconds >= 1 else "in <1s")
-    prefix = "DRY RUN (nothing written) " if summary.get("dry_run") else ""
+    prefix = "DRY RUN (nothing written) " if summary.dry_run else ""
     return (
-        f"{prefix}summary run={summary['run_id']} outcome={summary['outcome']} "
-        f"ok={summary['records_ok']:,} failed={summary['records_failed']:,}{_resumed_clause(summary)} "
-        f"skipped={summary['skipped']:,} rows={summary['rows']:,} {timing} "
+        f"{prefix}summary run={summary.run_id} outcome={summary.outcome} "
+        f"ok={summary.records_ok:,} failed={summary.records_failed:,}{_resumed_clause(summary)} "
+        f"skipped={summary.skipped:,} rows={summary.rows:,} {timing} "
         f"| failures by stage: {by_stage or 'none'} "
-        f"| flushes {summary['flushes']:,} | workers replaced {summary['workers_replaced']}"
+        f"| flushes {summary.flushes:,} | workers replaced {summary.workers_replaced}"
         + _quality_clause(summary) + _costs_clause(summary)
         + verdict_clause(summary)
     )
 
 
-def _quality_clause(summary: dict[str, Any]) -> str:
+def _quality_clause(summary: RunSummary) -> str:
     """`` | changed values: truncated=3, bad_date=1`` (`` | changed values: none``); totals per kind."""
-    by_kind = summary.get("quality_by_kind")
-    if by_kind is None:
-        return ""
-    return " | changed values: " + (", ".join(f"{kind}={n:,}" for kind, n in by_kind.items()) or "none")
+    return " | changed values: " + (
+        ", ".join(f"{kind}={n:,}" for kind, n in summary.quality_by_kind.items()) or "none")
 
 
-def _resumed_clause(summary: dict[str, Any]) -> str:
+def _resumed_clause(summary: RunSummary) -> str:
     """`` (120 of them settled by an earlier attempt of this run)`` when a retried shard found some."""
-    resumed = summary.get("resumed") or 0
+    resumed = summary.resumed
     return f" ({resumed:,} of them settled by an earlier attempt of this run)" if resumed else ""
 
 
-def _costs_clause(summary: dict[str, Any]) -> str:
+def _costs_clause(summary: RunSummary) -> str:
     """`` | per record: read 8.2 KB, CPU read 0.05 ms + map 0.61 ms`` ("" before any record was mapped)."""
-    if summary.get("bytes_read_per_record") is None:
+    if summary.bytes_read_per_record is None:
         return ""
-    return (f" | per record: read {summary['bytes_read_per_record'] / 1024:,.1f} KB, "
-            f"CPU read {summary['read_cpu_ms_per_record']:.2f} ms + map {summary['map_cpu_ms_per_record']:.2f} ms")
+    return (f" | per record: read {summary.bytes_read_per_record / 1024:,.1f} KB, "
+            f"CPU read {summary.read_cpu_ms_per_record:.2f} ms + map {summary.map_cpu_ms_per_record:.2f} ms")
