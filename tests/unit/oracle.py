@@ -24,10 +24,6 @@ from tests.contract_support import compiled_for
 from xmlshred.contract import expressions as ex
 from xmlshred.contract import mapper
 from xmlshred.contract.plans import (
-    _HISTORY_EMPTY,
-    _NO_DEFAULT,
-    _NUMERIC_TYPES,
-    _ZERO,
     BOOLEAN_TO_BIT,
     CALCULATED,
     CHAR_TO_BIT,
@@ -36,13 +32,17 @@ from xmlshred.contract.plans import (
     EXTRACT_DATE,
     EXTRACT_NUMERIC,
     GROUPS,
+    HISTORY_EMPTY,
+    NO_DEFAULT,
     NUMBERS_ONLY,
+    NUMERIC_TYPES,
     POLICY,
     REPEAT,
     ROOT,
     ROWS,
     SINGLE,
     UTC_IF_NULL,
+    ZERO,
 )
 from xmlshred.contract.values import convert_value, extract_numeric, numbers_only, parse_datetime
 
@@ -270,7 +270,7 @@ def _finish(doc, plan, element, values: list) -> tuple:
         if column.parent_key:
             values[position] = mapper._parent_value(doc, plan, element)
         if values[position] is None:
-            if column.default is not _NO_DEFAULT:
+            if column.default is not NO_DEFAULT:
                 values[position] = column.default
                 doc.warn(column.defaulted_warning)
             elif not column.column.nullable:
@@ -297,7 +297,7 @@ def _policy_rows(doc, plan) -> list[tuple]:
         return converted
 
     def real(found):
-        return bool(found) and found.casefold() not in _HISTORY_EMPTY
+        return bool(found) and found.casefold() not in HISTORY_EMPTY
 
     notes = None
     if plan.notes is not None:
@@ -328,13 +328,13 @@ def _group_rows(doc, plan) -> list[tuple]:
         for position, (_field, column, default) in enumerate(group.cells):
             if values[position] is not None:
                 continue
-            if default is not _NO_DEFAULT:
+            if default is not NO_DEFAULT:
                 values[position] = default
                 doc.warn(f"{DEFAULTED}:{plan.table.name}.{column.name}")
             elif not column.nullable:
-                if column.data_type not in _NUMERIC_TYPES:
+                if column.data_type not in NUMERIC_TYPES:
                     mapper._missing_cell(plan, column)
-                values[position] = _ZERO.get(column.data_type, 0)
+                values[position] = ZERO.get(column.data_type, 0)
         rows.append((doc.key, group.argument, *values))
     return rows
 
