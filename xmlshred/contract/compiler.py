@@ -54,7 +54,7 @@ from xmlshred.contract.values import convert_value
 from xmlshred.vocab.results import MappedRecord, RecordFailure
 from xmlshred.vocab.schema import Column, Table, TargetSchema
 
-__all__ = ["MapOptions", "CompiledContract", "compile_contract"]
+__all__ = ["MapOptions", "CompiledContract", "compile_contract", "contract_schema"]
 
 class CompiledContract:
     """A contract ready to map documents: compile once, map many.
@@ -80,11 +80,7 @@ class CompiledContract:
         self.key_attribute_lower = key_mapping.xml_attribute.lower() if key_mapping.xml_attribute else None
         self.key_column: Column = key_mapping.column()
         self.plans: tuple[TablePlan, ...] = builder.plans
-        self.schema = TargetSchema(
-            schema_name=contract.target_schema,
-            key_column=key_mapping.target_column,
-            tables=tuple(plan.table for plan in self.plans),
-        )
+        self.schema = _schema(contract, self.plans)
         self.contact_node: Node | None = builder.contact_node
         self.contact_types: tuple[str, ...] = builder.contact_types
         self.name_nodes: dict[str, tuple[Node, ...]] = builder.name_nodes
@@ -115,6 +111,17 @@ def compile_contract(contract: Contract, options: MapOptions) -> CompiledContrac
     (the loader rejects everything else this would trip on).
     """
     return CompiledContract(contract, options)
+
+
+def contract_schema(contract: Contract) -> TargetSchema:
+    """The tables a contract writes (``compile_contract(...).schema``), for a command that maps no
+    document (``status``, ``tune``'s scratch schema): it needs no ``MapOptions``."""
+    return _schema(contract, _Builder(contract).plans)
+
+
+def _schema(contract: Contract, plans: tuple[TablePlan, ...]) -> TargetSchema:
+    return TargetSchema(schema_name=contract.target_schema, key_column=contract.key_mapping.target_column,
+                        tables=tuple(plan.table for plan in plans))
 
 
 def _is_prefix(prefix: tuple[str, ...], path: tuple[str, ...]) -> bool:
