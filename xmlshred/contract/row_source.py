@@ -325,17 +325,23 @@ class _Writer:
         """Code that sets ``text``: the field's text after its steps, unconverted (a selector
         that found no instance gives '' and runs no step)."""
         lines: list[str] = []
-        element = self.element(field, indent, lines)
-        inner = indent
-        if field.selector:
-            lines.append(f"{indent}if {element} is None:")
-            lines.append(f"{indent}    text = ''")
-            lines.append(f"{indent}else:")
-            inner = indent + "    "
+        element, inner = self.located_element(field, indent, lines, "text = ''")
         lines.extend(self.raw_text(field, element, inner))
         lines.append(f"{inner}real = {field.counts_as_real!r}")
         lines.extend(self.steps(field, list(field.steps), element, inner))
         return lines
+
+    def located_element(self, field: FieldPlan, indent: str, lines: list[str], if_none: str
+                        ) -> tuple[str, str]:
+        """The field's element variable (``element``) and the indent of the code that reads it: a
+        selector may find no instance, and then only ``if_none`` runs (no step)."""
+        element = self.element(field, indent, lines)
+        if not field.selector:
+            return element, indent
+        lines.append(f"{indent}if {element} is None:")
+        lines.append(f"{indent}    {if_none}")
+        lines.append(f"{indent}else:")
+        return element, indent + "    "
 
     def element_lines(self) -> list[str]:
         """The record's first instances the code reads, found once at the top (and the
@@ -420,13 +426,7 @@ class _Writer:
         if CALCULATED in codes and field.expression is None:  # pragma: no cover - the loader forbids it
             raise ValueError(f"{field.label}: calculated_field without an expression")
         lines: list[str] = []
-        element = self.element(field, indent, lines)
-        inner = indent
-        if field.selector:
-            lines.append(f"{indent}if {element} is None:")
-            lines.append(f"{indent}    value, real = None, False")
-            lines.append(f"{indent}else:")
-            inner = indent + "    "
+        element, inner = self.located_element(field, indent, lines, "value, real = None, False")
         if codes == (CALCULATED,):
             # A calculated field's value is the expression's alone: a non-empty result is the
             # value, an empty one is no value (the mapped text is never read).
