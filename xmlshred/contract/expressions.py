@@ -38,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from typing import ClassVar
 
 from xmlshred.contract.values import ValueRangeError, convert_value, parse_datetime
 from xmlshred.vocab.errors import DataError
@@ -392,37 +393,33 @@ def _cast(value: object, column: Column) -> Value:
 # generates the code that evaluates the tree. Condition nodes evaluate to bool.
 
 
+@dataclass(slots=True, eq=False)
 class _Node:
-    """A node of the parsed tree; ``expression_source`` generates the code that evaluates it."""
+    """A node of the parsed tree; ``expression_source`` generates the code that evaluates it.
+    A node class lists its fields (after ``position``); nodes compare by identity."""
 
-    __slots__ = ("position",)
-    is_condition = False
+    position: int
+    is_condition: ClassVar[bool] = False
 
 
+@dataclass(slots=True, eq=False)
 class _Literal(_Node):
-    __slots__ = ("value",)
+    value: Value
 
-    def __init__(self, position: int, value: Value) -> None:
-        self.position = position
-        # '' is NULL: the language has no distinct empty string.
-        self.value = None if value == "" else value
+    def __post_init__(self) -> None:
+        if self.value == "":  # '' is NULL: the language has no distinct empty string.
+            self.value = None
 
 
+@dataclass(slots=True, eq=False)
 class _Attribute(_Node):
-    __slots__ = ("element", "name")
-
-    def __init__(self, position: int, element: str | None, name: str) -> None:
-        self.position = position
-        self.element = element
-        self.name = name
+    element: str | None
+    name: str
 
 
+@dataclass(slots=True, eq=False)
 class _Negate(_Node):
-    __slots__ = ("operand",)
-
-    def __init__(self, position: int, operand: _Node) -> None:
-        self.position = position
-        self.operand = operand
+    operand: _Node
 
 
 def _apply(operator: str, left: Decimal, right: Decimal) -> Decimal | None:
@@ -455,30 +452,24 @@ def _chain(first: object, rest: tuple[tuple[str, object], ...]) -> Decimal | Non
     return total
 
 
+@dataclass(slots=True, eq=False)
 class _Arithmetic(_Node):
     """``first op operand op operand …`` at one precedence level, left to right."""
 
-    __slots__ = ("first", "rest")
-
-    def __init__(self, position: int, first: _Node, rest: list[tuple[str, _Node]]) -> None:
-        self.position = position
-        self.first = first
-        self.rest = rest
+    first: _Node
+    rest: list[tuple[str, _Node]]
 
 
 _COMPARISONS = frozenset({"=", "!=", "<>", "<", ">", "<=", ">="})
 """The comparison operators (``expression_source`` writes each as Python's)."""
 
 
+@dataclass(slots=True, eq=False)
 class _Comparison(_Node):
-    __slots__ = ("operator", "left", "right")
     is_condition = True
-
-    def __init__(self, position: int, operator: str, left: _Node, right: _Node) -> None:
-        self.position = position
-        self.operator = operator
-        self.left = left
-        self.right = right
+    operator: str
+    left: _Node
+    right: _Node
 
 
 def _between(value: object, low: object, high: object) -> bool:
@@ -490,15 +481,12 @@ def _between(value: object, low: object, high: object) -> bool:
     return below is not None and below <= 0
 
 
+@dataclass(slots=True, eq=False)
 class _Between(_Node):
-    __slots__ = ("operand", "low", "high")
     is_condition = True
-
-    def __init__(self, position: int, operand: _Node, low: _Node, high: _Node) -> None:
-        self.position = position
-        self.operand = operand
-        self.low = low
-        self.high = high
+    operand: _Node
+    low: _Node
+    high: _Node
 
 
 def _like(value: object, pattern: object) -> bool:
@@ -508,23 +496,17 @@ def _like(value: object, pattern: object) -> bool:
     return _like_regex(result_to_text(pattern)).fullmatch(result_to_text(value)) is not None
 
 
+@dataclass(slots=True, eq=False)
 class _Like(_Node):
-    __slots__ = ("operand", "pattern")
     is_condition = True
-
-    def __init__(self, position: int, operand: _Node, pattern: _Node) -> None:
-        self.position = position
-        self.operand = operand
-        self.pattern = pattern
+    operand: _Node
+    pattern: _Node
 
 
+@dataclass(slots=True, eq=False)
 class _IsNull(_Node):
-    __slots__ = ("operand",)
     is_condition = True
-
-    def __init__(self, position: int, operand: _Node) -> None:
-        self.position = position
-        self.operand = operand
+    operand: _Node
 
 
 def _member(value: object, items: tuple) -> bool:
@@ -534,35 +516,26 @@ def _member(value: object, items: tuple) -> bool:
     return any(_compare(value, item) == 0 for item in items)
 
 
+@dataclass(slots=True, eq=False)
 class _In(_Node):
-    __slots__ = ("operand", "items")
     is_condition = True
-
-    def __init__(self, position: int, operand: _Node, items: list[_Node]) -> None:
-        self.position = position
-        self.operand = operand
-        self.items = items
+    operand: _Node
+    items: list[_Node]
 
 
+@dataclass(slots=True, eq=False)
 class _Not(_Node):
-    __slots__ = ("operand",)
     is_condition = True
-
-    def __init__(self, position: int, operand: _Node) -> None:
-        self.position = position
-        self.operand = operand
+    operand: _Node
 
 
+@dataclass(slots=True, eq=False)
 class _Logical(_Node):
     """``a AND b AND …`` or ``a OR b OR …``, short-circuiting."""
 
-    __slots__ = ("operator", "operands")
+    operator: str
+    operands: list[_Node]
     is_condition = True
-
-    def __init__(self, position: int, operator: str, operands: list[_Node]) -> None:
-        self.position = position
-        self.operator = operator
-        self.operands = operands
 
 
 def _first_branch(branches: tuple, otherwise: object) -> object:
@@ -573,28 +546,21 @@ def _first_branch(branches: tuple, otherwise: object) -> object:
     return otherwise
 
 
+@dataclass(slots=True, eq=False)
 class _Case(_Node):
-    __slots__ = ("branches", "otherwise")
-
-    def __init__(
-        self, position: int, branches: list[tuple[_Node, _Node]], otherwise: _Node | None
-    ) -> None:
-        self.position = position
-        self.branches = branches
-        self.otherwise = otherwise
+    branches: list[tuple[_Node, _Node]]
+    otherwise: _Node | None
 
 
+@dataclass(slots=True, eq=False)
 class _Call(_Node):
     """A function call (``call_value`` gives its value from its arguments' values)."""
 
-    __slots__ = ("name", "arguments", "detail")
-
-    def __init__(self, position: int, name: str, arguments: list[_Node], detail: object = None) -> None:
-        self.position = position
-        self.name = name
-        self.arguments = arguments
-        self.detail = detail
-        """DATEADD's unit, CAST's target column; None for other functions."""
+    name: str
+    arguments: list[_Node]
+    detail: object = None
+    """DATEADD's unit, CAST's target column; None for other functions."""
+    """DATEADD's unit, CAST's target column; None for other functions."""
 
 
 _NOT_CONSTANT = object()
