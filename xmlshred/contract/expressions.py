@@ -791,24 +791,21 @@ class _Parser:
         return node
 
     def disjunction(self) -> _Node:
-        first = self.conjunction()
-        if not self.at_keyword("OR"):
-            return first
-        operands = [self.condition(first)]
-        while self.at_keyword("OR"):
-            self.advance()
-            operands.append(self.condition(self.conjunction()))
-        return _Logical(first.position, "OR", operands)
+        return self.logical("OR", self.conjunction)
 
     def conjunction(self) -> _Node:
-        first = self.negation()
-        if not self.at_keyword("AND"):
+        return self.logical("AND", self.negation)
+
+    def logical(self, keyword: str, operand: Callable[[], _Node]) -> _Node:
+        """``operand keyword operand …`` (one ``_Logical`` node), or the lone operand."""
+        first = operand()
+        if not self.at_keyword(keyword):
             return first
         operands = [self.condition(first)]
-        while self.at_keyword("AND"):
+        while self.at_keyword(keyword):
             self.advance()
-            operands.append(self.condition(self.negation()))
-        return _Logical(first.position, "AND", operands)
+            operands.append(self.condition(operand()))
+        return _Logical(first.position, keyword, operands)
 
     def negation(self) -> _Node:
         if self.at_keyword("NOT"):
