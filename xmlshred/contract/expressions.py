@@ -868,23 +868,20 @@ class _Parser:
         return items
 
     def additive(self) -> _Node:
-        first = self.multiplicative()
-        if not self.at_op("+", "-"):
-            return first
-        rest = []
-        while self.at_op("+", "-"):
-            operator = self.advance().text
-            rest.append((operator, self.value(self.multiplicative())))
-        return _Arithmetic(first.position, self.value(first), rest)
+        return self.arithmetic(("+", "-"), self.multiplicative)
 
     def multiplicative(self) -> _Node:
-        first = self.unary()
-        if not self.at_op("*", "/"):
+        return self.arithmetic(("*", "/"), self.unary)
+
+    def arithmetic(self, operators: tuple[str, str], operand: Callable[[], _Node]) -> _Node:
+        """``operand op operand …`` at one precedence level (one ``_Arithmetic`` node), or the lone operand."""
+        first = operand()
+        if not self.at_op(*operators):
             return first
         rest = []
-        while self.at_op("*", "/"):
+        while self.at_op(*operators):
             operator = self.advance().text
-            rest.append((operator, self.value(self.unary())))
+            rest.append((operator, self.value(operand())))
         return _Arithmetic(first.position, self.value(first), rest)
 
     def unary(self) -> _Node:
