@@ -403,6 +403,13 @@ class _Node:
 
 
 @dataclass(slots=True, eq=False)
+class _Condition(_Node):
+    """A node whose value is a bool (a comparison, LIKE, IN, IS NULL, NOT, AND/OR ...)."""
+
+    is_condition = True
+
+
+@dataclass(slots=True, eq=False)
 class _Literal(_Node):
     value: Value
 
@@ -465,8 +472,7 @@ _COMPARISONS = frozenset({"=", "!=", "<>", "<", ">", "<=", ">="})
 
 
 @dataclass(slots=True, eq=False)
-class _Comparison(_Node):
-    is_condition = True
+class _Comparison(_Condition):
     operator: str
     left: _Node
     right: _Node
@@ -482,8 +488,7 @@ def _between(value: object, low: object, high: object) -> bool:
 
 
 @dataclass(slots=True, eq=False)
-class _Between(_Node):
-    is_condition = True
+class _Between(_Condition):
     operand: _Node
     low: _Node
     high: _Node
@@ -497,15 +502,13 @@ def _like(value: object, pattern: object) -> bool:
 
 
 @dataclass(slots=True, eq=False)
-class _Like(_Node):
-    is_condition = True
+class _Like(_Condition):
     operand: _Node
     pattern: _Node
 
 
 @dataclass(slots=True, eq=False)
-class _IsNull(_Node):
-    is_condition = True
+class _IsNull(_Condition):
     operand: _Node
 
 
@@ -517,25 +520,22 @@ def _member(value: object, items: tuple) -> bool:
 
 
 @dataclass(slots=True, eq=False)
-class _In(_Node):
-    is_condition = True
+class _In(_Condition):
     operand: _Node
     items: list[_Node]
 
 
 @dataclass(slots=True, eq=False)
-class _Not(_Node):
-    is_condition = True
+class _Not(_Condition):
     operand: _Node
 
 
 @dataclass(slots=True, eq=False)
-class _Logical(_Node):
+class _Logical(_Condition):
     """``a AND b AND …`` or ``a OR b OR …``, short-circuiting."""
 
     operator: str
     operands: list[_Node]
-    is_condition = True
 
 
 def _first_branch(branches: tuple, otherwise: object) -> object:
