@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from xmlshred.contract.expression_source import generated_for
@@ -144,6 +145,20 @@ class _Validator:
 
     def warn(self, where: str, what: str) -> None:
         self.warnings.append(f"{self.label}: {where}: {what}")
+
+    def objects(self, value: Any, where: str, known: frozenset[str]) -> Iterator[tuple[str, dict]]:
+        """Each object of the list at ``where``, with its place (``where[index]``), its unknown keys
+        reported; a value that is no list, or an item that is no object, is a problem."""
+        if not isinstance(value, list):
+            self.problem(where, "must be a list")
+            return
+        for index, raw in enumerate(value):
+            place = f"{where}[{index}]"
+            if not isinstance(raw, dict):
+                self.problem(place, "must be an object")
+                continue
+            self.unknown_keys(raw, known, place)
+            yield place, raw
 
     def unknown_keys(self, obj: dict, known: frozenset[str], where: str) -> None:
         """Unknown keys are warnings (contracts carry comments), except a near miss of a key
@@ -353,17 +368,9 @@ class _Validator:
             self.problem("element_filtering", "must be an object with filter_rules")
             return []
         self.unknown_keys(value, frozenset({"filter_rules", "description"}), "element_filtering")
-        raw_rules = value.get("filter_rules", [])
-        if not isinstance(raw_rules, list):
-            self.problem("element_filtering.filter_rules", "must be a list")
-            return []
         rules: list[FilterRule] = []
-        for index, raw in enumerate(raw_rules):
-            where = f"element_filtering.filter_rules[{index}]"
-            if not isinstance(raw, dict):
-                self.problem(where, "must be an object")
-                continue
-            self.unknown_keys(raw, FILTER_RULE_KEYS, where)
+        for where, raw in self.objects(value.get("filter_rules", []), "element_filtering.filter_rules",
+                                       FILTER_RULE_KEYS):
             child = self.path(raw.get("xml_child_path"), where, "xml_child_path")
             parent = None
             if raw.get("xml_parent_path") is not None:
@@ -392,16 +399,8 @@ class _Validator:
     def relationships(self, value: Any) -> list[Relationship]:
         if value is None:
             return []
-        if not isinstance(value, list):
-            self.problem("relationships", "must be a list")
-            return []
         found: list[Relationship] = []
-        for index, raw in enumerate(value):
-            where = f"relationships[{index}]"
-            if not isinstance(raw, dict):
-                self.problem(where, "must be an object")
-                continue
-            self.unknown_keys(raw, RELATIONSHIP_KEYS, where)
+        for where, raw in self.objects(value, "relationships", RELATIONSHIP_KEYS):
             parent = self.identifier(raw.get("parent_table"), where, "parent_table")
             child = self.identifier(raw.get("child_table"), where, "child_table")
             key = self.identifier(raw.get("foreign_key_column"), where, "foreign_key_column")
