@@ -25,6 +25,7 @@ from xmlshred.db.errors import (
     describe_sqlstate,
     odbc_sqlstate,
 )
+from xmlshred.db.quietly import close_quietly, rollback_quietly
 from xmlshred.db.record_rows import delete_rows, key_chunk
 from xmlshred.db.spec import TargetSpec
 from xmlshred.db.values import column_array, tsql_json_value
@@ -106,16 +107,8 @@ class Target:
     def close(self) -> None:
         """Close the connection; never raises (a dead connection is simply dropped)."""
         connection, self._connection = self._connection, None
-        if connection is None:
-            return
-        try:
-            connection.rollback()
-        except Exception:  # the session may already be gone; closing is what matters
-            pass
-        try:
-            connection.close()
-        except Exception:
-            pass
+        rollback_quietly(connection)
+        close_quietly(connection)
 
     def _connect_message(self, exc: BaseException) -> str:
         diagnosis = explain(exc, self.spec, connecting=True)
@@ -156,7 +149,7 @@ class Target:
     def _fail(self, exc: BaseException, action: str, table: str | None = None,
               key: int | None = None) -> TargetError:
         """Roll back and build the classified error for ``exc`` (the caller raises it from exc)."""
-        self._rollback_quietly()
+        rollback_quietly(self._connection)
         if isinstance(exc, TargetError):
             return exc
         kind = self.dialect.classify_error(exc)
@@ -193,16 +186,8 @@ class Target:
         except Exception as probe_error:
             return self.dialect.classify_error(probe_error) is TransientTargetError
         finally:
-            self._rollback_quietly()
+            rollback_quietly(self._connection)
         return False
-
-    def _rollback_quietly(self) -> None:
-        if self._connection is None:
-            return
-        try:
-            self._connection.rollback()
-        except Exception:  # a lost connection cannot roll back; the server already did
-            pass
 
     # ------------------------------------------------------------ DDL
 
@@ -439,10 +424,7 @@ def usable_dialect(dialect: Dialect, connection) -> Dialect:
             "writing multi-row VALUES statements instead")
         return replace(dialect, insert_strategy="multi_row_values")
     finally:
-        try:
-            connection.rollback()
-        except Exception:
-            pass
+        rollback_quietly(connection)
         cursor.close()
 
 
