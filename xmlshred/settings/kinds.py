@@ -42,6 +42,14 @@ def _bounds(minimum: int | float | None, maximum: int | float | None, exclusive_
     return " ".join(parts)
 
 
+def _within(number: int | float, minimum: int | float | None, maximum: int | float | None,
+            exclusive_minimum: bool) -> bool:
+    """Whether ``number`` keeps the bounds ``_bounds`` describes."""
+    if minimum is not None and (number < minimum or (exclusive_minimum and number == minimum)):
+        return False
+    return maximum is None or number <= maximum
+
+
 class Kind:
     """Base of all kinds: strings by default."""
 
@@ -53,6 +61,14 @@ class Kind:
 
     def from_text(self, text: str) -> object:
         return self.from_toml(text)
+
+    def _from_number_text(self, text: str, parse: type[int] | type[float]) -> object:
+        """``from_toml`` of the number ``text`` spells (``parse``: int or float); Invalid when it spells none."""
+        try:
+            number = parse(text.strip())
+        except ValueError:
+            raise Invalid(f"expected {self.description}") from None
+        return self.from_toml(number)
 
     def toml_literal(self, value: object) -> str:
         """``value`` written as it would appear in config.toml."""
@@ -97,20 +113,12 @@ class Integer(Kind):
         return f"an integer {bounds}" if bounds else "an integer"
 
     def from_toml(self, value: object) -> int:
-        if not _is_int(value):
-            raise Invalid(f"expected {self.description}")
-        if (self.minimum is not None and value < self.minimum) or (
-            self.maximum is not None and value > self.maximum
-        ):
+        if not _is_int(value) or not _within(value, self.minimum, self.maximum, False):
             raise Invalid(f"expected {self.description}")
         return value
 
     def from_text(self, text: str) -> int:
-        try:
-            number = int(text.strip())
-        except ValueError:
-            raise Invalid(f"expected {self.description}") from None
-        return self.from_toml(number)
+        return self._from_number_text(text, int)
 
 
 @dataclass(frozen=True)
@@ -159,23 +167,13 @@ class Number(Kind):
         return f"a number {bounds}" if bounds else "a number"
 
     def from_toml(self, value: object) -> float:
-        if not (_is_int(value) or isinstance(value, float)):
-            raise Invalid(f"expected {self.description}")
-        number = float(value)
-        if not math.isfinite(number):
-            raise Invalid(f"expected {self.description}")
-        if self.minimum is not None and (
-            number < self.minimum or (self.exclusive_minimum and number == self.minimum)
-        ):
+        number = float(value) if _is_int(value) or isinstance(value, float) else math.nan
+        if not math.isfinite(number) or not _within(number, self.minimum, None, self.exclusive_minimum):
             raise Invalid(f"expected {self.description}")
         return number
 
     def from_text(self, text: str) -> float:
-        try:
-            number = float(text.strip())
-        except ValueError:
-            raise Invalid(f"expected {self.description}") from None
-        return self.from_toml(number)
+        return self._from_number_text(text, float)
 
 
 @dataclass(frozen=True)
