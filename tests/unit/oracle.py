@@ -8,7 +8,7 @@ generated code's in-line specialisations against it. It is never imported by
 the package.
 
 - ``evaluate(expression, lookup, now)``: an expression's value, node by node,
-  with the language's value-level functions (``_compare``, ``_as_number``,
+  with the language's value-level functions (``compare_values``, ``as_number``,
   ``call_value`` ...), whose own rules the expression tests pin down directly.
 - ``compiled(path, **options)``: a contract compiled as usual, then each table's
   row builder, finisher and foreign-key reader replaced by the plain loops
@@ -56,28 +56,28 @@ def evaluate(expression: ex.Expression, lookup, now: datetime):
 
 def _value(node, lookup, now):  # noqa: PLR0911 - one branch per node type
     kind = type(node)
-    if kind is ex._Literal:
+    if kind is ex.LiteralNode:
         return node.value
-    if kind is ex._Attribute:
+    if kind is ex.AttributeNode:
         text = lookup(node.element, node.name)
         return (text.strip() or None) if text else None
-    if kind is ex._Negate:
-        number = ex._as_number(_value(node.operand, lookup, now))
+    if kind is ex.NegateNode:
+        number = ex.as_number(_value(node.operand, lookup, now))
         return None if number is None else -number
-    if kind is ex._Arithmetic:
-        total = ex._as_number(_value(node.first, lookup, now))
+    if kind is ex.ArithmeticNode:
+        total = ex.as_number(_value(node.first, lookup, now))
         for operator, operand in node.rest:
-            number = ex._as_number(_value(operand, lookup, now))
+            number = ex.as_number(_value(operand, lookup, now))
             if total is None or number is None:
                 return None
             total = ex._apply(operator, total, number)
         return total
-    if kind is ex._Case:
+    if kind is ex.CaseNode:
         for condition, result in node.branches:
             if _value(condition, lookup, now):
                 return _value(result, lookup, now)
         return None if node.otherwise is None else _value(node.otherwise, lookup, now)
-    if kind is ex._Call:
+    if kind is ex.CallNode:
         if node.name in ("COALESCE", "ISNULL"):  # lazily, as SQL does
             for argument in node.arguments:
                 value = _value(argument, lookup, now)
@@ -91,31 +91,31 @@ def _value(node, lookup, now):  # noqa: PLR0911 - one branch per node type
 
 def _condition(node, lookup, now) -> bool:  # noqa: PLR0911 - one branch per node type
     kind = type(node)
-    if kind is ex._Comparison:
-        order = ex._compare(_value(node.left, lookup, now), _value(node.right, lookup, now))
+    if kind is ex.ComparisonNode:
+        order = ex.compare_values(_value(node.left, lookup, now), _value(node.right, lookup, now))
         if order is None:
             return False
         return {"=": order == 0, "!=": order != 0, "<>": order != 0, "<": order < 0,
                 ">": order > 0, "<=": order <= 0, ">=": order >= 0}[node.operator]
-    if kind is ex._Between:
+    if kind is ex.BetweenNode:
         value = _value(node.operand, lookup, now)
-        low = ex._compare(value, _value(node.low, lookup, now))
-        high = ex._compare(value, _value(node.high, lookup, now))
+        low = ex.compare_values(value, _value(node.low, lookup, now))
+        high = ex.compare_values(value, _value(node.high, lookup, now))
         return low is not None and low >= 0 and high is not None and high <= 0
-    if kind is ex._Like:
+    if kind is ex.LikeNode:
         value, pattern = _value(node.operand, lookup, now), _value(node.pattern, lookup, now)
         if value is None or pattern is None:
             return False
-        return ex._like_regex(ex.result_to_text(pattern)).fullmatch(ex.result_to_text(value)) is not None
-    if kind is ex._IsNull:
+        return ex.like_regex(ex.result_to_text(pattern)).fullmatch(ex.result_to_text(value)) is not None
+    if kind is ex.IsNullNode:
         return _value(node.operand, lookup, now) is None
-    if kind is ex._In:
+    if kind is ex.InNode:
         value = _value(node.operand, lookup, now)
-        return value is not None and any(ex._compare(value, _value(item, lookup, now)) == 0
+        return value is not None and any(ex.compare_values(value, _value(item, lookup, now)) == 0
                                          for item in node.items)
-    if kind is ex._Not:
+    if kind is ex.NotNode:
         return not _value(node.operand, lookup, now)
-    if kind is ex._Logical:
+    if kind is ex.LogicalNode:
         if node.operator == "AND":
             return all(_value(operand, lookup, now) for operand in node.operands)
         return any(_value(operand, lookup, now) for operand in node.operands)
