@@ -8,7 +8,7 @@ generated code's in-line specialisations against it. It is never imported by
 the package.
 
 - ``evaluate(expression, lookup, now)``: an expression's value, node by node,
-  with the language's value-level functions (``_compare``, ``_as_number``,
+  with the language's value-level functions (``compare_values``, ``as_number``,
   ``call_value`` ...), whose own rules the expression tests pin down directly.
 - ``compiled(path, **options)``: a contract compiled as usual, then each table's
   row builder, finisher and foreign-key reader replaced by the plain loops
@@ -24,10 +24,6 @@ from tests.contract_support import compiled_for
 from xmlshred.contract import expressions as ex
 from xmlshred.contract import mapper
 from xmlshred.contract.plans import (
-    _HISTORY_EMPTY,
-    _NO_DEFAULT,
-    _NUMERIC_TYPES,
-    _ZERO,
     BOOLEAN_TO_BIT,
     CALCULATED,
     CHAR_TO_BIT,
@@ -36,13 +32,17 @@ from xmlshred.contract.plans import (
     EXTRACT_DATE,
     EXTRACT_NUMERIC,
     GROUPS,
+    HISTORY_EMPTY,
+    NO_DEFAULT,
     NUMBERS_ONLY,
+    NUMERIC_TYPES,
     POLICY,
     REPEAT,
     ROOT,
     ROWS,
     SINGLE,
     UTC_IF_NULL,
+    ZERO,
 )
 from xmlshred.contract.values import convert_value, extract_numeric, numbers_only, parse_datetime
 
@@ -56,28 +56,28 @@ def evaluate(expression: ex.Expression, lookup, now: datetime):
 
 def _value(node, lookup, now):  # noqa: PLR0911 - one branch per node type
     kind = type(node)
-    if kind is ex._Literal:
+    if kind is ex.LiteralNode:
         return node.value
-    if kind is ex._Attribute:
+    if kind is ex.AttributeNode:
         text = lookup(node.element, node.name)
         return (text.strip() or None) if text else None
-    if kind is ex._Negate:
-        number = ex._as_number(_value(node.operand, lookup, now))
+    if kind is ex.NegateNode:
+        number = ex.as_number(_value(node.operand, lookup, now))
         return None if number is None else -number
-    if kind is ex._Arithmetic:
-        total = ex._as_number(_value(node.first, lookup, now))
+    if kind is ex.ArithmeticNode:
+        total = ex.as_number(_value(node.first, lookup, now))
         for operator, operand in node.rest:
-            number = ex._as_number(_value(operand, lookup, now))
+            number = ex.as_number(_value(operand, lookup, now))
             if total is None or number is None:
                 return None
             total = ex._apply(operator, total, number)
         return total
-    if kind is ex._Case:
+    if kind is ex.CaseNode:
         for condition, result in node.branches:
             if _value(condition, lookup, now):
                 return _value(result, lookup, now)
         return None if node.otherwise is None else _value(node.otherwise, lookup, now)
-    if kind is ex._Call:
+    if kind is ex.CallNode:
         if node.name in ("COALESCE", "ISNULL"):  # lazily, as SQL does
             for argument in node.arguments:
                 value = _value(argument, lookup, now)
@@ -91,31 +91,31 @@ def _value(node, lookup, now):  # noqa: PLR0911 - one branch per node type
 
 def _condition(node, lookup, now) -> bool:  # noqa: PLR0911 - one branch per node type
     kind = type(node)
-    if kind is ex._Comparison:
-        order = ex._compare(_value(node.left, lookup, now), _value(node.right, lookup, now))
+    if kind is ex.ComparisonNode:
+        order = ex.compare_values(_value(node.left, lookup, now), _value(node.right, lookup, now))
         if order is None:
             return False
         return {"=": order == 0, "!=": order != 0, "<>": order != 0, "<": order < 0,
                 ">": order > 0, "<=": order <= 0, ">=": order >= 0}[node.operator]
-    if kind is ex._Between:
+    if kind is ex.BetweenNode:
         value = _value(node.operand, lookup, now)
-        low = ex._compare(value, _value(node.low, lookup, now))
-        high = ex._compare(value, _value(node.high, lookup, now))
+        low = ex.compare_values(value, _value(node.low, lookup, now))
+        high = ex.compare_values(value, _value(node.high, lookup, now))
         return low is not None and low >= 0 and high is not None and high <= 0
-    if kind is ex._Like:
+    if kind is ex.LikeNode:
         value, pattern = _value(node.operand, lookup, now), _value(node.pattern, lookup, now)
         if value is None or pattern is None:
             return False
-        return ex._like_regex(ex.result_to_text(pattern)).fullmatch(ex.result_to_text(value)) is not None
-    if kind is ex._IsNull:
+        return ex.like_regex(ex.result_to_text(pattern)).fullmatch(ex.result_to_text(value)) is not None
+    if kind is ex.IsNullNode:
         return _value(node.operand, lookup, now) is None
-    if kind is ex._In:
+    if kind is ex.InNode:
         value = _value(node.operand, lookup, now)
-        return value is not None and any(ex._compare(value, _value(item, lookup, now)) == 0
+        return value is not None and any(ex.compare_values(value, _value(item, lookup, now)) == 0
                                          for item in node.items)
-    if kind is ex._Not:
+    if kind is ex.NotNode:
         return not _value(node.operand, lookup, now)
-    if kind is ex._Logical:
+    if kind is ex.LogicalNode:
         if node.operator == "AND":
             return all(_value(operand, lookup, now) for operand in node.operands)
         return any(_value(operand, lookup, now) for operand in node.operands)
@@ -270,7 +270,7 @@ def _finish(doc, plan, element, values: list) -> tuple:
         if column.parent_key:
             values[position] = mapper._parent_value(doc, plan, element)
         if values[position] is None:
-            if column.default is not _NO_DEFAULT:
+            if column.default is not NO_DEFAULT:
                 values[position] = column.default
                 doc.warn(column.defaulted_warning)
             elif not column.column.nullable:
@@ -297,7 +297,7 @@ def _policy_rows(doc, plan) -> list[tuple]:
         return converted
 
     def real(found):
-        return bool(found) and found.casefold() not in _HISTORY_EMPTY
+        return bool(found) and found.casefold() not in HISTORY_EMPTY
 
     notes = None
     if plan.notes is not None:
@@ -328,13 +328,13 @@ def _group_rows(doc, plan) -> list[tuple]:
         for position, (_field, column, default) in enumerate(group.cells):
             if values[position] is not None:
                 continue
-            if default is not _NO_DEFAULT:
+            if default is not NO_DEFAULT:
                 values[position] = default
                 doc.warn(f"{DEFAULTED}:{plan.table.name}.{column.name}")
             elif not column.nullable:
-                if column.data_type not in _NUMERIC_TYPES:
+                if column.data_type not in NUMERIC_TYPES:
                     mapper._missing_cell(plan, column)
-                values[position] = _ZERO.get(column.data_type, 0)
+                values[position] = ZERO.get(column.data_type, 0)
         rows.append((doc.key, group.argument, *values))
     return rows
 

@@ -14,6 +14,7 @@ from xmlshred.contract import (
     check_contract,
     compile_contract,
     contract_from_dict,
+    contract_schema,
     load_contract,
 )
 from xmlshred.vocab.names import ENGINE_TABLES
@@ -487,3 +488,13 @@ def test_the_engine_tables_are_not_contract_tables(conformance):
         _mapping(data, "first_name")["target_table"] = name
         problems = _problems(data)
         assert any(f"target_table {name!r} is the engine's own table" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("path", ["examples/credit_card/contract.json",
+                                  "examples/recreational_lending/contract.json"])
+def test_contract_schema_is_the_compiled_schema(path):
+    """``status`` and ``tune`` read a contract's tables without a run's MapOptions: the same schema."""
+    contract = load_contract(path)
+    schema = contract_schema(contract)
+    assert schema == compile_contract(contract, MapOptions(now=datetime(2030, 6, 1))).schema
+    assert schema.key_column == contract.key_mapping.target_column and len(schema.tables) > 3

@@ -1,4 +1,4 @@
-"""Comparisons with a constant side classify the constant once and still answer like ``_compare``."""
+"""Comparisons with a constant side classify the constant once and still answer like ``compare_values``."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from xmlshred.contract.expression_source import evaluate
 from xmlshred.contract.expressions import (
-    _compare,
-    _compare_to_constant,
+    compare_to_constant,
+    compare_values,
     parse_expression,
 )
 
@@ -31,7 +31,7 @@ _VALUES = st.one_of(
 
 @given(left=_VALUES, constant=_VALUES)
 def test_compare_to_constant_answers_like_compare(left, constant):
-    assert _compare_to_constant(constant)(left) == _compare(left, constant)
+    assert compare_to_constant(constant)(left) == compare_values(left, constant)
 
 
 def _row(values: dict):

@@ -106,7 +106,7 @@ def test_generated_row_builders_are_readable_source(product):
     """Every row table of the example contracts has a generated builder whose source can
     be dumped, names its constants instead of pasting them, and holds no document value."""
     from xmlshred.contract.mapper import _key_value_row, _makes_row, _missing_cell
-    from xmlshred.contract.plans import _NO_DEFAULT, GROUPS, POLICY
+    from xmlshred.contract.plans import GROUPS, NO_DEFAULT, POLICY
     from xmlshred.contract.row_source import (
         generate_group_table,
         generate_key_value_table,
@@ -163,7 +163,7 @@ def test_generated_row_builders_are_readable_source(product):
         source = generate_finish(plan, _parent_value, _missing_value).source
         assert source.count("    if values[") == sum(
             1 for _, column in plan.finishing
-            if column.default is not _NO_DEFAULT or not column.column.nullable)
+            if column.default is not NO_DEFAULT or not column.column.nullable)
 
 
 @pytest.mark.parametrize(("path", "attribute", "table"), [
@@ -334,14 +334,14 @@ def test_words_convert_at_compile_time_only_when_clean(column, words, expected):
     from types import SimpleNamespace
 
     from xmlshred.contract.row_source import _converted_words
-    from xmlshred.contract.values import _MISSING
+    from xmlshred.contract.values import MISSING
     from xmlshred.vocab.schema import Column
 
     data_type, length = column
     field = SimpleNamespace(column=Column(name="c", data_type=data_type, data_length=length))
     converted = _converted_words(field, words)
     assert set(converted) == set(words)
-    assert {word: value for word, value in converted.items() if value is not _MISSING} == expected
+    assert {word: value for word, value in converted.items() if value is not MISSING} == expected
     assert all(type(converted[word]) is type(value) for word, value in expected.items())
 
 

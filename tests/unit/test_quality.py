@@ -124,3 +124,16 @@ def test_the_summary_sums_the_flushes_counts_and_its_line_gives_totals_per_kind(
     assert summary.quality_by_kind == {"bad_date": 1, "truncated": 7}
     assert summary.rejects == 1
     assert "| changed values: bad_date=1, truncated=7" in summary_line(summary)
+
+
+def test_report_sections_say_when_the_table_is_missing_or_has_nothing_for_the_run():
+    from xmlshred.reporting.quality_report import quality_section, rejects_section
+
+    for section, table in ((quality_section, "xmlshred_quality"), (rejects_section, "xmlshred_rejects")):
+        missing = section(None, "r1").splitlines()
+        assert missing[0].startswith(("Data quality, run r1", "Failed before a key was known, run r1"))
+        assert missing[1] == f"(the target has no {table} table yet: migrate or init-db creates it)"
+        assert section([], None).splitlines()[1] == "none"
+    other_run = ("r0", "ref", "parse", "bad", "2026-01-01", "id", 1, 2)
+    assert rejects_section([other_run], "r1").splitlines()[1] == "none"
+    assert rejects_section([other_run], None).splitlines()[0].endswith(": 1")

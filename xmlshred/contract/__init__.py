@@ -6,7 +6,7 @@ and map documents to rows with it (pure functions: no threads, no database).
     result = compiled.map_document(xml_bytes_or_str)  # MappedRecord | RecordFailure
 """
 
-from xmlshred.contract.compiler import CompiledContract, MapOptions, compile_contract
+from xmlshred.contract.compiler import CompiledContract, MapOptions, compile_contract, contract_schema
 from xmlshred.contract.fingerprint import contract_fingerprint, fingerprint_file
 from xmlshred.contract.lineage import LineageError, record_lineage
 from xmlshred.contract.loader import check_contract, contract_from_dict, load_contract
@@ -17,6 +17,7 @@ __all__ = [
     "check_contract",
     "contract_from_dict",
     "compile_contract",
+    "contract_schema",
     "MapOptions",
     "ContractError",
     "Contract",

@@ -24,11 +24,6 @@ from xmlshred.contract.model import (
     Relationship,
 )
 from xmlshred.contract.plans import (
-    _INTEGER_TYPES,
-    _MAX_FIXED_TEXT,
-    _NO_DEFAULT,
-    _RECORD_KEY,
-    _STEP_CODES,
     ABOVE,
     BELOW,
     BOOLEAN_TO_BIT,
@@ -36,13 +31,18 @@ from xmlshred.contract.plans import (
     CONTACT,
     ENUM,
     GROUPS,
+    INTEGER_TYPES,
+    MAX_FIXED_TEXT,
+    NO_DEFAULT,
     POLICY,
     RECORD,
+    RECORD_KEY,
     REPEAT,
     ROOT,
     ROWS,
     SELF,
     SINGLE,
+    STEP_CODES,
     ColumnPlan,
     FieldPlan,
     GroupPlan,
@@ -54,7 +54,7 @@ from xmlshred.contract.values import convert_value
 from xmlshred.vocab.results import MappedRecord, RecordFailure
 from xmlshred.vocab.schema import Column, Table, TargetSchema
 
-__all__ = ["MapOptions", "CompiledContract", "compile_contract"]
+__all__ = ["MapOptions", "CompiledContract", "compile_contract", "contract_schema"]
 
 class CompiledContract:
     """A contract ready to map documents: compile once, map many.
@@ -80,11 +80,7 @@ class CompiledContract:
         self.key_attribute_lower = key_mapping.xml_attribute.lower() if key_mapping.xml_attribute else None
         self.key_column: Column = key_mapping.column()
         self.plans: tuple[TablePlan, ...] = builder.plans
-        self.schema = TargetSchema(
-            schema_name=contract.target_schema,
-            key_column=key_mapping.target_column,
-            tables=tuple(plan.table for plan in self.plans),
-        )
+        self.schema = _schema(contract, self.plans)
         self.contact_node: Node | None = builder.contact_node
         self.contact_types: tuple[str, ...] = builder.contact_types
         self.name_nodes: dict[str, tuple[Node, ...]] = builder.name_nodes
@@ -115,6 +111,17 @@ def compile_contract(contract: Contract, options: MapOptions) -> CompiledContrac
     (the loader rejects everything else this would trip on).
     """
     return CompiledContract(contract, options)
+
+
+def contract_schema(contract: Contract) -> TargetSchema:
+    """The tables a contract writes (``compile_contract(...).schema``), for a command that maps no
+    document (``status``, ``tune``'s scratch schema): it needs no ``MapOptions``."""
+    return _schema(contract, _Builder(contract).plans)
+
+
+def _schema(contract: Contract, plans: tuple[TablePlan, ...]) -> TargetSchema:
+    return TargetSchema(schema_name=contract.target_schema, key_column=contract.key_mapping.target_column,
+                        tables=tuple(plan.table for plan in plans))
 
 
 def _is_prefix(prefix: tuple[str, ...], path: tuple[str, ...]) -> bool:
@@ -305,12 +312,12 @@ class _Builder:
         for plan in ordered:
             plan.finishing = tuple(
                 (position, column) for position, column in enumerate(plan.columns)
-                if column.parent_key or column.default is not _NO_DEFAULT
+                if column.parent_key or column.default is not NO_DEFAULT
                 or not column.column.nullable)
             plan.row_values = table_reader(plan)
             plan.parent_anchor = parent_anchor(plan, key_mapping.target_column)
             plan.finish_row = row_finisher(plan)
-            if plan.parent_anchor != _RECORD_KEY:  # the foreign key is a column of the parent
+            if plan.parent_anchor != RECORD_KEY:  # the foreign key is a column of the parent
                 name = plan.relationship.foreign_key_column
                 column = next((c for c in plan.parent.columns if c.column.name == name), None)
                 if column is not None and not column.parent_key and column.value_of is None:
@@ -327,7 +334,7 @@ class _Builder:
         steps = []
         enums = self.contract.enum_mappings
         for step in mapping.steps:
-            code = _STEP_CODES.get(step.name)
+            code = STEP_CODES.get(step.name)
             if code is None:
                 continue
             payload: object = None
@@ -390,7 +397,7 @@ class _Builder:
 
         def text_column(column: str, values: list[str]) -> Column:
             longest = max((len(v) for v in values), default=0)
-            return Column(column, "string", max(_MAX_FIXED_TEXT, longest), False)
+            return Column(column, "string", max(MAX_FIXED_TEXT, longest), False)
 
         arguments = [m.row_step.argument or "" for m in mappings]
         shared_score = None
@@ -402,7 +409,7 @@ class _Builder:
                 # and every score converts to it (an int score into a decimal column).
                 places = max((m.data_length or 0 for m in mappings if m.data_type == "decimal"),
                              default=0)
-                exact = all(m.data_type in _INTEGER_TYPES for m in mappings)
+                exact = all(m.data_type in INTEGER_TYPES for m in mappings)
                 score = shared_score = Column("score", "bigint" if exact else "decimal",
                                               None if exact else places, False)
             columns = (key, text_column("score_identifier", arguments), score)
@@ -495,7 +502,7 @@ class _Builder:
                     cells.append((None, column_plan.column, column_plan.default))
                 else:
                     own = field.mapping
-                    default = _default_value(own) if own.default_value is not None else _NO_DEFAULT
+                    default = _default_value(own) if own.default_value is not None else NO_DEFAULT
                     cells.append((field, field.column, default))
             group.cells = tuple(cells)
             groups.append(group)
@@ -531,7 +538,7 @@ class _Builder:
             field = self.field(mapping)
             self.place(field, row_node)
             column_plan.fields.append(field)
-            if mapping.default_value is not None and column_plan.default is _NO_DEFAULT:
+            if mapping.default_value is not None and column_plan.default is NO_DEFAULT:
                 column_plan.default = _default_value(mapping)
                 column_plan.conditional = mapping.exclude_default_when_record_empty and kind != ROOT
         options = self.contract.tables.get(name)
@@ -560,7 +567,7 @@ def _argument_column(name: str, arguments: list[str]) -> Column:
     """The column holding a row step's argument: an integer when every argument is one."""
     if arguments and all(a.isascii() and a.lstrip("-").isdigit() for a in arguments):
         return Column(name, "int", None, False)
-    return Column(name, "string", max(_MAX_FIXED_TEXT, max(map(len, arguments), default=0)), False)
+    return Column(name, "string", max(MAX_FIXED_TEXT, max(map(len, arguments), default=0)), False)
 
 
 def _argument_value(argument: str, column: Column) -> object:

@@ -17,7 +17,7 @@ names are identifiers by the grammar and appear as ``repr`` literals.
 This is the only evaluator of expressions: ``evaluate`` runs the
 ``expression`` function generated here, the row builders its
 ``text_from_element``. Each value-level rule is a helper of ``expressions.py``
-(``_compare``, ``_as_number``, ``call_value`` ...) that the generated code calls,
+(``compare_values``, ``as_number``, ``call_value`` ...) that the generated code calls,
 or whose usual cases it writes in line; tests check every contract expression
 against a small tree-walking reference in tests/unit/oracle.py.
 """
@@ -40,10 +40,10 @@ TEXT, NUMBER, CONDITION, NULL, ANY = "text", "number", "condition", "null", "any
 
 _MAX_CHAIN = 6
 """Arithmetic chains and COALESCE lists longer than this call one helper on all their
-values (``_chain``, ``_coalesce``) instead of nesting a call per operand."""
+values (``chain_values``, ``coalesce_values``) instead of nesting a call per operand."""
 
 _MAX_BRANCHES = 64
-"""CASE expressions with more WHENs call ``_first_branch`` on all their values."""
+"""CASE expressions with more WHENs call ``first_branch`` on all their values."""
 
 
 def generated_for(expression: ex.Expression) -> Generated:
@@ -164,13 +164,13 @@ class _Generator:
         code, kind = self.node(node, depth)
         if kind == NUMBER:
             return code
-        # ex._as_number, its usual cases in line: a number already, or plain digits
+        # ex.as_number, its usual cases in line: a number already, or plain digits
         # with at most one point; the helper decides the rest.
         value = self.temporary()
         decimal = self.helper(Decimal)
         return (f"({value} if type({value} := {code}) is {decimal} else {decimal}({value}) "
                 f"if type({value}) is str and {value}.isascii() and {value}.replace('.', '', 1).isdigit() "
-                f"else {self.helper(ex._as_number)}({value}))")
+                f"else {self.helper(ex.as_number)}({value}))")
 
     def literal_node(self, node, depth: int) -> tuple[str, str]:
         return self.literal(node.value)
@@ -192,7 +192,7 @@ class _Generator:
             first, _ = self.node(node.first, depth)
             rest = ", ".join(f"({self.constant(operator)}, {self.node(operand, depth)[0]})"
                              for operator, operand in node.rest)
-            return f"{self.helper(ex._chain)}({first}, ({rest},))", NUMBER
+            return f"{self.helper(ex.chain_values)}({first}, ({rest},))", NUMBER
         code = self.number(node.first, depth)
         for operator, operand in node.rest:
             helper = self.helper(_OPERATIONS[operator])
@@ -202,11 +202,11 @@ class _Generator:
     def comparison(self, node, depth: int) -> tuple[str, str]:
         test = _PYTHON_TESTS[node.operator]
         left, kind = self.node(node.left, depth)
-        constant = ex._constant_of(node.right)
+        constant = ex.constant_of(node.right)
         value = self.temporary()
-        if constant is not ex._NOT_CONSTANT:
+        if constant is not ex.NOT_CONSTANT:
             if kind == TEXT and _plain_text(constant):
-                # _compare_to_constant of a text that is neither a number nor a date:
+                # compare_to_constant of a text that is neither a number nor a date:
                 # a text operand compares case-insensitively, a NULL compares false.
                 folded = self.constant(constant.casefold())
                 return f"(({value} := {left}) is not None and {value}.casefold() {test} {folded})", CONDITION
@@ -215,32 +215,32 @@ class _Generator:
                 number = self.temporary()
                 folded = self.constant(ex.result_to_text(constant).casefold())
                 return (f"(({value} := {left}) is not None and ({number} {test} {self.constant(constant)} "
-                        f"if ({number} := {self.helper(ex._as_number)}({value})) is not None "
+                        f"if ({number} := {self.helper(ex.as_number)}({value})) is not None "
                         f"else {value}.casefold() {test} {folded}))"), CONDITION
             if kind == NUMBER and type(constant) is Decimal:
                 return f"(({value} := {left}) is not None and {value} {test} {self.constant(constant)})", \
                     CONDITION
-            against = self.constant(ex._compare_to_constant(constant))
+            against = self.constant(ex.compare_to_constant(constant))
             return f"(({value} := {against}({left})) is not None and {value} {test} 0)", CONDITION
         right, _ = self.node(node.right, depth)
-        return f"(({value} := {self.helper(ex._compare)}({left}, {right})) is not None " \
+        return f"(({value} := {self.helper(ex.compare_values)}({left}, {right})) is not None " \
                f"and {value} {test} 0)", CONDITION
 
     def between(self, node, depth: int) -> tuple[str, str]:
         operand, _ = self.node(node.operand, depth)
         low, _ = self.node(node.low, depth)
         high, _ = self.node(node.high, depth)
-        return f"{self.helper(ex._between)}({operand}, {low}, {high})", CONDITION
+        return f"{self.helper(ex.between_values)}({operand}, {low}, {high})", CONDITION
 
     def like(self, node, depth: int) -> tuple[str, str]:
         operand, kind = self.node(node.operand, depth)
-        if not isinstance(node.pattern, ex._Literal) or kind != TEXT:
+        if not isinstance(node.pattern, ex.LiteralNode) or kind != TEXT:
             pattern, _ = self.node(node.pattern, depth)
-            return f"{self.helper(ex._like)}({operand}, {pattern})", CONDITION
+            return f"{self.helper(ex.like_values)}({operand}, {pattern})", CONDITION
         constant = node.pattern.value
         if constant is None:
             return "False", CONDITION  # like_constant: no pattern matches nothing
-        regex = self.constant(ex._like_regex(ex.result_to_text(constant)))
+        regex = self.constant(ex.like_regex(ex.result_to_text(constant)))
         value = self.temporary()
         return f"(({value} := {operand}) is not None and {regex}.fullmatch({value}) is not None)", CONDITION
 
@@ -250,7 +250,7 @@ class _Generator:
 
     def member(self, node, depth: int) -> tuple[str, str]:
         operand, kind = self.node(node.operand, depth)
-        constants = [ex._constant_of(item) for item in node.items]
+        constants = [ex.constant_of(item) for item in node.items]
         value = self.temporary()
         if kind == TEXT and constants and all(_plain_text(c) for c in constants):
             folded = self.constant(frozenset(c.casefold() for c in constants))
@@ -261,10 +261,10 @@ class _Generator:
             texts = self.constant(frozenset(ex.result_to_text(c).casefold() for c in constants))
             number = self.temporary()
             return (f"(({value} := {operand}) is not None and ("
-                    f"{number} in {numbers} if ({number} := {self.helper(ex._as_number)}({value})) "
+                    f"{number} in {numbers} if ({number} := {self.helper(ex.as_number)}({value})) "
                     f"is not None else {value}.casefold() in {texts}))"), CONDITION
         items = ", ".join(self.node(item, depth)[0] for item in node.items)
-        return f"{self.helper(ex._member)}({operand}, ({items},))", CONDITION
+        return f"{self.helper(ex.is_member)}({operand}, ({items},))", CONDITION
 
     def negation(self, node, depth: int) -> tuple[str, str]:
         code, _ = self.node(node.operand, depth)
@@ -290,12 +290,12 @@ class _Generator:
         code, kind = ("None", NULL) if node.otherwise is None else self.node(node.otherwise, depth)
         kinds.append(kind)
         if len(parts) > _MAX_BRANCHES:
-            return f"{self.helper(ex._first_branch)}(({', '.join(pairs)},), {code})", _common(kinds)
+            return f"{self.helper(ex.first_branch)}(({', '.join(pairs)},), {code})", _common(kinds)
         return "(" + "".join(parts) + code + ")", _common(kinds)
 
     def call(self, node, depth: int) -> tuple[str, str]:
-        constant = ex._constant_of(node)
-        if constant is not ex._NOT_CONSTANT:
+        constant = ex.constant_of(node)
+        if constant is not ex.NOT_CONSTANT:
             return self.literal(constant)
         name = node.name
         arguments = node.arguments
@@ -321,19 +321,19 @@ class _Generator:
             result_kind = NUMBER if name in ("LEN", "ABS") else ANY
             return f"(None if ({value} := {code}) is None else {apply}({value}))", result_kind
         if name == "ROUND":
-            return (f"{self.helper(ex._round)}({self.number(arguments[0], depth)}, "
+            return (f"{self.helper(ex.round_value)}({self.number(arguments[0], depth)}, "
                     f"{self.number(arguments[1], depth)})"), NUMBER
         if name == "SUBSTRING":
             code, _ = self.node(arguments[0], depth)
-            return (f"{self.helper(ex._substring)}({code}, {self.number(arguments[1], depth)}, "
+            return (f"{self.helper(ex.substring_of)}({code}, {self.number(arguments[1], depth)}, "
                     f"{self.number(arguments[2], depth)})"), TEXT
         if name == "DATEADD":
             amount, _ = self.node(arguments[0], depth)
             moment, _ = self.node(arguments[1], depth)
-            return f"{self.helper(ex._date_add)}({self.constant(node.detail)}, {amount}, {moment})", ANY
+            return f"{self.helper(ex.date_add)}({self.constant(node.detail)}, {amount}, {moment})", ANY
         if name == "CAST":
             code, _ = self.node(arguments[0], depth)
-            return f"{self.helper(ex._cast)}({code}, {self.constant(node.detail)})", ANY
+            return f"{self.helper(ex.cast_value)}({code}, {self.constant(node.detail)})", ANY
         if name in ("COALESCE", "ISNULL"):
             if name == "ISNULL" or len(arguments) <= _MAX_CHAIN:
                 values = [self.node(argument, depth) for argument in arguments]
@@ -344,7 +344,7 @@ class _Generator:
                 return code, _common([kind for _, kind in values])
             values = [self.node(argument, depth) for argument in arguments]
             listed = ", ".join(code for code, _ in values)
-            return f"{self.helper(ex._coalesce)}(({listed},))", _common([kind for _, kind in values])
+            return f"{self.helper(ex.coalesce_values)}(({listed},))", _common([kind for _, kind in values])
         raise ValueError(f"no code for the function {name}")  # pragma: no cover - every one has
 
 
@@ -356,7 +356,7 @@ def _common(kinds: list[str]) -> str:
 
 def _plain_text(constant: object) -> bool:
     """A text literal that is neither a number nor a date (compares as folded text only)."""
-    return type(constant) is str and ex._as_number(constant) is None and parse_datetime(constant) is None
+    return type(constant) is str and ex.as_number(constant) is None and parse_datetime(constant) is None
 
 
 def _operation(operate, divides: bool):
@@ -372,16 +372,16 @@ def _operation(operate, divides: bool):
 
 
 _OPERATIONS = {
-    "+": _operation(ex._ARITHMETIC.add, False), "-": _operation(ex._ARITHMETIC.subtract, False),
-    "*": _operation(ex._ARITHMETIC.multiply, False), "/": _operation(ex._ARITHMETIC.divide, True),
+    "+": _operation(ex.ARITHMETIC_CONTEXT.add, False), "-": _operation(ex.ARITHMETIC_CONTEXT.subtract, False),
+    "*": _operation(ex.ARITHMETIC_CONTEXT.multiply, False), "/": _operation(ex.ARITHMETIC_CONTEXT.divide, True),
 }
 
 _METHODS = {
-    ex._Literal: _Generator.literal_node, ex._Attribute: _Generator.attribute,
-    ex._Negate: _Generator.negate, ex._Arithmetic: _Generator.arithmetic,
-    ex._Comparison: _Generator.comparison, ex._Between: _Generator.between,
-    ex._Like: _Generator.like, ex._IsNull: _Generator.isnull, ex._In: _Generator.member,
-    ex._Not: _Generator.negation, ex._Logical: _Generator.logical, ex._Case: _Generator.case,
-    ex._Call: _Generator.call,
+    ex.LiteralNode: _Generator.literal_node, ex.AttributeNode: _Generator.attribute,
+    ex.NegateNode: _Generator.negate, ex.ArithmeticNode: _Generator.arithmetic,
+    ex.ComparisonNode: _Generator.comparison, ex.BetweenNode: _Generator.between,
+    ex.LikeNode: _Generator.like, ex.IsNullNode: _Generator.isnull, ex.InNode: _Generator.member,
+    ex.NotNode: _Generator.negation, ex.LogicalNode: _Generator.logical, ex.CaseNode: _Generator.case,
+    ex.CallNode: _Generator.call,
 }
 """The generator's method for each node class of the parsed tree."""

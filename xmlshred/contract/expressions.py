@@ -2,8 +2,8 @@
 
 A hand-written tokenizer and recursive-descent parser build a small AST;
 ``expression_source`` generates one Python function per expression from it
-(the only evaluator), which calls the value-level functions here (``_compare``,
-``_as_number``, ``call_value`` ...): each rule of the language is written once.
+(the only evaluator), which calls the value-level functions here (``compare_values``,
+``as_number``, ``call_value`` ...): each rule of the language is written once.
 No text of the expression or of a document is ever passed to ``eval``/``exec``.
 
 The parser knows two kinds of expression: *conditions* (comparisons,
@@ -38,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from typing import ClassVar
 
 from xmlshred.contract.values import ValueRangeError, convert_value, parse_datetime
 from xmlshred.vocab.errors import DataError
@@ -141,7 +142,7 @@ def _tokenize(source: str) -> list[_Token]:
 
 # Arithmetic uses its own context so results never depend on whatever decimal
 # context the calling thread happens to have set.
-_ARITHMETIC = Context(prec=28, rounding=ROUND_HALF_EVEN)
+ARITHMETIC_CONTEXT = Context(prec=28, rounding=ROUND_HALF_EVEN)
 _LARGEST_COUNT = Decimal(10) ** 9
 # ROUND keeps every digit it is given (a 30-digit value rounds without loss).
 _ROUNDING = Context(prec=200, rounding=ROUND_HALF_UP)
@@ -152,7 +153,7 @@ _NUMBER_TEXT = re.compile(
 )
 
 
-def _as_number(value: object) -> Decimal | None:
+def as_number(value: object) -> Decimal | None:
     if type(value) is Decimal:
         return value
     if type(value) is str:
@@ -204,13 +205,13 @@ def result_to_text(value: object) -> str:
     return str(value)
 
 
-def _compare(left: object, right: object) -> int | None:
+def compare_values(left: object, right: object) -> int | None:
     """-1/0/1, or None when either side is NULL or the two cannot be compared."""
     if left is None or right is None:
         return None
-    left_number = _as_number(left)
+    left_number = as_number(left)
     if left_number is not None:
-        right_number = _as_number(right)
+        right_number = as_number(right)
         if right_number is not None:
             return (left_number > right_number) - (left_number < right_number)
     if isinstance(left, date) or isinstance(right, date):
@@ -232,16 +233,16 @@ def _compare(left: object, right: object) -> int | None:
     return (left_text > right_text) - (left_text < right_text)
 
 
-def _compare_to_constant(constant: object) -> Callable[[object], int | None]:
-    """``_compare(left, constant)`` as a one-argument function, the constant classified once.
+def compare_to_constant(constant: object) -> Callable[[object], int | None]:
+    """``compare_values(left, constant)`` as a one-argument function, the constant classified once.
 
     A literal's number, date and folded text are worked out here rather than on
     every comparison; in particular a text that is not a date never makes the
-    other side go through ``parse_datetime``. Gives exactly what ``_compare`` gives.
+    other side go through ``parse_datetime``. Gives exactly what ``compare_values`` gives.
     """
     if constant is None:
         return lambda left: None
-    number = _as_number(constant)
+    number = as_number(constant)
     is_date = isinstance(constant, date)
     moment = _as_datetime(constant) if is_date else None
     text_moment = parse_datetime(constant) if type(constant) is str else None
@@ -251,7 +252,7 @@ def _compare_to_constant(constant: object) -> Callable[[object], int | None]:
         if left is None:
             return None
         if number is not None:
-            left_number = _as_number(left)
+            left_number = as_number(left)
             if left_number is not None:
                 return (left_number > number) - (left_number < number)
         if is_date or isinstance(left, date):
@@ -271,7 +272,7 @@ def _compare_to_constant(constant: object) -> Callable[[object], int | None]:
 
 
 @functools.lru_cache(maxsize=256)
-def _like_regex(pattern: str) -> re.Pattern[str]:
+def like_regex(pattern: str) -> re.Pattern[str]:
     parts = []
     for char in pattern:
         if char == "%":
@@ -300,7 +301,7 @@ def _add_months(moment: date, months: int) -> date:
     year, month = divmod(index, 12)
     month += 1
     if not 1 <= year <= 9999:
-        raise ValueError("the year is out of range")  # _date_add: no such date, NULL
+        raise ValueError("the year is out of range")  # date_add: no such date, NULL
     day = min(moment.day, _days_in_month(year, month))
     kind = type(moment)
     # The constructors take positional arguments: cheaper than replace()'s keywords.
@@ -326,8 +327,8 @@ _MONTHS_PER_UNIT = {"year": 12, "quarter": 3, "month": 1}
 _DAYS_PER_UNIT = {"day": 1, "week": 7}
 
 
-def _date_add(unit: str, amount: object, moment: object) -> Value:
-    number = amount if type(amount) is Decimal else _as_number(amount)
+def date_add(unit: str, amount: object, moment: object) -> Value:
+    number = amount if type(amount) is Decimal else as_number(amount)
     if number is None or moment is None or abs(number) > _LARGEST_COUNT:
         return None
     if type(moment) is str:
@@ -366,7 +367,7 @@ _CAST_TYPES = {
 }
 
 
-def _cast(value: object, column: Column) -> Value:
+def cast_value(value: object, column: Column) -> Value:
     if value is None:
         return None
     text = result_to_text(value).strip()
@@ -392,180 +393,152 @@ def _cast(value: object, column: Column) -> Value:
 # generates the code that evaluates the tree. Condition nodes evaluate to bool.
 
 
-class _Node:
-    """A node of the parsed tree; ``expression_source`` generates the code that evaluates it."""
+@dataclass(slots=True, eq=False)
+class ExpressionNode:
+    """A node of the parsed tree; ``expression_source`` generates the code that evaluates it.
+    A node class lists its fields (after ``position``); nodes compare by identity."""
 
-    __slots__ = ("position",)
-    is_condition = False
-
-
-class _Literal(_Node):
-    __slots__ = ("value",)
-
-    def __init__(self, position: int, value: Value) -> None:
-        self.position = position
-        # '' is NULL: the language has no distinct empty string.
-        self.value = None if value == "" else value
+    position: int
+    is_condition: ClassVar[bool] = False
 
 
-class _Attribute(_Node):
-    __slots__ = ("element", "name")
+@dataclass(slots=True, eq=False)
+class ConditionNode(ExpressionNode):
+    """A node whose value is a bool (a comparison, LIKE, IN, IS NULL, NOT, AND/OR ...)."""
 
-    def __init__(self, position: int, element: str | None, name: str) -> None:
-        self.position = position
-        self.element = element
-        self.name = name
+    is_condition = True
 
 
-class _Negate(_Node):
-    __slots__ = ("operand",)
+@dataclass(slots=True, eq=False)
+class LiteralNode(ExpressionNode):
+    value: Value
 
-    def __init__(self, position: int, operand: _Node) -> None:
-        self.position = position
-        self.operand = operand
+    def __post_init__(self) -> None:
+        if self.value == "":  # '' is NULL: the language has no distinct empty string.
+            self.value = None
+
+
+@dataclass(slots=True, eq=False)
+class AttributeNode(ExpressionNode):
+    element: str | None
+    name: str
+
+
+@dataclass(slots=True, eq=False)
+class NegateNode(ExpressionNode):
+    operand: ExpressionNode
 
 
 def _apply(operator: str, left: Decimal, right: Decimal) -> Decimal | None:
     try:
         if operator == "+":
-            return _ARITHMETIC.add(left, right)
+            return ARITHMETIC_CONTEXT.add(left, right)
         if operator == "-":
-            return _ARITHMETIC.subtract(left, right)
+            return ARITHMETIC_CONTEXT.subtract(left, right)
         if operator == "*":
-            return _ARITHMETIC.multiply(left, right)
+            return ARITHMETIC_CONTEXT.multiply(left, right)
         if not right:
             return None
-        return _ARITHMETIC.divide(left, right)
+        return ARITHMETIC_CONTEXT.divide(left, right)
     except ArithmeticError:
         # Overflow or an undefined result of exotic magnitudes: no value.
         return None
 
 
-def _chain(first: object, rest: tuple[tuple[str, object], ...]) -> Decimal | None:
+def chain_values(first: object, rest: tuple[tuple[str, object], ...]) -> Decimal | None:
     """``first op operand op operand …`` left to right, on values: NULL as soon as an
     operand is no number or a step has no value (division by zero, overflow)."""
-    total = _as_number(first)
+    total = as_number(first)
     for operator, operand in rest:
         if total is None:
             return None
-        number = _as_number(operand)
+        number = as_number(operand)
         if number is None:
             return None
         total = _apply(operator, total, number)
     return total
 
 
-class _Arithmetic(_Node):
+@dataclass(slots=True, eq=False)
+class ArithmeticNode(ExpressionNode):
     """``first op operand op operand …`` at one precedence level, left to right."""
 
-    __slots__ = ("first", "rest")
-
-    def __init__(self, position: int, first: _Node, rest: list[tuple[str, _Node]]) -> None:
-        self.position = position
-        self.first = first
-        self.rest = rest
+    first: ExpressionNode
+    rest: list[tuple[str, ExpressionNode]]
 
 
 _COMPARISONS = frozenset({"=", "!=", "<>", "<", ">", "<=", ">="})
 """The comparison operators (``expression_source`` writes each as Python's)."""
 
 
-class _Comparison(_Node):
-    __slots__ = ("operator", "left", "right")
-    is_condition = True
-
-    def __init__(self, position: int, operator: str, left: _Node, right: _Node) -> None:
-        self.position = position
-        self.operator = operator
-        self.left = left
-        self.right = right
+@dataclass(slots=True, eq=False)
+class ComparisonNode(ConditionNode):
+    operator: str
+    left: ExpressionNode
+    right: ExpressionNode
 
 
-def _between(value: object, low: object, high: object) -> bool:
+def between_values(value: object, low: object, high: object) -> bool:
     """``value BETWEEN low AND high``: both comparisons hold (none with NULL does)."""
-    above = _compare(value, low)
+    above = compare_values(value, low)
     if above is None or above < 0:
         return False
-    below = _compare(value, high)
+    below = compare_values(value, high)
     return below is not None and below <= 0
 
 
-class _Between(_Node):
-    __slots__ = ("operand", "low", "high")
-    is_condition = True
-
-    def __init__(self, position: int, operand: _Node, low: _Node, high: _Node) -> None:
-        self.position = position
-        self.operand = operand
-        self.low = low
-        self.high = high
+@dataclass(slots=True, eq=False)
+class BetweenNode(ConditionNode):
+    operand: ExpressionNode
+    low: ExpressionNode
+    high: ExpressionNode
 
 
-def _like(value: object, pattern: object) -> bool:
+def like_values(value: object, pattern: object) -> bool:
     """``value LIKE pattern`` (``%``, ``_``, case-insensitive); false with a NULL side."""
     if value is None or pattern is None:
         return False
-    return _like_regex(result_to_text(pattern)).fullmatch(result_to_text(value)) is not None
+    return like_regex(result_to_text(pattern)).fullmatch(result_to_text(value)) is not None
 
 
-class _Like(_Node):
-    __slots__ = ("operand", "pattern")
-    is_condition = True
-
-    def __init__(self, position: int, operand: _Node, pattern: _Node) -> None:
-        self.position = position
-        self.operand = operand
-        self.pattern = pattern
+@dataclass(slots=True, eq=False)
+class LikeNode(ConditionNode):
+    operand: ExpressionNode
+    pattern: ExpressionNode
 
 
-class _IsNull(_Node):
-    __slots__ = ("operand",)
-    is_condition = True
-
-    def __init__(self, position: int, operand: _Node) -> None:
-        self.position = position
-        self.operand = operand
+@dataclass(slots=True, eq=False)
+class IsNullNode(ConditionNode):
+    operand: ExpressionNode
 
 
-def _member(value: object, items: tuple) -> bool:
+def is_member(value: object, items: tuple) -> bool:
     """``value IN (items)``: equal to one of them (never with NULL)."""
     if value is None:
         return False
-    return any(_compare(value, item) == 0 for item in items)
+    return any(compare_values(value, item) == 0 for item in items)
 
 
-class _In(_Node):
-    __slots__ = ("operand", "items")
-    is_condition = True
-
-    def __init__(self, position: int, operand: _Node, items: list[_Node]) -> None:
-        self.position = position
-        self.operand = operand
-        self.items = items
+@dataclass(slots=True, eq=False)
+class InNode(ConditionNode):
+    operand: ExpressionNode
+    items: list[ExpressionNode]
 
 
-class _Not(_Node):
-    __slots__ = ("operand",)
-    is_condition = True
-
-    def __init__(self, position: int, operand: _Node) -> None:
-        self.position = position
-        self.operand = operand
+@dataclass(slots=True, eq=False)
+class NotNode(ConditionNode):
+    operand: ExpressionNode
 
 
-class _Logical(_Node):
+@dataclass(slots=True, eq=False)
+class LogicalNode(ConditionNode):
     """``a AND b AND …`` or ``a OR b OR …``, short-circuiting."""
 
-    __slots__ = ("operator", "operands")
-    is_condition = True
-
-    def __init__(self, position: int, operator: str, operands: list[_Node]) -> None:
-        self.position = position
-        self.operator = operator
-        self.operands = operands
+    operator: str
+    operands: list[ExpressionNode]
 
 
-def _first_branch(branches: tuple, otherwise: object) -> object:
+def first_branch(branches: tuple, otherwise: object) -> object:
     """A CASE's value from every branch's (condition, value): the first whose condition holds."""
     for holds, value in branches:
         if holds:
@@ -573,49 +546,42 @@ def _first_branch(branches: tuple, otherwise: object) -> object:
     return otherwise
 
 
-class _Case(_Node):
-    __slots__ = ("branches", "otherwise")
-
-    def __init__(
-        self, position: int, branches: list[tuple[_Node, _Node]], otherwise: _Node | None
-    ) -> None:
-        self.position = position
-        self.branches = branches
-        self.otherwise = otherwise
+@dataclass(slots=True, eq=False)
+class CaseNode(ExpressionNode):
+    branches: list[tuple[ExpressionNode, ExpressionNode]]
+    otherwise: ExpressionNode | None
 
 
-class _Call(_Node):
+@dataclass(slots=True, eq=False)
+class CallNode(ExpressionNode):
     """A function call (``call_value`` gives its value from its arguments' values)."""
 
-    __slots__ = ("name", "arguments", "detail")
-
-    def __init__(self, position: int, name: str, arguments: list[_Node], detail: object = None) -> None:
-        self.position = position
-        self.name = name
-        self.arguments = arguments
-        self.detail = detail
-        """DATEADD's unit, CAST's target column; None for other functions."""
+    name: str
+    arguments: list[ExpressionNode]
+    detail: object = None
+    """DATEADD's unit, CAST's target column; None for other functions."""
+    """DATEADD's unit, CAST's target column; None for other functions."""
 
 
-_NOT_CONSTANT = object()
+NOT_CONSTANT = object()
 
 
-def _constant_of(node: _Node) -> object:
+def constant_of(node: ExpressionNode) -> object:
     """The value of a node that reads no attribute and not the clock, worked out once.
 
     A literal, or a function of literals only (``DATE('2025-01-01')``); every
     function but GETUTCDATE is pure. A call that fails is left to fail (or
-    give its result) at evaluation, as written. ``_NOT_CONSTANT`` otherwise.
+    give its result) at evaluation, as written. ``NOT_CONSTANT`` otherwise.
     """
-    if isinstance(node, _Literal):
+    if isinstance(node, LiteralNode):
         return node.value
-    if isinstance(node, _Call) and node.name != "GETUTCDATE" \
-            and all(isinstance(argument, _Literal) for argument in node.arguments):
+    if isinstance(node, CallNode) and node.name != "GETUTCDATE" \
+            and all(isinstance(argument, LiteralNode) for argument in node.arguments):
         try:
             return call_value(node.name, node.detail, [argument.value for argument in node.arguments])
         except Exception:  # noqa: BLE001 - left to fail per row, where the error belongs
-            return _NOT_CONSTANT
-    return _NOT_CONSTANT
+            return NOT_CONSTANT
+    return NOT_CONSTANT
 
 
 # --- functions ---------------------------------------------------------------
@@ -634,7 +600,7 @@ def _date_of(value: object) -> Value:
     return None if moment is None else moment.date()
 
 
-def _coalesce(values: tuple) -> Value:
+def coalesce_values(values: tuple) -> Value:
     """The first value that is not NULL (COALESCE, ISNULL), else NULL."""
     for value in values:
         if value is not None:
@@ -642,7 +608,7 @@ def _coalesce(values: tuple) -> Value:
     return None
 
 
-def _round(number: Decimal | None, places: Decimal | None) -> Value:
+def round_value(number: Decimal | None, places: Decimal | None) -> Value:
     """ROUND(number, places) of two numbers (or None), half away from zero."""
     if number is None or places is None or not -38 <= places <= 38:
         return None
@@ -653,7 +619,7 @@ def _round(number: Decimal | None, places: Decimal | None) -> Value:
         return None
 
 
-def _substring(value: object, start: Decimal | None, length: Decimal | None) -> Value:
+def substring_of(value: object, start: Decimal | None, length: Decimal | None) -> Value:
     """SUBSTRING of a value, start and length already numbers (or None)."""
     if value is None or start is None or length is None or length < 0:
         return None
@@ -674,7 +640,7 @@ def _length(value: object) -> Value:
 
 
 def _absolute(value: object) -> Value:
-    number = _as_number(value)
+    number = as_number(value)
     return None if number is None else abs(number)
 
 
@@ -714,15 +680,15 @@ def call_value(name: str, detail: object, values: list, now: datetime | None = N
         (value,) = values
         return None if value is None else UNARY_VALUES[name](value)
     if name in ("COALESCE", "ISNULL"):
-        return _coalesce(tuple(values))
+        return coalesce_values(tuple(values))
     if name == "ROUND":
-        return _round(_as_number(values[0]), _as_number(values[1]))
+        return round_value(as_number(values[0]), as_number(values[1]))
     if name == "SUBSTRING":
-        return _substring(values[0], _as_number(values[1]), _as_number(values[2]))
+        return substring_of(values[0], as_number(values[1]), as_number(values[2]))
     if name == "DATEADD":
-        return _date_add(detail, values[0], values[1])
+        return date_add(detail, values[0], values[1])
     if name == "CAST":
-        return _cast(values[0], detail)
+        return cast_value(values[0], detail)
     if name == "GETUTCDATE":
         return now
     raise ValueError(f"unknown function {name}")  # the parser knows every name
@@ -793,14 +759,14 @@ class _Parser:
 
     # kinds
 
-    def value(self, node: _Node) -> _Node:
+    def value(self, node: ExpressionNode) -> ExpressionNode:
         if node.is_condition:
             raise ExpressionError(
                 "a condition cannot be used as a value here; "
                 "write CASE WHEN <condition> THEN … ELSE … END", node.position)
         return node
 
-    def condition(self, node: _Node) -> _Node:
+    def condition(self, node: ExpressionNode) -> ExpressionNode:
         if not node.is_condition:
             raise ExpressionError(
                 "expected a condition (a comparison, IS NULL, LIKE, IN, …), found a value",
@@ -809,7 +775,7 @@ class _Parser:
 
     # grammar, loosest binding first
 
-    def parse(self) -> tuple[_Node, frozenset[tuple[str | None, str]]]:
+    def parse(self) -> tuple[ExpressionNode, frozenset[tuple[str | None, str]]]:
         if self.token.kind == "end":
             raise ExpressionError("empty expression", 0)
         node = self.expression()
@@ -818,48 +784,45 @@ class _Parser:
                                   self.token.position)
         return self.value(node), frozenset(self.references)
 
-    def expression(self) -> _Node:
+    def expression(self) -> ExpressionNode:
         self.enter()
         node = self.disjunction()
         self.depth -= 1
         return node
 
-    def disjunction(self) -> _Node:
-        first = self.conjunction()
-        if not self.at_keyword("OR"):
+    def disjunction(self) -> ExpressionNode:
+        return self.logical("OR", self.conjunction)
+
+    def conjunction(self) -> ExpressionNode:
+        return self.logical("AND", self.negation)
+
+    def logical(self, keyword: str, operand: Callable[[], ExpressionNode]) -> ExpressionNode:
+        """``operand keyword operand …`` (one ``LogicalNode`` node), or the lone operand."""
+        first = operand()
+        if not self.at_keyword(keyword):
             return first
         operands = [self.condition(first)]
-        while self.at_keyword("OR"):
+        while self.at_keyword(keyword):
             self.advance()
-            operands.append(self.condition(self.conjunction()))
-        return _Logical(first.position, "OR", operands)
+            operands.append(self.condition(operand()))
+        return LogicalNode(first.position, keyword, operands)
 
-    def conjunction(self) -> _Node:
-        first = self.negation()
-        if not self.at_keyword("AND"):
-            return first
-        operands = [self.condition(first)]
-        while self.at_keyword("AND"):
-            self.advance()
-            operands.append(self.condition(self.negation()))
-        return _Logical(first.position, "AND", operands)
-
-    def negation(self) -> _Node:
+    def negation(self) -> ExpressionNode:
         if self.at_keyword("NOT"):
             token = self.advance()
             self.enter()
             operand = self.condition(self.negation())
             self.depth -= 1
-            return _Not(token.position, operand)
+            return NotNode(token.position, operand)
         return self.predicate()
 
-    def predicate(self) -> _Node:
+    def predicate(self) -> ExpressionNode:
         left = self.additive()
         token = self.token
         if token.kind == "op" and token.text in _COMPARISONS:
             self.advance()
             right = self.value(self.additive())
-            return _Comparison(token.position, token.text, self.value(left), right)
+            return ComparisonNode(token.position, token.text, self.value(left), right)
         if self.at_keyword("IS"):
             self.advance()
             negated = self.at_keyword("NOT")
@@ -869,8 +832,8 @@ class _Parser:
                 raise ExpressionError(f"expected NULL or EMPTY after IS, found {self.describe()}",
                                       self.token.position)
             self.advance()
-            node: _Node = _IsNull(token.position, self.value(left))
-            return _Not(token.position, node) if negated else node
+            node: ExpressionNode = IsNullNode(token.position, self.value(left))
+            return NotNode(token.position, node) if negated else node
         negated = False
         if self.at_keyword("NOT") and self.tokens[self.index + 1].kind == "name" and \
                 self.tokens[self.index + 1].upper in ("LIKE", "IN", "BETWEEN"):
@@ -879,21 +842,21 @@ class _Parser:
             token = self.token
         if self.at_keyword("LIKE"):
             self.advance()
-            node = _Like(token.position, self.value(left), self.value(self.additive()))
+            node = LikeNode(token.position, self.value(left), self.value(self.additive()))
         elif self.at_keyword("IN"):
             self.advance()
-            node = _In(token.position, self.value(left), self.in_list())
+            node = InNode(token.position, self.value(left), self.in_list())
         elif self.at_keyword("BETWEEN"):
             self.advance()
             low = self.value(self.additive())
             self.expect_keyword("AND", "between the bounds of BETWEEN")
             high = self.value(self.additive())
-            node = _Between(token.position, self.value(left), low, high)
+            node = BetweenNode(token.position, self.value(left), low, high)
         else:
             return left
-        return _Not(token.position, node) if negated else node
+        return NotNode(token.position, node) if negated else node
 
-    def in_list(self) -> list[_Node]:
+    def in_list(self) -> list[ExpressionNode]:
         self.expect_op("(", "after IN")
         self.enter()
         items = [self.value(self.expression())]
@@ -904,47 +867,44 @@ class _Parser:
         self.depth -= 1
         return items
 
-    def additive(self) -> _Node:
-        first = self.multiplicative()
-        if not self.at_op("+", "-"):
+    def additive(self) -> ExpressionNode:
+        return self.arithmetic(("+", "-"), self.multiplicative)
+
+    def multiplicative(self) -> ExpressionNode:
+        return self.arithmetic(("*", "/"), self.unary)
+
+    def arithmetic(self, operators: tuple[str, str], operand: Callable[[], ExpressionNode]) -> ExpressionNode:
+        """``operand op operand …`` at one precedence level (one ``ArithmeticNode`` node), or the lone operand."""
+        first = operand()
+        if not self.at_op(*operators):
             return first
         rest = []
-        while self.at_op("+", "-"):
+        while self.at_op(*operators):
             operator = self.advance().text
-            rest.append((operator, self.value(self.multiplicative())))
-        return _Arithmetic(first.position, self.value(first), rest)
+            rest.append((operator, self.value(operand())))
+        return ArithmeticNode(first.position, self.value(first), rest)
 
-    def multiplicative(self) -> _Node:
-        first = self.unary()
-        if not self.at_op("*", "/"):
-            return first
-        rest = []
-        while self.at_op("*", "/"):
-            operator = self.advance().text
-            rest.append((operator, self.value(self.unary())))
-        return _Arithmetic(first.position, self.value(first), rest)
-
-    def unary(self) -> _Node:
+    def unary(self) -> ExpressionNode:
         if self.at_op("-", "+"):
             token = self.advance()
             self.enter()
             operand = self.value(self.unary())
             self.depth -= 1
             if token.text == "+":
-                return _Arithmetic(token.position, operand, [])
-            if isinstance(operand, _Literal) and type(operand.value) is Decimal:
-                return _Literal(token.position, -operand.value)
-            return _Negate(token.position, operand)
+                return ArithmeticNode(token.position, operand, [])
+            if isinstance(operand, LiteralNode) and type(operand.value) is Decimal:
+                return LiteralNode(token.position, -operand.value)
+            return NegateNode(token.position, operand)
         return self.primary()
 
-    def primary(self) -> _Node:
+    def primary(self) -> ExpressionNode:
         token = self.token
         if token.kind == "number":
             self.advance()
-            return _Literal(token.position, Decimal(token.text))
+            return LiteralNode(token.position, Decimal(token.text))
         if token.kind == "string":
             self.advance()
-            return _Literal(token.position, token.text)
+            return LiteralNode(token.position, token.text)
         if token.kind == "op" and token.text == "(":
             self.advance()
             node = self.expression()
@@ -957,7 +917,7 @@ class _Parser:
                 return self.call()
             if word == "NULL":
                 self.advance()
-                return _Literal(token.position, None)
+                return LiteralNode(token.position, None)
             if word == "CASE":
                 return self.case()
             if word in _KEYWORDS:
@@ -965,11 +925,11 @@ class _Parser:
             return self.attribute()
         raise ExpressionError(f"expected a value, found {self.describe()}", token.position)
 
-    def attribute(self) -> _Node:
+    def attribute(self) -> ExpressionNode:
         token = self.advance()
         if not self.at_op("."):
             self.references.add((None, token.text))
-            return _Attribute(token.position, None, token.text)
+            return AttributeNode(token.position, None, token.text)
         self.advance()
         attribute = self.token
         if attribute.kind != "name":
@@ -981,9 +941,9 @@ class _Parser:
             raise ExpressionError("a reference is element.attribute; paths are not allowed",
                                   self.token.position)
         self.references.add((token.text, attribute.text))
-        return _Attribute(token.position, token.text, attribute.text)
+        return AttributeNode(token.position, token.text, attribute.text)
 
-    def case(self) -> _Node:
+    def case(self) -> ExpressionNode:
         start = self.advance()
         self.enter()
         branches = []
@@ -1002,9 +962,9 @@ class _Parser:
             otherwise = self.value(self.expression())
         self.expect_keyword("END", f"to close the CASE at position {start.position}")
         self.depth -= 1
-        return _Case(start.position, branches, otherwise)
+        return CaseNode(start.position, branches, otherwise)
 
-    def call(self) -> _Node:
+    def call(self) -> ExpressionNode:
         name_token = self.advance()
         name = name_token.upper
         self.advance()  # '('
@@ -1039,11 +999,11 @@ class _Parser:
                     wanted = f"{function.min_arguments} to {function.max_arguments}"
                 raise ExpressionError(
                     f"{name} takes {wanted} argument(s), got {count}", name_token.position)
-            node = _Call(name_token.position, name, arguments)
+            node = CallNode(name_token.position, name, arguments)
         self.depth -= 1
         return node
 
-    def dateadd(self, name_token: _Token) -> _Node:
+    def dateadd(self, name_token: _Token) -> ExpressionNode:
         unit_token = self.token
         if unit_token.kind == "name":
             unit = _DATE_UNITS.get(unit_token.upper)
@@ -1061,9 +1021,9 @@ class _Parser:
         self.expect_op(",", "after the DATEADD amount (DATEADD(unit, n, date))")
         moment = self.value(self.expression())
         self.expect_op(")", "to close DATEADD(")
-        return _Call(name_token.position, "DATEADD", [amount, moment], unit)
+        return CallNode(name_token.position, "DATEADD", [amount, moment], unit)
 
-    def cast(self, name_token: _Token) -> _Node:
+    def cast(self, name_token: _Token) -> ExpressionNode:
         operand = self.value(self.expression())
         self.expect_keyword("AS", "in CAST(x AS type)")
         type_token = self.token
@@ -1093,7 +1053,7 @@ class _Parser:
             length = 4
         self.expect_op(")", "to close CAST(")
         column = Column(name="CAST", data_type=data_type, data_length=length)
-        return _Call(name_token.position, "CAST", [operand], column)
+        return CallNode(name_token.position, "CAST", [operand], column)
 
     def size(self) -> int | None:
         token = self.token
@@ -1115,7 +1075,7 @@ class Expression:
 
     __slots__ = ("text", "references", "root", "code")
 
-    def __init__(self, text: str, root: _Node,
+    def __init__(self, text: str, root: ExpressionNode,
                  references: frozenset[tuple[str | None, str]]) -> None:
         self.text = text
         """The source text, as written in the contract."""

@@ -12,18 +12,18 @@ from __future__ import annotations
 
 from xmlshred.contract.parsing import DocumentRejected, check_size, parse_document
 from xmlshred.contract.plans import (
-    _FIRST_INSTANCE,
-    _HISTORY_EMPTY,
-    _INDICATOR_TRUE,
-    _NO_ANCHOR,
-    _NO_DEFAULT,
-    _NUMERIC_TYPES,
-    _RECORD_KEY,
     ABOVE,
     BELOW,
+    FIRST_INSTANCE,
     GROUPS,
+    HISTORY_EMPTY,
+    INDICATOR_TRUE,
+    NO_ANCHOR,
+    NO_DEFAULT,
+    NUMERIC_TYPES,
     POLICY,
     RECORD,
+    RECORD_KEY,
     REPEAT,
     ROOT,
     ROWS,
@@ -516,26 +516,26 @@ def column_reader(column: ColumnPlan):
 
 def parent_anchor(plan: TablePlan, record_key_column: str) -> int:
     """How a row of ``plan`` finds its foreign key, decided once at compile time: the
-    record key (``_RECORD_KEY``), or the parent row's value from no element
-    (``_NO_ANCHOR``: the parent is no repeating table), from the parent table's first
-    instance (``_FIRST_INSTANCE``), or from the row's element that many levels up."""
+    record key (``RECORD_KEY``), or the parent row's value from no element
+    (``NO_ANCHOR``: the parent is no repeating table), from the parent table's first
+    instance (``FIRST_INSTANCE``), or from the row's element that many levels up."""
     relationship = plan.relationship
     if relationship is None or plan.parent is None \
             or relationship.foreign_key_column == record_key_column:
-        return _RECORD_KEY
+        return RECORD_KEY
     parent = plan.parent
     if parent.kind != REPEAT:
-        return _NO_ANCHOR
+        return NO_ANCHOR
     parent_path = parent.row_node.path
     if plan.row_node is not None and plan.row_node.path[: len(parent_path)] == parent_path:
         return len(plan.row_node.path) - len(parent_path)
-    return _FIRST_INSTANCE
+    return FIRST_INSTANCE
 
 
 def _parent_value(doc: _Document, plan: TablePlan, element):
     """The foreign key of a row: the record key, or the column of the enclosing parent row."""
     rule = plan.parent_anchor
-    if rule == _RECORD_KEY:
+    if rule == RECORD_KEY:
         return doc.key
     parent = plan.parent
     anchor = None
@@ -543,7 +543,7 @@ def _parent_value(doc: _Document, plan: TablePlan, element):
         anchor = element
         for _ in range(rule):
             anchor = anchor.getparent()
-    elif rule != _NO_ANCHOR:
+    elif rule != NO_ANCHOR:
         instances = doc.inst[parent.row_node.id]
         anchor = instances[0] if instances else None
     name = plan.relationship.foreign_key_column
@@ -555,7 +555,7 @@ def _parent_value(doc: _Document, plan: TablePlan, element):
         value = _parent_value(doc, parent, anchor)
     else:
         value = column.value_of(doc, anchor)
-        if value is None and column.default is not _NO_DEFAULT:
+        if value is None and column.default is not NO_DEFAULT:
             value = column.default
     doc.parent_values[cache_key] = value
     return value
@@ -565,8 +565,8 @@ def _key_value_row(doc: _Document, field: FieldPlan, text: str) -> tuple | None:
     """The row a key/value field's non-empty ``text`` makes, if any (both paths call this)."""
     step = field.row_step
     if step == "add_indicator":
-        return (doc.key, field.row_argument, "1") if text.casefold() in _INDICATOR_TRUE else None
-    if step == "add_history" and text.casefold() in _HISTORY_EMPTY:
+        return (doc.key, field.row_argument, "1") if text.casefold() in INDICATOR_TRUE else None
+    if step == "add_history" and text.casefold() in HISTORY_EMPTY:
         return None
     try:
         value, truncated = convert_value(text, field.column)
@@ -595,6 +595,6 @@ def _missing_cell(plan: TablePlan, column) -> None:
 def _makes_row(value: object, column) -> bool:
     if value is None:
         return False
-    if column.data_type in _NUMERIC_TYPES:
+    if column.data_type in NUMERIC_TYPES:
         return value != 0
-    return not (isinstance(value, str) and value.casefold() in _HISTORY_EMPTY)
+    return not (isinstance(value, str) and value.casefold() in HISTORY_EMPTY)

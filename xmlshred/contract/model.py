@@ -82,8 +82,10 @@ POLICY_KEY_COLUMN = "policy_exception_type_enum"
 ROW_STEPS = KEY_VALUE_STEPS | GROUP_STEPS | {POLICY_EXCEPTIONS}
 """Every row-creating step (the mapping's ``target_column`` is not a column of a per-record row)."""
 
-_STEPS_WITH_ARGUMENT = frozenset({"add_score", "add_indicator", "add_report_lookup"}) | GROUP_STEPS
-_ALL_STEPS = VALUE_STEPS | SELECTOR_STEPS | ROW_STEPS
+STEPS_WITH_ARGUMENT = frozenset({"add_score", "add_indicator", "add_report_lookup"}) | GROUP_STEPS
+"""The steps written with an argument in parentheses (``add_score(name)``)."""
+ALL_STEPS = VALUE_STEPS | SELECTOR_STEPS | ROW_STEPS
+"""Every step name a mapping may use."""
 
 
 class ContractError(TerminalError):

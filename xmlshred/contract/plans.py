@@ -20,12 +20,13 @@ from xmlshred.vocab.schema import Column, Table, TargetSchema
 # Step codes of the value pipeline (small ints: compared once per step per field).
 ENUM, CHAR_TO_BIT, BOOLEAN_TO_BIT, NUMBERS_ONLY, EXTRACT_NUMERIC, CALCULATED, \
     UTC_IF_NULL, EXTRACT_DATE = range(8)
-_STEP_CODES = {
+STEP_CODES = {
     "enum": ENUM, "char_to_bit": CHAR_TO_BIT, "boolean_to_bit": BOOLEAN_TO_BIT,
     "numbers_only": NUMBERS_ONLY, "extract_numeric": EXTRACT_NUMERIC,
     "calculated_field": CALCULATED, "default_getutcdate_if_null": UTC_IF_NULL,
     "extract_date": EXTRACT_DATE,
 }
+"""A value step's name -> its step code (``FieldPlan.steps`` holds the codes)."""
 
 # Where a field's element is found, relative to the row being built.
 SELF, BELOW, ABOVE, RECORD, CONTACT = range(5)
@@ -40,18 +41,22 @@ TRUNCATED, NOT_A_NUMBER, BAD_DATE, UNMAPPED_CODE, DEFAULTED = \
 WARNING_KINDS = (TRUNCATED, NOT_A_NUMBER, BAD_DATE, UNMAPPED_CODE, DEFAULTED)
 """Every kind a ``MappedRecord.warnings`` label (``"<kind>:<table>.<column>"``) starts with."""
 
-_NO_DEFAULT = object()
-_INDICATOR_TRUE = frozenset({"y", "yes", "true", "t", "1"})
+NO_DEFAULT = object()
+"""``ColumnPlan.default`` of a column without a ``default_value`` (None is a default)."""
+INDICATOR_TRUE = frozenset({"y", "yes", "true", "t", "1"})
 """The words (casefolded) an add_indicator field writes a row for."""
-_HISTORY_EMPTY = frozenset({"null", "none"})
+HISTORY_EMPTY = frozenset({"null", "none"})
 """Text (casefolded) that counts as no value for history, policy and group rows."""
-_INTEGER_TYPES = frozenset({"int", "smallint", "bigint", "tinyint"})
-_RECORD_KEY, _NO_ANCHOR, _FIRST_INSTANCE = -3, -2, -1
+INTEGER_TYPES = frozenset({"int", "smallint", "bigint", "tinyint"})
+"""The integer data types (scores of these types alone share a bigint column)."""
+RECORD_KEY, NO_ANCHOR, FIRST_INSTANCE = -3, -2, -1
 """``TablePlan.parent_anchor`` values other than a number of levels up (``mapper.parent_anchor``)."""
-_NUMERIC_TYPES = frozenset({"int", "smallint", "bigint", "tinyint", "decimal", "float", "bit", "boolean"})
-"""Types whose empty non-nullable group cell is zero (``_ZERO``, else 0)."""
-_ZERO = {"decimal": Decimal(0), "float": 0.0}
-_MAX_FIXED_TEXT = 64
+NUMERIC_TYPES = frozenset({"int", "smallint", "bigint", "tinyint", "decimal", "float", "bit", "boolean"})
+"""Types whose empty non-nullable group cell is zero (``ZERO``, else 0)."""
+ZERO = {"decimal": Decimal(0), "float": 0.0}
+"""The zero of the numeric types that is not the int 0."""
+MAX_FIXED_TEXT = 64
+"""The shortest string column made for a row table's names (longer when a name is)."""
 
 
 class Node:
@@ -146,7 +151,7 @@ class ColumnPlan:
         """Mappings into this column, tried in contract order (first non-empty wins)."""
         self.parent_key = False
         """True for the foreign-key column: filled from the parent row."""
-        self.default: object = _NO_DEFAULT
+        self.default: object = NO_DEFAULT
         self.conditional = False
         self.label = f"table={table} column={column.name}"
         self.defaulted_warning = f"{DEFAULTED}:{table}.{column.name}"

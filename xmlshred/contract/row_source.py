@@ -26,12 +26,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from xmlshred.contract.expression_source import generated_for
 from xmlshred.contract.generated import Constants, Generated, define
 from xmlshred.contract.plans import (
-    _HISTORY_EMPTY,
-    _INDICATOR_TRUE,
-    _NO_DEFAULT,
-    _NUMERIC_TYPES,
-    _RECORD_KEY,
-    _ZERO,
     BOOLEAN_TO_BIT,
     CALCULATED,
     CHAR_TO_BIT,
@@ -40,22 +34,28 @@ from xmlshred.contract.plans import (
     ENUM,
     EXTRACT_DATE,
     EXTRACT_NUMERIC,
+    HISTORY_EMPTY,
+    INDICATOR_TRUE,
+    NO_DEFAULT,
     NUMBERS_ONLY,
+    NUMERIC_TYPES,
     RECORD,
+    RECORD_KEY,
     SELF,
     UTC_IF_NULL,
+    ZERO,
     ColumnPlan,
     FieldPlan,
     TablePlan,
 )
 from xmlshred.contract.values import (
-    _DECIMAL_CONTEXT,
-    _MISSING,
-    _QUANTUMS,
     BIT_SPELLINGS,
     CONVERSION_MEMO_SIZE,
+    DECIMAL_CONTEXT,
     INTEGER_RANGES,
     MAX_DECIMAL_DIGITS,
+    MISSING,
+    QUANTUMS,
     ValueRangeError,
     conversion_memo,
     convert_value,
@@ -138,7 +138,7 @@ def generate_policy_table(plan: TablePlan) -> Generated:
         notes = field is plan.notes
         body.append(f"    # {'notes' if notes else f'exception {number}'}")
         body.extend(writer.text(field, "    "))
-        body.append(f"    if text and text.casefold() not in {writer.constant(_HISTORY_EMPTY)}:")
+        body.append(f"    if text and text.casefold() not in {writer.constant(HISTORY_EMPTY)}:")
         convert, column = writer.constant(convert_value), writer.constant(field.column)
         body.append(f"        value, truncated = {convert}(text, {column})")
         body.append("        if truncated:")
@@ -189,14 +189,14 @@ def generate_group_table(plan: TablePlan, makes_row, missing) -> Generated:
                 body.append(f"        makes_row = {writer.constant(makes_row)}(value, {writer.constant(column)})")
         body.append("    if makes_row:")
         for name, (_field, column, default) in zip(names, group.cells, strict=True):
-            if default is not _NO_DEFAULT:
+            if default is not NO_DEFAULT:
                 body.append(f"        if {name} is None:")
                 body.append(f"            {name} = {writer.constant(default)}")
                 body.append(f"            warn({writer.constant(f'{DEFAULTED}:{plan.table.name}.{column.name}')})")
             elif not column.nullable:
                 body.append(f"        if {name} is None:")
-                if column.data_type in _NUMERIC_TYPES:
-                    body.append(f"            {name} = {writer.constant(_ZERO.get(column.data_type, 0))}")
+                if column.data_type in NUMERIC_TYPES:
+                    body.append(f"            {name} = {writer.constant(ZERO.get(column.data_type, 0))}")
                 else:
                     body.append(f"            {writer.constant(missing)}({writer.constant(plan)}, "
                                 f"{writer.constant(column)})")
@@ -217,11 +217,11 @@ def generate_finish(plan: TablePlan, parent_value, missing_value) -> Generated:
     for position, column in plan.finishing:
         cell = f"values[{position}]"
         if column.parent_key:
-            if plan.parent_anchor == _RECORD_KEY:
+            if plan.parent_anchor == RECORD_KEY:
                 lines.append(f"    {cell} = doc.key")
             else:
                 lines.append(f"    {cell} = {names.name(parent_value)}(doc, {names.name(plan)}, element)")
-        if column.default is not _NO_DEFAULT:  # a written row always takes the default
+        if column.default is not NO_DEFAULT:  # a written row always takes the default
             lines.append(f"    if {cell} is None:")
             lines.append(f"        {cell} = {names.name(column.default)}")
             lines.append(f"        doc.warn({names.name(column.defaulted_warning)})")
@@ -240,7 +240,7 @@ def _key_value_fast_path(writer: _Writer, field: FieldPlan) -> tuple[str, str] |
     step, column = field.row_step, field.column
     argument = writer.constant(field.row_argument)
     if step == "add_indicator":
-        return f"text.casefold() in {writer.constant(_INDICATOR_TRUE)}", f"(key, {argument}, '1')"
+        return f"text.casefold() in {writer.constant(INDICATOR_TRUE)}", f"(key, {argument}, '1')"
     if step == "add_score" and column.data_type in INTEGER_RANGES:
         high = writer.constant(INTEGER_RANGES[column.data_type][1])
         return (f"len(text) < 19 and text.isascii() and text.isdigit() and (value := int(text)) <= {high}",
@@ -249,7 +249,7 @@ def _key_value_fast_path(writer: _Writer, field: FieldPlan) -> tuple[str, str] |
         test = f"len(text) <= {writer.constant(column.data_length)}" if column.data_length and column.data_length > 0 \
             else "True"
         if step == "add_history":
-            test += f" and text.casefold() not in {writer.constant(_HISTORY_EMPTY)}"
+            test += f" and text.casefold() not in {writer.constant(HISTORY_EMPTY)}"
             return test, (f"(key, {writer.constant(field.history_name)}, "
                           f"{writer.constant(field.history_source)}, text)")
         return test, (f"(key, {writer.constant(field.attribute or field.node.tag)}, text, "
@@ -263,11 +263,11 @@ _ABSENT = object()
 
 def _converted_words(field: FieldPlan, words: dict) -> dict:
     """Each word of a step's table with the column value its step value converts to, or
-    ``_MISSING`` where that is no value or warns (the step and conversion then run)."""
+    ``MISSING`` where that is no value or warns (the step and conversion then run)."""
     converted = {}
     for word, step in words.items():
         text = "" if step is None else str(step)
-        value = _MISSING
+        value = MISSING
         if text:
             try:
                 result, truncated = convert_value(text, field.column)
@@ -325,17 +325,23 @@ class _Writer:
         """Code that sets ``text``: the field's text after its steps, unconverted (a selector
         that found no instance gives '' and runs no step)."""
         lines: list[str] = []
-        element = self.element(field, indent, lines)
-        inner = indent
-        if field.selector:
-            lines.append(f"{indent}if {element} is None:")
-            lines.append(f"{indent}    text = ''")
-            lines.append(f"{indent}else:")
-            inner = indent + "    "
+        element, inner = self.located_element(field, indent, lines, "text = ''")
         lines.extend(self.raw_text(field, element, inner))
         lines.append(f"{inner}real = {field.counts_as_real!r}")
         lines.extend(self.steps(field, list(field.steps), element, inner))
         return lines
+
+    def located_element(self, field: FieldPlan, indent: str, lines: list[str], if_none: str
+                        ) -> tuple[str, str]:
+        """The field's element variable (``element``) and the indent of the code that reads it: a
+        selector may find no instance, and then only ``if_none`` runs (no step)."""
+        element = self.element(field, indent, lines)
+        if not field.selector:
+            return element, indent
+        lines.append(f"{indent}if {element} is None:")
+        lines.append(f"{indent}    {if_none}")
+        lines.append(f"{indent}else:")
+        return element, indent + "    "
 
     def element_lines(self) -> list[str]:
         """The record's first instances the code reads, found once at the top (and the
@@ -420,13 +426,7 @@ class _Writer:
         if CALCULATED in codes and field.expression is None:  # pragma: no cover - the loader forbids it
             raise ValueError(f"{field.label}: calculated_field without an expression")
         lines: list[str] = []
-        element = self.element(field, indent, lines)
-        inner = indent
-        if field.selector:
-            lines.append(f"{indent}if {element} is None:")
-            lines.append(f"{indent}    value, real = None, False")
-            lines.append(f"{indent}else:")
-            inner = indent + "    "
+        element, inner = self.located_element(field, indent, lines, "value, real = None, False")
         if codes == (CALCULATED,):
             # A calculated field's value is the expression's alone: a non-empty result is the
             # value, an empty one is no value (the mapped text is never read).
@@ -459,7 +459,7 @@ class _Writer:
         converting it is clean: a value, no warning); any other text (unknown, empty, or a
         word whose conversion warns) runs the step and the conversion as written."""
         code, payload = field.steps[0]
-        missing = self.constant(_MISSING)
+        missing = self.constant(MISSING)
         lines = []
         if code == BOOLEAN_TO_BIT:
             folded = self.constant(_converted_words(field, payload[0]))
@@ -598,7 +598,7 @@ class _Writer:
         if column.data_type not in ("decimal", "float", "date", "datetime"):
             return self.conversion(field, indent)
         memo = self.constant(conversion_memo(column.data_type, column.data_length))
-        missing = self.constant(_MISSING)
+        missing = self.constant(MISSING)
         inner = indent + "    "
         return [f"{indent}if not text:",
                 f"{indent}    value, real = None, False",
@@ -664,11 +664,11 @@ class _Writer:
             exact = f"{self.constant(Decimal)}(text)"
             places = column.data_length
             if places is not None:
-                quantum = _QUANTUMS.get(places)
+                quantum = QUANTUMS.get(places)
                 if quantum is None:
                     quantum = Decimal(1).scaleb(-places)
                 exact = (f"{exact}.quantize({self.constant(quantum)}, {self.constant(ROUND_HALF_UP)}, "
-                         f"{self.constant(_DECIMAL_CONTEXT)})")
+                         f"{self.constant(DECIMAL_CONTEXT)})")
             branches.append(("len(text) <= 20 and text.isascii() and text.replace('.', '', 1).isdigit()",
                              [f"value = {exact}"]))
         branches.append((None, [f"value, truncated = {convert}(text, {self.constant(column)})",

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from xmlshred.contract.expression_source import generated_for
 from xmlshred.contract.expressions import Expression, ExpressionError, parse_expression
 from xmlshred.contract.model import (
-    _ALL_STEPS,
-    _STEPS_WITH_ARGUMENT,
+    ALL_STEPS,
     DEFAULT_DECIMAL_PLACES,
     FILTER_RULE_KEYS,
     GROUP_KEY_COLUMNS,
@@ -29,6 +29,7 @@ from xmlshred.contract.model import (
     RELATIONSHIP_KEYS,
     ROW_STEPS,
     SELECTOR_STEPS,
+    STEPS_WITH_ARGUMENT,
     TABLE_OPTION_KEYS,
     TOP_LEVEL_KEYS,
     Contract,
@@ -45,12 +46,6 @@ from xmlshred.vocab.schema import DATA_TYPES, Column
 
 __all__ = ["validate"]
 
-_TOP_LEVEL_KEYS = TOP_LEVEL_KEYS
-_MAPPING_KEYS = MAPPING_KEYS
-_RELATIONSHIP_KEYS = RELATIONSHIP_KEYS
-_FILTER_RULE_KEYS = FILTER_RULE_KEYS
-_TABLE_OPTION_KEYS = TABLE_OPTION_KEYS
-_ON_CONFLICT = ON_CONFLICT
 
 _STEP_SYNTAX = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(\s*([^()]*?)\s*\))?\s*")
 _XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
@@ -151,6 +146,20 @@ class _Validator:
     def warn(self, where: str, what: str) -> None:
         self.warnings.append(f"{self.label}: {where}: {what}")
 
+    def objects(self, value: Any, where: str, known: frozenset[str]) -> Iterator[tuple[str, dict]]:
+        """Each object of the list at ``where``, with its place (``where[index]``), its unknown keys
+        reported; a value that is no list, or an item that is no object, is a problem."""
+        if not isinstance(value, list):
+            self.problem(where, "must be a list")
+            return
+        for index, raw in enumerate(value):
+            place = f"{where}[{index}]"
+            if not isinstance(raw, dict):
+                self.problem(place, "must be an object")
+                continue
+            self.unknown_keys(raw, known, place)
+            yield place, raw
+
     def unknown_keys(self, obj: dict, known: frozenset[str], where: str) -> None:
         """Unknown keys are warnings (contracts carry comments), except a near miss of a key
         that changes data: ignoring ``xml_atribute`` would change every record's value."""
@@ -206,7 +215,7 @@ class _Validator:
         if not isinstance(data, dict):
             self.problem("top level", "the contract must be a JSON object")
             return self.failed()
-        self.unknown_keys(data, _TOP_LEVEL_KEYS, "top level")
+        self.unknown_keys(data, TOP_LEVEL_KEYS, "top level")
 
         root_element = data.get("xml_root_element")
         if not isinstance(root_element, str) or not _XML_NAME.fullmatch(root_element):
@@ -359,17 +368,9 @@ class _Validator:
             self.problem("element_filtering", "must be an object with filter_rules")
             return []
         self.unknown_keys(value, frozenset({"filter_rules", "description"}), "element_filtering")
-        raw_rules = value.get("filter_rules", [])
-        if not isinstance(raw_rules, list):
-            self.problem("element_filtering.filter_rules", "must be a list")
-            return []
         rules: list[FilterRule] = []
-        for index, raw in enumerate(raw_rules):
-            where = f"element_filtering.filter_rules[{index}]"
-            if not isinstance(raw, dict):
-                self.problem(where, "must be an object")
-                continue
-            self.unknown_keys(raw, _FILTER_RULE_KEYS, where)
+        for where, raw in self.objects(value.get("filter_rules", []), "element_filtering.filter_rules",
+                                       FILTER_RULE_KEYS):
             child = self.path(raw.get("xml_child_path"), where, "xml_child_path")
             parent = None
             if raw.get("xml_parent_path") is not None:
@@ -398,16 +399,8 @@ class _Validator:
     def relationships(self, value: Any) -> list[Relationship]:
         if value is None:
             return []
-        if not isinstance(value, list):
-            self.problem("relationships", "must be a list")
-            return []
         found: list[Relationship] = []
-        for index, raw in enumerate(value):
-            where = f"relationships[{index}]"
-            if not isinstance(raw, dict):
-                self.problem(where, "must be an object")
-                continue
-            self.unknown_keys(raw, _RELATIONSHIP_KEYS, where)
+        for where, raw in self.objects(value, "relationships", RELATIONSHIP_KEYS):
             parent = self.identifier(raw.get("parent_table"), where, "parent_table")
             child = self.identifier(raw.get("child_table"), where, "child_table")
             key = self.identifier(raw.get("foreign_key_column"), where, "foreign_key_column")
@@ -439,7 +432,7 @@ class _Validator:
             if not isinstance(raw, dict):
                 self.problem(where, "must be an object {primary_key, on_conflict}")
                 continue
-            self.unknown_keys(raw, _TABLE_OPTION_KEYS, where)
+            self.unknown_keys(raw, TABLE_OPTION_KEYS, where)
             key = raw.get("primary_key", [])
             if isinstance(key, str):
                 key = [key]
@@ -448,9 +441,9 @@ class _Validator:
                 key = []
             columns = tuple(c for c in key if self.identifier(c, where, "primary_key column"))
             conflict = raw.get("on_conflict", "error")
-            if conflict not in _ON_CONFLICT:
+            if conflict not in ON_CONFLICT:
                 self.problem(where, f"on_conflict {conflict!r} must be one of "
-                                    f"{', '.join(_ON_CONFLICT)}{_hint(str(conflict), _ON_CONFLICT)}")
+                                    f"{', '.join(ON_CONFLICT)}{_hint(str(conflict), ON_CONFLICT)}")
                 conflict = "error"
             options[table] = TableOptions(columns, conflict)
         return options
@@ -487,8 +480,8 @@ class _Validator:
                 valid = False
                 continue
             name, argument = match.group(1), match.group(2)
-            if name not in _ALL_STEPS:
-                self.problem(where, f"unknown mapping type {name!r}{_hint(name, _ALL_STEPS)}")
+            if name not in ALL_STEPS:
+                self.problem(where, f"unknown mapping type {name!r}{_hint(name, ALL_STEPS)}")
                 valid = False
                 continue
             if name == POLICY_EXCEPTIONS:
@@ -499,11 +492,11 @@ class _Validator:
                     continue
                 steps.append(Step(name, argument))
                 continue
-            if name in _STEPS_WITH_ARGUMENT and not argument:
+            if name in STEPS_WITH_ARGUMENT and not argument:
                 self.problem(where, f"mapping type {name} needs an argument: {name}(...)")
                 valid = False
                 continue
-            if name not in _STEPS_WITH_ARGUMENT and argument is not None:
+            if name not in STEPS_WITH_ARGUMENT and argument is not None:
                 self.problem(where, f"mapping type {name} takes no argument")
                 valid = False
                 continue
@@ -518,7 +511,7 @@ class _Validator:
         column_name = raw.get("target_column")
         if isinstance(column_name, str) and column_name:
             where = f"mappings[{index}] ({raw.get('target_table')}.{column_name})"
-        self.unknown_keys(raw, _MAPPING_KEYS, where)
+        self.unknown_keys(raw, MAPPING_KEYS, where)
         problems_before = len(self.problems)
 
         steps, steps_valid = self.steps(raw.get("mapping_type"), where)

@@ -290,17 +290,18 @@ def _integer_converter(data_type: str):
     return to_integer
 
 
-_QUANTUMS = {places: Decimal(1).scaleb(-places) for places in range(0, 39)}
+QUANTUMS = {places: Decimal(1).scaleb(-places) for places in range(0, 39)}
+"""Places -> the Decimal a value is quantized to (``Decimal("0.01")`` for 2)."""
 # Wide enough for any value that passes the 38-digit check: the default
 # context (28 digits) would make quantize fail on large valid decimals.
-_DECIMAL_CONTEXT = Context(prec=MAX_DECIMAL_DIGITS + 2, rounding=ROUND_HALF_UP)
+DECIMAL_CONTEXT = Context(prec=MAX_DECIMAL_DIGITS + 2, rounding=ROUND_HALF_UP)
 
 
 def _quantize(number: Decimal, places: int) -> Decimal:
-    quantum = _QUANTUMS.get(places)
+    quantum = QUANTUMS.get(places)
     if quantum is None:
         quantum = Decimal(1).scaleb(-places)
-    result = number.quantize(quantum, rounding=ROUND_HALF_UP, context=_DECIMAL_CONTEXT)
+    result = number.quantize(quantum, rounding=ROUND_HALF_UP, context=DECIMAL_CONTEXT)
     if not result and result.is_signed():
         # -0.001 rounds to -0.00; a database stores plain zero.
         result = result.copy_abs()
@@ -380,8 +381,8 @@ def converter(data_type: str):
 CONVERSION_MEMO_SIZE = 4096
 """How many texts each ``conversion_memo`` holds before it forgets them all."""
 _CONVERSION_MEMOS: dict[tuple[str, int | None], dict] = {}
-_MISSING = object()
-"""What a memo's ``get(text, _MISSING)`` gives for a text it does not hold."""
+MISSING = object()
+"""What a memo's ``get(text, MISSING)`` gives for a text it does not hold."""
 
 
 def forget_conversions() -> None:

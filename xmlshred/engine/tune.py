@@ -127,9 +127,7 @@ class Scratch:
         self._schema = None
         self._runs = 0
         if self.server:
-            from datetime import datetime
-
-            from xmlshred.contract import MapOptions, compile_contract, load_contract
+            from xmlshred.contract import contract_schema, load_contract
             from xmlshred.targets.scratch import scratch_schema_name
 
             self.schema_name = scratch_schema_name()
@@ -139,7 +137,7 @@ class Scratch:
             self.contract_path.write_text(json.dumps(data), encoding="utf-8")
             # the scratch schema's tables: the contract's, as the runs will create them
             contract = load_contract(self.contract_path)
-            self._schema = compile_contract(contract, MapOptions(now=datetime(2000, 1, 1))).schema
+            self._schema = contract_schema(contract)
 
     @property
     def description(self) -> str:

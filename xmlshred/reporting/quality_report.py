@@ -36,11 +36,9 @@ def quality_section(rows: Sequence[tuple] | None, run_id: str | None) -> str:
     (``run_id``) or of the whole target (None)."""
     which = f"run {run_id}" if run_id is not None else "whole target (every run)"
     title = f"Data quality, {which} (xmlshred_quality: values the contract's rules changed)"
-    if rows is None:
-        return f"{title}\n(the target has no xmlshred_quality table yet: migrate or init-db creates it)"
-    totals = quality_totals(rows, run_id)
-    if not totals:
-        return f"{title}\nnone"
+    totals = quality_totals(rows or (), run_id)
+    if rows is None or not totals:
+        return _nothing_to_list(title, rows, "xmlshred_quality")
     by_kind: dict[str, int] = {}
     for _, kind, count, _ in totals:
         by_kind[kind] = by_kind.get(kind, 0) + count
@@ -77,11 +75,9 @@ def rejects_section(rows: Sequence[tuple] | None, run_id: str | None) -> str:
     reason, run; of one run or of the whole target."""
     which = f"run {run_id}" if run_id is not None else "whole target"
     title = f"Failed before a key was known, {which} (xmlshred_rejects: no processing_log row)"
-    if rows is None:
-        return f"{title}\n(the target has no xmlshred_rejects table yet: migrate or init-db creates it)"
     records = rejects_of(rows, run_id)
-    if not records:
-        return f"{title}\nnone"
+    if rows is None or not records:
+        return _nothing_to_list(title, rows, "xmlshred_rejects")
     shown = f", the latest {REJECTS_SHOWN}" if len(records) > REJECTS_SHOWN else ""
     lines = [f"{title}: {len(records):,}{shown}"]
     table_rows = [[str(record["source_ref"]), str(record["stage"]), str(record["reason"] or "-"),
@@ -89,6 +85,13 @@ def rejects_section(rows: Sequence[tuple] | None, run_id: str | None) -> str:
     lines += _table(["source", "stage", "reason", "run"], table_rows, set())
     lines.append("(a rerun does not read an unchanged one again; python cli.py migrate --retry-failed does)")
     return "\n".join(lines)
+
+
+def _nothing_to_list(title: str, rows: Sequence[tuple] | None, table: str) -> str:
+    """A section with no entry: the target has no ``table`` yet (``rows`` None), or none for it."""
+    if rows is None:
+        return f"{title}\n(the target has no {table} table yet: migrate or init-db creates it)"
+    return f"{title}\nnone"
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:

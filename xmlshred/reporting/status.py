@@ -22,13 +22,10 @@ from xmlshred.vocab.schema import TargetSchema
 
 def _contract_schema(settings) -> tuple[TargetSchema | None, str | None]:
     """The contract's schema (for its tables), or None and why not."""
-    from datetime import datetime
-
-    from xmlshred.contract import ContractError, MapOptions, compile_contract, load_contract
+    from xmlshred.contract import ContractError, contract_schema, load_contract
 
     try:
-        contract = load_contract(settings.contract.path)
-        return compile_contract(contract, MapOptions(now=datetime(2000, 1, 1))).schema, None
+        return contract_schema(load_contract(settings.contract.path)), None
     except (ContractError, OSError) as exc:
         return None, f"the contract {settings.contract.path} cannot be read ({type(exc).__name__}); " \
                      "only processing_log and xmlshred_runs are shown"

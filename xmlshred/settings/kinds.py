@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import ClassVar
 
 from xmlshred.db.urls import FileUrlError, UrlError, file_url_path, postgres_url, sqlite_url_path, url_scheme
 from xmlshred.vocab.errors import TerminalError
@@ -42,6 +44,14 @@ def _bounds(minimum: int | float | None, maximum: int | float | None, exclusive_
     return " ".join(parts)
 
 
+def _within(number: int | float, minimum: int | float | None, maximum: int | float | None,
+            exclusive_minimum: bool) -> bool:
+    """Whether ``number`` keeps the bounds ``_bounds`` describes."""
+    if minimum is not None and (number < minimum or (exclusive_minimum and number == minimum)):
+        return False
+    return maximum is None or number <= maximum
+
+
 class Kind:
     """Base of all kinds: strings by default."""
 
@@ -53,7 +63,6 @@ class Kind:
 
     def from_text(self, text: str) -> object:
         return self.from_toml(text)
-
     def toml_literal(self, value: object) -> str:
         """``value`` written as it would appear in config.toml."""
         if value is None:
@@ -82,44 +91,63 @@ class Text(Kind):
 
 
 @dataclass(frozen=True)
-class Integer(Kind):
-    """A whole number within optional bounds (booleans are not numbers here)."""
+class _Bounded(Kind):
+    """A number within optional bounds; a subclass says which numbers it takes (``number_of``)."""
 
-    minimum: int | None = None
-    maximum: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    noun: ClassVar[str] = "a number"
+    parse: ClassVar[Callable[[str], int | float]] = float
+    """How an environment variable's text becomes a number (ValueError: it is none)."""
 
     @property
     def description(self) -> str:  # type: ignore[override]
-        return self._integer_phrase()
+        return self._phrase()
 
-    def _integer_phrase(self) -> str:
-        bounds = _bounds(self.minimum, self.maximum, False)
-        return f"an integer {bounds}" if bounds else "an integer"
+    def _phrase(self) -> str:
+        bounds = _bounds(self.minimum, self.maximum, self.exclusive_minimum)
+        return f"{self.noun} {bounds}" if bounds else self.noun
 
-    def from_toml(self, value: object) -> int:
-        if not _is_int(value):
+    def number_of(self, value: object) -> int | float | None:
+        """``value`` as this kind's number, or None when it is none (this kind's type check)."""
+        raise NotImplementedError
+
+    def from_toml(self, value: object) -> int | float:
+        number = self.number_of(value)
+        if number is None or not _within(number, self.minimum, self.maximum, self.exclusive_minimum):
             raise Invalid(f"expected {self.description}")
-        if (self.minimum is not None and value < self.minimum) or (
-            self.maximum is not None and value > self.maximum
-        ):
-            raise Invalid(f"expected {self.description}")
-        return value
+        return number
 
-    def from_text(self, text: str) -> int:
+    def from_text(self, text: str) -> int | float:
         try:
-            number = int(text.strip())
+            number = self.parse(text.strip())
         except ValueError:
             raise Invalid(f"expected {self.description}") from None
         return self.from_toml(number)
 
 
 @dataclass(frozen=True)
+class Integer(_Bounded):
+    """A whole number within optional bounds (booleans are not numbers here)."""
+
+    noun: ClassVar[str] = "an integer"
+    parse: ClassVar[Callable[[str], int | float]] = int
+
+    def number_of(self, value: object) -> int | None:
+        return value if _is_int(value) else None
+
+
+@dataclass(frozen=True)
 class OptionalInteger(Integer):
     """An integer, or ``""`` (TOML has no null) meaning "not set" (None)."""
 
+    written: ClassVar[str] = ""
+    """How else the integer may be written in config.toml, for the description (Port: its digits as a string)."""
+
     @property
     def description(self) -> str:  # type: ignore[override]
-        return f'{self._integer_phrase()}, or "" for none'
+        return f'{self._phrase()}{self.written}, or "" for none'
 
     def from_toml(self, value: object) -> int | None:
         if value is None or value == "":
@@ -136,9 +164,7 @@ class OptionalInteger(Integer):
 class Port(OptionalInteger):
     """A TCP port: an integer or its digits as a string (``5432`` or ``"5432"``); ``""`` = not set."""
 
-    @property
-    def description(self) -> str:  # type: ignore[override]
-        return f'{self._integer_phrase()} (5432 or "5432"), or "" for none'
+    written: ClassVar[str] = ' (5432 or "5432")'
 
     def from_toml(self, value: object) -> int | None:
         if isinstance(value, str) and value.strip():
@@ -147,35 +173,14 @@ class Port(OptionalInteger):
 
 
 @dataclass(frozen=True)
-class Number(Kind):
+class Number(_Bounded):
     """A finite real number (integers accepted), stored as float."""
 
-    minimum: float | None = None
-    exclusive_minimum: bool = False
-
-    @property
-    def description(self) -> str:  # type: ignore[override]
-        bounds = _bounds(self.minimum, None, self.exclusive_minimum)
-        return f"a number {bounds}" if bounds else "a number"
-
-    def from_toml(self, value: object) -> float:
+    def number_of(self, value: object) -> float | None:
         if not (_is_int(value) or isinstance(value, float)):
-            raise Invalid(f"expected {self.description}")
+            return None
         number = float(value)
-        if not math.isfinite(number):
-            raise Invalid(f"expected {self.description}")
-        if self.minimum is not None and (
-            number < self.minimum or (self.exclusive_minimum and number == self.minimum)
-        ):
-            raise Invalid(f"expected {self.description}")
-        return number
-
-    def from_text(self, text: str) -> float:
-        try:
-            number = float(text.strip())
-        except ValueError:
-            raise Invalid(f"expected {self.description}") from None
-        return self.from_toml(number)
+        return number if math.isfinite(number) else None
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from xmlshred.db import sql
 from xmlshred.db.dialect import Dialect
 from xmlshred.db.errors import TargetError, odbc_sqlstate
+from xmlshred.db.quietly import close_quietly
 from xmlshred.db.secrets import mask_secrets
 from xmlshred.db.spec import odbc_driver
 from xmlshred.sources.errors import SourceError
@@ -146,8 +147,4 @@ class OdbcTableSource:
     def close(self) -> None:
         """Close the connection; never raises."""
         connection, self._connection = self._connection, None
-        if connection is not None:
-            try:
-                connection.close()
-            except Exception:  # already gone
-                pass
+        close_quietly(connection)

@@ -26,20 +26,6 @@ def _target_of(target) -> Target | None:
     return target._target if isinstance(target, ReadOnlyTarget) else target
 
 
-def _columns(target: Target, schema_name: str | None, table: str) -> list[str]:
-    from xmlshred.targets import upgrade
-
-    cursor = target._cursor()
-    try:
-        names = upgrade.table_columns(cursor, target.dialect, schema_name, table)
-        target._connection.commit()
-        return names
-    except Exception as exc:
-        raise target._fail(exc, "read columns", table=table) from exc
-    finally:
-        cursor.close()
-
-
 def record_run_contract(target: Target, schema: TargetSchema, run_id: str, fingerprint: str,
                         tables: Sequence[str]) -> None:
     """Write the run's contract fingerprint and its data tables on its xmlshred_runs row (after the
@@ -48,19 +34,13 @@ def record_run_contract(target: Target, schema: TargetSchema, run_id: str, finge
     q = lambda name: sql.quote(target.dialect, name, "column")  # noqa: E731
     statement = (f"UPDATE {ref} SET {q(runs_table.CONTRACT_HASH)} = ?, {q(runs_table.CONTRACT_TABLES)} = ? "
                  f"WHERE {q('run_id')} = ?")
-    cursor = target._cursor()
-    try:
-        cursor.execute(statement, [fingerprint, ",".join(tables)[:4000], run_id])
-        target._connection.commit()
-    except Exception as exc:
-        raise target._fail(exc, "record the run's contract", table=runs_table.TABLE_NAME) from exc
-    finally:
-        cursor.close()
+    target.in_transaction(lambda cursor: cursor.execute(statement, [fingerprint, ",".join(tables)[:4000], run_id]),
+                          "record the run's contract", runs_table.TABLE_NAME)
 
 
 def _hash_column(target: Target, schema: TargetSchema) -> str | None:
     """The quoted contract_hash column of processing_log, or None on a target not yet upgraded."""
-    names = _columns(target, schema.schema_name, processing_log.TABLE_NAME)
+    names = target.table_columns(processing_log.TABLE_NAME, schema.schema_name)
     if processing_log.CONTRACT_HASH not in names:
         return None
     return sql.quote(target.dialect, processing_log.CONTRACT_HASH, "column")
@@ -156,7 +136,7 @@ def foreign_holders(target: ReadOnlyTarget, schema: TargetSchema, fingerprint: s
                        "contract's tables (renamed tables, or another contract loaded this target)")
     if not target.has_table(runs_table.TABLE_NAME):
         return reasons
-    names = _columns(base, schema.schema_name, runs_table.TABLE_NAME)
+    names = base.table_columns(runs_table.TABLE_NAME, schema.schema_name)
     column = _hash_column(base, schema)
     if runs_table.CONTRACT_TABLES not in names or column is None:
         return reasons

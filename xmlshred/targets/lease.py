@@ -41,6 +41,7 @@ from xmlshred.db.errors import (
     TransientTargetError,
     odbc_sqlstate,
 )
+from xmlshred.db.quietly import close_quietly, rollback_quietly
 from xmlshred.db.spec import TargetSpec
 from xmlshred.targets import runs_table
 from xmlshred.targets.runs_table import RunRecord, RunsStatements, utc_now
@@ -179,11 +180,7 @@ class _SessionLock:
 
     def close(self) -> None:
         connection, self.connection = self.connection, None
-        if connection is not None:
-            try:
-                connection.close()
-            except Exception:
-                pass
+        close_quietly(connection)
 
 
 # ------------------------------------------------------------------ the lease
@@ -417,16 +414,10 @@ class RunLease:
             connection.commit()
             return result
         except BaseException:
-            try:
-                connection.rollback()
-            except Exception:
-                pass
+            rollback_quietly(connection)
             raise
         finally:
-            try:
-                cursor.close()
-            except Exception:
-                pass
+            close_quietly(cursor)
 
     def _sqlite_session(self, work, write: bool):
         """SQLite: a short-lived connection. SQLite answers BUSY at once, without its busy

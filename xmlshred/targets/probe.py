@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from xmlshred.db.errors import TargetError, TransientTargetError, odbc_sqlstate
+from xmlshred.db.quietly import close_quietly, rollback_quietly
 from xmlshred.db.secrets import mask_secrets
 from xmlshred.db.spec import TargetSpec
 from xmlshred.targets.processing_log import LogRow
@@ -169,11 +170,5 @@ def _check_odbc(spec: TargetSpec, schema: TargetSchema) -> None:
 def _end_quietly(connection, cursor) -> None:
     """Roll the probe back and close its cursor; never raises. A server that already ended the
     transaction (Babelfish answers ROLLBACK outside one with an error) has nothing left to undo."""
-    try:
-        connection.rollback()
-    except Exception:
-        pass
-    try:
-        cursor.close()
-    except Exception:
-        pass
+    rollback_quietly(connection)
+    close_quietly(cursor)

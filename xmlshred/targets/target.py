@@ -13,6 +13,7 @@ import itertools
 import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from xmlshred.db import sql
 from xmlshred.db.diagnosis import explain
@@ -25,6 +26,7 @@ from xmlshred.db.errors import (
     describe_sqlstate,
     odbc_sqlstate,
 )
+from xmlshred.db.quietly import close_quietly, rollback_quietly
 from xmlshred.db.record_rows import delete_rows, key_chunk
 from xmlshred.db.spec import TargetSpec
 from xmlshred.db.values import column_array, tsql_json_value
@@ -32,6 +34,8 @@ from xmlshred.targets import processing_log, quality, runs_table
 from xmlshred.targets.processing_log import LogRow
 from xmlshred.vocab.lineage import RecordLineage
 from xmlshred.vocab.schema import Table, TargetSchema
+
+T = TypeVar("T")
 
 _FIX_HINTS = {
     DataTargetError: "the rows do not fit the table's columns or constraints (the caller splits the flush "
@@ -106,16 +110,8 @@ class Target:
     def close(self) -> None:
         """Close the connection; never raises (a dead connection is simply dropped)."""
         connection, self._connection = self._connection, None
-        if connection is None:
-            return
-        try:
-            connection.rollback()
-        except Exception:  # the session may already be gone; closing is what matters
-            pass
-        try:
-            connection.close()
-        except Exception:
-            pass
+        rollback_quietly(connection)
+        close_quietly(connection)
 
     def _connect_message(self, exc: BaseException) -> str:
         diagnosis = explain(exc, self.spec, connecting=True)
@@ -145,6 +141,20 @@ class Target:
         except Exception as exc:
             raise self._fail(exc, action) from exc
 
+    def in_transaction(self, work: Callable[[Any], T], action: str, table: str | None = None) -> T:
+        """``work(cursor)``'s result, in one transaction that is then committed (a read's too: no
+        session is left idle in a transaction). Raises the classified TargetError (rolled back)
+        naming ``action`` and ``table`` when it fails."""
+        cursor = self._cursor()
+        try:
+            result = work(cursor)
+            self._connection.commit()
+            return result
+        except Exception as exc:
+            raise self._fail(exc, action, table=table) from exc
+        finally:
+            cursor.close()
+
     def __enter__(self) -> Target:
         return self
 
@@ -156,7 +166,7 @@ class Target:
     def _fail(self, exc: BaseException, action: str, table: str | None = None,
               key: int | None = None) -> TargetError:
         """Roll back and build the classified error for ``exc`` (the caller raises it from exc)."""
-        self._rollback_quietly()
+        rollback_quietly(self._connection)
         if isinstance(exc, TargetError):
             return exc
         kind = self.dialect.classify_error(exc)
@@ -193,16 +203,8 @@ class Target:
         except Exception as probe_error:
             return self.dialect.classify_error(probe_error) is TransientTargetError
         finally:
-            self._rollback_quietly()
+            rollback_quietly(self._connection)
         return False
-
-    def _rollback_quietly(self) -> None:
-        if self._connection is None:
-            return
-        try:
-            self._connection.rollback()
-        except Exception:  # a lost connection cannot roll back; the server already did
-            pass
 
     # ------------------------------------------------------------ DDL
 
@@ -253,19 +255,16 @@ class Target:
     def log_has_contract_hash(self, schema: TargetSchema | None = None) -> bool:
         """Whether processing_log has the contract_hash column (False on a target not yet upgraded)."""
         if self._log_has_hash is None:
-            from xmlshred.targets import upgrade
-
-            schema = self._require_schema(schema)
-            cursor = self._cursor()
-            try:
-                names = upgrade.table_columns(cursor, self.dialect, schema.schema_name, processing_log.TABLE_NAME)
-                self._connection.commit()
-            except Exception as exc:
-                raise self._fail(exc, "read columns", table=processing_log.TABLE_NAME) from exc
-            finally:
-                cursor.close()
+            names = self.table_columns(processing_log.TABLE_NAME, self._require_schema(schema).schema_name)
             self._log_has_hash = processing_log.CONTRACT_HASH in names
         return self._log_has_hash
+
+    def table_columns(self, table: str, schema_name: str | None) -> list[str]:
+        """The column names of an existing ``table``, lowercased; TargetError when it cannot be read."""
+        from xmlshred.targets import upgrade
+
+        return self.in_transaction(lambda cursor: upgrade.table_columns(cursor, self.dialect, schema_name, table),
+                                   "read columns", table)
 
     def _ddl(self, schema: TargetSchema) -> list[str]:
         return ddl_statements(self.dialect, schema)
@@ -363,19 +362,16 @@ class Target:
         if not keys:
             return []
         ref = sql.table_ref(self.dialect, schema.schema_name, processing_log.TABLE_NAME)
-        found: list[tuple] = []
-        cursor = self._cursor()
-        try:
+
+        def read(cursor) -> list[tuple]:
+            found: list[tuple] = []
             for chunk in sql.chunks(keys, min(1000, self.dialect.max_params_per_statement)):
                 statement = sql.select_in(self.dialect, ref, (schema.key_column, *columns),
                                           schema.key_column, len(chunk))
                 found += [(int(row[0]), *row[1:]) for row in cursor.execute(statement, chunk).fetchall()]
-            self._connection.commit()  # end the read transaction: no idle-in-transaction session
-        except Exception as exc:
-            raise self._fail(exc, "done_keys", table=processing_log.TABLE_NAME) from exc
-        finally:
-            cursor.close()
-        return found
+            return found
+
+        return self.in_transaction(read, "done_keys", processing_log.TABLE_NAME)
 
     def known_rejects(self, schema: TargetSchema | None = None) -> dict[str, tuple[int | None, int | None]]:
         """source_ref -> (size, mtime_ns) of every xmlshred_rejects row; TargetError when unreadable."""
@@ -398,15 +394,7 @@ class Target:
         return sql.table_ref(self.dialect, schema_name, table)
 
     def _read(self, statement: str, params: Sequence, table: str) -> list:
-        cursor = self._cursor()
-        try:
-            rows = cursor.execute(statement, list(params)).fetchall()
-            self._connection.commit()
-            return rows
-        except Exception as exc:
-            raise self._fail(exc, "read", table=table) from exc
-        finally:
-            cursor.close()
+        return self.in_transaction(lambda cursor: cursor.execute(statement, list(params)).fetchall(), "read", table)
 
     def _require_schema(self, schema: TargetSchema | None) -> TargetSchema:
         schema = schema or self.schema
@@ -439,10 +427,7 @@ def usable_dialect(dialect: Dialect, connection) -> Dialect:
             "writing multi-row VALUES statements instead")
         return replace(dialect, insert_strategy="multi_row_values")
     finally:
-        try:
-            connection.rollback()
-        except Exception:
-            pass
+        rollback_quietly(connection)
         cursor.close()
 
 

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from xmlshred.db.quietly import close_quietly
 from xmlshred.sources import SourceSpec, open_source
 from xmlshred.sources.types import SourceItem, SourcePrefix
 from xmlshred.vocab.pickling import pickled_as_call
@@ -138,11 +139,7 @@ class DocumentMapper:
     def close(self) -> None:
         """Close the source connection; never raises."""
         source, self._source = self._source, None
-        if source is not None:
-            try:
-                source.close()
-            except Exception:  # already gone
-                pass
+        close_quietly(source)
 
     def map_items(self, items: list[SourceItem]) -> tuple[list, BatchCosts]:
         """The result (MappedRecord or RecordFailure) of each item, in order, and what they cost,
