@@ -772,7 +772,7 @@ def _warn_express_cap(settings, spec: SourceSpec, target, total: int) -> None:
 
 def target_label(settings) -> str:
     """The target as metrics.jsonl and ``report`` name it (password masked)."""
-    from xmlshred.reporting.targets import target_label as label
+    from xmlshred.reporting.target_labels import target_label as label
 
     return label(settings.target)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from xmlshred.db import sql, values
-from xmlshred.db.dialect import Dialect
+from xmlshred.db.dialect_types import Dialect
 from xmlshred.db.errors import TargetError, classify_psycopg_error, classify_sqlite_error, odbc_classifier
 
 MSSQL_TRANSIENT_NATIVE_CODES = frozenset({1205})  # chosen as deadlock victim

@@ -10,7 +10,7 @@ dialect-only syntax.
 from __future__ import annotations
 
 from xmlshred.db import sql
-from xmlshred.db.dialect import Dialect
+from xmlshred.db.dialect_types import Dialect
 from xmlshred.vocab.lineage import RowPath
 from xmlshred.vocab.schema import Table
 

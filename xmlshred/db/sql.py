@@ -10,7 +10,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 
-from xmlshred.db.dialect import Dialect, LockStatements
+from xmlshred.db.dialect_types import Dialect, LockStatements
 from xmlshred.db.errors import TargetError
 from xmlshred.vocab.names import UnsafeIdentifierError, is_identifier
 from xmlshred.vocab.names import check_identifier as _check_name

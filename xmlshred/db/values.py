@@ -41,7 +41,7 @@ from xmlshred.vocab.results import BatchRows, MappedRecord, ReadyRecord, TableRo
 from xmlshred.vocab.schema import Column, Table, TargetSchema
 
 if TYPE_CHECKING:
-    from xmlshred.db.dialect import Dialect
+    from xmlshred.db.dialect_types import Dialect
 
 Adapter = Callable[[Any], Any]
 RowConverter = Callable[[Sequence[tuple]], list[tuple]]

@@ -347,7 +347,7 @@ class _Report:
     """The driver's progress lines, metrics.jsonl and final summary, as a local run writes them."""
 
     def __init__(self, settings, run_id: str, total: int, shard_count: int) -> None:
-        from xmlshred.reporting.targets import target_label
+        from xmlshred.reporting.target_labels import target_label
 
         self.run_id = run_id
         self.total = total

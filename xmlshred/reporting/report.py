@@ -335,7 +335,7 @@ def run_report_command(
     """
     from xmlshred.db.errors import TargetError
     from xmlshred.db.spec import target_spec
-    from xmlshred.reporting.targets import target_label
+    from xmlshred.reporting.target_labels import target_label
 
     out = out if out is not None else sys.stdout
     metrics_path = getattr(settings.log, "metrics", None) or metrics

@@ -15,7 +15,7 @@ target dialect record of the connection string's DRIVER.
 from __future__ import annotations
 
 from xmlshred.db import sql
-from xmlshred.db.dialect import Dialect
+from xmlshred.db.dialect_types import Dialect
 from xmlshred.db.errors import TargetError, odbc_sqlstate
 from xmlshred.db.quietly import close_quietly
 from xmlshred.db.secrets import mask_secrets

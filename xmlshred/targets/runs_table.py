@@ -19,7 +19,7 @@ from xmlshred.vocab.names import RUNS_TABLE
 from xmlshred.vocab.schema import Column, Table
 
 if TYPE_CHECKING:
-    from xmlshred.db.dialect import Dialect
+    from xmlshred.db.dialect_types import Dialect
 
 TABLE_NAME = RUNS_TABLE
 RUNNING = "running"

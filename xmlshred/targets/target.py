@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from xmlshred.db import sql
 from xmlshred.db.diagnosis import explain
-from xmlshred.db.dialect import Dialect
+from xmlshred.db.dialect_types import Dialect
 from xmlshred.db.errors import (
     ConnectTargetError,
     DataTargetError,

@@ -12,7 +12,7 @@ way in every dialect.
 from __future__ import annotations
 
 from xmlshred.db import sql
-from xmlshred.db.dialect import Dialect
+from xmlshred.db.dialect_types import Dialect
 from xmlshred.vocab.schema import Column, Table
 
 
