@@ -335,6 +335,7 @@ def _group_rows(doc, plan) -> list[tuple]:
                 if column.data_type not in NUMERIC_TYPES:
                     mapper._missing_cell(plan, column)
                 values[position] = ZERO.get(column.data_type, 0)
+                doc.warn(f"{DEFAULTED}:{plan.table.name}.{column.name}")
         rows.append((doc.key, group.argument, *values))
     return rows
 

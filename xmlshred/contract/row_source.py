@@ -168,7 +168,7 @@ def generate_group_table(plan: TablePlan, makes_row, missing) -> Generated:
     ``makes_row(value, column)`` (the mapper's) decides whether a read cell makes its group's
     row (a value read from the document: not an expression, a bit conversion or a default;
     non-empty, not ``null``/``none``, not 0 in a numeric column); in a written row an empty
-    cell takes its default (counted), an empty non-nullable numeric cell 0, and
+    cell takes its default (counted), an empty non-nullable numeric cell 0 (counted too), and
     ``missing(plan, column)`` raises the failure of an empty non-nullable string cell."""
     writer = _Writer()
     body = []
@@ -195,8 +195,9 @@ def generate_group_table(plan: TablePlan, makes_row, missing) -> Generated:
                 body.append(f"            warn({writer.constant(f'{DEFAULTED}:{plan.table.name}.{column.name}')})")
             elif not column.nullable:
                 body.append(f"        if {name} is None:")
-                if column.data_type in NUMERIC_TYPES:
+                if column.data_type in NUMERIC_TYPES:  # the schemas' DEFAULT 0: counted as a default
                     body.append(f"            {name} = {writer.constant(ZERO.get(column.data_type, 0))}")
+                    body.append(f"            warn({writer.constant(f'{DEFAULTED}:{plan.table.name}.{column.name}')})")
                 else:
                     body.append(f"            {writer.constant(missing)}({writer.constant(plan)}, "
                                 f"{writer.constant(column)})")
