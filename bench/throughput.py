@@ -566,24 +566,21 @@ def _fresh_mssql_database(dsn: str, name: str) -> str:
 
 
 def _drop_mssql_database(dsn: str, name: str) -> None:
-    """Best effort, as _drop_pg_database."""
-    import pyodbc
-
-    try:
-        admin = pyodbc.connect(dsn, autocommit=True)
-        admin.execute(f"IF DB_ID(N'{name}') IS NOT NULL DROP DATABASE [{name}]")
-        admin.close()
-    except pyodbc.Error as exc:
-        print(f"could not drop the benchmark database {name}: {exc.args[0] if exc.args else exc}")
+    _drop_database(dsn, name, f"IF DB_ID(N'{name}') IS NOT NULL DROP DATABASE [{name}]")
 
 
 def _drop_pg_database(dsn: str, name: str) -> None:
-    """Best effort: a server that is away must not hide the error that ended the run."""
+    _drop_database(dsn, name, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _drop_database(dsn: str, name: str, statement: str) -> None:
+    """Run ``statement`` (the server's DROP DATABASE of ``name``), best effort: a server that is
+    away must not hide the error that ended the run."""
     import pyodbc
 
     try:
         admin = pyodbc.connect(dsn, autocommit=True)
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(statement)
         admin.close()
     except pyodbc.Error as exc:
         print(f"could not drop the benchmark database {name}: {exc.args[0] if exc.args else exc}")

@@ -88,11 +88,16 @@ def planted(count: int, keys=None) -> dict[str, set[int]]:
 
 def quality_rows(target_url: str) -> list[tuple]:
     """xmlshred_quality rows: (run_id, writer, table_name, column_name, kind, count, example_keys)."""
+    return _engine_rows(target_url, "xmlshred_quality",
+                        'run_id, writer, table_name, column_name, kind, "count", example_keys')
+
+
+def _engine_rows(target_url: str, table: str, columns: str) -> list[tuple]:
+    """``columns`` of every row of the engine table ``table`` in the contract's schema ``qual``."""
     reader = TargetReader(target_url)
     try:
-        table = "xmlshred_quality" if target_url.startswith("sqlite:") else '"qual"."xmlshred_quality"'
-        return [tuple(row) for row in reader.connection.execute(
-            f'SELECT run_id, writer, table_name, column_name, kind, "count", example_keys FROM {table}').fetchall()]
+        name = table if target_url.startswith("sqlite:") else f'"qual"."{table}"'
+        return [tuple(row) for row in reader.connection.execute(f"SELECT {columns} FROM {name}").fetchall()]
     finally:
         reader.connection.close()
 
@@ -114,10 +119,4 @@ def kinds_by_column(rows) -> dict[str, set[str]]:
 
 def reject_rows(target_url: str) -> list[tuple]:
     """xmlshred_rejects rows: (source_ref, stage, reason, run_id)."""
-    reader = TargetReader(target_url)
-    try:
-        table = "xmlshred_rejects" if target_url.startswith("sqlite:") else '"qual"."xmlshred_rejects"'
-        return [tuple(row) for row in reader.connection.execute(
-            f"SELECT source_ref, stage, reason, run_id FROM {table}").fetchall()]
-    finally:
-        reader.connection.close()
+    return _engine_rows(target_url, "xmlshred_rejects", "source_ref, stage, reason, run_id")

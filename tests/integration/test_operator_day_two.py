@@ -269,17 +269,24 @@ def _status_checks(output: str, label: str) -> None:
 
 
 def test_status_of_a_sqlite_target_is_read_only(tmp_path):
+    result = _read_only_on_sqlite(tmp_path, "status")
+    _status_checks(result.stdout, f"sqlite:{tmp_path / 'target.db'}")
+
+
+def _read_only_on_sqlite(tmp_path, command: str):
+    """Migrate the samples into a SQLite target, then run ``command`` on it: it must succeed, leave the
+    target's bytes as they were and no -wal/-shm file beside it. Its result."""
     import hashlib
 
     target = tmp_path / "target.db"
     config = pipeline_config(tmp_path, str(SAMPLE), f"sqlite:///{target}")
     assert run_cli("migrate", "--config", str(config)).returncode == 3  # one sample fails validation
     before = hashlib.sha256(target.read_bytes()).hexdigest()
-    result = run_cli("status", "--config", str(config))
+    result = run_cli(command, "--config", str(config))
     assert result.returncode == 0, result.stderr
-    _status_checks(result.stdout, f"sqlite:{target}")
     assert hashlib.sha256(target.read_bytes()).hexdigest() == before
-    assert not [path for path in tmp_path.iterdir() if path.name.endswith(("-wal", "-shm"))]
+    assert not [path.name for path in tmp_path.iterdir() if path.name.endswith(("-wal", "-shm"))]
+    return result
     missing = run_cli("status", "--config", str(config), "--target", f"sqlite:///{tmp_path / 'nope.db'}")
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     assert not (tmp_path / "nope.db").exists()
@@ -493,13 +500,4 @@ def test_a_fatal_stop_at_each_stage_logs_no_traceback(tmp_path, stage):
 
 def test_report_of_a_sqlite_target_leaves_it_as_it_was(tmp_path):
     """``report`` only reads: the target's bytes are unchanged and no -wal/-shm file stays."""
-    import hashlib
-
-    target = tmp_path / "target.db"
-    config = pipeline_config(tmp_path, str(SAMPLE), f"sqlite:///{target}")
-    assert run_cli("migrate", "--config", str(config)).returncode == 3  # one sample fails validation
-    before = hashlib.sha256(target.read_bytes()).hexdigest()
-    result = run_cli("report", "--config", str(config))
-    assert result.returncode == 0, result.stderr
-    assert hashlib.sha256(target.read_bytes()).hexdigest() == before
-    assert not [path.name for path in tmp_path.iterdir() if path.name.endswith(("-wal", "-shm"))]
+    _read_only_on_sqlite(tmp_path, "report")

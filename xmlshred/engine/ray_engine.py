@@ -428,10 +428,9 @@ class _Report:
             shards=per_shard, **self.tags,
         )
         self._write(summary.as_dict())
-        for row in per_shard:
+        for shard, row in zip(shards, per_shard, strict=True):
             self.log.info("shard {} keys {}: {} ok={:,} failed={:,}{} skipped={:,} on {} pid {}{}", row["shard"],
-                          _range(Shard(row["shard"], row["key_start"], row["key_end"],
-                                       row.get("files"))), row["outcome"] or "no summary",
+                          _range(shard), row["outcome"] or "no summary",
                           row["records_ok"], row["records_failed"],
                           f" ({row['resumed']:,} of them by its killed attempt)" if row["resumed"] else "",
                           row["skipped"], row["host"], row["pid"],
